@@ -1,0 +1,108 @@
+# upkeep: plain GNU make with pkg-config.
+#   make                   build upkeepd, upkeepctl and the test/demo worker into build/
+#   make check             unit tests (cmocka) and integration tests against the real daemon
+#   make check SANITIZE=1  the same in build-san/ with AddressSanitizer and UBSan
+#   make check-all         both of the above (what CI runs)
+#   make demo              run upkeepd in the foreground on conf/demo.conf
+#   make deps              install the Debian packages needed to build and test (apt-get)
+#   make install           PREFIX=/usr/local DESTDIR=
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+
+CC      ?= cc
+PKGS    := libsystemd libcurl libconfuse inih jansson
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wno-format-nonliteral
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu17 $(WARN) -D_GNU_SOURCE -Iinclude -Idaemon
+LDLIBS  += -lm
+
+ifeq ($(SANITIZE),1)
+B       ?= build-san
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+else
+B       ?= build
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+# pure parts, shared by the daemon and the unit tests
+CORE_SRCS := daemon/parse.c daemon/backoff.c daemon/fsm.c daemon/config.c
+DAEMON_SRCS := $(CORE_SRCS) daemon/log.c daemon/logs.c daemon/spawn.c daemon/supervisor.c \
+	daemon/control.c daemon/upkeepd.c
+CTL_SRCS := daemon/parse.c daemon/upkeepctl.c
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+
+obj = $(patsubst %.c,$(B)/%.o,$(1))
+
+all: $(B)/upkeepd $(B)/upkeepctl $(B)/uk-worker
+
+$(B)/%.o: %.c $(wildcard include/*.h daemon/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(B)/upkeepd: $(call obj,$(DAEMON_SRCS))
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+$(B)/upkeepctl: $(call obj,$(CTL_SRCS))
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+$(B)/uk-worker: $(call obj,tests/helpers/uk-worker.c)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: $(call obj,tests/unit/%.c) $(call obj,$(CORE_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
+
+unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+
+check: all $(UNIT_TESTS)
+	@fail=0; for t in $(UNIT_TESTS); do echo "== $$t"; $$t || fail=1; done; \
+	python3 tests/integration/run.py --build $(B) || fail=1; \
+	exit $$fail
+
+check-all:
+	$(MAKE) check
+	$(MAKE) check SANITIZE=1
+
+demo: all
+	@echo "upkeepd on conf/demo.conf; logs in /tmp/upkeep-demo; in another terminal:"
+	@echo "  $(B)/upkeepctl -s /tmp/upkeep-demo/upkeep.sock status"
+	@echo "Ctrl-C stops everything."
+	@mkdir -p /tmp/upkeep-demo
+	exec $(B)/upkeepd -c conf/demo.conf
+
+DEB_PKGS := build-essential pkg-config libsystemd-dev libcurl4-openssl-dev libconfuse-dev \
+	libinih-dev libjansson-dev libcmocka-dev python3 util-linux
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+		echo "installing:" $$missing; \
+		$$sudo apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$missing; \
+	fi
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/upkeep
+	install -m 0755 $(B)/upkeepd $(DESTDIR)$(SBINDIR)/upkeepd
+	install -m 0755 $(B)/upkeepctl $(DESTDIR)$(BINDIR)/upkeepctl
+	install -m 0644 man/upkeepctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/upkeep.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/upkeepd.8 $(DESTDIR)$(MANDIR)/man8/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/upkeep/upkeep.conf ] || \
+		install -m 0644 conf/upkeep.conf $(DESTDIR)$(SYSCONFDIR)/upkeep/upkeep.conf
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all unit check check-all demo deps install clean

@@ -1,0 +1,498 @@
+/*
+ * Configuration parsing with libconfuse (see config.h).
+ *
+ * Every typed value (durations, sizes, fractions, signals, policies) is an integer or float
+ * option with a parse callback, so it is converted exactly once, while libconfuse still knows the
+ * line it came from; a bad value is reported as "file:line: ..." through our error function.
+ * Unknown keys and sections are errors (libconfuse's default), reported with the keys that
+ * would have been accepted.  After the parse the tree is copied into a plain Config and the
+ * libconfuse tree is dropped, so nothing else depends on libconfuse.
+ */
+#include <confuse.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "parse.h"
+
+/* libconfuse's error callback carries no user pointer; parsing is single-threaded. */
+static FILE *cfg_errors;
+static unsigned cfg_n_errors;
+
+static const char *const policy_names[_RESTART_MAX] = {
+        [RESTART_ALWAYS] = "always",
+        [RESTART_ON_FAILURE] = "on-failure",
+        [RESTART_NEVER] = "never",
+};
+
+const char *restart_policy_to_string(RestartPolicy p) {
+        return p >= 0 && p < _RESTART_MAX ? policy_names[p] : "unknown";
+}
+
+static void append_valid_keys(cfg_t *cfg) {
+        const char *sep = "";
+
+        fputs(" (expected one of:", cfg_errors);
+        for (cfg_opt_t *o = cfg->opts; o && o->name; o++) {
+                fprintf(cfg_errors, "%s %s", sep, o->name);
+                sep = ",";
+        }
+        fputc(')', cfg_errors);
+}
+
+static void error_func(cfg_t *cfg, const char *fmt, va_list ap) {
+        if (!cfg_errors)
+                return;
+        cfg_n_errors++;
+        if (cfg && cfg->filename)
+                fprintf(cfg_errors, "%s:%d: ", cfg->filename, cfg->line);
+        vfprintf(cfg_errors, fmt, ap);
+        /* libconfuse says "no such option 'x'": also say what would have been right */
+        if (cfg && strncmp(fmt, "no such option", 14) == 0)
+                append_valid_keys(cfg);
+        fputc('\n', cfg_errors);
+}
+
+/* Limits per duration key: a value outside them is a configuration error, not a surprise later. */
+static const struct {
+        const char *key;
+        usec_t min, max;
+} duration_limits[] = {
+        { "stop-timeout", 0, USEC_PER_HOUR },
+        { "start-secs", 0, USEC_PER_HOUR },
+        { "backoff", 0, USEC_PER_DAY },
+        { "max-delay", 0, 7 * USEC_PER_DAY },
+        { "reset-after", 0, 365 * USEC_PER_DAY },
+};
+
+static int cb_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        char lo[32], hi[32];
+        usec_t d;
+        int r;
+
+        r = parse_duration(value, &d);
+        if (r < 0) {
+                cfg_error(cfg, "%s: invalid duration '%s', expected a number with a unit "
+                          "(us, ms, s, m, h, d), e.g. 500ms, 10s, 5m",
+                          opt->name, value);
+                return -1;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(duration_limits); i++)
+                if (strcmp(duration_limits[i].key, opt->name) == 0 &&
+                    (d < duration_limits[i].min || d > duration_limits[i].max)) {
+                        cfg_error(cfg, "%s: %s is out of range, expected %s to %s", opt->name, value,
+                                  format_duration(lo, sizeof lo, duration_limits[i].min),
+                                  format_duration(hi, sizeof hi, duration_limits[i].max));
+                        return -1;
+                }
+        *(long *) result = (long) d;
+        return 0;
+}
+
+static int cb_signal(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        int sig;
+
+        if (parse_signal(value, &sig) < 0) {
+                cfg_error(cfg, "%s: unknown signal '%s', expected a name like TERM, INT, QUIT, "
+                          "HUP or a number", opt->name, value);
+                return -1;
+        }
+        *(long *) result = sig;
+        return 0;
+}
+
+static int cb_policy(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        for (int i = 0; i < _RESTART_MAX; i++)
+                if (strcmp(value, policy_names[i]) == 0) {
+                        *(long *) result = i;
+                        return 0;
+                }
+        cfg_error(cfg, "%s: unknown policy '%s', expected always, on-failure or never", opt->name,
+                  value);
+        return -1;
+}
+
+static int cb_fraction(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        double f;
+
+        if (parse_fraction(value, &f) < 0) {
+                cfg_error(cfg, "%s: invalid value '%s', expected a percentage from 0%% to 100%%",
+                          opt->name, value);
+                return -1;
+        }
+        *(double *) result = f;
+        return 0;
+}
+
+static int validate_factor(cfg_t *cfg, cfg_opt_t *opt) {
+        double f = cfg_opt_getnfloat(opt, cfg_opt_size(opt) - 1);
+
+        if (f < 1.0 || f > 100.0) {
+                cfg_error(cfg, "%s: %g is out of range, expected 1 to 100", opt->name, f);
+                return -1;
+        }
+        return 0;
+}
+
+static int validate_instances(cfg_t *cfg, cfg_opt_t *opt) {
+        long n = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+
+        if (n < 1 || n > CFG_MAX_INSTANCES) {
+                cfg_error(cfg, "%s: %ld is out of range, expected 1 to %d", opt->name, n,
+                          CFG_MAX_INSTANCES);
+                return -1;
+        }
+        return 0;
+}
+
+static int validate_command(cfg_t *cfg, cfg_opt_t *opt) {
+        _cleanup_strv_free_ char **argv = NULL;
+        const char *err = NULL;
+        int r;
+
+        r = argv_split(cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1), &argv, &err);
+        if (r == -ENOMEM)
+                return -1;
+        if (r < 0) {
+                cfg_error(cfg, "%s: %s, expected a program and its arguments", opt->name, err);
+                return -1;
+        }
+        return 0;
+}
+
+static int validate_environment(cfg_t *cfg, cfg_opt_t *opt) {
+        for (unsigned i = 0; i < cfg_opt_size(opt); i++) {
+                const char *s = cfg_opt_getnstr(opt, i);
+                const char *eq = strchr(s, '=');
+
+                if (!eq || eq == s) {
+                        cfg_error(cfg, "%s: entry %u is not an assignment, expected "
+                                  "\"NAME=value\"", opt->name, i + 1);
+                        return -1;
+                }
+        }
+        return 0;
+}
+
+static int validate_path(cfg_t *cfg, cfg_opt_t *opt) {
+        const char *s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+
+        if (!s || !*s) {
+                cfg_error(cfg, "%s: empty path, expected a path", opt->name);
+                return -1;
+        }
+        return 0;
+}
+
+static bool valid_worker_name(const char *s) {
+        if (!s || !*s || strlen(s) > 64)
+                return false;
+        for (; *s; s++)
+                if (!isalnum((unsigned char) *s) && !strchr("_.-", *s))
+                        return false;
+        return true;
+}
+
+/* Called by libconfuse at the end of each worker section: checks that need several keys. */
+static int validate_worker(cfg_t *cfg, cfg_opt_t *opt) {
+        cfg_t *w = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+        cfg_t *rs = cfg_getsec(w, "restart");
+
+        if (!valid_worker_name(cfg_title(w))) {
+                cfg_error(cfg, "worker '%s': invalid name, expected 1 to 64 letters, digits, "
+                          "'_', '.' or '-'", cfg_title(w));
+                return -1;
+        }
+        if (!cfg_getstr(w, "command")) {
+                cfg_error(cfg, "worker '%s': 'command' is missing, expected the program to run",
+                          cfg_title(w));
+                return -1;
+        }
+        if (cfg_getint(rs, "max-delay") < cfg_getint(rs, "backoff")) {
+                cfg_error(cfg, "worker '%s': restart max-delay is below backoff, expected "
+                          "max-delay >= backoff", cfg_title(w));
+                return -1;
+        }
+        return 0;
+}
+
+#define DURATION(name, def) CFG_INT_CB(name, (long) (def), CFGF_NONE, cb_duration)
+
+static cfg_opt_t restart_opts[] = {
+        CFG_INT_CB("policy", RESTART_ALWAYS, CFGF_NONE, cb_policy),
+        DURATION("backoff", USEC_PER_SEC),
+        CFG_FLOAT("factor", 2.0, CFGF_NONE),
+        DURATION("max-delay", 5 * USEC_PER_MINUTE),
+        CFG_FLOAT_CB("jitter", 0.1, CFGF_NONE, cb_fraction),
+        DURATION("reset-after", 10 * USEC_PER_MINUTE),
+        CFG_END(),
+};
+
+static cfg_opt_t worker_opts[] = {
+        CFG_STR("command", NULL, CFGF_NODEFAULT),
+        CFG_STR("directory", NULL, CFGF_NODEFAULT),
+        CFG_STR("user", NULL, CFGF_NODEFAULT),
+        CFG_STR("group", NULL, CFGF_NODEFAULT),
+        CFG_STR("env-file", NULL, CFGF_NODEFAULT),
+        CFG_STR_LIST("environment", "{}", CFGF_NONE),
+        CFG_INT("instances", 1, CFGF_NONE),
+        CFG_BOOL("autostart", cfg_true, CFGF_NONE),
+        CFG_INT_CB("stop-signal", 15, CFGF_NONE, cb_signal),
+        DURATION("stop-timeout", 10 * USEC_PER_SEC),
+        DURATION("start-secs", USEC_PER_SEC),
+        CFG_STR("log-dir", NULL, CFGF_NODEFAULT),
+        CFG_SEC("restart", restart_opts, CFGF_NONE),
+        CFG_END(),
+};
+
+static cfg_opt_t root_opts[] = {
+        CFG_STR("log-dir", "/var/log/upkeep", CFGF_NONE),
+        CFG_STR("socket", "/run/upkeep/upkeep.sock", CFGF_NONE),
+        CFG_SEC("worker", worker_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+        CFG_FUNC("include", cfg_include),
+        CFG_END(),
+};
+
+static char *strdup_or_null(const char *s, bool *oom) {
+        char *d;
+
+        if (!s)
+                return NULL;
+        d = strdup(s);
+        if (!d)
+                *oom = true;
+        return d;
+}
+
+static char **strv_from_list(cfg_t *sec, const char *name, bool *oom) {
+        unsigned n = cfg_size(sec, name);
+        char **l = calloc(n + 1, sizeof(char *));
+
+        if (!l) {
+                *oom = true;
+                return NULL;
+        }
+        for (unsigned i = 0; i < n; i++)
+                l[i] = strdup_or_null(cfg_getnstr(sec, name, i), oom);
+        return l;
+}
+
+static void worker_config_done(WorkerConfig *w) {
+        free(w->name);
+        free(w->command);
+        strv_free(w->argv);
+        free(w->directory);
+        free(w->user);
+        free(w->group);
+        free(w->env_file);
+        strv_free(w->environment);
+        free(w->log_dir);
+}
+
+Config *conf_free(Config *c) {
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < c->n_workers; i++)
+                worker_config_done(&c->workers[i]);
+        free(c->workers);
+        free(c->path);
+        free(c->log_dir);
+        free(c->socket);
+        free(c);
+        return NULL;
+}
+
+static int copy_worker(cfg_t *w, const char *global_log_dir, WorkerConfig *ret) {
+        cfg_t *rs = cfg_getsec(w, "restart");
+        const char *err;
+        bool oom = false;
+
+        *ret = (WorkerConfig) {
+                .name = strdup_or_null(cfg_title(w), &oom),
+                .command = strdup_or_null(cfg_getstr(w, "command"), &oom),
+                .directory = strdup_or_null(cfg_getstr(w, "directory"), &oom),
+                .user = strdup_or_null(cfg_getstr(w, "user"), &oom),
+                .group = strdup_or_null(cfg_getstr(w, "group"), &oom),
+                .env_file = strdup_or_null(cfg_getstr(w, "env-file"), &oom),
+                .environment = strv_from_list(w, "environment", &oom),
+                .instances = (unsigned) cfg_getint(w, "instances"),
+                .autostart = cfg_getbool(w, "autostart"),
+                .stop_signal = (int) cfg_getint(w, "stop-signal"),
+                .stop_timeout = (usec_t) cfg_getint(w, "stop-timeout"),
+                .start_secs = (usec_t) cfg_getint(w, "start-secs"),
+                .policy = (RestartPolicy) cfg_getint(rs, "policy"),
+                .backoff = {
+                        .initial = (usec_t) cfg_getint(rs, "backoff"),
+                        .factor = cfg_getfloat(rs, "factor"),
+                        .max_delay = (usec_t) cfg_getint(rs, "max-delay"),
+                        .jitter = cfg_getfloat(rs, "jitter"),
+                        .reset_after = (usec_t) cfg_getint(rs, "reset-after"),
+                },
+                .log_dir = strdup_or_null(cfg_getstr(w, "log-dir") ?: global_log_dir, &oom),
+        };
+        if (oom)
+                return -ENOMEM;
+        /* already validated during the parse, so only memory can fail here */
+        return argv_split(ret->command, &ret->argv, &err);
+}
+
+int conf_load(const char *path, Config **ret, char **ret_errors) {
+        _cleanup_free_ char *errbuf = NULL;
+        size_t errlen = 0;
+        Config *c = NULL;
+        cfg_t *cfg;
+        int r;
+
+        cfg_errors = open_memstream(&errbuf, &errlen);
+        if (!cfg_errors)
+                return -ENOMEM;
+        cfg_n_errors = 0;
+
+        cfg = cfg_init(root_opts, CFGF_NONE);
+        if (!cfg) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        cfg_set_error_function(cfg, error_func);
+        cfg_set_validate_func(cfg, "worker", validate_worker);
+        cfg_set_validate_func(cfg, "worker|command", validate_command);
+        cfg_set_validate_func(cfg, "worker|environment", validate_environment);
+        cfg_set_validate_func(cfg, "worker|instances", validate_instances);
+        cfg_set_validate_func(cfg, "worker|directory", validate_path);
+        cfg_set_validate_func(cfg, "worker|env-file", validate_path);
+        cfg_set_validate_func(cfg, "worker|log-dir", validate_path);
+        cfg_set_validate_func(cfg, "worker|restart|factor", validate_factor);
+        cfg_set_validate_func(cfg, "log-dir", validate_path);
+        cfg_set_validate_func(cfg, "socket", validate_path);
+
+        r = cfg_parse(cfg, path);
+        if (r == CFG_FILE_ERROR) {
+                fprintf(cfg_errors, "%s: cannot read: %m\n", path);
+                r = -errno ?: -EIO;
+                goto finish;
+        }
+        if (r != CFG_SUCCESS || cfg_n_errors > 0) {
+                if (cfg_n_errors == 0)
+                        fprintf(cfg_errors, "%s: invalid configuration\n", path);
+                r = -EINVAL;
+                goto finish;
+        }
+        if (cfg_size(cfg, "worker") > CFG_MAX_WORKERS) {
+                fprintf(cfg_errors, "%s: %u workers, expected at most %d\n", path,
+                        cfg_size(cfg, "worker"), CFG_MAX_WORKERS);
+                r = -EINVAL;
+                goto finish;
+        }
+
+        c = calloc(1, sizeof(Config));
+        if (!c) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        c->path = strdup(path);
+        c->log_dir = strdup(cfg_getstr(cfg, "log-dir"));
+        c->socket = strdup(cfg_getstr(cfg, "socket"));
+        c->workers = calloc(cfg_size(cfg, "worker") + 1, sizeof(WorkerConfig));
+        if (!c->path || !c->log_dir || !c->socket || !c->workers) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        for (unsigned i = 0; i < cfg_size(cfg, "worker"); i++) {
+                r = copy_worker(cfg_getnsec(cfg, "worker", i), c->log_dir, &c->workers[i]);
+                c->n_workers++;
+                if (r < 0)
+                        goto finish;
+        }
+        *ret = TAKE_PTR(c);
+        r = 0;
+
+finish:
+        conf_free(c);
+        if (cfg)
+                cfg_free(cfg);
+        fclose(cfg_errors);
+        cfg_errors = NULL;
+        if (r < 0 && ret_errors)
+                *ret_errors = TAKE_PTR(errbuf);
+        return r;
+}
+
+const WorkerConfig *conf_find_worker(const Config *c, const char *name) {
+        for (size_t i = 0; i < c->n_workers; i++)
+                if (strcmp(c->workers[i].name, name) == 0)
+                        return &c->workers[i];
+        return NULL;
+}
+
+/* Remove matching outer quotes, as shells and dotenv loaders do. */
+static char *unquote(char *v) {
+        size_t l = strlen(v);
+
+        if (l >= 2 && (v[0] == '"' || v[0] == '\'') && v[l - 1] == v[0]) {
+                v[l - 1] = '\0';
+                return v + 1;
+        }
+        return v;
+}
+
+int conf_read_env_file(const char *path, char ***env, char *err, size_t errlen) {
+        _cleanup_free_ char *line = NULL;
+        size_t cap = 0, n = strv_length(*env);
+        unsigned lineno = 0;
+        FILE *f;
+        int r = 0;
+
+        f = fopen(path, "re");
+        if (!f) {
+                r = negative_errno();
+                snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-r));
+                return r;
+        }
+        while (getline(&line, &cap, f) >= 0) {
+                char *s = line, *eq, *val, **ne;
+
+                lineno++;
+                s[strcspn(s, "\r\n")] = '\0';
+                while (isspace((unsigned char) *s))
+                        s++;
+                if (*s == '\0' || *s == '#')
+                        continue;
+                if (strncmp(s, "export ", 7) == 0)
+                        s += 7;
+                eq = strchr(s, '=');
+                if (!eq || eq == s) {
+                        /* the line may hold a secret: name only the place */
+                        snprintf(err, errlen, "%s:%u: expected NAME=value", path, lineno);
+                        r = -EINVAL;
+                        break;
+                }
+                *eq = '\0';
+                for (char *k = s; *k; k++)
+                        if (!isalnum((unsigned char) *k) && *k != '_') {
+                                snprintf(err, errlen, "%s:%u: invalid variable name, expected "
+                                         "letters, digits and '_'", path, lineno);
+                                r = -EINVAL;
+                                goto done;
+                        }
+                val = unquote(eq + 1);
+                ne = realloc(*env, (n + 2) * sizeof(char *));
+                if (!ne) {
+                        r = -ENOMEM;
+                        break;
+                }
+                *env = ne;
+                if (asprintf(&ne[n], "%s=%s", s, val) < 0) {
+                        ne[n] = NULL;
+                        r = -ENOMEM;
+                        break;
+                }
+                ne[++n] = NULL;
+        }
+done:
+        fclose(f);
+        return r;
+}

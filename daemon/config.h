@@ -1,0 +1,66 @@
+/*
+ * The configuration: parsed once by libconfuse into an immutable Config snapshot that every
+ * other part reads and none writes.  Values are typed and range-checked during the parse, so
+ * every error carries the file and line of the value that caused it.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "backoff.h"
+#include "macro.h"
+
+typedef enum RestartPolicy {
+        RESTART_ALWAYS,
+        RESTART_ON_FAILURE,
+        RESTART_NEVER,
+        _RESTART_MAX,
+        _RESTART_INVALID = -1,
+} RestartPolicy;
+
+typedef struct WorkerConfig {
+        char *name;
+        char *command;
+        char **argv;
+        char *directory;   /* NULL: upkeepd's own */
+        char *user;        /* NULL: upkeepd's own */
+        char *group;       /* NULL: the user's primary group */
+        char *env_file;    /* read at every spawn; its values are never printed */
+        char **environment; /* "KEY=VALUE" strings */
+        unsigned instances;
+        bool autostart;
+        int stop_signal;
+        usec_t stop_timeout;
+        usec_t start_secs;
+        RestartPolicy policy;
+        BackoffParams backoff;
+        char *log_dir;     /* the global one unless set per worker */
+} WorkerConfig;
+
+typedef struct Config {
+        char *path;
+        char *log_dir;
+        char *socket;
+        WorkerConfig *workers;
+        size_t n_workers;
+} Config;
+
+#define CFG_MAX_INSTANCES 1000
+#define CFG_MAX_WORKERS 10000
+
+/*
+ * Parse `path`.  On failure returns a negative errno and puts one or more lines of the form
+ * "file:line: what was wrong, what was expected" in *ret_errors (caller frees).
+ */
+int conf_load(const char *path, Config **ret, char **ret_errors);
+Config *conf_free(Config *c);
+
+const WorkerConfig *conf_find_worker(const Config *c, const char *name);
+const char *restart_policy_to_string(RestartPolicy p);
+
+/*
+ * Read an env-file ("KEY=VALUE" lines, '#' comments, optional "export ", optional quotes) and
+ * append its assignments to *env.  Errors name the file and line, never a value.
+ */
+int conf_read_env_file(const char *path, char ***env, char *err, size_t errlen);

@@ -1,0 +1,444 @@
+/*
+ * The control socket: a Unix stream socket, one JSON request and one JSON answer per line.
+ *
+ * It fails closed and per peer: a request over PROTO_MAX_REQUEST bytes, or a client silent for
+ * PROTO_IDLE_TIMEOUT_SEC, loses its connection; a request that is not valid JSON gets an error
+ * answer.  Nothing a client sends can stop the daemon.  Answers are queued and written as the
+ * socket accepts them, so a client that does not read cannot block the loop.
+ *
+ * Only one upkeepd may own a socket path: an flock on "<socket>.lock" decides, and a socket
+ * file that still answers is never unlinked.  A stale file (nobody listening) is replaced.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "log.h"
+#include "parse.h"
+#include "proto.h"
+
+typedef struct Client {
+        struct Client *next, **pprev;
+        Control *ctl;
+        int fd;
+        sd_event_source *io, *timer;
+        char *in;
+        size_t in_len;
+        char *out;
+        size_t out_len, out_off;
+} Client;
+
+struct Control {
+        Supervisor *sup;
+        sd_event_source *listen_source;
+        int listen_fd;
+        int lock_fd;
+        char *path;
+        Client *clients;
+        unsigned n_clients;
+};
+
+static void client_free(Client *c) {
+        if (!c)
+                return;
+        if (c->next)
+                c->next->pprev = c->pprev;
+        *c->pprev = c->next;
+        c->ctl->n_clients--;
+        sd_event_source_disable_unref(c->io);
+        sd_event_source_disable_unref(c->timer);
+        close(c->fd);
+        free(c->in);
+        free(c->out);
+        free(c);
+}
+
+static double seconds(usec_t u) {
+        return (double) u / (double) USEC_PER_SEC;
+}
+
+static json_t *instance_json(const Instance *i, usec_t t) {
+        json_t *o = json_pack("{s:s, s:i, s:s, s:f, s:i, s:i}", "name", i->name, "index",
+                              (json_int_t) i->index, "state", state_to_string(i->state),
+                              "state_since_s", seconds(t - i->state_since), "restarts",
+                              (json_int_t) i->restarts, "attempt", (json_int_t) i->attempt);
+
+        if (!o)
+                return NULL;
+        json_object_set_new(o, "pid", i->pid > 0 ? json_integer(i->pid) : json_null());
+        json_object_set_new(o, "uptime_s",
+                            i->pid > 0 ? json_real(seconds(t - i->started_at)) : json_null());
+        if (!i->has_exited)
+                json_object_set_new(o, "last_exit", json_null());
+        else if (i->exit_signal)
+                json_object_set_new(o, "last_exit",
+                                    json_pack("{s:s}", "signal",
+                                              signal_to_name(i->exit_signal) ?: "?"));
+        else
+                json_object_set_new(o, "last_exit", json_pack("{s:i}", "code", i->exit_code));
+        json_object_set_new(o, "next_retry_s",
+                            i->state == STATE_BACKOFF && i->next_retry_at > t
+                                    ? json_real(seconds(i->next_retry_at - t))
+                            : i->state == STATE_BACKOFF ? json_real(0)
+                                                        : json_null());
+        json_object_set_new(o, "reason", i->reason[0] ? json_string(i->reason) : json_null());
+        return o;
+}
+
+static json_t *status_json(Control *ctl, const char *name, const char **ret_error) {
+        Supervisor *s = ctl->sup;
+        json_t *workers = json_array(), *ans;
+        usec_t t = 0;
+
+        (void) sd_event_now(s->event, CLOCK_MONOTONIC, &t);
+        for (size_t w = 0; w < s->n_workers; w++) {
+                Worker *wk = &s->workers[w];
+                json_t *insts = json_array();
+                bool match = !name || strcmp(name, wk->cfg->name) == 0;
+
+                for (unsigned k = 0; k < wk->n_instances; k++)
+                        if (match || strcmp(name, wk->instances[k].name) == 0)
+                                json_array_append_new(insts,
+                                                      instance_json(&wk->instances[k], t));
+                if (json_array_size(insts) == 0) {
+                        json_decref(insts);
+                        continue;
+                }
+                json_array_append_new(
+                        workers, json_pack("{s:s, s:s, s:i, s:o}", "name", wk->cfg->name,
+                                           "policy", restart_policy_to_string(wk->cfg->policy),
+                                           "autostart", (json_int_t) wk->cfg->autostart,
+                                           "instances", insts));
+        }
+        if (name && json_array_size(workers) == 0) {
+                json_decref(workers);
+                *ret_error = "no such process";
+                return NULL;
+        }
+        ans = json_pack("{s:b, s:i, s:{s:s, s:i, s:f, s:s, s:i, s:b}}", "ok", 1, "version",
+                        PROTO_VERSION, "daemon", "version", UPKEEP_VERSION, "pid",
+                        (json_int_t) getpid(), "uptime_s", seconds(t - s->started_at),
+                        "config", s->config->path, "orphans_reaped",
+                        (json_int_t) s->orphans_reaped, "shutting_down", s->shutting_down);
+        json_object_set_new(ans, "workers", workers);
+        return ans;
+}
+
+static const char *const done_words[_EV_MAX] = {
+        [EV_START] = "started",
+        [EV_STOP] = "stopped",
+        [EV_RESTART] = "restarted",
+};
+
+static json_t *command_json(Control *ctl, FsmEvent ev, const char *name, const char **ret_error) {
+        _cleanup_free_ Instance **l = NULL;
+        json_t *results;
+        size_t n;
+
+        if (ctl->sup->shutting_down) {
+                *ret_error = "shutting down";
+                return NULL;
+        }
+        if (sup_find_instances(ctl->sup, name, &l, &n) < 0) {
+                *ret_error = "no such process";
+                return NULL;
+        }
+        results = json_array();
+        for (size_t k = 0; k < n; k++) {
+                FsmReply r = sup_command(l[k], ev);
+
+                if (r == REPLY_OK)
+                        json_array_append_new(results, json_pack("{s:s, s:b, s:s}", "name",
+                                                                 l[k]->name, "ok", 1, "result",
+                                                                 done_words[ev]));
+                else
+                        json_array_append_new(results,
+                                              json_pack("{s:s, s:b, s:s}", "name", l[k]->name,
+                                                        "ok", 0, "error", fsm_reply_to_string(r)));
+        }
+        return json_pack("{s:b, s:o}", "ok", 1, "results", results);
+}
+
+/* Decode one request line and build its answer; every failure becomes an error answer. */
+static json_t *handle_request(Control *ctl, const char *line, size_t len) {
+        _cleanup_(json_decrefp) json_t *req = NULL;
+        const char *cmd = NULL, *name = NULL, *error = NULL;
+        json_error_t jerr;
+        json_t *ans = NULL;
+
+        req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!req)
+                error = "invalid JSON request";
+        else if (json_unpack(req, "{s:s, s?s}", "cmd", &cmd, "name", &name) < 0)
+                error = "expected {\"cmd\": string, \"name\": string}";
+        else if (strcmp(cmd, "status") == 0)
+                ans = status_json(ctl, name, &error);
+        else if (strcmp(cmd, "start") == 0 || strcmp(cmd, "stop") == 0 ||
+                 strcmp(cmd, "restart") == 0) {
+                FsmEvent ev = cmd[2] == 'a' ? EV_START : cmd[2] == 'o' ? EV_STOP : EV_RESTART;
+                if (!name)
+                        error = "this command needs a name";
+                else
+                        ans = command_json(ctl, ev, name, &error);
+        } else
+                error = "unknown command";
+
+        if (!ans)
+                ans = json_pack("{s:b, s:s}", "ok", 0, "error", error ?: "out of memory");
+        return ans;
+}
+
+static void client_flush(Client *c) {
+        while (c->out_off < c->out_len) {
+                ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        break;
+                if (n <= 0) {
+                        client_free(c);
+                        return;
+                }
+                c->out_off += (size_t) n;
+        }
+        if (c->out_off == c->out_len) {
+                c->out_off = c->out_len = 0;
+                (void) sd_event_source_set_io_events(c->io, EPOLLIN);
+        } else
+                (void) sd_event_source_set_io_events(c->io, EPOLLIN | EPOLLOUT);
+}
+
+static int queue_answer(Client *c, json_t *ans) {
+        _cleanup_free_ char *s = json_dumps(ans, JSON_COMPACT);
+        size_t l;
+        char *n;
+
+        json_decref(ans);
+        if (!s)
+                return -ENOMEM;
+        l = strlen(s);
+        if (c->out_len + l + 1 > PROTO_MAX_ANSWER)
+                return -ENOBUFS;
+        n = realloc(c->out, c->out_len + l + 1);
+        if (!n)
+                return -ENOMEM;
+        c->out = n;
+        memcpy(c->out + c->out_len, s, l);
+        c->out[c->out_len + l] = '\n';
+        c->out_len += l + 1;
+        return 0;
+}
+
+static int on_client_timeout(sd_event_source *src, uint64_t usec, void *userdata) {
+        (void) src, (void) usec;
+        client_free(userdata);
+        return 0;
+}
+
+static void client_touch(Client *c) {
+        usec_t t = 0;
+
+        (void) sd_event_now(sd_event_source_get_event(c->io), CLOCK_MONOTONIC, &t);
+        (void) sd_event_source_set_time(c->timer, t + PROTO_IDLE_TIMEOUT_SEC * USEC_PER_SEC);
+}
+
+static int on_client(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        Client *c = userdata;
+        char *nl;
+
+        (void) src, (void) fd;
+        if (revents & EPOLLOUT) {
+                client_flush(c);
+                return 0;
+        }
+        for (;;) {
+                ssize_t n;
+
+                if (c->in_len >= PROTO_MAX_REQUEST) {
+                        log_warning("control: request over %d bytes, closing the connection",
+                                    PROTO_MAX_REQUEST);
+                        client_free(c);
+                        return 0;
+                }
+                n = recv(c->fd, c->in + c->in_len, PROTO_MAX_REQUEST - c->in_len, MSG_DONTWAIT);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        break;
+                if (n <= 0) {
+                        /* the peer closed: answer nothing more, but finish what is queued */
+                        client_free(c);
+                        return 0;
+                }
+                c->in_len += (size_t) n;
+                client_touch(c);
+                while ((nl = memchr(c->in, '\n', c->in_len))) {
+                        size_t l = (size_t) (nl - c->in);
+
+                        if (queue_answer(c, handle_request(c->ctl, c->in, l)) < 0) {
+                                client_free(c);
+                                return 0;
+                        }
+                        memmove(c->in, nl + 1, c->in_len - l - 1);
+                        c->in_len -= l + 1;
+                }
+        }
+        client_flush(c);
+        return 0;
+}
+
+static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        Control *ctl = userdata;
+        sd_event *e = sd_event_source_get_event(src);
+        Client *c;
+        int cfd;
+
+        (void) revents;
+        for (;;) {
+                cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (cfd < 0) {
+                        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                                log_warning("control: accept failed: %m, retrying");
+                        return 0;
+                }
+                if (ctl->n_clients >= PROTO_MAX_CLIENTS) {
+                        log_warning("control: %d clients connected, refusing another",
+                                    PROTO_MAX_CLIENTS);
+                        close(cfd);
+                        continue;
+                }
+                c = calloc(1, sizeof(Client));
+                if (c)
+                        c->in = malloc(PROTO_MAX_REQUEST);
+                if (!c || !c->in ||
+                    sd_event_add_io(e, &c->io, cfd, EPOLLIN, on_client, c) < 0 ||
+                    sd_event_add_time_relative(e, &c->timer, CLOCK_MONOTONIC,
+                                               PROTO_IDLE_TIMEOUT_SEC * USEC_PER_SEC,
+                                               USEC_PER_SEC, on_client_timeout, c) < 0) {
+                        log_warning("control: cannot serve a client: out of resources");
+                        if (c) {
+                                sd_event_source_disable_unref(c->io);
+                                free(c->in);
+                                free(c);
+                        }
+                        close(cfd);
+                        continue;
+                }
+                (void) sd_event_source_set_description(c->io, "control-client");
+                c->ctl = ctl;
+                c->fd = cfd;
+                c->next = ctl->clients;
+                if (ctl->clients)
+                        ctl->clients->pprev = &c->next;
+                c->pprev = &ctl->clients;
+                ctl->clients = c;
+                ctl->n_clients++;
+        }
+}
+
+static int mkdir_parent(const char *path) {
+        _cleanup_free_ char *d = strdup(path);
+        char *slash;
+
+        if (!d)
+                return -ENOMEM;
+        slash = strrchr(d, '/');
+        if (!slash || slash == d)
+                return 0;
+        *slash = '\0';
+        if (mkdir(d, 0755) < 0 && errno != EEXIST)
+                return negative_errno();
+        return 0;
+}
+
+int ctl_new(sd_event *e, Supervisor *sup, const char *path, Control **ret) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_free_ char *lock_path = NULL;
+        Control *ctl;
+        int r;
+
+        if (strlen(path) >= sizeof sa.sun_path)
+                return log_error_errno(-ENAMETOOLONG, "socket path too long: %s", path);
+        memcpy(sa.sun_path, path, strlen(path));
+        if (asprintf(&lock_path, "%s.lock", path) < 0)
+                return -ENOMEM;
+        (void) mkdir_parent(path);
+
+        ctl = calloc(1, sizeof(Control));
+        if (!ctl)
+                return -ENOMEM;
+        ctl->sup = sup;
+        ctl->listen_fd = -1;
+        ctl->path = strdup(path);
+        ctl->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+        if (!ctl->path || ctl->lock_fd < 0) {
+                r = log_error_errno(negative_errno(), "cannot open lock file %s: %m", lock_path);
+                goto fail;
+        }
+        if (flock(ctl->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+                r = log_error_errno(-EADDRINUSE,
+                                    "another upkeepd is already running on %s, refusing to start",
+                                    path);
+                goto fail;
+        }
+        ctl->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (ctl->listen_fd < 0) {
+                r = log_error_errno(negative_errno(), "cannot create socket: %m");
+                goto fail;
+        }
+        /* the lock is ours, yet a process that does not know about it may be listening */
+        if (connect(ctl->listen_fd, (struct sockaddr *) &sa, sizeof sa) == 0) {
+                r = log_error_errno(-EADDRINUSE, "something is listening on %s, refusing to start",
+                                    path);
+                goto fail;
+        }
+        if (errno == ECONNREFUSED)
+                log_info("removing stale socket %s", path);
+        close(ctl->listen_fd);
+        ctl->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        (void) unlink(path);
+        if (ctl->listen_fd < 0 || bind(ctl->listen_fd, (struct sockaddr *) &sa, sizeof sa) < 0 ||
+            chmod(path, 0660) < 0 || listen(ctl->listen_fd, 64) < 0) {
+                r = log_error_errno(negative_errno(), "cannot listen on %s: %m", path);
+                goto fail;
+        }
+        r = sd_event_add_io(e, &ctl->listen_source, ctl->listen_fd, EPOLLIN, on_accept, ctl);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_description(ctl->listen_source, "control-listen");
+        *ret = ctl;
+        return 0;
+fail:
+        if (ctl->listen_fd >= 0)
+                close(ctl->listen_fd);
+        ctl->listen_fd = -1;
+        ctl_free(ctl, false);
+        return r;
+}
+
+Control *ctl_free(Control *ctl, bool unlink_socket) {
+        if (!ctl)
+                return NULL;
+        while (ctl->clients)
+                client_free(ctl->clients);
+        sd_event_source_disable_unref(ctl->listen_source);
+        if (ctl->listen_fd >= 0) {
+                close(ctl->listen_fd);
+                if (unlink_socket)
+                        (void) unlink(ctl->path);
+        }
+        if (ctl->lock_fd >= 0)
+                close(ctl->lock_fd);
+        free(ctl->path);
+        free(ctl);
+        return NULL;
+}

@@ -1,0 +1,15 @@
+/*
+ * The control socket server (see control.c for its rules).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "supervisor.h"
+
+typedef struct Control Control;
+
+/* Take the socket path (refusing when another upkeepd owns it) and start serving. */
+int ctl_new(sd_event *e, Supervisor *sup, const char *path, Control **ret);
+Control *ctl_free(Control *ctl, bool unlink_socket);

@@ -1,0 +1,138 @@
+/*
+ * The instance state machine (see fsm.h).  One switch over the state, one over the event inside
+ * it, s6-supervise style: every transition is visible here and nowhere else.  Invariants the
+ * supervisor relies on:
+ *   - a process exists exactly in STARTING, RUNNING and STOPPING;
+ *   - the instance timer means start-secs in STARTING, the delay in BACKOFF and the
+ *     stop-timeout in STOPPING, and is disarmed in every other state;
+ *   - an admin start resets the backoff sequence, an automatic restart never does.
+ */
+#include <string.h>
+
+#include "fsm.h"
+#include "macro.h"
+
+static const char *const state_names[_STATE_MAX] = {
+        [STATE_STOPPED] = "STOPPED",   [STATE_STARTING] = "STARTING", [STATE_RUNNING] = "RUNNING",
+        [STATE_BACKOFF] = "BACKOFF",   [STATE_STOPPING] = "STOPPING", [STATE_EXITED] = "EXITED",
+        [STATE_FATAL] = "FATAL",
+};
+
+const char *state_to_string(InstanceState s) {
+        return s >= 0 && s < _STATE_MAX ? state_names[s] : "UNKNOWN";
+}
+
+InstanceState state_from_string(const char *s) {
+        for (int i = 0; i < _STATE_MAX; i++)
+                if (strcmp(state_names[i], s) == 0)
+                        return (InstanceState) i;
+        return _STATE_INVALID;
+}
+
+bool state_is_active(InstanceState s) {
+        return s == STATE_STARTING || s == STATE_RUNNING || s == STATE_BACKOFF ||
+               s == STATE_STOPPING;
+}
+
+const char *fsm_reply_to_string(FsmReply r) {
+        switch (r) {
+        case REPLY_OK: return "ok";
+        case REPLY_ALREADY_STARTED: return "already started";
+        case REPLY_NOT_RUNNING: return "not running";
+        default: return "unknown";
+        }
+}
+
+static FsmStep step(InstanceState s, unsigned actions) {
+        return (FsmStep) { .state = s, .actions = actions, .reply = REPLY_OK };
+}
+
+static FsmStep refuse(InstanceState s, FsmReply reply, bool pending) {
+        return (FsmStep) { .state = s, .reply = reply, .pending_start = pending };
+}
+
+/* After an unexpected end of a process (or a failed spawn): back off, or stay down. */
+static FsmStep after_failure(const FsmInput *in, InstanceState if_no_restart) {
+        if (in->restart_wanted)
+                return step(STATE_BACKOFF, ACT_ARM_BACKOFF | ACT_COUNT_RESTART);
+        return step(if_no_restart, ACT_DISARM);
+}
+
+FsmStep fsm_step(InstanceState s, FsmEvent ev, const FsmInput *in) {
+        FsmStep r;
+
+        switch (s) {
+        case STATE_STOPPED:
+        case STATE_EXITED:
+        case STATE_FATAL:
+                switch (ev) {
+                case EV_START:
+                case EV_RESTART:
+                        return step(STATE_STARTING, ACT_RESET_ATTEMPTS | ACT_SPAWN);
+                case EV_STOP:
+                        return refuse(s, REPLY_NOT_RUNNING, false);
+                default:
+                        return refuse(s, REPLY_OK, false);
+                }
+
+        case STATE_BACKOFF:
+                switch (ev) {
+                case EV_START:
+                case EV_RESTART:
+                        return step(STATE_STARTING, ACT_DISARM | ACT_RESET_ATTEMPTS | ACT_SPAWN);
+                case EV_STOP:
+                        return step(STATE_STOPPED, ACT_DISARM);
+                case EV_TIMER:
+                        return step(STATE_STARTING, ACT_SPAWN);
+                default:
+                        return refuse(s, REPLY_OK, false);
+                }
+
+        case STATE_STARTING:
+        case STATE_RUNNING:
+                switch (ev) {
+                case EV_START:
+                        return refuse(s, REPLY_ALREADY_STARTED, false);
+                case EV_STOP:
+                        return step(STATE_STOPPING, ACT_SIGNAL_STOP);
+                case EV_RESTART:
+                        r = step(STATE_STOPPING, ACT_SIGNAL_STOP);
+                        r.pending_start = true;
+                        return r;
+                case EV_TIMER:
+                        if (s == STATE_STARTING)
+                                return step(STATE_RUNNING, ACT_DISARM);
+                        return refuse(s, REPLY_OK, false);
+                case EV_EXIT:
+                        return after_failure(in, STATE_EXITED);
+                case EV_SPAWN_FAILED:
+                        return after_failure(in, STATE_FATAL);
+                default:
+                        return refuse(s, REPLY_OK, false);
+                }
+
+        case STATE_STOPPING:
+                switch (ev) {
+                case EV_START:
+                case EV_RESTART:
+                        return refuse(s, REPLY_OK, true);
+                case EV_STOP:
+                        return refuse(s, REPLY_OK, false);
+                case EV_TIMER:
+                        r = step(STATE_STOPPING, ACT_KILL);
+                        r.pending_start = in->pending_start;
+                        return r;
+                case EV_EXIT:
+                case EV_SPAWN_FAILED:
+                        if (in->pending_start)
+                                return step(STATE_STARTING,
+                                            ACT_DISARM | ACT_RESET_ATTEMPTS | ACT_SPAWN);
+                        return step(STATE_STOPPED, ACT_DISARM);
+                default:
+                        return refuse(s, REPLY_OK, in->pending_start);
+                }
+
+        default:
+                return refuse(s, REPLY_OK, false);
+        }
+}

@@ -1,0 +1,296 @@
+/*
+ * Pure parsers for user-written values (see include/parse.h).  No I/O, no logging: the
+ * configuration code and upkeepctl call these and attach file:line or argument context.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "parse.h"
+
+void strv_free(char **l) {
+        if (!l)
+                return;
+        for (char **p = l; *p; p++)
+                free(*p);
+        free(l);
+}
+
+size_t strv_length(char *const *l) {
+        size_t n = 0;
+        while (l && l[n])
+                n++;
+        return n;
+}
+
+static const struct {
+        const char *suffix;
+        usec_t usec;
+} duration_units[] = {
+        /* longest suffixes first so "ms" is not read as "m" followed by garbage */
+        { "us", 1 },
+        { "ms", USEC_PER_MSEC },
+        { "s", USEC_PER_SEC },
+        { "m", USEC_PER_MINUTE },
+        { "h", USEC_PER_HOUR },
+        { "d", USEC_PER_DAY },
+};
+
+int parse_duration(const char *s, usec_t *ret) {
+        usec_t total = 0;
+        const char *p = s;
+        bool any = false;
+
+        if (!s)
+                return -EINVAL;
+        while (isspace((unsigned char) *p))
+                p++;
+        if (!*p)
+                return -EINVAL;
+
+        while (*p) {
+                char *end;
+                unsigned long long n;
+                usec_t unit = 0;
+                size_t ulen = 0;
+
+                if (!isdigit((unsigned char) *p))
+                        return -EINVAL;
+                errno = 0;
+                n = strtoull(p, &end, 10);
+                if (errno == ERANGE)
+                        return -ERANGE;
+                for (size_t i = 0; i < ELEMENTSOF(duration_units); i++) {
+                        size_t l = strlen(duration_units[i].suffix);
+                        if (strncmp(end, duration_units[i].suffix, l) == 0 && l > ulen &&
+                            !isalpha((unsigned char) end[l])) {
+                                unit = duration_units[i].usec;
+                                ulen = l;
+                        }
+                }
+                if (ulen == 0) {
+                        /* a bare number is seconds, and only as the whole value */
+                        if (any || (*end && !isspace((unsigned char) *end)))
+                                return -EINVAL;
+                        unit = USEC_PER_SEC;
+                }
+                if (n > UINT64_MAX / unit || total > UINT64_MAX - n * unit)
+                        return -ERANGE;
+                total += n * unit;
+                any = true;
+                p = end + ulen;
+                while (isspace((unsigned char) *p))
+                        p++;
+        }
+        *ret = total;
+        return 0;
+}
+
+int parse_size(const char *s, uint64_t *ret) {
+        char *end;
+        unsigned long long n;
+        uint64_t mult = 1;
+
+        if (!s || !isdigit((unsigned char) *s))
+                return -EINVAL;
+        errno = 0;
+        n = strtoull(s, &end, 10);
+        if (errno == ERANGE)
+                return -ERANGE;
+        switch (toupper((unsigned char) *end)) {
+        case 'K': mult = 1ULL << 10; end++; break;
+        case 'M': mult = 1ULL << 20; end++; break;
+        case 'G': mult = 1ULL << 30; end++; break;
+        case 'T': mult = 1ULL << 40; end++; break;
+        default: break;
+        }
+        if (mult > 1 && *end == 'i')
+                end++;
+        if (toupper((unsigned char) *end) == 'B')
+                end++;
+        if (*end)
+                return -EINVAL;
+        if (n > UINT64_MAX / mult)
+                return -ERANGE;
+        *ret = n * mult;
+        return 0;
+}
+
+int parse_fraction(const char *s, double *ret) {
+        char *end;
+        double v;
+
+        if (!s || !*s)
+                return -EINVAL;
+        errno = 0;
+        v = strtod(s, &end);
+        if (errno == ERANGE || end == s || !isfinite(v))
+                return -EINVAL;
+        if (*end == '%') {
+                v /= 100.0;
+                end++;
+        }
+        if (*end)
+                return -EINVAL;
+        if (v < 0.0 || v > 1.0)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+static const struct {
+        const char *name;
+        int sig;
+} signal_names[] = {
+        { "HUP", SIGHUP },   { "INT", SIGINT },   { "QUIT", SIGQUIT }, { "ILL", SIGILL },
+        { "TRAP", SIGTRAP }, { "ABRT", SIGABRT }, { "BUS", SIGBUS },   { "FPE", SIGFPE },
+        { "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV }, { "USR2", SIGUSR2 },
+        { "PIPE", SIGPIPE }, { "ALRM", SIGALRM }, { "TERM", SIGTERM }, { "CHLD", SIGCHLD },
+        { "CONT", SIGCONT }, { "STOP", SIGSTOP }, { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN },
+        { "TTOU", SIGTTOU }, { "URG", SIGURG },   { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
+        { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH }, { "IO", SIGIO },
+        { "PWR", SIGPWR },   { "SYS", SIGSYS },
+};
+
+int parse_signal(const char *s, int *ret) {
+        if (!s || !*s)
+                return -EINVAL;
+        if (isdigit((unsigned char) *s)) {
+                char *end;
+                long n = strtol(s, &end, 10);
+                if (*end || n <= 0 || n >= NSIG)
+                        return -EINVAL;
+                *ret = (int) n;
+                return 0;
+        }
+        if (strncasecmp(s, "SIG", 3) == 0)
+                s += 3;
+        for (size_t i = 0; i < ELEMENTSOF(signal_names); i++)
+                if (strcasecmp(s, signal_names[i].name) == 0) {
+                        *ret = signal_names[i].sig;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+const char *signal_to_name(int sig) {
+        for (size_t i = 0; i < ELEMENTSOF(signal_names); i++)
+                if (signal_names[i].sig == sig)
+                        return signal_names[i].name;
+        return NULL;
+}
+
+/*
+ * The word being built grows in a buffer as long as the line, which bounds every word; argv
+ * grows as words complete.  Quoting rules are the POSIX shell's minus all expansions, so what
+ * a user copies from a terminal behaves the same, but nothing is ever interpreted.
+ */
+int argv_split(const char *line, char ***ret, const char **ret_error) {
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *word = NULL;
+        size_t n = 0, wlen = 0;
+        bool in_word = false;
+        const char *p = line;
+
+        if (!line) {
+                *ret_error = "empty command";
+                return -EINVAL;
+        }
+        word = malloc(strlen(line) + 1);
+        if (!word)
+                return -ENOMEM;
+
+        for (;;) {
+                char c = *p;
+
+                if (c == '\0' || c == ' ' || c == '\t' || c == '\n') {
+                        if (in_word) {
+                                char **na = realloc(argv, (n + 2) * sizeof(char *));
+                                if (!na)
+                                        return -ENOMEM;
+                                argv = na;
+                                argv[n] = strndup(word, wlen);
+                                if (!argv[n])
+                                        return -ENOMEM;
+                                argv[++n] = NULL;
+                                in_word = false;
+                                wlen = 0;
+                        }
+                        if (c == '\0')
+                                break;
+                        p++;
+                        continue;
+                }
+
+                in_word = true;
+                if (c == '\'') {
+                        const char *e = strchr(p + 1, '\'');
+                        if (!e) {
+                                *ret_error = "unterminated single quote";
+                                return -EINVAL;
+                        }
+                        memcpy(word + wlen, p + 1, (size_t) (e - p - 1));
+                        wlen += (size_t) (e - p - 1);
+                        p = e + 1;
+                } else if (c == '"') {
+                        p++;
+                        for (;;) {
+                                if (*p == '\0') {
+                                        *ret_error = "unterminated double quote";
+                                        return -EINVAL;
+                                }
+                                if (*p == '"')
+                                        break;
+                                if (*p == '\\' && p[1] && strchr("\"\\$`\n", p[1])) {
+                                        if (p[1] != '\n')
+                                                word[wlen++] = p[1];
+                                        p += 2;
+                                        continue;
+                                }
+                                word[wlen++] = *p++;
+                        }
+                        p++;
+                } else if (c == '\\') {
+                        if (p[1] == '\0') {
+                                *ret_error = "trailing backslash";
+                                return -EINVAL;
+                        }
+                        if (p[1] != '\n')
+                                word[wlen++] = p[1];
+                        p += 2;
+                } else
+                        word[wlen++] = *p++;
+        }
+
+        if (n == 0) {
+                *ret_error = "empty command";
+                return -EINVAL;
+        }
+        *ret = TAKE_PTR(argv);
+        return 0;
+}
+
+char *format_duration(char *buf, size_t len, usec_t d) {
+        if (d == USEC_INFINITY)
+                snprintf(buf, len, "never");
+        else if (d < USEC_PER_SEC)
+                snprintf(buf, len, "%llums", (unsigned long long) (d / USEC_PER_MSEC));
+        else if (d < USEC_PER_MINUTE)
+                snprintf(buf, len, "%.1fs", (double) d / USEC_PER_SEC);
+        else if (d < USEC_PER_HOUR)
+                snprintf(buf, len, "%llum%02llus", (unsigned long long) (d / USEC_PER_MINUTE),
+                         (unsigned long long) (d % USEC_PER_MINUTE / USEC_PER_SEC));
+        else if (d < USEC_PER_DAY)
+                snprintf(buf, len, "%lluh%02llum", (unsigned long long) (d / USEC_PER_HOUR),
+                         (unsigned long long) (d % USEC_PER_HOUR / USEC_PER_MINUTE));
+        else
+                snprintf(buf, len, "%llud%02lluh", (unsigned long long) (d / USEC_PER_DAY),
+                         (unsigned long long) (d % USEC_PER_DAY / USEC_PER_HOUR));
+        return buf;
+}

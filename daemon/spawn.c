@@ -1,0 +1,285 @@
+/*
+ * Spawning one instance: everything that can be checked is checked in upkeepd before fork (user,
+ * group, env-file, log file), so the child only does syscalls between fork and exec: a new
+ * session (its own process group), clean signal state, stdio, credentials, directory, exec.
+ * When one of those fails the child writes {stage, errno} to a close-on-exec pipe and exits 127;
+ * upkeepd reads that record when it reaps the child, so a failed exec is a spawn error with a
+ * reason, never a mystery exit code.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "logs.h"
+#include "supervisor.h"
+
+extern char **environ;
+
+typedef struct SpawnError {
+        int stage;
+        int error;
+} SpawnError;
+
+enum {
+        STAGE_SETSID,
+        STAGE_STDIO,
+        STAGE_GROUPS,
+        STAGE_SETGID,
+        STAGE_SETUID,
+        STAGE_CHDIR,
+        STAGE_EXEC,
+};
+
+static const char *const stage_names[] = {
+        [STAGE_SETSID] = "setsid",   [STAGE_STDIO] = "stdio",   [STAGE_GROUPS] = "setgroups",
+        [STAGE_SETGID] = "setgid",   [STAGE_SETUID] = "setuid", [STAGE_CHDIR] = "chdir",
+        [STAGE_EXEC] = "exec",
+};
+
+/* Variables that belong to upkeepd's own manager and must never reach a worker. */
+static bool env_is_stripped(const char *kv) {
+        static const char *const prefixes[] = {
+                "NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=", "LISTEN_PID=",
+                "LISTEN_FDS=",    "LISTEN_FDNAMES=",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
+                if (strncmp(kv, prefixes[i], strlen(prefixes[i])) == 0)
+                        return true;
+        return false;
+}
+
+/* Append or replace "KEY=VALUE" so later sources override earlier ones. */
+static int env_set(char ***env, size_t *n, const char *kv) {
+        size_t klen = strcspn(kv, "=");
+        char *copy = strdup(kv), **ne;
+
+        if (!copy)
+                return -ENOMEM;
+        for (size_t i = 0; i < *n; i++)
+                if (strncmp((*env)[i], kv, klen + 1) == 0) {
+                        free((*env)[i]);
+                        (*env)[i] = copy;
+                        return 0;
+                }
+        ne = realloc(*env, (*n + 2) * sizeof(char *));
+        if (!ne) {
+                free(copy);
+                return -ENOMEM;
+        }
+        *env = ne;
+        ne[(*n)++] = copy;
+        ne[*n] = NULL;
+        return 0;
+}
+
+static int build_env(const Instance *i, char ***ret, char *reason, size_t len) {
+        const WorkerConfig *w = i->worker->cfg;
+        _cleanup_strv_free_ char **env = calloc(1, sizeof(char *));
+        _cleanup_strv_free_ char **file_env = NULL;
+        char buf[128];
+        size_t n = 0;
+        int r;
+
+        if (!env)
+                return -ENOMEM;
+        for (char **e = environ; e && *e; e++)
+                if (!env_is_stripped(*e) && (r = env_set(&env, &n, *e)) < 0)
+                        return r;
+        if (w->env_file) {
+                r = conf_read_env_file(w->env_file, &file_env, reason, len);
+                if (r < 0)
+                        return r;
+                for (char **e = file_env; e && *e; e++)
+                        if ((r = env_set(&env, &n, *e)) < 0)
+                                return r;
+        }
+        for (char **e = w->environment; e && *e; e++)
+                if ((r = env_set(&env, &n, *e)) < 0)
+                        return r;
+        snprintf(buf, sizeof buf, "UPKEEP_WORKER=%s", w->name);
+        if ((r = env_set(&env, &n, buf)) < 0)
+                return r;
+        snprintf(buf, sizeof buf, "UPKEEP_INSTANCE=%u", i->index);
+        if ((r = env_set(&env, &n, buf)) < 0)
+                return r;
+        *ret = TAKE_PTR(env);
+        return 0;
+}
+
+typedef struct Credentials {
+        bool change;
+        uid_t uid;
+        gid_t gid;
+        gid_t groups[256];
+        int n_groups;
+        char home[256];
+} Credentials;
+
+/* Resolve user and group names in upkeepd, where a failure can be reported properly. */
+static int resolve_credentials(const WorkerConfig *w, Credentials *c, char *reason, size_t len) {
+        char buf[4096];
+        struct passwd pw, *pwp = NULL;
+        struct group gr, *grp = NULL;
+        int r;
+
+        *c = (Credentials) { .change = false };
+        if (!w->user && !w->group)
+                return 0;
+        c->change = true;
+        c->uid = getuid();
+        c->gid = getgid();
+        if (w->user) {
+                r = getpwnam_r(w->user, &pw, buf, sizeof buf, &pwp);
+                if (r != 0 || !pwp) {
+                        snprintf(reason, len, "user '%s' not found", w->user);
+                        return -ESRCH;
+                }
+                c->uid = pw.pw_uid;
+                c->gid = pw.pw_gid;
+                snprintf(c->home, sizeof c->home, "%s", pw.pw_dir);
+        }
+        if (w->group) {
+                r = getgrnam_r(w->group, &gr, buf, sizeof buf, &grp);
+                if (r != 0 || !grp) {
+                        snprintf(reason, len, "group '%s' not found", w->group);
+                        return -ESRCH;
+                }
+                c->gid = gr.gr_gid;
+        }
+        c->n_groups = (int) ELEMENTSOF(c->groups);
+        if (w->user) {
+                if (getgrouplist(w->user, c->gid, c->groups, &c->n_groups) < 0) {
+                        snprintf(reason, len, "user '%s' is in too many groups", w->user);
+                        return -E2BIG;
+                }
+        } else {
+                c->groups[0] = c->gid;
+                c->n_groups = 1;
+        }
+        return 0;
+}
+
+static _Noreturn void child_fail(int errpipe, int stage) {
+        SpawnError e = { .stage = stage, .error = errno };
+
+        (void) !write(errpipe, &e, sizeof e);
+        _exit(127);
+}
+
+/* Runs in the child between fork and exec: async-signal-safe calls only. */
+static _Noreturn void child_exec(const Instance *i, const Credentials *c, char **env,
+                                 int out_w, int err_w, int errpipe) {
+        const WorkerConfig *w = i->worker->cfg;
+        sigset_t empty;
+        int nullfd;
+
+        sigemptyset(&empty);
+        for (int sig = 1; sig < NSIG; sig++)
+                signal(sig, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &empty, NULL);
+
+        if (setsid() < 0)
+                child_fail(errpipe, STAGE_SETSID);
+
+        nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (nullfd < 0 || dup2(nullfd, STDIN_FILENO) < 0 || dup2(out_w, STDOUT_FILENO) < 0 ||
+            dup2(err_w, STDERR_FILENO) < 0)
+                child_fail(errpipe, STAGE_STDIO);
+
+        if (c->change) {
+                if (setgroups((size_t) c->n_groups, c->groups) < 0)
+                        child_fail(errpipe, STAGE_GROUPS);
+                if (setresgid(c->gid, c->gid, c->gid) < 0)
+                        child_fail(errpipe, STAGE_SETGID);
+                if (setresuid(c->uid, c->uid, c->uid) < 0)
+                        child_fail(errpipe, STAGE_SETUID);
+        }
+        if (w->directory && chdir(w->directory) < 0)
+                child_fail(errpipe, STAGE_CHDIR);
+
+        execvpe(w->argv[0], w->argv, env);
+        child_fail(errpipe, STAGE_EXEC);
+}
+
+int spawn_instance(Instance *i, pid_t *ret_pid, int *ret_errpipe, char *reason, size_t len) {
+        const WorkerConfig *w = i->worker->cfg;
+        _cleanup_strv_free_ char **env = NULL;
+        _cleanup_close_ int out_r = -1, out_w = -1, err_r = -1, err_w = -1, ep_r = -1, ep_w = -1;
+        _cleanup_close_ int log_fd = -1;
+        Credentials cred;
+        int p[2], r;
+        pid_t pid;
+
+        r = resolve_credentials(w, &cred, reason, len);
+        if (r < 0)
+                return r;
+        r = build_env(i, &env, reason, len);
+        if (r == -ENOMEM)
+                snprintf(reason, len, "out of memory");
+        if (r < 0)
+                return r;
+        r = logs_open_file(i, &log_fd, reason, len);
+        if (r < 0)
+                return r;
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                goto fail_errno;
+        out_r = p[0], out_w = p[1];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                goto fail_errno;
+        err_r = p[0], err_w = p[1];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                goto fail_errno;
+        ep_r = p[0], ep_w = p[1];
+
+        pid = fork();
+        if (pid < 0)
+                goto fail_errno;
+        if (pid == 0)
+                child_exec(i, &cred, env, out_w, err_w, ep_w);
+
+        /* the parent keeps only the read ends; EOF on them means every writer is gone */
+        r = logs_attach(i->worker->sup->event, i, out_r, log_fd, false);
+        if (r >= 0)
+                out_r = -1;
+        r = logs_attach(i->worker->sup->event, i, err_r, log_fd, true);
+        if (r >= 0)
+                err_r = -1;
+        (void) fcntl(ep_r, F_SETFL, O_NONBLOCK);
+        *ret_errpipe = TAKE_FD(ep_r);
+        *ret_pid = pid;
+        return 0;
+
+fail_errno:
+        r = negative_errno();
+        snprintf(reason, len, "cannot spawn: %s", strerror(-r));
+        return r;
+}
+
+bool spawn_read_error(const Instance *i, char *reason, size_t len) {
+        const WorkerConfig *w = i->worker->cfg;
+        const char *what = "";
+        SpawnError e;
+
+        if (i->errpipe < 0 || read(i->errpipe, &e, sizeof e) != (ssize_t) sizeof e)
+                return false;
+        if (e.stage < 0 || e.stage > STAGE_EXEC)
+                e.stage = STAGE_EXEC;
+        if (e.stage == STAGE_EXEC)
+                what = w->argv[0];
+        else if (e.stage == STAGE_CHDIR)
+                what = w->directory;
+        else if (e.stage == STAGE_SETUID || e.stage == STAGE_GROUPS)
+                what = w->user ?: "";
+        else if (e.stage == STAGE_SETGID)
+                what = w->group ?: w->user ?: "";
+        snprintf(reason, len, "spawn error: %s %s: %s", stage_names[e.stage], what,
+                 strerror(e.error));
+        return true;
+}

@@ -1,0 +1,84 @@
+/*
+ * The worker table and each instance's life: spawn, watch, stop, reap, restart.  The state
+ * machine itself is fsm.c; this part performs its actions with sd-event sources and syscalls.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "fsm.h"
+
+typedef struct Supervisor Supervisor;
+typedef struct Worker Worker;
+
+typedef struct Instance {
+        Worker *worker;
+        unsigned index;
+        char name[80];           /* "api", or "api:2" when the worker has several instances */
+
+        InstanceState state;
+        bool pending_start;      /* start again once the current stop completes */
+        pid_t pid;               /* > 0 while a process exists (STARTING, RUNNING, STOPPING) */
+        int pidfd;
+        int errpipe;             /* read end: the child reports a failure before exec here */
+        sd_event_source *child_source;
+        sd_event_source *timer;  /* start-secs, backoff delay or stop-timeout, by state */
+
+        unsigned attempt;        /* backoff sequence position */
+        unsigned restarts;       /* automatic restarts since upkeepd started */
+        usec_t state_since;      /* CLOCK_MONOTONIC */
+        usec_t started_at;       /* last successful spawn */
+        usec_t next_retry_at;    /* in BACKOFF */
+        bool has_exited;
+        int exit_code;           /* valid when has_exited and exit_signal == 0 */
+        int exit_signal;
+        char reason[256];        /* why it is not running, when that is an error */
+} Instance;
+
+struct Worker {
+        Supervisor *sup;
+        const WorkerConfig *cfg;
+        Instance *instances;
+        unsigned n_instances;
+};
+
+struct Supervisor {
+        sd_event *event;
+        Config *config;
+        Worker *workers;
+        size_t n_workers;
+        bool shutting_down;
+        uint64_t rng;
+        unsigned long orphans_reaped;
+        usec_t started_at;
+};
+
+int sup_new(sd_event *e, Config *config, Supervisor **ret);
+Supervisor *sup_free(Supervisor *s);
+
+/* Start every autostart instance. */
+void sup_start_all(Supervisor *s);
+/* Stop everything; the loop exits once the last process is gone. */
+void sup_shutdown(Supervisor *s);
+bool sup_all_down(const Supervisor *s);
+
+/* Called when SIGCHLD arrives: reap our workers' exits and every orphan, never stealing one. */
+void sup_reap_children(Supervisor *s);
+
+/*
+ * Admin command on one instance: EV_START, EV_STOP or EV_RESTART.  Returns what to tell the
+ * user ("already started" and the like).
+ */
+FsmReply sup_command(Instance *i, FsmEvent ev);
+
+Worker *sup_find_worker(Supervisor *s, const char *name);
+/* "api" (every instance of worker api), "api:1" (one instance). */
+int sup_find_instances(Supervisor *s, const char *name, Instance ***ret, size_t *ret_n);
+
+/* Fill argv/env/user for the child and fork it; in spawn.c. */
+int spawn_instance(Instance *i, pid_t *ret_pid, int *ret_errpipe, char *reason, size_t len);
+/* Read the failure the child reported before exec, if any; in spawn.c. */
+bool spawn_read_error(const Instance *i, char *reason, size_t len);

@@ -1,0 +1,272 @@
+/*
+ * upkeepctl: asks upkeepd questions over its control socket and prints the answers, as a table
+ * for people or as the daemon's JSON for programs.
+ *
+ * Exit codes follow supervisorctl's: 0 success (for status: every instance shown is RUNNING),
+ * 1 a command failed for some instance, 2 usage error, 3 some instance is not RUNNING,
+ * 4 the daemon is unreachable or the name is unknown.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "parse.h"
+#include "proto.h"
+
+enum {
+        EXIT_OK = 0,
+        EXIT_FAILED = 1,
+        EXIT_USAGE = 2,
+        EXIT_NOT_RUNNING = 3,
+        EXIT_UNREACHABLE = 4,
+};
+
+#define ANSWER_TIMEOUT_MS 30000
+
+static void usage(FILE *f) {
+        fprintf(f, "usage: upkeepctl [-s SOCKET] status [NAME] [--json]\n"
+                   "       upkeepctl [-s SOCKET] start|stop|restart NAME|all [--json]\n"
+                   "\n"
+                   "  -s, --socket PATH   control socket (default $UPKEEP_SOCKET or "
+                   DEFAULT_SOCKET ")\n"
+                   "  -j, --json          print the daemon's answer as JSON\n");
+}
+
+static usec_t now_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * 1000 + (usec_t) ts.tv_nsec / 1000000;
+}
+
+/* Send one request line and wait, with a deadline, for one answer line. */
+static int roundtrip(const char *path, json_t *req, json_t **ret) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *line = NULL, *buf = NULL;
+        size_t len = 0, cap = 0;
+        usec_t deadline = now_ms() + ANSWER_TIMEOUT_MS;
+        json_error_t jerr;
+
+        if (strlen(path) >= sizeof sa.sun_path)
+                return -ENAMETOOLONG;
+        memcpy(sa.sun_path, path, strlen(path));
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return negative_errno();
+
+        line = json_dumps(req, JSON_COMPACT);
+        if (!line)
+                return -ENOMEM;
+        {
+                size_t l = strlen(line);
+                line[l] = '\n';
+                if (send(fd, line, l + 1, MSG_NOSIGNAL) != (ssize_t) (l + 1))
+                        return -EIO;
+        }
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                usec_t t = now_ms();
+                ssize_t n;
+                char *nl;
+
+                if (t >= deadline)
+                        return -ETIMEDOUT;
+                if (poll(&p, 1, (int) (deadline - t)) < 0 && errno != EINTR)
+                        return negative_errno();
+                if (cap - len < 65536) {
+                        char *nb = realloc(buf, cap + 65536 * 4);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                        cap += 65536 * 4;
+                }
+                n = recv(fd, buf + len, cap - len - 1, MSG_DONTWAIT);
+                if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                        continue;
+                if (n <= 0)
+                        return -ECONNRESET;
+                len += (size_t) n;
+                nl = memchr(buf, '\n', len);
+                if (nl) {
+                        *ret = json_loadb(buf, (size_t) (nl - buf), 0, &jerr);
+                        return *ret ? 0 : -EBADMSG;
+                }
+                if (len > PROTO_MAX_ANSWER)
+                        return -EMSGSIZE;
+        }
+}
+
+static const char *fmt_secs(char *buf, size_t len, json_t *v) {
+        if (!json_is_number(v))
+                return "-";
+        return format_duration(buf, len, (usec_t) (json_number_value(v) * 1e6));
+}
+
+static void describe_exit(json_t *last, char *buf, size_t len) {
+        json_t *code = json_object_get(last, "code"), *sig = json_object_get(last, "signal");
+
+        if (json_is_integer(code))
+                snprintf(buf, len, "code %lld", (long long) json_integer_value(code));
+        else if (json_is_string(sig))
+                snprintf(buf, len, "SIG%s", json_string_value(sig));
+        else
+                snprintf(buf, len, "-");
+}
+
+static int print_status(json_t *ans) {
+        json_t *workers = json_object_get(ans, "workers"), *w, *insts, *i;
+        size_t wi, ii;
+        int width = 12, ret = EXIT_OK;
+
+        json_array_foreach(workers, wi, w) {
+                insts = json_object_get(w, "instances");
+                json_array_foreach(insts, ii, i) {
+                        int l = (int) strlen(json_string_value(json_object_get(i, "name")) ?: "");
+                        width = MAX(width, l + 2);
+                }
+        }
+        printf("%-*s %-9s %7s %8s %8s %-10s %s\n", width, "NAME", "STATE", "PID", "UPTIME",
+               "RESTARTS", "LAST-EXIT", "INFO");
+        json_array_foreach(workers, wi, w) {
+                insts = json_object_get(w, "instances");
+                json_array_foreach(insts, ii, i) {
+                        const char *state = json_string_value(json_object_get(i, "state")) ?: "?";
+                        const char *reason = json_string_value(json_object_get(i, "reason"));
+                        json_t *pid = json_object_get(i, "pid");
+                        json_t *retry = json_object_get(i, "next_retry_s");
+                        char up[32], ex[48], pidbuf[16], info[320] = "", rb[32];
+
+                        if (json_is_integer(pid))
+                                snprintf(pidbuf, sizeof pidbuf, "%lld",
+                                         (long long) json_integer_value(pid));
+                        else
+                                snprintf(pidbuf, sizeof pidbuf, "-");
+                        describe_exit(json_object_get(i, "last_exit"), ex, sizeof ex);
+                        if (json_is_number(retry))
+                                snprintf(info, sizeof info, "retry in %s%s%s",
+                                         fmt_secs(rb, sizeof rb, retry), reason ? ": " : "",
+                                         reason ?: "");
+                        else if (reason)
+                                snprintf(info, sizeof info, "%s", reason);
+                        printf("%-*s %-9s %7s %8s %8lld %-10s %s\n", width,
+                               json_string_value(json_object_get(i, "name")) ?: "?", state,
+                               pidbuf, fmt_secs(up, sizeof up, json_object_get(i, "uptime_s")),
+                               (long long) json_integer_value(json_object_get(i, "restarts")),
+                               ex, info);
+                        if (strcmp(state, "RUNNING") != 0)
+                                ret = EXIT_NOT_RUNNING;
+                }
+        }
+        return ret;
+}
+
+static int status_exit_code(json_t *ans) {
+        json_t *w, *i;
+        size_t wi, ii;
+
+        json_array_foreach(json_object_get(ans, "workers"), wi, w)
+                json_array_foreach(json_object_get(w, "instances"), ii, i)
+                        if (strcmp(json_string_value(json_object_get(i, "state")) ?: "", "RUNNING"))
+                                return EXIT_NOT_RUNNING;
+        return EXIT_OK;
+}
+
+static int print_results(json_t *ans, bool json) {
+        json_t *r;
+        size_t k;
+        int ret = EXIT_OK;
+
+        json_array_foreach(json_object_get(ans, "results"), k, r) {
+                const char *name = json_string_value(json_object_get(r, "name")) ?: "?";
+                if (json_is_true(json_object_get(r, "ok"))) {
+                        if (!json)
+                                printf("%s: %s\n", name,
+                                       json_string_value(json_object_get(r, "result")) ?: "ok");
+                } else {
+                        if (!json)
+                                printf("%s: ERROR (%s)\n", name,
+                                       json_string_value(json_object_get(r, "error")) ?: "?");
+                        ret = EXIT_FAILED;
+                }
+        }
+        return ret;
+}
+
+int main(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "socket", required_argument, NULL, 's' },
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        const char *path = getenv("UPKEEP_SOCKET") ?: DEFAULT_SOCKET, *cmd, *name = NULL;
+        _cleanup_(json_decrefp) json_t *req = NULL, *ans = NULL;
+        bool json = false;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "+s:jh", opts, NULL)) >= 0)
+                switch (c) {
+                case 's': path = optarg; break;
+                case 'j': json = true; break;
+                case 'h': usage(stdout); return EXIT_OK;
+                default: usage(stderr); return EXIT_USAGE;
+                }
+        if (optind >= argc) {
+                usage(stderr);
+                return EXIT_USAGE;
+        }
+        cmd = argv[optind++];
+        /* options may also follow the command: "status api --json" */
+        for (; optind < argc; optind++) {
+                if (strcmp(argv[optind], "--json") == 0 || strcmp(argv[optind], "-j") == 0)
+                        json = true;
+                else if (!name)
+                        name = argv[optind];
+                else {
+                        fprintf(stderr, "upkeepctl: unexpected argument '%s'\n", argv[optind]);
+                        return EXIT_USAGE;
+                }
+        }
+        if (strcmp(cmd, "status") != 0 && strcmp(cmd, "start") != 0 && strcmp(cmd, "stop") != 0 &&
+            strcmp(cmd, "restart") != 0) {
+                fprintf(stderr, "upkeepctl: unknown command '%s'\n", cmd);
+                usage(stderr);
+                return EXIT_USAGE;
+        }
+        if (strcmp(cmd, "status") != 0 && !name) {
+                fprintf(stderr, "upkeepctl: %s needs a name, or 'all'\n", cmd);
+                return EXIT_USAGE;
+        }
+
+        req = json_pack("{s:s}", "cmd", cmd);
+        if (name)
+                json_object_set_new(req, "name", json_string(name));
+        r = roundtrip(path, req, &ans);
+        if (r < 0) {
+                fprintf(stderr, "upkeepctl: cannot talk to upkeepd at %s: %s\n", path,
+                        strerror(-r));
+                return EXIT_UNREACHABLE;
+        }
+        if (json) {
+                json_dumpf(ans, stdout, JSON_INDENT(2));
+                putchar('\n');
+        }
+        if (!json_is_true(json_object_get(ans, "ok"))) {
+                const char *err = json_string_value(json_object_get(ans, "error")) ?: "?";
+                if (!json)
+                        fprintf(stderr, "%s: ERROR (%s)\n", name ?: cmd, err);
+                return strcmp(err, "no such process") == 0 ? EXIT_UNREACHABLE : EXIT_FAILED;
+        }
+        if (strcmp(cmd, "status") == 0)
+                return json ? status_exit_code(ans) : print_status(ans);
+        return print_results(ans, json);
+}

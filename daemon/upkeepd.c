@@ -1,0 +1,166 @@
+/*
+ * upkeepd: command line, signals and the one event loop.  Everything else is an event source
+ * owned by a part: the supervisor's children and timers, the control socket, output pipes.
+ *
+ * Exit codes: 0 after a requested stop, 1 on a runtime failure (for example the socket is
+ * taken), 2 on a usage or configuration error.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include "config.h"
+#include "control.h"
+#include "log.h"
+#include "logs.h"
+#include "proto.h"
+#include "supervisor.h"
+
+static Supervisor *sup;
+
+static void usage(FILE *f) {
+        fprintf(f,
+                "usage: upkeepd [-c FILE] [-s SOCKET] [-v]\n"
+                "       upkeepd --check-config [-c FILE]\n"
+                "\n"
+                "  -c, --config FILE     configuration file (default " DEFAULT_CONFIG ")\n"
+                "  -s, --socket PATH     control socket, overrides 'socket =' in the file\n"
+                "  -n, --check-config    check the configuration and exit: 0 valid, 2 invalid\n"
+                "  -v, --verbose         log debug messages too\n"
+                "  -V, --version         print the version\n");
+}
+
+static int on_stop_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *u) {
+        (void) src, (void) u;
+        if (sup->shutting_down) {
+                log_notice("got SIG%s again, killing every worker now",
+                           si->ssi_signo == SIGINT ? "INT" : "TERM");
+                for (size_t w = 0; w < sup->n_workers; w++)
+                        for (unsigned k = 0; k < sup->workers[w].n_instances; k++)
+                                if (sup->workers[w].instances[k].pid > 0)
+                                        (void) kill(-sup->workers[w].instances[k].pid, SIGKILL);
+                return 0;
+        }
+        log_notice("got SIG%s, stopping", si->ssi_signo == SIGINT ? "INT" : "TERM");
+        sup_shutdown(sup);
+        return 0;
+}
+
+static int on_sigchld(sd_event_source *src, const struct signalfd_siginfo *si, void *u) {
+        (void) src, (void) si, (void) u;
+        sup_reap_children(sup);
+        return 0;
+}
+
+static int on_sighup(sd_event_source *src, const struct signalfd_siginfo *si, void *u) {
+        (void) src, (void) si, (void) u;
+        log_warning("got SIGHUP: reloading is not supported yet, ignoring");
+        return 0;
+}
+
+/* Many workers mean many pipes and pidfds: use all the descriptors we are allowed. */
+static void raise_nofile(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+        }
+}
+
+int main(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "socket", required_argument, NULL, 's' },
+                { "check-config", no_argument, NULL, 'n' },
+                { "verbose", no_argument, NULL, 'v' },
+                { "version", no_argument, NULL, 'V' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        const char *config_path = DEFAULT_CONFIG, *socket_path = NULL;
+        _cleanup_free_ char *errors = NULL;
+        bool check_only = false;
+        Config *config = NULL;
+        Control *ctl = NULL;
+        sd_event *e = NULL;
+        sigset_t mask;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "c:s:nvVh", opts, NULL)) >= 0)
+                switch (c) {
+                case 'c': config_path = optarg; break;
+                case 's': socket_path = optarg; break;
+                case 'n': check_only = true; break;
+                case 'v': log_set_max_level(LOG_DEBUG); break;
+                case 'V': printf("upkeepd %s\n", UPKEEP_VERSION); return 0;
+                case 'h': usage(stdout); return 0;
+                default: usage(stderr); return 2;
+                }
+        if (optind < argc) {
+                fprintf(stderr, "upkeepd: unexpected argument '%s'\n", argv[optind]);
+                usage(stderr);
+                return 2;
+        }
+
+        r = conf_load(config_path, &config, &errors);
+        if (r < 0) {
+                fputs(errors ?: "invalid configuration\n", stderr);
+                return 2;
+        }
+        if (check_only) {
+                printf("%s: configuration OK, %zu worker%s\n", config_path, config->n_workers,
+                       config->n_workers == 1 ? "" : "s");
+                conf_free(config);
+                return 0;
+        }
+
+        /* every signal we care about is read from the loop; none can be lost or run a handler
+         * in the middle of something, and as PID 1 a handled signal is a delivered one */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
+        raise_nofile();
+
+        r = sd_event_default(&e);
+        if (r < 0) {
+                log_error("cannot create the event loop: %s", strerror(-r));
+                return 1;
+        }
+        r = sup_new(e, config, &sup);
+        if (r < 0) {
+                log_error("cannot set up workers: %s", strerror(-r));
+                return 1;
+        }
+        if (sd_event_add_signal(e, NULL, SIGTERM, on_stop_signal, NULL) < 0 ||
+            sd_event_add_signal(e, NULL, SIGINT, on_stop_signal, NULL) < 0 ||
+            sd_event_add_signal(e, NULL, SIGHUP, on_sighup, NULL) < 0 ||
+            sd_event_add_signal(e, NULL, SIGCHLD, on_sigchld, NULL) < 0) {
+                log_error("cannot watch signals");
+                return 1;
+        }
+        r = ctl_new(e, sup, socket_path ?: config->socket, &ctl);
+        if (r < 0)
+                return 1;
+
+        log_info("upkeepd %s started with %s, %zu worker%s, pid %d", UPKEEP_VERSION, config_path,
+                 config->n_workers, config->n_workers == 1 ? "" : "s", (int) getpid());
+        sup_start_all(sup);
+        r = sd_event_loop(e);
+        logs_drain_all();
+        log_info("all workers stopped, exiting");
+
+        ctl = ctl_free(ctl, true);
+        sup = sup_free(sup);
+        conf_free(config);
+        sd_event_unref(e);
+        return r < 0 ? 1 : 0;
+}
