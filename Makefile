@@ -54,8 +54,10 @@ $(B)/upkeepd: $(call obj,$(DAEMON_SRCS))
 $(B)/upkeepctl: $(call obj,$(CTL_SRCS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
-$(B)/uk-worker: $(call obj,tests/helpers/uk-worker.c)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# the worker is plain libc and defines its own feature macros
+$(B)/uk-worker: tests/helpers/uk-worker.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -D_GNU_SOURCE,$(CFLAGS)) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
 $(B)/tests/%: $(call obj,tests/unit/%.c) $(call obj,$(CORE_SRCS))
 	@mkdir -p $(dir $@)
@@ -80,16 +82,8 @@ demo: all
 	@mkdir -p /tmp/upkeep-demo
 	exec $(B)/upkeepd -c conf/demo.conf
 
-DEB_PKGS := build-essential pkg-config libsystemd-dev libcurl4-openssl-dev libconfuse-dev \
-	libinih-dev libjansson-dev libcmocka-dev python3 util-linux
 deps:
-	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
-		echo "installing:" $$missing; \
-		$$sudo apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$missing; \
-	fi
+	sh tests/deps.sh
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

@@ -201,7 +201,7 @@ static void do_spawn(Instance *i) {
         i->pidfd = pidfd;
         i->errpipe = errpipe;
         i->started_at = now(s);
-        log_msg(LOG_INFO, i->name, "spawned pid %d", (int) pid);
+        log_msg(LOG_DEBUG, i->name, "spawned pid %d", (int) pid);
         if (i->worker->cfg->start_secs == 0)
                 dispatch(i, EV_TIMER);
         else
@@ -248,7 +248,10 @@ static void dispatch(Instance *i, FsmEvent ev) {
                         log_msg(st.state == STATE_FATAL ? LOG_ERR : LOG_NOTICE, i->name,
                                 "%s -> %s (%s)", state_to_string(old), state_to_string(st.state),
                                 ev == EV_SPAWN_FAILED ? i->reason : what);
-                } else
+                } else if (st.state == STATE_RUNNING)
+                        log_msg(LOG_INFO, i->name, "%s -> %s (pid %d)", state_to_string(old),
+                                state_to_string(st.state), (int) i->pid);
+                else
                         log_msg(LOG_INFO, i->name, "%s -> %s", state_to_string(old),
                                 state_to_string(st.state));
         }
