@@ -33,6 +33,41 @@ const char *restart_policy_to_string(RestartPolicy p) {
         return p >= 0 && p < _RESTART_MAX ? policy_names[p] : "unknown";
 }
 
+static const char *const degraded_names[_DEGRADED_MAX] = {
+        [DEGRADED_IGNORE] = "ignore",
+        [DEGRADED_ALERT] = "alert",
+        [DEGRADED_RESTART] = "restart",
+};
+
+const char *degraded_policy_to_string(DegradedPolicy p) {
+        return p >= 0 && p < _DEGRADED_MAX ? degraded_names[p] : "unknown";
+}
+
+int conf_parse_give_up(const char *s, unsigned *ret_count, usec_t *ret_within) {
+        char *end;
+        unsigned long n;
+        usec_t w;
+
+        while (isspace((unsigned char) *s))
+                s++;
+        if (!isdigit((unsigned char) *s))
+                return -EINVAL;
+        n = strtoul(s, &end, 10);
+        if (n < 1 || n > CFG_MAX_GIVE_UP)
+                return -ERANGE;
+        while (isspace((unsigned char) *end))
+                end++;
+        if (strncmp(end, "in", 2) != 0 || !isspace((unsigned char) end[2]))
+                return -EINVAL;
+        if (parse_duration(end + 3, &w) < 0)
+                return -EINVAL;
+        if (w < USEC_PER_SEC || w > 7 * USEC_PER_DAY)
+                return -ERANGE;
+        *ret_count = (unsigned) n;
+        *ret_within = w;
+        return 0;
+}
+
 static void append_valid_keys(cfg_t *cfg) {
         const char *sep = "";
 
@@ -67,6 +102,11 @@ static const struct {
         { "backoff", 0, USEC_PER_DAY },
         { "max-delay", 0, 7 * USEC_PER_DAY },
         { "reset-after", 0, 365 * USEC_PER_DAY },
+        { "retry-after", 0, 7 * USEC_PER_DAY },
+        { "interval", 100 * USEC_PER_MSEC, USEC_PER_DAY },
+        { "timeout", 10 * USEC_PER_MSEC, USEC_PER_HOUR },
+        { "start-period", 0, USEC_PER_DAY },
+        { "start-interval", 100 * USEC_PER_MSEC, USEC_PER_DAY },
 };
 
 static int cb_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
@@ -126,6 +166,67 @@ static int cb_fraction(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *resu
         }
         *(double *) result = f;
         return 0;
+}
+
+static int cb_degraded(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        for (int i = 0; i < _DEGRADED_MAX; i++)
+                if (strcmp(value, degraded_names[i]) == 0) {
+                        *(long *) result = i;
+                        return 0;
+                }
+        cfg_error(cfg, "%s: unknown value '%s', expected ignore, alert or restart", opt->name,
+                  value);
+        return -1;
+}
+
+static int cb_size(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        uint64_t v;
+
+        if (parse_size(value, &v) < 0 || v < 1 || v > (1ULL << 30)) {
+                cfg_error(cfg, "%s: invalid size '%s', expected 1 to 1G with an optional unit "
+                          "(K, M, G), e.g. 16K", opt->name, value);
+                return -1;
+        }
+        *(long *) result = (long) v;
+        return 0;
+}
+
+static int validate_give_up(cfg_t *cfg, cfg_opt_t *opt) {
+        unsigned n;
+        usec_t w;
+
+        if (conf_parse_give_up(cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1), &n, &w) < 0) {
+                cfg_error(cfg, "%s: invalid value '%s', expected \"N in DURATION\" with N from 1 "
+                          "to %d and a duration from 1s to 7d, e.g. \"10 in 10m\"", opt->name,
+                          cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1), CFG_MAX_GIVE_UP);
+                return -1;
+        }
+        return 0;
+}
+
+static int validate_count(cfg_t *cfg, cfg_opt_t *opt) {
+        long n = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+
+        if (n < 1 || n > 1000) {
+                cfg_error(cfg, "%s: %ld is out of range, expected 1 to 1000", opt->name, n);
+                return -1;
+        }
+        return 0;
+}
+
+static int validate_url(cfg_t *cfg, cfg_opt_t *opt) {
+        const char *s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+
+        if (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0)
+                return 0;
+        if (strncmp(s, "unix:/", 6) == 0) {
+                const char *colon = strchr(s + 5, ':');
+                if (colon && colon[1] == '/' && colon - (s + 5) < 108)
+                        return 0;
+        }
+        cfg_error(cfg, "%s: invalid URL '%s', expected http://HOST:PORT/PATH, https://... or "
+                  "unix:/path/to.sock:/PATH", opt->name, s);
+        return -1;
 }
 
 static int validate_factor(cfg_t *cfg, cfg_opt_t *opt) {
@@ -212,6 +313,11 @@ static int validate_worker(cfg_t *cfg, cfg_opt_t *opt) {
                           cfg_title(w));
                 return -1;
         }
+        if (cfg_size(w, "health") > 0 && !cfg_getstr(cfg_getsec(w, "health"), "url")) {
+                cfg_error(cfg, "worker '%s': health section without 'url', expected the URL to "
+                          "probe", cfg_title(w));
+                return -1;
+        }
         if (cfg_getint(rs, "max-delay") < cfg_getint(rs, "backoff")) {
                 cfg_error(cfg, "worker '%s': restart max-delay is below backoff, expected "
                           "max-delay >= backoff", cfg_title(w));
@@ -229,6 +335,21 @@ static cfg_opt_t restart_opts[] = {
         DURATION("max-delay", 5 * USEC_PER_MINUTE),
         CFG_FLOAT_CB("jitter", 0.1, CFGF_NONE, cb_fraction),
         DURATION("reset-after", 10 * USEC_PER_MINUTE),
+        CFG_STR("give-up", NULL, CFGF_NODEFAULT),
+        DURATION("retry-after", 0),
+        CFG_END(),
+};
+
+static cfg_opt_t health_opts[] = {
+        CFG_STR("url", NULL, CFGF_NODEFAULT),
+        DURATION("interval", 10 * USEC_PER_SEC),
+        DURATION("timeout", 2 * USEC_PER_SEC),
+        DURATION("start-period", 0),
+        DURATION("start-interval", USEC_PER_SEC),
+        CFG_INT("failures", 3, CFGF_NONE),
+        CFG_INT("successes", 1, CFGF_NONE),
+        CFG_INT_CB("degraded", DEGRADED_ALERT, CFGF_NONE, cb_degraded),
+        CFG_INT_CB("max-body", 16 * 1024, CFGF_NONE, cb_size),
         CFG_END(),
 };
 
@@ -244,8 +365,10 @@ static cfg_opt_t worker_opts[] = {
         CFG_INT_CB("stop-signal", 15, CFGF_NONE, cb_signal),
         DURATION("stop-timeout", 10 * USEC_PER_SEC),
         DURATION("start-secs", USEC_PER_SEC),
+        CFG_BOOL("required", cfg_false, CFGF_NONE),
         CFG_STR("log-dir", NULL, CFGF_NODEFAULT),
         CFG_SEC("restart", restart_opts, CFGF_NONE),
+        CFG_SEC("health", health_opts, CFGF_NODEFAULT),
         CFG_END(),
 };
 
@@ -291,6 +414,7 @@ static void worker_config_done(WorkerConfig *w) {
         free(w->env_file);
         strv_free(w->environment);
         free(w->log_dir);
+        free(w->health.url);
 }
 
 Config *conf_free(Config *c) {
@@ -307,7 +431,7 @@ Config *conf_free(Config *c) {
 }
 
 static int copy_worker(cfg_t *w, const char *global_log_dir, WorkerConfig *ret) {
-        cfg_t *rs = cfg_getsec(w, "restart");
+        cfg_t *rs = cfg_getsec(w, "restart"), *hs = cfg_getsec(w, "health");
         const char *err;
         bool oom = false;
 
@@ -332,10 +456,27 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, WorkerConfig *ret) 
                         .jitter = cfg_getfloat(rs, "jitter"),
                         .reset_after = (usec_t) cfg_getint(rs, "reset-after"),
                 },
+                .retry_after = (usec_t) cfg_getint(rs, "retry-after"),
+                .required = cfg_getbool(w, "required"),
                 .log_dir = strdup_or_null(cfg_getstr(w, "log-dir") ?: global_log_dir, &oom),
         };
+        if (hs)
+                ret->health = (HealthConfig) {
+                        .url = strdup_or_null(cfg_getstr(hs, "url"), &oom),
+                        .interval = (usec_t) cfg_getint(hs, "interval"),
+                        .timeout = (usec_t) cfg_getint(hs, "timeout"),
+                        .start_period = (usec_t) cfg_getint(hs, "start-period"),
+                        .start_interval = (usec_t) cfg_getint(hs, "start-interval"),
+                        .failures = (unsigned) cfg_getint(hs, "failures"),
+                        .successes = (unsigned) cfg_getint(hs, "successes"),
+                        .degraded = (DegradedPolicy) cfg_getint(hs, "degraded"),
+                        .max_body = (uint64_t) cfg_getint(hs, "max-body"),
+                };
         if (oom)
                 return -ENOMEM;
+        if (cfg_getstr(rs, "give-up"))
+                (void) conf_parse_give_up(cfg_getstr(rs, "give-up"), &ret->give_up_count,
+                                          &ret->give_up_within);
         /* already validated during the parse, so only memory can fail here */
         return argv_split(ret->command, &ret->argv, &err);
 }
@@ -366,6 +507,10 @@ int conf_load(const char *path, Config **ret, char **ret_errors) {
         cfg_set_validate_func(cfg, "worker|env-file", validate_path);
         cfg_set_validate_func(cfg, "worker|log-dir", validate_path);
         cfg_set_validate_func(cfg, "worker|restart|factor", validate_factor);
+        cfg_set_validate_func(cfg, "worker|restart|give-up", validate_give_up);
+        cfg_set_validate_func(cfg, "worker|health|url", validate_url);
+        cfg_set_validate_func(cfg, "worker|health|failures", validate_count);
+        cfg_set_validate_func(cfg, "worker|health|successes", validate_count);
         cfg_set_validate_func(cfg, "log-dir", validate_path);
         cfg_set_validate_func(cfg, "socket", validate_path);
 

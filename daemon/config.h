@@ -19,6 +19,26 @@ typedef enum RestartPolicy {
         _RESTART_INVALID = -1,
 } RestartPolicy;
 
+typedef enum DegradedPolicy {
+        DEGRADED_IGNORE,  /* degraded counts as healthy */
+        DEGRADED_ALERT,   /* reported and counted, nothing restarted */
+        DEGRADED_RESTART, /* counted like an unhealthy answer */
+        _DEGRADED_MAX,
+        _DEGRADED_INVALID = -1,
+} DegradedPolicy;
+
+typedef struct HealthConfig {
+        char *url;            /* NULL: no probes; may contain %i (the instance number) */
+        usec_t interval;
+        usec_t timeout;
+        usec_t start_period;  /* failures during it do not count */
+        usec_t start_interval; /* probe period while STARTING, before the first good answer */
+        unsigned failures;    /* consecutive unhealthy answers before a restart */
+        unsigned successes;   /* consecutive good answers to clear unhealthy */
+        DegradedPolicy degraded;
+        uint64_t max_body;
+} HealthConfig;
+
 typedef struct WorkerConfig {
         char *name;
         char *command;
@@ -35,6 +55,11 @@ typedef struct WorkerConfig {
         usec_t start_secs;
         RestartPolicy policy;
         BackoffParams backoff;
+        unsigned give_up_count; /* 0: never give up */
+        usec_t give_up_within;
+        usec_t retry_after;     /* 0: FATAL stays FATAL */
+        bool required;          /* its FATAL (or final exit) ends upkeepd with its code */
+        HealthConfig health;
         char *log_dir;     /* the global one unless set per worker */
 } WorkerConfig;
 
@@ -48,6 +73,7 @@ typedef struct Config {
 
 #define CFG_MAX_INSTANCES 1000
 #define CFG_MAX_WORKERS 10000
+#define CFG_MAX_GIVE_UP 1000
 
 /*
  * Parse `path`.  On failure returns a negative errno and puts one or more lines of the form
@@ -58,6 +84,9 @@ Config *conf_free(Config *c);
 
 const WorkerConfig *conf_find_worker(const Config *c, const char *name);
 const char *restart_policy_to_string(RestartPolicy p);
+const char *degraded_policy_to_string(DegradedPolicy p);
+/* "10 in 10m" -> 10 restarts within 10 minutes. */
+int conf_parse_give_up(const char *s, unsigned *ret_count, usec_t *ret_within);
 
 /*
  * Read an env-file ("KEY=VALUE" lines, '#' comments, optional "export ", optional quotes) and

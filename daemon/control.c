@@ -65,6 +65,42 @@ static double seconds(usec_t u) {
         return (double) u / (double) USEC_PER_SEC;
 }
 
+static json_t *health_json(const Instance *i) {
+        const Probe *p = &i->probe;
+        json_t *o, *last = json_null();
+
+        if (!p->url)
+                return json_null();
+        if (p->has_last)
+                last = json_pack("{s:f, s:f, s:i, s:s, s:o}", "at_unix_s", seconds(p->last_at),
+                                 "latency_ms", (double) p->last_latency / USEC_PER_MSEC,
+                                 "http_code", (json_int_t) p->last_code, "class",
+                                 health_class_to_string(p->last_class), "reason",
+                                 p->last_reason[0] ? json_string(p->last_reason) : json_null());
+        o = json_pack("{s:s, s:i, s:I, s:I, s:I, s:o}", "state", health_class_to_string(p->state),
+                      "consecutive_failures", (json_int_t) p->fails, "probes_sent",
+                      (json_int_t) p->sent, "probes_answered", (json_int_t) p->answered,
+                      "probes_skipped", (json_int_t) p->skipped, "last", last);
+        return o;
+}
+
+/* {"crash": {"1m": 0, "5m": 2, "15m": 2, "1h": 3, "total": 3}, ...} */
+static json_t *windows_json(Worker *w, usec_t t) {
+        static const char *const span_names[WIN_N_SPANS] = { "1m", "5m", "15m", "1h" };
+        json_t *o = json_object();
+
+        for (int k = 0; k < _EVK_MAX; k++) {
+                json_t *c = json_object();
+                for (int n = 0; n < WIN_N_SPANS; n++)
+                        json_object_set_new(c, span_names[n],
+                                            json_integer(win_count(&w->window, (EventKind) k, t,
+                                                                   win_spans[n])));
+                json_object_set_new(c, "total", json_integer((json_int_t) w->window.total[k]));
+                json_object_set_new(o, event_kind_to_string((EventKind) k), c);
+        }
+        return o;
+}
+
 static json_t *instance_json(const Instance *i, usec_t t) {
         json_t *o = json_pack("{s:s, s:i, s:s, s:f, s:i, s:i}", "name", i->name, "index",
                               (json_int_t) i->index, "state", state_to_string(i->state),
@@ -90,6 +126,7 @@ static json_t *instance_json(const Instance *i, usec_t t) {
                             : i->state == STATE_BACKOFF ? json_real(0)
                                                         : json_null());
         json_object_set_new(o, "reason", i->reason[0] ? json_string(i->reason) : json_null());
+        json_object_set_new(o, "health", health_json(i));
         return o;
 }
 
@@ -113,10 +150,11 @@ static json_t *status_json(Control *ctl, const char *name, const char **ret_erro
                         continue;
                 }
                 json_array_append_new(
-                        workers, json_pack("{s:s, s:s, s:i, s:o}", "name", wk->cfg->name,
-                                           "policy", restart_policy_to_string(wk->cfg->policy),
-                                           "autostart", (json_int_t) wk->cfg->autostart,
-                                           "instances", insts));
+                        workers,
+                        json_pack("{s:s, s:s, s:b, s:b, s:o, s:o}", "name", wk->cfg->name,
+                                  "policy", restart_policy_to_string(wk->cfg->policy),
+                                  "autostart", wk->cfg->autostart, "required", wk->cfg->required,
+                                  "events", windows_json(wk, t), "instances", insts));
         }
         if (name && json_array_size(workers) == 0) {
                 json_decref(workers);

@@ -3,8 +3,10 @@
  * it, s6-supervise style: every transition is visible here and nowhere else.  Invariants the
  * supervisor relies on:
  *   - a process exists exactly in STARTING, RUNNING and STOPPING;
- *   - the instance timer means start-secs in STARTING, the delay in BACKOFF and the
- *     stop-timeout in STOPPING, and is disarmed in every other state;
+ *   - the instance timer means start-secs in STARTING, the delay in BACKOFF, the
+ *     stop-timeout in STOPPING and retry-after in FATAL, and is disarmed in every other state;
+ *   - an automatic restart goes through BACKOFF, unless the circuit breaker gives up: then
+ *     FATAL, from which only retry-after (half-open) or an admin start leads out;
  *   - an admin start resets the backoff sequence, an automatic restart never does.
  */
 #include <string.h>
@@ -51,8 +53,10 @@ static FsmStep refuse(InstanceState s, FsmReply reply, bool pending) {
         return (FsmStep) { .state = s, .reply = reply, .pending_start = pending };
 }
 
-/* After an unexpected end of a process (or a failed spawn): back off, or stay down. */
+/* After an unexpected end of a process (or a failed spawn): back off, give up, or stay down. */
 static FsmStep after_failure(const FsmInput *in, InstanceState if_no_restart) {
+        if (in->restart_wanted && in->give_up)
+                return step(STATE_FATAL, ACT_DISARM | ACT_ARM_RETRY);
         if (in->restart_wanted)
                 return step(STATE_BACKOFF, ACT_ARM_BACKOFF | ACT_COUNT_RESTART);
         return step(if_no_restart, ACT_DISARM);
@@ -68,7 +72,12 @@ FsmStep fsm_step(InstanceState s, FsmEvent ev, const FsmInput *in) {
                 switch (ev) {
                 case EV_START:
                 case EV_RESTART:
-                        return step(STATE_STARTING, ACT_RESET_ATTEMPTS | ACT_SPAWN);
+                        return step(STATE_STARTING, ACT_DISARM | ACT_RESET_ATTEMPTS | ACT_SPAWN);
+                case EV_TIMER:
+                        /* retry-after elapsed: one half-open attempt */
+                        if (s == STATE_FATAL)
+                                return step(STATE_STARTING, ACT_SPAWN);
+                        return refuse(s, REPLY_OK, false);
                 case EV_STOP:
                         return refuse(s, REPLY_NOT_RUNNING, false);
                 default:
@@ -100,9 +109,14 @@ FsmStep fsm_step(InstanceState s, FsmEvent ev, const FsmInput *in) {
                         r.pending_start = true;
                         return r;
                 case EV_TIMER:
+                case EV_HEALTHY:
                         if (s == STATE_STARTING)
                                 return step(STATE_RUNNING, ACT_DISARM);
                         return refuse(s, REPLY_OK, false);
+                case EV_UNHEALTHY:
+                        r = step(STATE_STOPPING, ACT_SIGNAL_STOP);
+                        r.pending_backoff = true;
+                        return r;
                 case EV_EXIT:
                         return after_failure(in, STATE_EXITED);
                 case EV_SPAWN_FAILED:
@@ -121,15 +135,23 @@ FsmStep fsm_step(InstanceState s, FsmEvent ev, const FsmInput *in) {
                 case EV_TIMER:
                         r = step(STATE_STOPPING, ACT_KILL);
                         r.pending_start = in->pending_start;
+                        r.pending_backoff = in->pending_backoff;
                         return r;
                 case EV_EXIT:
                 case EV_SPAWN_FAILED:
                         if (in->pending_start)
                                 return step(STATE_STARTING,
                                             ACT_DISARM | ACT_RESET_ATTEMPTS | ACT_SPAWN);
+                        if (in->pending_backoff) {
+                                FsmInput again = *in;
+                                again.restart_wanted = true;
+                                return after_failure(&again, STATE_STOPPED);
+                        }
                         return step(STATE_STOPPED, ACT_DISARM);
                 default:
-                        return refuse(s, REPLY_OK, in->pending_start);
+                        r = refuse(s, REPLY_OK, in->pending_start);
+                        r.pending_backoff = in->pending_backoff;
+                        return r;
                 }
 
         default:

@@ -26,6 +26,8 @@ typedef enum FsmEvent {
         EV_SPAWN_FAILED, /* could not fork, or the child failed before exec */
         EV_EXIT,         /* the main process exited */
         EV_TIMER,        /* the instance's one timer fired; its meaning depends on the state */
+        EV_HEALTHY,      /* a good probe answer (healthy, or degraded when that is tolerated) */
+        EV_UNHEALTHY,    /* the failure threshold of the probes was reached */
         _EV_MAX,
         _EV_INVALID = -1,
 } FsmEvent;
@@ -40,6 +42,7 @@ typedef enum FsmAction {
         ACT_DISARM = 1 << 5,         /* disarm the timer */
         ACT_RESET_ATTEMPTS = 1 << 6, /* admin action: backoff starts over */
         ACT_COUNT_RESTART = 1 << 7,  /* an automatic restart is scheduled */
+        ACT_ARM_RETRY = 1 << 8,      /* circuit open: arm the timer for retry-after, if set */
 } FsmAction;
 
 typedef enum FsmReply {
@@ -50,14 +53,17 @@ typedef enum FsmReply {
 } FsmReply;
 
 typedef struct FsmInput {
-        bool restart_wanted; /* EV_EXIT, EV_SPAWN_FAILED: the policy wants a restart */
-        bool pending_start;  /* a start is queued behind the current stop */
+        bool restart_wanted;  /* EV_EXIT, EV_SPAWN_FAILED: the policy wants a restart */
+        bool pending_start;   /* an admin start is queued behind the current stop */
+        bool pending_backoff; /* a restart through backoff is queued behind the current stop */
+        bool give_up;         /* the circuit breaker says: no more restarts */
 } FsmInput;
 
 typedef struct FsmStep {
         InstanceState state;
         unsigned actions; /* FsmAction bits */
         bool pending_start;
+        bool pending_backoff;
         FsmReply reply;
 } FsmStep;
 

@@ -294,3 +294,28 @@ char *format_duration(char *buf, size_t len, usec_t d) {
                          (unsigned long long) (d % USEC_PER_DAY / USEC_PER_HOUR));
         return buf;
 }
+
+char *expand_instance(const char *tmpl, unsigned index) {
+        char *out, *o;
+        size_t n = 0;
+
+        /* each %i grows to at most 10 digits */
+        for (const char *p = tmpl; *p; p++)
+                n += (*p == '%') ? 10 : 1;
+        out = malloc(n + 1);
+        if (!out)
+                return NULL;
+        o = out;
+        for (const char *p = tmpl; *p; p++) {
+                if (p[0] == '%' && p[1] == 'i') {
+                        o += sprintf(o, "%u", index);
+                        p++;
+                } else if (p[0] == '%' && p[1] == '%') {
+                        *o++ = '%';
+                        p++;
+                } else
+                        *o++ = *p;
+        }
+        *o = '\0';
+        return out;
+}

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "logs.h"
+#include "parse.h"
 #include "supervisor.h"
 
 extern char **environ;
@@ -173,8 +174,8 @@ static _Noreturn void child_fail(int errpipe, int stage) {
 }
 
 /* Runs in the child between fork and exec: async-signal-safe calls only. */
-static _Noreturn void child_exec(const Instance *i, const Credentials *c, char **env,
-                                 int out_w, int err_w, int errpipe) {
+static _Noreturn void child_exec(const Instance *i, const Credentials *c, char **argv,
+                                 char **env, int out_w, int err_w, int errpipe) {
         const WorkerConfig *w = i->worker->cfg;
         sigset_t empty;
         int nullfd;
@@ -203,13 +204,13 @@ static _Noreturn void child_exec(const Instance *i, const Credentials *c, char *
         if (w->directory && chdir(w->directory) < 0)
                 child_fail(errpipe, STAGE_CHDIR);
 
-        execvpe(w->argv[0], w->argv, env);
+        execvpe(argv[0], argv, env);
         child_fail(errpipe, STAGE_EXEC);
 }
 
 int spawn_instance(Instance *i, pid_t *ret_pid, int *ret_errpipe, char *reason, size_t len) {
         const WorkerConfig *w = i->worker->cfg;
-        _cleanup_strv_free_ char **env = NULL;
+        _cleanup_strv_free_ char **env = NULL, **argv = NULL;
         _cleanup_close_ int out_r = -1, out_w = -1, err_r = -1, err_w = -1, ep_r = -1, ep_w = -1;
         _cleanup_close_ int log_fd = -1;
         Credentials cred;
@@ -224,6 +225,16 @@ int spawn_instance(Instance *i, pid_t *ret_pid, int *ret_errpipe, char *reason, 
                 snprintf(reason, len, "out of memory");
         if (r < 0)
                 return r;
+        argv = calloc(strv_length(w->argv) + 1, sizeof(char *));
+        for (size_t k = 0; argv && w->argv[k]; k++)
+                if (!(argv[k] = expand_instance(w->argv[k], i->index))) {
+                        strv_free(TAKE_PTR(argv));
+                        break;
+                }
+        if (!argv) {
+                snprintf(reason, len, "out of memory");
+                return -ENOMEM;
+        }
         r = logs_open_file(i, &log_fd, reason, len);
         if (r < 0)
                 return r;
@@ -242,7 +253,7 @@ int spawn_instance(Instance *i, pid_t *ret_pid, int *ret_errpipe, char *reason, 
         if (pid < 0)
                 goto fail_errno;
         if (pid == 0)
-                child_exec(i, &cred, env, out_w, err_w, ep_w);
+                child_exec(i, &cred, argv, env, out_w, err_w, ep_w);
 
         /* the parent keeps only the read ends; EOF on them means every writer is gone */
         r = logs_attach(i->worker->sup->event, i, out_r, log_fd, false);

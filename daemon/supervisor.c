@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "log.h"
 #include "parse.h"
 #include "supervisor.h"
@@ -115,6 +116,7 @@ static bool restart_wanted(const Instance *i, FsmEvent ev) {
 }
 
 static void child_gone(Instance *i) {
+        probe_end(i);
         i->child_source = sd_event_source_disable_unref(i->child_source);
         if (i->pidfd >= 0)
                 close(i->pidfd);
@@ -151,6 +153,11 @@ static bool instance_reap(Instance *i) {
         i->exit_signal = si.si_code == CLD_EXITED ? 0 : si.si_status;
         spawn_failed = spawn_read_error(i, reason, sizeof reason);
         child_gone(i);
+        if (!spawn_failed) {
+                sup_count(i, EVK_EXIT);
+                if (!exit_is_clean(i) && i->state != STATE_STOPPING)
+                        sup_count(i, EVK_CRASH);
+        }
 
         if (spawn_failed) {
                 snprintf(i->reason, sizeof i->reason, "%s", reason);
@@ -202,7 +209,10 @@ static void do_spawn(Instance *i) {
         i->errpipe = errpipe;
         i->started_at = now(s);
         log_msg(LOG_DEBUG, i->name, "spawned pid %d", (int) pid);
-        if (i->worker->cfg->start_secs == 0)
+        if (i->probe.url)
+                /* with probes, the first good answer makes it RUNNING, not start-secs */
+                probe_begin(i);
+        else if (i->worker->cfg->start_secs == 0)
                 dispatch(i, EV_TIMER);
         else
                 arm_timer(i, i->worker->cfg->start_secs);
@@ -219,6 +229,11 @@ static void schedule_restart(Instance *i) {
         if (i->attempt < UINT32_MAX)
                 i->attempt++;
         i->restarts++;
+        sup_count(i, EVK_RESTART);
+        if (i->n_restart_times > 0) {
+                i->restart_times[i->restart_head] = now(s);
+                i->restart_head = (i->restart_head + 1) % i->n_restart_times;
+        }
         i->next_retry_at = now(s) + delay;
         log_msg(LOG_INFO, i->name, "restarting in %s (attempt %u)",
                 format_duration(buf, sizeof buf, delay), i->attempt);
@@ -228,18 +243,90 @@ static void schedule_restart(Instance *i) {
                 arm_timer(i, delay);
 }
 
+/*
+ * The circuit breaker: with give-up = "N in W", the restart after N restarts within W does not
+ * happen.  The ring holds the times of the last N restarts, so the check is exact and O(1).
+ * A half-open attempt that fails opens the circuit again at once.
+ */
+static bool circuit_gives_up(const Instance *i) {
+        const WorkerConfig *w = i->worker->cfg;
+        usec_t oldest;
+
+        if (i->half_open)
+                return true;
+        if (i->n_restart_times == 0)
+                return false;
+        oldest = i->restart_times[i->restart_head]; /* the next slot to write is the oldest */
+        return oldest > 0 && now(i->worker->sup) - oldest <= w->give_up_within;
+}
+
+static void circuit_reset(Instance *i) {
+        if (i->n_restart_times > 0)
+                memset(i->restart_times, 0, i->n_restart_times * sizeof(usec_t));
+        i->restart_head = 0;
+        i->half_open = false;
+}
+
+/* Entered FATAL: say why, arm the half-open retry, and end upkeepd for a required worker. */
+static void entered_fatal(Instance *i) {
+        const WorkerConfig *w = i->worker->cfg;
+        Supervisor *s = i->worker->sup;
+        char buf[32], within[32];
+
+        if (w->give_up_count > 0 && (i->half_open || circuit_gives_up(i))) {
+                snprintf(i->reason, sizeof i->reason, "gave up after %u restarts within %s%s",
+                         w->give_up_count, format_duration(within, sizeof within, w->give_up_within),
+                         i->half_open ? " (half-open attempt failed)" : "");
+                log_msg(LOG_ERR, i->name, "%s: circuit open%s%s", i->reason,
+                        w->retry_after ? ", retrying in " : "",
+                        w->retry_after ? format_duration(buf, sizeof buf, w->retry_after) : "");
+        }
+        i->half_open = false;
+        if (w->retry_after > 0 && !s->shutting_down) {
+                i->next_retry_at = now(s) + w->retry_after;
+                arm_timer(i, w->retry_after);
+        }
+}
+
+/* A required worker that will not run again ends upkeepd, with its exit status. */
+static void check_required(Instance *i) {
+        Supervisor *s = i->worker->sup;
+
+        if (!i->worker->cfg->required || s->shutting_down)
+                return;
+        if (i->state != STATE_FATAL && i->state != STATE_EXITED)
+                return;
+        s->exit_code = i->exit_signal ? 128 + i->exit_signal : i->exit_code;
+        if (s->exit_code == 0 && i->state == STATE_FATAL)
+                s->exit_code = 1;
+        log_msg(LOG_ERR, i->name, "required worker is %s, stopping everything (exit status %d)",
+                state_to_string(i->state), s->exit_code);
+        sup_shutdown(s);
+}
+
 /* Apply one transition: log it once, then carry out its actions in a fixed order. */
 static void dispatch(Instance *i, FsmEvent ev) {
+        bool ends = ev == EV_EXIT || ev == EV_SPAWN_FAILED;
         FsmInput in = {
-                .restart_wanted = (ev == EV_EXIT || ev == EV_SPAWN_FAILED) &&
-                                  restart_wanted(i, ev),
+                .restart_wanted = ends && restart_wanted(i, ev),
                 .pending_start = i->pending_start,
+                .pending_backoff = i->pending_backoff,
+                .give_up = ends && circuit_gives_up(i),
         };
         FsmStep st = fsm_step(i->state, ev, &in);
         InstanceState old = i->state;
         char what[64];
 
         i->pending_start = st.pending_start;
+        i->pending_backoff = st.pending_backoff;
+        if (st.state == STATE_STARTING && old == STATE_FATAL && ev == EV_TIMER) {
+                i->half_open = true;
+                log_msg(LOG_NOTICE, i->name, "retry-after elapsed: one half-open attempt");
+        }
+        if (st.state == STATE_RUNNING && old != STATE_RUNNING && i->half_open) {
+                log_msg(LOG_NOTICE, i->name, "half-open attempt started well: circuit closed");
+                circuit_reset(i);
+        }
         if (st.state != old) {
                 i->state = st.state;
                 i->state_since = now(i->worker->sup);
@@ -248,7 +335,10 @@ static void dispatch(Instance *i, FsmEvent ev) {
                         log_msg(st.state == STATE_FATAL ? LOG_ERR : LOG_NOTICE, i->name,
                                 "%s -> %s (%s)", state_to_string(old), state_to_string(st.state),
                                 ev == EV_SPAWN_FAILED ? i->reason : what);
-                } else if (st.state == STATE_RUNNING)
+                } else if (ev == EV_UNHEALTHY)
+                        log_msg(LOG_NOTICE, i->name, "%s -> %s (unhealthy, restarting)",
+                                state_to_string(old), state_to_string(st.state));
+                else if (st.state == STATE_RUNNING)
                         log_msg(LOG_INFO, i->name, "%s -> %s (pid %d)", state_to_string(old),
                                 state_to_string(st.state), (int) i->pid);
                 else
@@ -264,16 +354,31 @@ static void dispatch(Instance *i, FsmEvent ev) {
                 signal_group(i, SIGKILL);
         }
         if (st.actions & ACT_SIGNAL_STOP) {
+                probe_end(i);
                 signal_group(i, i->worker->cfg->stop_signal);
                 arm_timer(i, i->worker->cfg->stop_timeout);
         }
+        if (st.actions & ACT_ARM_RETRY)
+                entered_fatal(i);
         if (st.actions & ACT_ARM_BACKOFF)
                 schedule_restart(i);
+        if (st.actions & ACT_RESET_ATTEMPTS)
+                circuit_reset(i);
         if (st.actions & ACT_SPAWN)
                 do_spawn(i);
+        if (st.state != old)
+                check_required(i);
 
         if (i->worker->sup->shutting_down && sup_all_down(i->worker->sup))
                 (void) sd_event_exit(i->worker->sup->event, 0);
+}
+
+void sup_event(Instance *i, FsmEvent ev) {
+        dispatch(i, ev);
+}
+
+void sup_count(Instance *i, EventKind k) {
+        win_add(&i->worker->window, k, now(i->worker->sup));
 }
 
 FsmReply sup_command(Instance *i, FsmEvent ev) {
@@ -333,6 +438,8 @@ void sup_shutdown(Supervisor *s) {
                         Instance *i = &s->workers[w].instances[k];
                         if (state_is_active(i->state))
                                 dispatch(i, EV_STOP);
+                        else
+                                disarm_timer(i); /* no half-open retry while stopping */
                 }
         if (sup_all_down(s))
                 (void) sd_event_exit(s->event, 0);
@@ -372,6 +479,7 @@ int sup_find_instances(Supervisor *s, const char *name, Instance ***ret, size_t 
 
 int sup_new(sd_event *e, Config *config, Supervisor **ret) {
         Supervisor *s;
+        int r;
 
         s = calloc(1, sizeof(Supervisor));
         if (!s)
@@ -384,6 +492,9 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
         s->workers = calloc(config->n_workers + 1, sizeof(Worker));
         if (!s->workers)
                 return sup_free(s), -ENOMEM;
+        r = http_new(e, &s->http);
+        if (r < 0)
+                return sup_free(s), r;
         for (size_t w = 0; w < config->n_workers; w++) {
                 Worker *wk = &s->workers[w];
 
@@ -393,6 +504,7 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
                 if (!wk->instances)
                         return sup_free(s), -ENOMEM;
                 wk->n_instances = wk->cfg->instances;
+                win_init(&wk->window, s->started_at);
                 s->n_workers++;
                 for (unsigned k = 0; k < wk->n_instances; k++) {
                         Instance *i = &wk->instances[k];
@@ -407,6 +519,14 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
                                 snprintf(i->name, sizeof i->name, "%s:%u", wk->cfg->name, k);
                         else
                                 snprintf(i->name, sizeof i->name, "%s", wk->cfg->name);
+                        if (probe_init(i) < 0)
+                                return sup_free(s), -ENOMEM;
+                        if (wk->cfg->give_up_count > 0) {
+                                i->restart_times = calloc(wk->cfg->give_up_count, sizeof(usec_t));
+                                if (!i->restart_times)
+                                        return sup_free(s), -ENOMEM;
+                                i->n_restart_times = wk->cfg->give_up_count;
+                        }
                 }
         }
         *ret = s;
@@ -421,10 +541,13 @@ Supervisor *sup_free(Supervisor *s) {
                         Instance *i = &s->workers[w].instances[k];
                         i->timer = sd_event_source_disable_unref(i->timer);
                         child_gone(i);
+                        probe_done(i);
+                        free(i->restart_times);
                 }
                 free(s->workers[w].instances);
         }
         free(s->workers);
+        http_free(s->http);
         sd_event_unref(s->event);
         free(s);
         return NULL;

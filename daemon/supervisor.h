@@ -10,17 +10,21 @@
 
 #include "config.h"
 #include "fsm.h"
+#include "health.h"
+#include "window.h"
 
 typedef struct Supervisor Supervisor;
 typedef struct Worker Worker;
+typedef struct Http Http;
 
-typedef struct Instance {
+struct Instance {
         Worker *worker;
         unsigned index;
         char name[80];           /* "api", or "api:2" when the worker has several instances */
 
         InstanceState state;
         bool pending_start;      /* start again once the current stop completes */
+        bool pending_backoff;    /* restart through backoff once the current stop completes */
         pid_t pid;               /* > 0 while a process exists (STARTING, RUNNING, STOPPING) */
         int pidfd;
         int errpipe;             /* read end: the child reports a failure before exec here */
@@ -36,13 +40,19 @@ typedef struct Instance {
         int exit_code;           /* valid when has_exited and exit_signal == 0 */
         int exit_signal;
         char reason[256];        /* why it is not running, when that is an error */
-} Instance;
+
+        Probe probe;
+        bool half_open;          /* this start is the one attempt after retry-after */
+        usec_t *restart_times;   /* ring of the last give-up-count restarts */
+        unsigned n_restart_times, restart_head;
+};
 
 struct Worker {
         Supervisor *sup;
         const WorkerConfig *cfg;
         Instance *instances;
         unsigned n_instances;
+        Window window;
 };
 
 struct Supervisor {
@@ -54,6 +64,8 @@ struct Supervisor {
         uint64_t rng;
         unsigned long orphans_reaped;
         usec_t started_at;
+        Http *http;
+        int exit_code;           /* what upkeepd exits with (a required worker's failure) */
 };
 
 int sup_new(sd_event *e, Config *config, Supervisor **ret);
@@ -64,6 +76,11 @@ void sup_start_all(Supervisor *s);
 /* Stop everything; the loop exits once the last process is gone. */
 void sup_shutdown(Supervisor *s);
 bool sup_all_down(const Supervisor *s);
+
+/* Feed an event to an instance's state machine (used by the health probes). */
+void sup_event(Instance *i, FsmEvent ev);
+/* Count an event in the worker's sliding windows. */
+void sup_count(Instance *i, EventKind k);
 
 /* Called when SIGCHLD arrives: reap our workers' exits and every orphan, never stealing one. */
 void sup_reap_children(Supervisor *s);

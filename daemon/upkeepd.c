@@ -3,8 +3,10 @@
  * owned by a part: the supervisor's children and timers, the control socket, output pipes.
  *
  * Exit codes: 0 after a requested stop, 1 on a runtime failure (for example the socket is
- * taken), 2 on a usage or configuration error.
+ * taken), 2 on a usage or configuration error; when a required worker ends for good, its exit
+ * code (or 128 + its signal).
  */
+#include <curl/curl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -88,7 +90,7 @@ int main(int argc, char **argv) {
         Control *ctl = NULL;
         sd_event *e = NULL;
         sigset_t mask;
-        int c, r;
+        int c, r, exit_code;
 
         while ((c = getopt_long(argc, argv, "c:s:nvVh", opts, NULL)) >= 0)
                 switch (c) {
@@ -130,6 +132,10 @@ int main(int argc, char **argv) {
         (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
         raise_nofile();
 
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+                log_error("cannot initialise libcurl");
+                return 1;
+        }
         r = sd_event_default(&e);
         if (r < 0) {
                 log_error("cannot create the event loop: %s", strerror(-r));
@@ -158,9 +164,11 @@ int main(int argc, char **argv) {
         logs_drain_all();
         log_info("all workers stopped, exiting");
 
+        exit_code = r < 0 ? 1 : sup->exit_code;
         ctl = ctl_free(ctl, true);
         sup = sup_free(sup);
         conf_free(config);
         sd_event_unref(e);
-        return r < 0 ? 1 : 0;
+        curl_global_cleanup();
+        return exit_code;
 }

@@ -29,3 +29,6 @@ int argv_split(const char *line, char ***ret, const char **ret_error);
 
 /* Render a duration compactly for humans: "350ms", "4.2s", "3m12s", "2h05m", "3d04h". */
 char *format_duration(char *buf, size_t len, usec_t d);
+
+/* Replace %i by the instance number and %% by %, in a command argument or a URL. */
+char *expand_instance(const char *tmpl, unsigned index);
