@@ -8,8 +8,25 @@
 
 #include "backoff.h"
 
+/* factor^n by squaring: exact enough, O(log n), and no libm (a few hundred KiB of RSS) */
+static double ipow(double b, unsigned n) {
+        double r = 1.0;
+
+        while (n > 0) {
+                if (n & 1)
+                        r *= b;
+                b *= b;
+                n >>= 1;
+        }
+        return r;
+}
+
 usec_t backoff_delay(const BackoffParams *p, unsigned attempt, double rnd) {
-        double d = (double) p->initial * pow(p->factor, (double) attempt);
+        double d;
+
+        if (p->initial == 0)
+                return 0; /* and not 0 * inf */
+        d = (double) p->initial * ipow(p->factor, attempt);
 
         if (!isfinite(d) || d > (double) p->max_delay)
                 d = (double) p->max_delay;

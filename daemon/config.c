@@ -566,6 +566,13 @@ finish:
         return r;
 }
 
+bool conf_needs_http(const Config *c) {
+        for (size_t i = 0; i < c->n_workers; i++)
+                if (c->workers[i].health.url)
+                        return true;
+        return false;
+}
+
 const WorkerConfig *conf_find_worker(const Config *c, const char *name) {
         for (size_t i = 0; i < c->n_workers; i++)
                 if (strcmp(c->workers[i].name, name) == 0)

@@ -82,6 +82,8 @@ typedef struct Config {
 int conf_load(const char *path, Config **ret, char **ret_errors);
 Config *conf_free(Config *c);
 
+/* Does anything in this configuration talk HTTP (probes, webhooks)? */
+bool conf_needs_http(const Config *c);
 const WorkerConfig *conf_find_worker(const Config *c, const char *name);
 const char *restart_policy_to_string(RestartPolicy p);
 const char *degraded_policy_to_string(DegradedPolicy p);

@@ -8,12 +8,12 @@
  * Bodies are captured in the write callback up to the request's cap, then the transfer is
  * aborted, so a huge or endless body costs at most the cap in memory.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "curl-dl.h"
 #include "http.h"
 #include "log.h"
 
@@ -263,6 +263,9 @@ int http_new(sd_event *e, Http **ret) {
         Http *h;
         int r;
 
+        r = curl_dl_load();
+        if (r < 0)
+                return r;
         h = calloc(1, sizeof(Http));
         if (!h)
                 return -ENOMEM;

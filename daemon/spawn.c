@@ -2,6 +2,7 @@
  * Spawning one instance: everything that can be checked is checked in upkeepd before fork (user,
  * group, env-file, log file), so the child only does syscalls between fork and exec: a new
  * session (its own process group), clean signal state, stdio, credentials, directory, exec.
+ * The child is created with clone(CLONE_VM | CLONE_VFORK), see clone_child().
  * When one of those fails the child writes {stage, errno} to a close-on-exec pipe and exits 127;
  * upkeepd reads that record when it reaps the child, so a failed exec is a spawn error with a
  * reason, never a mystery exit code.
@@ -9,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -166,6 +168,13 @@ static int resolve_credentials(const WorkerConfig *w, Credentials *c, char *reas
         return 0;
 }
 
+typedef struct ChildArgs {
+        const Instance *instance;
+        const Credentials *cred;
+        char **argv, **env;
+        int out_w, err_w, errpipe;
+} ChildArgs;
+
 static _Noreturn void child_fail(int errpipe, int stage) {
         SpawnError e = { .stage = stage, .error = errno };
 
@@ -173,16 +182,23 @@ static _Noreturn void child_fail(int errpipe, int stage) {
         _exit(127);
 }
 
-/* Runs in the child between fork and exec: async-signal-safe calls only. */
-static _Noreturn void child_exec(const Instance *i, const Credentials *c, char **argv,
-                                 char **env, int out_w, int err_w, int errpipe) {
+/*
+ * Runs in the child between clone and exec, on its own stack but in upkeepd's memory
+ * (CLONE_VM): system calls only, nothing that allocates or takes a lock.
+ */
+static int child_exec(void *userdata) {
+        const ChildArgs *a = userdata;
+        const Instance *i = a->instance;
+        const Credentials *c = a->cred;
         const WorkerConfig *w = i->worker->cfg;
+        int out_w = a->out_w, err_w = a->err_w, errpipe = a->errpipe;
         sigset_t empty;
         int nullfd;
 
+        /* handled signals are reset by exec itself, ignored ones are not: SIGPIPE is the only
+         * signal upkeepd ignores (everything else is read through signalfd) */
         sigemptyset(&empty);
-        for (int sig = 1; sig < NSIG; sig++)
-                signal(sig, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
         sigprocmask(SIG_SETMASK, &empty, NULL);
 
         if (setsid() < 0)
@@ -204,8 +220,20 @@ static _Noreturn void child_exec(const Instance *i, const Credentials *c, char *
         if (w->directory && chdir(w->directory) < 0)
                 child_fail(errpipe, STAGE_CHDIR);
 
-        execvpe(argv[0], argv, env);
+        execvpe(a->argv[0], a->argv, a->env);
         child_fail(errpipe, STAGE_EXEC);
+}
+
+/*
+ * The child shares our memory until it execs (CLONE_VM | CLONE_VFORK, as posix_spawn does), so
+ * starting a worker costs no page-table copy however large upkeepd is, and we are suspended for
+ * just the few system calls above.  One stack serves every spawn: we are single-threaded and
+ * CLONE_VFORK keeps us waiting until the child has left it.
+ */
+static pid_t clone_child(ChildArgs *a) {
+        static char stack[64 * 1024] __attribute__((aligned(16)));
+
+        return clone(child_exec, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, a);
 }
 
 int spawn_instance(Instance *i, pid_t *ret_pid, int *ret_errpipe, char *reason, size_t len) {
@@ -249,11 +277,10 @@ int spawn_instance(Instance *i, pid_t *ret_pid, int *ret_errpipe, char *reason, 
                 goto fail_errno;
         ep_r = p[0], ep_w = p[1];
 
-        pid = fork();
+        pid = clone_child(&(ChildArgs) { .instance = i, .cred = &cred, .argv = argv, .env = env,
+                                         .out_w = out_w, .err_w = err_w, .errpipe = ep_w });
         if (pid < 0)
                 goto fail_errno;
-        if (pid == 0)
-                child_exec(i, &cred, argv, env, out_w, err_w, ep_w);
 
         /* the parent keeps only the read ends; EOF on them means every writer is gone */
         r = logs_attach(i->worker->sup->event, i, out_r, log_fd, false);

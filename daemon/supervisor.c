@@ -492,9 +492,11 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
         s->workers = calloc(config->n_workers + 1, sizeof(Worker));
         if (!s->workers)
                 return sup_free(s), -ENOMEM;
-        r = http_new(e, &s->http);
-        if (r < 0)
-                return sup_free(s), r;
+        if (conf_needs_http(config)) {
+                r = http_new(e, &s->http);
+                if (r < 0)
+                        return sup_free(s), r;
+        }
         for (size_t w = 0; w < config->n_workers; w++) {
                 Worker *wk = &s->workers[w];
 

@@ -134,11 +134,22 @@ static int print_status(json_t *ans) {
                         width = MAX(width, l + 2);
                 }
         }
-        printf("%-*s %-9s %7s %8s %8s %-10s %s\n", width, "NAME", "STATE", "PID", "UPTIME",
-               "RESTARTS", "LAST-EXIT", "INFO");
+        printf("%-*s %-9s %7s %8s %8s %-10s %-9s %6s  %s\n", width, "NAME", "STATE", "PID",
+               "UPTIME", "RESTARTS", "LAST-EXIT", "HEALTH", "ERRORS", "INFO");
         json_array_foreach(workers, wi, w) {
+                json_t *ev = json_object_get(w, "events");
+                /* errors: crashes and failed probes of the worker over the last 5 minutes */
+                long long errors =
+                        json_integer_value(json_object_get(json_object_get(ev, "crash"), "5m")) +
+                        json_integer_value(
+                                json_object_get(json_object_get(ev, "health-failure"), "5m"));
+                char errbuf[24];
+
+                snprintf(errbuf, sizeof errbuf, "%lld/5m", errors);
                 insts = json_object_get(w, "instances");
                 json_array_foreach(insts, ii, i) {
+                        json_t *health = json_object_get(i, "health");
+                        const char *hstate = json_string_value(json_object_get(health, "state"));
                         const char *state = json_string_value(json_object_get(i, "state")) ?: "?";
                         const char *reason = json_string_value(json_object_get(i, "reason"));
                         json_t *pid = json_object_get(i, "pid");
@@ -157,11 +168,11 @@ static int print_status(json_t *ans) {
                                          reason ?: "");
                         else if (reason)
                                 snprintf(info, sizeof info, "%s", reason);
-                        printf("%-*s %-9s %7s %8s %8lld %-10s %s\n", width,
+                        printf("%-*s %-9s %7s %8s %8lld %-10s %-9s %6s  %s\n", width,
                                json_string_value(json_object_get(i, "name")) ?: "?", state,
                                pidbuf, fmt_secs(up, sizeof up, json_object_get(i, "uptime_s")),
                                (long long) json_integer_value(json_object_get(i, "restarts")),
-                               ex, info);
+                               ex, hstate ?: "-", errbuf, info);
                         if (strcmp(state, "RUNNING") != 0)
                                 ret = EXIT_NOT_RUNNING;
                 }

@@ -6,7 +6,6 @@
  * taken), 2 on a usage or configuration error; when a required worker ends for good, its exit
  * code (or 128 + its signal).
  */
-#include <curl/curl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "curl-dl.h"
 #include "log.h"
 #include "logs.h"
 #include "proto.h"
@@ -132,10 +132,6 @@ int main(int argc, char **argv) {
         (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
         raise_nofile();
 
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-                log_error("cannot initialise libcurl");
-                return 1;
-        }
         r = sd_event_default(&e);
         if (r < 0) {
                 log_error("cannot create the event loop: %s", strerror(-r));
@@ -167,8 +163,8 @@ int main(int argc, char **argv) {
         exit_code = r < 0 ? 1 : sup->exit_code;
         ctl = ctl_free(ctl, true);
         sup = sup_free(sup);
+        curl_dl_unload();
         conf_free(config);
         sd_event_unref(e);
-        curl_global_cleanup();
         return exit_code;
 }

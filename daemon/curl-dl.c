@@ -1,0 +1,75 @@
+/*
+ * dlopen() of libcurl (see curl-dl.h).  The symbol table is filled by name; a missing symbol
+ * means a libcurl too old for us and is reported as such.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stddef.h>
+
+#include "curl-dl.h"
+#include "log.h"
+#include "macro.h"
+
+CurlFunctions curl_fn;
+static void *handle;
+
+static const struct {
+        const char *name;
+        size_t offset;
+} symbols[] = {
+#define SYM(field, name) { name, offsetof(CurlFunctions, field) }
+        SYM(global_init, "curl_global_init"),
+        SYM(global_cleanup, "curl_global_cleanup"),
+        SYM(multi_init, "curl_multi_init"),
+        SYM(multi_cleanup, "curl_multi_cleanup"),
+        SYM(multi_setopt, "curl_multi_setopt"),
+        SYM(multi_assign, "curl_multi_assign"),
+        SYM(multi_socket_action, "curl_multi_socket_action"),
+        SYM(multi_info_read, "curl_multi_info_read"),
+        SYM(multi_add_handle, "curl_multi_add_handle"),
+        SYM(multi_remove_handle, "curl_multi_remove_handle"),
+        SYM(easy_init, "curl_easy_init"),
+        SYM(easy_cleanup, "curl_easy_cleanup"),
+        SYM(easy_setopt, "curl_easy_setopt"),
+        SYM(easy_getinfo, "curl_easy_getinfo"),
+        SYM(easy_strerror, "curl_easy_strerror"),
+        SYM(slist_append, "curl_slist_append"),
+        SYM(slist_free_all, "curl_slist_free_all"),
+#undef SYM
+};
+
+int curl_dl_load(void) {
+        if (handle)
+                return 0;
+        handle = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+        if (!handle) {
+                log_error("cannot load libcurl (needed for health probes): %s", dlerror());
+                return -ENOENT;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(symbols); i++) {
+                void *f = dlsym(handle, symbols[i].name);
+                if (!f) {
+                        log_error("libcurl lacks %s, expected libcurl 7.88 or newer",
+                                  symbols[i].name);
+                        dlclose(handle);
+                        handle = NULL;
+                        return -ENOENT;
+                }
+                *(void **) ((char *) &curl_fn + symbols[i].offset) = f;
+        }
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                log_error("cannot initialise libcurl");
+                dlclose(handle);
+                handle = NULL;
+                return -EIO;
+        }
+        return 0;
+}
+
+void curl_dl_unload(void) {
+        if (!handle)
+                return;
+        curl_global_cleanup();
+        dlclose(handle);
+        handle = NULL;
+}
