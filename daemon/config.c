@@ -179,6 +179,19 @@ static int cb_degraded(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *resu
         return -1;
 }
 
+static int cb_ready(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        if (strcmp(value, "started") == 0)
+                *(long *) result = READY_STARTED;
+        else if (strcmp(value, "healthy") == 0)
+                *(long *) result = READY_HEALTHY;
+        else {
+                cfg_error(cfg, "%s: unknown value '%s', expected started or healthy", opt->name,
+                          value);
+                return -1;
+        }
+        return 0;
+}
+
 static int cb_size(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
         uint64_t v;
 
@@ -375,6 +388,8 @@ static cfg_opt_t worker_opts[] = {
 static cfg_opt_t root_opts[] = {
         CFG_STR("log-dir", "/var/log/upkeep", CFGF_NONE),
         CFG_STR("socket", "/run/upkeep/upkeep.sock", CFGF_NONE),
+        CFG_STR("state-file", NULL, CFGF_NODEFAULT),
+        CFG_INT_CB("ready", READY_STARTED, CFGF_NONE, cb_ready),
         CFG_SEC("worker", worker_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
         CFG_FUNC("include", cfg_include),
         CFG_END(),
@@ -426,6 +441,7 @@ Config *conf_free(Config *c) {
         free(c->path);
         free(c->log_dir);
         free(c->socket);
+        free(c->state_file);
         free(c);
         return NULL;
 }
@@ -513,6 +529,7 @@ int conf_load(const char *path, Config **ret, char **ret_errors) {
         cfg_set_validate_func(cfg, "worker|health|successes", validate_count);
         cfg_set_validate_func(cfg, "log-dir", validate_path);
         cfg_set_validate_func(cfg, "socket", validate_path);
+        cfg_set_validate_func(cfg, "state-file", validate_path);
 
         r = cfg_parse(cfg, path);
         if (r == CFG_FILE_ERROR) {
@@ -541,6 +558,11 @@ int conf_load(const char *path, Config **ret, char **ret_errors) {
         c->path = strdup(path);
         c->log_dir = strdup(cfg_getstr(cfg, "log-dir"));
         c->socket = strdup(cfg_getstr(cfg, "socket"));
+        c->ready = (ReadyRule) cfg_getint(cfg, "ready");
+        if (cfg_getstr(cfg, "state-file") && !(c->state_file = strdup(cfg_getstr(cfg, "state-file")))) {
+                r = -ENOMEM;
+                goto finish;
+        }
         c->workers = calloc(cfg_size(cfg, "worker") + 1, sizeof(WorkerConfig));
         if (!c->path || !c->log_dir || !c->socket || !c->workers) {
                 r = -ENOMEM;

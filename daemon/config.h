@@ -63,10 +63,19 @@ typedef struct WorkerConfig {
         char *log_dir;     /* the global one unless set per worker */
 } WorkerConfig;
 
+typedef enum ReadyRule {
+        READY_STARTED, /* every autostart instance had its first spawn attempt */
+        READY_HEALTHY, /* every autostart instance is RUNNING and healthy (or FATAL) */
+        _READY_MAX,
+        _READY_INVALID = -1,
+} ReadyRule;
+
 typedef struct Config {
         char *path;
         char *log_dir;
         char *socket;
+        char *state_file;  /* NULL: "state" beside the socket */
+        ReadyRule ready;
         WorkerConfig *workers;
         size_t n_workers;
 } Config;

@@ -137,7 +137,7 @@ static json_t *status_json(Control *ctl, const char *name, const char **ret_erro
 
         (void) sd_event_now(s->event, CLOCK_MONOTONIC, &t);
         for (size_t w = 0; w < s->n_workers; w++) {
-                Worker *wk = &s->workers[w];
+                Worker *wk = s->workers[w];
                 json_t *insts = json_array();
                 bool match = !name || strcmp(name, wk->cfg->name) == 0;
 
@@ -205,10 +205,66 @@ static json_t *command_json(Control *ctl, FsmEvent ev, const char *name, const c
         return json_pack("{s:b, s:o}", "ok", 1, "results", results);
 }
 
+static json_t *strv_json(char **l) {
+        json_t *a = json_array();
+
+        for (char **p = l; p && *p; p++)
+                json_array_append_new(a, json_string(*p));
+        return a;
+}
+
+static json_t *reload_json(Control *ctl, const char **ret_error, char **ret_detail) {
+        ReloadSummary sum;
+        json_t *ans;
+
+        if (ctl->sup->shutting_down) {
+                *ret_error = "shutting down";
+                return NULL;
+        }
+        if (sup_reload_file(ctl->sup, &sum, ret_detail) < 0) {
+                *ret_error = "reload failed";
+                return NULL;
+        }
+        ans = json_pack("{s:b, s:o, s:o, s:o, s:o}", "ok", 1, "added", strv_json(sum.added),
+                        "removed", strv_json(sum.removed), "restarted", strv_json(sum.restarted),
+                        "kept", strv_json(sum.kept));
+        reload_summary_done(&sum);
+        return ans;
+}
+
+/* RUNNING, and healthy when probed: what a container HEALTHCHECK wants to know. */
+static json_t *health_check_json(Control *ctl) {
+        Supervisor *s = ctl->sup;
+        json_t *bad = json_array();
+        bool any_required = false;
+
+        for (size_t w = 0; w < s->n_workers; w++)
+                any_required = any_required || s->workers[w]->cfg->required;
+        for (size_t w = 0; w < s->n_workers; w++) {
+                Worker *wk = s->workers[w];
+                if (any_required && !wk->cfg->required)
+                        continue;
+                for (unsigned k = 0; k < wk->n_instances; k++) {
+                        const Instance *i = &wk->instances[k];
+                        bool good = i->state == STATE_RUNNING &&
+                                    (!i->probe.url || i->probe.state == HEALTH_HEALTHY ||
+                                     i->probe.state == HEALTH_DEGRADED);
+                        if (!good && !(i->admin_stopped && !any_required))
+                                json_array_append_new(
+                                        bad, json_pack("{s:s, s:s, s:s}", "name", i->name, "state",
+                                                       state_to_string(i->state), "health",
+                                                       health_class_to_string(i->probe.state)));
+                }
+        }
+        return json_pack("{s:b, s:b, s:s, s:o}", "ok", 1, "healthy", json_array_size(bad) == 0,
+                         "scope", any_required ? "required" : "all", "failing", bad);
+}
+
 /* Decode one request line and build its answer; every failure becomes an error answer. */
 static json_t *handle_request(Control *ctl, const char *line, size_t len) {
         _cleanup_(json_decrefp) json_t *req = NULL;
         const char *cmd = NULL, *name = NULL, *error = NULL;
+        _cleanup_free_ char *detail = NULL;
         json_error_t jerr;
         json_t *ans = NULL;
 
@@ -226,11 +282,21 @@ static json_t *handle_request(Control *ctl, const char *line, size_t len) {
                         error = "this command needs a name";
                 else
                         ans = command_json(ctl, ev, name, &error);
-        } else
+        } else if (strcmp(cmd, "reload") == 0)
+                ans = reload_json(ctl, &error, &detail);
+        else if (strcmp(cmd, "health") == 0)
+                ans = health_check_json(ctl);
+        else
                 error = "unknown command";
 
-        if (!ans)
+        if (!ans) {
                 ans = json_pack("{s:b, s:s}", "ok", 0, "error", error ?: "out of memory");
+                if (detail) {
+                        /* one line: the first error of the file, with its file:line */
+                        detail[strcspn(detail, "\n")] = '\0';
+                        json_object_set_new(ans, "detail", json_string(detail));
+                }
+        }
         return ans;
 }
 

@@ -23,6 +23,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "notify.h"
 #include "parse.h"
 #include "supervisor.h"
 
@@ -42,6 +43,8 @@ static double random_unit(Supervisor *s) {
 }
 
 static void dispatch(Instance *i, FsmEvent ev);
+static bool worker_down(const Worker *w);
+static void schedule_cleanup(Supervisor *s);
 
 static int on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         (void) src, (void) usec;
@@ -103,7 +106,7 @@ static bool exit_is_clean(const Instance *i) {
 static bool restart_wanted(const Instance *i, FsmEvent ev) {
         const WorkerConfig *w = i->worker->cfg;
 
-        if (i->worker->sup->shutting_down)
+        if (i->worker->sup->shutting_down || i->worker->retiring)
                 return false;
         switch (w->policy) {
         case RESTART_ALWAYS:
@@ -186,6 +189,7 @@ static void do_spawn(Instance *i) {
         i->reason[0] = '\0';
         r = spawn_instance(i, &pid, &errpipe, i->reason, sizeof i->reason);
         if (r < 0) {
+                i->spawn_attempted = true;
                 dispatch(i, EV_SPAWN_FAILED);
                 return;
         }
@@ -208,6 +212,7 @@ static void do_spawn(Instance *i) {
         i->pidfd = pidfd;
         i->errpipe = errpipe;
         i->started_at = now(s);
+        i->spawn_attempted = true;
         log_msg(LOG_DEBUG, i->name, "spawned pid %d", (int) pid);
         if (i->probe.url)
                 /* with probes, the first good answer makes it RUNNING, not start-secs */
@@ -282,7 +287,7 @@ static void entered_fatal(Instance *i) {
                         w->retry_after ? format_duration(buf, sizeof buf, w->retry_after) : "");
         }
         i->half_open = false;
-        if (w->retry_after > 0 && !s->shutting_down) {
+        if (w->retry_after > 0 && !s->shutting_down && !i->worker->retiring) {
                 i->next_retry_at = now(s) + w->retry_after;
                 arm_timer(i, w->retry_after);
         }
@@ -292,7 +297,7 @@ static void entered_fatal(Instance *i) {
 static void check_required(Instance *i) {
         Supervisor *s = i->worker->sup;
 
-        if (!i->worker->cfg->required || s->shutting_down)
+        if (!i->worker->cfg->required || s->shutting_down || i->worker->retiring)
                 return;
         if (i->state != STATE_FATAL && i->state != STATE_EXITED)
                 return;
@@ -366,8 +371,12 @@ static void dispatch(Instance *i, FsmEvent ev) {
                 circuit_reset(i);
         if (st.actions & ACT_SPAWN)
                 do_spawn(i);
-        if (st.state != old)
+        if (st.state != old) {
                 check_required(i);
+                notify_state_changed(i->worker->sup);
+                if (i->worker->retiring && worker_down(i->worker))
+                        schedule_cleanup(i->worker->sup);
+        }
 
         if (i->worker->sup->shutting_down && sup_all_down(i->worker->sup))
                 (void) sd_event_exit(i->worker->sup->event, 0);
@@ -387,23 +396,34 @@ FsmReply sup_command(Instance *i, FsmEvent ev) {
 
         if (st.reply != REPLY_OK)
                 return st.reply;
+        /* remembered across reloads and upkeepd restarts: no autostart for it */
+        i->admin_stopped = ev == EV_STOP;
         dispatch(i, ev);
         return REPLY_OK;
+}
+
+/* Every instance with a process, configured or retiring, in one walk. */
+static Instance *find_by_pid(Supervisor *s, pid_t pid) {
+        for (int pass = 0; pass < 2; pass++) {
+                Worker **l = pass ? s->retiring : s->workers;
+                size_t n = pass ? s->n_retiring : s->n_workers;
+
+                for (size_t w = 0; w < n; w++)
+                        for (unsigned k = 0; k < l[w]->n_instances; k++)
+                                if (l[w]->instances[k].pid == pid)
+                                        return &l[w]->instances[k];
+        }
+        return NULL;
 }
 
 void sup_reap_children(Supervisor *s) {
         for (;;) {
                 siginfo_t si = { 0 };
-                Instance *found = NULL;
+                Instance *found;
 
                 if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
                         return;
-                for (size_t w = 0; w < s->n_workers && !found; w++)
-                        for (unsigned k = 0; k < s->workers[w].n_instances; k++)
-                                if (s->workers[w].instances[k].pid == si.si_pid) {
-                                        found = &s->workers[w].instances[k];
-                                        break;
-                                }
+                found = find_by_pid(s, si.si_pid);
                 if (found) {
                         if (!instance_reap(found))
                                 return; /* cannot happen: it is a zombie; do not spin */
@@ -414,41 +434,77 @@ void sup_reap_children(Supervisor *s) {
         }
 }
 
+static bool worker_down(const Worker *w) {
+        for (unsigned k = 0; k < w->n_instances; k++)
+                if (w->instances[k].pid > 0)
+                        return false;
+        return true;
+}
+
 bool sup_all_down(const Supervisor *s) {
         for (size_t w = 0; w < s->n_workers; w++)
-                for (unsigned k = 0; k < s->workers[w].n_instances; k++)
-                        if (s->workers[w].instances[k].pid > 0)
-                                return false;
+                if (!worker_down(s->workers[w]))
+                        return false;
+        for (size_t w = 0; w < s->n_retiring; w++)
+                if (!worker_down(s->retiring[w]))
+                        return false;
         return true;
+}
+
+void sup_kill_all(Supervisor *s) {
+        for (int pass = 0; pass < 2; pass++) {
+                Worker **l = pass ? s->retiring : s->workers;
+                size_t n = pass ? s->n_retiring : s->n_workers;
+
+                for (size_t w = 0; w < n; w++)
+                        for (unsigned k = 0; k < l[w]->n_instances; k++)
+                                if (l[w]->instances[k].pid > 0)
+                                        (void) kill(-l[w]->instances[k].pid, SIGKILL);
+        }
+}
+
+static void worker_start(Worker *w) {
+        if (!w->cfg->autostart || w->predecessor || w->sup->shutting_down)
+                return;
+        for (unsigned k = 0; k < w->n_instances; k++)
+                if (!w->instances[k].admin_stopped)
+                        dispatch(&w->instances[k], EV_START);
 }
 
 void sup_start_all(Supervisor *s) {
         for (size_t w = 0; w < s->n_workers; w++)
-                if (s->workers[w].cfg->autostart)
-                        for (unsigned k = 0; k < s->workers[w].n_instances; k++)
-                                dispatch(&s->workers[w].instances[k], EV_START);
+                worker_start(s->workers[w]);
+        notify_state_changed(s);
+}
+
+static void worker_stop(Worker *w) {
+        for (unsigned k = 0; k < w->n_instances; k++) {
+                Instance *i = &w->instances[k];
+                if (state_is_active(i->state))
+                        dispatch(i, EV_STOP);
+                else
+                        disarm_timer(i); /* no half-open retry any more */
+        }
 }
 
 void sup_shutdown(Supervisor *s) {
-        if (!s->shutting_down)
+        if (!s->shutting_down) {
                 log_info("stopping all workers");
+                notify_stopping();
+        }
         s->shutting_down = true;
         for (size_t w = 0; w < s->n_workers; w++)
-                for (unsigned k = 0; k < s->workers[w].n_instances; k++) {
-                        Instance *i = &s->workers[w].instances[k];
-                        if (state_is_active(i->state))
-                                dispatch(i, EV_STOP);
-                        else
-                                disarm_timer(i); /* no half-open retry while stopping */
-                }
+                worker_stop(s->workers[w]);
+        for (size_t w = 0; w < s->n_retiring; w++)
+                worker_stop(s->retiring[w]);
         if (sup_all_down(s))
                 (void) sd_event_exit(s->event, 0);
 }
 
 Worker *sup_find_worker(Supervisor *s, const char *name) {
         for (size_t w = 0; w < s->n_workers; w++)
-                if (strcmp(s->workers[w].cfg->name, name) == 0)
-                        return &s->workers[w];
+                if (strcmp(s->workers[w]->cfg->name, name) == 0)
+                        return s->workers[w];
         return NULL;
 }
 
@@ -457,10 +513,10 @@ int sup_find_instances(Supervisor *s, const char *name, Instance ***ret, size_t 
         size_t n = 0;
 
         for (size_t w = 0; w < s->n_workers; w++)
-                for (unsigned k = 0; k < s->workers[w].n_instances; k++) {
-                        Instance *i = &s->workers[w].instances[k], **nl;
+                for (unsigned k = 0; k < s->workers[w]->n_instances; k++) {
+                        Instance *i = &s->workers[w]->instances[k], **nl;
                         if (strcmp(name, "all") != 0 && strcmp(name, i->name) != 0 &&
-                            strcmp(name, s->workers[w].cfg->name) != 0)
+                            strcmp(name, s->workers[w]->cfg->name) != 0)
                                 continue;
                         nl = realloc(l, (n + 1) * sizeof(Instance *));
                         if (!nl) {
@@ -477,6 +533,297 @@ int sup_find_instances(Supervisor *s, const char *name, Instance ***ret, size_t 
         return 0;
 }
 
+static int instance_configure(Instance *i) {
+        const WorkerConfig *c = i->worker->cfg;
+        bool running = i->pid > 0 && state_is_active(i->state) && i->state != STATE_STOPPING;
+        int r;
+
+        probe_done(i);
+        r = probe_init(i);
+        if (r < 0)
+                return r;
+        if (running)
+                probe_begin(i);
+        if (c->give_up_count != i->n_restart_times) {
+                free(i->restart_times);
+                i->restart_times = NULL;
+                i->n_restart_times = 0;
+                i->restart_head = 0;
+                if (c->give_up_count > 0) {
+                        i->restart_times = calloc(c->give_up_count, sizeof(usec_t));
+                        if (!i->restart_times)
+                                return -ENOMEM;
+                        i->n_restart_times = c->give_up_count;
+                }
+        }
+        return 0;
+}
+
+static Worker *worker_free(Worker *w) {
+        if (!w)
+                return NULL;
+        for (unsigned k = 0; k < w->n_instances; k++) {
+                Instance *i = &w->instances[k];
+                i->timer = sd_event_source_disable_unref(i->timer);
+                child_gone(i);
+                probe_done(i);
+                free(i->restart_times);
+        }
+        free(w->instances);
+        free(w);
+        return NULL;
+}
+
+static int worker_new(Supervisor *s, const WorkerConfig *cfg, Worker **ret) {
+        Worker *wk = calloc(1, sizeof(Worker));
+
+        if (!wk)
+                return -ENOMEM;
+        wk->sup = s;
+        wk->cfg = cfg;
+        wk->instances = calloc(cfg->instances, sizeof(Instance));
+        if (!wk->instances) {
+                free(wk);
+                return -ENOMEM;
+        }
+        wk->n_instances = cfg->instances;
+        win_init(&wk->window, now(s));
+        for (unsigned k = 0; k < wk->n_instances; k++) {
+                Instance *i = &wk->instances[k];
+
+                i->worker = wk;
+                i->index = k;
+                i->pidfd = -1;
+                i->errpipe = -1;
+                i->state = STATE_STOPPED;
+                i->state_since = now(s);
+                if (wk->n_instances > 1)
+                        snprintf(i->name, sizeof i->name, "%s:%u", cfg->name, k);
+                else
+                        snprintf(i->name, sizeof i->name, "%s", cfg->name);
+                if (instance_configure(i) < 0) {
+                        worker_free(wk);
+                        return -ENOMEM;
+                }
+        }
+        *ret = wk;
+        return 0;
+}
+
+/*
+ * Runs from a defer source, never from inside a worker's own callbacks: frees retired workers
+ * whose processes are all gone, starts the workers that were waiting for them, and drops the
+ * configuration snapshots nobody references any more.
+ */
+static int on_cleanup(sd_event_source *src, void *userdata) {
+        Supervisor *s = userdata;
+        size_t keep = 0;
+
+        (void) src;
+        for (size_t r = 0; r < s->n_retiring; r++) {
+                Worker *old = s->retiring[r];
+
+                if (!worker_down(old)) {
+                        s->retiring[keep++] = old;
+                        continue;
+                }
+                for (size_t w = 0; w < s->n_workers; w++)
+                        if (s->workers[w]->predecessor == old) {
+                                s->workers[w]->predecessor = NULL;
+                                worker_start(s->workers[w]);
+                        }
+                worker_free(old);
+        }
+        s->n_retiring = keep;
+        if (s->n_retiring == 0) {
+                for (size_t c = 0; c < s->n_old_configs; c++)
+                        conf_free(s->old_configs[c]);
+                s->n_old_configs = 0;
+        }
+        notify_state_changed(s);
+        return 0;
+}
+
+static void schedule_cleanup(Supervisor *s) {
+        if (s->cleanup)
+                (void) sd_event_source_set_enabled(s->cleanup, SD_EVENT_ONESHOT);
+}
+
+static bool strv_equal(char *const *a, char *const *b) {
+        size_t n = strv_length(a);
+
+        if (n != strv_length(b))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(a[i], b[i]) != 0)
+                        return false;
+        return true;
+}
+
+static bool str_equal(const char *a, const char *b) {
+        return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Settings that shape the process itself: changing one means a new process. */
+static bool process_changed(const WorkerConfig *a, const WorkerConfig *b) {
+        return !str_equal(a->command, b->command) || !str_equal(a->directory, b->directory) ||
+               !str_equal(a->user, b->user) || !str_equal(a->group, b->group) ||
+               !str_equal(a->env_file, b->env_file) ||
+               !strv_equal(a->environment, b->environment) || a->instances != b->instances ||
+               !str_equal(a->log_dir, b->log_dir);
+}
+
+static int strv_push(char ***l, const char *s) {
+        size_t n = strv_length(*l);
+        char **nl = realloc(*l, (n + 2) * sizeof(char *));
+
+        if (!nl)
+                return -ENOMEM;
+        *l = nl;
+        nl[n] = strdup(s);
+        nl[n + 1] = NULL;
+        return nl[n] ? 0 : -ENOMEM;
+}
+
+void reload_summary_done(ReloadSummary *r) {
+        strv_free(r->added);
+        strv_free(r->removed);
+        strv_free(r->restarted);
+        strv_free(r->kept);
+        *r = (ReloadSummary) {};
+}
+
+int sup_reload(Supervisor *s, Config *config, ReloadSummary *sum) {
+        _cleanup_free_ Worker **nw = calloc(config->n_workers + 1, sizeof(Worker *));
+        _cleanup_free_ bool *matched = calloc(s->n_workers + 1, sizeof(bool));
+        _cleanup_free_ bool *created = calloc(config->n_workers + 1, sizeof(bool));
+        size_t n_new = 0;
+        Worker **ret;
+        Config **oc;
+        int r;
+
+        *sum = (ReloadSummary) {};
+        if (!nw || !matched || !created)
+                return -ENOMEM;
+        /* reserve everything the commit phase needs, so it cannot fail half-way */
+        oc = realloc(s->old_configs, (s->n_old_configs + 1) * sizeof(Config *));
+        if (!oc)
+                return -ENOMEM;
+        s->old_configs = oc;
+        ret = realloc(s->retiring, (s->n_retiring + s->n_workers + 1) * sizeof(Worker *));
+        if (!ret)
+                return -ENOMEM;
+        s->retiring = ret;
+        if (conf_needs_http(config) && !s->http) {
+                r = http_new(s->event, &s->http);
+                if (r < 0)
+                        return r;
+        }
+
+        /* phase 1: match by name; build the workers that must be new */
+        for (size_t k = 0; k < config->n_workers; k++) {
+                const WorkerConfig *wc = &config->workers[k];
+                Worker *old = NULL;
+
+                for (size_t w = 0; w < s->n_workers && !old; w++)
+                        if (!matched[w] && strcmp(s->workers[w]->cfg->name, wc->name) == 0) {
+                                old = s->workers[w];
+                                matched[w] = true;
+                        }
+                if (old && !process_changed(old->cfg, wc)) {
+                        nw[n_new++] = old;
+                        continue;
+                }
+                r = worker_new(s, wc, &nw[n_new]);
+                if (r < 0) {
+                        /* free only what this reload created: none of it has run */
+                        for (size_t j = 0; j < n_new; j++)
+                                if (created[j])
+                                        worker_free(nw[j]);
+                        return r;
+                }
+                created[n_new] = true;
+                if (old) {
+                        nw[n_new]->predecessor = old;
+                        for (unsigned i = 0; i < old->n_instances && i < nw[n_new]->n_instances;
+                             i++)
+                                nw[n_new]->instances[i].admin_stopped =
+                                        old->instances[i].admin_stopped;
+                }
+                n_new++;
+        }
+
+        /* phase 2: commit */
+        for (size_t w = 0; w < s->n_workers; w++) {
+                Worker *old = s->workers[w];
+                bool kept = false;
+
+                for (size_t j = 0; j < n_new && !kept; j++)
+                        kept = nw[j] == old;
+                if (kept)
+                        continue;
+                if (!matched[w])
+                        (void) strv_push(&sum->removed, old->cfg->name);
+                log_info("%s: %s", old->cfg->name,
+                         matched[w] ? "process settings changed, restarting it"
+                                    : "removed from the configuration, stopping it");
+                s->retiring[s->n_retiring++] = old;
+                old->retiring = true;
+                worker_stop(old);
+        }
+        for (size_t j = 0; j < n_new; j++) {
+                Worker *w = nw[j];
+                const WorkerConfig *wc = &config->workers[j];
+
+                if (!created[j]) {
+                        w->cfg = wc;
+                        for (unsigned k = 0; k < w->n_instances; k++)
+                                if (instance_configure(&w->instances[k]) < 0)
+                                        log_msg(LOG_ERR, w->instances[k].name,
+                                                "out of memory applying the new settings");
+                        (void) strv_push(&sum->kept, wc->name);
+                } else if (w->predecessor)
+                        (void) strv_push(&sum->restarted, wc->name);
+                else {
+                        (void) strv_push(&sum->added, wc->name);
+                        log_info("%s: added to the configuration", wc->name);
+                }
+        }
+        s->old_configs[s->n_old_configs++] = s->config;
+        s->config = config;
+        free(s->workers);
+        s->workers = TAKE_PTR(nw);
+        s->n_workers = n_new;
+        for (size_t j = 0; j < s->n_workers; j++)
+                if (created[j])
+                        worker_start(s->workers[j]); /* waits if it has a predecessor */
+        schedule_cleanup(s);
+        return 0;
+}
+
+int sup_reload_file(Supervisor *s, ReloadSummary *sum, char **ret_errors) {
+        Config *config = NULL;
+        int r;
+
+        log_info("reloading %s", s->config->path);
+        r = conf_load(s->config->path, &config, ret_errors);
+        if (r < 0) {
+                if (*ret_errors)
+                        (*ret_errors)[strcspn(*ret_errors, "\n")] = '\0';
+                log_error("reload failed, keeping the running configuration: %s",
+                          *ret_errors ?: "invalid configuration");
+                return r;
+        }
+        notify_reloading(s->event);
+        r = sup_reload(s, config, sum);
+        if (r < 0) {
+                conf_free(config);
+                log_error("reload failed: %s, keeping the running configuration", strerror(-r));
+        }
+        notify_reloaded(s);
+        return r;
+}
+
 int sup_new(sd_event *e, Config *config, Supervisor **ret) {
         Supervisor *s;
         int r;
@@ -489,7 +836,12 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
         s->started_at = now(s);
         if (getrandom(&s->rng, sizeof s->rng, GRND_NONBLOCK) != sizeof s->rng || s->rng == 0)
                 s->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t) getpid() ^ s->started_at;
-        s->workers = calloc(config->n_workers + 1, sizeof(Worker));
+        r = sd_event_add_defer(e, &s->cleanup, on_cleanup, s);
+        if (r < 0)
+                return sup_free(s), r;
+        (void) sd_event_source_set_enabled(s->cleanup, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(s->cleanup, "retire-workers");
+        s->workers = calloc(config->n_workers + 1, sizeof(Worker *));
         if (!s->workers)
                 return sup_free(s), -ENOMEM;
         if (conf_needs_http(config)) {
@@ -498,38 +850,10 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
                         return sup_free(s), r;
         }
         for (size_t w = 0; w < config->n_workers; w++) {
-                Worker *wk = &s->workers[w];
-
-                wk->sup = s;
-                wk->cfg = &config->workers[w];
-                wk->instances = calloc(wk->cfg->instances, sizeof(Instance));
-                if (!wk->instances)
-                        return sup_free(s), -ENOMEM;
-                wk->n_instances = wk->cfg->instances;
-                win_init(&wk->window, s->started_at);
+                r = worker_new(s, &config->workers[w], &s->workers[w]);
+                if (r < 0)
+                        return sup_free(s), r;
                 s->n_workers++;
-                for (unsigned k = 0; k < wk->n_instances; k++) {
-                        Instance *i = &wk->instances[k];
-
-                        i->worker = wk;
-                        i->index = k;
-                        i->pidfd = -1;
-                        i->errpipe = -1;
-                        i->state = STATE_STOPPED;
-                        i->state_since = s->started_at;
-                        if (wk->n_instances > 1)
-                                snprintf(i->name, sizeof i->name, "%s:%u", wk->cfg->name, k);
-                        else
-                                snprintf(i->name, sizeof i->name, "%s", wk->cfg->name);
-                        if (probe_init(i) < 0)
-                                return sup_free(s), -ENOMEM;
-                        if (wk->cfg->give_up_count > 0) {
-                                i->restart_times = calloc(wk->cfg->give_up_count, sizeof(usec_t));
-                                if (!i->restart_times)
-                                        return sup_free(s), -ENOMEM;
-                                i->n_restart_times = wk->cfg->give_up_count;
-                        }
-                }
         }
         *ret = s;
         return 0;
@@ -538,17 +862,17 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
 Supervisor *sup_free(Supervisor *s) {
         if (!s)
                 return NULL;
-        for (size_t w = 0; w < s->n_workers; w++) {
-                for (unsigned k = 0; k < s->workers[w].n_instances; k++) {
-                        Instance *i = &s->workers[w].instances[k];
-                        i->timer = sd_event_source_disable_unref(i->timer);
-                        child_gone(i);
-                        probe_done(i);
-                        free(i->restart_times);
-                }
-                free(s->workers[w].instances);
-        }
+        for (size_t w = 0; w < s->n_workers; w++)
+                worker_free(s->workers[w]);
+        for (size_t w = 0; w < s->n_retiring; w++)
+                worker_free(s->retiring[w]);
+        for (size_t c = 0; c < s->n_old_configs; c++)
+                conf_free(s->old_configs[c]);
         free(s->workers);
+        free(s->retiring);
+        free(s->old_configs);
+        conf_free(s->config);
+        sd_event_source_disable_unref(s->cleanup);
         http_free(s->http);
         sd_event_unref(s->event);
         free(s);

@@ -42,6 +42,8 @@ struct Instance {
         char reason[256];        /* why it is not running, when that is an error */
 
         Probe probe;
+        bool spawn_attempted;    /* at least one spawn since upkeepd started (readiness) */
+        bool admin_stopped;      /* an operator stopped it: no autostart, kept across reloads */
         bool half_open;          /* this start is the one attempt after retry-after */
         usec_t *restart_times;   /* ring of the last give-up-count restarts */
         unsigned n_restart_times, restart_head;
@@ -53,13 +55,20 @@ struct Worker {
         Instance *instances;
         unsigned n_instances;
         Window window;
+        bool retiring;           /* removed or replaced by a reload: stopping, then freed */
+        Worker *predecessor;     /* a replaced worker still stopping: we start after it is gone */
 };
 
 struct Supervisor {
         sd_event *event;
         Config *config;
-        Worker *workers;
+        Worker **workers;        /* in configuration order */
         size_t n_workers;
+        Worker **retiring;       /* no longer configured, still stopping */
+        size_t n_retiring;
+        Config **old_configs;    /* snapshots still referenced by retiring workers */
+        size_t n_old_configs;
+        sd_event_source *cleanup; /* frees retired workers outside of their own callbacks */
         bool shutting_down;
         uint64_t rng;
         unsigned long orphans_reaped;
@@ -68,6 +77,7 @@ struct Supervisor {
         int exit_code;           /* what upkeepd exits with (a required worker's failure) */
 };
 
+/* Takes over the configuration snapshot (freed with the supervisor). */
 int sup_new(sd_event *e, Config *config, Supervisor **ret);
 Supervisor *sup_free(Supervisor *s);
 
@@ -76,6 +86,22 @@ void sup_start_all(Supervisor *s);
 /* Stop everything; the loop exits once the last process is gone. */
 void sup_shutdown(Supervisor *s);
 bool sup_all_down(const Supervisor *s);
+/* SIGKILL every process group at once (a second Ctrl-C). */
+void sup_kill_all(Supervisor *s);
+
+typedef struct ReloadSummary {
+        char **added, **removed, **restarted, **kept;
+} ReloadSummary;
+
+/*
+ * Switch to a new configuration (taken over): new workers start, removed ones stop, a worker
+ * whose process-affecting settings changed is stopped and started again, every other worker
+ * keeps running with its new settings.
+ */
+int sup_reload(Supervisor *s, Config *config, ReloadSummary *ret);
+void reload_summary_done(ReloadSummary *r);
+/* Parse the configuration file again and apply it; on a bad file *ret_errors says why. */
+int sup_reload_file(Supervisor *s, ReloadSummary *sum, char **ret_errors);
 
 /* Feed an event to an instance's state machine (used by the health probes). */
 void sup_event(Instance *i, FsmEvent ev);

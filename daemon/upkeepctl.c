@@ -3,8 +3,9 @@
  * for people or as the daemon's JSON for programs.
  *
  * Exit codes follow supervisorctl's: 0 success (for status: every instance shown is RUNNING),
- * 1 a command failed for some instance, 2 usage error, 3 some instance is not RUNNING,
- * 4 the daemon is unreachable or the name is unknown.
+ * 1 a command failed for some instance (for health: something is not RUNNING and healthy; for
+ * reload: the new file is invalid), 2 usage error, 3 some instance is not RUNNING, 4 the daemon
+ * is unreachable or the name is unknown.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -34,6 +35,8 @@ enum {
 static void usage(FILE *f) {
         fprintf(f, "usage: upkeepctl [-s SOCKET] status [NAME] [--json]\n"
                    "       upkeepctl [-s SOCKET] start|stop|restart NAME|all [--json]\n"
+                   "       upkeepctl [-s SOCKET] reload [--json]\n"
+                   "       upkeepctl [-s SOCKET] health [--json]\n"
                    "\n"
                    "  -s, --socket PATH   control socket (default $UPKEEP_SOCKET or "
                    DEFAULT_SOCKET ")\n"
@@ -191,6 +194,33 @@ static int status_exit_code(json_t *ans) {
         return EXIT_OK;
 }
 
+static void print_list(const char *what, json_t *l) {
+        json_t *v;
+        size_t k;
+
+        if (json_array_size(l) == 0)
+                return;
+        printf("%s:", what);
+        json_array_foreach(l, k, v)
+                printf(" %s", json_string_value(v) ?: "?");
+        putchar('\n');
+}
+
+static int print_health(json_t *ans, bool json) {
+        json_t *v;
+        size_t k;
+
+        if (!json) {
+                json_array_foreach(json_object_get(ans, "failing"), k, v)
+                        printf("%s: %s, %s\n", json_string_value(json_object_get(v, "name")) ?: "?",
+                               json_string_value(json_object_get(v, "state")) ?: "?",
+                               json_string_value(json_object_get(v, "health")) ?: "?");
+                if (json_is_true(json_object_get(ans, "healthy")))
+                        printf("healthy\n");
+        }
+        return json_is_true(json_object_get(ans, "healthy")) ? EXIT_OK : EXIT_FAILED;
+}
+
 static int print_results(json_t *ans, bool json) {
         json_t *r;
         size_t k;
@@ -248,12 +278,18 @@ int main(int argc, char **argv) {
                 }
         }
         if (strcmp(cmd, "status") != 0 && strcmp(cmd, "start") != 0 && strcmp(cmd, "stop") != 0 &&
-            strcmp(cmd, "restart") != 0) {
+            strcmp(cmd, "restart") != 0 && strcmp(cmd, "reload") != 0 &&
+            strcmp(cmd, "health") != 0) {
                 fprintf(stderr, "upkeepctl: unknown command '%s'\n", cmd);
                 usage(stderr);
                 return EXIT_USAGE;
         }
-        if (strcmp(cmd, "status") != 0 && !name) {
+        if ((strcmp(cmd, "reload") == 0 || strcmp(cmd, "health") == 0) && name) {
+                fprintf(stderr, "upkeepctl: %s takes no name\n", cmd);
+                return EXIT_USAGE;
+        }
+        if (strcmp(cmd, "status") != 0 && strcmp(cmd, "reload") != 0 &&
+            strcmp(cmd, "health") != 0 && !name) {
                 fprintf(stderr, "upkeepctl: %s needs a name, or 'all'\n", cmd);
                 return EXIT_USAGE;
         }
@@ -273,11 +309,25 @@ int main(int argc, char **argv) {
         }
         if (!json_is_true(json_object_get(ans, "ok"))) {
                 const char *err = json_string_value(json_object_get(ans, "error")) ?: "?";
-                if (!json)
+                const char *detail = json_string_value(json_object_get(ans, "detail"));
+                if (!json && detail)
+                        fprintf(stderr, "%s: ERROR (%s: %s)\n", name ?: cmd, err, detail);
+                else if (!json)
                         fprintf(stderr, "%s: ERROR (%s)\n", name ?: cmd, err);
                 return strcmp(err, "no such process") == 0 ? EXIT_UNREACHABLE : EXIT_FAILED;
         }
         if (strcmp(cmd, "status") == 0)
                 return json ? status_exit_code(ans) : print_status(ans);
+        if (strcmp(cmd, "health") == 0)
+                return print_health(ans, json);
+        if (strcmp(cmd, "reload") == 0) {
+                if (!json) {
+                        printf("reloaded\n");
+                        print_list("added", json_object_get(ans, "added"));
+                        print_list("removed", json_object_get(ans, "removed"));
+                        print_list("restarted", json_object_get(ans, "restarted"));
+                }
+                return EXIT_OK;
+        }
         return print_results(ans, json);
 }

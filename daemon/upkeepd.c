@@ -18,6 +18,7 @@
 #include "curl-dl.h"
 #include "log.h"
 #include "logs.h"
+#include "notify.h"
 #include "proto.h"
 #include "supervisor.h"
 
@@ -40,10 +41,7 @@ static int on_stop_signal(sd_event_source *src, const struct signalfd_siginfo *s
         if (sup->shutting_down) {
                 log_notice("got SIG%s again, killing every worker now",
                            si->ssi_signo == SIGINT ? "INT" : "TERM");
-                for (size_t w = 0; w < sup->n_workers; w++)
-                        for (unsigned k = 0; k < sup->workers[w].n_instances; k++)
-                                if (sup->workers[w].instances[k].pid > 0)
-                                        (void) kill(-sup->workers[w].instances[k].pid, SIGKILL);
+                sup_kill_all(sup);
                 return 0;
         }
         log_notice("got SIG%s, stopping", si->ssi_signo == SIGINT ? "INT" : "TERM");
@@ -58,8 +56,14 @@ static int on_sigchld(sd_event_source *src, const struct signalfd_siginfo *si, v
 }
 
 static int on_sighup(sd_event_source *src, const struct signalfd_siginfo *si, void *u) {
+        _cleanup_free_ char *errors = NULL;
+        ReloadSummary sum;
+
         (void) src, (void) si, (void) u;
-        log_warning("got SIGHUP: reloading is not supported yet, ignoring");
+        if (sup->shutting_down)
+                return 0;
+        if (sup_reload_file(sup, &sum, &errors) >= 0)
+                reload_summary_done(&sum);
         return 0;
 }
 
@@ -142,6 +146,7 @@ int main(int argc, char **argv) {
                 log_error("cannot set up workers: %s", strerror(-r));
                 return 1;
         }
+        config = NULL; /* the supervisor owns it now, and replaces it on reload */
         if (sd_event_add_signal(e, NULL, SIGTERM, on_stop_signal, NULL) < 0 ||
             sd_event_add_signal(e, NULL, SIGINT, on_stop_signal, NULL) < 0 ||
             sd_event_add_signal(e, NULL, SIGHUP, on_sighup, NULL) < 0 ||
@@ -149,12 +154,13 @@ int main(int argc, char **argv) {
                 log_error("cannot watch signals");
                 return 1;
         }
-        r = ctl_new(e, sup, socket_path ?: config->socket, &ctl);
+        r = ctl_new(e, sup, socket_path ?: sup->config->socket, &ctl);
         if (r < 0)
                 return 1;
 
+        notify_init(e);
         log_info("upkeepd %s started with %s, %zu worker%s, pid %d", UPKEEP_VERSION, config_path,
-                 config->n_workers, config->n_workers == 1 ? "" : "s", (int) getpid());
+                 sup->n_workers, sup->n_workers == 1 ? "" : "s", (int) getpid());
         sup_start_all(sup);
         r = sd_event_loop(e);
         logs_drain_all();
@@ -164,7 +170,6 @@ int main(int argc, char **argv) {
         ctl = ctl_free(ctl, true);
         sup = sup_free(sup);
         curl_dl_unload();
-        conf_free(config);
         sd_event_unref(e);
         return exit_code;
 }

@@ -1,0 +1,92 @@
+/*
+ * sd_notify for upkeepd (see notify.h).
+ *
+ * Readiness (global `ready =`): `started` (default) is reached once every autostart instance has
+ * had its first spawn attempt, so one crash-looping worker does not hold the whole service in
+ * "activating"; `healthy` waits until every autostart instance is RUNNING (and healthy, when it
+ * has probes), or has ended in FATAL.  STATUS= is sent only when its text changes.  Watchdog
+ * pings come from sd_event itself at the start of each loop iteration, so a stuck callback
+ * stops them and systemd restarts us: exactly what the watchdog is for.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "log.h"
+#include "notify.h"
+#include "supervisor.h"
+
+static bool ready_sent;
+static char last_status[256];
+
+void notify_init(sd_event *e) {
+        int r = sd_event_set_watchdog(e, true);
+
+        if (r > 0)
+                log_info("systemd watchdog enabled, pinging from the event loop");
+        else if (r < 0)
+                log_warning("cannot enable the systemd watchdog: %s, continuing without it",
+                            strerror(-r));
+}
+
+static bool instance_ready(const Supervisor *s, const Instance *i) {
+        if (!i->worker->cfg->autostart)
+                return true;
+        if (s->config->ready == READY_STARTED)
+                return i->spawn_attempted;
+        if (i->state == STATE_FATAL || i->state == STATE_EXITED)
+                return true;
+        if (i->state != STATE_RUNNING)
+                return false;
+        return !i->probe.url || i->probe.state == HEALTH_HEALTHY ||
+               i->probe.state == HEALTH_DEGRADED;
+}
+
+void notify_state_changed(Supervisor *s) {
+        unsigned counts[_STATE_MAX] = { 0 };
+        bool ready = true;
+        char status[256];
+
+        for (size_t w = 0; w < s->n_workers; w++)
+                for (unsigned k = 0; k < s->workers[w]->n_instances; k++) {
+                        const Instance *i = &s->workers[w]->instances[k];
+                        counts[i->state]++;
+                        ready = ready && instance_ready(s, i);
+                }
+        snprintf(status, sizeof status,
+                 "%u running, %u starting, %u backoff, %u fatal, %u stopped",
+                 counts[STATE_RUNNING], counts[STATE_STARTING], counts[STATE_BACKOFF],
+                 counts[STATE_FATAL],
+                 counts[STATE_STOPPED] + counts[STATE_EXITED] + counts[STATE_STOPPING]);
+        if (strcmp(status, last_status) != 0) {
+                snprintf(last_status, sizeof last_status, "%s", status);
+                (void) sd_notifyf(false, "STATUS=%s", status);
+        }
+        if (ready && !ready_sent && !s->shutting_down) {
+                ready_sent = true;
+                (void) sd_notify(false, "READY=1");
+                log_info("ready: %s", status);
+        }
+}
+
+void notify_reloading(sd_event *e) {
+        uint64_t t = 0;
+
+        (void) sd_event_now(e, CLOCK_MONOTONIC, &t);
+        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) t);
+}
+
+void notify_reloaded(Supervisor *s) {
+        ready_sent = false;
+        notify_state_changed(s);
+        if (!ready_sent) {
+                /* systemd waits for READY=1 after RELOADING=1 whatever our own readiness rule */
+                ready_sent = true;
+                (void) sd_notify(false, "READY=1");
+        }
+}
+
+void notify_stopping(void) {
+        (void) sd_notify(false, "STOPPING=1");
+}
