@@ -128,6 +128,7 @@ static void child_gone(Instance *i) {
                 close(i->errpipe);
         i->errpipe = -1;
         i->pid = 0;
+        i->pid_start_time = 0;
 }
 
 /*
@@ -372,6 +373,7 @@ static void dispatch(Instance *i, FsmEvent ev) {
         if (st.actions & ACT_SPAWN)
                 do_spawn(i);
         if (st.state != old) {
+                sup_state_changed(i->worker->sup);
                 check_required(i);
                 notify_state_changed(i->worker->sup);
                 if (i->worker->retiring && worker_down(i->worker))
@@ -398,6 +400,7 @@ FsmReply sup_command(Instance *i, FsmEvent ev) {
                 return st.reply;
         /* remembered across reloads and upkeepd restarts: no autostart for it */
         i->admin_stopped = ev == EV_STOP;
+        sup_state_changed(i->worker->sup);
         dispatch(i, ev);
         return REPLY_OK;
 }
@@ -463,6 +466,17 @@ void sup_kill_all(Supervisor *s) {
         }
 }
 
+static int on_state_writer(sd_event_source *src, void *userdata) {
+        (void) src;
+        (void) state_save(userdata);
+        return 0;
+}
+
+void sup_state_changed(Supervisor *s) {
+        if (s->state_writer)
+                (void) sd_event_source_set_enabled(s->state_writer, SD_EVENT_ONESHOT);
+}
+
 static void worker_start(Worker *w) {
         if (!w->cfg->autostart || w->predecessor || w->sup->shutting_down)
                 return;
@@ -488,6 +502,7 @@ static void worker_stop(Worker *w) {
 }
 
 void sup_shutdown(Supervisor *s) {
+        state_recovery_abort(s);
         if (!s->shutting_down) {
                 log_info("stopping all workers");
                 notify_stopping();
@@ -841,6 +856,11 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
                 return sup_free(s), r;
         (void) sd_event_source_set_enabled(s->cleanup, SD_EVENT_OFF);
         (void) sd_event_source_set_description(s->cleanup, "retire-workers");
+        r = sd_event_add_defer(e, &s->state_writer, on_state_writer, s);
+        if (r < 0)
+                return sup_free(s), r;
+        (void) sd_event_source_set_enabled(s->state_writer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(s->state_writer, "state-writer");
         s->workers = calloc(config->n_workers + 1, sizeof(Worker *));
         if (!s->workers)
                 return sup_free(s), -ENOMEM;
@@ -872,6 +892,9 @@ Supervisor *sup_free(Supervisor *s) {
         free(s->retiring);
         free(s->old_configs);
         conf_free(s->config);
+        state_recovery_abort(s);
+        free(s->state_path);
+        sd_event_source_disable_unref(s->state_writer);
         sd_event_source_disable_unref(s->cleanup);
         http_free(s->http);
         sd_event_unref(s->event);

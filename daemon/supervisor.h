@@ -11,6 +11,7 @@
 #include "config.h"
 #include "fsm.h"
 #include "health.h"
+#include "state.h"
 #include "window.h"
 
 typedef struct Supervisor Supervisor;
@@ -26,6 +27,7 @@ struct Instance {
         bool pending_start;      /* start again once the current stop completes */
         bool pending_backoff;    /* restart through backoff once the current stop completes */
         pid_t pid;               /* > 0 while a process exists (STARTING, RUNNING, STOPPING) */
+        uint64_t pid_start_time; /* of pid, from /proc, for the state file */
         int pidfd;
         int errpipe;             /* read end: the child reports a failure before exec here */
         sd_event_source *child_source;
@@ -69,6 +71,9 @@ struct Supervisor {
         Config **old_configs;    /* snapshots still referenced by retiring workers */
         size_t n_old_configs;
         sd_event_source *cleanup; /* frees retired workers outside of their own callbacks */
+        char *state_path;
+        sd_event_source *state_writer; /* saves the state file once per loop iteration */
+        StateRecovery *recovery; /* leftovers of a previous upkeepd still being stopped */
         bool shutting_down;
         uint64_t rng;
         unsigned long orphans_reaped;
@@ -81,8 +86,10 @@ struct Supervisor {
 int sup_new(sd_event *e, Config *config, Supervisor **ret);
 Supervisor *sup_free(Supervisor *s);
 
-/* Start every autostart instance. */
+/* Start every autostart instance (except those an operator stopped). */
 void sup_start_all(Supervisor *s);
+/* Something the state file records changed: save it before the loop sleeps again. */
+void sup_state_changed(Supervisor *s);
 /* Stop everything; the loop exits once the last process is gone. */
 void sup_shutdown(Supervisor *s);
 bool sup_all_down(const Supervisor *s);

@@ -154,19 +154,29 @@ int main(int argc, char **argv) {
                 log_error("cannot watch signals");
                 return 1;
         }
+        /* the socket lock first: only the upkeepd that owns it may touch a previous run's
+         * processes */
         r = ctl_new(e, sup, socket_path ?: sup->config->socket, &ctl);
         if (r < 0)
                 return 1;
+        sup->state_path = sup->config->state_file
+                                  ? strdup(sup->config->state_file)
+                                  : state_default_path(socket_path ?: sup->config->socket);
 
         notify_init(e);
         log_info("upkeepd %s started with %s, %zu worker%s, pid %d", UPKEEP_VERSION, config_path,
                  sup->n_workers, sup->n_workers == 1 ? "" : "s", (int) getpid());
-        sup_start_all(sup);
+        r = state_recover(sup, sup_start_all);
+        if (r < 0) {
+                log_error("cannot read the state of a previous run: %s", strerror(-r));
+                return 1;
+        }
         r = sd_event_loop(e);
         logs_drain_all();
         log_info("all workers stopped, exiting");
 
         exit_code = r < 0 ? 1 : sup->exit_code;
+        (void) state_save(sup); /* no processes left; operator stops are kept */
         ctl = ctl_free(ctl, true);
         sup = sup_free(sup);
         curl_dl_unload();
