@@ -13,6 +13,7 @@ SBINDIR ?= $(PREFIX)/sbin
 MANDIR  ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 
 CC      ?= cc
 # libcurl is loaded with dlopen() when probes or webhooks need it: headers only at build time
@@ -45,7 +46,8 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
-all: $(B)/upkeepd $(B)/upkeepctl $(B)/uk-worker $(B)/bench-stamp $(B)/spawn-floor
+all: $(B)/upkeepd $(B)/upkeepctl $(B)/uk-worker $(B)/bench-stamp $(B)/spawn-floor \
+	$(B)/upkeep.service
 
 $(B)/%.o: %.c $(wildcard include/*.h daemon/*.h)
 	@mkdir -p $(dir $@)
@@ -56,6 +58,10 @@ $(B)/upkeepd: $(call obj,$(DAEMON_SRCS))
 
 $(B)/upkeepctl: $(call obj,$(CTL_SRCS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+$(B)/upkeep.service: units/upkeep.service.in
+	@mkdir -p $(dir $@)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
 
 # the worker is plain libc and defines its own feature macros
 $(B)/uk-worker: tests/helpers/uk-worker.c
@@ -109,6 +115,9 @@ install: all
 	install -m 0644 man/upkeepctl.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/upkeep.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/upkeepd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(COMPLETIONDIR)
+	install -m 0644 $(B)/upkeep.service $(DESTDIR)$(UNITDIR)/upkeep.service
+	install -m 0644 conf/upkeepctl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/upkeepctl
 	[ -e $(DESTDIR)$(SYSCONFDIR)/upkeep/upkeep.conf ] || \
 		install -m 0644 conf/upkeep.conf $(DESTDIR)$(SYSCONFDIR)/upkeep/upkeep.conf
 
