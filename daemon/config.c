@@ -39,6 +39,16 @@ static const char *const degraded_names[_DEGRADED_MAX] = {
         [DEGRADED_RESTART] = "restart",
 };
 
+static const char *const sink_names[_SINK_MAX] = {
+        [SINK_LOG] = "log",         [SINK_EXEC] = "exec",
+        [SINK_WEBHOOK] = "webhook", [SINK_SLACK] = "slack",
+        [SINK_ALERTMANAGER] = "alertmanager",
+};
+
+const char *sink_type_to_string(SinkType t) {
+        return t >= 0 && t < _SINK_MAX ? sink_names[t] : "unknown";
+}
+
 const char *degraded_policy_to_string(DegradedPolicy p) {
         return p >= 0 && p < _DEGRADED_MAX ? degraded_names[p] : "unknown";
 }
@@ -107,6 +117,10 @@ static const struct {
         { "timeout", 10 * USEC_PER_MSEC, USEC_PER_HOUR },
         { "start-period", 0, USEC_PER_DAY },
         { "start-interval", 100 * USEC_PER_MSEC, USEC_PER_DAY },
+        { "within", USEC_PER_SEC, USEC_PER_HOUR },
+        { "repeat", 0, 30 * USEC_PER_DAY },
+        { "resolve-after", 0, USEC_PER_DAY },
+        { "resend", USEC_PER_SEC, USEC_PER_HOUR },
 };
 
 static int cb_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
@@ -187,6 +201,84 @@ static int cb_ready(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
         else {
                 cfg_error(cfg, "%s: unknown value '%s', expected started or healthy", opt->name,
                           value);
+                return -1;
+        }
+        return 0;
+}
+
+static int cb_sink_type(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        for (int i = 0; i < _SINK_MAX; i++)
+                if (strcmp(value, sink_names[i]) == 0) {
+                        *(long *) result = i;
+                        return 0;
+                }
+        cfg_error(cfg, "%s: unknown type '%s', expected log, exec, webhook, slack or "
+                  "alertmanager", opt->name, value);
+        return -1;
+}
+
+static int cb_severity(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        Severity sv = severity_from_string(value);
+
+        if (sv <= SEV_NONE) {
+                cfg_error(cfg, "%s: unknown severity '%s', expected warning, critical or fatal",
+                          opt->name, value);
+                return -1;
+        }
+        *(long *) result = sv;
+        return 0;
+}
+
+static int cb_event(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        EventKind k = event_kind_from_string(value);
+
+        if (strcmp(value, "gave-up") == 0)
+                *(long *) result = ALERT_EVENT_GAVE_UP;
+        else if (k != _EVK_INVALID)
+                *(long *) result = k;
+        else {
+                cfg_error(cfg, "%s: unknown event '%s', expected exit, crash, health-failure, "
+                          "timeout, restart, degraded or gave-up", opt->name, value);
+                return -1;
+        }
+        return 0;
+}
+
+static int validate_rule(cfg_t *cfg, cfg_opt_t *opt) {
+        cfg_t *r = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+        Severity sv = severity_from_string(cfg_title(r));
+
+        if (sv <= SEV_NONE) {
+                cfg_error(cfg, "rule '%s': unknown severity, expected rule warning, rule critical "
+                          "or rule fatal", cfg_title(r));
+                return -1;
+        }
+        if (cfg_getint(r, "count") < 1 || cfg_getint(r, "count") > 100000) {
+                cfg_error(cfg, "rule %s: count %ld is out of range, expected 1 to 100000",
+                          cfg_title(r), cfg_getint(r, "count"));
+                return -1;
+        }
+        return 0;
+}
+
+static int validate_sink(cfg_t *cfg, cfg_opt_t *opt) {
+        cfg_t *n = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+        long type = cfg_getint(n, "type");
+
+        if ((type == SINK_WEBHOOK || type == SINK_SLACK || type == SINK_ALERTMANAGER) &&
+            !cfg_getstr(n, "url")) {
+                cfg_error(cfg, "notify '%s': type %s needs 'url', expected the endpoint's URL",
+                          cfg_title(n), sink_names[type]);
+                return -1;
+        }
+        if (type == SINK_EXEC && !cfg_getstr(n, "command")) {
+                cfg_error(cfg, "notify '%s': type exec needs 'command', expected the program to "
+                          "run", cfg_title(n));
+                return -1;
+        }
+        if (cfg_getint(n, "queue") < 1 || cfg_getint(n, "queue") > 100000) {
+                cfg_error(cfg, "notify '%s': queue %ld is out of range, expected 1 to 100000",
+                          cfg_title(n), cfg_getint(n, "queue"));
                 return -1;
         }
         return 0;
@@ -366,6 +458,31 @@ static cfg_opt_t health_opts[] = {
         CFG_END(),
 };
 
+static cfg_opt_t rule_opts[] = {
+        CFG_INT_CB("event", EVK_RESTART, CFGF_NONE, cb_event),
+        CFG_INT("count", 1, CFGF_NONE),
+        DURATION("within", 5 * USEC_PER_MINUTE),
+        CFG_END(),
+};
+
+static cfg_opt_t alerts_opts[] = {
+        CFG_SEC("rule", rule_opts, CFGF_MULTI | CFGF_TITLE),
+        DURATION("repeat", USEC_PER_HOUR),
+        DURATION("resolve-after", 10 * USEC_PER_MINUTE),
+        CFG_END(),
+};
+
+static cfg_opt_t notify_opts[] = {
+        CFG_INT_CB("type", SINK_LOG, CFGF_NONE, cb_sink_type),
+        CFG_STR("url", NULL, CFGF_NODEFAULT),
+        CFG_STR("command", NULL, CFGF_NODEFAULT),
+        CFG_INT_CB("min-severity", SEV_WARNING, CFGF_NONE, cb_severity),
+        DURATION("timeout", 10 * USEC_PER_SEC),
+        CFG_INT("queue", 100, CFGF_NONE),
+        DURATION("resend", USEC_PER_MINUTE),
+        CFG_END(),
+};
+
 static cfg_opt_t worker_opts[] = {
         CFG_STR("command", NULL, CFGF_NODEFAULT),
         CFG_STR("directory", NULL, CFGF_NODEFAULT),
@@ -382,6 +499,7 @@ static cfg_opt_t worker_opts[] = {
         CFG_STR("log-dir", NULL, CFGF_NODEFAULT),
         CFG_SEC("restart", restart_opts, CFGF_NONE),
         CFG_SEC("health", health_opts, CFGF_NODEFAULT),
+        CFG_SEC("alerts", alerts_opts, CFGF_NODEFAULT),
         CFG_END(),
 };
 
@@ -391,6 +509,8 @@ static cfg_opt_t root_opts[] = {
         CFG_STR("state-file", NULL, CFGF_NODEFAULT),
         CFG_INT_CB("ready", READY_STARTED, CFGF_NONE, cb_ready),
         CFG_SEC("worker", worker_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+        CFG_SEC("alerts", alerts_opts, CFGF_NODEFAULT),
+        CFG_SEC("notify", notify_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
         CFG_FUNC("include", cfg_include),
         CFG_END(),
 };
@@ -430,6 +550,7 @@ static void worker_config_done(WorkerConfig *w) {
         strv_free(w->environment);
         free(w->log_dir);
         free(w->health.url);
+        free(w->alerts.rules);
 }
 
 Config *conf_free(Config *c) {
@@ -438,6 +559,12 @@ Config *conf_free(Config *c) {
         for (size_t i = 0; i < c->n_workers; i++)
                 worker_config_done(&c->workers[i]);
         free(c->workers);
+        for (size_t i = 0; i < c->n_sinks; i++) {
+                free(c->sinks[i].name);
+                free(c->sinks[i].url);
+                strv_free(c->sinks[i].argv);
+        }
+        free(c->sinks);
         free(c->path);
         free(c->log_dir);
         free(c->socket);
@@ -446,7 +573,66 @@ Config *conf_free(Config *c) {
         return NULL;
 }
 
-static int copy_worker(cfg_t *w, const char *global_log_dir, WorkerConfig *ret) {
+/* The ladder used when no alerts section says otherwise (DESIGN.md section 5). */
+static const AlertRule default_rules[] = {
+        { SEV_WARNING, EVK_RESTART, 2, 10 * USEC_PER_MINUTE },
+        { SEV_CRITICAL, EVK_RESTART, 5, 10 * USEC_PER_MINUTE },
+        { SEV_CRITICAL, EVK_HEALTH_FAILURE, 20, 5 * USEC_PER_MINUTE },
+        { SEV_FATAL, ALERT_EVENT_GAVE_UP, 1, USEC_PER_MINUTE },
+};
+
+static int copy_alerts(cfg_t *sec, AlertConfig *ret) {
+        size_t n = sec ? cfg_size(sec, "rule") : ELEMENTSOF(default_rules);
+
+        *ret = (AlertConfig) {
+                .policy = {
+                        .repeat = sec ? (usec_t) cfg_getint(sec, "repeat") : USEC_PER_HOUR,
+                        .resolve_after = sec ? (usec_t) cfg_getint(sec, "resolve-after")
+                                             : 10 * USEC_PER_MINUTE,
+                },
+        };
+        ret->rules = calloc(n + 1, sizeof(AlertRule));
+        if (!ret->rules)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                if (!sec) {
+                        ret->rules[i] = default_rules[i];
+                        continue;
+                }
+                cfg_t *r = cfg_getnsec(sec, "rule", (unsigned) i);
+                ret->rules[i] = (AlertRule) {
+                        .severity = severity_from_string(cfg_title(r)),
+                        .event = (int) cfg_getint(r, "event"),
+                        .count = (unsigned) cfg_getint(r, "count"),
+                        .within = (usec_t) cfg_getint(r, "within"),
+                };
+        }
+        ret->n_rules = n;
+        return 0;
+}
+
+static int copy_sink(cfg_t *n, SinkConfig *ret) {
+        const char *err;
+        bool oom = false;
+
+        *ret = (SinkConfig) {
+                .name = strdup_or_null(cfg_title(n), &oom),
+                .type = (SinkType) cfg_getint(n, "type"),
+                .url = strdup_or_null(cfg_getstr(n, "url"), &oom),
+                .min_severity = (Severity) cfg_getint(n, "min-severity"),
+                .timeout = (usec_t) cfg_getint(n, "timeout"),
+                .queue = (unsigned) cfg_getint(n, "queue"),
+                .resend = (usec_t) cfg_getint(n, "resend"),
+        };
+        if (oom)
+                return -ENOMEM;
+        if (cfg_getstr(n, "command"))
+                return argv_split(cfg_getstr(n, "command"), &ret->argv, &err);
+        return 0;
+}
+
+static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alerts,
+                       WorkerConfig *ret) {
         cfg_t *rs = cfg_getsec(w, "restart"), *hs = cfg_getsec(w, "health");
         const char *err;
         bool oom = false;
@@ -493,6 +679,9 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, WorkerConfig *ret) 
         if (cfg_getstr(rs, "give-up"))
                 (void) conf_parse_give_up(cfg_getstr(rs, "give-up"), &ret->give_up_count,
                                           &ret->give_up_within);
+        if (copy_alerts(cfg_size(w, "alerts") > 0 ? cfg_getsec(w, "alerts") : global_alerts,
+                        &ret->alerts) < 0)
+                return -ENOMEM;
         /* already validated during the parse, so only memory can fail here */
         return argv_split(ret->command, &ret->argv, &err);
 }
@@ -530,6 +719,11 @@ int conf_load(const char *path, Config **ret, char **ret_errors) {
         cfg_set_validate_func(cfg, "log-dir", validate_path);
         cfg_set_validate_func(cfg, "socket", validate_path);
         cfg_set_validate_func(cfg, "state-file", validate_path);
+        cfg_set_validate_func(cfg, "alerts|rule", validate_rule);
+        cfg_set_validate_func(cfg, "worker|alerts|rule", validate_rule);
+        cfg_set_validate_func(cfg, "notify", validate_sink);
+        cfg_set_validate_func(cfg, "notify|command", validate_command);
+        cfg_set_validate_func(cfg, "notify|url", validate_url);
 
         r = cfg_parse(cfg, path);
         if (r == CFG_FILE_ERROR) {
@@ -569,8 +763,21 @@ int conf_load(const char *path, Config **ret, char **ret_errors) {
                 goto finish;
         }
         for (unsigned i = 0; i < cfg_size(cfg, "worker"); i++) {
-                r = copy_worker(cfg_getnsec(cfg, "worker", i), c->log_dir, &c->workers[i]);
+                r = copy_worker(cfg_getnsec(cfg, "worker", i), c->log_dir,
+                                cfg_size(cfg, "alerts") > 0 ? cfg_getsec(cfg, "alerts") : NULL,
+                                &c->workers[i]);
                 c->n_workers++;
+                if (r < 0)
+                        goto finish;
+        }
+        c->sinks = calloc(cfg_size(cfg, "notify") + 1, sizeof(SinkConfig));
+        if (!c->sinks) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        for (unsigned i = 0; i < cfg_size(cfg, "notify"); i++) {
+                r = copy_sink(cfg_getnsec(cfg, "notify", i), &c->sinks[i]);
+                c->n_sinks++;
                 if (r < 0)
                         goto finish;
         }
@@ -591,6 +798,9 @@ finish:
 bool conf_needs_http(const Config *c) {
         for (size_t i = 0; i < c->n_workers; i++)
                 if (c->workers[i].health.url)
+                        return true;
+        for (size_t i = 0; i < c->n_sinks; i++)
+                if (c->sinks[i].url)
                         return true;
         return false;
 }

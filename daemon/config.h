@@ -9,7 +9,9 @@
 #include <stddef.h>
 
 #include "backoff.h"
+#include "escalate.h"
 #include "macro.h"
+#include "window.h"
 
 typedef enum RestartPolicy {
         RESTART_ALWAYS,
@@ -39,6 +41,42 @@ typedef struct HealthConfig {
         uint64_t max_body;
 } HealthConfig;
 
+#define ALERT_EVENT_GAVE_UP _EVK_MAX /* a rule on "gave-up": an instance's circuit is open */
+
+typedef struct AlertRule {
+        Severity severity;
+        int event;           /* an EventKind, or ALERT_EVENT_GAVE_UP */
+        unsigned count;
+        usec_t within;
+} AlertRule;
+
+typedef struct AlertConfig {
+        AlertRule *rules;
+        size_t n_rules;
+        EscPolicy policy;    /* repeat, resolve-after */
+} AlertConfig;
+
+typedef enum SinkType {
+        SINK_LOG,
+        SINK_EXEC,
+        SINK_WEBHOOK,
+        SINK_SLACK,
+        SINK_ALERTMANAGER,
+        _SINK_MAX,
+        _SINK_INVALID = -1,
+} SinkType;
+
+typedef struct SinkConfig {
+        char *name;
+        SinkType type;
+        char *url;           /* webhook, slack, alertmanager; may hold a secret: never printed */
+        char **argv;         /* exec */
+        Severity min_severity;
+        usec_t timeout;      /* one delivery (HTTP request, or the command's run time) */
+        unsigned queue;      /* notifications waiting at most; older ones are dropped */
+        usec_t resend;       /* alertmanager: re-send firing alerts this often */
+} SinkConfig;
+
 typedef struct WorkerConfig {
         char *name;
         char *command;
@@ -60,6 +98,7 @@ typedef struct WorkerConfig {
         usec_t retry_after;     /* 0: FATAL stays FATAL */
         bool required;          /* its FATAL (or final exit) ends upkeepd with its code */
         HealthConfig health;
+        AlertConfig alerts; /* a copy of the global rules unless the worker has its own */
         char *log_dir;     /* the global one unless set per worker */
 } WorkerConfig;
 
@@ -78,6 +117,8 @@ typedef struct Config {
         ReadyRule ready;
         WorkerConfig *workers;
         size_t n_workers;
+        SinkConfig *sinks;
+        size_t n_sinks;
 } Config;
 
 #define CFG_MAX_INSTANCES 1000
@@ -96,6 +137,7 @@ bool conf_needs_http(const Config *c);
 const WorkerConfig *conf_find_worker(const Config *c, const char *name);
 const char *restart_policy_to_string(RestartPolicy p);
 const char *degraded_policy_to_string(DegradedPolicy p);
+const char *sink_type_to_string(SinkType t);
 /* "10 in 10m" -> 10 restarts within 10 minutes. */
 int conf_parse_give_up(const char *s, unsigned *ret_count, usec_t *ret_within);
 

@@ -20,6 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "alerts.h"
 #include "control.h"
 #include "log.h"
 #include "parse.h"
@@ -286,6 +287,18 @@ static json_t *handle_request(Control *ctl, const char *line, size_t len) {
                 ans = reload_json(ctl, &error, &detail);
         else if (strcmp(cmd, "health") == 0)
                 ans = health_check_json(ctl);
+        else if (strcmp(cmd, "alerts") == 0) {
+                ans = alerts_json(ctl->sup->alerts);
+                if (ans)
+                        json_object_set_new(ans, "ok", json_true());
+        } else if (strcmp(cmd, "alerts-test") == 0) {
+                if (!name)
+                        error = "this command needs a sink name";
+                else if (alerts_test(ctl->sup->alerts, name) < 0)
+                        error = "no such sink";
+                else
+                        ans = json_pack("{s:b, s:s}", "ok", 1, "result", "queued");
+        }
         else
                 error = "unknown command";
 

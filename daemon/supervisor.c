@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "alerts.h"
 #include "http.h"
 #include "log.h"
 #include "notify.h"
@@ -288,6 +289,7 @@ static void entered_fatal(Instance *i) {
                         w->retry_after ? format_duration(buf, sizeof buf, w->retry_after) : "");
         }
         i->half_open = false;
+        alerts_evaluate(s->alerts, i->worker, i->name);
         if (w->retry_after > 0 && !s->shutting_down && !i->worker->retiring) {
                 i->next_retry_at = now(s) + w->retry_after;
                 arm_timer(i, w->retry_after);
@@ -390,6 +392,7 @@ void sup_event(Instance *i, FsmEvent ev) {
 
 void sup_count(Instance *i, EventKind k) {
         win_add(&i->worker->window, k, now(i->worker->sup));
+        alerts_evaluate(i->worker->sup->alerts, i->worker, i->name);
 }
 
 FsmReply sup_command(Instance *i, FsmEvent ev) {
@@ -430,7 +433,9 @@ void sup_reap_children(Supervisor *s) {
                 if (found) {
                         if (!instance_reap(found))
                                 return; /* cannot happen: it is a zombie; do not spin */
-                } else if (waitpid(si.si_pid, NULL, WNOHANG) > 0) {
+                } else if (alerts_reap_pid(s->alerts, si.si_pid))
+                        continue;
+                else if (waitpid(si.si_pid, NULL, WNOHANG) > 0) {
                         s->orphans_reaped++;
                         log_debug("reaped orphan %d", (int) si.si_pid);
                 }
@@ -585,6 +590,7 @@ static Worker *worker_free(Worker *w) {
                 free(i->restart_times);
         }
         free(w->instances);
+        alerts_forget(w->sup->alerts, w);
         free(w);
         return NULL;
 }
@@ -806,6 +812,10 @@ int sup_reload(Supervisor *s, Config *config, ReloadSummary *sum) {
         }
         s->old_configs[s->n_old_configs++] = s->config;
         s->config = config;
+        for (size_t w = 0; w < s->n_retiring; w++)
+                alerts_forget(s->alerts, s->retiring[w]);
+        if (s->alerts && alerts_reconfigure(s->alerts) < 0)
+                log_error("out of memory setting up the alert sinks");
         free(s->workers);
         s->workers = TAKE_PTR(nw);
         s->n_workers = n_new;
@@ -869,6 +879,9 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
                 if (r < 0)
                         return sup_free(s), r;
         }
+        r = alerts_new(s, &s->alerts);
+        if (r < 0)
+                return sup_free(s), r;
         for (size_t w = 0; w < config->n_workers; w++) {
                 r = worker_new(s, &config->workers[w], &s->workers[w]);
                 if (r < 0)
@@ -886,6 +899,7 @@ Supervisor *sup_free(Supervisor *s) {
                 worker_free(s->workers[w]);
         for (size_t w = 0; w < s->n_retiring; w++)
                 worker_free(s->retiring[w]);
+        s->alerts = alerts_free(s->alerts); /* before the configuration its sinks point into */
         for (size_t c = 0; c < s->n_old_configs; c++)
                 conf_free(s->old_configs[c]);
         free(s->workers);

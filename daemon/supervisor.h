@@ -58,6 +58,11 @@ struct Worker {
         unsigned n_instances;
         Window window;
         bool retiring;           /* removed or replaced by a reload: stopping, then freed */
+        EscState esc;            /* alert level of the worker */
+        sd_event_source *alert_timer;
+        usec_t alert_started;    /* CLOCK_REALTIME, when the current alert first fired */
+        char alert_instance[80];
+        char alert_summary[200];
         Worker *predecessor;     /* a replaced worker still stopping: we start after it is gone */
 };
 
@@ -79,6 +84,7 @@ struct Supervisor {
         unsigned long orphans_reaped;
         usec_t started_at;
         Http *http;
+        struct Alerts *alerts;
         int exit_code;           /* what upkeepd exits with (a required worker's failure) */
 };
 

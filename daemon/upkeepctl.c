@@ -37,6 +37,8 @@ static void usage(FILE *f) {
                    "       upkeepctl [-s SOCKET] start|stop|restart NAME|all [--json]\n"
                    "       upkeepctl [-s SOCKET] reload [--json]\n"
                    "       upkeepctl [-s SOCKET] health [--json]\n"
+                   "       upkeepctl [-s SOCKET] alerts [--json]\n"
+                   "       upkeepctl [-s SOCKET] alerts test SINK\n"
                    "\n"
                    "  -s, --socket PATH   control socket (default $UPKEEP_SOCKET or "
                    DEFAULT_SOCKET ")\n"
@@ -221,6 +223,37 @@ static int print_health(json_t *ans, bool json) {
         return json_is_true(json_object_get(ans, "healthy")) ? EXIT_OK : EXIT_FAILED;
 }
 
+static int print_alerts(json_t *ans) {
+        json_t *v;
+        size_t k;
+
+        if (json_array_size(json_object_get(ans, "active")) == 0)
+                printf("no active alerts\n");
+        json_array_foreach(json_object_get(ans, "active"), k, v) {
+                char buf[32];
+                printf("%-9s %s (%s, firing for %s): %s\n",
+                       json_string_value(json_object_get(v, "severity")) ?: "?",
+                       json_string_value(json_object_get(v, "worker")) ?: "?",
+                       json_string_value(json_object_get(v, "instance")) ?: "?",
+                       fmt_secs(buf, sizeof buf, json_object_get(v, "firing_s")),
+                       json_string_value(json_object_get(v, "summary")) ?: "");
+        }
+        if (json_array_size(json_object_get(ans, "sinks")) > 0)
+                printf("\n%-12s %-13s %-9s %6s %6s %6s %7s  %s\n", "SINK", "TYPE", "STATE", "QUEUED",
+                       "SENT", "FAILED", "DROPPED", "LAST ERROR");
+        json_array_foreach(json_object_get(ans, "sinks"), k, v)
+                printf("%-12s %-13s %-9s %6lld %6lld %6lld %7lld  %s\n",
+                       json_string_value(json_object_get(v, "name")) ?: "?",
+                       json_string_value(json_object_get(v, "type")) ?: "?",
+                       json_string_value(json_object_get(v, "state")) ?: "?",
+                       (long long) json_integer_value(json_object_get(v, "queued")),
+                       (long long) json_integer_value(json_object_get(v, "sent")),
+                       (long long) json_integer_value(json_object_get(v, "failed")),
+                       (long long) json_integer_value(json_object_get(v, "dropped")),
+                       json_string_value(json_object_get(v, "last_error")) ?: "-");
+        return EXIT_OK;
+}
+
 static int print_results(json_t *ans, bool json) {
         json_t *r;
         size_t k;
@@ -250,6 +283,7 @@ int main(int argc, char **argv) {
                 {},
         };
         const char *path = getenv("UPKEEP_SOCKET") ?: DEFAULT_SOCKET, *cmd, *name = NULL;
+        const char *optind_sink = NULL;
         _cleanup_(json_decrefp) json_t *req = NULL, *ans = NULL;
         bool json = false;
         int c, r;
@@ -272,6 +306,8 @@ int main(int argc, char **argv) {
                         json = true;
                 else if (!name)
                         name = argv[optind];
+                else if (strcmp(cmd, "alerts") == 0 && !optind_sink)
+                        optind_sink = argv[optind];
                 else {
                         fprintf(stderr, "upkeepctl: unexpected argument '%s'\n", argv[optind]);
                         return EXIT_USAGE;
@@ -279,17 +315,26 @@ int main(int argc, char **argv) {
         }
         if (strcmp(cmd, "status") != 0 && strcmp(cmd, "start") != 0 && strcmp(cmd, "stop") != 0 &&
             strcmp(cmd, "restart") != 0 && strcmp(cmd, "reload") != 0 &&
-            strcmp(cmd, "health") != 0) {
+            strcmp(cmd, "health") != 0 && strcmp(cmd, "alerts") != 0) {
                 fprintf(stderr, "upkeepctl: unknown command '%s'\n", cmd);
                 usage(stderr);
                 return EXIT_USAGE;
+        }
+        if (strcmp(cmd, "alerts") == 0 && name) {
+                /* "alerts test SINK" */
+                if (strcmp(name, "test") != 0 || optind_sink == NULL) {
+                        fprintf(stderr, "upkeepctl: expected 'alerts' or 'alerts test SINK'\n");
+                        return EXIT_USAGE;
+                }
+                cmd = "alerts-test";
+                name = optind_sink;
         }
         if ((strcmp(cmd, "reload") == 0 || strcmp(cmd, "health") == 0) && name) {
                 fprintf(stderr, "upkeepctl: %s takes no name\n", cmd);
                 return EXIT_USAGE;
         }
         if (strcmp(cmd, "status") != 0 && strcmp(cmd, "reload") != 0 &&
-            strcmp(cmd, "health") != 0 && !name) {
+            strcmp(cmd, "health") != 0 && strcmp(cmd, "alerts") != 0 && !name) {
                 fprintf(stderr, "upkeepctl: %s needs a name, or 'all'\n", cmd);
                 return EXIT_USAGE;
         }
@@ -320,6 +365,13 @@ int main(int argc, char **argv) {
                 return json ? status_exit_code(ans) : print_status(ans);
         if (strcmp(cmd, "health") == 0)
                 return print_health(ans, json);
+        if (strcmp(cmd, "alerts") == 0)
+                return json ? EXIT_OK : print_alerts(ans);
+        if (strcmp(cmd, "alerts-test") == 0) {
+                if (!json)
+                        printf("%s: test notification queued\n", name);
+                return EXIT_OK;
+        }
         if (strcmp(cmd, "reload") == 0) {
                 if (!json) {
                         printf("reloaded\n");
