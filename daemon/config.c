@@ -284,6 +284,31 @@ static int validate_sink(cfg_t *cfg, cfg_opt_t *opt) {
         return 0;
 }
 
+static int cb_mode(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        char *end;
+        long m = strtol(value, &end, 8);
+
+        if (*end || m < 0 || m > 0777 || (m & 0600) != 0600) {
+                cfg_error(cfg, "%s: invalid mode '%s', expected octal permissions that include "
+                          "0600, e.g. 0660", opt->name, value);
+                return -1;
+        }
+        *(long *) result = m;
+        return 0;
+}
+
+static int cb_others(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        if (strcmp(value, "read") == 0)
+                *(long *) result = 1;
+        else if (strcmp(value, "none") == 0)
+                *(long *) result = 0;
+        else {
+                cfg_error(cfg, "%s: unknown value '%s', expected read or none", opt->name, value);
+                return -1;
+        }
+        return 0;
+}
+
 static int cb_size(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
         uint64_t v;
 
@@ -507,6 +532,9 @@ static cfg_opt_t root_opts[] = {
         CFG_STR("log-dir", "/var/log/upkeep", CFGF_NONE),
         CFG_STR("socket", "/run/upkeep/upkeep.sock", CFGF_NONE),
         CFG_STR("state-file", NULL, CFGF_NODEFAULT),
+        CFG_STR("socket-group", NULL, CFGF_NODEFAULT),
+        CFG_INT_CB("socket-mode", 0660, CFGF_NONE, cb_mode),
+        CFG_INT_CB("socket-others", 1, CFGF_NONE, cb_others),
         CFG_INT_CB("ready", READY_STARTED, CFGF_NONE, cb_ready),
         CFG_SEC("worker", worker_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
         CFG_SEC("alerts", alerts_opts, CFGF_NODEFAULT),
@@ -569,6 +597,7 @@ Config *conf_free(Config *c) {
         free(c->log_dir);
         free(c->socket);
         free(c->state_file);
+        free(c->socket_group);
         free(c);
         return NULL;
 }
@@ -753,6 +782,13 @@ int conf_load(const char *path, Config **ret, char **ret_errors) {
         c->log_dir = strdup(cfg_getstr(cfg, "log-dir"));
         c->socket = strdup(cfg_getstr(cfg, "socket"));
         c->ready = (ReadyRule) cfg_getint(cfg, "ready");
+        c->socket_mode = (unsigned) cfg_getint(cfg, "socket-mode");
+        c->others_read = cfg_getint(cfg, "socket-others") == 1;
+        if (cfg_getstr(cfg, "socket-group") &&
+            !(c->socket_group = strdup(cfg_getstr(cfg, "socket-group")))) {
+                r = -ENOMEM;
+                goto finish;
+        }
         if (cfg_getstr(cfg, "state-file") && !(c->state_file = strdup(cfg_getstr(cfg, "state-file")))) {
                 r = -ENOMEM;
                 goto finish;

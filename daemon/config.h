@@ -114,6 +114,9 @@ typedef struct Config {
         char *log_dir;
         char *socket;
         char *state_file;  /* NULL: "state" beside the socket */
+        char *socket_group; /* NULL: upkeepd's own group */
+        unsigned socket_mode;
+        bool others_read;   /* peers neither root nor in socket-group may read (not command) */
         ReadyRule ready;
         WorkerConfig *workers;
         size_t n_workers;

@@ -11,6 +11,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,10 +28,18 @@
 #include "parse.h"
 #include "proto.h"
 
+typedef enum Access {
+        ACCESS_NONE,
+        ACCESS_READ,    /* status, health, alerts */
+        ACCESS_COMMAND, /* and start, stop, restart, reload, alerts test */
+} Access;
+
 typedef struct Client {
         struct Client *next, **pprev;
         Control *ctl;
         int fd;
+        Access access;
+        uid_t uid;
         sd_event_source *io, *timer;
         char *in;
         size_t in_len;
@@ -39,6 +49,7 @@ typedef struct Client {
 
 struct Control {
         Supervisor *sup;
+        gid_t group;             /* socket-group, or (gid_t) -1 */
         sd_event_source *listen_source;
         int listen_fd;
         int lock_fd;
@@ -261,8 +272,17 @@ static json_t *health_check_json(Control *ctl) {
                          "scope", any_required ? "required" : "all", "failing", bad);
 }
 
+static bool is_command(const char *cmd) {
+        static const char *const commands[] = { "start", "stop", "restart", "reload",
+                                                "alerts-test" };
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (strcmp(cmd, commands[i]) == 0)
+                        return true;
+        return false;
+}
+
 /* Decode one request line and build its answer; every failure becomes an error answer. */
-static json_t *handle_request(Control *ctl, const char *line, size_t len) {
+static json_t *handle_request(Control *ctl, Client *c, const char *line, size_t len) {
         _cleanup_(json_decrefp) json_t *req = NULL;
         const char *cmd = NULL, *name = NULL, *error = NULL;
         _cleanup_free_ char *detail = NULL;
@@ -274,7 +294,11 @@ static json_t *handle_request(Control *ctl, const char *line, size_t len) {
                 error = "invalid JSON request";
         else if (json_unpack(req, "{s:s, s?s}", "cmd", &cmd, "name", &name) < 0)
                 error = "expected {\"cmd\": string, \"name\": string}";
-        else if (strcmp(cmd, "status") == 0)
+        else if (is_command(cmd) && c->access < ACCESS_COMMAND) {
+                error = "permission denied: only root and members of the socket group may "
+                        "command";
+                log_notice("control: uid %u may not '%s', refused", (unsigned) c->uid, cmd);
+        } else if (strcmp(cmd, "status") == 0)
                 ans = status_json(ctl, name, &error);
         else if (strcmp(cmd, "start") == 0 || strcmp(cmd, "stop") == 0 ||
                  strcmp(cmd, "restart") == 0) {
@@ -401,7 +425,7 @@ static int on_client(sd_event_source *src, int fd, uint32_t revents, void *userd
                 while ((nl = memchr(c->in, '\n', c->in_len))) {
                         size_t l = (size_t) (nl - c->in);
 
-                        if (queue_answer(c, handle_request(c->ctl, c->in, l)) < 0) {
+                        if (queue_answer(c, handle_request(c->ctl, c, c->in, l)) < 0) {
                                 client_free(c);
                                 return 0;
                         }
@@ -411,6 +435,36 @@ static int on_client(sd_event_source *src, int fd, uint32_t revents, void *userd
         }
         client_flush(c);
         return 0;
+}
+
+/*
+ * Who is on the other end, from the kernel (SO_PEERCRED), decided once per connection: root and
+ * upkeepd's own user may command; so may members of socket-group (primary or supplementary
+ * group of the peer's user); everybody else may read, or nothing with socket-others = none.
+ */
+static Access peer_access(Control *ctl, int fd, uid_t *ret_uid) {
+        struct ucred cred;
+        socklen_t l = sizeof cred;
+        char buf[4096];
+        struct passwd pw, *pwp = NULL;
+        gid_t groups[256];
+        int n = (int) ELEMENTSOF(groups);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &l) < 0)
+                return ACCESS_NONE;
+        *ret_uid = cred.uid;
+        if (cred.uid == 0 || cred.uid == geteuid())
+                return ACCESS_COMMAND;
+        if (ctl->group != (gid_t) -1) {
+                if (cred.gid == ctl->group)
+                        return ACCESS_COMMAND;
+                if (getpwuid_r(cred.uid, &pw, buf, sizeof buf, &pwp) == 0 && pwp &&
+                    getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) >= 0)
+                        for (int i = 0; i < n; i++)
+                                if (groups[i] == ctl->group)
+                                        return ACCESS_COMMAND;
+        }
+        return ctl->sup->config->others_read ? ACCESS_READ : ACCESS_NONE;
 }
 
 static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
@@ -428,6 +482,7 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
                         return 0;
                 }
                 if (ctl->n_clients >= PROTO_MAX_CLIENTS) {
+                        /* a flood of connections must not eat our descriptors */
                         log_warning("control: %d clients connected, refusing another",
                                     PROTO_MAX_CLIENTS);
                         close(cfd);
@@ -453,6 +508,17 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
                 (void) sd_event_source_set_description(c->io, "control-client");
                 c->ctl = ctl;
                 c->fd = cfd;
+                c->access = peer_access(ctl, cfd, &c->uid);
+                if (c->access == ACCESS_NONE) {
+                        log_notice("control: uid %u is neither root nor in the socket group, "
+                                   "closing", (unsigned) c->uid);
+                        sd_event_source_disable_unref(c->io);
+                        sd_event_source_disable_unref(c->timer);
+                        free(c->in);
+                        free(c);
+                        close(cfd);
+                        continue;
+                }
                 c->next = ctl->clients;
                 if (ctl->clients)
                         ctl->clients->pprev = &c->next;
@@ -495,6 +561,20 @@ int ctl_new(sd_event *e, Supervisor *sup, const char *path, Control **ret) {
                 return -ENOMEM;
         ctl->sup = sup;
         ctl->listen_fd = -1;
+        ctl->lock_fd = -1;
+        ctl->group = (gid_t) -1;
+        if (sup->config->socket_group) {
+                char buf[4096];
+                struct group gr, *grp = NULL;
+
+                if (getgrnam_r(sup->config->socket_group, &gr, buf, sizeof buf, &grp) != 0 ||
+                    !grp) {
+                        r = log_error_errno(-ESRCH, "socket-group '%s' does not exist",
+                                            sup->config->socket_group);
+                        goto fail;
+                }
+                ctl->group = gr.gr_gid;
+        }
         ctl->path = strdup(path);
         ctl->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
         if (!ctl->path || ctl->lock_fd < 0) {
@@ -524,7 +604,9 @@ int ctl_new(sd_event *e, Supervisor *sup, const char *path, Control **ret) {
         ctl->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         (void) unlink(path);
         if (ctl->listen_fd < 0 || bind(ctl->listen_fd, (struct sockaddr *) &sa, sizeof sa) < 0 ||
-            chmod(path, 0660) < 0 || listen(ctl->listen_fd, 64) < 0) {
+            chmod(path, sup->config->socket_mode) < 0 ||
+            (ctl->group != (gid_t) -1 && chown(path, (uid_t) -1, ctl->group) < 0) ||
+            listen(ctl->listen_fd, 64) < 0) {
                 r = log_error_errno(negative_errno(), "cannot listen on %s: %m", path);
                 goto fail;
         }

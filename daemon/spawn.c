@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "logs.h"
 #include "parse.h"
 #include "supervisor.h"
@@ -81,7 +82,7 @@ static int env_set(char ***env, size_t *n, const char *kv) {
         return 0;
 }
 
-static int build_env(const Instance *i, char ***ret, char *reason, size_t len) {
+static int build_env(Instance *i, char ***ret, char *reason, size_t len) {
         const WorkerConfig *w = i->worker->cfg;
         _cleanup_strv_free_ char **env = calloc(1, sizeof(char *));
         _cleanup_strv_free_ char **file_env = NULL;
@@ -95,6 +96,14 @@ static int build_env(const Instance *i, char ***ret, char *reason, size_t len) {
                 if (!env_is_stripped(*e) && (r = env_set(&env, &n, *e)) < 0)
                         return r;
         if (w->env_file) {
+                struct stat st;
+
+                /* secrets live there: say so when every local user can read them */
+                if (stat(w->env_file, &st) == 0 && (st.st_mode & S_IROTH) && !i->worker->env_warned) {
+                        log_msg(LOG_WARNING, i->name, "env-file %s is readable by every user, "
+                                "run: chmod o-r %s", w->env_file, w->env_file);
+                        i->worker->env_warned = true;
+                }
                 r = conf_read_env_file(w->env_file, &file_env, reason, len);
                 if (r < 0)
                         return r;

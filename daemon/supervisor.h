@@ -58,6 +58,7 @@ struct Worker {
         unsigned n_instances;
         Window window;
         bool retiring;           /* removed or replaced by a reload: stopping, then freed */
+        bool env_warned;         /* the world-readable env-file warning was given */
         EscState esc;            /* alert level of the worker */
         sd_event_source *alert_timer;
         usec_t alert_started;    /* CLOCK_REALTIME, when the current alert first fired */
