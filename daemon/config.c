@@ -344,6 +344,17 @@ static int validate_count(cfg_t *cfg, cfg_opt_t *opt) {
         return 0;
 }
 
+static int validate_limit(cfg_t *cfg, cfg_opt_t *opt) {
+        long n = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+
+        if (n < 0 || n > 1048576) {
+                cfg_error(cfg, "%s: %ld is out of range, expected 0 (inherit) to 1048576",
+                          opt->name, n);
+                return -1;
+        }
+        return 0;
+}
+
 static int validate_url(cfg_t *cfg, cfg_opt_t *opt) {
         const char *s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
 
@@ -521,6 +532,8 @@ static cfg_opt_t worker_opts[] = {
         DURATION("stop-timeout", 10 * USEC_PER_SEC),
         DURATION("start-secs", USEC_PER_SEC),
         CFG_BOOL("required", cfg_false, CFGF_NONE),
+        CFG_INT("limit-nproc", 0, CFGF_NONE),
+        CFG_INT("limit-nofile", 0, CFGF_NONE),
         CFG_STR("log-dir", NULL, CFGF_NODEFAULT),
         CFG_SEC("restart", restart_opts, CFGF_NONE),
         CFG_SEC("health", health_opts, CFGF_NODEFAULT),
@@ -689,6 +702,8 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
                 },
                 .retry_after = (usec_t) cfg_getint(rs, "retry-after"),
                 .required = cfg_getbool(w, "required"),
+                .limit_nproc = cfg_getint(w, "limit-nproc"),
+                .limit_nofile = cfg_getint(w, "limit-nofile"),
                 .log_dir = strdup_or_null(cfg_getstr(w, "log-dir") ?: global_log_dir, &oom),
         };
         if (hs)
@@ -744,6 +759,8 @@ int conf_load(const char *path, Config **ret, char **ret_errors) {
         cfg_set_validate_func(cfg, "worker|restart|give-up", validate_give_up);
         cfg_set_validate_func(cfg, "worker|health|url", validate_url);
         cfg_set_validate_func(cfg, "worker|health|failures", validate_count);
+        cfg_set_validate_func(cfg, "worker|limit-nproc", validate_limit);
+        cfg_set_validate_func(cfg, "worker|limit-nofile", validate_limit);
         cfg_set_validate_func(cfg, "worker|health|successes", validate_count);
         cfg_set_validate_func(cfg, "log-dir", validate_path);
         cfg_set_validate_func(cfg, "socket", validate_path);

@@ -97,6 +97,8 @@ typedef struct WorkerConfig {
         usec_t give_up_within;
         usec_t retry_after;     /* 0: FATAL stays FATAL */
         bool required;          /* its FATAL (or final exit) ends upkeepd with its code */
+        long limit_nproc;       /* RLIMIT_NPROC for the worker's user; 0: inherited */
+        long limit_nofile;      /* RLIMIT_NOFILE; 0: inherited */
         HealthConfig health;
         AlertConfig alerts; /* a copy of the global rules unless the worker has its own */
         char *log_dir;     /* the global one unless set per worker */

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,12 +38,14 @@ enum {
         STAGE_SETGID,
         STAGE_SETUID,
         STAGE_CHDIR,
+        STAGE_RLIMIT,
         STAGE_EXEC,
 };
 
 static const char *const stage_names[] = {
         [STAGE_SETSID] = "setsid",   [STAGE_STDIO] = "stdio",   [STAGE_GROUPS] = "setgroups",
         [STAGE_SETGID] = "setgid",   [STAGE_SETUID] = "setuid", [STAGE_CHDIR] = "chdir",
+        [STAGE_RLIMIT] = "setrlimit",
         [STAGE_EXEC] = "exec",
 };
 
@@ -217,6 +220,14 @@ static int child_exec(void *userdata) {
         if (nullfd < 0 || dup2(nullfd, STDIN_FILENO) < 0 || dup2(out_w, STDOUT_FILENO) < 0 ||
             dup2(err_w, STDERR_FILENO) < 0)
                 child_fail(errpipe, STAGE_STDIO);
+
+        /* limits before the user switch: RLIMIT_NPROC then counts the worker's user */
+        if (w->limit_nproc > 0 &&
+            setrlimit(RLIMIT_NPROC, &(struct rlimit) { w->limit_nproc, w->limit_nproc }) < 0)
+                child_fail(errpipe, STAGE_RLIMIT);
+        if (w->limit_nofile > 0 &&
+            setrlimit(RLIMIT_NOFILE, &(struct rlimit) { w->limit_nofile, w->limit_nofile }) < 0)
+                child_fail(errpipe, STAGE_RLIMIT);
 
         if (c->change) {
                 if (setgroups((size_t) c->n_groups, c->groups) < 0)
