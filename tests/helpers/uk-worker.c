@@ -35,18 +35,13 @@
 #define DEFAULT_SLOW_DELAY_MS 1000
 #define ORPHAN_LIFETIME_MS 200
 #define ACCEPT_RETRY_MS 100
+#define MAX_MS (UINT64_MAX / 1000000)
 
 extern char **environ;
 
 enum health_mode {
-        HEALTH_HEALTHY,
-        HEALTH_DEGRADED,
-        HEALTH_UNHEALTHY,
-        HEALTH_FAIL500,
-        HEALTH_HANG,
-        HEALTH_SLOW,
-        HEALTH_MODE_MAX,
-        HEALTH_INVALID = -1,
+        HEALTH_HEALTHY, HEALTH_DEGRADED, HEALTH_UNHEALTHY, HEALTH_FAIL500, HEALTH_HANG, HEALTH_SLOW,
+        HEALTH_MODE_MAX, HEALTH_INVALID = -1,
 };
 
 static const char *const health_mode_names[HEALTH_MODE_MAX] = {
@@ -68,8 +63,7 @@ struct conn {
 
 static struct {
         uint64_t exit_after_ms, term_delay_ms, print_count, print_interval_ms;
-        bool exit_after, ignore_term, grandchild, print_stderr;
-        int exit_code, exit_signal, http_port;
+        int exit_after, ignore_term, grandchild, print_stderr, exit_code, exit_signal, http_port;
         unsigned orphans;
         const char *pidfile, *grandchild_pidfile, *health_file, *env_dump;
 } arg = { .exit_code = 1 };
@@ -108,7 +102,8 @@ static void usage(void) {
               "  --pidfile PATH             write own pid to PATH once ready\n"
               "  --http-port PORT           serve /health and /set on 127.0.0.1:PORT\n"
               "  --health MODE              healthy|degraded|unhealthy|fail500|hang|slow\n"
-              "  --health-file PATH         first word of PATH overrides the mode per request\n"
+              "  --health-file PATH         \"MODE [DELAY_MS]\" in PATH overrides the mode per request\n"
+              "                             (\"slow\" waits 1000 ms unless a delay is given)\n"
               "  --env-dump PATH            write environment and credentials to PATH\n"
               "  --help                     show this help\n",
               stdout);
@@ -200,58 +195,47 @@ static int write_all(int fd, const char *buf, size_t len) {
         return 0;
 }
 
-/* Files are written to PATH.tmp and renamed into place, so a reader sees all or nothing. */
-static FILE *atomic_open(const char *path, char *tmp, size_t tmp_size) {
-        int n = snprintf(tmp, tmp_size, "%s.tmp", path);
-
-        if (n < 0 || (size_t) n >= tmp_size) {
-                errno = ENAMETOOLONG;
-                return NULL;
-        }
-        return fopen(tmp, "we");
-}
-
-static int atomic_commit(FILE *f, const char *tmp, const char *path) {
-        bool failed = ferror(f);
-
-        if (fclose(f) != 0 || failed || rename(tmp, path) < 0) {
-                unlink(tmp);
-                return -1;
-        }
-        return 0;
-}
-
-static int write_pidfile(const char *path) {
-        char tmp[PATH_MAX];
-        FILE *f = atomic_open(path, tmp, sizeof tmp);
-
-        if (!f)
-                return -1;
+static void fill_pidfile(FILE *f) {
         fprintf(f, "%d\n", (int) getpid());
-        return atomic_commit(f, tmp, path);
 }
 
-static int write_env_dump(const char *path) {
-        char tmp[PATH_MAX], cwd[PATH_MAX];
-        FILE *f = atomic_open(path, tmp, sizeof tmp);
-        gid_t *groups;
-        int n;
+static void fill_env_dump(FILE *f) {
+        char cwd[PATH_MAX];
+        int n = getgroups(0, NULL);
+        gid_t *groups = calloc(n > 0 ? (size_t) n : 1, sizeof *groups);
 
-        if (!f)
-                return -1;
         for (char **e = environ; e && *e; e++)
                 fprintf(f, "%s\n", *e);
         fprintf(f, "cwd=%s\n", getcwd(cwd, sizeof cwd) ? cwd : "");
         fprintf(f, "uid=%u\ngid=%u\ngroups=", (unsigned) getuid(), (unsigned) getgid());
-        n = getgroups(0, NULL);
-        groups = calloc(n > 0 ? (size_t) n : 1, sizeof *groups);
         if (groups && n > 0)
                 n = getgroups(n, groups);
         for (int i = 0; groups && i < n; i++)
                 fprintf(f, "%s%u", i > 0 ? "," : "", (unsigned) groups[i]);
         free(groups);
         fprintf(f, "\npgid=%d\nsid=%d\n", (int) getpgrp(), (int) getsid(0));
-        return atomic_commit(f, tmp, path);
+}
+
+/* Written to PATH.tmp and renamed into place, so a reader sees all of the file or nothing. */
+static int write_file_atomic(const char *path, void (*fill)(FILE *f)) {
+        char tmp[PATH_MAX];
+        int n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        FILE *f;
+        bool failed;
+
+        if (n < 0 || (size_t) n >= sizeof tmp) {
+                errno = ENAMETOOLONG;
+                return -1;
+        }
+        if (!(f = fopen(tmp, "we")))
+                return -1;
+        fill(f);
+        failed = ferror(f);
+        if (fclose(f) != 0 || failed || rename(tmp, path) < 0) {
+                unlink(tmp);
+                return -1;
+        }
+        return 0;
 }
 
 static void spawn_grandchild(void) {
@@ -262,7 +246,7 @@ static void spawn_grandchild(void) {
         if (pid > 0)
                 return;
         signal(SIGTERM, SIG_IGN);
-        if (arg.grandchild_pidfile && write_pidfile(arg.grandchild_pidfile) < 0) {
+        if (arg.grandchild_pidfile && write_file_atomic(arg.grandchild_pidfile, fill_pidfile) < 0) {
                 fprintf(stderr, "uk-worker: grandchild pidfile: %s\n", strerror(errno));
                 _exit(1);
         }
@@ -347,59 +331,47 @@ static enum health_mode effective_health_mode(uint64_t *delay_ms) {
         n = sscanf(buf, "%31s %llu", word, &delay);
         if (n < 1 || (m = parse_health_mode(word)) == HEALTH_INVALID)
                 return health_mode;
-        if (n == 2)
+        if (n == 2 && delay <= MAX_MS)
                 *delay_ms = delay;
         return m;
 }
 
-static const char *http_reason(int code) {
-        switch (code) {
-        case 200: return "OK";
-        case 400: return "Bad Request";
-        case 404: return "Not Found";
-        case 431: return "Request Header Fields Too Large";
-        case 503: return "Service Unavailable";
-        default: return "Unknown";
-        }
-}
-
-static void conn_respond(struct conn *c, int code, const char *type, const char *body) {
+static void conn_respond(struct conn *c, const char *status, const char *type, const char *body) {
         int n = snprintf(c->out, sizeof c->out,
-                         "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                         "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                          "Connection: close\r\n\r\n%s",
-                         code, http_reason(code), type, strlen(body), body);
+                         status, type, strlen(body), body);
 
         c->out_len = n < 0 ? 0 : (size_t) n < sizeof c->out ? (size_t) n : sizeof c->out - 1;
         c->out_off = 0;
         c->state = CONN_WRITING;
 }
 
+/* "slow" answers like "healthy" once its delay is over; "hang" never gets here. */
 static void conn_respond_health(struct conn *c, enum health_mode m) {
-        static const char json[] = "application/json";
+        static const struct {
+                const char *status, *body;
+        } answers[HEALTH_MODE_MAX] = {
+                [HEALTH_HEALTHY] = { "200 OK",
+                                     "{\"status\":\"healthy\",\"services\":{\"db\":\"ok\"}}" },
+                [HEALTH_DEGRADED] = { "200 OK",
+                                      "{\"status\":\"degraded\",\"services\":{\"db\":\"slow\"}}" },
+                [HEALTH_UNHEALTHY] = { "200 OK", "{\"status\":\"unhealthy\"}" },
+                [HEALTH_FAIL500] = { "503 Service Unavailable", "{\"status\":\"fail\"}" },
+        };
 
-        switch (m) {
-        case HEALTH_DEGRADED:
-                conn_respond(c, 200, json, "{\"status\":\"degraded\",\"services\":{\"db\":\"slow\"}}");
-                break;
-        case HEALTH_UNHEALTHY:
-                conn_respond(c, 200, json, "{\"status\":\"unhealthy\"}");
-                break;
-        case HEALTH_FAIL500:
-                conn_respond(c, 503, json, "{\"status\":\"fail\"}");
-                break;
-        default:
-                conn_respond(c, 200, json, "{\"status\":\"healthy\",\"services\":{\"db\":\"ok\"}}");
-                break;
-        }
+        if (m != HEALTH_DEGRADED && m != HEALTH_UNHEALTHY && m != HEALTH_FAIL500)
+                m = HEALTH_HEALTHY;
+        conn_respond(c, answers[m].status, "application/json", answers[m].body);
 }
 
 static void handle_set(struct conn *c, char *query) {
         enum health_mode m = HEALTH_INVALID;
         uint64_t delay = slow_delay_ms;
         bool bad = !query;
-        char *save = NULL;
+        char *save = NULL, *kv = query ? strtok_r(query, "&", &save) : NULL;
 
-        for (char *kv = query ? strtok_r(query, "&", &save) : NULL; kv; kv = strtok_r(NULL, "&", &save)) {
+        for (; kv; kv = strtok_r(NULL, "&", &save)) {
                 char *v = strchr(kv, '=');
                 char *end;
 
@@ -415,15 +387,16 @@ static void handle_set(struct conn *c, char *query) {
                         errno = 0;
                         delay = strtoull(v, &end, 10);
                         bad |= errno != 0 || end == v || *end != '\0' || *v == '-';
+                        bad |= delay > MAX_MS;
                 }
         }
         if (bad || m == HEALTH_INVALID) {
-                conn_respond(c, 400, "text/plain", "bad request\n");
+                conn_respond(c, "400 Bad Request", "text/plain", "bad request\n");
                 return;
         }
         health_mode = m;
         slow_delay_ms = delay;
-        conn_respond(c, 200, "text/plain", "ok\n");
+        conn_respond(c, "200 OK", "text/plain", "ok\n");
 }
 
 static void handle_request(struct conn *c, uint64_t now) {
@@ -434,7 +407,7 @@ static void handle_request(struct conn *c, uint64_t now) {
         c->in[strcspn(c->in, "\r\n")] = '\0';
         target = strchr(method, ' ');
         if (!target) {
-                conn_respond(c, 400, "text/plain", "bad request\n");
+                conn_respond(c, "400 Bad Request", "text/plain", "bad request\n");
                 return;
         }
         *target++ = '\0';
@@ -449,13 +422,13 @@ static void handle_request(struct conn *c, uint64_t now) {
                         c->state = CONN_HANGING;
                 } else if (m == HEALTH_SLOW) {
                         c->state = CONN_WAITING;
-                        c->deadline = delay > (NO_DEADLINE - now) / 1000 ? NO_DEADLINE - 1 : now + delay * 1000;
+                        c->deadline = now + delay * 1000;
                 } else
                         conn_respond_health(c, m);
         } else if (strcmp(method, "GET") == 0 && strcmp(target, "/set") == 0)
                 handle_set(c, query);
         else
-                conn_respond(c, 404, "text/plain", "not found\n");
+                conn_respond(c, "404 Not Found", "text/plain", "not found\n");
 }
 
 /* Each of these returns false once the connection should be closed. */
@@ -487,7 +460,8 @@ static bool conn_read(struct conn *c, uint64_t now) {
                 if (memmem(c->in, c->in_len, "\r\n\r\n", 4) || memmem(c->in, c->in_len, "\n\n", 2))
                         handle_request(c, now);
                 else if (c->in_len == REQUEST_MAX)
-                        conn_respond(c, 431, "text/plain", "request too large\n");
+                        conn_respond(c, "431 Request Header Fields Too Large", "text/plain",
+                                     "request too large\n");
                 else
                         continue;
                 return c->state == CONN_WRITING ? conn_flush(c) : true;
@@ -504,11 +478,8 @@ static bool conn_discard(struct conn *c) {
 }
 
 static void conn_close(struct conn *c) {
-        char buf[1024];
-
         /* Unread input would make close() send a reset that can destroy the answer in flight. */
-        for (int i = 0; i < 8 && read(c->fd, buf, sizeof buf) > 0; i++)
-                ;
+        conn_discard(c);
         close(c->fd);
         c->fd = -1;
 }
@@ -520,7 +491,7 @@ static void accept_conns(int listen_fd, uint64_t now, uint64_t *accept_resume) {
 
                 if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
                         continue;
-                if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM))
+                if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOMEM))
                         *accept_resume = now + ACCEPT_RETRY_MS * 1000;
                 if (fd < 0)
                         return;
@@ -598,88 +569,73 @@ static void handle_signals(uint64_t now, uint64_t *term_deadline) {
 }
 
 static void parse_args(int argc, char **argv) {
-        enum {
-                OPT_EXIT_AFTER = 0x100, OPT_EXIT_CODE, OPT_EXIT_SIGNAL, OPT_IGNORE_TERM,
-                OPT_TERM_DELAY, OPT_GRANDCHILD, OPT_PIDFILE_GRANDCHILD, OPT_ORPHANS, OPT_PRINT,
-                OPT_PRINT_INTERVAL, OPT_STDERR, OPT_PIDFILE, OPT_HTTP_PORT, OPT_HEALTH,
-                OPT_HEALTH_FILE, OPT_ENV_DUMP,
-        };
         static const struct option options[] = {
-                { "exit-after", required_argument, NULL, OPT_EXIT_AFTER },
-                { "exit-code", required_argument, NULL, OPT_EXIT_CODE },
-                { "exit-signal", required_argument, NULL, OPT_EXIT_SIGNAL },
-                { "ignore-term", no_argument, NULL, OPT_IGNORE_TERM },
-                { "term-delay", required_argument, NULL, OPT_TERM_DELAY },
-                { "grandchild", no_argument, NULL, OPT_GRANDCHILD },
-                { "pidfile-grandchild", required_argument, NULL, OPT_PIDFILE_GRANDCHILD },
-                { "orphans", required_argument, NULL, OPT_ORPHANS },
-                { "print", required_argument, NULL, OPT_PRINT },
-                { "print-interval", required_argument, NULL, OPT_PRINT_INTERVAL },
-                { "stderr", no_argument, NULL, OPT_STDERR },
-                { "pidfile", required_argument, NULL, OPT_PIDFILE },
-                { "http-port", required_argument, NULL, OPT_HTTP_PORT },
-                { "health", required_argument, NULL, OPT_HEALTH },
-                { "health-file", required_argument, NULL, OPT_HEALTH_FILE },
-                { "env-dump", required_argument, NULL, OPT_ENV_DUMP },
+                { "exit-after", required_argument, NULL, 'a' },
+                { "exit-code", required_argument, NULL, 'c' },
+                { "exit-signal", required_argument, NULL, 's' },
+                { "ignore-term", no_argument, &arg.ignore_term, 1 },
+                { "term-delay", required_argument, NULL, 't' },
+                { "grandchild", no_argument, &arg.grandchild, 1 },
+                { "pidfile-grandchild", required_argument, NULL, 'G' },
+                { "orphans", required_argument, NULL, 'o' },
+                { "print", required_argument, NULL, 'n' },
+                { "print-interval", required_argument, NULL, 'i' },
+                { "stderr", no_argument, &arg.print_stderr, 1 },
+                { "pidfile", required_argument, NULL, 'p' },
+                { "http-port", required_argument, NULL, 'P' },
+                { "health", required_argument, NULL, 'H' },
+                { "health-file", required_argument, NULL, 'f' },
+                { "env-dump", required_argument, NULL, 'e' },
                 { "help", no_argument, NULL, 'h' },
-                {},
+                { NULL, 0, NULL, 0 },
         };
-        const uint64_t max_ms = UINT64_MAX / 1000000;
         int c;
 
         opterr = 0;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
-                case OPT_EXIT_AFTER:
-                        arg.exit_after_ms = parse_uint(optarg, max_ms, "--exit-after");
-                        arg.exit_after = true;
+                case 0:
                         break;
-                case OPT_EXIT_CODE:
+                case 'a':
+                        arg.exit_after_ms = parse_uint(optarg, MAX_MS, "--exit-after");
+                        arg.exit_after = 1;
+                        break;
+                case 'c':
                         arg.exit_code = (int) parse_uint(optarg, 255, "--exit-code");
                         break;
-                case OPT_EXIT_SIGNAL:
+                case 's':
                         arg.exit_signal = parse_signal(optarg);
                         break;
-                case OPT_IGNORE_TERM:
-                        arg.ignore_term = true;
+                case 't':
+                        arg.term_delay_ms = parse_uint(optarg, MAX_MS, "--term-delay");
                         break;
-                case OPT_TERM_DELAY:
-                        arg.term_delay_ms = parse_uint(optarg, max_ms, "--term-delay");
-                        break;
-                case OPT_GRANDCHILD:
-                        arg.grandchild = true;
-                        break;
-                case OPT_PIDFILE_GRANDCHILD:
+                case 'G':
                         arg.grandchild_pidfile = optarg;
                         break;
-                case OPT_ORPHANS:
+                case 'o':
                         arg.orphans = (unsigned) parse_uint(optarg, 10000, "--orphans");
                         break;
-                case OPT_PRINT:
+                case 'n':
                         arg.print_count = parse_uint(optarg, UINT64_MAX - 1, "--print");
                         break;
-                case OPT_PRINT_INTERVAL:
-                        arg.print_interval_ms = parse_uint(optarg, max_ms, "--print-interval");
+                case 'i':
+                        arg.print_interval_ms = parse_uint(optarg, MAX_MS, "--print-interval");
                         break;
-                case OPT_STDERR:
-                        arg.print_stderr = true;
-                        break;
-                case OPT_PIDFILE:
+                case 'p':
                         arg.pidfile = optarg;
                         break;
-                case OPT_HTTP_PORT:
-                        arg.http_port = (int) parse_uint(optarg, 65535, "--http-port");
-                        if (arg.http_port == 0)
+                case 'P':
+                        if ((arg.http_port = (int) parse_uint(optarg, 65535, "--http-port")) == 0)
                                 bad_arg("--http-port", optarg);
                         break;
-                case OPT_HEALTH:
+                case 'H':
                         if ((health_mode = parse_health_mode(optarg)) == HEALTH_INVALID)
                                 bad_arg("--health", optarg);
                         break;
-                case OPT_HEALTH_FILE:
+                case 'f':
                         arg.health_file = optarg;
                         break;
-                case OPT_ENV_DUMP:
+                case 'e':
                         arg.env_dump = optarg;
                         break;
                 case 'h':
@@ -703,13 +659,13 @@ int main(int argc, char **argv) {
                 spawn_grandchild();
         spawn_orphans(arg.orphans);
         setup_signals();
-        if (arg.env_dump && write_env_dump(arg.env_dump) < 0)
+        if (arg.env_dump && write_file_atomic(arg.env_dump, fill_env_dump) < 0)
                 fail(arg.env_dump);
         if (arg.http_port > 0)
                 listen_fd = listen_http(arg.http_port);
         if (!(pfds = calloc(2, sizeof *pfds)))
                 fail("calloc");
-        if (arg.pidfile && write_pidfile(arg.pidfile) < 0)
+        if (arg.pidfile && write_file_atomic(arg.pidfile, fill_pidfile) < 0)
                 fail(arg.pidfile);
 
         start = print_next = now_usec();
@@ -741,10 +697,12 @@ int main(int argc, char **argv) {
                 if (accept_resume > now && accept_resume < next)
                         next = accept_resume;
                 pfds[0] = (struct pollfd) { .fd = sig_pipe[0], .events = POLLIN };
-                pfds[1] = (struct pollfd) { .fd = accept_resume > now ? -1 : listen_fd, .events = POLLIN };
+                pfds[1] = (struct pollfd) { .fd = accept_resume > now ? -1 : listen_fd,
+                                            .events = POLLIN };
                 for (size_t i = 0; i < n_conns; i++) {
                         struct conn *c = conns[i];
-                        short ev = c->state == CONN_WRITING ? POLLOUT : c->state == CONN_WAITING ? 0 : POLLIN;
+                        short ev = c->state == CONN_WRITING ? POLLOUT
+                                   : c->state == CONN_WAITING ? 0 : POLLIN;
 
                         pfds[i + 2] = (struct pollfd) { .fd = c->fd, .events = ev };
                         if (c->state == CONN_WAITING && c->deadline < next)
