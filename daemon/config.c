@@ -22,6 +22,7 @@
 /* libconfuse's error callback carries no user pointer; parsing is single-threaded. */
 static FILE *cfg_errors;
 static unsigned cfg_n_errors;
+static const char *cfg_display_name; /* the file being parsed from a buffer */
 
 static const char *const policy_names[_RESTART_MAX] = {
         [RESTART_ALWAYS] = "always",
@@ -93,8 +94,8 @@ static void error_func(cfg_t *cfg, const char *fmt, va_list ap) {
         if (!cfg_errors)
                 return;
         cfg_n_errors++;
-        if (cfg && cfg->filename)
-                fprintf(cfg_errors, "%s:%d: ", cfg->filename, cfg->line);
+        if (cfg && (cfg_display_name || cfg->filename))
+                fprintf(cfg_errors, "%s:%d: ", cfg_display_name ?: cfg->filename, cfg->line);
         vfprintf(cfg_errors, fmt, ap);
         /* libconfuse says "no such option 'x'": also say what would have been right */
         if (cfg && strncmp(fmt, "no such option", 14) == 0)
@@ -552,7 +553,6 @@ static cfg_opt_t root_opts[] = {
         CFG_SEC("worker", worker_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
         CFG_SEC("alerts", alerts_opts, CFGF_NODEFAULT),
         CFG_SEC("notify", notify_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
-        CFG_FUNC("include", cfg_include),
         CFG_END(),
 };
 
@@ -730,8 +730,37 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
         return argv_split(ret->command, &ret->argv, &err);
 }
 
+/* The whole file, comments blanked out (conf_strip_comments()), at most 16 MiB. */
+static int read_config_text(const char *path, char **ret) {
+        _cleanup_free_ char *raw = NULL;
+        size_t len = 0;
+        FILE *f = fopen(path, "re");
+        int r = 0;
+
+        if (!f)
+                return negative_errno();
+        raw = malloc(16 * 1024 * 1024 + 1);
+        if (!raw)
+                r = -ENOMEM;
+        else {
+                len = fread(raw, 1, 16 * 1024 * 1024 + 1, f);
+                if (ferror(f))
+                        r = -EIO;
+                else if (len > 16 * 1024 * 1024)
+                        r = -EFBIG;
+                else if (memchr(raw, '\0', len))
+                        r = -EINVAL; /* not a text file */
+        }
+        fclose(f);
+        if (r < 0)
+                return r;
+        raw[len] = '\0';
+        *ret = conf_strip_comments(raw);
+        return *ret ? 0 : -ENOMEM;
+}
+
 int conf_load(const char *path, Config **ret, char **ret_errors) {
-        _cleanup_free_ char *errbuf = NULL;
+        _cleanup_free_ char *errbuf = NULL, *text = NULL;
         size_t errlen = 0;
         Config *c = NULL;
         cfg_t *cfg;
@@ -771,12 +800,14 @@ int conf_load(const char *path, Config **ret, char **ret_errors) {
         cfg_set_validate_func(cfg, "notify|command", validate_command);
         cfg_set_validate_func(cfg, "notify|url", validate_url);
 
-        r = cfg_parse(cfg, path);
-        if (r == CFG_FILE_ERROR) {
-                fprintf(cfg_errors, "%s: cannot read: %m\n", path);
-                r = -errno ?: -EIO;
+        r = read_config_text(path, &text);
+        if (r < 0) {
+                fprintf(cfg_errors, "%s: cannot read: %s\n", path, strerror(-r));
                 goto finish;
         }
+        cfg_display_name = path;
+        r = cfg_parse_buf(cfg, text);
+        cfg_display_name = NULL;
         if (r != CFG_SUCCESS || cfg_n_errors > 0) {
                 if (cfg_n_errors == 0)
                         fprintf(cfg_errors, "%s: invalid configuration\n", path);

@@ -319,3 +319,45 @@ char *expand_instance(const char *tmpl, unsigned index) {
         *o = '\0';
         return out;
 }
+
+/*
+ * libconfuse 3.3 (Debian 12) counts every comment as one or two extra lines, so its error
+ * messages point below the real line.  Blanking comments out before the parse (keeping every
+ * newline) gives it nothing to miscount.  The rules are libconfuse's own: outside "..." and
+ * '...', '#' and '//' run to the end of the line and '/ *' ... '* /' may span lines.
+ */
+char *conf_strip_comments(const char *text) {
+        char *out = strdup(text), *o;
+        char quote = 0;
+
+        if (!out)
+                return NULL;
+        for (o = out; *o; o++) {
+                if (quote) {
+                        if (*o == '\\' && o[1] && quote == '"')
+                                o++;
+                        else if (*o == quote)
+                                quote = 0;
+                        continue;
+                }
+                if (*o == '"' || *o == '\'') {
+                        quote = *o;
+                } else if (*o == '#' || (o[0] == '/' && o[1] == '/')) {
+                        while (*o && *o != '\n')
+                                *o++ = ' ';
+                        if (!*o)
+                                break;
+                } else if (o[0] == '/' && o[1] == '*') {
+                        while (*o && !(o[0] == '*' && o[1] == '/')) {
+                                if (*o != '\n')
+                                        *o = ' ';
+                                o++;
+                        }
+                        if (!*o)
+                                break;
+                        o[0] = o[1] = ' ';
+                        o++;
+                }
+        }
+        return out;
+}
