@@ -271,7 +271,8 @@ static void exec_finished(Sink *k, const siginfo_t *si) {
                 exec_log_output(k, true);
         }
         k->exit_source = sd_event_source_disable_unref(k->exit_source);
-        close(k->pidfd);
+        if (k->pidfd >= 0)
+                close(k->pidfd);
         k->pidfd = -1;
         k->pid = 0;
         (void) sd_event_source_set_enabled(k->timer, SD_EVENT_OFF);
@@ -292,7 +293,9 @@ static void exec_finished(Sink *k, const siginfo_t *si) {
 static bool exec_reap(Sink *k) {
         siginfo_t si = { 0 };
 
-        if (k->pid <= 0 || waitid(P_PIDFD, (id_t) k->pidfd, &si, WEXITED | WNOHANG) < 0 ||
+        if (k->pid <= 0 ||
+            waitid(k->pidfd >= 0 ? P_PIDFD : P_PID,
+                   k->pidfd >= 0 ? (id_t) k->pidfd : (id_t) k->pid, &si, WEXITED | WNOHANG) < 0 ||
             si.si_pid == 0)
                 return false;
         exec_finished(k, &si);
@@ -351,8 +354,11 @@ static int exec_start(Sink *k) {
         k->out_fd = p[0];
         k->out_len = 0;
         (void) fcntl(p[0], F_SETFL, O_NONBLOCK);
-        if (k->pidfd < 0 || sd_event_add_io(k->alerts->sup->event, &k->exit_source, k->pidfd,
-                                            EPOLLIN, on_exec_exit, k) < 0) {
+        if (k->pidfd < 0 && errno == ENOSYS)
+                ; /* the SIGCHLD scan reaps it through alerts_reap_pid() */
+        else if (k->pidfd < 0 ||
+                 sd_event_add_io(k->alerts->sup->event, &k->exit_source, k->pidfd, EPOLLIN,
+                                 on_exec_exit, k) < 0) {
                 (void) kill(pid, SIGKILL);
                 (void) waitpid(pid, NULL, 0);
                 k->pid = 0;
@@ -746,7 +752,8 @@ static void sinks_free(Alerts *a) {
                 if (k->pid > 0) {
                         /* a notifier still running is left to finish on its own */
                         k->exit_source = sd_event_source_disable_unref(k->exit_source);
-                        close(k->pidfd);
+                        if (k->pidfd >= 0)
+                                close(k->pidfd);
                 }
                 if (k->out_source) {
                         sd_event_source_disable_unref(k->out_source);

@@ -105,7 +105,6 @@ static void on_answer(const HttpResult *res, void *userdata) {
         const char *reason = NULL;
         HealthClass c;
 
-        p->req = NULL;
         p->answered++;
         clock_gettime(CLOCK_REALTIME, &ts);
         p->has_last = true;
@@ -141,13 +140,19 @@ static void send_probe(Instance *i) {
         };
         int r;
 
-        if (p->req) {
+        if (http_request_busy(p->req)) {
                 p->skipped++;
                 return;
         }
-        r = http_start(i->worker->sup->http, &spec, on_answer, i, &p->req);
+        if (!p->req) {
+                r = http_request_new(i->worker->sup->http, &spec, &p->req);
+                if (r >= 0)
+                        http_request_set_persistent(p->req);
+        } else
+                r = 0;
+        if (r >= 0)
+                r = http_request_send(p->req, on_answer, i);
         if (r < 0) {
-                p->req = NULL;
                 log_msg(LOG_WARNING, i->name, "health: cannot start a probe: %s, retrying at the "
                         "next interval", strerror(-r));
                 return;
@@ -193,6 +198,7 @@ int probe_init(Instance *i) {
 
 void probe_done(Instance *i) {
         probe_end(i);
+        i->probe.req = http_request_free(i->probe.req);
         i->probe.timer = sd_event_source_disable_unref(i->probe.timer);
         free(i->probe.url);
         free(i->probe.unix_path);
@@ -210,9 +216,14 @@ void probe_begin(Instance *i) {
         p->state = HEALTH_UNKNOWN;
         p->next_at = mono(i) + period(i);
         if (!p->timer) {
-                /* schedule accuracy of 1 ms: the period is what users watch */
+                /* probes may be late by up to 1/20 of their interval (50 ms at most) so that
+                 * sd-event wakes up once for many of them; the fixed-rate schedule keeps the
+                 * period itself exact */
                 r = sd_event_add_time(i->worker->sup->event, &p->timer, CLOCK_MONOTONIC,
-                                      p->next_at, USEC_PER_MSEC, on_timer, i);
+                                      p->next_at,
+                                      MIN(i->worker->cfg->health.interval / 20,
+                                          50 * USEC_PER_MSEC),
+                                      on_timer, i);
                 if (r < 0) {
                         log_msg(LOG_ERR, i->name, "health: cannot create the probe timer: %s",
                                 strerror(-r));
@@ -227,10 +238,7 @@ void probe_begin(Instance *i) {
 void probe_end(Instance *i) {
         Probe *p = &i->probe;
 
-        if (p->req) {
-                http_cancel(p->req);
-                p->req = NULL;
-        }
+        http_request_abort(p->req);
         if (p->timer)
                 (void) sd_event_source_set_enabled(p->timer, SD_EVENT_OFF);
 }

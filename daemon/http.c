@@ -27,6 +27,8 @@ struct Http {
 struct HttpRequest {
         Http *http;
         CURL *easy;
+        bool persistent;       /* kept for the next send (probes), not freed when done */
+        bool in_flight;
         struct curl_slist *headers;
         http_done_t done;
         void *userdata;
@@ -43,13 +45,21 @@ static usec_t mono_now(void) {
         return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
 }
 
+/* Take a request out of the multi; its easy handle stays usable. */
+static void request_detach(HttpRequest *r) {
+        if (!r->in_flight)
+                return;
+        curl_multi_remove_handle(r->http->multi, r->easy);
+        r->in_flight = false;
+        r->http->in_flight--;
+}
+
 static void request_free(HttpRequest *r) {
         if (!r)
                 return;
         if (r->easy) {
-                curl_multi_remove_handle(r->http->multi, r->easy);
+                request_detach(r);
                 curl_easy_cleanup(r->easy);
-                r->http->in_flight--;
         }
         curl_slist_free_all(r->headers);
         free(r->body);
@@ -72,6 +82,7 @@ static void drain(Http *h) {
                 (void) curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &r);
                 if (!r)
                         continue;
+                bool r_persistent = r->persistent;
                 (void) curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &res.http_code);
                 /* a body cut at the cap is an answer, not a failure */
                 if (code == CURLE_WRITE_ERROR && r->truncated)
@@ -83,8 +94,11 @@ static void drain(Http *h) {
                 res.body_len = r->body_len;
                 res.truncated = r->truncated;
                 res.elapsed = mono_now() - r->started;
+                request_detach(r);
                 r->done(&res, r->userdata);
-                request_free(r);
+                /* the callback may have freed a persistent request: touch nothing after it */
+                if (!r_persistent)
+                        request_free(r);
         }
 }
 
@@ -191,24 +205,19 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata) {
         return n;
 }
 
-int http_start(Http *h, const HttpRequestSpec *spec, http_done_t done, void *userdata,
-               HttpRequest **ret) {
+int http_request_new(Http *h, const HttpRequestSpec *spec, HttpRequest **ret) {
         HttpRequest *r;
 
         r = calloc(1, sizeof(HttpRequest));
         if (!r)
                 return -ENOMEM;
         r->http = h;
-        r->done = done;
-        r->userdata = userdata;
         r->max_body = spec->max_body;
-        r->started = mono_now();
         r->easy = curl_easy_init();
         if (!r->easy) {
                 free(r);
                 return -ENOMEM;
         }
-        h->in_flight++;
         for (const char *const *hd = spec->headers; hd && *hd; hd++) {
                 struct curl_slist *l = curl_slist_append(r->headers, *hd);
                 if (!l)
@@ -237,18 +246,62 @@ int http_start(Http *h, const HttpRequestSpec *spec, http_done_t done, void *use
              curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE, (long) strlen(spec->post_body)) !=
                      CURLE_OK))
                 goto oom;
-        if (curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
-                curl_easy_cleanup(r->easy);
-                r->easy = NULL;
-                h->in_flight--;
-                goto oom;
-        }
-        if (ret)
-                *ret = r;
+        *ret = r;
         return 0;
 oom:
         request_free(r);
         return -ENOMEM;
+}
+
+int http_request_send(HttpRequest *r, http_done_t done, void *userdata) {
+        if (r->in_flight)
+                return -EBUSY;
+        r->done = done;
+        r->userdata = userdata;
+        r->body_len = 0;
+        r->truncated = false;
+        r->started = mono_now();
+        if (curl_multi_add_handle(r->http->multi, r->easy) != CURLM_OK)
+                return -ENOMEM;
+        r->in_flight = true;
+        r->http->in_flight++;
+        return 0;
+}
+
+void http_request_set_persistent(HttpRequest *r) {
+        r->persistent = true;
+}
+
+bool http_request_busy(const HttpRequest *r) {
+        return r && r->in_flight;
+}
+
+void http_request_abort(HttpRequest *r) {
+        if (r)
+                request_detach(r);
+}
+
+HttpRequest *http_request_free(HttpRequest *r) {
+        request_free(r);
+        return NULL;
+}
+
+int http_start(Http *h, const HttpRequestSpec *spec, http_done_t done, void *userdata,
+               HttpRequest **ret) {
+        HttpRequest *r;
+        int k;
+
+        k = http_request_new(h, spec, &r);
+        if (k < 0)
+                return k;
+        k = http_request_send(r, done, userdata);
+        if (k < 0) {
+                request_free(r);
+                return k;
+        }
+        if (ret)
+                *ret = r;
+        return 0;
 }
 
 void http_cancel(HttpRequest *r) {

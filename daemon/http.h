@@ -47,6 +47,17 @@ int http_start(Http *h, const HttpRequestSpec *spec, http_done_t done, void *use
                HttpRequest **ret);
 /* Abort a request in flight; its callback is not called. */
 void http_cancel(HttpRequest *r);
+
+/*
+ * A request made once and sent many times (a probe): the easy handle and its options are kept,
+ * so each send costs no set-up.  It is not freed when done; abort() takes it out of flight.
+ */
+int http_request_new(Http *h, const HttpRequestSpec *spec, HttpRequest **ret);
+int http_request_send(HttpRequest *r, http_done_t done, void *userdata);
+void http_request_set_persistent(HttpRequest *r);
+bool http_request_busy(const HttpRequest *r);
+void http_request_abort(HttpRequest *r);
+HttpRequest *http_request_free(HttpRequest *r);
 unsigned http_in_flight(const Http *h);
 
 /* Split "unix:/path/to.sock:/health" into a socket path and "http://localhost/health". */

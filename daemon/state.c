@@ -200,6 +200,13 @@ static int stop_leftover(StateRecovery *rc, json_t *e, usec_t *timeout) {
             state_process_start_time((pid_t) pid) != (uint64_t) start)
                 return 0;
         pidfd = pidfd_open((pid_t) pid, 0);
+        if (pidfd < 0 && errno == ENOSYS) {
+                /* no pidfds: the group gets SIGKILL at once, nothing to wait for */
+                log_notice("%s: process %d left by a previous upkeepd, killing its group",
+                           name ?: "?", (int) pid);
+                (void) kill(-(pid_t) pid, SIGKILL);
+                return 0;
+        }
         if (pidfd < 0)
                 return 0; /* exited meanwhile */
         l = &rc->left[rc->n_left++];

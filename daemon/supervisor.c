@@ -133,6 +133,19 @@ static void child_gone(Instance *i) {
 }
 
 /*
+ * Without pidfds (kernels before 5.3, or valgrind, which does not know pidfd_open), the exit is
+ * seen by the SIGCHLD scan alone and collected by pid: still race-free, since only this code
+ * reaps the pids of our instances.
+ */
+static idtype_t wait_type(const Instance *i) {
+        return i->pidfd >= 0 ? P_PIDFD : P_PID;
+}
+
+static id_t wait_id(const Instance *i) {
+        return i->pidfd >= 0 ? (id_t) i->pidfd : (id_t) i->pid;
+}
+
+/*
  * Collect the main process's status through its pidfd.  Returns false when it has not exited
  * (a spurious wake-up).  Called from the pidfd source and from the SIGCHLD scan, whichever
  * comes first.
@@ -145,12 +158,12 @@ static bool instance_reap(Instance *i) {
         if (i->pid <= 0)
                 return false;
         /* still a zombie: kill what is left of its group before the pid can be recycled */
-        if (waitid(P_PIDFD, (id_t) i->pidfd, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+        if (waitid(wait_type(i), wait_id(i), &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
             si.si_pid == 0)
                 return false;
         (void) kill(-i->pid, SIGKILL);
         si = (siginfo_t) { 0 };
-        if (waitid(P_PIDFD, (id_t) i->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+        if (waitid(wait_type(i), wait_id(i), &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
                 return false;
 
         i->has_exited = true;
@@ -196,8 +209,13 @@ static void do_spawn(Instance *i) {
                 return;
         }
         pidfd = pidfd_open(pid, 0);
-        if (pidfd < 0 ||
-            sd_event_add_io(s->event, &i->child_source, pidfd, EPOLLIN, on_child, i) < 0) {
+        if (pidfd < 0 && errno == ENOSYS) {
+                if (!s->no_pidfd)
+                        log_notice("pidfd_open() is not available, watching children through "
+                                   "SIGCHLD only");
+                s->no_pidfd = true;
+        } else if (pidfd < 0 ||
+                   sd_event_add_io(s->event, &i->child_source, pidfd, EPOLLIN, on_child, i) < 0) {
                 /* cannot watch it: do not leave it running unsupervised */
                 snprintf(i->reason, sizeof i->reason, "cannot watch process: %m");
                 (void) kill(-pid, SIGKILL);

@@ -83,6 +83,7 @@ struct Supervisor {
         bool shutting_down;
         uint64_t rng;
         unsigned long orphans_reaped;
+        bool no_pidfd;           /* the kernel (or valgrind) has no pidfd_open */
         usec_t started_at;
         Http *http;
         struct Alerts *alerts;
