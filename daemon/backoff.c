@@ -40,5 +40,6 @@ usec_t backoff_delay(const BackoffParams *p, unsigned attempt, double rnd) {
 }
 
 unsigned backoff_attempt_after_run(const BackoffParams *p, unsigned attempt, usec_t ran) {
-        return ran >= p->reset_after ? 0 : attempt;
+        /* reset-after = 0: never, like systemd's restart counter */
+        return p->reset_after > 0 && ran >= p->reset_after ? 0 : attempt;
 }

@@ -11,7 +11,7 @@ typedef struct BackoffParams {
         double factor;      /* growth per further attempt, >= 1 */
         usec_t max_delay;   /* cap, applied after jitter */
         double jitter;      /* fraction in [0, 1]: delay varies by +/- jitter */
-        usec_t reset_after; /* running this long sets the attempt counter back to 0 */
+        usec_t reset_after; /* running this long sets the attempt counter back to 0; 0: never */
 } BackoffParams;
 
 /* Delay before restart number attempt+1 (attempt counts from 0); rnd is uniform in [0, 1). */

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "parse.h"
+#include "supervisord.h"
 
 /* libconfuse's error callback carries no user pointer; parsing is single-threaded. */
 static FILE *cfg_errors;
@@ -90,6 +91,21 @@ static void append_valid_keys(cfg_t *cfg) {
         fputc(')', cfg_errors);
 }
 
+/* libconfuse's own messages, completed with what was expected. */
+static const struct {
+        const char *prefix, *hint;
+} confuse_hints[] = {
+        { "found duplicate title", ", expected each worker and notify name once" },
+        { "invalid boolean value", ", expected true or false" },
+        { "invalid integer value", ", expected a whole number" },
+        { "invalid floating point value", ", expected a number such as 2 or 1.5" },
+        { "missing title for section", ", expected a name after the section keyword" },
+        { "missing equal sign", ", expected '=' and a value" },
+        { "premature end of file", ", expected a closing '}'" },
+        { "unexpected token", ", expected 'key = value' or 'section { ... }'" },
+        { "unexpected end of file", ", expected a closing '}'" },
+};
+
 static void error_func(cfg_t *cfg, const char *fmt, va_list ap) {
         if (!cfg_errors)
                 return;
@@ -97,9 +113,16 @@ static void error_func(cfg_t *cfg, const char *fmt, va_list ap) {
         if (cfg && (cfg_display_name || cfg->filename))
                 fprintf(cfg_errors, "%s:%d: ", cfg_display_name ?: cfg->filename, cfg->line);
         vfprintf(cfg_errors, fmt, ap);
-        /* libconfuse says "no such option 'x'": also say what would have been right */
+        /* libconfuse says what was wrong: also say what would have been right */
         if (cfg && strncmp(fmt, "no such option", 14) == 0)
                 append_valid_keys(cfg);
+        else
+                for (size_t i = 0; i < ELEMENTSOF(confuse_hints); i++)
+                        if (strncmp(fmt, confuse_hints[i].prefix,
+                                    strlen(confuse_hints[i].prefix)) == 0) {
+                                fputs(confuse_hints[i].hint, cfg_errors);
+                                break;
+                        }
         fputc('\n', cfg_errors);
 }
 
@@ -759,8 +782,35 @@ static int read_config_text(const char *path, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
+/*
+ * A supervisord.conf is translated to native text (supervisord.c), which is then parsed like a
+ * file, so every rule here applies to it unchanged.  An error in the translation names the INI
+ * file and line; one in the text (rare: supervisord.c checks what it writes) names
+ * "PATH (converted)" and a line of what `upkeepd --convert PATH` prints.  The translation's
+ * warnings are not errors and are not printed here: upkeepd prints them once at start.
+ */
+static int convert_supervisord(const char *path, char **ret_text, char **ret_shown) {
+        _cleanup_free_ char *text = NULL, *msgs = NULL, *shown = NULL;
+        int r;
+
+        r = svd_convert(path, &text, &msgs);
+        if (r < 0) {
+                fputs(msgs ?: "out of memory\n", cfg_errors);
+                return r;
+        }
+        if (asprintf(&shown, "%s (converted)", path) < 0) {
+                shown = NULL;
+                return -ENOMEM;
+        }
+        *ret_text = conf_strip_comments(text);
+        if (!*ret_text)
+                return -ENOMEM;
+        *ret_shown = TAKE_PTR(shown);
+        return 0;
+}
+
 int conf_load(const char *path, Config **ret, char **ret_errors) {
-        _cleanup_free_ char *errbuf = NULL, *text = NULL;
+        _cleanup_free_ char *errbuf = NULL, *text = NULL, *shown = NULL;
         size_t errlen = 0;
         Config *c = NULL;
         cfg_t *cfg;
@@ -800,12 +850,13 @@ int conf_load(const char *path, Config **ret, char **ret_errors) {
         cfg_set_validate_func(cfg, "notify|command", validate_command);
         cfg_set_validate_func(cfg, "notify|url", validate_url);
 
-        r = read_config_text(path, &text);
-        if (r < 0) {
+        if (svd_detect(path))
+                r = convert_supervisord(path, &text, &shown);
+        else if ((r = read_config_text(path, &text)) < 0)
                 fprintf(cfg_errors, "%s: cannot read: %s\n", path, strerror(-r));
+        if (r < 0)
                 goto finish;
-        }
-        cfg_display_name = path;
+        cfg_display_name = shown ?: path;
         r = cfg_parse_buf(cfg, text);
         cfg_display_name = NULL;
         if (r != CFG_SUCCESS || cfg_n_errors > 0) {
