@@ -38,7 +38,7 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # pure parts, shared by the daemon and the unit tests
 CORE_SRCS := daemon/parse.c daemon/backoff.c daemon/fsm.c daemon/config.c daemon/window.c \
-	daemon/classify.c daemon/escalate.c
+	daemon/classify.c daemon/escalate.c daemon/supervisord.c
 DAEMON_SRCS := $(CORE_SRCS) daemon/log.c daemon/logs.c daemon/spawn.c daemon/supervisor.c \
 	daemon/curl-dl.c daemon/http.c daemon/health.c daemon/notify.c daemon/state.c daemon/alerts.c daemon/control.c daemon/upkeepd.c
 CTL_SRCS := daemon/parse.c daemon/upkeepctl.c

@@ -21,6 +21,7 @@
 #include "notify.h"
 #include "proto.h"
 #include "supervisor.h"
+#include "supervisord.h"
 
 static Supervisor *sup;
 
@@ -28,10 +29,13 @@ static void usage(FILE *f) {
         fprintf(f,
                 "usage: upkeepd [-c FILE] [-s SOCKET] [-v]\n"
                 "       upkeepd --check-config [-c FILE]\n"
+                "       upkeepd --convert FILE\n"
                 "\n"
                 "  -c, --config FILE     configuration file (default " DEFAULT_CONFIG ")\n"
                 "  -s, --socket PATH     control socket, overrides 'socket =' in the file\n"
                 "  -n, --check-config    check the configuration and exit: 0 valid, 2 invalid\n"
+                "      --convert FILE    print a supervisord.conf as native configuration, and\n"
+                "                        what it leaves out on stderr; exit 0, or 2 on error\n"
                 "  -v, --verbose         log debug messages too\n"
                 "  -V, --version         print the version\n");
 }
@@ -77,17 +81,54 @@ static void raise_nofile(void) {
         }
 }
 
+/*
+ * conf_load() translates a supervisord.conf silently; what the translation leaves out is said
+ * here, once per start: as log lines, or as plain "file:line: ..." lines for --check-config.
+ */
+static void import_warnings(const char *path, bool plain) {
+        _cleanup_free_ char *text = NULL, *warnings = NULL;
+        char *line, *next;
+
+        if (!svd_detect(path) || svd_convert(path, &text, &warnings) < 0)
+                return;
+        for (line = warnings; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                else
+                        next = line + strlen(line);
+                if (plain)
+                        fprintf(stderr, "%s\n", line);
+                else
+                        log_warning("%s", line);
+        }
+}
+
+/* upkeepd --convert FILE: the native text on stdout, the warnings or the error on stderr. */
+static int convert(const char *path) {
+        _cleanup_free_ char *text = NULL, *warnings = NULL;
+
+        if (svd_convert(path, &text, &warnings) < 0) {
+                fputs(warnings ?: "out of memory\n", stderr);
+                return 2;
+        }
+        fputs(warnings, stderr);
+        fputs(text, stdout);
+        return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
         static const struct option opts[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "socket", required_argument, NULL, 's' },
                 { "check-config", no_argument, NULL, 'n' },
+                { "convert", required_argument, NULL, 'C' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "version", no_argument, NULL, 'V' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        const char *config_path = DEFAULT_CONFIG, *socket_path = NULL;
+        const char *config_path = DEFAULT_CONFIG, *socket_path = NULL, *convert_path = NULL;
         _cleanup_free_ char *errors = NULL;
         bool check_only = false;
         Config *config = NULL;
@@ -101,6 +142,7 @@ int main(int argc, char **argv) {
                 case 'c': config_path = optarg; break;
                 case 's': socket_path = optarg; break;
                 case 'n': check_only = true; break;
+                case 'C': convert_path = optarg; break;
                 case 'v': log_set_max_level(LOG_DEBUG); break;
                 case 'V': printf("upkeepd %s\n", UPKEEP_VERSION); return 0;
                 case 'h': usage(stdout); return 0;
@@ -111,12 +153,15 @@ int main(int argc, char **argv) {
                 usage(stderr);
                 return 2;
         }
+        if (convert_path)
+                return convert(convert_path);
 
         r = conf_load(config_path, &config, &errors);
         if (r < 0) {
                 fputs(errors ?: "invalid configuration\n", stderr);
                 return 2;
         }
+        import_warnings(config_path, check_only);
         if (check_only) {
                 printf("%s: configuration OK, %zu worker%s\n", config_path, config->n_workers,
                        config->n_workers == 1 ? "" : "s");
