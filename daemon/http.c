@@ -234,7 +234,9 @@ int http_request_new(Http *h, const HttpRequestSpec *spec, HttpRequest **ret) {
                              (long) ((spec->timeout + 999) / USEC_PER_MSEC)) != CURLE_OK ||
             curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, write_cb) != CURLE_OK ||
             curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r) != CURLE_OK ||
-            curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "upkeep") != CURLE_OK)
+            curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "upkeep") != CURLE_OK ||
+            /* answers are small; curl's 16 KiB default per handle adds up over 1000 probes */
+            curl_easy_setopt(r->easy, CURLOPT_BUFFERSIZE, 4096L) != CURLE_OK)
                 goto oom;
         if (spec->unix_path &&
             curl_easy_setopt(r->easy, CURLOPT_UNIX_SOCKET_PATH, spec->unix_path) != CURLE_OK)
