@@ -19,6 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include "log.h"
 #include "logs.h"
 #include "parse.h"
@@ -253,6 +257,10 @@ static int child_exec(void *userdata) {
 static pid_t clone_child(ChildArgs *a) {
         static char stack[64 * 1024] __attribute__((aligned(16)));
 
+#ifdef __SANITIZE_ADDRESS__
+        /* a child that ended in _exit() left AddressSanitizer's marks on the shared stack */
+        ASAN_UNPOISON_MEMORY_REGION(stack, sizeof stack);
+#endif
         return clone(child_exec, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, a);
 }
 
