@@ -33,6 +33,7 @@ typedef struct Leftover {
         pid_t pid;
         int pidfd;
         sd_event_source *io;
+        usec_t deadline;        /* SIGKILL then: its worker's stop-timeout after the signal */
 } Leftover;
 
 struct StateRecovery {
@@ -171,22 +172,37 @@ static int on_leftover_exit(sd_event_source *src, int fd, uint32_t revents, void
         return 0;
 }
 
+/* Arm the timer for the earliest deadline of a leftover still alive and not yet killed. */
+static void recovery_arm(StateRecovery *rc) {
+        usec_t next = USEC_INFINITY;
+
+        for (size_t k = 0; k < rc->n_left; k++)
+                if (rc->left[k].io && rc->left[k].deadline < next)
+                        next = rc->left[k].deadline;
+        if (next == USEC_INFINITY)
+                return;
+        (void) sd_event_source_set_time(rc->timer, next);
+        (void) sd_event_source_set_enabled(rc->timer, SD_EVENT_ONESHOT);
+}
+
 static int on_recovery_timeout(sd_event_source *src, uint64_t usec, void *userdata) {
         StateRecovery *rc = userdata;
 
-        (void) src, (void) usec;
+        (void) src;
         for (size_t k = 0; k < rc->n_left; k++)
-                if (rc->left[k].io) {
+                if (rc->left[k].io && rc->left[k].deadline <= usec) {
                         log_warning("leftover process %d did not stop in time, sending SIGKILL",
                                     (int) rc->left[k].pid);
                         (void) kill(-rc->left[k].pid, SIGKILL);
                         (void) kill(rc->left[k].pid, SIGKILL);
+                        rc->left[k].deadline = USEC_INFINITY;
                 }
+        recovery_arm(rc);
         return 0;
 }
 
 /* Stop one recorded process if it is still the one we started. */
-static int stop_leftover(StateRecovery *rc, json_t *e, usec_t *timeout) {
+static int stop_leftover(StateRecovery *rc, json_t *e) {
         Supervisor *s = rc->sup;
         json_int_t pid = json_integer_value(json_object_get(e, "pid"));
         json_int_t start = json_integer_value(json_object_get(e, "start_time"));
@@ -218,7 +234,8 @@ static int stop_leftover(StateRecovery *rc, json_t *e, usec_t *timeout) {
         }
         rc->n_alive++;
         /* the worker's own stop-timeout; 10 s for one no longer configured */
-        *timeout = MAX(*timeout, i ? i->worker->cfg->stop_timeout : 10 * USEC_PER_SEC);
+        (void) sd_event_now(sd_event_source_get_event(rc->timer), CLOCK_MONOTONIC, &l->deadline);
+        l->deadline += i ? i->worker->cfg->stop_timeout : 10 * USEC_PER_SEC;
         log_notice("%s: process %d left by a previous upkeepd, stopping its group with SIG%s",
                    name ?: "?", (int) l->pid, signal_to_name(sig) ?: "?");
         (void) kill(-l->pid, sig);
@@ -230,7 +247,6 @@ int state_recover(Supervisor *s, void (*done)(Supervisor *s)) {
         json_t *root, *insts, *e;
         json_error_t jerr;
         StateRecovery *rc;
-        usec_t timeout = 0;
         size_t k;
         int r;
 
@@ -264,7 +280,7 @@ int state_recover(Supervisor *s, void (*done)(Supervisor *s)) {
 
                 if (i && json_is_true(json_object_get(e, "admin_stopped")))
                         i->admin_stopped = true;
-                (void) stop_leftover(rc, e, &timeout);
+                (void) stop_leftover(rc, e);
         }
         json_decref(root);
         if (rc->n_alive == 0) {
@@ -273,8 +289,7 @@ int state_recover(Supervisor *s, void (*done)(Supervisor *s)) {
                 return 0;
         }
         s->recovery = rc;
-        (void) sd_event_source_set_time_relative(rc->timer, timeout);
-        (void) sd_event_source_set_enabled(rc->timer, SD_EVENT_ONESHOT);
+        recovery_arm(rc);
         return 0;
 }
 

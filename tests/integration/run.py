@@ -1378,6 +1378,440 @@ def pid1_reaps_orphans(c):
 
 
 # ---------------------------------------------------------------------------------------------
+# health probes, circuit breaker, alerts, reload, state, systemd notify, control permissions
+
+
+def health_worker(c, name, port, extra="", **keys):
+    """A uk-worker serving /health on port, steered through the file health-NAME."""
+    hf = c.path(f"health-{name}")
+    body = worker_block(name, f"{WORKER} --http-port {port} --health-file {hf} {extra}", **keys)
+    return hf, body
+
+
+def with_health(block, **h):
+    inner = "".join(f"        {k.replace('_', '-')} = {fmt_value(v)}\n" for k, v in h.items())
+    return block.rstrip().rstrip("}") + "    health {\n" + inner + "    }\n}\n"
+
+
+def set_health(path, mode):
+    with open(path + ".tmp", "w") as f:
+        f.write(mode + "\n")
+    os.rename(path + ".tmp", path)
+
+
+@test
+def health_probes(c):
+    """Probes decide RUNNING; one 503 is forgiven, three restart; hangs are timeouts; degraded
+    only alerts; a hung probe does not slow another worker's probes."""
+    pa, pb = free_port(), free_port()
+    ha, blk_a = health_worker(c, "a", pa, stop_timeout="2s")
+    hb, blk_b = health_worker(c, "b", pb, stop_timeout="2s")
+    set_health(ha, "healthy")
+    set_health(hb, "healthy")
+    url = "http://127.0.0.1:{}/health"
+    conf = (with_health(blk_a, url=url.format(pa), interval="400ms", timeout="300ms",
+                        failures=3, start_interval="100ms", degraded="alert") +
+            with_health(blk_b, url=url.format(pb), interval="200ms", timeout="150ms",
+                        failures=1000, start_interval="100ms"))
+    c.conf(conf.replace("restart {", "restart {"))
+    c.start_daemon(c.path("upkeep.conf"))
+    a = c.wait_state("a", "RUNNING", timeout=10)
+    check_eq(a["health"]["state"], "healthy", "health of a once RUNNING")
+    pid = a["pid"]
+
+    # one failure, then healthy again: no restart
+    set_health(ha, "fail500")
+    wait_for(lambda: c.inst("a")["health"]["consecutive_failures"] >= 1, 5, "a first failure")
+    set_health(ha, "healthy")
+    n = c.inst("a")["health"]["probes_answered"]
+    wait_for(lambda: c.inst("a")["health"]["probes_answered"] >= n + 2, 5, "two more probes")
+    a = c.inst("a")
+    check_eq((a["pid"], a["restarts"], a["health"]["consecutive_failures"]), (pid, 0, 0),
+             "pid, restarts and failures after one 503")
+
+    # three in a row: restarted through the normal stop and backoff path
+    set_health(ha, "fail500")
+    wait_for(lambda: c.inst("a")["restarts"] >= 1, 10, "a restarted after three 503s")
+    set_health(ha, "healthy")
+    a = c.wait_state("a", "RUNNING", timeout=10)
+    check(a["pid"] != pid, "a has a new process")
+    ev = next(w for w in c.status()["workers"] if w["name"] == "a")["events"]
+    check(ev["health-failure"]["1m"] >= 3, f"health failures counted: {ev['health-failure']}")
+
+    # degraded with degraded = alert: reported, counted, nothing restarted
+    restarts = c.inst("a")["restarts"]
+    set_health(ha, "degraded")
+    wait_for(lambda: c.inst("a")["health"]["state"] == "degraded", 5, "a degraded")
+    n = c.inst("a")["health"]["probes_answered"]
+    wait_for(lambda: c.inst("a")["health"]["probes_answered"] >= n + 3, 5, "three more probes")
+    check_eq(c.inst("a")["restarts"], restarts, "restarts while degraded")
+    ev = next(w for w in c.status()["workers"] if w["name"] == "a")["events"]
+    check(ev["degraded"]["1m"] >= 3, f"degraded answers counted: {ev['degraded']}")
+
+    # a hanging endpoint: timeouts are counted, and b keeps its 200 ms period meanwhile
+    set_health(ha, "hang")
+    b0, t0 = c.inst("b")["health"]["probes_answered"], time.monotonic()
+    wait_for(lambda: next(w for w in c.status()["workers"] if w["name"] == "a")
+             ["events"]["timeout"]["1m"] >= 1, 5, "a probe timeout counted")
+    time.sleep(1.5)
+    rate = (c.inst("b")["health"]["probes_answered"] - b0) / (time.monotonic() - t0)
+    check(rate >= 0.6 * 5, f"b answered {rate:.1f} probes/s while a hung (expected ~5)")
+    set_health(ha, "healthy")
+
+
+@test
+def health_start_period_and_body_cap(c):
+    """Failures in start-period do not count; an endless body is cut and still classified."""
+    port = free_port()
+    script = c.write("endless.py", f"""
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", {port})); s.listen(16)
+while True:
+    k, _ = s.accept()
+    k.recv(4096)
+    k.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\n"
+              b"Transfer-Encoding: chunked\\r\\n\\r\\n")
+    try:
+        for _ in range(20000):  # 40 MB, far past the cap
+            k.sendall(b"800\\r\\n" + b"x" * 2048 + b"\\r\\n")
+    except OSError:
+        pass
+    k.close()
+""")
+    slow = free_port()
+    hs, blk = health_worker(c, "slow", slow)
+    set_health(hs, "fail500")
+    conf = (with_health(worker_block("endless", f"python3 {script}"),
+                        url=f"http://127.0.0.1:{port}/health", interval="300ms",
+                        timeout="2s", failures=2, start_interval="100ms") +
+            with_health(blk, url=f"http://127.0.0.1:{slow}/health", interval="200ms",
+                        timeout="150ms", failures=2, start_period="8s",
+                        start_interval="100ms"))
+    c.conf(conf)
+    d = c.start_daemon(c.path("upkeep.conf"))
+    e = c.wait_state("endless", "RUNNING", timeout=10)
+    check_eq(e["health"]["last"]["class"], "healthy", "an endless 200 body, cut at the cap")
+    n = e["health"]["probes_answered"]
+    wait_for(lambda: c.inst("endless")["health"]["probes_answered"] >= n + 5, 10,
+             "more endless probes")
+    rss = int([l for l in open(f"/proc/{d.signal_pid}/status") if l.startswith("VmRSS")][0]
+              .split()[1])
+    check(rss < 64 * 1024, f"upkeepd RSS {rss} KiB after endless bodies")
+    # the slow starter fails for a while, inside its 8 s start-period: never restarted
+    time.sleep(1)
+    s = c.inst("slow")
+    check_eq((s["state"], s["restarts"]), ("STARTING", 0), "slow starter during start-period")
+    set_health(hs, "healthy")
+    s = c.wait_state("slow", "RUNNING", timeout=5)
+    check_eq(s["restarts"], 0, "restarts of the slow starter")
+
+
+@test
+def circuit_breaker(c):
+    """give-up opens the circuit (FATAL), retry-after makes one half-open attempt, start closes it."""
+    c.conf(worker_block("loop", "sh -c 'exit 3'", start_secs="300ms",
+                        restart=dict(backoff="50ms", factor=1, jitter="0%", give_up="3 in 1m",
+                                     retry_after="1s")))
+    c.start_daemon(c.path("upkeep.conf"))
+    i = c.wait_state("loop", "FATAL", timeout=10)
+    check_eq(i["restarts"], 3, "restarts before the circuit opened")
+    check("gave up after 3 restarts" in (i["reason"] or ""), f"reason: {i['reason']!r}")
+    # half-open: one attempt after 1 s, it fails, FATAL again
+    wait_for(lambda: "half-open" in (c.inst("loop")["reason"] or ""), 5, "half-open attempt")
+    check_eq(c.inst("loop")["restarts"], 3, "a half-open attempt is not an automatic restart")
+    r = c.ctl("start", "loop")
+    check_eq((r.returncode, r.stdout.strip()), (0, "loop: started"), "start from FATAL")
+    wait_for(lambda: c.inst("loop")["restarts"] >= 4, 5, "restarts again after start")
+
+
+@test
+def required_worker_ends_upkeepd(c):
+    """A required worker that gives up stops everything; upkeepd exits with its exit code."""
+    c.conf(worker_block("must", "sh -c 'exit 7'", start_secs="0", required=True,
+                        restart=dict(backoff="50ms", jitter="0%", give_up="2 in 1m")) +
+           worker_block("other", f"{WORKER} --pidfile {c.path('other.pid')}"))
+    d = c.start_daemon(c.path("upkeep.conf"), wait_ready=False)
+    other = c.read_pidfile(c.path("other.pid"))
+    rc = d.wait(15)
+    d.checked = True
+    check_eq(rc, 7, "upkeepd's exit code after the required worker gave up")
+    wait_for(lambda: pid_gone(other), 5, "the other worker stopped")
+
+
+def webhook_receiver(c, codes=()):
+    """An HTTP server on 127.0.0.1 recording POSTed JSON; codes: status codes for the first
+    requests (200 afterwards)."""
+    import http.server
+    got, lock, seq = [], threading.Lock(), list(codes)
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with lock:
+                code = seq.pop(0) if seq else 200
+                got.append((self.path, code, json.loads(body)))
+            self.send_response(code)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *a):
+            pass
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    c.background(srv.serve_forever)
+    c.closers.append(srv.shutdown)
+    return srv.server_address[1], got, lock
+
+
+@test
+def alerts_escalate_and_resolve(c):
+    """A crash loop escalates warning -> critical -> fatal, each once, repeats, then resolves; a
+    500 is retried; the exec sink gets the variables."""
+    port, got, lock = webhook_receiver(c, codes=(500,))
+    flag = c.path("fixed")
+    out = c.path("exec.out")
+    c.conf(f"""
+alerts {{
+    rule warning  {{ event = restart count = 2 within = 5s }}
+    rule critical {{ event = restart count = 4 within = 5s }}
+    rule fatal    {{ event = gave-up }}
+    repeat = 2s
+    resolve-after = 2s
+}}
+notify hook {{ type = webhook url = "http://127.0.0.1:{port}/hook" timeout = 2s }}
+notify cmd  {{ type = exec command = "sh -c 'echo $UPKEEP_WORKER $UPKEEP_SEVERITY $UPKEEP_STATUS $UPKEEP_COUNT_RESTART_5M >> {out}'" min-severity = critical }}
+""" + worker_block("flappy", f"sh -c 'test -f {flag} && exec {WORKER}; exit 1'", start_secs="0",
+                   restart=dict(backoff="100ms", factor=1, jitter="0%", give_up="6 in 1m",
+                                retry_after="500ms")))
+    c.start_daemon(c.path("upkeep.conf"))
+
+    def firing(sev):
+        with lock:
+            return [b for p, code, b in got if code == 200 and b["status"] == "firing" and
+                    b["severity"] == sev and not b["repeat"]]
+    wait_for(lambda: firing("fatal"), 15, "a fatal notification")
+    for sev in ("warning", "critical", "fatal"):
+        check_eq(len(firing(sev)), 1, f"{sev} notifications (not repeats)")
+    with lock:
+        check(any(code == 500 for _, code, _ in got), "the first delivery got a 500")
+        order = [b["severity"] for _, code, b in got if code == 200 and not b["repeat"]]
+    check_eq(order[:3], ["warning", "critical", "fatal"], "order of the notifications")
+    b = firing("fatal")[0]
+    for k in ("version", "worker", "instance", "host", "summary", "started_at", "counts"):
+        check(k in b, f"webhook field {k}")
+    wait_for(lambda: any(b["repeat"] for _, code, b in got if code == 200), 6, "a repeat")
+    # fix the worker: the half-open attempt succeeds, the alert resolves
+    open(flag, "w").close()
+    wait_for(lambda: any(b["status"] == "resolved" for _, code, b in got if code == 200), 20,
+             "a resolved notification")
+    lines = wait_for(lambda: open(out).read().split("\n") if os.path.exists(out) and
+                     len(open(out).read().split("\n")) >= 3 else None, 10, "exec sink output")
+    check(any(l.startswith("flappy critical firing") for l in lines), f"exec got: {lines}")
+    st = c.query({"cmd": "alerts"})
+    sinks = {s["name"]: s for s in st["sinks"]}
+    check(sinks["hook"]["sent"] >= 4, f"hook sink: {sinks['hook']}")
+    check("/hook" not in sinks["hook"]["target"], f"URL path shown: {sinks['hook']['target']}")
+
+
+@test
+def alerts_dead_endpoint_is_contained(c):
+    """An endpoint that never answers delays no probe; the queue bound holds and drops count."""
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(100)  # accepts (in the kernel) and never answers
+    c.closers.append(lsock.close)
+    dead = lsock.getsockname()[1]
+    pb = free_port()
+    hb, blk = health_worker(c, "b", pb)
+    set_health(hb, "healthy")
+    c.conf(f"""
+alerts {{ rule warning {{ event = restart count = 1 within = 1m }} repeat = 200ms }}
+notify dead {{ type = webhook url = "http://127.0.0.1:{dead}/x" timeout = 3s queue = 3 }}
+""" + worker_block("crashy", "sh -c 'exit 1'", start_secs="0",
+                   restart=dict(backoff="50ms", factor=1, jitter="0%")) +
+           with_health(blk, url=f"http://127.0.0.1:{pb}/health", interval="200ms",
+                       timeout="150ms", start_interval="100ms"))
+    c.start_daemon(c.path("upkeep.conf"))
+    c.wait_state("b", "RUNNING", timeout=10)
+    b0, t0 = c.inst("b")["health"]["probes_answered"], time.monotonic()
+    time.sleep(2)
+    rate = (c.inst("b")["health"]["probes_answered"] - b0) / (time.monotonic() - t0)
+    check(rate >= 0.6 * 5, f"b answered {rate:.1f} probes/s with a dead alert endpoint")
+    s = {k["name"]: k for k in c.query({"cmd": "alerts"})["sinks"]}["dead"]
+    check(s["queued"] <= 3, f"queue bound: {s}")
+    check(s["dropped"] > 0, f"drops counted: {s}")
+
+
+@test
+def reload_surgical(c):
+    """reload: a bad file keeps the old one; new workers start, removed stop, changed restart,
+    policy-only changes keep the process; an operator's stop is remembered."""
+    def conf(extra_b="", with_c=True, with_d=False, a_backoff="1s"):
+        body = (worker_block("a", f"{WORKER}", restart=dict(backoff=a_backoff)) +
+                worker_block("b", f"{WORKER} {extra_b}") +
+                (worker_block("c", f"{WORKER}") if with_c else "") +
+                (worker_block("d", f"{WORKER}") if with_d else "") +
+                worker_block("s", f"{WORKER}"))
+        c.conf(body)
+    conf()
+    c.start_daemon(c.path("upkeep.conf"))
+    pids = {n: c.wait_state(n, "RUNNING")["pid"] for n in "abcs"}
+    check_eq(c.ctl("stop", "s").returncode, 0, "stop s")
+    # a bad file: refused with file:line, nothing changes
+    c.write("upkeep.conf", open(c.path("upkeep.conf")).read() + "worker x { bogus = 1 }\n")
+    r = c.ctl("reload")
+    check_eq(r.returncode, 1, "upkeepctl reload of an invalid file")
+    check(re.search(r"upkeep\.conf:\d+: ", r.stderr), f"file:line in {r.stderr!r}")
+    conf(extra_b="--print 1", with_c=False, with_d=True, a_backoff="3s")
+    r = c.ctl("reload")
+    check_eq(r.returncode, 0, f"reload: {r.stdout} {r.stderr}")
+    c.wait_state("d", "RUNNING")
+    b = c.wait_state("b", "RUNNING")
+    check(b["pid"] != pids["b"], "b (command changed) restarted")
+    check_eq(c.inst("a")["pid"], pids["a"], "a (policy change only) kept its process")
+    check("c" not in c.instances(), "c removed")
+    wait_for(lambda: pid_gone(pids["c"]), 5, "c's process gone")
+    check_eq(c.inst("s")["state"], "STOPPED", "s stays stopped by its operator")
+
+
+@test
+def state_after_kill(c):
+    """upkeepd SIGKILLed and started again: the old workers are stopped, no duplicates."""
+    c.conf(worker_block("w", f"{WORKER} --ignore-term --grandchild "
+                        f"--pidfile-grandchild {c.path('gc.pid')}", stop_timeout="1s",
+                        instances=2) +
+           worker_block("s", f"{WORKER}"))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    old = [c.wait_state(n, "RUNNING")["pid"] for n in ("w:0", "w:1")]
+    gc = c.read_pidfile(c.path("gc.pid"))
+    check_eq(c.ctl("stop", "s").returncode, 0, "stop s")
+    wait_for(lambda: os.path.exists(c.path("upkeep.state")), 5, "state file")
+    d.send(signal.SIGKILL)
+    d.wait(5)
+    d.checked = True
+    check(all(pid_alive(p) for p in old), "the workers outlived upkeepd")
+    c.start_daemon(c.path("upkeep.conf"), name="upkeepd2")
+    new = [c.wait_state(n, "RUNNING", timeout=10)["pid"] for n in ("w:0", "w:1")]
+    # dead; their zombies belong to whoever adopted them when the old upkeepd died
+    check(not any(pid_alive(p) for p in old + [gc]), "old workers and grandchildren gone")
+    check(not set(new) & set(old), "fresh processes")
+    check_eq(c.inst("s")["state"], "STOPPED", "operator stop remembered across the restart")
+
+
+@test
+def systemd_notify(c):
+    """READY, STATUS, WATCHDOG at half the timeout, RELOADING/READY, STOPPING."""
+    path = c.path("notify.sock")
+    ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ns.bind(path)
+    ns.settimeout(0.2)
+    c.closers.append(ns.close)
+    msgs = []
+
+    def reader():
+        while not c.stop_event.is_set():
+            try:
+                data = ns.recv(4096).decode()
+            except (socket.timeout, OSError):
+                continue
+            msgs.append((time.monotonic(), data))
+    c.background(reader)
+    env = os.environ.copy()
+    env["NOTIFY_SOCKET"] = path
+    env["WATCHDOG_USEC"] = "400000"
+    env.pop("WATCHDOG_PID", None)
+    c.conf(worker_block("w", f"{WORKER} --env-dump {c.path('env')}"))
+    d = c.start_daemon(c.path("upkeep.conf"), env=env)
+    wait_for(lambda: any("READY=1" in m for _, m in msgs), 5, "READY=1")
+    wait_for(lambda: any("STATUS=1 running" in m for _, m in msgs), 5, "STATUS= with 1 running")
+    t0 = time.monotonic()
+    time.sleep(1.2)
+    pings = [t for t, m in msgs if "WATCHDOG=1" in m and t >= t0]
+    check(4 <= len(pings) <= 9, f"{len(pings)} watchdog pings in 1.2 s at a 400 ms timeout")
+    envd = open(c.path("env")).read()
+    check("NOTIFY_SOCKET=" not in envd and "WATCHDOG_USEC=" not in envd,
+          "the worker does not inherit the notify variables")
+    n = len(msgs)
+    d.send(signal.SIGHUP)
+    wait_for(lambda: any("RELOADING=1" in m for _, m in msgs[n:]), 5, "RELOADING=1")
+    rel = next(m for _, m in msgs[n:] if "RELOADING=1" in m)
+    check("MONOTONIC_USEC=" in rel, f"MONOTONIC_USEC with RELOADING: {rel!r}")
+    wait_for(lambda: any("READY=1" in m for _, m in msgs[n:]), 5, "READY=1 after the reload")
+    d.send(signal.SIGTERM)
+    check_eq(d.wait(10), 0, "exit code after SIGTERM")
+    d.checked = True
+    check(any("STOPPING=1" in m for _, m in msgs), "STOPPING=1")
+
+
+@test
+def health_command(c):
+    """upkeepctl health: 0 when every required worker is RUNNING and healthy, 1 otherwise."""
+    p = free_port()
+    hf, blk = health_worker(c, "api", p, required=True)
+    set_health(hf, "healthy")
+    c.conf(with_health(blk, url=f"http://127.0.0.1:{p}/health", interval="200ms",
+                       timeout="150ms", failures=3, start_interval="100ms") +
+           worker_block("extra", "sh -c 'exit 1'", start_secs="0", restart=dict(backoff="1s")))
+    c.start_daemon(c.path("upkeep.conf"))
+    c.wait_state("api", "RUNNING")
+    r = c.ctl("health")
+    check_eq(r.returncode, 0, f"health with the required worker healthy: {r.stdout}")
+    set_health(hf, "fail500")
+    wait_for(lambda: c.ctl("health").returncode == 1, 5, "health to turn 1")
+
+
+@test
+def control_permissions(c):
+    """Peers are told apart by SO_PEERCRED: other users may read but not command."""
+    if os.geteuid() != 0:
+        raise TestSkip("not root")
+    import pwd
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        raise TestSkip("no user nobody")
+    os.chmod(c.dir, 0o755)
+    c.conf('socket-mode = "0666"\n' + worker_block("w", WORKER))
+    c.start_daemon(c.path("upkeep.conf"))
+    c.wait_state("w", "RUNNING")
+
+    def as_nobody(*args):
+        def drop():
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+        return subprocess.run([UPKEEPCTL, "-s", c.sock] + list(args), capture_output=True,
+                              text=True, timeout=20, preexec_fn=drop, stdin=subprocess.DEVNULL)
+    r = as_nobody("status")
+    check_eq(r.returncode, 0, f"status as nobody: {r.stderr}")
+    r = as_nobody("stop", "w")
+    check(r.returncode != 0 and "permission denied" in r.stderr, f"stop as nobody: {r.stderr!r}")
+    check_eq(c.inst("w")["state"], "RUNNING", "w after nobody's stop")
+
+
+@test
+def privileges_dropped(c):
+    """user = nobody: the worker runs with nobody's uid, gid and groups, none of root's."""
+    if os.geteuid() != 0:
+        raise TestSkip("not root")
+    import pwd
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        raise TestSkip("no user nobody")
+    os.chmod(c.dir, 0o777)
+    c.conf(worker_block("w", f"{WORKER} --env-dump {c.path('env')}", user="nobody"))
+    c.start_daemon(c.path("upkeep.conf"))
+    c.wait_state("w", "RUNNING")
+    _, ids = parse_env_dump(c.path("env"))
+    check_eq(int(ids["uid"]), nobody.pw_uid, "uid")
+    check_eq(int(ids["gid"]), nobody.pw_gid, "gid")
+    groups = [int(g) for g in ids["groups"].split(",") if g]
+    check(0 not in groups, f"root's group kept: {groups}")
+
+
+# ---------------------------------------------------------------------------------------------
 # the runner
 
 
