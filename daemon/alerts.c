@@ -585,6 +585,33 @@ static void dispatch_event(Alerts *a, const Event *e, Severity gate, const char 
         }
 }
 
+/*
+ * Alertmanager tells alerts apart by their labels, severity included: when the level rises,
+ * the alert at the old level is resolved there, so only one stays active.
+ */
+static void resolve_previous_level(Alerts *a, const Event *rise, Severity before) {
+        Event e = *rise;
+
+        e.severity = before;
+        e.resolved = true;
+        for (size_t i = 0; i < a->n_sinks; i++) {
+                Sink *k = &a->sinks[i];
+                Notice *n;
+
+                if (k->cfg->type != SINK_ALERTMANAGER || before < k->cfg->min_severity)
+                        continue;
+                n = calloc(1, sizeof(Notice));
+                if (!n)
+                        continue;
+                n->body = body_for(a, k, &e);
+                if (!n->body) {
+                        free(n);
+                        continue;
+                }
+                sink_enqueue(k, n);
+        }
+}
+
 /* The highest severity whose rule matches now, with a description of the strongest match. */
 static Severity match_rules(Worker *w, usec_t t, char *summary, size_t len, const char **inst) {
         const AlertConfig *ac = &w->cfg->alerts;
@@ -671,6 +698,8 @@ void alerts_evaluate(Alerts *a, Worker *w, const char *instance) {
                                  w->alert_summary);
                         e.summary = resolved;
                 }
+                if (notice == ESC_FIRING && before > SEV_NONE)
+                        resolve_previous_level(a, &e, before);
                 dispatch_event(a, &e, e.severity, NULL);
                 if (notice == ESC_RESOLVED)
                         w->alert_summary[0] = '\0';

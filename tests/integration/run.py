@@ -1811,6 +1811,57 @@ def privileges_dropped(c):
     check(0 not in groups, f"root's group kept: {groups}")
 
 
+@test
+def alertmanager_real(c):
+    """Against the real Prometheus Alertmanager: the alert is listed with its labels while
+    firing, and gone once the worker has recovered."""
+    am = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+    if not am:
+        raise TestSkip("prometheus-alertmanager is not installed")
+    port = free_port()
+    c.write("am.yml", "route:\n  receiver: none\nreceivers:\n  - name: none\n")
+    log = open(c.path("am.log"), "wb")
+    amp = subprocess.Popen([am, f"--config.file={c.path('am.yml')}",
+                            f"--storage.path={c.path('am-data')}",
+                            f"--web.listen-address=127.0.0.1:{port}",
+                            "--cluster.listen-address="],
+                           stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    c.closers.append(lambda: (amp.terminate(), amp.wait(10)))
+    import urllib.request
+
+    def alerts():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/alerts", timeout=2) as r:
+                return json.loads(r.read())
+        except OSError:
+            return None
+    wait_for(lambda: alerts() is not None, 30, "alertmanager to answer")
+    flag = c.path("fixed")
+    c.conf(f"""
+alerts {{
+    rule warning  {{ event = restart count = 2 within = 5s }}
+    rule critical {{ event = gave-up }}
+    resolve-after = 1s
+}}
+notify am {{ type = alertmanager url = "http://127.0.0.1:{port}/api/v2/alerts" resend = 1s }}
+""" + worker_block("api", f"sh -c 'test -f {flag} && exec {WORKER}; exit 1'", start_secs="0",
+                   restart=dict(backoff="100ms", factor=1, jitter="0%", give_up="4 in 1m",
+                                retry_after="500ms")))
+    c.start_daemon(c.path("upkeep.conf"))
+
+    def ours(sev):
+        return [a for a in alerts() or [] if a["labels"].get("worker") == "api" and
+                a["labels"].get("severity") == sev]
+    a = wait_for(lambda: ours("critical"), 15, "the critical alert in Alertmanager")[0]
+    for k in ("alertname", "worker", "instance", "severity", "host"):
+        check(k in a["labels"], f"label {k} in {a['labels']}")
+    check("summary" in a["annotations"], f"annotations: {a['annotations']}")
+    wait_for(lambda: not ours("warning"), 10, "the warning alert resolved by the rise")
+    open(flag, "w").close()
+    wait_for(lambda: not ours("critical") and not ours("warning"), 30,
+             "the alert resolved in Alertmanager")
+
+
 # ---------------------------------------------------------------------------------------------
 # the runner
 
