@@ -73,7 +73,8 @@ typedef struct Section {
         unsigned file, line; /* where it first appeared */
         Key *keys;
         size_t n_keys;
-        char *group; /* [program:x] only: the [group:y] that lists it */
+        char *group; /* [program:x] only: the [group:y] that lists it... */
+        long group_priority; /* ...and that group's priority */
 } Section;
 
 /* Warnings are sorted by file and line before they are returned. */
@@ -332,9 +333,14 @@ static char *read_line(char *str, int num, void *stream) {
         if (p->err < 0 || num < 2)
                 return NULL;
         if (p->pos >= p->len) {
+                errno = 0;
                 l = getline(&p->buf, &p->cap, p->f);
-                if (l < 0)
+                if (l < 0) {
+                        if (ferror(p->f))
+                                (void) fail(p, errno > 0 ? -errno : -EIO, p->file, 0,
+                                            "cannot read: %s", strerror(errno > 0 ? errno : EIO));
                         return NULL;
+                }
                 p->len = (size_t) l;
                 p->pos = 0;
                 p->lineno++;
@@ -569,8 +575,6 @@ static int parse_file(Parser *p, const char *path, bool included, unsigned from_
         ini_stop_on_first_error = saved_stop;
         ini_allow_no_value = saved_nv;
 
-        if (p->err >= 0 && ferror(p->f))
-                (void) fail(p, -EIO, file, 0, "read error");
         fclose(p->f);
         p->f = NULL;
         if (p->err < 0)
@@ -730,14 +734,16 @@ static int expand(const Expander *x, const char *s, char **ret, char *err, size_
                         continue;
                 }
                 if (p[1] != '(' || !(close = strchr(p + 2, ')'))) {
-                        snprintf(err, errlen, "badly formatted '%%' at \"%.20s\", expected "
-                                 "%%(name)s, or %%%% for a literal '%%'", p);
+                        /* a position, not the text: environment values may be secrets */
+                        snprintf(err, errlen, "badly formatted '%%' at character %zu, expected "
+                                 "%%(name)s, or %%%% for a literal '%%'", (size_t) (p - s) + 1);
                         r = -EINVAL;
                         break;
                 }
                 nl = (size_t) (close - (p + 2));
                 if (nl >= sizeof name) {
-                        snprintf(err, errlen, "name too long in \"%.20s\"", p);
+                        snprintf(err, errlen, "name too long at character %zu",
+                                 (size_t) (p - s) + 1);
                         r = -EINVAL;
                         break;
                 }
@@ -874,15 +880,17 @@ static int env_set(char ***env, const char *name, const char *value) {
 }
 
 static bool is_word_char(char c) {
-        return isalnum((unsigned char) c) || (unsigned char) c >= 0x80 || strchr("_/.+-():", c);
+        return isalnum((unsigned char) c) || (unsigned char) c >= 0x80 ||
+               (c && strchr("_/.+-():", c));
 }
 
 /*
  * supervisord's environment syntax, KEY="val",KEY2=val2: a non-POSIX shlex whose tokens are
  * taken three at a time (key, '=', value) with one separator token skipped between triples,
  * and quotes stripped from the ends of the value.  Reproduced token for token, oddities
- * included: in `A=x y` the "y" is skipped as a separator (we warn), and an unquoted value with
- * a character outside [A-Za-z0-9_/.+-():] ends early, which supervisord reports as an error.
+ * included: in `A=x y` the "y" is skipped as a separator (we warn, naming A), and an unquoted
+ * value with a character outside [A-Za-z0-9_/.+-():] ends early, which supervisord reports as
+ * an error.
  */
 static int parse_environment(const char *s, char ***env, char *err, size_t errlen,
                              char **ret_skipped) {
@@ -943,7 +951,7 @@ static int parse_environment(const char *s, char ***env, char *err, size_t errle
                 if (r < 0)
                         return r;
                 if (i + 3 < n && strcmp(tok[i + 3], ",") != 0 && ret_skipped && !*ret_skipped)
-                        *ret_skipped = strdup(tok[i + 3]);
+                        *ret_skipped = strdup(tok[i]); /* the name: the word may be a secret */
         }
         return 0;
 }
@@ -1080,6 +1088,9 @@ typedef struct Program {
         RestartPolicy policy;
         int stop_signal;
         const char *default_user; /* [supervisord] user */
+        const char *log_stream;   /* "stdout" or "stderr": the one upkeep's single log follows */
+        uint64_t log_max;         /* its *_logfile_maxbytes, in upkeep's limits */
+        long log_keep;            /* its *_logfile_backups, likewise */
 } Program;
 
 /* What one process of a program becomes. */
@@ -1090,6 +1101,7 @@ typedef struct Proc {
         char **env;
         char *log_dir;   /* NULL: upkeep's default */
         char *log_note;  /* where log_dir came from, for a comment */
+        bool rotate;     /* supervisord rotates this output: say how, in a log section */
 } Proc;
 
 static void proc_done(Proc *pr) {
@@ -1106,6 +1118,9 @@ static void proc_done(Proc *pr) {
 typedef struct Globals {
         char *socket;
         const Key *socket_key;
+        long socket_mode;      /* with socket: chmod, or supervisord's default 0700 */
+        const Key *mode_key;
+        char *socket_group;    /* the group of chown=user:group */
         char *log_dir;
         const Key *log_dir_key;
         char *logfile;
@@ -1115,6 +1130,7 @@ typedef struct Globals {
 
 static void globals_done(Globals *g) {
         free(g->socket);
+        free(g->socket_group);
         free(g->log_dir);
         free(g->logfile);
         free(g->user);
@@ -1178,6 +1194,20 @@ static int get_bool(Parser *p, const Section *s, const char *name, bool def, Exp
         return 0;
 }
 
+/* 1 for a path to supervisord's own stdout, 2 for its stderr, 0 for anything else. */
+static int std_stream(const char *v) {
+        static const char *const out[] = { "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1" };
+        static const char *const err[] = { "/dev/stderr", "/dev/fd/2", "/proc/self/fd/2" };
+
+        for (size_t i = 0; i < ELEMENTSOF(out); i++) {
+                if (strcmp(v, out[i]) == 0)
+                        return 1;
+                if (strcmp(v, err[i]) == 0)
+                        return 2;
+        }
+        return 0;
+}
+
 static bool is_auto_or_none(const char *v) {
         return streq_ci(v, "AUTO") || streq_ci(v, "NONE") || streq_ci(v, "OFF");
 }
@@ -1209,9 +1239,7 @@ static int render_proc(Parser *p, const Program *pg, const Globals *g, long num,
         /* environment first: other values may use its keys as %(ENV_X)s */
         k = find_key(s, "environment");
         if (k) {
-                Expander ex = x;
-
-                r = expand_key(p, s, k, &ex, &v);
+                r = expand_key(p, s, k, &x, &v);
                 if (r < 0)
                         goto fail;
                 r = parse_environment(v, &penv, err, sizeof err, &skipped);
@@ -1226,8 +1254,8 @@ static int render_proc(Parser *p, const Program *pg, const Globals *g, long num,
                         goto fail;
                 }
                 if (skipped && first)
-                        warn_key(p, s, k, "'%s' where a ',' was expected is skipped, as "
-                                 "supervisord skips it", skipped);
+                        warn_key(p, s, k, "the unquoted value of %s ends at a blank and the "
+                                 "next word is dropped, as supervisord drops it", skipped);
                 v = mfree(v);
         }
         x.env = penv;
@@ -1276,7 +1304,6 @@ static int render_proc(Parser *p, const Program *pg, const Globals *g, long num,
                 goto fail;
         }
 
-
         k = find_key(s, "directory");
         if (k) {
                 r = expand_key(p, s, k, &x, &pr.directory);
@@ -1296,22 +1323,39 @@ static int render_proc(Parser *p, const Program *pg, const Globals *g, long num,
                 pr.user = mfree(pr.user);
 
         /* output: upkeep keeps stdout and stderr in one file per instance, under log-dir */
-        k = find_key(s, "stdout_logfile");
-        if (!k || is_auto_or_none(k->value))
-                k = pg->redirect_stderr ? NULL : find_key(s, "stderr_logfile");
+        k = find_key(s, strcmp(pg->log_stream, "stdout") == 0 ? "stdout_logfile"
+                                                              : "stderr_logfile");
+        pr.rotate = !k || streq_ci(k->value, "AUTO"); /* NONE: supervisord keeps nothing */
         if (k && !is_auto_or_none(k->value)) {
                 r = expand_key(p, s, k, &x, &out_log);
                 if (r < 0)
                         goto fail;
-                if (streq_ci(out_log, "syslog") || strncmp(out_log, "/dev/", 5) == 0 ||
-                    strncmp(out_log, "/proc/", 6) == 0) {
+                if (std_stream(out_log) > 0) {
+                        /* the container pattern: log-dir = "-" is upkeepd's stdout, unrotated */
+                        if (std_stream(out_log) == 2 && first)
+                                warn_key(p, s, k, "%s: upkeep writes it to its standard output, "
+                                         "not its standard error", out_log);
+                        pr.log_dir = strdup("-");
+                        if (!pr.log_dir ||
+                            asprintf(&pr.log_note, "%s=%s", k->name, out_log) < 0) {
+                                pr.log_note = NULL;
+                                goto oom;
+                        }
+                } else if (streq_ci(out_log, "syslog") || strncmp(out_log, "/dev/", 5) == 0 ||
+                           strncmp(out_log, "/proc/", 6) == 0) {
+                        /* supervisord rotates no device, and never the container's stdout */
                         if (first)
                                 warn_key(p, s, k, "%s: upkeep writes output to files only, "
-                                         "using the default log-dir", out_log);
-                } else if (!(pr.log_dir = dir_of(out_log)) ||
-                           asprintf(&pr.log_note, "%s=%s", k->name, out_log) < 0) {
-                        pr.log_note = NULL;
-                        goto oom;
+                                         "using the default log-dir and rotation", out_log);
+                } else {
+                        pr.rotate = true;
+                        pr.log_dir = dir_of(out_log);
+                        if (!pr.log_dir)
+                                goto oom;
+                        if (asprintf(&pr.log_note, "%s=%s", k->name, out_log) < 0) {
+                                pr.log_note = NULL;
+                                goto oom;
+                        }
                 }
         }
 
@@ -1342,7 +1386,8 @@ static bool streq_null(const char *a, const char *b) {
 /* Do two processes differ in anything but their name and command? */
 static bool procs_alike(const Proc *a, const Proc *b) {
         return streq_null(a->directory, b->directory) && streq_null(a->user, b->user) &&
-               strv_equal(a->env, b->env) && streq_null(a->log_dir, b->log_dir);
+               strv_equal(a->env, b->env) && streq_null(a->log_dir, b->log_dir) &&
+               a->rotate == b->rotate;
 }
 
 static bool valid_worker_name(const char *s) {
@@ -1357,11 +1402,18 @@ static bool valid_worker_name(const char *s) {
 }
 
 /* A worker's rendered text, with what orders it in the output. */
+/*
+ * A worker's text, with what orders it: supervisord starts groups by their priority (a
+ * [group:x] has its own, 999 by default; a program outside one is its own group), and the
+ * processes of a group by theirs.  Ties go by name, then process number.
+ */
 typedef struct Out {
         char *name;
+        long group_priority;
+        const char *group;   /* the [group:x] name, or the program's */
         long priority;
-        size_t program; /* its program's position, then... */
-        long num;       /* ...its process number */
+        const char *program; /* the program's name */
+        long num;
         unsigned file, line; /* its program's section */
         char *text;
 } Out;
@@ -1388,6 +1440,21 @@ static void fput_quoted(FILE *o, const char *s) {
                                 fputc(*s, o);
                 }
         fputc('"', o);
+}
+
+/* A size as parse_size() reads it: the largest unit that keeps it exact. */
+static void fput_size(FILE *o, uint64_t v) {
+        static const char units[] = "TGMK";
+
+        for (int i = 0; i < 4 && v > 0; i++) {
+                uint64_t m = 1ULL << (10 * (4 - i));
+
+                if (v % m == 0) {
+                        fprintf(o, "%llu%c", (unsigned long long) (v / m), units[i]);
+                        return;
+                }
+        }
+        fprintf(o, "%llu", (unsigned long long) v);
 }
 
 static void fput_duration(FILE *o, long secs) {
@@ -1475,14 +1542,29 @@ static int render_worker(Parser *p, const Program *pg, const Proc *pr, const cha
                         fputc(*c == '\n' ? ' ' : *c, o);
                 fputc('\n', o);
         }
+        if (pr->rotate) {
+                const char *st = pg->log_stream;
+
+                fputs("    log {\n        max-size = ", o);
+                fput_size(o, pg->log_max);
+                fprintf(o, "   # %s_logfile_maxbytes%s\n        keep     = %ld   # "
+                        "%s_logfile_backups%s\n    }\n", st,
+                        find_key(s, strcmp(st, "stdout") == 0 ? "stdout_logfile_maxbytes"
+                                                              : "stderr_logfile_maxbytes")
+                                ? "" : ", supervisord's default",
+                        pg->log_keep, st,
+                        find_key(s, strcmp(st, "stdout") == 0 ? "stdout_logfile_backups"
+                                                              : "stderr_logfile_backups")
+                                ? "" : ", supervisord's default");
+        }
         fprintf(o, "    restart {\n        policy  = %s\n", restart_policy_to_string(pg->policy));
         if (pg->policy != RESTART_NEVER && pg->startsecs > 0) {
                 long n = MAX(1, MIN(pg->startretries, CFG_MAX_GIVE_UP));
                 usec_t w = give_up_window(n, pg->startsecs);
 
-                fprintf(o, "        give-up = \"%ld in %llus\"   # startretries=%ld", n,
-                        (unsigned long long) (w / USEC_PER_SEC), pg->startretries);
-                fputs(": FATAL after that many failed starts\n", o);
+                fprintf(o, "        give-up = \"%ld in %llus\"   # startretries=%ld: FATAL after "
+                        "1 + %ld failed starts\n", n, (unsigned long long) (w / USEC_PER_SEC),
+                        pg->startretries, n);
         }
         fputs("    }\n}\n", o);
         if (fclose(o) != 0)
@@ -1491,8 +1573,8 @@ static int render_worker(Parser *p, const Program *pg, const Proc *pr, const cha
         return 0;
 }
 
-static int outs_add(Parser *p, Outs *outs, const char *name, const Program *pg, size_t program,
-                    long num, char *text) {
+static int outs_add(Parser *p, Outs *outs, const char *name, const Program *pg, long num,
+                    char *text) {
         Out *nv = realloc(outs->v, (outs->n + 1) * sizeof(Out));
 
         if (!nv) {
@@ -1501,8 +1583,15 @@ static int outs_add(Parser *p, Outs *outs, const char *name, const Program *pg, 
         }
         outs->v = nv;
         outs->v[outs->n] = (Out) {
-                .name = strdup(name), .priority = pg->priority, .program = program, .num = num,
-                .file = pg->sec->file, .line = pg->sec->line, .text = text,
+                .name = strdup(name),
+                .group_priority = pg->sec->group ? pg->sec->group_priority : pg->priority,
+                .group = pg->sec->group ?: pg->name,
+                .priority = pg->priority,
+                .program = pg->name,
+                .num = num,
+                .file = pg->sec->file,
+                .line = pg->sec->line,
+                .text = text,
         };
         if (!outs->v[outs->n].name) {
                 free(text);
@@ -1534,10 +1623,10 @@ static int worker_name(Parser *p, const Section *s, const char *name, char **ret
 }
 
 /* Warnings for the keys that have no native equivalent, given their values. */
-static int check_program_keys(Parser *p, const Program *pg) {
+static int check_program_keys(Parser *p, Program *pg) {
         const Section *s = pg->sec;
         const char *known[ELEMENTSOF(program_keys)];
-        uint64_t stdout_max = 50ULL << 20, stderr_max = 50ULL << 20, sz;
+        uint64_t sz;
         const Key *k;
         bool b;
 
@@ -1564,29 +1653,56 @@ static int check_program_keys(Parser *p, const Program *pg) {
                 }
         }
 
-        /* rotation: upkeep has no per-worker rotation settings (yet) */
+        /*
+         * upkeep keeps stdout and stderr in one log, rotated by one rule: the log goes where
+         * stdout_logfile says unless only stderr_logfile names a file, and that stream's
+         * maxbytes and backups (supervisord's defaults: 50MB, 10) rotate it.
+         */
+        pg->log_stream = "stdout";
+        k = find_key(s, "stdout_logfile");
+        if ((!k || is_auto_or_none(k->value)) && !pg->redirect_stderr &&
+            (k = find_key(s, "stderr_logfile")) && !is_auto_or_none(k->value))
+                pg->log_stream = "stderr";
         for (int stream = 0; stream < 2; stream++) {
                 const char *pre = stream == 0 ? "stdout" : "stderr";
-                uint64_t *max = stream == 0 ? &stdout_max : &stderr_max;
+                bool used = strcmp(pre, pg->log_stream) == 0;
+                uint64_t max = 50ULL << 20;
+                long keep = 10;
                 char key[64];
 
-                if (stream == 1 && pg->redirect_stderr)
-                        break;
                 snprintf(key, sizeof key, "%s_logfile_maxbytes", pre);
                 k = find_key(s, key);
-                if (k) {
-                        if (parse_byte_size(k->value, max) < 0)
-                                return fail(p, -EINVAL, k->file, k->line, "[%s] %s: invalid "
-                                            "size '%s', expected bytes with an optional KB, MB "
-                                            "or GB", s->name, key, k->value);
-                        if (*max > 0)
-                                warn_key(p, s, k, "upkeep does not rotate worker logs by size, "
-                                         "ignoring");
+                if (k && parse_byte_size(k->value, &max) < 0)
+                        return fail(p, -EINVAL, k->file, k->line, "[%s] %s: invalid size '%s', "
+                                    "expected bytes with an optional KB, MB or GB", s->name,
+                                    key, k->value);
+                if (k && !used && !(stream == 1 && pg->redirect_stderr))
+                        warn_key(p, s, k, "ignored: upkeep keeps one log per process, rotated "
+                                 "by %s_logfile_maxbytes", pg->log_stream);
+                if (used && max > 0 && max < 1024) {
+                        warn_key(p, s, k, "upkeep rotates at 1K at least, using 1K");
+                        max = 1024;
+                } else if (used && max > (1ULL << 40)) {
+                        warn_key(p, s, k, "upkeep rotates at 1T at most, using 1T");
+                        max = 1ULL << 40;
                 }
+
                 snprintf(key, sizeof key, "%s_logfile_backups", pre);
                 k = find_key(s, key);
-                if (k && *max > 0)
-                        warn_key(p, s, k, "upkeep does not rotate worker logs, ignoring");
+                if (k && (parse_long(k->value, &keep) < 0 || keep < 0))
+                        return fail(p, -EINVAL, k->file, k->line, "[%s] %s: invalid count '%s', "
+                                    "expected 0 or more", s->name, key, k->value);
+                if (k && !used && !(stream == 1 && pg->redirect_stderr))
+                        warn_key(p, s, k, "ignored: upkeep keeps one log per process, rotated "
+                                 "by %s_logfile_backups", pg->log_stream);
+                if (used && keep > 1000) {
+                        warn_key(p, s, k, "upkeep keeps 1000 rotated files at most, using 1000");
+                        keep = 1000;
+                }
+                if (used) {
+                        pg->log_max = max;
+                        pg->log_keep = keep;
+                }
         }
 
         k = find_key(s, "stderr_logfile");
@@ -1597,7 +1713,8 @@ static int check_program_keys(Parser *p, const Program *pg) {
                 const Key *ko = find_key(s, "stdout_logfile");
 
                 if (!ko || strcmp(ko->value, k->value) != 0)
-                        warn_key(p, s, k, "upkeep writes stderr into the same log as stdout");
+                        warn_key(p, s, k, "upkeep writes stdout and stderr into one log, in the "
+                                 "directory of %s_logfile", pg->log_stream);
         }
 
         k = find_key(s, "serverurl");
@@ -1606,8 +1723,7 @@ static int check_program_keys(Parser *p, const Program *pg) {
         return 0;
 }
 
-static int translate_program(Parser *p, const Globals *g, const Section *s, size_t index,
-                             Outs *outs) {
+static int translate_program(Parser *p, const Globals *g, const Section *s, Outs *outs) {
         Program pg = {
                 .sec = s,
                 .name = s->name + strlen("program:"),
@@ -1769,7 +1885,7 @@ static int translate_program(Parser *p, const Globals *g, const Section *s, size
                                  "from 0: the processes are %s:0 to %s:%ld", name, name, n - 1);
                 r = render_worker(p, &pg, &procs[0], name, n, &text);
                 if (r >= 0)
-                        r = outs_add(p, outs, name, &pg, index, pg.numprocs_start,
+                        r = outs_add(p, outs, name, &pg, pg.numprocs_start,
                                      TAKE_PTR(text));
                 goto finish;
         }
@@ -1780,7 +1896,7 @@ static int translate_program(Parser *p, const Globals *g, const Section *s, size
                 if (r >= 0)
                         r = render_worker(p, &pg, &procs[1 + j], wn, 1, &text);
                 if (r >= 0)
-                        r = outs_add(p, outs, wn, &pg, index, pg.numprocs_start + j,
+                        r = outs_add(p, outs, wn, &pg, pg.numprocs_start + j,
                                      TAKE_PTR(text));
                 if (r < 0)
                         goto finish;
@@ -1794,17 +1910,95 @@ finish:
 
 static int cmp_out(const void *a, const void *b) {
         const Out *x = a, *y = b;
+        int c;
 
+        if (x->group_priority != y->group_priority)
+                return x->group_priority < y->group_priority ? -1 : 1;
+        if ((c = strcmp(x->group, y->group)) != 0)
+                return c;
         if (x->priority != y->priority)
                 return x->priority < y->priority ? -1 : 1;
-        if (x->program != y->program) {
-                /* then by name: programs are compared by their first worker's name */
-                int c = strcmp(x->name, y->name);
-                if (c != 0)
-                        return c;
-                return x->program < y->program ? -1 : 1;
-        }
+        if ((c = strcmp(x->program, y->program)) != 0)
+                return c;
         return x->num < y->num ? -1 : x->num > y->num;
+}
+
+/* chmod and chown of [unix_http_server], for the socket it names. */
+static int read_socket_access(Parser *p, const Section *s, Globals *g, Expander *x) {
+        _cleanup_free_ char *v = NULL;
+        const Key *k;
+        char *end, *colon;
+        int r;
+
+        if (!g->socket)
+                return 0;
+        g->socket_mode = 0700; /* supervisord's default, stricter than upkeep's 0660 */
+        k = find_key(s, "chmod");
+        if (k) {
+                r = expand_key(p, s, k, x, &v);
+                if (r < 0)
+                        return r;
+                errno = 0;
+                g->socket_mode = strtol(strip(v), &end, 8);
+                if (errno || *end || end == strip(v) || g->socket_mode < 0 ||
+                    g->socket_mode > 0777)
+                        return fail(p, -EINVAL, k->file, k->line, "[%s] chmod: invalid mode '%s', "
+                                    "expected octal permissions, e.g. 0700", s->name, v);
+                g->mode_key = k;
+                if ((g->socket_mode & 0600) != 0600) {
+                        warn_key(p, s, k, "upkeepd needs read and write for itself, using %04lo",
+                                 g->socket_mode | 0600);
+                        g->socket_mode |= 0600;
+                }
+                v = mfree(v);
+        }
+        k = find_key(s, "chown");
+        if (k) {
+                r = expand_key(p, s, k, x, &v);
+                if (r < 0)
+                        return r;
+                colon = strchr(v, ':');
+                if (!colon || !colon[1]) {
+                        warn_key(p, s, k, "upkeepd owns its socket, only a group can be given "
+                                 "(chown=user:group), ignoring");
+                        return 0;
+                }
+                if (colon > v)
+                        warn_key(p, s, k, "upkeepd owns its socket, using only the group '%s'",
+                                 colon + 1);
+                g->socket_group = strdup(colon + 1);
+                if (!g->socket_group)
+                        return fail(p, -ENOMEM, NO_FILE, 0, "out of memory");
+        }
+        return 0;
+}
+
+static int cmp_out_name(const void *a, const void *b) {
+        const Out *const *x = a, *const *y = b;
+        int c = strcmp((*x)->name, (*y)->name);
+
+        return c != 0 ? c : (*x < *y ? -1 : *x > *y);
+}
+
+/* Worker names must be unique: sorted by name, a duplicate is next to its twin. */
+static int check_unique(Parser *p, const Outs *outs) {
+        _cleanup_free_ const Out **v = NULL;
+
+        if (outs->n < 2)
+                return 0;
+        v = calloc(outs->n, sizeof(Out *));
+        if (!v)
+                return fail(p, -ENOMEM, NO_FILE, 0, "out of memory");
+        for (size_t i = 0; i < outs->n; i++)
+                v[i] = &outs->v[i];
+        qsort(v, outs->n, sizeof(Out *), cmp_out_name);
+        for (size_t i = 1; i < outs->n; i++)
+                if (strcmp(v[i]->name, v[i - 1]->name) == 0)
+                        return fail(p, -EINVAL, v[i]->file, v[i]->line, "a process of this "
+                                    "program would be the worker '%s' like one at %s:%u, "
+                                    "expected unique names", v[i]->name,
+                                    file_name(p, v[i - 1]->file), v[i - 1]->line);
+        return 0;
 }
 
 static int read_globals(Parser *p, Globals *g) {
@@ -1830,8 +2024,9 @@ static int read_globals(Parser *p, Globals *g) {
                         if (r < 0)
                                 return fail(p, r, k->file, k->line, "[%s] %s", s->name, err);
                         if (skipped)
-                                warn_key(p, s, k, "'%s' where a ',' was expected is skipped, as "
-                                         "supervisord skips it", skipped);
+                                warn_key(p, s, k, "the unquoted value of %s ends at a blank "
+                                         "and the next word is dropped, as supervisord drops "
+                                         "it", skipped);
                 }
                 x.env2 = g->env;
                 k = find_key(s, "logfile");
@@ -1871,9 +2066,10 @@ static int read_globals(Parser *p, Globals *g) {
                 }
                 if ((k = find_key(s, "username")) || (k = find_key(s, "password")))
                         warn_key(p, s, k, "upkeep's control socket has no password, access is "
-                                 "by its file permissions (0660)");
-                if ((k = find_key(s, "chown")))
-                        warn_key(p, s, k, "not supported by upkeep, ignoring");
+                                 "by its file permissions, ignoring");
+                r = read_socket_access(p, s, g, &x);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -1888,6 +2084,8 @@ static int read_groups(Parser *p, FILE *o) {
                 char *tok, *save = NULL;
                 bool any = false;
                 Expander x = {};
+                long priority;
+                int r;
 
                 if (strncmp(s->name, "group:", 6) != 0)
                         continue;
@@ -1898,6 +2096,9 @@ static int read_groups(Parser *p, FILE *o) {
                                     "expected a comma-separated list of programs", s->name);
                 if (expand_key(p, s, k, &x, &list) < 0)
                         return p->err;
+                r = get_long(p, s, "priority", 999, LONG_MIN, LONG_MAX, &x, &priority);
+                if (r < 0)
+                        return r;
                 fprintf(o, "# [%s] programs =", s->name);
                 for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
                         _cleanup_free_ char *sec = NULL;
@@ -1917,6 +2118,7 @@ static int read_groups(Parser *p, FILE *o) {
                         free(ps->group);
                         if (!(ps->group = strdup(s->name + 6)))
                                 return fail(p, -ENOMEM, NO_FILE, 0, "out of memory");
+                        ps->group_priority = priority;
                         fprintf(o, "%s %s", any ? "," : "", tok);
                         any = true;
                 }
@@ -1932,6 +2134,7 @@ static int follow_include(Parser *p, const char *main_path) {
         const Key *k;
         Expander x = {};
         char *tok, *save = NULL;
+        unsigned file, line;
         int r;
 
         if (!s)
@@ -1941,15 +2144,15 @@ static int follow_include(Parser *p, const char *main_path) {
         if (!k)
                 return fail(p, -EINVAL, s->file, s->line, "[include] 'files' is missing, "
                             "expected the files to include");
-        /* copied: the sections array grows while the included files are read */
-        Key key = *k;
-        Section sec = *s;
-        if (!(key.value = strdup(k->value)) || !(base = dir_of(main_path)))
-                goto oom;
-        r = expand_key(p, &sec, &key, &x, &files);
-        free(key.value);
+        r = expand_key(p, s, k, &x, &files);
         if (r < 0)
                 return r;
+        /* s and k point into the sections, which grow while the included files are read */
+        file = k->file;
+        line = k->line;
+        base = dir_of(main_path);
+        if (!base)
+                goto oom;
         for (tok = strtok_r(files, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
                 _cleanup_free_ char *pattern = NULL;
                 glob_t gl = {};
@@ -1967,13 +2170,13 @@ static int follow_include(Parser *p, const char *main_path) {
                         goto oom;
                 }
                 if (r != 0 || gl.gl_pathc == 0) {
-                        warn(p, key.file, key.line, "[include] files: no file matches %s, "
-                             "ignoring", pattern);
+                        warn(p, file, line, "[include] files: no file matches %s, ignoring",
+                             pattern);
                         globfree(&gl);
                         continue;
                 }
                 for (size_t i = 0; i < gl.gl_pathc; i++) {
-                        r = parse_file(p, gl.gl_pathv[i], true, key.file, key.line);
+                        r = parse_file(p, gl.gl_pathv[i], true, file, line);
                         if (r < 0) {
                                 globfree(&gl);
                                 return r;
@@ -2038,7 +2241,7 @@ static int write_text(Parser *p, const char *path, char **ret) {
         warn_sections(p);
         for (size_t i = 0; i < p->n_sections; i++)
                 if (strncmp(p->sections[i].name, "program:", 8) == 0) {
-                        r = translate_program(p, &g, &p->sections[i], i, &outs);
+                        r = translate_program(p, &g, &p->sections[i], &outs);
                         if (r < 0)
                                 goto finish;
                 }
@@ -2049,16 +2252,9 @@ static int write_text(Parser *p, const char *path, char **ret) {
         }
         if (outs.n > 0)
                 qsort(outs.v, outs.n, sizeof(Out), cmp_out);
-        for (size_t i = 1; i < outs.n; i++)
-                for (size_t j = 0; j < i; j++)
-                        if (strcmp(outs.v[i].name, outs.v[j].name) == 0) {
-                                r = fail(p, -EINVAL, outs.v[i].file, outs.v[i].line,
-                                         "a process of this program would be the worker '%s' "
-                                         "like one at %s:%u, expected unique names",
-                                         outs.v[i].name, file_name(p, outs.v[j].file),
-                                         outs.v[j].line);
-                                goto finish;
-                        }
+        r = check_unique(p, &outs);
+        if (r < 0)
+                goto finish;
 
         o = open_memstream(&text, &len);
         if (!o) {
@@ -2075,6 +2271,13 @@ static int write_text(Parser *p, const char *path, char **ret) {
                 fput_quoted(o, g.socket);
                 fprintf(o, "   # [unix_http_server] file, %s:%u\n",
                         file_name(p, g.socket_key->file), g.socket_key->line);
+                fprintf(o, "socket-mode = %04lo   # [unix_http_server] chmod%s\n", g.socket_mode,
+                        g.mode_key ? "" : ", supervisord's default");
+                if (g.socket_group) {
+                        fputs("socket-group = ", o);
+                        fput_quoted(o, g.socket_group);
+                        fputs("   # [unix_http_server] chown\n", o);
+                }
         }
         if (g.log_dir) {
                 fputs("log-dir = ", o);

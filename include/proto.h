@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include <stddef.h>
+
 #define UPKEEP_VERSION "0.1.0"
 #define PROTO_VERSION 1
 #define PROTO_MAX_REQUEST (64 * 1024)    /* bytes in one request line */
@@ -14,3 +16,22 @@
 #define PROTO_MAX_CLIENTS 64
 #define DEFAULT_SOCKET "/run/upkeep/upkeep.sock"
 #define DEFAULT_CONFIG "/etc/upkeep/upkeep.conf"
+
+/*
+ * One decoded request line (daemon/proto.c; pure, unit-tested and fuzzed).  cmd and name point
+ * into json, which owns them: release with proto_request_done().
+ */
+struct json_t;
+typedef struct ProtoRequest {
+        struct json_t *json;
+        const char *cmd;
+        const char *name; /* NULL when the request has none */
+} ProtoRequest;
+
+/*
+ * Decode one request line (without its newline): a JSON object with a string "cmd" and an
+ * optional string "name"; duplicate keys and "\u0000" are refused.  On failure returns -EINVAL and sets
+ * *ret_error to a static description for the error answer; *ret is written only on success.
+ */
+int proto_decode_request(const char *line, size_t len, ProtoRequest *ret, const char **ret_error);
+void proto_request_done(ProtoRequest *r);

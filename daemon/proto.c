@@ -1,0 +1,45 @@
+/*
+ * Decoding of control requests (see include/proto.h).  Pure: no I/O, no logging, so the unit
+ * tests and the fuzzer call it directly and control.c only decides what a request does.
+ *
+ * A request must name its command unambiguously: duplicate keys are refused (jansson would keep
+ * the last one), and so is "\u0000" (jansson refuses it without JSON_ALLOW_NUL), which the C
+ * strings we act on would silently cut: "w\u0000x" must not stop the worker "w".  Unknown keys
+ * are ignored, so a newer upkeepctl can add optional fields.
+ */
+#include <errno.h>
+#include <jansson.h>
+
+#include "macro.h"
+#include "proto.h"
+
+int proto_decode_request(const char *line, size_t len, ProtoRequest *ret, const char **ret_error) {
+        json_t *req, *cmd, *name;
+        json_error_t jerr;
+
+        req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!req) {
+                *ret_error = "invalid JSON request";
+                return -EINVAL;
+        }
+        cmd = json_object_get(req, "cmd");
+        name = json_object_get(req, "name");
+        if (!json_is_object(req) || !json_is_string(cmd) || (name && !json_is_string(name))) {
+                json_decref(req);
+                *ret_error = "expected {\"cmd\": string, \"name\": string}";
+                return -EINVAL;
+        }
+        *ret = (ProtoRequest) {
+                .json = req,
+                .cmd = json_string_value(cmd),
+                .name = name ? json_string_value(name) : NULL,
+        };
+        return 0;
+}
+
+void proto_request_done(ProtoRequest *r) {
+        if (!r)
+                return;
+        json_decref(r->json);
+        *r = (ProtoRequest) {};
+}

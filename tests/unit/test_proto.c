@@ -1,0 +1,112 @@
+/*
+ * Unit tests of the control-request decoder (daemon/proto.c): what upkeepd accepts from a
+ * client line, and the static error each malformed line gets.  Inputs found by the fuzzer
+ * (tests/fuzz/fuzz_proto.c) are added here as table rows.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "macro.h"
+#include "proto.h"
+
+static void decode_ok(const char *line, const char *want_cmd, const char *want_name) {
+        ProtoRequest r = {};
+        const char *err = NULL;
+
+        if (proto_decode_request(line, strlen(line), &r, &err) != 0) {
+                print_error("proto_decode_request(%s): %s, expected success\n", line, err);
+                fail();
+        }
+        assert_string_equal(r.cmd, want_cmd);
+        if (want_name)
+                assert_string_equal(r.name, want_name);
+        else
+                assert_null(r.name);
+        proto_request_done(&r);
+        assert_null(r.json);
+}
+
+static void test_valid(void **state) {
+        (void) state;
+        decode_ok("{\"cmd\": \"status\"}", "status", NULL);
+        decode_ok("{\"cmd\": \"stop\", \"name\": \"web:1\"}", "stop", "web:1");
+        decode_ok("  {\"name\": \"w\", \"cmd\": \"start\", \"extra\": [1, 2]}  ", "start", "w");
+        decode_ok("{\"cmd\": \"st\\u00e4tus\"}", "st\xc3\xa4tus", NULL);
+}
+
+static void test_invalid(void **state) {
+        static const struct {
+                const char *line;
+                size_t len; /* 0: strlen */
+                const char *error_prefix;
+        } cases[] = {
+                { "", 0, "invalid JSON" },
+                { "this is not json", 0, "invalid JSON" },
+                { "{\"cmd\": \"status\"", 0, "invalid JSON" },
+                { "{\"cmd\": \"status\"} trailing", 0, "invalid JSON" },
+                { "{\"cmd\": \"stop\", \"cmd\": \"status\"}", 0, "invalid JSON" },
+                { "[\"status\"]", 0, "expected" },
+                { "\"status\"", 0, "invalid JSON" },
+                { "{}", 0, "expected" },
+                { "{\"cmd\": 5}", 0, "expected" },
+                { "{\"cmd\": null}", 0, "expected" },
+                { "{\"cmd\": \"stop\", \"name\": 7}", 0, "expected" },
+                { "{\"cmd\": \"stop\", \"name\": null}", 0, "expected" },
+                { "{\"cmd\": \"stop\", \"name\": [\"w\"]}", 0, "expected" },
+                /* a NUL would cut the name: "w\0x" must not stop "w" */
+                { "{\"cmd\": \"stop\", \"name\": \"w\\u0000x\"}", 0, "invalid JSON" },
+                { "{\"cmd\": \"stop\\u0000\"}", 0, "invalid JSON" },
+                /* raw bytes: a NUL, and invalid UTF-8 inside a string */
+                { "{\"cmd\": \"status\"}\0", 18, "invalid JSON" },
+                { "{\"cmd\": \"\xff\xfe\"}", 0, "invalid JSON" },
+                { "{\"cmd\": \"\xc3\"}", 0, "invalid JSON" },
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                ProtoRequest r = { .cmd = "untouched" };
+                const char *err = NULL;
+                size_t len = cases[i].len ?: strlen(cases[i].line);
+
+                if (proto_decode_request(cases[i].line, len, &r, &err) != -EINVAL || !err ||
+                    strncmp(err, cases[i].error_prefix, strlen(cases[i].error_prefix)) != 0) {
+                        print_error("case %zu (%s): error %s, expected -EINVAL and '%s...'\n", i,
+                                    cases[i].line, err ?: "(none)", cases[i].error_prefix);
+                        fail();
+                }
+                /* written only on success */
+                assert_string_equal(r.cmd, "untouched");
+                assert_null(r.json);
+        }
+}
+
+static void test_deep_nesting(void **state) {
+        /* jansson limits depth: a deep array is an error answer, not a stack overflow */
+        size_t n = 100000;
+        char *s = malloc(2 * n + 1);
+        ProtoRequest r = {};
+        const char *err = NULL;
+
+        (void) state;
+        assert_non_null(s);
+        memset(s, '[', n);
+        memset(s + n, ']', n);
+        s[2 * n] = '\0';
+        assert_int_equal(proto_decode_request(s, 2 * n, &r, &err), -EINVAL);
+        assert_non_null(err);
+        free(s);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_valid),
+                cmocka_unit_test(test_invalid),
+                cmocka_unit_test(test_deep_nesting),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
