@@ -6,6 +6,7 @@
 #   make demo              run upkeepd in the foreground on conf/demo.conf
 #   make deps              install the Debian packages needed to build and test (apt-get)
 #   make install           PREFIX=/usr/local DESTDIR=
+#   make fuzz              libFuzzer harnesses (clang), FUZZ_RUNS executions each (not in check)
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
@@ -17,7 +18,7 @@ COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 
 CC      ?= cc
 # libcurl is loaded with dlopen() when probes or webhooks need it: headers only at build time
-PKGS    := libsystemd libconfuse inih jansson
+PKGS    := libsystemd libconfuse inih jansson zlib
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu17 $(WARN) -D_GNU_SOURCE -Iinclude -Idaemon
@@ -38,10 +39,11 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # pure parts, shared by the daemon and the unit tests
 CORE_SRCS := daemon/parse.c daemon/backoff.c daemon/fsm.c daemon/config.c daemon/window.c \
-	daemon/classify.c daemon/escalate.c daemon/supervisord.c
-DAEMON_SRCS := $(CORE_SRCS) daemon/log.c daemon/logs.c daemon/spawn.c daemon/supervisor.c \
+	daemon/classify.c daemon/escalate.c daemon/supervisord.c \
+	daemon/logconf.c daemon/rotate.c daemon/logline.c daemon/proto.c
+DAEMON_SRCS := $(CORE_SRCS) daemon/log.c daemon/logs.c daemon/logwriter.c daemon/spawn.c daemon/supervisor.c \
 	daemon/curl-dl.c daemon/http.c daemon/health.c daemon/notify.c daemon/state.c daemon/alerts.c daemon/control.c daemon/upkeepd.c
-CTL_SRCS := daemon/parse.c daemon/upkeepctl.c
+CTL_SRCS := daemon/parse.c daemon/upkeepctl.c daemon/ctllogs.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
@@ -121,7 +123,34 @@ install: all
 	[ -e $(DESTDIR)$(SYSCONFDIR)/upkeep/upkeep.conf ] || \
 		install -m 0644 conf/upkeep.conf $(DESTDIR)$(SYSCONFDIR)/upkeep/upkeep.conf
 
-clean:
-	rm -rf build build-san
+# libFuzzer harnesses (tests/fuzz/), built with clang into build-fuzz/ and run one after the
+# other for FUZZ_RUNS executions each, starting from tests/fuzz/corpus/<harness>/ (which holds
+# the regressions, replayed first); new inputs go to build-fuzz/corpus/.  Not part of check.
+FUZZ_CC   ?= clang
+FUZZ_RUNS ?= 1000000
+FUZZ_B    := build-fuzz
+FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -O1 -g -std=gnu17 $(WARN) -D_GNU_SOURCE -Iinclude -Idaemon $(FUZZ_SAN)
+FUZZERS   := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all unit check check-all bench-core demo deps install clean
+$(FUZZ_B)/obj/%.o: %.c $(wildcard include/*.h daemon/*.h tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -c -o $@ $<
+
+$(FUZZ_B)/fuzz_%: $(FUZZ_B)/obj/tests/fuzz/fuzz_%.o $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(CORE_SRCS))
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+fuzz-build: $(FUZZERS)
+
+fuzz: $(FUZZERS)
+	@set -e; for f in $(FUZZERS); do n=$${f##*/fuzz_}; \
+		mkdir -p $(FUZZ_B)/corpus/$$n tests/fuzz/corpus/$$n; \
+		echo "== $$f: $(FUZZ_RUNS) runs"; \
+		$$f -runs=$(FUZZ_RUNS) -timeout=10 -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 \
+			$$( [ -f tests/fuzz/$$n.dict ] && echo -dict=tests/fuzz/$$n.dict ) \
+			$(FUZZ_B)/corpus/$$n tests/fuzz/corpus/$$n; done
+
+clean:
+	rm -rf build build-san build-fuzz
+
+.PHONY: all unit check check-all bench-core demo deps install clean fuzz fuzz-build

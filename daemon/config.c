@@ -559,6 +559,7 @@ static cfg_opt_t worker_opts[] = {
         CFG_INT("limit-nproc", 0, CFGF_NONE),
         CFG_INT("limit-nofile", 0, CFGF_NONE),
         CFG_STR("log-dir", NULL, CFGF_NODEFAULT),
+        CFG_SEC("log", logconf_worker_opts, CFGF_NODEFAULT),
         CFG_SEC("restart", restart_opts, CFGF_NONE),
         CFG_SEC("health", health_opts, CFGF_NODEFAULT),
         CFG_SEC("alerts", alerts_opts, CFGF_NODEFAULT),
@@ -567,6 +568,10 @@ static cfg_opt_t worker_opts[] = {
 
 static cfg_opt_t root_opts[] = {
         CFG_STR("log-dir", "/var/log/upkeep", CFGF_NONE),
+        CFG_STR("log-file", NULL, CFGF_NODEFAULT),
+        CFG_INT_CB("log-format", LOG_FORMAT_AUTO, CFGF_NONE, logconf_cb_format),
+        CFG_INT_CB("log-level", LOG_INFO, CFGF_NONE, logconf_cb_level),
+        CFG_SEC("log", logconf_global_opts, CFGF_NONE),
         CFG_STR("socket", "/run/upkeep/upkeep.sock", CFGF_NONE),
         CFG_STR("state-file", NULL, CFGF_NODEFAULT),
         CFG_STR("socket-group", NULL, CFGF_NODEFAULT),
@@ -631,6 +636,7 @@ Config *conf_free(Config *c) {
         free(c->sinks);
         free(c->path);
         free(c->log_dir);
+        free(c->log_file);
         free(c->socket);
         free(c->state_file);
         free(c->socket_group);
@@ -842,6 +848,7 @@ int conf_load(const char *path, Config **ret, char **ret_errors) {
         cfg_set_validate_func(cfg, "worker|limit-nofile", validate_limit);
         cfg_set_validate_func(cfg, "worker|health|successes", validate_count);
         cfg_set_validate_func(cfg, "log-dir", validate_path);
+        cfg_set_validate_func(cfg, "log-file", validate_path);
         cfg_set_validate_func(cfg, "socket", validate_path);
         cfg_set_validate_func(cfg, "state-file", validate_path);
         cfg_set_validate_func(cfg, "alerts|rule", validate_rule);
@@ -883,6 +890,13 @@ int conf_load(const char *path, Config **ret, char **ret_errors) {
         c->ready = (ReadyRule) cfg_getint(cfg, "ready");
         c->socket_mode = (unsigned) cfg_getint(cfg, "socket-mode");
         c->others_read = cfg_getint(cfg, "socket-others") == 1;
+        logconf_copy(cfg_getsec(cfg, "log"), &log_config_defaults, &c->log);
+        c->log_format = (LogFormat) cfg_getint(cfg, "log-format");
+        c->log_level = (int) cfg_getint(cfg, "log-level");
+        if (cfg_getstr(cfg, "log-file") && !(c->log_file = strdup(cfg_getstr(cfg, "log-file")))) {
+                r = -ENOMEM;
+                goto finish;
+        }
         if (cfg_getstr(cfg, "socket-group") &&
             !(c->socket_group = strdup(cfg_getstr(cfg, "socket-group")))) {
                 r = -ENOMEM;
@@ -904,6 +918,13 @@ int conf_load(const char *path, Config **ret, char **ret_errors) {
                 c->n_workers++;
                 if (r < 0)
                         goto finish;
+        }
+        for (size_t i = 0; i < c->n_workers; i++) {
+                cfg_t *w = cfg_getnsec(cfg, "worker", (unsigned) i);
+
+                /* every key the worker's log section leaves out comes from the top level */
+                logconf_copy(cfg_size(w, "log") > 0 ? cfg_getsec(w, "log") : NULL, &c->log,
+                             &c->workers[i].log);
         }
         c->sinks = calloc(cfg_size(cfg, "notify") + 1, sizeof(SinkConfig));
         if (!c->sinks) {

@@ -10,6 +10,7 @@
 
 #include "backoff.h"
 #include "escalate.h"
+#include "logconf.h"
 #include "macro.h"
 #include "window.h"
 
@@ -101,7 +102,8 @@ typedef struct WorkerConfig {
         long limit_nofile;      /* RLIMIT_NOFILE; 0: inherited */
         HealthConfig health;
         AlertConfig alerts; /* a copy of the global rules unless the worker has its own */
-        char *log_dir;     /* the global one unless set per worker */
+        char *log_dir;     /* the global one unless set per worker; "-": upkeepd's stdout */
+        LogConfig log;     /* the global log section, overridden key by key */
 } WorkerConfig;
 
 typedef enum ReadyRule {
@@ -114,6 +116,10 @@ typedef enum ReadyRule {
 typedef struct Config {
         char *path;
         char *log_dir;
+        LogConfig log;       /* top-level log section: worker defaults and log-file rotation */
+        LogFormat log_format; /* LOG_FORMAT_AUTO: journal under systemd, else text */
+        int log_level;       /* a syslog level */
+        char *log_file;      /* NULL: stderr */
         char *socket;
         char *state_file;  /* NULL: "state" beside the socket */
         char *socket_group; /* NULL: upkeepd's own group */

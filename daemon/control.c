@@ -25,6 +25,7 @@
 #include "alerts.h"
 #include "control.h"
 #include "log.h"
+#include "logs.h"
 #include "parse.h"
 #include "proto.h"
 
@@ -139,6 +140,7 @@ static json_t *instance_json(const Instance *i, usec_t t) {
                                                         : json_null());
         json_object_set_new(o, "reason", i->reason[0] ? json_string(i->reason) : json_null());
         json_object_set_new(o, "health", health_json(i));
+        json_object_set_new(o, "output", logs_instance_json(i));
         return o;
 }
 
@@ -274,7 +276,7 @@ static json_t *health_check_json(Control *ctl) {
 
 static bool is_command(const char *cmd) {
         static const char *const commands[] = { "start", "stop", "restart", "reload",
-                                                "alerts-test" };
+                                                "alerts-test", "reopen-logs" };
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
                 if (strcmp(cmd, commands[i]) == 0)
                         return true;
@@ -283,17 +285,16 @@ static bool is_command(const char *cmd) {
 
 /* Decode one request line and build its answer; every failure becomes an error answer. */
 static json_t *handle_request(Control *ctl, Client *c, const char *line, size_t len) {
-        _cleanup_(json_decrefp) json_t *req = NULL;
+        _cleanup_(proto_request_done) ProtoRequest req = {};
         const char *cmd = NULL, *name = NULL, *error = NULL;
         _cleanup_free_ char *detail = NULL;
-        json_error_t jerr;
         json_t *ans = NULL;
 
-        req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!req)
-                error = "invalid JSON request";
-        else if (json_unpack(req, "{s:s, s?s}", "cmd", &cmd, "name", &name) < 0)
-                error = "expected {\"cmd\": string, \"name\": string}";
+        (void) proto_decode_request(line, len, &req, &error);
+        cmd = req.cmd;
+        name = req.name;
+        if (!cmd)
+                ans = NULL; /* not a request: error says why */
         else if (is_command(cmd) && c->access < ACCESS_COMMAND) {
                 error = "permission denied: only root and members of the socket group may "
                         "command";
@@ -309,6 +310,10 @@ static json_t *handle_request(Control *ctl, Client *c, const char *line, size_t 
                         ans = command_json(ctl, ev, name, &error);
         } else if (strcmp(cmd, "reload") == 0)
                 ans = reload_json(ctl, &error, &detail);
+        else if (strcmp(cmd, "logfile") == 0)
+                ans = logs_logfile_json(ctl->sup, name, &error);
+        else if (strcmp(cmd, "reopen-logs") == 0)
+                ans = logs_reopen_json();
         else if (strcmp(cmd, "health") == 0)
                 ans = health_check_json(ctl);
         else if (strcmp(cmd, "alerts") == 0) {

@@ -44,13 +44,19 @@ static void set_state(Instance *i, HealthClass c) {
 
         if (p->state == c)
                 return;
-        if (c != HEALTH_HEALTHY && p->last_reason[0])
-                log_msg(LOG_WARNING, i->name, "health: %s -> %s (%s)",
-                        health_class_to_string(p->state), health_class_to_string(c),
-                        p->last_reason);
-        else
-                log_msg(c == HEALTH_HEALTHY ? LOG_INFO : LOG_WARNING, i->name, "health: %s -> %s",
-                        health_class_to_string(p->state), health_class_to_string(c));
+        log_fields(c == HEALTH_HEALTHY ? LOG_INFO : LOG_WARNING, i->name, "health-change",
+                   LOG_KV(LF_S("from", health_class_to_string(p->state)),
+                          LF_S("to", health_class_to_string(c)),
+                          LF_S("reason", c != HEALTH_HEALTHY && p->last_reason[0]
+                                                 ? p->last_reason : NULL),
+                          LF_I_IF(p->has_last, "http_code", p->last_code),
+                          LF_D_IF(p->has_last, "latency_ms",
+                                  (double) p->last_latency / USEC_PER_MSEC)),
+                   "health: %s -> %s%s%s%s", health_class_to_string(p->state),
+                   health_class_to_string(c),
+                   c != HEALTH_HEALTHY && p->last_reason[0] ? " (" : "",
+                   c != HEALTH_HEALTHY && p->last_reason[0] ? p->last_reason : "",
+                   c != HEALTH_HEALTHY && p->last_reason[0] ? ")" : "");
         p->state = c;
 }
 
@@ -89,8 +95,14 @@ static void on_result(Instance *i, HealthClass c, bool timed_out) {
         if (timed_out)
                 sup_count(i, EVK_TIMEOUT);
         p->fails++;
-        log_msg(LOG_NOTICE, i->name, "health: unhealthy answer %u of %u: %s", p->fails,
-                h->failures, p->last_reason);
+        log_fields(LOG_NOTICE, i->name, "health-failure",
+                   LOG_KV(LF_I("consecutive", p->fails), LF_I("failures", h->failures),
+                          LF_S("reason", p->last_reason),
+                          LF_I_IF(p->has_last, "http_code", p->last_code),
+                          LF_D_IF(p->has_last, "latency_ms",
+                                  (double) p->last_latency / USEC_PER_MSEC)),
+                   "health: unhealthy answer %u of %u: %s", p->fails, h->failures,
+                   p->last_reason);
         if (p->fails >= h->failures) {
                 set_state(i, HEALTH_UNHEALTHY);
                 p->fails = 0;
@@ -153,8 +165,8 @@ static void send_probe(Instance *i) {
         if (r >= 0)
                 r = http_request_send(p->req, on_answer, i);
         if (r < 0) {
-                log_msg(LOG_WARNING, i->name, "health: cannot start a probe: %s, retrying at the "
-                        "next interval", strerror(-r));
+                log_event(LOG_WARNING, i->name, "probe-error", "health: cannot start a probe: "
+                          "%s, retrying at the next interval", strerror(-r));
                 return;
         }
         p->sent++;

@@ -1,19 +1,48 @@
 /*
- * upkeepd's own log (see log.h): ISO-8601 local time with milliseconds, a level, the instance
- * the line is about, the message.  stderr is line-buffered by hand (one write per line) so lines
- * from upkeepd never interleave with each other mid-line.
+ * upkeepd's own log (see log.h).
+ *
+ * Every line is formatted whole and handed over in one piece: one write(2) on stderr, or one
+ * commit into the log-file's sink, whose writer thread does the I/O and the rotation, so a
+ * slow disk never stalls the loop; when that sink is full, lines are dropped and counted, and
+ * the count is logged once there is room again.  Lines are written by the loop thread only; a
+ * call from any other thread goes to stderr, whatever the configuration, rather than race.
  */
-#include <stdarg.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "config.h"
 #include "log.h"
+#include "logline.h"
+#include "logwriter.h"
+
+#define LINE_MAX_LEN 4096
+#define MAX_JOURNAL_FIELDS 24
 
 static int max_level = LOG_INFO;
+static bool level_from_cmdline;
+static LogFormat format = LOG_FORMAT_TEXT;
+static LogSink *file_sink;
+static char *file_path;
+static unsigned long file_dropped;
+static pthread_t loop_thread;
+static bool loop_thread_set;
 
 void log_set_max_level(int level) {
         max_level = level;
+        level_from_cmdline = true;
+}
+
+int log_get_max_level(void) {
+        return max_level;
 }
 
 static const char *level_name(int level) {
@@ -29,30 +58,300 @@ static const char *level_name(int level) {
         }
 }
 
-void log_msg(int level, const char *instance, const char *fmt, ...) {
-        char line[2048];
+/*
+ * Started by systemd with stderr going to the journal: JOURNAL_STREAM names our stderr.  An
+ * INVOCATION_ID alone is inherited by everything a service starts (a CI runner, a desktop
+ * terminal), so it only counts when the service manager is our parent.
+ */
+static bool under_systemd(void) {
+        const char *js = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+
+        if (js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+            fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino)
+                return true;
+        return getenv("INVOCATION_ID") && getppid() == 1;
+}
+
+static void close_file(void) {
+        if (file_sink)
+                sink_close(file_sink);
+        file_sink = NULL;
+        free(file_path);
+        file_path = NULL;
+}
+
+static void open_file(const Config *c) {
+        SinkSettings st = {
+                .max_size = c->log.max_size,
+                .keep = c->log.keep,
+                .compress = c->log.compress,
+                .rotate_every = c->log.rotate_every,
+        };
+        int fd, r;
+
+        if (file_path && strcmp(file_path, c->log_file) == 0) {
+                sink_set_settings(file_sink, &st);
+                return;
+        }
+        close_file();
+        fd = open(c->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+        if (fd < 0) {
+                log_error("cannot open log-file %s: %m, logging to stderr", c->log_file);
+                return;
+        }
+        r = sink_new(c->log_file, fd, "upkeepd", (size_t) c->log.buffer_size, &st, &file_sink);
+        if (r < 0) {
+                file_sink = NULL;
+                log_error("cannot log to %s: %s, logging to stderr", c->log_file, strerror(-r));
+                return;
+        }
+        file_path = strdup(c->log_file);
+        if (!file_path)
+                close_file();
+}
+
+void log_setup(const Config *c) {
+        LogFormat f = c->log_format == LOG_FORMAT_AUTO
+                              ? (under_systemd() ? LOG_FORMAT_JOURNAL : LOG_FORMAT_TEXT)
+                              : c->log_format;
+
+        loop_thread = pthread_self();
+        loop_thread_set = true;
+        if (!level_from_cmdline)
+                max_level = c->log_level;
+        format = f;
+        if (c->log_file && f != LOG_FORMAT_JOURNAL && writer_running())
+                open_file(c);
+        else {
+                close_file();
+                if (c->log_file && f == LOG_FORMAT_JOURNAL)
+                        log_warning("log-file %s is not used with log-format = journal",
+                                    c->log_file);
+        }
+}
+
+void log_close(void) {
+        /* the sink itself is freed with the writer's others */
+        file_sink = NULL;
+        free(file_path);
+        file_path = NULL;
+}
+
+static void put_line(const char *line, size_t n) {
+        LineOut o;
+
+        if (file_sink && loop_thread_set && pthread_equal(loop_thread, pthread_self())) {
+                if (!writer_running()) {
+                        sink_write_sync(file_sink, line, n);
+                        return;
+                }
+                o = sink_reserve(file_sink);
+                if (o.cap[0] + o.cap[1] < n) {
+                        file_dropped++;
+                        return;
+                }
+                memcpy(o.seg[0], line, MIN(n, o.cap[0]));
+                if (n > o.cap[0])
+                        memcpy(o.seg[1], line + o.cap[0], n - o.cap[0]);
+                sink_commit(file_sink, n);
+                return;
+        }
+        (void) !write(STDERR_FILENO, line, n);
+}
+
+/* Append s to buf as the inside of a JSON string. */
+static size_t json_escape(char *buf, size_t len, size_t n, const char *s) {
+        for (; *s && n + 8 < len; s++) {
+                unsigned char c = (unsigned char) *s;
+
+                if (c == '"' || c == '\\') {
+                        buf[n++] = '\\';
+                        buf[n++] = (char) c;
+                } else if (c == '\n')
+                        n += (size_t) snprintf(buf + n, len - n, "\\n");
+                else if (c == '\t')
+                        n += (size_t) snprintf(buf + n, len - n, "\\t");
+                else if (c < 0x20 || c == 0x7f)
+                        n += (size_t) snprintf(buf + n, len - n, "\\u%04x", c);
+                else
+                        buf[n++] = (char) c;
+        }
+        return n;
+}
+
+static size_t append(char *buf, size_t len, size_t n, const char *fmt, ...) _printf_(4, 5);
+static size_t append(char *buf, size_t len, size_t n, const char *fmt, ...) {
+        va_list ap;
+        int k;
+
+        if (n >= len)
+                return n;
+        va_start(ap, fmt);
+        k = vsnprintf(buf + n, len - n, fmt, ap);
+        va_end(ap);
+        return k < 0 ? n : MIN(n + (size_t) k, len - 1);
+}
+
+static void worker_of(const char *instance, char *buf, size_t len) {
+        snprintf(buf, len, "%.*s", (int) strcspn(instance, ":"), instance);
+}
+
+static size_t format_json(char *line, const struct tm *tm, unsigned msec, int level,
+                          const char *instance, const char *event, const LogField *fields,
+                          const char *msg) {
+        char ts[LOGLINE_TIMESTAMP_MAX], worker[80];
+        size_t n;
+
+        logline_timestamp(ts, tm, msec);
+        n = append(line, LINE_MAX_LEN, 0, "{\"time\":\"%s\",\"level\":\"%s\"", ts,
+                   level_name(level));
+        if (instance) {
+                worker_of(instance, worker, sizeof worker);
+                n = append(line, LINE_MAX_LEN, n, ",\"worker\":\"");
+                n = json_escape(line, LINE_MAX_LEN, n, worker);
+                n = append(line, LINE_MAX_LEN, n, "\",\"instance\":\"");
+                n = json_escape(line, LINE_MAX_LEN, n, instance);
+                n = append(line, LINE_MAX_LEN, n, "\"");
+        }
+        if (event)
+                n = append(line, LINE_MAX_LEN, n, ",\"event\":\"%s\"", event);
+        n = append(line, LINE_MAX_LEN, n, ",\"message\":\"");
+        n = json_escape(line, LINE_MAX_LEN, n, msg);
+        n = append(line, LINE_MAX_LEN, n, "\"");
+        for (const LogField *f = fields; f && f->key; f++) {
+                if ((f->type == LOG_FIELD_STR && !f->s) || !f->key[0])
+                        continue;
+                n = append(line, LINE_MAX_LEN, n, ",\"%s\":", f->key);
+                if (f->type == LOG_FIELD_INT)
+                        n = append(line, LINE_MAX_LEN, n, "%lld", f->i);
+                else if (f->type == LOG_FIELD_DOUBLE)
+                        n = append(line, LINE_MAX_LEN, n, "%.3f", f->d);
+                else {
+                        n = append(line, LINE_MAX_LEN, n, "\"");
+                        n = json_escape(line, LINE_MAX_LEN, n, f->s);
+                        n = append(line, LINE_MAX_LEN, n, "\"");
+                }
+        }
+        /* a message too long for the line still makes valid JSON: the tail is cut */
+        if (n >= LINE_MAX_LEN - 3)
+                return format_json(line, tm, msec, level, instance, event, NULL,
+                                   "(message too long)");
+        n = append(line, LINE_MAX_LEN, n, "}\n");
+        return n;
+}
+
+/* "exit_code" -> "EXIT_CODE": journal field names are upper case, digits and '_'. */
+static void journal_key(char *buf, size_t len, const char *key) {
+        size_t k = 0;
+
+        for (; *key && k + 1 < len; key++)
+                buf[k++] = *key >= 'a' && *key <= 'z' ? (char) (*key - 'a' + 'A')
+                           : (*key >= 'A' && *key <= 'Z') || (*key >= '0' && *key <= '9')
+                                   ? *key
+                                   : '_';
+        buf[k] = '\0';
+}
+
+static int send_journal(int level, const char *instance, const char *event,
+                        const LogField *fields, const char *msg) {
+        char bufs[MAX_JOURNAL_FIELDS][320], key[64], worker[80];
+        struct iovec iov[MAX_JOURNAL_FIELDS];
+        int n = 0;
+
+#define ADD(...)                                                                             \
+        do {                                                                                 \
+                if (n < MAX_JOURNAL_FIELDS) {                                                \
+                        int _l = snprintf(bufs[n], sizeof bufs[n], __VA_ARGS__);             \
+                        iov[n] = (struct iovec) { bufs[n],                                   \
+                                                  MIN((size_t) MAX(_l, 0), sizeof bufs[n] - 1) }; \
+                        n++;                                                                 \
+                }                                                                            \
+        } while (0)
+
+        ADD("MESSAGE=%s%s%s", instance ?: "", instance ? ": " : "", msg);
+        ADD("PRIORITY=%d", level);
+        ADD("SYSLOG_IDENTIFIER=upkeepd");
+        if (instance) {
+                worker_of(instance, worker, sizeof worker);
+                ADD("UPKEEP_WORKER=%s", worker);
+                ADD("UPKEEP_INSTANCE=%s", instance);
+        }
+        if (event)
+                ADD("UPKEEP_EVENT=%s", event);
+        for (const LogField *f = fields; f && f->key; f++) {
+                if (!f->key[0])
+                        continue;
+                journal_key(key, sizeof key, f->key);
+                if (f->type == LOG_FIELD_INT)
+                        ADD("UPKEEP_%s=%lld", key, f->i);
+                else if (f->type == LOG_FIELD_DOUBLE)
+                        ADD("UPKEEP_%s=%.3f", key, f->d);
+                else if (f->s)
+                        ADD("UPKEEP_%s=%s", key, f->s);
+        }
+#undef ADD
+        return sd_journal_sendv(iov, n);
+}
+
+void log_fieldsv(int level, const char *instance, const char *event, const LogField *fields,
+                 const char *fmt, va_list ap) {
+        char msg[2048], line[LINE_MAX_LEN];
         struct timespec ts;
         struct tm tm;
+        unsigned msec;
         size_t n;
-        va_list ap;
         int saved = errno;
 
         if (level > max_level)
                 return;
+        errno = saved; /* so %m works */
+        vsnprintf(msg, sizeof msg, fmt, ap);
+
+        if (format == LOG_FORMAT_JOURNAL && send_journal(level, instance, event, fields, msg) >= 0) {
+                errno = saved;
+                return;
+        }
         clock_gettime(CLOCK_REALTIME, &ts);
         localtime_r(&ts.tv_sec, &tm);
-        n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-        n += (size_t) snprintf(line + n, sizeof line - n, ".%03ld %s ", ts.tv_nsec / 1000000,
-                               level_name(level));
-        if (instance)
-                n += (size_t) snprintf(line + n, sizeof line - n, "%s: ", instance);
-        va_start(ap, fmt);
-        errno = saved; /* so %m works */
-        n += (size_t) vsnprintf(line + n, sizeof line - n, fmt, ap);
-        va_end(ap);
-        if (n > sizeof line - 2)
-                n = sizeof line - 2;
-        line[n++] = '\n';
-        (void) !write(STDERR_FILENO, line, n);
+        msec = (unsigned) (ts.tv_nsec / 1000000);
+        if (format == LOG_FORMAT_JSON)
+                n = format_json(line, &tm, msec, level, instance, event, fields, msg);
+        else {
+                n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
+                n = append(line, sizeof line, n, ".%03u %s ", msec, level_name(level));
+                if (instance)
+                        n = append(line, sizeof line, n, "%s: ", instance);
+                n = append(line, sizeof line, n, "%s", msg);
+                n = MIN(n, sizeof line - 2);
+                line[n++] = '\n';
+        }
+        if (file_dropped > 0 && file_sink &&
+            sink_free_space(file_sink) > sink_capacity(file_sink) / 2) {
+                unsigned long d = file_dropped;
+
+                file_dropped = 0; /* before: this call comes back here */
+                log_fields(LOG_WARNING, NULL, "log-dropped", LOG_KV(LF_I("dropped", d)),
+                           "%lu lines of this log were dropped (log-file full or stalled)", d);
+        }
+        put_line(line, n);
         errno = saved;
+}
+
+void log_fields(int level, const char *instance, const char *event, const LogField *fields,
+                const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        log_fieldsv(level, instance, event, fields, fmt, ap);
+        va_end(ap);
+}
+
+void log_msg(int level, const char *instance, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        log_fieldsv(level, instance, NULL, NULL, fmt, ap);
+        va_end(ap);
 }

@@ -1,32 +1,89 @@
 /*
- * Worker output capture (see logs.h).  Each pipe read end is an sd-event IO source; whatever is
- * read is appended with one write(2) to the instance's file, opened O_APPEND so several streams
- * (stdout, stderr, a previous run still draining) can share it without tearing each other's
- * writes.  Streams are kept on one list so they can be drained when upkeepd exits.
+ * Worker output capture (see logs.h): the loop's half.  The loop only reads pipes, frames
+ * lines into the output's ring and commits; the writer thread does every file operation.
+ *
+ * Invariants:
+ *   - a stream reads at most READ_CHUNK bytes per read(2), a bounded number of rounds per
+ *     wake-up, so a chatty worker cannot starve the loop;
+ *   - `pending` holds only what could not be framed yet: a partial line (at most max_line
+ *     bytes), plus, when the ring was full (`backlog`), the lines that did not fit.  It is
+ *     bounded by max_line + READ_CHUNK, and freed when empty;
+ *   - overflow = block: a stream whose lines do not fit stops reading (its IO source is off,
+ *     the worker waits in write(2)) until the writer reports room; overflow = drop: whole
+ *     lines are dropped and counted, reading goes on.  An episode is logged when it starts and
+ *     when it ends, never per line;
+ *   - an output is referenced by its instance(s) and its streams, and found by its path.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "logline.h"
 #include "logs.h"
+#include "logwriter.h"
+#include "parse.h"
 
-typedef struct Stream {
-        struct Stream *next, **pprev;
-        int pipe_fd;
-        int file_fd;
-        sd_event_source *source;
+#define READ_CHUNK (128 * 1024)
+#define MIN_ROOM (4 * 1024)          /* below this, a blocking stream waits instead of reading */
+#define ROUNDS 8
+#define DRAIN_TIMEOUT (3 * USEC_PER_SEC)
+#define WRITER_STOP_TIMEOUT (5 * USEC_PER_SEC)
+#define HASH_SIZE 1024
+#define MAX_LINE_LIMIT (1024 * 1024) /* logconf.c caps max-line at 1M */
+
+typedef struct Stream Stream;
+
+struct LogOutput {
+        struct LogOutput *hnext;
+        char *key;               /* the file's path, or "-" + instance name for stdout */
+        LogSink *sink;
+        unsigned refs;
+        Stream *streams;
+        uint64_t dropped;        /* bytes, since upkeepd started */
+        uint64_t episode_dropped;
+        bool dropping;
+        usec_t drop_since;
         char name[80];
-        bool is_stderr;
-} Stream;
+};
+
+struct Stream {
+        Stream *next, **pprev;   /* every stream */
+        Stream *onext, **opprev; /* the streams of one output */
+        LogOutput *out;
+        int fd;
+        sd_event_source *source;
+        char *pending;
+        size_t pending_len, pending_cap;
+        bool eof, backlog, stalled, draining;
+        bool is_stderr, timestamps, mark;
+        OverflowPolicy overflow;
+        size_t max_line;
+        char prefix[96];
+        size_t prefix_len;
+};
 
 static Stream *streams;
+static LogOutput *outputs[HASH_SIZE];
+static char scratch[MAX_LINE_LIMIT + READ_CHUNK];
+static usec_t drain_deadline;
+
+static unsigned hash(const char *s) {
+        unsigned h = 5381;
+
+        for (; *s; s++)
+                h = h * 33 + (unsigned char) *s;
+        return h % HASH_SIZE;
+}
 
 static int mkdir_p(const char *path, mode_t mode) {
-        char buf[4096];
+        char buf[PATH_MAX];
         size_t l = strlen(path);
 
         if (l == 0 || l >= sizeof buf)
@@ -44,122 +101,545 @@ static int mkdir_p(const char *path, mode_t mode) {
         return 0;
 }
 
-int logs_open_file(const Instance *i, int *ret_fd, char *reason, size_t len) {
-        const WorkerConfig *w = i->worker->cfg;
-        char dir[4096], path[4200];
-        int fd, r;
+static bool to_stdout(const WorkerConfig *w) {
+        return strcmp(w->log_dir, "-") == 0;
+}
 
-        snprintf(dir, sizeof dir, "%s/%s", w->log_dir, w->name);
-        r = mkdir_p(dir, 0755);
-        if (r < 0) {
-                snprintf(reason, len, "cannot create log directory %s: %s", dir, strerror(-r));
-                return r;
-        }
+/* log-dir/<worker>/<worker>.log, or <worker>-<N>.log for a worker with several instances. */
+static int instance_path(const Instance *i, char *buf, size_t len) {
+        const WorkerConfig *w = i->worker->cfg;
+        int n;
+
         if (w->instances > 1)
-                snprintf(path, sizeof path, "%s/%s-%u.log", dir, w->name, i->index);
+                n = snprintf(buf, len, "%s/%s/%s-%u.log", w->log_dir, w->name, w->name, i->index);
         else
-                snprintf(path, sizeof path, "%s/%s.log", dir, w->name);
-        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-        if (fd < 0) {
-                r = negative_errno();
-                snprintf(reason, len, "cannot open log file %s: %s", path, strerror(-r));
-                return r;
-        }
-        *ret_fd = fd;
+                n = snprintf(buf, len, "%s/%s/%s.log", w->log_dir, w->name, w->name);
+        return n < 0 || (size_t) n >= len ? -ENAMETOOLONG : 0;
+}
+
+static SinkSettings settings_of(const LogConfig *c) {
+        return (SinkSettings) {
+                .max_size = c->max_size,
+                .keep = c->keep,
+                .compress = c->compress,
+                .rotate_every = c->rotate_every,
+        };
+}
+
+/* ---- framing ------------------------------------------------------------------------------ */
+
+static size_t stamp_now(char *buf) {
+        struct timespec ts;
+        struct tm tm;
+        size_t n;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        localtime_r(&ts.tv_sec, &tm);
+        n = logline_timestamp(buf, &tm, (unsigned) (ts.tv_nsec / 1000000));
+        buf[n++] = ' ';
+        return n;
+}
+
+static LineFormat format_of(const Stream *st, const char *stamp, size_t stamp_len) {
+        return (LineFormat) {
+                .max_line = st->max_line,
+                .prefix = st->prefix,
+                .prefix_len = st->prefix_len,
+                .stamp = st->timestamps ? stamp : NULL,
+                .stamp_len = st->timestamps ? stamp_len : 0,
+                .tag = st->mark ? LOGLINE_STDERR_TAG : NULL,
+                .tag_len = st->mark ? strlen(LOGLINE_STDERR_TAG) : 0,
+        };
+}
+
+static void drop_episode_end(Stream *st, const LineFormat *f) {
+        LogOutput *o = st->out;
+        char text[128], dur[32];
+        LineOut out;
+        int n;
+
+        /* the marker goes in the file, where the gap is, before the lines that follow it */
+        n = snprintf(text, sizeof text, "[upkeep: %llu bytes of output dropped]",
+                     (unsigned long long) o->episode_dropped);
+        out = sink_reserve(o->sink);
+        if (!logline_emit(f, text, (size_t) n, &out))
+                return;
+        sink_commit(o->sink, out.used);
+        log_fields(LOG_NOTICE, o->name, "output-resumed",
+                   LOG_KV(LF_I("bytes_dropped", o->episode_dropped)),
+                   "output buffer has room again after %s, %llu bytes of output were dropped",
+                   format_duration(dur, sizeof dur, mono_usec() - o->drop_since),
+                   (unsigned long long) o->episode_dropped);
+        o->dropping = false;
+        o->episode_dropped = 0;
+}
+
+static LineResult frame(Stream *st, const char *in, size_t len, bool eof) {
+        char stamp[LOGLINE_TIMESTAMP_MAX + 1];
+        size_t stamp_len = st->timestamps ? stamp_now(stamp) : 0;
+        LineFormat f = format_of(st, stamp, stamp_len);
+        LineResult res;
+        LineOut out;
+
+        if (st->out->dropping && sink_free_space(st->out->sink) > sink_capacity(st->out->sink) / 4)
+                drop_episode_end(st, &f);
+        out = sink_reserve(st->out->sink);
+        logline_frame(&f, in, len, eof, &out, &res);
+        sink_commit(st->out->sink, out.used);
+        return res;
+}
+
+/* ---- streams ------------------------------------------------------------------------------- */
+
+static int pending_set(Stream *st, const char *p, size_t n) {
+        if (n > st->pending_cap || (n == 0 && st->pending_cap > 0) ||
+            st->pending_cap > 4 * MAX(n, (size_t) 4096)) {
+                /* exact-ish size: most streams hold a short partial line or nothing */
+                size_t cap = n == 0 ? 0 : (n + 1023) & ~(size_t) 1023;
+                char *b = NULL;
+
+                if (cap > 0) {
+                        b = malloc(cap);
+                        if (!b)
+                                return -ENOMEM;
+                        memcpy(b, p, n);
+                }
+                free(st->pending);
+                st->pending = b;
+                st->pending_cap = cap;
+        } else if (n > 0)
+                memmove(st->pending, p, n);
+        st->pending_len = n;
         return 0;
 }
 
-static void stream_free(Stream *s) {
-        if (!s)
+/* Forget the first k bytes of pending. */
+static void pending_consume(Stream *st, size_t k) {
+        if (k == 0)
                 return;
-        if (s->next)
-                s->next->pprev = s->pprev;
-        *s->pprev = s->next;
-        sd_event_source_disable_unref(s->source);
-        close(s->pipe_fd);
-        close(s->file_fd);
-        free(s);
+        if (k >= st->pending_len)
+                (void) pending_set(st, NULL, 0);
+        else
+                (void) pending_set(st, st->pending + k, st->pending_len - k);
 }
 
-static void write_all(Stream *s, const char *buf, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(s->file_fd, buf, n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0) {
-                        log_msg(LOG_WARNING, s->name, "writing output to its log failed: %m, "
-                                "dropping %zu bytes", n);
-                        return;
-                }
-                buf += k;
-                n -= (size_t) k;
+static void output_unref(LogOutput *o);
+
+static void stream_free(Stream *st) {
+        if (!st)
+                return;
+        if (st->next)
+                st->next->pprev = st->pprev;
+        *st->pprev = st->next;
+        if (st->onext)
+                st->onext->opprev = st->opprev;
+        *st->opprev = st->onext;
+        sd_event_source_disable_unref(st->source);
+        close(st->fd);
+        free(st->pending);
+        output_unref(st->out);
+        free(st);
+}
+
+static void drop_bytes(Stream *st, size_t n) {
+        LogOutput *o = st->out;
+
+        if (n == 0)
+                return;
+        o->dropped += n;
+        o->episode_dropped += n;
+        if (!o->dropping) {
+                o->dropping = true;
+                o->drop_since = mono_usec();
+                log_fields(LOG_WARNING, o->name, "output-dropping",
+                           LOG_KV(LF_S("file", sink_path(o->sink))),
+                           "output buffer full (%s), dropping output until there is room",
+                           sink_failing(o->sink) ? "its file cannot be written"
+                                                 : "the disk is slower than the worker");
         }
 }
 
-/* Returns 0 at EOF or on error (the stream is done), 1 when the pipe is merely empty. */
-static int stream_read(Stream *s) {
-        char buf[65536];
+/*
+ * The lines in `pending` do not fit.  Returns true when the caller may go on (room came back,
+ * or the lines were dropped), false when the stream now waits for the writer.
+ */
+static bool overflow(Stream *st) {
+        LogSink *sink = st->out->sink;
+        const char *nl;
+        size_t k;
 
-        for (int rounds = 0; rounds < 16; rounds++) {
-                ssize_t n = read(s->pipe_fd, buf, sizeof buf);
-                if (n > 0) {
-                        write_all(s, buf, (size_t) n);
-                        continue;
+        if (st->draining && sink_wait_space(sink, sink_capacity(sink) / 2, drain_deadline))
+                return true;
+        if (st->overflow == OVERFLOW_BLOCK && !st->draining) {
+                st->stalled = true;
+                (void) sd_event_source_set_enabled(st->source, SD_EVENT_OFF);
+                if (!sink_want_space(sink))
+                        return false;
+                st->stalled = false;
+                (void) sd_event_source_set_enabled(st->source, SD_EVENT_ON);
+                return true;
+        }
+        /* drop whole lines, keep a partial one (it may still end well) */
+        nl = st->eof ? NULL : memrchr(st->pending, '\n', st->pending_len);
+        k = st->eof || !nl ? st->pending_len : (size_t) (nl - st->pending) + 1;
+        drop_bytes(st, k);
+        pending_consume(st, k);
+        st->backlog = false;
+        return true;
+}
+
+/*
+ * Read and frame until the pipe is empty, the stream must wait, or ROUNDS reads were done.
+ * Returns false when the stream was freed (EOF and everything written out).
+ */
+static bool stream_pump(Stream *st) {
+        for (int round = 0; st->draining || round < ROUNDS; round++) {
+                size_t have, want;
+                LineResult res;
+                ssize_t n;
+
+                if (st->backlog || st->eof) {
+                        res = frame(st, st->pending, st->pending_len, st->eof);
+                        pending_consume(st, res.consumed);
+                        if (res.full) {
+                                st->backlog = true;
+                                if (overflow(st))
+                                        continue;
+                                return true;
+                        }
+                        st->backlog = false;
+                        if (st->eof) {
+                                stream_free(st);
+                                return false;
+                        }
                 }
+
+                have = st->pending_len;
+                want = MIN((size_t) READ_CHUNK, sizeof scratch - have);
+                if (st->overflow == OVERFLOW_BLOCK && !st->draining) {
+                        size_t room = sink_free_space(st->out->sink);
+
+                        if (room < MIN_ROOM) {
+                                st->backlog = true; /* nothing new: just wait for room */
+                                if (overflow(st))
+                                        continue;
+                                return true;
+                        }
+                        want = MIN(want, room);
+                }
+                if (have > 0)
+                        memcpy(scratch, st->pending, have);
+                if (st->draining && mono_usec() >= drain_deadline)
+                        n = 0; /* a process that never stops writing: enough */
+                else
+                        n = read(st->fd, scratch + have, want);
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n < 0 && errno == EAGAIN)
-                        return 1;
-                return 0;
+                if (n < 0 && errno == EAGAIN) {
+                        if (!st->draining)
+                                return true;
+                        n = 0; /* at exit, an empty pipe is as good as closed */
+                }
+                if (n <= 0) {
+                        st->eof = true; /* EOF, or an error: the stream is over either way */
+                        continue;
+                }
+                res = frame(st, scratch, have + (size_t) n, false);
+                if (pending_set(st, scratch + res.consumed, have + (size_t) n - res.consumed) < 0) {
+                        drop_bytes(st, have + (size_t) n - res.consumed);
+                        st->pending_len = 0;
+                }
+                if (res.full) {
+                        st->backlog = true;
+                        if (overflow(st))
+                                continue;
+                        return true;
+                }
+                if ((size_t) n < want && !st->draining)
+                        return true; /* the pipe is empty: save a read that would say so */
         }
-        /* bounded work per wake-up, so one chatty worker cannot starve the loop */
-        return 1;
+        return true;
 }
 
 static int on_stream(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
-        Stream *s = userdata;
-
         (void) src, (void) fd, (void) revents;
-        if (stream_read(s) == 0)
-                stream_free(s);
+        (void) stream_pump(userdata);
         return 0;
 }
 
-int logs_attach(sd_event *e, const Instance *i, int pipe_fd, int file_fd, bool is_stderr) {
-        Stream *s;
+/* The writer made room: let the output's stalled streams go on. */
+static void on_space(void *userdata) {
+        LogOutput *o = userdata;
+
+        /* the output stays alive meanwhile: the instance (or another stream) holds it, or the
+         * stream being pumped does until it is freed as the last thing it does */
+        for (Stream *st = o->streams, *next; st; st = next) {
+                next = st->onext;
+                if (!st->stalled)
+                        continue;
+                st->stalled = false;
+                (void) sd_event_source_set_enabled(st->source, SD_EVENT_ON);
+                (void) stream_pump(st); /* may free st, never another stream */
+        }
+}
+
+/* ---- outputs -------------------------------------------------------------------------------- */
+
+static LogOutput *output_find(const char *key) {
+        for (LogOutput *o = outputs[hash(key)]; o; o = o->hnext)
+                if (strcmp(o->key, key) == 0)
+                        return o;
+        return NULL;
+}
+
+static void output_unref(LogOutput *o) {
+        LogOutput **p;
+
+        if (!o || --o->refs > 0)
+                return;
+        for (p = &outputs[hash(o->key)]; *p && *p != o; p = &(*p)->hnext)
+                ;
+        if (*p)
+                *p = o->hnext;
+        if (o->dropping)
+                log_fields(LOG_NOTICE, o->name, "output-resumed",
+                           LOG_KV(LF_I("bytes_dropped", o->episode_dropped)),
+                           "output closed, %llu bytes of it were dropped",
+                           (unsigned long long) o->episode_dropped);
+        sink_close(o->sink);
+        free(o->key);
+        free(o);
+}
+
+static int output_new(const Instance *i, const char *key, char *reason, size_t len,
+                      LogOutput **ret) {
+        const WorkerConfig *w = i->worker->cfg;
+        SinkSettings st = settings_of(&w->log);
+        _cleanup_close_ int fd = -1;
+        char dir[PATH_MAX];
+        LogOutput *o;
         int r;
 
-        s = calloc(1, sizeof(Stream));
-        if (!s)
+        if (to_stdout(w)) {
+                fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+                if (fd < 0) {
+                        r = negative_errno();
+                        snprintf(reason, len, "cannot use stdout for output: %s", strerror(-r));
+                        return r;
+                }
+        } else {
+                snprintf(dir, sizeof dir, "%s/%s", w->log_dir, w->name);
+                r = mkdir_p(dir, 0755);
+                if (r < 0) {
+                        snprintf(reason, len, "cannot create log directory %s: %s", dir,
+                                 strerror(-r));
+                        return r;
+                }
+                fd = open(key, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+                if (fd < 0) {
+                        r = negative_errno();
+                        snprintf(reason, len, "cannot open log file %s: %s", key, strerror(-r));
+                        return r;
+                }
+        }
+        o = calloc(1, sizeof(LogOutput));
+        if (!o || !(o->key = strdup(key))) {
+                free(o);
+                snprintf(reason, len, "out of memory");
                 return -ENOMEM;
-        s->pipe_fd = pipe_fd;
-        s->is_stderr = is_stderr;
-        snprintf(s->name, sizeof s->name, "%s", i->name);
-        s->file_fd = fcntl(file_fd, F_DUPFD_CLOEXEC, 3);
-        if (s->file_fd < 0) {
-                r = negative_errno();
-                free(s);
-                return r;
         }
-        (void) fcntl(pipe_fd, F_SETFL, O_NONBLOCK);
-        r = sd_event_add_io(e, &s->source, pipe_fd, EPOLLIN, on_stream, s);
+        snprintf(o->name, sizeof o->name, "%s", i->name);
+        r = sink_new(to_stdout(w) ? NULL : key, TAKE_FD(fd), i->name, (size_t) w->log.buffer_size,
+                     &st, &o->sink);
         if (r < 0) {
-                close(s->file_fd);
-                free(s);
+                free(o->key);
+                free(o);
+                snprintf(reason, len, "cannot set up output: %s", strerror(-r));
                 return r;
         }
-        (void) sd_event_source_set_description(s->source, is_stderr ? "stderr" : "stdout");
-        s->next = streams;
+        sink_set_space_callback(o->sink, on_space, o);
+        o->refs = 1;
+        o->hnext = outputs[hash(key)];
+        outputs[hash(key)] = o;
+        *ret = o;
+        return 0;
+}
+
+int logs_prepare(Instance *i, char *reason, size_t len) {
+        const WorkerConfig *w = i->worker->cfg;
+        SinkSettings st = settings_of(&w->log);
+        char key[PATH_MAX];
+        LogOutput *o;
+        int r;
+
+        if (to_stdout(w))
+                snprintf(key, sizeof key, "-%s", i->name);
+        else if (instance_path(i, key, sizeof key) < 0) {
+                snprintf(reason, len, "log file path too long");
+                return -ENAMETOOLONG;
+        }
+        if (i->log_output && strcmp(i->log_output->key, key) == 0) {
+                sink_set_settings(i->log_output->sink, &st);
+                return 0;
+        }
+        logs_release(i);
+        o = output_find(key);
+        if (o) {
+                o->refs++;
+                sink_set_settings(o->sink, &st);
+        } else {
+                r = output_new(i, key, reason, len, &o);
+                if (r < 0)
+                        return r;
+        }
+        i->log_output = o;
+        return 0;
+}
+
+void logs_release(Instance *i) {
+        output_unref(i->log_output);
+        i->log_output = NULL;
+}
+
+int logs_attach(sd_event *e, Instance *i, int pipe_fd, bool is_stderr) {
+        const WorkerConfig *w = i->worker->cfg;
+        Stream *st;
+        int r;
+
+        if (!i->log_output)
+                return -EINVAL;
+        st = calloc(1, sizeof(Stream));
+        if (!st)
+                return -ENOMEM;
+        st->fd = pipe_fd;
+        st->is_stderr = is_stderr;
+        st->timestamps = w->log.timestamps;
+        st->mark = is_stderr && w->log.stderr_mode == STDERR_MARK;
+        st->overflow = w->log.overflow;
+        /* the buffer may predate a reload that changed max-line: a line must fit in it */
+        st->max_line = MIN((size_t) w->log.max_line, sink_capacity(i->log_output->sink) / 2);
+        st->max_line = MIN(st->max_line, (size_t) MAX_LINE_LIMIT);
+        if (to_stdout(w))
+                st->prefix_len = (size_t) snprintf(st->prefix, sizeof st->prefix, "%s | ",
+                                                   i->name);
+        (void) fcntl(pipe_fd, F_SETFL, O_NONBLOCK);
+        r = sd_event_add_io(e, &st->source, pipe_fd, EPOLLIN, on_stream, st);
+        if (r < 0) {
+                free(st);
+                return r;
+        }
+        (void) sd_event_source_set_description(st->source, is_stderr ? "stderr" : "stdout");
+        st->out = i->log_output;
+        st->out->refs++;
+        st->next = streams;
         if (streams)
-                streams->pprev = &s->next;
-        s->pprev = &streams;
-        streams = s;
+                streams->pprev = &st->next;
+        st->pprev = &streams;
+        streams = st;
+        st->onext = st->out->streams;
+        if (st->out->streams)
+                st->out->streams->opprev = &st->onext;
+        st->opprev = &st->out->streams;
+        st->out->streams = st;
+        return 0;
+}
+
+/* ---- status and control ----------------------------------------------------------------------- */
+
+json_t *logs_instance_json(const Instance *i) {
+        const LogOutput *o = i->log_output;
+        char path[PATH_MAX];
+        json_t *file;
+
+        if (o)
+                file = sink_path(o->sink) ? json_string(sink_path(o->sink)) : json_null();
+        else if (!to_stdout(i->worker->cfg) && instance_path(i, path, sizeof path) == 0)
+                file = json_string(path);
+        else
+                file = json_null();
+        return json_pack("{s:o, s:I, s:I, s:I, s:b}", "file", file, "bytes_written",
+                         (json_int_t) (o ? sink_bytes_written(o->sink) : 0), "bytes_dropped",
+                         (json_int_t) (o ? o->dropped : 0), "write_errors",
+                         (json_int_t) (o ? sink_write_errors(o->sink) : 0), "failing",
+                         o ? sink_failing(o->sink) : false);
+}
+
+json_t *logs_logfile_json(Supervisor *s, const char *name, const char **ret_error) {
+        _cleanup_free_ Instance **l = NULL;
+        char path[PATH_MAX];
+        json_t *files;
+        size_t n;
+
+        if (!name) {
+                *ret_error = "this command needs a name";
+                return NULL;
+        }
+        if (sup_find_instances(s, name, &l, &n) < 0) {
+                *ret_error = "no such process";
+                return NULL;
+        }
+        files = json_array();
+        for (size_t k = 0; k < n; k++) {
+                bool file = !to_stdout(l[k]->worker->cfg) &&
+                            instance_path(l[k], path, sizeof path) == 0;
+
+                json_array_append_new(files, json_pack("{s:s, s:o}", "name", l[k]->name, "path",
+                                                       file ? json_string(path) : json_null()));
+        }
+        return json_pack("{s:b, s:o}", "ok", 1, "files", files);
+}
+
+void logs_reopen(void) {
+        log_event(LOG_NOTICE, NULL, "logs-reopen", "reopening every log file");
+        writer_reopen_all();
+}
+
+json_t *logs_reopen_json(void) {
+        logs_reopen();
+        return json_pack("{s:b, s:s}", "ok", 1, "result", "reopening");
+}
+
+static int on_sigusr1(sd_event_source *src, const struct signalfd_siginfo *si, void *u) {
+        (void) src, (void) si, (void) u;
+        logs_reopen();
+        return 0;
+}
+
+/* ---- life ------------------------------------------------------------------------------------- */
+
+int logs_init(sd_event *e, const Config *c) {
+        sigset_t usr1;
+        int r;
+
+        r = writer_start(e);
+        if (r < 0)
+                return r;
+        sigemptyset(&usr1);
+        sigaddset(&usr1, SIGUSR1);
+        sigprocmask(SIG_BLOCK, &usr1, NULL);
+        r = sd_event_add_signal(e, NULL, SIGUSR1, on_sigusr1, NULL);
+        if (r < 0)
+                return r;
+        log_setup(c);
         return 0;
 }
 
 void logs_drain_all(void) {
+        drain_deadline = mono_usec() + DRAIN_TIMEOUT;
         while (streams) {
-                (void) stream_read(streams);
-                stream_free(streams);
+                Stream *st = streams;
+
+                st->draining = true;
+                st->stalled = false;
+                while (stream_pump(st))
+                        ;
         }
+        writer_stop(WRITER_STOP_TIMEOUT);
+}
+
+void logs_done(void) {
+        log_close();
+        while (streams)
+                stream_free(streams);
+        writer_free_all();
 }

@@ -268,7 +268,6 @@ int spawn_instance(Instance *i, pid_t *ret_pid, int *ret_errpipe, char *reason, 
         const WorkerConfig *w = i->worker->cfg;
         _cleanup_strv_free_ char **env = NULL, **argv = NULL;
         _cleanup_close_ int out_r = -1, out_w = -1, err_r = -1, err_w = -1, ep_r = -1, ep_w = -1;
-        _cleanup_close_ int log_fd = -1;
         Credentials cred;
         int p[2], r;
         pid_t pid;
@@ -291,7 +290,7 @@ int spawn_instance(Instance *i, pid_t *ret_pid, int *ret_errpipe, char *reason, 
                 snprintf(reason, len, "out of memory");
                 return -ENOMEM;
         }
-        r = logs_open_file(i, &log_fd, reason, len);
+        r = logs_prepare(i, reason, len);
         if (r < 0)
                 return r;
 
@@ -311,10 +310,10 @@ int spawn_instance(Instance *i, pid_t *ret_pid, int *ret_errpipe, char *reason, 
                 goto fail_errno;
 
         /* the parent keeps only the read ends; EOF on them means every writer is gone */
-        r = logs_attach(i->worker->sup->event, i, out_r, log_fd, false);
+        r = logs_attach(i->worker->sup->event, i, out_r, false);
         if (r >= 0)
                 out_r = -1;
-        r = logs_attach(i->worker->sup->event, i, err_r, log_fd, true);
+        r = logs_attach(i->worker->sup->event, i, err_r, true);
         if (r >= 0)
                 err_r = -1;
         (void) fcntl(ep_r, F_SETFL, O_NONBLOCK);

@@ -24,6 +24,7 @@
 #include "alerts.h"
 #include "http.h"
 #include "log.h"
+#include "logs.h"
 #include "notify.h"
 #include "parse.h"
 #include "supervisor.h"
@@ -233,7 +234,8 @@ static void do_spawn(Instance *i) {
         i->errpipe = errpipe;
         i->started_at = now(s);
         i->spawn_attempted = true;
-        log_msg(LOG_DEBUG, i->name, "spawned pid %d", (int) pid);
+        log_fields(LOG_DEBUG, i->name, "spawned", LOG_KV(LF_I("pid", pid)), "spawned pid %d",
+                   (int) pid);
         if (i->probe.url)
                 /* with probes, the first good answer makes it RUNNING, not start-secs */
                 probe_begin(i);
@@ -260,8 +262,11 @@ static void schedule_restart(Instance *i) {
                 i->restart_head = (i->restart_head + 1) % i->n_restart_times;
         }
         i->next_retry_at = now(s) + delay;
-        log_msg(LOG_INFO, i->name, "restarting in %s (attempt %u)",
-                format_duration(buf, sizeof buf, delay), i->attempt);
+        log_fields(LOG_INFO, i->name, "restart-scheduled",
+                   LOG_KV(LF_D("delay_ms", (double) delay / USEC_PER_MSEC),
+                          LF_I("attempt", i->attempt)),
+                   "restarting in %s (attempt %u)", format_duration(buf, sizeof buf, delay),
+                   i->attempt);
         if (delay == 0)
                 dispatch(i, EV_TIMER);
         else
@@ -302,9 +307,14 @@ static void entered_fatal(Instance *i) {
                 snprintf(i->reason, sizeof i->reason, "gave up after %u restarts within %s%s",
                          w->give_up_count, format_duration(within, sizeof within, w->give_up_within),
                          i->half_open ? " (half-open attempt failed)" : "");
-                log_msg(LOG_ERR, i->name, "%s: circuit open%s%s", i->reason,
-                        w->retry_after ? ", retrying in " : "",
-                        w->retry_after ? format_duration(buf, sizeof buf, w->retry_after) : "");
+                log_fields(LOG_ERR, i->name, "gave-up",
+                           LOG_KV(LF_I("restarts", w->give_up_count),
+                                  LF_D_IF(w->retry_after, "retry_after_ms",
+                                          (double) w->retry_after / USEC_PER_MSEC)),
+                           "%s: circuit open%s%s", i->reason,
+                           w->retry_after ? ", retrying in " : "",
+                           w->retry_after ? format_duration(buf, sizeof buf, w->retry_after)
+                                          : "");
         }
         i->half_open = false;
         alerts_evaluate(s->alerts, i->worker, i->name);
@@ -325,8 +335,9 @@ static void check_required(Instance *i) {
         s->exit_code = i->exit_signal ? 128 + i->exit_signal : i->exit_code;
         if (s->exit_code == 0 && i->state == STATE_FATAL)
                 s->exit_code = 1;
-        log_msg(LOG_ERR, i->name, "required worker is %s, stopping everything (exit status %d)",
-                state_to_string(i->state), s->exit_code);
+        log_fields(LOG_ERR, i->name, "required-failed", LOG_KV(LF_I("exit_status", s->exit_code)),
+                   "required worker is %s, stopping everything (exit status %d)",
+                   state_to_string(i->state), s->exit_code);
         sup_shutdown(s);
 }
 
@@ -347,36 +358,62 @@ static void dispatch(Instance *i, FsmEvent ev) {
         i->pending_backoff = st.pending_backoff;
         if (st.state == STATE_STARTING && old == STATE_FATAL && ev == EV_TIMER) {
                 i->half_open = true;
-                log_msg(LOG_NOTICE, i->name, "retry-after elapsed: one half-open attempt");
+                log_event(LOG_NOTICE, i->name, "half-open", "retry-after elapsed: one half-open "
+                          "attempt");
         }
         if (st.state == STATE_RUNNING && old != STATE_RUNNING && i->half_open) {
-                log_msg(LOG_NOTICE, i->name, "half-open attempt started well: circuit closed");
+                log_event(LOG_NOTICE, i->name, "circuit-closed", "half-open attempt started "
+                          "well: circuit closed");
                 circuit_reset(i);
         }
         if (st.state != old) {
                 i->state = st.state;
                 i->state_since = now(i->worker->sup);
+                /* one "state-change" event per transition; its fields say why */
                 if (ev == EV_EXIT || ev == EV_SPAWN_FAILED) {
+                        bool code = ev == EV_EXIT && i->has_exited && !i->exit_signal;
+
                         describe_exit(i, what, sizeof what);
-                        log_msg(st.state == STATE_FATAL ? LOG_ERR : LOG_NOTICE, i->name,
-                                "%s -> %s (%s)", state_to_string(old), state_to_string(st.state),
-                                ev == EV_SPAWN_FAILED ? i->reason : what);
+                        log_fields(st.state == STATE_FATAL ? LOG_ERR : LOG_NOTICE, i->name,
+                                   "state-change",
+                                   LOG_KV(LF_S("from", state_to_string(old)),
+                                          LF_S("to", state_to_string(st.state)),
+                                          LF_S("cause", ev == EV_EXIT ? "exit" : "spawn-failed"),
+                                          LF_I_IF(code, "exit_code", i->exit_code),
+                                          LF_S("signal", ev == EV_EXIT && i->exit_signal
+                                                                 ? signal_to_name(i->exit_signal)
+                                                                 : NULL),
+                                          LF_S("reason", i->reason[0] ? i->reason : NULL)),
+                                   "%s -> %s (%s)", state_to_string(old),
+                                   state_to_string(st.state),
+                                   ev == EV_SPAWN_FAILED ? i->reason : what);
                 } else if (ev == EV_UNHEALTHY)
-                        log_msg(LOG_NOTICE, i->name, "%s -> %s (unhealthy, restarting)",
-                                state_to_string(old), state_to_string(st.state));
+                        log_fields(LOG_NOTICE, i->name, "state-change",
+                                   LOG_KV(LF_S("from", state_to_string(old)),
+                                          LF_S("to", state_to_string(st.state)),
+                                          LF_S("cause", "unhealthy")),
+                                   "%s -> %s (unhealthy, restarting)", state_to_string(old),
+                                   state_to_string(st.state));
                 else if (st.state == STATE_RUNNING)
-                        log_msg(LOG_INFO, i->name, "%s -> %s (pid %d)", state_to_string(old),
-                                state_to_string(st.state), (int) i->pid);
+                        log_fields(LOG_INFO, i->name, "state-change",
+                                   LOG_KV(LF_S("from", state_to_string(old)),
+                                          LF_S("to", state_to_string(st.state)),
+                                          LF_I("pid", i->pid)),
+                                   "%s -> %s (pid %d)", state_to_string(old),
+                                   state_to_string(st.state), (int) i->pid);
                 else
-                        log_msg(LOG_INFO, i->name, "%s -> %s", state_to_string(old),
-                                state_to_string(st.state));
+                        log_fields(LOG_INFO, i->name, "state-change",
+                                   LOG_KV(LF_S("from", state_to_string(old)),
+                                          LF_S("to", state_to_string(st.state))),
+                                   "%s -> %s", state_to_string(old), state_to_string(st.state));
         }
         if (st.actions & ACT_DISARM)
                 disarm_timer(i);
         if (st.actions & ACT_RESET_ATTEMPTS)
                 i->attempt = 0;
         if (st.actions & ACT_KILL) {
-                log_msg(LOG_WARNING, i->name, "still running after stop-timeout, sending SIGKILL");
+                log_event(LOG_WARNING, i->name, "stop-timeout",
+                          "still running after stop-timeout, sending SIGKILL");
                 signal_group(i, SIGKILL);
         }
         if (st.actions & ACT_SIGNAL_STOP) {
@@ -605,6 +642,7 @@ static Worker *worker_free(Worker *w) {
                 i->timer = sd_event_source_disable_unref(i->timer);
                 child_gone(i);
                 probe_done(i);
+                logs_release(i);
                 free(i->restart_times);
         }
         free(w->instances);
@@ -830,6 +868,7 @@ int sup_reload(Supervisor *s, Config *config, ReloadSummary *sum) {
         }
         s->old_configs[s->n_old_configs++] = s->config;
         s->config = config;
+        log_setup(config); /* log-format, log-level, log-file may have changed */
         for (size_t w = 0; w < s->n_retiring; w++)
                 alerts_forget(s->alerts, s->retiring[w]);
         if (s->alerts && alerts_reconfigure(s->alerts) < 0)

@@ -49,6 +49,7 @@ struct Instance {
         bool half_open;          /* this start is the one attempt after retry-after */
         usec_t *restart_times;   /* ring of the last give-up-count restarts */
         unsigned n_restart_times, restart_head;
+        struct LogOutput *log_output; /* where its stdout/stderr go (logs.c), kept across runs */
 };
 
 struct Worker {

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctllogs.h"
 #include "macro.h"
 #include "parse.h"
 #include "proto.h"
@@ -39,6 +40,8 @@ static void usage(FILE *f) {
                    "       upkeepctl [-s SOCKET] health [--json]\n"
                    "       upkeepctl [-s SOCKET] alerts [--json]\n"
                    "       upkeepctl [-s SOCKET] alerts test SINK\n"
+                   "       upkeepctl [-s SOCKET] logs NAME [-n N] [-f]\n"
+                   "       upkeepctl [-s SOCKET] logs --reopen\n"
                    "\n"
                    "  -s, --socket PATH   control socket (default $UPKEEP_SOCKET or "
                    DEFAULT_SOCKET ")\n"
@@ -300,6 +303,8 @@ int main(int argc, char **argv) {
                 return EXIT_USAGE;
         }
         cmd = argv[optind++];
+        if (strcmp(cmd, "logs") == 0) /* its own options: -n N, -f, --reopen */
+                return ctl_logs(path, argc - optind, argv + optind, json, roundtrip);
         /* options may also follow the command: "status api --json" */
         for (; optind < argc; optind++) {
                 if (strcmp(argv[optind], "--json") == 0 || strcmp(argv[optind], "-j") == 0)

@@ -192,6 +192,12 @@ int main(int argc, char **argv) {
                 return 1;
         }
         config = NULL; /* the supervisor owns it now, and replaces it on reload */
+        /* the log writer thread starts with every signal blocked, then owns SIGUSR1 (reopen) */
+        r = logs_init(e, sup->config);
+        if (r < 0) {
+                log_error("cannot start the log writer: %s", strerror(-r));
+                return 1;
+        }
         if (sd_event_add_signal(e, NULL, SIGTERM, on_stop_signal, NULL) < 0 ||
             sd_event_add_signal(e, NULL, SIGINT, on_stop_signal, NULL) < 0 ||
             sd_event_add_signal(e, NULL, SIGHUP, on_sighup, NULL) < 0 ||
@@ -224,6 +230,7 @@ int main(int argc, char **argv) {
         (void) state_save(sup); /* no processes left; operator stops are kept */
         ctl = ctl_free(ctl, true);
         sup = sup_free(sup);
+        logs_done();
         curl_dl_unload();
         sd_event_unref(e);
         return exit_code;

@@ -1,0 +1,284 @@
+/*
+ * upkeepctl logs (see ctllogs.h).
+ *
+ * -n N prints the last N lines of each file, found by reading backwards from the end in
+ * blocks.  -f then follows like `tail -F`: every 200 ms each file is read to its end; when the
+ * path names another file (rotated: the old one was renamed to .1 and a new one created) the
+ * old descriptor is read to its end first, then the new file is read from its start, so no
+ * line is skipped or shown twice across a rotation.  With several instances every line is
+ * prefixed with "NAME | ", as upkeepd does for log-dir = "-".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctllogs.h"
+#include "macro.h"
+
+#define BLOCK 65536
+#define FOLLOW_INTERVAL_MS 200
+#define MAX_LINES 10000000
+
+enum {
+        EXIT_OK = 0,
+        EXIT_FAILED = 1,
+        EXIT_USAGE = 2,
+        EXIT_UNREACHABLE = 4,
+};
+
+typedef struct Follow {
+        char *name, *path;
+        int fd;
+        dev_t dev;
+        ino_t ino;
+        off_t pos;
+        char *partial;          /* a line not finished yet, printed once its '\n' comes */
+        size_t partial_len;
+} Follow;
+
+static bool prefix_lines;
+
+static void emit(const Follow *f, const char *p, size_t n) {
+        if (prefix_lines)
+                printf("%s | ", f->name);
+        fwrite(p, 1, n, stdout);
+}
+
+/* Print the whole lines of p, keeping a trailing partial line for later. */
+static void output(Follow *f, const char *p, size_t n) {
+        while (n > 0) {
+                const char *nl = memchr(p, '\n', n);
+                size_t k = nl ? (size_t) (nl - p) + 1 : n;
+
+                if (!nl) {
+                        char *b = realloc(f->partial, f->partial_len + k);
+
+                        if (b) {
+                                memcpy(b + f->partial_len, p, k);
+                                f->partial = b;
+                                f->partial_len += k;
+                        }
+                        return;
+                }
+                if (f->partial_len > 0) {
+                        if (prefix_lines)
+                                printf("%s | ", f->name);
+                        fwrite(f->partial, 1, f->partial_len, stdout);
+                        fwrite(p, 1, k, stdout);
+                        f->partial_len = 0;
+                } else
+                        emit(f, p, k);
+                p += k;
+                n -= k;
+        }
+}
+
+/* Where the last `lines` lines of the file start. */
+static off_t tail_offset(int fd, off_t size, unsigned long lines) {
+        char buf[BLOCK];
+        off_t end = size;
+        unsigned long seen = 0;
+        bool last = true;
+
+        if (lines == 0)
+                return size;
+        while (end > 0) {
+                off_t start = end > BLOCK ? end - BLOCK : 0;
+                ssize_t n = pread(fd, buf, (size_t) (end - start), start);
+
+                if (n <= 0)
+                        return 0;
+                for (ssize_t k = n - 1; k >= 0; k--) {
+                        if (buf[k] != '\n')
+                                continue;
+                        /* the file's own last '\n' ends the last line, it does not start one */
+                        if (last && start + k == size - 1) {
+                                last = false;
+                                continue;
+                        }
+                        last = false;
+                        if (++seen == lines)
+                                return start + k + 1;
+                }
+                end = start;
+        }
+        return 0;
+}
+
+static int follow_open(Follow *f) {
+        struct stat st;
+
+        f->fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (f->fd < 0)
+                return -errno;
+        if (fstat(f->fd, &st) < 0)
+                return -errno;
+        f->dev = st.st_dev;
+        f->ino = st.st_ino;
+        f->pos = 0;
+        return 0;
+}
+
+static void read_to_end(Follow *f) {
+        char buf[BLOCK];
+        ssize_t n;
+
+        if (f->fd < 0)
+                return;
+        while ((n = pread(f->fd, buf, sizeof buf, f->pos)) > 0) {
+                output(f, buf, (size_t) n);
+                f->pos += n;
+        }
+}
+
+/* One round of -f: new data, then a file that was rotated away or truncated. */
+static void follow_step(Follow *f) {
+        struct stat st, cur;
+
+        read_to_end(f);
+        if (stat(f->path, &st) < 0)
+                return; /* between a rename and the new file: look again later */
+        if (f->fd >= 0 && st.st_dev == f->dev && st.st_ino == f->ino) {
+                if (fstat(f->fd, &cur) == 0 && cur.st_size < f->pos)
+                        f->pos = 0; /* truncated in place (copytruncate) */
+                return;
+        }
+        /* a new file at the path: what the old one got before it was renamed came first */
+        read_to_end(f);
+        if (f->fd >= 0)
+                close(f->fd);
+        if (follow_open(f) < 0) {
+                f->fd = -1;
+                return;
+        }
+        read_to_end(f);
+}
+
+static int usage_error(const char *msg) {
+        fprintf(stderr, "upkeepctl: %s\nusage: upkeepctl [-s SOCKET] logs NAME [-n N] [-f]\n"
+                        "       upkeepctl [-s SOCKET] logs --reopen\n", msg);
+        return EXIT_USAGE;
+}
+
+int ctl_logs(const char *socket, int argc, char **argv, bool json, ctl_roundtrip_fn roundtrip) {
+        static const struct option opts[] = {
+                { "lines", required_argument, NULL, 'n' },
+                { "follow", no_argument, NULL, 'f' },
+                { "reopen", no_argument, NULL, 'r' },
+                { "json", no_argument, NULL, 'j' },
+                {},
+        };
+        _cleanup_(json_decrefp) json_t *req = NULL, *ans = NULL;
+        unsigned long lines = 10;
+        bool follow = false, reopen = false;
+        const char *name = NULL;
+        _cleanup_free_ Follow *fs = NULL;
+        size_t n_fs = 0;
+        json_t *v;
+        size_t k;
+        int c, r, ret = EXIT_OK;
+        char *end;
+
+        optind = 0; /* argv[0] is the first argument: getopt must not skip it */
+        opterr = 1;
+        while ((c = getopt_long(argc + 1, argv - 1, "n:fj", opts, NULL)) >= 0)
+                switch (c) {
+                case 'n':
+                        errno = 0;
+                        lines = strtoul(optarg, &end, 10);
+                        if (errno || *end || end == optarg || lines > MAX_LINES)
+                                return usage_error("-n: expected a number of lines");
+                        break;
+                case 'f': follow = true; break;
+                case 'r': reopen = true; break;
+                case 'j': json = true; break;
+                default: return usage_error("invalid option");
+                }
+        for (int a = optind - 1; a < argc; a++) {
+                if (name)
+                        return usage_error("logs takes one NAME");
+                name = argv[a];
+        }
+        if (reopen == !!name)
+                return usage_error(reopen ? "--reopen takes no name" : "logs needs a NAME");
+
+        req = json_pack("{s:s}", "cmd", reopen ? "reopen-logs" : "logfile");
+        if (name)
+                json_object_set_new(req, "name", json_string(name));
+        r = roundtrip(socket, req, &ans);
+        if (r < 0) {
+                fprintf(stderr, "upkeepctl: cannot talk to upkeepd at %s: %s\n", socket,
+                        strerror(-r));
+                return EXIT_UNREACHABLE;
+        }
+        if (!json_is_true(json_object_get(ans, "ok"))) {
+                const char *err = json_string_value(json_object_get(ans, "error")) ?: "?";
+
+                fprintf(stderr, "%s: ERROR (%s)\n", name ?: "logs", err);
+                return strcmp(err, "no such process") == 0 ? EXIT_UNREACHABLE : EXIT_FAILED;
+        }
+        if (json) {
+                json_dumpf(ans, stdout, JSON_INDENT(2));
+                putchar('\n');
+                return EXIT_OK;
+        }
+        if (reopen) {
+                printf("reopening the log files\n");
+                return EXIT_OK;
+        }
+
+        fs = calloc(json_array_size(json_object_get(ans, "files")) + 1, sizeof(Follow));
+        if (!fs)
+                return EXIT_FAILED;
+        json_array_foreach(json_object_get(ans, "files"), k, v) {
+                Follow *f = &fs[n_fs];
+
+                f->fd = -1;
+                f->name = (char *) json_string_value(json_object_get(v, "name"));
+                f->path = (char *) json_string_value(json_object_get(v, "path"));
+                if (!f->name)
+                        continue;
+                if (!f->path) {
+                        fprintf(stderr, "%s: its output goes to upkeepd's stdout "
+                                "(log-dir = \"-\"), not to a file\n", f->name);
+                        ret = EXIT_FAILED;
+                        continue;
+                }
+                r = follow_open(f);
+                if (r < 0 && !(follow && r == -ENOENT)) {
+                        fprintf(stderr, "%s: cannot read %s: %s\n", f->name, f->path,
+                                strerror(-r));
+                        ret = EXIT_FAILED;
+                        continue;
+                }
+                n_fs++;
+        }
+        prefix_lines = n_fs > 1;
+        for (size_t i = 0; i < n_fs; i++) {
+                struct stat st;
+
+                if (fs[i].fd >= 0 && fstat(fs[i].fd, &st) == 0)
+                        fs[i].pos = tail_offset(fs[i].fd, st.st_size, lines);
+                read_to_end(&fs[i]);
+        }
+        fflush(stdout);
+        while (follow && n_fs > 0) {
+                (void) poll(NULL, 0, FOLLOW_INTERVAL_MS);
+                for (size_t i = 0; i < n_fs; i++)
+                        follow_step(&fs[i]);
+                if (fflush(stdout) != 0)
+                        break; /* the reader went away */
+        }
+        for (size_t i = 0; i < n_fs; i++) {
+                if (fs[i].fd >= 0)
+                        close(fs[i].fd);
+                free(fs[i].partial);
+        }
+        return ret;
+}

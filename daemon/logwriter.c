@@ -1,0 +1,1066 @@
+/*
+ * The log writer thread, its sinks and the compression thread (see logwriter.h).
+ *
+ * Ownership and invariants:
+ *   - a sink's ring positions only grow: `tail` is advanced by the loop (the only producer)
+ *     after it filled the bytes, with release; `head` by the writer (the only consumer) after
+ *     write(2) returned, with release; each side reads the other's with acquire.  Nothing else
+ *     in a sink's ring is shared.
+ *   - the ring holds whole lines only (logline.c), so the writer can rotate between any two
+ *     writes and cut a write at a line end (rotate_cut) to honour max-size.
+ *   - fields marked "writer" are touched by the writer thread alone; the compression thread
+ *     only reads and writes files and hands finished jobs back on W.done, never touching the
+ *     sink itself.
+ *   - a sink is queued for the writer at most once (`queued`); a request bit set before the
+ *     writer clears `queued` is always seen, because the writer clears `queued` before it
+ *     takes the bits and a producer sets its bit before it tests `queued`.  Only the loop
+ *     queues a sink, and never after sink_close().
+ *   - the loop learns about free space, closed sinks and messages through one eventfd; a sink
+ *     is freed on the loop only after the writer said it is done with it (closed, with no
+ *     compression job and no queue entry left).
+ *   - a failing file (ENOSPC, EFBIG, EACCES...) is retried with a bounded backoff; its data
+ *     stays in the ring meanwhile, so the loop either stops reading the pipe or drops and
+ *     counts, depending on the worker's overflow policy (logs.c).
+ *   - rotation never copies: rename the archives up, rename the file to .1, open a new file,
+ *     close the old one.  A size rotation waits while the previous archive is still being
+ *     compressed (the worker's ring fills meanwhile: backpressure, not loss).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "log.h"
+#include "logwriter.h"
+#include "parse.h"
+#include "rotate.h"
+
+enum {
+        REQ_ADD = 1 << 0,
+        REQ_SETTINGS = 1 << 1,
+        REQ_CLOSE = 1 << 2,
+};
+
+enum {
+        INBOX_SPACE = 1 << 0,
+        INBOX_CLOSED = 1 << 1,
+};
+
+#define RETRY_MIN (250 * USEC_PER_MSEC)
+#define RETRY_MAX (5 * USEC_PER_SEC)
+#define MSG_QUEUE 64
+#define GZ_CHUNK (256 * 1024)
+
+struct LogSink {
+        /* fixed at creation */
+        char *path;               /* NULL: upkeepd's stdout */
+        char *dir, *base;         /* of path, for the archive scan */
+        char *label;
+        char *buf;
+        size_t cap;
+
+        _Atomic uint64_t tail;    /* loop: bytes committed */
+        _Atomic uint64_t head;    /* writer: bytes written */
+        uint64_t loop_tail;
+
+        atomic_uint req;
+        atomic_bool queued;
+        LogSink *qnext;           /* W.lock */
+        pthread_mutex_t lock;     /* settings */
+        SinkSettings settings;
+
+        /* loop */
+        atomic_bool want_space;
+        void (*space_cb)(void *userdata);
+        void *space_userdata;
+        LogSink *all_next, **all_pprev;
+        bool close_requested;
+
+        unsigned inbox_flags;     /* I.lock */
+        LogSink *inext;
+
+        /* writer */
+        int fd;
+        uint64_t size;
+        SinkSettings w;
+        bool active, closing, compressing, failing, force_rotate;
+        LogSink *anext, **apprev;
+        usec_t next_rotation;     /* CLOCK_REALTIME, USEC_INFINITY: none */
+        usec_t retry_at, retry_delay, fail_since;
+        unsigned fail_count;
+
+        _Atomic uint64_t bytes_written, write_errors;
+        atomic_bool failing_pub;
+};
+
+typedef struct Msg {
+        int level;
+        char label[80];
+        char event[32];
+        char file[256];
+        char text[400];
+} Msg;
+
+typedef struct Job {
+        struct Job *next;
+        LogSink *sink;
+        char *src, *dst, *tmp;
+} Job;
+
+static struct {
+        pthread_t thread;
+        bool running;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        LogSink *queue, *queue_tail;
+        struct Job *done;         /* finished compression jobs */
+        bool reopen, stop;
+        LogSink *active;          /* writer */
+        usec_t deadline;          /* writer: next retry or time rotation, CLOCK_MONOTONIC */
+} W = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static struct {
+        pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        Job *jobs, *jobs_tail;
+        bool stop;
+        atomic_bool abort;
+} C = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static struct {
+        pthread_mutex_t lock;
+        LogSink *sinks;
+        Msg msgs[MSG_QUEUE];
+        unsigned n_msgs, lost;
+        int efd;
+        sd_event_source *src;
+} I = { .lock = PTHREAD_MUTEX_INITIALIZER, .efd = -1 };
+
+static LogSink *all_sinks;        /* loop */
+
+usec_t mono_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
+static usec_t real_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
+static long local_gmtoff(usec_t real) {
+        time_t t = (time_t) (real / USEC_PER_SEC);
+        struct tm tm;
+
+        return localtime_r(&t, &tm) ? tm.tm_gmtoff : 0;
+}
+
+/* ---- the way back to the loop ------------------------------------------------------------ */
+
+static void inbox_kick(void) {
+        (void) eventfd_write(I.efd, 1);
+}
+
+static void inbox_push(LogSink *s, unsigned flag) {
+        pthread_mutex_lock(&I.lock);
+        if (s->inbox_flags == 0) {
+                s->inext = I.sinks;
+                I.sinks = s;
+        }
+        s->inbox_flags |= flag;
+        pthread_mutex_unlock(&I.lock);
+        inbox_kick();
+}
+
+/* A message for upkeepd's log, from a thread that must not write it itself. */
+_printf_(4, 5) static void post(int level, const LogSink *s, const char *event, const char *fmt,
+                                 ...) {
+        va_list ap;
+        Msg *m;
+
+        pthread_mutex_lock(&I.lock);
+        if (I.n_msgs >= MSG_QUEUE) {
+                I.lost++;
+                pthread_mutex_unlock(&I.lock);
+                return;
+        }
+        m = &I.msgs[I.n_msgs++];
+        m->level = level;
+        snprintf(m->label, sizeof m->label, "%s", s->label);
+        snprintf(m->event, sizeof m->event, "%s", event);
+        snprintf(m->file, sizeof m->file, "%s", s->path ?: "-");
+        va_start(ap, fmt);
+        vsnprintf(m->text, sizeof m->text, fmt, ap);
+        va_end(ap);
+        pthread_mutex_unlock(&I.lock);
+        inbox_kick();
+}
+
+static void sink_free(LogSink *s);
+
+/* On the loop: log what the threads reported, wake stalled producers, free closed sinks. */
+static void inbox_process(void) {
+        static Msg msgs[MSG_QUEUE];
+        unsigned n, lost;
+        LogSink *l;
+
+        pthread_mutex_lock(&I.lock);
+        n = I.n_msgs;
+        memcpy(msgs, I.msgs, n * sizeof(Msg));
+        I.n_msgs = 0;
+        lost = I.lost;
+        I.lost = 0;
+        l = I.sinks;
+        I.sinks = NULL;
+        pthread_mutex_unlock(&I.lock);
+
+        for (unsigned k = 0; k < n; k++)
+                log_fields(msgs[k].level, strcmp(msgs[k].label, "upkeepd") ? msgs[k].label : NULL,
+                           msgs[k].event, LOG_KV(LF_S("file", msgs[k].file)), "%s",
+                           msgs[k].text);
+        if (lost > 0)
+                log_warning("log writer: %u messages lost", lost);
+        while (l) {
+                LogSink *s = l;
+                unsigned flags;
+
+                l = s->inext; /* stable while its flags are set */
+                pthread_mutex_lock(&I.lock);
+                flags = s->inbox_flags;
+                s->inbox_flags = 0;
+                pthread_mutex_unlock(&I.lock);
+                if (flags & INBOX_CLOSED)
+                        sink_free(s);
+                else if ((flags & INBOX_SPACE) && s->space_cb)
+                        s->space_cb(s->space_userdata);
+        }
+}
+
+static int on_inbox(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        eventfd_t v;
+
+        (void) src, (void) revents, (void) userdata;
+        (void) eventfd_read(fd, &v);
+        inbox_process();
+        return 0;
+}
+
+/* ---- queueing work for the writer --------------------------------------------------------- */
+
+static void sink_kick(LogSink *s, unsigned req) {
+        if (req)
+                atomic_fetch_or(&s->req, req);
+        if (atomic_exchange(&s->queued, true))
+                return;
+        pthread_mutex_lock(&W.lock);
+        s->qnext = NULL;
+        if (W.queue_tail)
+                W.queue_tail->qnext = s;
+        else
+                W.queue = s;
+        W.queue_tail = s;
+        pthread_cond_signal(&W.cond);
+        pthread_mutex_unlock(&W.lock);
+}
+
+/* ---- compression --------------------------------------------------------------------------- */
+
+static int write_full(int fd, const void *p, size_t n) {
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                p = (const char *) p + k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+static int gzip_file(const char *src, const char *dst, const char *tmp, char *ibuf,
+                     char *obuf) {
+        _cleanup_close_ int in = -1, out = -1;
+        z_stream z = {};
+        struct stat st;
+        int r = 0, flush = Z_NO_FLUSH;
+
+        in = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        if (in < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (fstat(in, &st) < 0)
+                return -errno;
+        out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
+                   st.st_mode & 0666);
+        if (out < 0)
+                return -errno;
+        if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+                         Z_DEFAULT_STRATEGY) != Z_OK) {
+                (void) unlink(tmp);
+                return -ENOMEM;
+        }
+        while (flush != Z_FINISH) {
+                ssize_t n;
+
+                if (atomic_load(&C.abort)) {
+                        r = -ECANCELED;
+                        break;
+                }
+                n = read(in, ibuf, GZ_CHUNK);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = -errno;
+                        break;
+                }
+                flush = n == 0 ? Z_FINISH : Z_NO_FLUSH;
+                z.next_in = (Bytef *) ibuf;
+                z.avail_in = (uInt) n;
+                do {
+                        z.next_out = (Bytef *) obuf;
+                        z.avail_out = GZ_CHUNK;
+                        (void) deflate(&z, flush);
+                        r = write_full(out, obuf, GZ_CHUNK - z.avail_out);
+                } while (r == 0 && z.avail_out == 0);
+                if (r < 0)
+                        break;
+        }
+        deflateEnd(&z);
+        if (r == 0 && close(TAKE_FD(out)) < 0)
+                r = -errno;
+        if (r == 0 && rename(tmp, dst) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void) unlink(tmp);
+                return r;
+        }
+        (void) unlink(src);
+        return 0;
+}
+
+static void *compress_main(void *userdata) {
+        _cleanup_free_ char *ibuf = malloc(GZ_CHUNK), *obuf = malloc(GZ_CHUNK);
+
+        (void) userdata;
+        /* the archives can wait: keep the CPU for the workers and the loop */
+        (void) setpriority(PRIO_PROCESS, (id_t) gettid(), 10);
+        pthread_mutex_lock(&C.lock);
+        for (;;) {
+                Job *j;
+                int r;
+
+                while (!C.jobs && !C.stop)
+                        pthread_cond_wait(&C.cond, &C.lock);
+                if (!C.jobs)
+                        break;
+                j = C.jobs;
+                C.jobs = j->next;
+                if (!C.jobs)
+                        C.jobs_tail = NULL;
+                pthread_mutex_unlock(&C.lock);
+
+                r = ibuf && obuf ? gzip_file(j->src, j->dst, j->tmp, ibuf, obuf) : -ENOMEM;
+                if (r < 0 && r != -ECANCELED)
+                        post(LOG_WARNING, j->sink, "log-compress-error",
+                             "cannot compress %s: %s, leaving it uncompressed", j->src,
+                             strerror(-r));
+                /* back to the writer, which alone may touch the sink */
+                pthread_mutex_lock(&W.lock);
+                j->next = W.done;
+                W.done = j;
+                pthread_cond_signal(&W.cond);
+                pthread_mutex_unlock(&W.lock);
+                pthread_mutex_lock(&C.lock);
+        }
+        pthread_mutex_unlock(&C.lock);
+        return NULL;
+}
+
+/* Writer: hand archive 1 to the compression thread. */
+static void queue_compress(LogSink *s) {
+        Job *j = calloc(1, sizeof(Job));
+
+        if (!j || asprintf(&j->src, "%s.1", s->path) < 0 ||
+            asprintf(&j->dst, "%s.1.gz", s->path) < 0 ||
+            asprintf(&j->tmp, "%s.1.gz.tmp", s->path) < 0) {
+                if (j) {
+                        free(j->src);
+                        free(j->dst);
+                        free(j);
+                }
+                post(LOG_WARNING, s, "log-compress-error",
+                     "out of memory, leaving %s.1 uncompressed", s->path);
+                return;
+        }
+        j->sink = s;
+        s->compressing = true;
+        pthread_mutex_lock(&C.lock);
+        if (C.jobs_tail)
+                C.jobs_tail->next = j;
+        else
+                C.jobs = j;
+        C.jobs_tail = j;
+        pthread_cond_signal(&C.cond);
+        pthread_mutex_unlock(&C.lock);
+}
+
+/* ---- the writer ---------------------------------------------------------------------------- */
+
+static void note_deadline(usec_t t) {
+        if (t < W.deadline)
+                W.deadline = t;
+}
+
+static void schedule_time_rotation(LogSink *s, usec_t from) {
+        s->next_rotation = s->path && s->w.rotate_every > 0
+                                   ? rotate_next_boundary(from, local_gmtoff(from),
+                                                          s->w.rotate_every)
+                                   : USEC_INFINITY;
+}
+
+/* Size and age of a file just opened; a file left from before counts from its last write. */
+static void adopt_fd(LogSink *s, int fd) {
+        struct stat st;
+
+        s->fd = fd;
+        s->size = 0;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+                s->size = (uint64_t) st.st_size;
+        schedule_time_rotation(s, s->size > 0 ? (usec_t) st.st_mtim.tv_sec * USEC_PER_SEC +
+                                                        (usec_t) st.st_mtim.tv_nsec / 1000
+                                              : real_usec());
+}
+
+static int open_log(const char *path) {
+        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+
+        return fd < 0 ? -errno : fd;
+}
+
+static void sink_fail(LogSink *s, int err, const char *what) {
+        usec_t now = mono_usec();
+        char buf[32];
+
+        atomic_fetch_add(&s->write_errors, 1);
+        if (err == EFBIG && s->path && s->size > 0)
+                s->force_rotate = true; /* the file cannot grow: a fresh one can */
+        if (!s->failing) {
+                s->failing = true;
+                atomic_store(&s->failing_pub, true);
+                s->fail_since = now;
+                s->fail_count = 0;
+                s->retry_delay = RETRY_MIN;
+                post(LOG_WARNING, s, "log-write-error",
+                     "cannot %s %s: %s; holding output, retrying every %s at most", what,
+                     s->path ?: "stdout", strerror(err),
+                     format_duration(buf, sizeof buf, RETRY_MAX));
+        } else
+                s->retry_delay = MIN(s->retry_delay * 2, RETRY_MAX);
+        s->fail_count++;
+        s->retry_at = now + s->retry_delay;
+        note_deadline(s->retry_at);
+}
+
+static void sink_recovered(LogSink *s) {
+        char buf[32];
+
+        s->failing = false;
+        atomic_store(&s->failing_pub, false);
+        post(LOG_NOTICE, s, "log-write-resumed", "writing %s again after %u failed attempts "
+             "over %s", s->path ?: "stdout", s->fail_count,
+             format_duration(buf, sizeof buf, mono_usec() - s->fail_since));
+}
+
+/* The highest archive index present, removing leftovers of an interrupted compression. */
+static unsigned scan_archives(LogSink *s) {
+        DIR *d = opendir(s->dir);
+        struct dirent *de;
+        unsigned highest = 0, idx;
+        size_t bl = strlen(s->base);
+        bool gz;
+
+        if (!d)
+                return 0;
+        while ((de = readdir(d))) {
+                size_t l = strlen(de->d_name);
+
+                if (rotate_parse_name(s->base, de->d_name, &idx, &gz) == 0)
+                        highest = MAX(highest, idx);
+                else if (l > bl + 8 && strncmp(de->d_name, s->base, bl) == 0 &&
+                         strcmp(de->d_name + l - 7, ".gz.tmp") == 0)
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+        }
+        closedir(d);
+        return highest;
+}
+
+static int sink_rotate(LogSink *s) {
+        _cleanup_free_ RotateOp *ops = NULL;
+        char from[PATH_MAX], to[PATH_MAX];
+        unsigned highest = scan_archives(s);
+        size_t n;
+        int fd;
+
+        n = rotate_plan(s->w.keep, highest, NULL, 0);
+        ops = calloc(n, sizeof(RotateOp));
+        if (!ops)
+                return -ENOMEM;
+        (void) rotate_plan(s->w.keep, highest, ops, n);
+        for (size_t k = 0; k < n; k++) {
+                int r;
+
+                if (rotate_name(from, sizeof from, s->path, ops[k].from, ops[k].gz) < 0 ||
+                    rotate_name(to, sizeof to, s->path, ops[k].to, ops[k].gz) < 0)
+                        return -ENAMETOOLONG;
+                r = ops[k].type == ROTATE_RENAME ? rename(from, to) : unlink(from);
+                if (r < 0 && errno != ENOENT && ops[k].from == 0)
+                        return -errno; /* the file itself stays: try again later */
+        }
+        fd = open_log(s->path);
+        close(s->fd);
+        s->fd = -1;
+        s->size = 0;
+        s->force_rotate = false;
+        schedule_time_rotation(s, real_usec());
+        if (fd < 0)
+                return fd; /* opened again at the next attempt */
+        adopt_fd(s, fd);
+        if (s->w.compress && s->w.keep > 0)
+                queue_compress(s);
+        post(LOG_DEBUG, s, "log-rotated", "rotated %s", s->path);
+        return 0;
+}
+
+static void maybe_signal_space(LogSink *s) {
+        uint64_t used;
+
+        /* pairs with sink_want_space(): our head store must be visible before we read the
+         * flag, or both sides could miss each other */
+        atomic_thread_fence(memory_order_seq_cst);
+        used = atomic_load(&s->tail) - atomic_load(&s->head);
+        if ((used == 0 || used <= s->cap / 2) && atomic_load(&s->want_space) &&
+            atomic_exchange(&s->want_space, false))
+                inbox_push(s, INBOX_SPACE);
+}
+
+static bool time_rotation_due(LogSink *s) {
+        usec_t now;
+
+        if (!s->path || s->closing || s->next_rotation == USEC_INFINITY)
+                return false;
+        now = real_usec();
+        if (now < s->next_rotation) {
+                note_deadline(mono_usec() + (s->next_rotation - now));
+                return false;
+        }
+        if (s->size == 0) {
+                /* nothing to archive: wait for the next boundary */
+                schedule_time_rotation(s, now);
+                return false;
+        }
+        return true;
+}
+
+static void sink_drain(LogSink *s) {
+        for (;;) {
+                uint64_t head = atomic_load_explicit(&s->head, memory_order_relaxed);
+                uint64_t tail = atomic_load_explicit(&s->tail, memory_order_acquire);
+                size_t pending = (size_t) (tail - head), off, alen, n;
+                struct iovec iov[2];
+                bool rot = false;
+                ssize_t k;
+                int r;
+
+                bool due = s->path && !s->closing && !s->compressing &&
+                           ((s->force_rotate && s->size > 0) || time_rotation_due(s));
+
+                if (pending == 0 && !due)
+                        break;
+                if (s->fd < 0) {
+                        r = s->path ? open_log(s->path) : -EBADF;
+                        if (r < 0) {
+                                sink_fail(s, -r, "open");
+                                return;
+                        }
+                        adopt_fd(s, r);
+                        continue;
+                }
+                if (due) {
+                        r = sink_rotate(s);
+                        if (r < 0) {
+                                sink_fail(s, -r, "rotate");
+                                return;
+                        }
+                        continue;
+                }
+                s->force_rotate = false;
+                off = (size_t) (head % s->cap);
+                alen = MIN(pending, s->cap - off);
+                n = rotate_cut(s->buf + off, alen, s->buf, pending - alen, s->size,
+                               s->path && !s->closing ? s->w.max_size : 0, &rot);
+                if (rot) {
+                        if (s->compressing)
+                                return; /* resumed when the compression job comes back */
+                        r = sink_rotate(s);
+                        if (r < 0) {
+                                sink_fail(s, -r, "rotate");
+                                return;
+                        }
+                        continue;
+                }
+                iov[0] = (struct iovec) { s->buf + off, MIN(n, alen) };
+                iov[1] = (struct iovec) { s->buf, n - iov[0].iov_len };
+                k = writev(s->fd, iov, iov[1].iov_len > 0 ? 2 : 1);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0) {
+                        sink_fail(s, k < 0 ? errno : EIO, "write to");
+                        return;
+                }
+                atomic_store_explicit(&s->head, head + (uint64_t) k, memory_order_release);
+                s->size += (uint64_t) k;
+                atomic_fetch_add_explicit(&s->bytes_written, (uint64_t) k, memory_order_relaxed);
+                if (s->failing)
+                        sink_recovered(s);
+                maybe_signal_space(s);
+        }
+        maybe_signal_space(s);
+}
+
+static void sink_deactivate(LogSink *s) {
+        if (!s->active)
+                return;
+        if (s->anext)
+                s->anext->apprev = s->apprev;
+        *s->apprev = s->anext;
+        s->active = false;
+}
+
+static void sink_reopen(LogSink *s) {
+        int fd;
+
+        if (!s->path)
+                return;
+        if (s->fd >= 0)
+                close(s->fd);
+        s->fd = -1;
+        fd = open_log(s->path);
+        if (fd < 0)
+                sink_fail(s, -fd, "reopen");
+        else
+                adopt_fd(s, fd);
+}
+
+/* Drain (unless waiting for a retry), and finish a closing sink once it is empty. */
+static void sink_service(LogSink *s, usec_t now, bool final) {
+        if (!s->failing || now >= s->retry_at || final)
+                sink_drain(s);
+        if (s->closing && !final && !s->compressing &&
+            atomic_load(&s->head) == atomic_load(&s->tail)) {
+                sink_deactivate(s);
+                if (s->fd >= 0)
+                        close(s->fd);
+                s->fd = -1;
+                inbox_push(s, INBOX_CLOSED); /* the loop frees it: do not touch it again */
+        }
+}
+
+/* A sink taken off the queue: apply its requests, then service it. */
+static void sink_process(LogSink *s, usec_t now) {
+        unsigned req;
+
+        atomic_store(&s->queued, false);
+        req = atomic_exchange(&s->req, 0);
+        if (req & REQ_ADD) {
+                struct stat st;
+                char p[PATH_MAX];
+
+                s->anext = W.active;
+                if (W.active)
+                        W.active->apprev = &s->anext;
+                s->apprev = &W.active;
+                W.active = s;
+                s->active = true;
+                if (s->fd >= 0)
+                        adopt_fd(s, s->fd);
+                /* an archive a previous run did not get to compress */
+                if (s->path && s->w.compress && s->w.keep > 0 &&
+                    snprintf(p, sizeof p, "%s.1", s->path) < (int) sizeof p &&
+                    lstat(p, &st) == 0 && S_ISREG(st.st_mode))
+                        queue_compress(s);
+        }
+        if (req & REQ_SETTINGS) {
+                pthread_mutex_lock(&s->lock);
+                s->w = s->settings;
+                pthread_mutex_unlock(&s->lock);
+                if (s->fd >= 0)
+                        schedule_time_rotation(s, real_usec());
+        }
+        if (req & REQ_CLOSE)
+                s->closing = true;
+        sink_service(s, now, false);
+}
+
+static void *writer_main(void *userdata) {
+        (void) userdata;
+        pthread_mutex_lock(&W.lock);
+        for (;;) {
+                LogSink *list;
+                Job *done;
+                bool reopen, stop;
+                usec_t now = mono_usec();
+
+                if (!W.queue && !W.done && !W.reopen && !W.stop && now < W.deadline) {
+                        if (W.deadline == USEC_INFINITY)
+                                pthread_cond_wait(&W.cond, &W.lock);
+                        else {
+                                struct timespec ts = {
+                                        .tv_sec = (time_t) (W.deadline / USEC_PER_SEC),
+                                        .tv_nsec = (long) (W.deadline % USEC_PER_SEC) * 1000,
+                                };
+                                pthread_cond_timedwait(&W.cond, &W.lock, &ts);
+                        }
+                        continue;
+                }
+                list = W.queue;
+                W.queue = W.queue_tail = NULL;
+                done = W.done;
+                W.done = NULL;
+                reopen = W.reopen;
+                W.reopen = false;
+                stop = W.stop;
+                pthread_mutex_unlock(&W.lock);
+
+                if (reopen)
+                        for (LogSink *s = W.active; s; s = s->anext)
+                                sink_reopen(s);
+                while (done) {
+                        Job *j = done;
+
+                        done = j->next;
+                        j->sink->compressing = false;
+                        sink_service(j->sink, now, false);
+                        free(j->src);
+                        free(j->dst);
+                        free(j->tmp);
+                        free(j);
+                }
+                while (list) {
+                        LogSink *s = list;
+
+                        list = s->qnext;
+                        sink_process(s, now);
+                }
+                if (now >= W.deadline || stop) {
+                        /* retries and time rotations that are due, and the next deadline */
+                        W.deadline = USEC_INFINITY;
+                        for (LogSink *s = W.active, *next; s; s = next) {
+                                next = s->anext;
+                                if (s->failing && s->retry_at > now && !stop)
+                                        note_deadline(s->retry_at);
+                                else
+                                        sink_service(s, now, stop);
+                        }
+                }
+                pthread_mutex_lock(&W.lock);
+                if (stop && !W.queue && !W.done)
+                        break;
+        }
+        pthread_mutex_unlock(&W.lock);
+        return NULL;
+}
+
+/* ---- the loop's side ------------------------------------------------------------------------ */
+
+int writer_start(sd_event *e) {
+        pthread_condattr_t ca;
+        sigset_t all, old;
+        int r;
+
+        if (W.running)
+                return 0;
+        I.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (I.efd < 0)
+                return -errno;
+        r = sd_event_add_io(e, &I.src, I.efd, EPOLLIN, on_inbox, NULL);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(I.src, "log-writer");
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&W.cond, &ca);
+        pthread_condattr_destroy(&ca);
+        W.deadline = USEC_INFINITY;
+        W.stop = C.stop = false;
+        atomic_store(&C.abort, false);
+
+        /* signals are read by the loop's signalfd: the threads must never take one */
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        r = -pthread_create(&W.thread, NULL, writer_main, NULL);
+        if (r == 0) {
+                r = -pthread_create(&C.thread, NULL, compress_main, NULL);
+                if (r < 0) {
+                        pthread_mutex_lock(&W.lock);
+                        W.stop = true;
+                        pthread_cond_signal(&W.cond);
+                        pthread_mutex_unlock(&W.lock);
+                        pthread_join(W.thread, NULL);
+                }
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (r < 0)
+                return r;
+        (void) pthread_setname_np(W.thread, "upkeepd-writer");
+        (void) pthread_setname_np(C.thread, "upkeepd-gzip");
+        W.running = true;
+        return 0;
+}
+
+bool writer_running(void) {
+        return W.running;
+}
+
+void writer_stop(usec_t timeout) {
+        struct timespec ts;
+        int r;
+
+        if (!W.running)
+                return;
+        pthread_mutex_lock(&C.lock);
+        C.stop = true;
+        atomic_store(&C.abort, true);
+        pthread_cond_signal(&C.cond);
+        pthread_mutex_unlock(&C.lock);
+        pthread_join(C.thread, NULL);
+
+        pthread_mutex_lock(&W.lock);
+        W.stop = true;
+        pthread_cond_signal(&W.cond);
+        pthread_mutex_unlock(&W.lock);
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += (time_t) (timeout / USEC_PER_SEC);
+        ts.tv_nsec += (long) (timeout % USEC_PER_SEC) * 1000;
+        if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+        }
+        r = pthread_timedjoin_np(W.thread, NULL, &ts);
+        W.running = false; /* from now on commits are written synchronously */
+        if (r != 0) {
+                /* stuck in a write to a hung file system: leave it, the process ends anyway */
+                log_error("log writer did not finish within the stop timeout, some output is "
+                          "lost");
+                W.running = true; /* so nothing frees what it may still touch */
+                return;
+        }
+        inbox_process();
+        I.src = sd_event_source_disable_unref(I.src);
+}
+
+void writer_reopen_all(void) {
+        if (!W.running)
+                return;
+        pthread_mutex_lock(&W.lock);
+        W.reopen = true;
+        pthread_cond_signal(&W.cond);
+        pthread_mutex_unlock(&W.lock);
+}
+
+static void sink_free(LogSink *s) {
+        if (!s)
+                return;
+        if (s->all_next)
+                s->all_next->all_pprev = s->all_pprev;
+        *s->all_pprev = s->all_next;
+        if (s->fd >= 0)
+                close(s->fd);
+        pthread_mutex_destroy(&s->lock);
+        free(s->buf);
+        free(s->path);
+        free(s->dir);
+        free(s->base);
+        free(s->label);
+        free(s);
+}
+
+void writer_free_all(void) {
+        if (W.running)
+                return;
+        while (all_sinks)
+                sink_free(all_sinks);
+        if (I.efd >= 0)
+                close(I.efd);
+        I.efd = -1;
+}
+
+int sink_new(const char *path, int fd, const char *label, size_t buffer_size,
+             const SinkSettings *st, LogSink **ret) {
+        LogSink *s = calloc(1, sizeof(LogSink));
+        const char *slash;
+
+        if (!s) {
+                close(fd);
+                return -ENOMEM;
+        }
+        s->fd = fd;
+        s->cap = buffer_size;
+        s->buf = malloc(buffer_size);
+        s->label = strdup(label);
+        s->settings = s->w = *st;
+        s->next_rotation = USEC_INFINITY;
+        pthread_mutex_init(&s->lock, NULL);
+        s->all_next = all_sinks;
+        if (all_sinks)
+                all_sinks->all_pprev = &s->all_next;
+        s->all_pprev = &all_sinks;
+        all_sinks = s;
+        if (path) {
+                slash = strrchr(path, '/');
+                s->path = strdup(path);
+                s->dir = slash ? strndup(path, (size_t) (slash - path) ?: 1) : strdup(".");
+                s->base = strdup(slash ? slash + 1 : path);
+                if (!s->path || !s->dir || !s->base) {
+                        sink_free(s);
+                        return -ENOMEM;
+                }
+        }
+        if (!s->buf || !s->label) {
+                sink_free(s);
+                return -ENOMEM;
+        }
+        if (W.running)
+                sink_kick(s, REQ_ADD);
+        *ret = s;
+        return 0;
+}
+
+void sink_set_settings(LogSink *s, const SinkSettings *st) {
+        pthread_mutex_lock(&s->lock);
+        s->settings = *st;
+        pthread_mutex_unlock(&s->lock);
+        if (W.running)
+                sink_kick(s, REQ_SETTINGS);
+}
+
+void sink_set_space_callback(LogSink *s, void (*cb)(void *userdata), void *userdata) {
+        s->space_cb = cb;
+        s->space_userdata = userdata;
+}
+
+size_t sink_free_space(LogSink *s) {
+        return s->cap - (size_t) (s->loop_tail - atomic_load_explicit(&s->head,
+                                                                     memory_order_acquire));
+}
+
+size_t sink_capacity(const LogSink *s) {
+        return s->cap;
+}
+
+LineOut sink_reserve(LogSink *s) {
+        size_t free = sink_free_space(s), off = (size_t) (s->loop_tail % s->cap);
+        size_t first = MIN(free, s->cap - off);
+
+        return (LineOut) { .seg = { s->buf + off, s->buf }, .cap = { first, free - first } };
+}
+
+void sink_commit(LogSink *s, size_t n) {
+        if (n == 0)
+                return;
+        s->loop_tail += n;
+        atomic_store_explicit(&s->tail, s->loop_tail, memory_order_release);
+        if (W.running)
+                sink_kick(s, 0);
+        else if (s->fd >= 0) {
+                /* before the threads start or after they stop: write now */
+                sink_write_sync(s, NULL, 0);
+        }
+}
+
+bool sink_want_space(LogSink *s) {
+        atomic_store(&s->want_space, true);
+        /* the writer may have freed space before it could see the flag */
+        if (sink_free_space(s) > s->cap / 2) {
+                atomic_store(&s->want_space, false);
+                return true;
+        }
+        if (W.running)
+                sink_kick(s, 0);
+        return false;
+}
+
+bool sink_wait_space(LogSink *s, size_t want, usec_t deadline) {
+        want = MIN(want, s->cap);
+        while (sink_free_space(s) < want) {
+                if (!W.running || mono_usec() >= deadline)
+                        return false;
+                sink_kick(s, 0);
+                usleep(1000);
+        }
+        return true;
+}
+
+void sink_close(LogSink *s) {
+        if (!s || s->close_requested)
+                return;
+        s->close_requested = true;
+        s->space_cb = NULL;
+        if (W.running)
+                sink_kick(s, REQ_CLOSE);
+        else
+                sink_free(s);
+}
+
+/* Write the ring's content (and p) straight to the file, when no writer thread runs. */
+void sink_write_sync(LogSink *s, const char *p, size_t n) {
+        uint64_t head = atomic_load(&s->head), tail = atomic_load(&s->tail);
+
+        if (W.running || s->fd < 0)
+                return;
+        while (head < tail) {
+                size_t off = (size_t) (head % s->cap), len = MIN((size_t) (tail - head),
+                                                                s->cap - off);
+                if (write_full(s->fd, s->buf + off, len) < 0)
+                        break;
+                head += len;
+        }
+        atomic_store(&s->head, tail);
+        if (n > 0)
+                (void) write_full(s->fd, p, n);
+}
+
+const char *sink_path(const LogSink *s) {
+        return s->path;
+}
+
+uint64_t sink_bytes_written(const LogSink *s) {
+        return atomic_load_explicit(&s->bytes_written, memory_order_relaxed);
+}
+
+uint64_t sink_write_errors(const LogSink *s) {
+        return atomic_load_explicit(&s->write_errors, memory_order_relaxed);
+}
+
+bool sink_failing(const LogSink *s) {
+        return atomic_load(&s->failing_pub);
+}

@@ -1,0 +1,78 @@
+/*
+ * The log writer: every write(2), rename(2), unlink(2) and gzip of a log file happens on one
+ * writer thread (and a compression thread it feeds), never on the event loop.
+ *
+ * A sink is one output file (or upkeepd's stdout) with a bounded ring buffer in front of it.
+ * The event loop is the only producer of a sink: it reserves free space, fills it with whole
+ * lines and commits; the writer is the only consumer.  The loop learns that space freed up
+ * (after it had to stop) and that a closed sink may be freed through an eventfd source, and the
+ * writer's own messages (a write error, a failed rotation) are logged from there too, so
+ * upkeepd's log is only ever written by the loop thread.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "logline.h"
+#include "macro.h"
+
+typedef struct LogSink LogSink;
+
+typedef struct SinkSettings {
+        uint64_t max_size;      /* 0: no size limit */
+        unsigned keep;
+        bool compress;
+        usec_t rotate_every;    /* 0: off */
+} SinkSettings;
+
+/* Start the threads and the loop's wake-up source.  Call with every signal blocked. */
+int writer_start(sd_event *e);
+bool writer_running(void);
+/*
+ * At exit: write what every sink holds (a failing file gets one last attempt), close them and
+ * stop the threads, waiting at most `timeout`.  Sinks stay allocated (sink_write_sync works).
+ */
+void writer_stop(usec_t timeout);
+/* Free every sink left (after writer_stop). */
+void writer_free_all(void);
+/* Close and open again every file at its path (for an external logrotate). */
+void writer_reopen_all(void);
+
+/*
+ * A sink writing to `fd` (taken over), the file at `path`, or upkeepd's stdout when path is
+ * NULL (never rotated).  `label` names it in messages ("api:0", "upkeepd").
+ */
+int sink_new(const char *path, int fd, const char *label, size_t buffer_size,
+             const SinkSettings *st, LogSink **ret);
+/* New rotation settings, applied by the writer from its next rotation check on. */
+void sink_set_settings(LogSink *s, const SinkSettings *st);
+/* Called on the loop when room came back after sink_want_space() returned false. */
+void sink_set_space_callback(LogSink *s, void (*cb)(void *userdata), void *userdata);
+
+/* The free part of the ring, to be filled in order; then commit what was used. */
+LineOut sink_reserve(LogSink *s);
+void sink_commit(LogSink *s, size_t n);
+size_t sink_free_space(LogSink *s);
+size_t sink_capacity(const LogSink *s);
+/*
+ * The loop stopped for lack of room.  Returns true when there is room already (go on);
+ * otherwise the space callback runs once at least half of the buffer is free again.
+ */
+bool sink_want_space(LogSink *s);
+/* At exit only: wait (blocking) until `want` bytes are free, at most until `deadline`. */
+bool sink_wait_space(LogSink *s, size_t want, usec_t deadline);
+/* No more data will come: the writer writes what is left, closes, and the sink is freed. */
+void sink_close(LogSink *s);
+
+/* After writer_stop: write directly (upkeepd's own last lines). */
+void sink_write_sync(LogSink *s, const char *p, size_t n);
+
+const char *sink_path(const LogSink *s);
+uint64_t sink_bytes_written(const LogSink *s);
+uint64_t sink_write_errors(const LogSink *s);
+bool sink_failing(const LogSink *s);
+
+usec_t mono_usec(void);
