@@ -1934,6 +1934,19 @@ autorestat=true
     check(r.stderr.startswith(f"{bad}:2: "), f"--convert error lacks {bad}:2: {r.stderr!r}")
 
 
+def load_suites():
+    """
+    The other suites: every tests/integration/t_*.py, in name order, after the tests above.
+    They reach this harness as `import __main__ as h` and register with `@h.test`.
+    """
+    import importlib
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, here)
+    for f in sorted(os.listdir(here)):
+        if f.startswith("t_") and f.endswith(".py"):
+            importlib.import_module(f[:-3])
+
+
 def run_one(fn, keep):
     name = fn.__name__
     c = Ctx(name, keep=keep)
@@ -1991,6 +2004,7 @@ def main():
                     "failed tests")
     ap.add_argument("--list", action="store_true", help="list the tests")
     args = ap.parse_args()
+    load_suites()
 
     if args.list:
         for fn in TESTS:
