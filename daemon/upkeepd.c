@@ -156,6 +156,20 @@ int main(int argc, char **argv) {
         if (convert_path)
                 return convert(convert_path);
 
+        /* Block the signals read from the loop before anything else: as PID 1 a signal that
+         * arrives unblocked and unhandled is discarded by the kernel, while a blocked one
+         * stays pending until the loop's signalfd reads it.  None can be lost or run a
+         * handler in the middle of something. */
+        if (!check_only) {
+                sigemptyset(&mask);
+                sigaddset(&mask, SIGCHLD);
+                sigaddset(&mask, SIGTERM);
+                sigaddset(&mask, SIGINT);
+                sigaddset(&mask, SIGHUP);
+                sigaddset(&mask, SIGUSR1);
+                sigprocmask(SIG_BLOCK, &mask, NULL);
+        }
+
         r = conf_load(config_path, &config, &errors);
         if (r < 0) {
                 fputs(errors ?: "invalid configuration\n", stderr);
@@ -169,14 +183,6 @@ int main(int argc, char **argv) {
                 return 0;
         }
 
-        /* every signal we care about is read from the loop; none can be lost or run a handler
-         * in the middle of something, and as PID 1 a handled signal is a delivered one */
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGCHLD);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
         (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
         raise_nofile();

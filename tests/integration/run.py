@@ -1321,9 +1321,9 @@ def control_robustness(c):
     check_eq(c.inst("w")["state"], "RUNNING", "the worker")
 
 
-@test
-def pid1_reaps_orphans(c):
-    """As PID 1 of a PID namespace upkeepd reaps orphans and still stops on SIGTERM."""
+def start_as_pid1(c, wait_ready=False):
+    """upkeepd on c's configuration as PID 1 of a new PID namespace (unshare -pf), or skip;
+    signals sent through the Daemon go to upkeepd itself, not to unshare."""
     if os.geteuid() != 0:
         raise TestSkip("not root")
     unshare = shutil.which("unshare")
@@ -1334,7 +1334,6 @@ def pid1_reaps_orphans(c):
     if r.returncode != 0:
         raise TestSkip(f"unshare -pf --mount-proc does not work here: {r.stderr.strip()}")
     c.in_namespace = True
-    c.conf(worker_block("orph", f"{WORKER} --orphans 50", start_secs="100ms"))
     d = c.start_daemon(c.path("upkeep.conf"), prefix=[unshare, "-pf", "--mount-proc"],
                        wait_ready=False)
 
@@ -1349,6 +1348,17 @@ def pid1_reaps_orphans(c):
     host_pid = wait_for(find_upkeepd, 10, "upkeepd under unshare")
     d.signal_pid = host_pid
     d.signal_start = proc_stat(host_pid)[4]
+    if wait_ready:
+        c.wait_ready(d)
+    return d
+
+
+@test
+def pid1_reaps_orphans(c):
+    """As PID 1 of a PID namespace upkeepd reaps orphans and still stops on SIGTERM."""
+    c.conf(worker_block("orph", f"{WORKER} --orphans 50", start_secs="100ms"))
+    d = start_as_pid1(c)
+    host_pid = d.signal_pid
     c.wait_ready(d)
     st = c.status()
     check_eq(st["daemon"]["pid"], 1, "upkeepd's own pid in its namespace")
