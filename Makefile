@@ -7,6 +7,7 @@
 #   make deps              install the Debian packages needed to build and test (apt-get)
 #   make install           PREFIX=/usr/local DESTDIR=
 #   make fuzz              libFuzzer harnesses (clang), FUZZ_RUNS executions each (not in check)
+#   make fuzz-deps         install what make fuzz needs on Debian 12 (clang, libclang-rt-14-dev)
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
@@ -125,7 +126,10 @@ install: all
 
 # libFuzzer harnesses (tests/fuzz/), built with clang into build-fuzz/ and run one after the
 # other for FUZZ_RUNS executions each, starting from tests/fuzz/corpus/<harness>/ (which holds
-# the regressions, replayed first); new inputs go to build-fuzz/corpus/.  Not part of check.
+# the regressions, replayed first); new inputs go to build-fuzz/corpus/, a crashing input to
+# build-fuzz/crash-*.  Not part of check.  One harness: make fuzz FUZZERS=build-fuzz/fuzz_proto
+# On Debian 12 clang alone is not enough: libFuzzer and the sanitizer runtimes are in
+# libclang-rt-14-dev (dpkg -S libclang_rt.fuzzer-x86_64.a), hence make fuzz-deps.
 FUZZ_CC   ?= clang
 FUZZ_RUNS ?= 1000000
 FUZZ_B    := build-fuzz
@@ -140,17 +144,26 @@ $(FUZZ_B)/obj/%.o: %.c $(wildcard include/*.h daemon/*.h tests/fuzz/*.h)
 $(FUZZ_B)/fuzz_%: $(FUZZ_B)/obj/tests/fuzz/fuzz_%.o $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(CORE_SRCS))
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
 
+# the objects are kept between builds (make would delete them as intermediate files)
+.PRECIOUS: $(FUZZ_B)/obj/%.o
+
 fuzz-build: $(FUZZERS)
 
 fuzz: $(FUZZERS)
 	@set -e; for f in $(FUZZERS); do n=$${f##*/fuzz_}; \
 		mkdir -p $(FUZZ_B)/corpus/$$n tests/fuzz/corpus/$$n; \
 		echo "== $$f: $(FUZZ_RUNS) runs"; \
-		$$f -runs=$(FUZZ_RUNS) -timeout=10 -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 \
+		$$f -runs=$(FUZZ_RUNS) -artifact_prefix=$(FUZZ_B)/ -timeout=10 -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 \
 			$$( [ -f tests/fuzz/$$n.dict ] && echo -dict=tests/fuzz/$$n.dict ) \
 			$(FUZZ_B)/corpus/$$n tests/fuzz/corpus/$$n; done
+
+fuzz-deps:
+	@p=""; for x in clang libclang-rt-14-dev; do \
+		dpkg-query -W -f='$${Status}' $$x 2>/dev/null | grep -q "ok installed" || p="$$p $$x"; done; \
+	if [ -n "$$p" ]; then s=""; [ "$$(id -u)" -eq 0 ] || s=sudo; \
+		echo "installing:$$p"; $$s apt-get install -y -q --no-install-recommends $$p; fi
 
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all unit check check-all bench-core demo deps install clean fuzz fuzz-build
+.PHONY: all unit check check-all bench-core demo deps install clean fuzz fuzz-build fuzz-deps

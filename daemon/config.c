@@ -759,30 +759,49 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
         return argv_split(ret->command, &ret->argv, &err);
 }
 
-/* The whole file, comments blanked out (conf_strip_comments()), at most 16 MiB. */
+/*
+ * The whole file, comments blanked out (conf_strip_comments()), at most CONF_MAX_TEXT bytes.
+ * The buffer grows with what is read, so a small file costs a small allocation.
+ */
+#define CONF_MAX_TEXT (16 * 1024 * 1024)
 static int read_config_text(const char *path, char **ret) {
         _cleanup_free_ char *raw = NULL;
-        size_t len = 0;
+        size_t len = 0, size = 0;
         FILE *f = fopen(path, "re");
         int r = 0;
 
         if (!f)
                 return negative_errno();
-        raw = malloc(16 * 1024 * 1024 + 1);
-        if (!raw)
-                r = -ENOMEM;
-        else {
-                len = fread(raw, 1, 16 * 1024 * 1024 + 1, f);
-                if (ferror(f))
+        for (;;) {
+                if (len == size) {
+                        char *n;
+                        if (size > CONF_MAX_TEXT) {
+                                r = -EFBIG;
+                                break;
+                        }
+                        size = size ? MIN(size * 2, (size_t) CONF_MAX_TEXT + 1) : 64 * 1024;
+                        n = realloc(raw, size + 1);
+                        if (!n) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        raw = n;
+                }
+                len += fread(raw + len, 1, size - len, f);
+                if (ferror(f)) {
                         r = -EIO;
-                else if (len > 16 * 1024 * 1024)
-                        r = -EFBIG;
-                else if (memchr(raw, '\0', len))
-                        r = -EINVAL; /* not a text file */
+                        break;
+                }
+                if (feof(f))
+                        break;
         }
         fclose(f);
         if (r < 0)
                 return r;
+        if (len > CONF_MAX_TEXT)
+                return -EFBIG;
+        if (memchr(raw, '\0', len))
+                return -EINVAL; /* not a text file */
         raw[len] = '\0';
         *ret = conf_strip_comments(raw);
         return *ret ? 0 : -ENOMEM;

@@ -15,6 +15,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -248,6 +249,43 @@ static void test_empty_file(void **state) {
         assert_int_equal(c->n_workers, 0);
         assert_string_equal(c->log_dir, "/var/log/upkeep");
         conf_free(c);
+}
+
+/* The text is read into a buffer that grows: a file of several times its first size (64 KiB)
+ * loads whole, its last worker included; a NUL byte makes it "not a text file". */
+static void test_large_file(void **state) {
+        _cleanup_free_ char *text = NULL;
+        Config *c = NULL;
+        char *errors = NULL;
+        size_t n = 0, size = 400 * 1024;
+
+        (void) state;
+        text = malloc(size + 128);
+        assert_non_null(text);
+        while (n < size)
+                n += (size_t) sprintf(text + n, "# %060zu\n", n);
+        strcpy(text + n, "worker last { command = \"/bin/true\" }\n");
+        assert_int_equal(load(text, &c, &errors), 0);
+        assert_null(errors);
+        assert_int_equal(c->n_workers, 1);
+        assert_string_equal(c->workers[0].name, "last");
+        conf_free(c);
+        c = NULL;
+
+        /* a NUL in the middle of the file, past the first buffer */
+        write_file(conf_path, text);
+        {
+                FILE *f = fopen(conf_path, "r+e");
+                assert_non_null(f);
+                assert_int_equal(fseek(f, 200 * 1024, SEEK_SET), 0);
+                assert_int_equal(fputc('\0', f), 0);
+                assert_int_equal(fclose(f), 0);
+        }
+        assert_true(conf_load(conf_path, &c, &errors) < 0);
+        assert_null(c);
+        assert_non_null(errors);
+        free(errors);
+        assert_int_equal(unlink(conf_path), 0);
 }
 
 static void test_missing_file(void **state) {
@@ -507,6 +545,7 @@ int main(void) {
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_empty_file),
                 cmocka_unit_test(test_missing_file),
+                cmocka_unit_test(test_large_file),
                 cmocka_unit_test(test_env_file),
                 cmocka_unit_test(test_env_file_starts_empty),
                 cmocka_unit_test(test_env_file_errors_hide_values),
