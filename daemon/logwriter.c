@@ -616,8 +616,11 @@ static void sink_drain(LogSink *s) {
                 s->force_rotate = false;
                 off = (size_t) (head % s->cap);
                 alen = MIN(pending, s->cap - off);
+                /* a closing sink still rotates, unless that would mean waiting for an
+                 * archive being compressed: then its last lines go over the limit */
                 n = rotate_cut(s->buf + off, alen, s->buf, pending - alen, s->size,
-                               s->path && !s->closing ? s->w.max_size : 0, &rot);
+                               s->path && !(s->closing && s->compressing) ? s->w.max_size : 0,
+                               &rot);
                 if (rot) {
                         if (s->compressing)
                                 return; /* resumed when the compression job comes back */
