@@ -7,6 +7,8 @@
 #   make deps              install the Debian packages needed to build and test (apt-get)
 #   make install           PREFIX=/usr/local DESTDIR=
 #   make fuzz              libFuzzer harnesses (clang), FUZZ_RUNS executions each (not in check)
+#   make valgrind          the integration suite with every upkeepd under valgrind memcheck
+#   make soak              RSS and descriptors of upkeepd over 100 000 restarts and SOAK_MINUTES
 #   make fuzz-deps         install what make fuzz needs on Debian 12 (clang, libclang-rt-14-dev)
 
 PREFIX  ?= /usr/local
@@ -96,6 +98,24 @@ check-all:
 	$(MAKE) check
 	$(MAKE) check SANITIZE=1
 
+# every upkeepd the integration tests start runs under memcheck; an error (invalid access,
+# definite or indirect leak) is marked in its output and makes it exit 99, which fails the test.
+# Deadlines of the tests' waits are multiplied by VALGRIND_TIME_SCALE.
+VALGRIND ?= valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
+	--errors-for-leak-kinds=definite,indirect \
+	--error-exitcode=99 --suppressions=$(CURDIR)/tests/valgrind.supp \
+	--error-markers=VALGRIND-ERROR-BEGIN,VALGRIND-ERROR-END
+VALGRIND_TIME_SCALE ?= 5
+valgrind: all
+	UPKEEP_WRAPPER="$(VALGRIND)" UPKEEP_TIME_SCALE=$(VALGRIND_TIME_SCALE) \
+		python3 tests/integration/run.py --build $(B)
+
+# does upkeepd's memory or descriptor count grow? 100 000 restarts, then SOAK_MINUTES of 1000
+# probed, chatty workers (bench/soak.py --only restarts|probes runs one part)
+SOAK_MINUTES ?= 30
+soak: all
+	python3 bench/soak.py --build $(B) --minutes $(SOAK_MINUTES)
+
 # the figures of bench/RESULTS.md for upkeep alone (about 2 minutes)
 bench-core: all
 	python3 bench/core.py --build $(B)
@@ -166,4 +186,4 @@ fuzz-deps:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all unit check check-all bench-core demo deps install clean fuzz fuzz-build fuzz-deps
+.PHONY: all unit check check-all bench-core demo deps install clean fuzz fuzz-build fuzz-deps valgrind soak

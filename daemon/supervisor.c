@@ -68,6 +68,8 @@ static void arm_timer(Instance *i, usec_t delay) {
                 }
                 (void) sd_event_source_set_description(i->timer, "instance-timer");
         }
+        /* a zero delay fires on the next loop iteration, not up to 1 ms later */
+        (void) sd_event_source_set_time_accuracy(i->timer, delay > 0 ? USEC_PER_MSEC : 1);
         (void) sd_event_source_set_time(i->timer, now(s) + delay);
         (void) sd_event_source_set_enabled(i->timer, SD_EVENT_ONESHOT);
 }
@@ -267,10 +269,12 @@ static void schedule_restart(Instance *i) {
                           LF_I("attempt", i->attempt)),
                    "restarting in %s (attempt %u)", format_duration(buf, sizeof buf, delay),
                    i->attempt);
-        if (delay == 0)
-                dispatch(i, EV_TIMER);
-        else
-                arm_timer(i, delay);
+        /*
+         * Even a zero delay goes through the loop: spawning from here, inside the SIGCHLD scan,
+         * let crash-looping workers (backoff 0) keep that scan busy for ever, and the control
+         * socket, the log pipes and the watchdog went unserved.
+         */
+        arm_timer(i, delay);
 }
 
 /*

@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""Soak tests of upkeepd: does its memory or its file descriptor count grow over a long run?
+
+  restarts   20 workers that print a line and exit 1 ms later (uk-worker), first backoff 0,
+             factor 1, no give-up: upkeepd restarts them as fast as it can.  RSS,
+             PSS and open fds of upkeepd are sampled after a warm-up (--warmup restarts) and
+             again after --restarts more; restarts are counted from status --json.
+             Pass: RSS grew by less than 64 KiB and the fd count is unchanged.
+  probes     --workers uk-worker HTTP workers, each probed every second and printing a log line
+             every --line-interval ms, for --minutes; RSS, PSS and fds sampled every
+             --sample-every s.  Pass: after the warm-up (--warmup-s) RSS varies by less than
+             64 KiB and the fd count is flat.
+
+    python3 bench/soak.py --build build [--only restarts|probes] [--minutes 30] [--out FILE]
+
+Everything runs in a temporary directory; only processes started here are signalled (by pid).
+The result is a Markdown table (also written to --out) for bench/RESULTS.md.
+"""
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RSS_LIMIT_KIB = 64
+
+
+def query(sock, req, timeout=10):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(sock)
+        s.sendall((json.dumps(req) + "\n").encode())
+        buf = b""
+        while b"\n" not in buf:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError("connection closed")
+            buf += chunk
+    finally:
+        s.close()
+    return json.loads(buf[:buf.index(b"\n")])
+
+
+def instances(sock):
+    return [i for w in query(sock, {"cmd": "status"})["workers"] for i in w["instances"]]
+
+
+def total_restarts(sock):
+    return sum(i["restarts"] for i in instances(sock))
+
+
+def sample(pid):
+    """(RSS KiB, PSS KiB, open fds) of pid."""
+    rss = pss = 0
+    with open(f"/proc/{pid}/status") as f:
+        for ln in f:
+            if ln.startswith("VmRSS:"):
+                rss = int(ln.split()[1])
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for ln in f:
+            if ln.startswith("Pss:"):
+                pss = int(ln.split()[1])
+    return rss, pss, len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def wait_for(pred, timeout, what, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            v = pred()
+            if v:
+                return v
+        except (OSError, ValueError, KeyError):
+            pass
+        if time.monotonic() >= deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
+class Daemon:
+    def __init__(self, build, d, conf_text, wrapper=()):
+        self.sock = os.path.join(d, "upkeep.sock")
+        conf = os.path.join(d, "upkeep.conf")
+        with open(conf, "w") as f:
+            f.write(f'log-dir = "{d}/logs"\nsocket = "{self.sock}"\n' + conf_text)
+        self.log = open(os.path.join(d, "upkeepd.log"), "wb")
+        self.proc = subprocess.Popen(list(wrapper) + [f"{build}/upkeepd", "-c", conf],
+                                     stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        wait_for(lambda: self.proc.poll() is None and
+                 query(self.sock, {"cmd": "status"}, timeout=2)["ok"], 60, "upkeepd to answer")
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        rc = self.proc.poll()
+        if rc is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                rc = self.proc.wait()
+        self.log.close()
+        return rc
+
+
+def kib(v):
+    return f"{v} KiB" if abs(v) < 10240 else f"{v / 1024:.1f} MiB"
+
+
+def soak_restarts(build, n_workers, restarts, warmup, report):
+    conf = "".join(f'''worker crash{k} {{
+    command = "{build}/uk-worker --print 1 --exit-after 1"
+    start-secs = 0
+    restart {{ backoff = 0 factor = 1 jitter = 0% reset-after = 0 }}
+}}
+''' for k in range(n_workers))
+    with tempfile.TemporaryDirectory(prefix="upkeep-soak-") as d:
+        dm = Daemon(build, d, conf)
+        try:
+            pid = dm.proc.pid
+            wait_for(lambda: total_restarts(dm.sock) >= warmup, 600, f"{warmup} restarts",
+                     interval=0.5)
+            t0, r0 = time.monotonic(), total_restarts(dm.sock)
+            s0 = sample(pid)
+            print(f"after warm-up: {r0} restarts, RSS {s0[0]} KiB, PSS {s0[1]} KiB, "
+                  f"{s0[2]} fds", flush=True)
+            last = t0
+            while True:
+                r = total_restarts(dm.sock)
+                if r - r0 >= restarts:
+                    break
+                if not dm.alive():
+                    raise RuntimeError(f"upkeepd exited with {dm.proc.returncode}")
+                if time.monotonic() - last >= 30:
+                    last = time.monotonic()
+                    s = sample(pid)
+                    print(f"  {r - r0} restarts, {(r - r0) / (last - t0):.0f}/s, RSS {s[0]} KiB, "
+                          f"PSS {s[1]} KiB, {s[2]} fds", flush=True)
+                time.sleep(1)
+            t1, s1 = time.monotonic(), sample(pid)
+            r1 = total_restarts(dm.sock)
+        finally:
+            rc = dm.stop()
+    grew = s1[0] - s0[0]
+    ok = grew < RSS_LIMIT_KIB and s1[2] == s0[2] and rc == 0
+    report(f"| restarts: {n_workers} crash-looping workers, {r1 - r0} restarts after "
+           f"{r0} of warm-up, {t1 - t0:.0f} s ({(r1 - r0) / (t1 - t0):.0f}/s) | "
+           f"{s0[0]} → {s1[0]} KiB ({grew:+d}) | {s0[1]} → {s1[1]} KiB ({s1[1] - s0[1]:+d}) | "
+           f"{s0[2]} → {s1[2]} | {'pass' if ok else 'FAIL'} (exit {rc}) |")
+    return ok
+
+
+def free_ports(n):
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def soak_probes(build, n_workers, minutes, every, warmup_s, line_ms, report):
+    ports = free_ports(n_workers)
+    conf = "".join(f'''worker web{k} {{
+    command = "{build}/uk-worker --http-port {p} --print 1000000000 --print-interval {line_ms}"
+    start-secs = 1s
+    health {{ url = "http://127.0.0.1:{p}/health" interval = 1s start-interval = 1s timeout = 2s }}
+}}
+''' for k, p in enumerate(ports))
+    samples = []
+    with tempfile.TemporaryDirectory(prefix="upkeep-soak-") as d:
+        dm = Daemon(build, d, conf)
+        try:
+            pid = dm.proc.pid
+            wait_for(lambda: all(i["state"] == "RUNNING" for i in instances(dm.sock)), 300,
+                     f"{n_workers} workers RUNNING", interval=1)
+            t0 = time.monotonic()
+            end = t0 + minutes * 60
+            while True:
+                now = time.monotonic()
+                insts = instances(dm.sock)
+                sent = sum(i["health"]["probes_sent"] for i in insts if i.get("health"))
+                running = sum(i["state"] == "RUNNING" for i in insts)
+                restarts = sum(i["restarts"] for i in insts)
+                s = sample(pid)
+                samples.append((now - t0, *s, sent, running, restarts))
+                print(f"  {now - t0:5.0f} s: RSS {s[0]} KiB, PSS {s[1]} KiB, {s[2]} fds, "
+                      f"{sent} probes, {running} running, {restarts} restarts", flush=True)
+                if now >= end or not dm.alive():
+                    break
+                time.sleep(min(every, max(0.0, end - time.monotonic())))
+        finally:
+            rc = dm.stop()
+    after = [s for s in samples if s[0] >= warmup_s] or samples[-1:]
+    rss = [s[1] for s in after]
+    fds = [s[3] for s in after]
+    pss = [s[2] for s in after]
+    dt = samples[-1][0] - samples[0][0]
+    rate = (samples[-1][4] - samples[0][4]) / dt if dt else 0
+    ok = max(rss) - min(rss) < RSS_LIMIT_KIB and max(fds) == min(fds) and rc == 0 and \
+        samples[-1][6] == 0
+    report(f"| probes: {n_workers} HTTP workers, 1 s probes ({rate:.0f}/s), a log line per "
+           f"worker every {line_ms} ms, {dt / 60:.1f} min, {len(after)} samples after "
+           f"{warmup_s} s | {min(rss)}–{max(rss)} KiB (max−min {max(rss) - min(rss)}) | "
+           f"{min(pss)}–{max(pss)} KiB | {min(fds)}–{max(fds)} | "
+           f"{'pass' if ok else 'FAIL'} (exit {rc}, {samples[-1][6]} restarts) |")
+    return ok
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--only", choices=["restarts", "probes"])
+    ap.add_argument("--restarts", type=int, default=100000)
+    ap.add_argument("--restart-workers", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=1000, help="restarts before the first sample")
+    ap.add_argument("--workers", type=int, default=1000)
+    ap.add_argument("--minutes", type=float, default=30)
+    ap.add_argument("--sample-every", type=float, default=30)
+    ap.add_argument("--warmup-s", type=float, default=60,
+                    help="probes: samples before this are not judged")
+    ap.add_argument("--line-interval", type=int, default=1000,
+                    help="probes: ms between a worker's log lines")
+    ap.add_argument("--out", help="write the Markdown table here too")
+    a = ap.parse_args()
+    build = a.build if os.path.isabs(a.build) else os.path.join(ROOT, a.build)
+    lines = []
+
+    def report(s):
+        print(s, flush=True)
+        lines.append(s)
+
+    cmd = "python3 bench/soak.py " + " ".join(sys.argv[1:])
+    header = ["", f"`{cmd}` ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs)", "",
+              "| soak | upkeepd RSS | PSS | fds | result |", "|---|---|---|---|---|"]
+    ok = True
+    results = []
+    if a.only in (None, "restarts"):
+        ok &= soak_restarts(build, a.restart_workers, a.restarts, a.warmup, results.append)
+    if a.only in (None, "probes"):
+        ok &= soak_probes(build, a.workers, a.minutes, a.sample_every, a.warmup_s,
+                          a.line_interval, results.append)
+    for ln in header + results:
+        report(ln)
+    if a.out:
+        with open(a.out, "a") as f:
+            f.write("\n".join(lines) + "\n")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
