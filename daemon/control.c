@@ -1,10 +1,11 @@
 /*
  * The control socket: a Unix stream socket, one JSON request and one JSON answer per line.
  *
- * It fails closed and per peer: a request over PROTO_MAX_REQUEST bytes, or a client silent for
- * PROTO_IDLE_TIMEOUT_SEC, loses its connection; a request that is not valid JSON gets an error
- * answer.  Nothing a client sends can stop the daemon.  Answers are queued and written as the
- * socket accepts them, so a client that does not read cannot block the loop.
+ * It fails closed and per peer: a request over PROTO_MAX_REQUEST bytes loses its connection after
+ * a one-line error; a client that completes no request line for PROTO_IDLE_TIMEOUT_SEC (silent,
+ * or trickling bytes) loses it too; a request that is not valid JSON gets an error answer.
+ * Nothing a client sends can stop the daemon.  Answers are queued and written as the socket
+ * accepts them, so a client that does not read cannot block the loop.
  *
  * Only one upkeepd may own a socket path: an flock on "<socket>.lock" decides, and a socket
  * file that still answers is never unlinked.  A stale file (nobody listening) is replaced.
@@ -384,6 +385,14 @@ static int queue_answer(Client *c, json_t *ans) {
         return 0;
 }
 
+/* Best effort: one error line for a client we are about to drop, then the connection goes. */
+static void client_refuse(Client *c, const char *error) {
+        if (queue_answer(c, json_pack("{s:b, s:s}", "ok", 0, "error", error)) >= 0)
+                (void) send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+                            MSG_NOSIGNAL | MSG_DONTWAIT);
+        client_free(c);
+}
+
 static int on_client_timeout(sd_event_source *src, uint64_t usec, void *userdata) {
         (void) src, (void) usec;
         client_free(userdata);
@@ -412,7 +421,7 @@ static int on_client(sd_event_source *src, int fd, uint32_t revents, void *userd
                 if (c->in_len >= PROTO_MAX_REQUEST) {
                         log_warning("control: request over %d bytes, closing the connection",
                                     PROTO_MAX_REQUEST);
-                        client_free(c);
+                        client_refuse(c, "request too long");
                         return 0;
                 }
                 n = recv(c->fd, c->in + c->in_len, PROTO_MAX_REQUEST - c->in_len, MSG_DONTWAIT);
@@ -426,7 +435,6 @@ static int on_client(sd_event_source *src, int fd, uint32_t revents, void *userd
                         return 0;
                 }
                 c->in_len += (size_t) n;
-                client_touch(c);
                 while ((nl = memchr(c->in, '\n', c->in_len))) {
                         size_t l = (size_t) (nl - c->in);
 
@@ -436,6 +444,8 @@ static int on_client(sd_event_source *src, int fd, uint32_t revents, void *userd
                         }
                         memmove(c->in, nl + 1, c->in_len - l - 1);
                         c->in_len -= l + 1;
+                        /* only a whole request buys time: trickling bytes does not */
+                        client_touch(c);
                 }
         }
         client_flush(c);
