@@ -12,8 +12,8 @@
  * 5xx are retried with exponential backoff (1 s doubling to 5 min), other 4xx are dropped as
  * permanent failures.  After 5 failures in a row the sink's circuit opens for a minute: nothing
  * is attempted, the queue keeps the newest notifications and drops the oldest, counted.  exec
- * sinks run the command once per notification with a bounded run time; its output goes to
- * upkeepd's log.  URLs are never printed in full: they may carry tokens (Slack).
+ * sinks run the command once per notification, in a process group of its own, with a bounded
+ * run time (then the group is killed); its output goes to upkeepd's log.  URLs are never printed in full: they may carry tokens (Slack).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -153,7 +153,7 @@ static int on_sink_timer(sd_event_source *src, uint64_t usec, void *userdata) {
                 /* exec run-time limit */
                 log_warning("alerts: %s: command still running after %llus, killing it",
                             k->cfg->name, (unsigned long long) (k->cfg->timeout / USEC_PER_SEC));
-                (void) kill(k->pid, SIGKILL);
+                (void) kill(-k->pid, SIGKILL); /* its group: what it started goes too */
                 return 0;
         }
         k->waiting = false;
@@ -320,6 +320,7 @@ bool alerts_reap_pid(Alerts *a, pid_t pid) {
 static int exec_start(Sink *k) {
         _cleanup_strv_free_ char **env = NULL;
         posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
         size_t n = 0;
         int p[2], r;
         pid_t pid;
@@ -342,7 +343,12 @@ static int exec_start(Sink *k) {
         posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
         posix_spawn_file_actions_adddup2(&fa, p[1], STDERR_FILENO);
-        r = posix_spawnp(&pid, k->cfg->argv[0], &fa, NULL, k->cfg->argv, env);
+        /* in a process group of its own, so that the timeout kills what it started too */
+        posix_spawnattr_init(&attr);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+        posix_spawnattr_setpgroup(&attr, 0);
+        r = posix_spawnp(&pid, k->cfg->argv[0], &fa, &attr, k->cfg->argv, env);
+        posix_spawnattr_destroy(&attr);
         posix_spawn_file_actions_destroy(&fa);
         close(p[1]);
         if (r != 0) {
