@@ -505,3 +505,264 @@ def chaos_daemon_killed_mid_stop(c):
     n_w = len([p for p in ours if h.proc_stat(p) and h.proc_stat(p)[2] in new.values()])
     h.check_eq(n_w, 4, f"processes in the groups of w:0 and w:1 ({sorted(ours)})")
     alive(c, d2)
+
+
+# ---------------------------------------------------------------------------------------------
+# security: the control socket, secrets
+
+
+def unix_connect(c):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(c.sock)
+    return s
+
+
+def read_until_closed(s, timeout):
+    """Everything s receives until the peer closes it; None if it is still open at timeout."""
+    got, deadline = b"", time.monotonic() + timeout
+    s.settimeout(0.2)
+    while time.monotonic() < deadline:
+        try:
+            chunk = s.recv(65536)
+        except (TimeoutError, socket.timeout):
+            continue
+        except ConnectionResetError:
+            return got
+        if not chunk:
+            return got
+        got += chunk
+    return None
+
+
+@h.test
+def security_control_limits(c):
+    """Control clients: an oversized request gets one error line and is closed; a silent client
+    and one that trickles a request byte by byte are dropped after the idle timeout; a flood of
+    connections is capped and upkeepd answers a fresh client afterwards."""
+    max_req = proto_const("PROTO_MAX_REQUEST")
+    idle = proto_const("PROTO_IDLE_TIMEOUT_SEC")
+    max_clients = proto_const("PROTO_MAX_CLIENTS")
+    c.conf(h.worker_block("w", h.WORKER, start_secs="100ms") + watched(c))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    c.wait_state("w", "RUNNING")
+    c.wait_state("b", "RUNNING")
+    rate = Rate(c)
+    pid = d.signal_pid
+    fds0 = n_fds(pid)
+
+    t0 = time.monotonic()
+    silent = unix_connect(c)
+    trickle = unix_connect(c)
+    c.closers.extend([silent.close, trickle.close])
+
+    def trickle_bytes():
+        for b in b'{"cmd": "status"}':
+            if c.stop_event.wait(1.5):
+                return
+            try:
+                trickle.send(bytes([b]))
+            except OSError:
+                return
+    c.background(trickle_bytes)
+
+    # one request line over the limit: one error line, then the connection is closed
+    big = unix_connect(c)
+    try:
+        big.sendall(b'{"cmd": "status", "name": "' + b"x" * max_req + b'"}\n')
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    got = read_until_closed(big, 5)
+    big.close()
+    h.check(got is not None, "the connection of an oversized request is still open after 5s")
+    lines = got.split(b"\n")
+    h.check(len(lines) == 2 and lines[1] == b"", f"not one line for an oversized request: {got!r}")
+    a = json.loads(lines[0])
+    h.check(a.get("ok") is False and "too long" in a.get("error", ""),
+            f"answer to an oversized request: {a}")
+    alive(c, d)
+
+    # a flood: more connections than PROTO_MAX_CLIENTS, held open
+    held = []
+    try:
+        for _ in range(max_clients + 40):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.setblocking(False)
+            held.append(s)
+            h.wait_for(lambda: s.connect_ex(c.sock) in (0, 106), 5,  # 106: EISCONN
+                       f"connection {len(held)} to be accepted")
+        time.sleep(0.3)
+        fds = n_fds(pid)
+        h.check(fds <= fds0 + max_clients + 4, f"upkeepd holds {fds} descriptors with "
+                f"{len(held)} clients (it had {fds0}; at most {max_clients} clients are served)")
+        h.check(d.alive(), "upkeepd died with a flood of clients")
+    finally:
+        for s in held:
+            s.close()
+    h.wait_for(lambda: c.status()["ok"], 5, "a fresh client answered after the flood")
+    h.check_eq(c.ctl("status").returncode, 0, "upkeepctl status after the flood")
+
+    # the silent client and the trickling one are dropped after the idle timeout
+    for name, s in (("a silent client", silent), ("a client trickling a request", trickle)):
+        got = read_until_closed(s, idle + 4 - (time.monotonic() - t0))
+        dt = time.monotonic() - t0
+        h.check(got is not None, f"{name} is still connected {dt:.1f}s later "
+                f"(idle timeout {idle}s)")
+        h.check(dt >= idle - 1, f"{name} dropped after {dt:.1f}s, before the idle timeout")
+        h.check(b'"ok":true' not in got.replace(b" ", b""), f"{name} was answered: {got!r}")
+    rate.check("with hostile control clients")
+    h.check(n_fds(pid) <= fds0 + 1, f"upkeepd holds {n_fds(pid)} descriptors after the clients "
+            f"left (it had {fds0})")
+    alive(c, d)
+
+
+@h.test
+def security_socket_group(c):
+    """The socket is 0660 and owned by socket-group, whose members may command; other users
+    cannot connect; with socket-others = none a reader is turned away."""
+    if os.geteuid() != 0:
+        raise h.TestSkip("not root")
+    try:
+        nobody = pwd.getpwnam("nobody")
+        other = pwd.getpwnam("daemon")
+        group = grp.getgrgid(nobody.pw_gid)
+    except KeyError:
+        raise h.TestSkip("no users nobody and daemon")
+    if other.pw_gid == group.gr_gid or other.pw_name in group.gr_mem:
+        raise h.TestSkip(f"daemon is in {group.gr_name}")
+    os.chmod(c.dir, 0o755)
+    c.conf(f"socket-group = {h.q(group.gr_name)}\n" + h.worker_block("w", h.WORKER))
+    c.start_daemon(c.path("upkeep.conf"))
+    c.wait_state("w", "RUNNING")
+    st = os.stat(c.sock)
+    h.check_eq(oct(st.st_mode & 0o7777), oct(0o660), "mode of the socket")
+    h.check_eq(st.st_gid, group.gr_gid, "group of the socket")
+
+    def as_user(user, *args):
+        def drop():
+            os.setgroups([])
+            os.setgid(user.pw_gid)
+            os.setuid(user.pw_uid)
+        return subprocess.run([h.UPKEEPCTL, "-s", c.sock] + list(args), capture_output=True,
+                              text=True, timeout=20, preexec_fn=drop, stdin=subprocess.DEVNULL)
+    r = as_user(other, "status")
+    h.check_eq(r.returncode, 4, f"status as daemon, not in {group.gr_name} ({r.stderr!r})")
+    r = as_user(nobody, "stop", "w")
+    h.check_eq((r.returncode, r.stdout), (0, "w: stopped\n"), f"stop as a member of "
+               f"{group.gr_name} ({r.stderr!r})")
+    c.wait_state("w", "STOPPED")
+
+    # socket-others = none: a peer outside the group gets nothing, even with mode 0666
+    sock2 = c.path("others.sock")
+    conf2 = c.conf('socket-mode = "0666"\nsocket-others = none\n' + h.worker_block("w2", h.WORKER),
+                   name="others.conf", sock=sock2, logdir=c.path("logs2"))
+    c.start_daemon(conf2, sock=sock2, name="upkeepd2")
+    r = subprocess.run([h.UPKEEPCTL, "-s", sock2, "status"], capture_output=True, text=True,
+                       timeout=20, stdin=subprocess.DEVNULL,
+                       preexec_fn=lambda: (os.setgroups([]), os.setgid(other.pw_gid),
+                                           os.setuid(other.pw_uid)))
+    h.check(r.returncode != 0 and "w2" not in r.stdout,
+            f"status as daemon with socket-others = none: {r.returncode} {r.stdout!r}")
+    h.check(c.ctl("status", sock=sock2).returncode in (0, 3), "status as root")
+
+
+@h.test
+def security_secrets_hidden(c):
+    """Values of env-file and environment never show in status, upkeepd's output, the worker
+    logs, the state file, alerts or an alert command's environment; a world-readable env-file
+    is warned about."""
+    s_file, s_conf = (f"s3cr3t-{secrets.token_hex(8)}" for _ in range(2))
+    envf = c.write("app.env", f"API_KEY={s_file}\n")
+    os.chmod(envf, 0o644)
+    dump, notified = c.path("env-dump"), c.path("notified-env")
+    env = dict(env_file=envf, environment=[f"DB_PASSWORD={s_conf}"])
+    c.conf(f"""
+alerts {{ rule warning {{ event = restart count = 1 within = 1m }} }}
+notify cmd {{ type = exec command = "sh -c 'env > {notified}'" }}
+""" + h.worker_block("app", f"{h.WORKER} --env-dump {dump}", start_secs="100ms", **env) +
+           h.worker_block("crashy", "sh -c 'echo started; exit 3'", start_secs="0",
+                          restart=dict(backoff="300ms", jitter="0%"), **env))
+    d = c.start_daemon(c.path("upkeep.conf"), args=["-v"])
+    c.wait_state("app", "RUNNING")
+    e, _ = h.wait_for(lambda: h.parse_env_dump(dump), 5, "the environment dump")
+    h.check_eq((e.get("API_KEY"), e.get("DB_PASSWORD")), (s_file, s_conf),
+               "the worker's secrets")
+    h.wait_for(lambda: os.path.exists(notified) and os.path.getsize(notified) > 0, 10,
+               "the alert command to run")
+    h.wait_for(lambda: c.inst("crashy")["restarts"] >= 2, 5, "crashy restarted twice")
+    texts = {"status --json": c.ctl("status", "--json").stdout,
+             "status": c.ctl("status").stdout,
+             "alerts": json.dumps(c.query({"cmd": "alerts"})),
+             "the alert command's environment": open(notified).read()}
+    state = c.path("upkeep.state")
+    if os.path.exists(state):
+        texts["the state file"] = open(state, errors="replace").read()
+    for root, _, files in os.walk(c.logdir):
+        for fn in files:
+            with open(os.path.join(root, fn), errors="replace") as f:
+                texts[os.path.join(root, fn)] = f.read()
+    h.check(any("crashy" in k for k in texts), f"no log of crashy in {sorted(texts)}")
+    rc, how = d.stop()
+    d.checked = True
+    h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd's exit")
+    out = d.output()
+    texts["upkeepd's output (-v)"] = out
+    h.check(re.search(rf"env-file {re.escape(envf)} is readable by every user", out),
+            f"no warning about the world-readable env-file:\n{h.log_tail(d)}")
+    h.check_eq(len(re.findall(r"readable by every user", out)), 2,
+               "warnings (once per worker using the file)")
+    for where, text in texts.items():
+        for what, v in (("the env-file value", s_file), ("the environment value", s_conf)):
+            h.check(v not in text, f"{what} appears in {where}")
+
+
+# ---------------------------------------------------------------------------------------------
+# alerts: a notify command that hangs
+
+
+@h.test
+def alerts_exec_sink_hangs(c):
+    """An exec sink whose command hangs (with a child of its own) is killed at its timeout,
+    group and all; the next notifications are delivered."""
+    count, delivered = c.path("count"), c.path("delivered")
+    sh_pid, child_pid = c.path("sh.pid"), c.path("child.pid")
+    script = c.write("notify.sh", f"""
+n=$(cat {count} 2>/dev/null || echo 0); n=$((n + 1)); echo $n > {count}
+if [ $n = 1 ]; then
+    echo $$ > {sh_pid}
+    sleep 1000 &
+    echo $! > {child_pid}
+    wait
+fi
+echo "$n $UPKEEP_SEVERITY" >> {delivered}
+""")
+    c.conf(f'notify hang {{ type = exec command = "sh {script}" timeout = 1s }}\n' + watched(c))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    c.wait_state("b", "RUNNING")
+    rate = Rate(c)
+    t0 = time.monotonic()
+    h.check_eq(c.ctl("alerts", "test", "hang").returncode, 0, "alerts test hang")
+    pids = [tracked_pidfile(c, p, timeout=5) for p in (sh_pid, child_pid)]
+    for _ in range(2):
+        h.check_eq(c.ctl("alerts", "test", "hang").returncode, 0, "alerts test hang, again")
+    h.wait_for(lambda: all(h.pid_gone(p) for p in pids), 4,
+               "the hung command and its child killed and reaped")
+    dt = time.monotonic() - t0
+    h.check(0.8 <= dt <= 3, f"the hung command was killed {dt:.2f}s after it started "
+            "(timeout 1s)")
+
+    def sink():
+        return next(s for s in c.query({"cmd": "alerts"})["sinks"] if s["name"] == "hang")
+    s = h.wait_for(lambda: (lambda s: s if s["sent"] >= 2 else None)(sink()), 5,
+                   "two notifications delivered after the hung one")
+    h.check_eq((s["failed"], s["queued"], s["state"]), (1, 0, "idle"),
+               "the sink (failed, queued, state)")
+    h.check("SIGKILL" in (s["last_error"] or "") or "KILL" in (s["last_error"] or ""),
+            f"last_error: {s['last_error']!r}")
+    with open(delivered) as f:
+        h.check_eq([ln.split()[0] for ln in f.read().splitlines()], ["2", "3"],
+                   "deliveries after the hung one")
+    if time.monotonic() - rate.t0 < 2:
+        time.sleep(2 - (time.monotonic() - rate.t0))
+    rate.check("with a hung notify command")
+    alive(c, d)
