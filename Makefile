@@ -10,6 +10,7 @@
 #   make valgrind          the integration suite with every upkeepd under valgrind memcheck
 #   make soak              RSS and descriptors of upkeepd over 100 000 restarts and SOAK_MINUTES
 #   make fuzz-deps         install what make fuzz needs on Debian 12 (clang, libclang-rt-14-dev)
+#   make bench             upkeep beside supervisord, runit, s6 and monit; writes bench/RESULTS.md
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
@@ -120,6 +121,18 @@ soak: all
 bench-core: all
 	python3 bench/core.py --build $(B)
 
+# upkeep beside supervisord, runit, s6 and monit on the same work, alternating (bench/peers.py,
+# about 13 minutes; installs the Debian packages of the peers when missing) and regenerates
+# bench/RESULTS.md.  BENCH_ONLY=restart,crash,startstop,idle,status,probes,logs runs only those
+# figures (their sections are replaced, the others kept); BENCH_QUICK=1 fewer rounds, shorter
+# windows (about 5 minutes); BENCH_ARGS= anything else bench/peers.py --help lists.
+BENCH_ONLY  ?=
+BENCH_QUICK ?=
+BENCH_ARGS  ?=
+bench: all
+	python3 bench/peers.py --build $(B) $(if $(BENCH_ONLY),--only $(BENCH_ONLY)) \
+		$(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
+
 demo: all
 	@echo "upkeepd on conf/demo.conf; logs in /tmp/upkeep-demo; in another terminal:"
 	@echo "  $(B)/upkeepctl -s /tmp/upkeep-demo/upkeep.sock status"
@@ -186,4 +199,4 @@ fuzz-deps:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all unit check check-all bench-core demo deps install clean fuzz fuzz-build fuzz-deps valgrind soak
+.PHONY: all unit check check-all bench-core bench demo deps install clean fuzz fuzz-build fuzz-deps valgrind soak
