@@ -116,6 +116,13 @@ def group_members(pgid):
     return out
 
 
+def owner(pid):
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None
+
+
 def kill_group_members(members):
     """SIGKILL each (pid, start time) that is still that process."""
     for pid, start in members:
@@ -310,7 +317,13 @@ def chaos_fork_bomb(c):
     d = c.start_daemon(c.path("upkeep.conf"))
     pgid = c.wait_state("bomb", "RUNNING")["pid"]
     seen = {}
-    c.closers.insert(0, lambda: kill_group_members(list(seen.items())))
+    uid = pwd.getpwnam("nobody").pw_uid
+
+    def leftovers():
+        # what was seen of the group, and what is in it now and runs as nobody
+        now = [(p, t) for p, t in group_members(pgid) if owner(p) == uid]
+        kill_group_members(list(seen.items()) + now)
+    c.closers.insert(0, leftovers)
 
     def members():
         m = group_members(pgid)
@@ -595,6 +608,10 @@ def security_control_limits(c):
         fds = n_fds(pid)
         h.check(fds <= fds0 + max_clients + 4, f"upkeepd holds {fds} descriptors with "
                 f"{len(held)} clients (it had {fds0}; at most {max_clients} clients are served)")
+        with open(f"/proc/{pid}/limits") as f:
+            soft = next(ln for ln in f if ln.startswith("Max open files")).split()[3]
+        h.check(soft == "unlimited" or fds < int(soft) // 2,
+                f"{fds} descriptors with a limit of {soft}")
         h.check(d.alive(), "upkeepd died with a flood of clients")
     finally:
         for s in held:
