@@ -8,6 +8,8 @@
  *   - `pending` holds only what could not be framed yet: a partial line (at most max_line
  *     bytes), plus, when the ring was full (`backlog`), the lines that did not fit.  It is
  *     bounded by max_line + READ_CHUNK, and freed when empty;
+ *   - a stream that reads half a pipe at once gets a bigger one (PIPE_BIG), once: fewer
+ *     wake-ups for a chatty worker, no kernel memory for the quiet ones;
  *   - overflow = block: a stream whose lines do not fit stops reading (its IO source is off,
  *     the worker waits in write(2)) until the writer reports room; overflow = drop: whole
  *     lines are dropped and counted, reading goes on.  An episode is logged when it starts and
@@ -31,6 +33,7 @@
 #include "parse.h"
 
 #define READ_CHUNK (128 * 1024)
+#define PIPE_BIG (1024 * 1024)
 #define MIN_ROOM (4 * 1024)          /* below this, a blocking stream waits instead of reading */
 #define ROUNDS 8
 #define DRAIN_TIMEOUT (3 * USEC_PER_SEC)
@@ -63,6 +66,7 @@ struct Stream {
         size_t pending_len, pending_cap;
         bool eof, backlog, stalled, draining;
         bool is_stderr, timestamps, mark;
+        int pipe_size;           /* 0: no longer tried */
         OverflowPolicy overflow;
         size_t max_line;
         char prefix[96];
@@ -288,6 +292,16 @@ static bool overflow(Stream *st) {
         return true;
 }
 
+/* A read took half a pipe or more: a chatty worker.  A bigger pipe, once; failure is fine. */
+static void stream_grow_pipe(Stream *st, size_t got) {
+        if (st->pipe_size <= 0 || got < (size_t) st->pipe_size / 2)
+                return;
+        if (st->pipe_size < PIPE_BIG && fcntl(st->fd, F_SETPIPE_SZ, PIPE_BIG) >= 0)
+                st->pipe_size = fcntl(st->fd, F_GETPIPE_SZ);
+        else
+                st->pipe_size = 0;
+}
+
 /*
  * Read and frame until the pipe is empty, the stream must wait, or ROUNDS reads were done.
  * Returns false when the stream was freed (EOF and everything written out).
@@ -344,6 +358,7 @@ static bool stream_pump(Stream *st) {
                         st->eof = true; /* EOF, or an error: the stream is over either way */
                         continue;
                 }
+                stream_grow_pipe(st, (size_t) n);
                 res = frame(st, scratch, have + (size_t) n, false);
                 if (pending_set(st, scratch + res.consumed, have + (size_t) n - res.consumed) < 0) {
                         drop_bytes(st, have + (size_t) n - res.consumed);
@@ -523,6 +538,7 @@ int logs_attach(sd_event *e, Instance *i, int pipe_fd, bool is_stderr) {
                 st->prefix_len = (size_t) snprintf(st->prefix, sizeof st->prefix, "%s | ",
                                                    i->name);
         (void) fcntl(pipe_fd, F_SETFL, O_NONBLOCK);
+        st->pipe_size = MAX(fcntl(pipe_fd, F_GETPIPE_SZ), 0);
         r = sd_event_add_io(e, &st->source, pipe_fd, EPOLLIN, on_stream, st);
         if (r < 0) {
                 free(st);

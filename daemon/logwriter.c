@@ -278,8 +278,9 @@ static void sink_kick(LogSink *s, unsigned req) {
         else
                 W.queue = s;
         W.queue_tail = s;
-        pthread_cond_signal(&W.cond);
         pthread_mutex_unlock(&W.lock);
+        /* after the unlock: a writer woken under the lock would only block on it again */
+        pthread_cond_signal(&W.cond);
 }
 
 /* ---- compression --------------------------------------------------------------------------- */
