@@ -3,6 +3,7 @@
 #   make check             unit tests (cmocka) and integration tests against the real daemon
 #   make check SANITIZE=1  the same in build-san/ with AddressSanitizer and UBSan
 #   make check-all         both of the above (what CI runs)
+#   make bench-logs        worker log throughput against `writer | cat > file` (bench/logs.py)
 #   make demo              run upkeepd in the foreground on conf/demo.conf
 #   make deps              install the Debian packages needed to build and test (apt-get)
 #   make install           PREFIX=/usr/local DESTDIR=
@@ -53,7 +54,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
 all: $(B)/upkeepd $(B)/upkeepctl $(B)/uk-worker $(B)/bench-stamp $(B)/spawn-floor \
-	$(B)/upkeep.service
+	$(B)/bench-lines $(B)/upkeep.service
 
 $(B)/%.o: %.c $(wildcard include/*.h daemon/*.h)
 	@mkdir -p $(dir $@)
@@ -78,6 +79,10 @@ $(B)/uk-worker: tests/helpers/uk-worker.c
 $(B)/bench-stamp: bench/stamp.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -static -o $@ $<
+
+$(B)/bench-lines: bench/lines.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -o $@ $<
 
 $(B)/spawn-floor: bench/spawn-floor.c
 	@mkdir -p $(dir $@)
@@ -120,6 +125,11 @@ soak: all
 # the figures of bench/RESULTS.md for upkeep alone (about 2 minutes)
 bench-core: all
 	python3 bench/core.py --build $(B)
+
+# worker log throughput against `writer | cat > file` (about a minute; BENCH_DIR=/dev/shm
+# measures upkeepd without the disk)
+bench-logs: all
+	python3 bench/logs.py --build $(B) $(if $(BENCH_DIR),--dir $(BENCH_DIR))
 
 # upkeep beside supervisord, runit, s6 and monit on the same work, alternating (bench/peers.py,
 # about 13 minutes; installs the Debian packages of the peers when missing) and regenerates
@@ -199,4 +209,4 @@ fuzz-deps:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all unit check check-all bench-core bench demo deps install clean fuzz fuzz-build fuzz-deps valgrind soak
+.PHONY: all unit check check-all bench-core bench bench-logs demo deps install clean fuzz fuzz-build fuzz-deps valgrind soak
