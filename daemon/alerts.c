@@ -321,6 +321,7 @@ static int exec_start(Sink *k) {
         _cleanup_strv_free_ char **env = NULL;
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
+        sigset_t none, pipe_sig;
         size_t n = 0;
         int p[2], r;
         pid_t pid;
@@ -343,10 +344,17 @@ static int exec_start(Sink *k) {
         posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
         posix_spawn_file_actions_adddup2(&fa, p[1], STDERR_FILENO);
-        /* in a process group of its own, so that the timeout kills what it started too */
+        /* in a process group of its own, so that the timeout kills what it started too; with
+         * no signal blocked (upkeepd blocks those its loop reads) and SIGPIPE back to default */
+        sigemptyset(&none);
+        sigemptyset(&pipe_sig);
+        sigaddset(&pipe_sig, SIGPIPE);
         posix_spawnattr_init(&attr);
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                                POSIX_SPAWN_SETSIGDEF);
         posix_spawnattr_setpgroup(&attr, 0);
+        posix_spawnattr_setsigmask(&attr, &none);
+        posix_spawnattr_setsigdefault(&attr, &pipe_sig);
         r = posix_spawnp(&pid, k->cfg->argv[0], &fa, &attr, k->cfg->argv, env);
         posix_spawnattr_destroy(&attr);
         posix_spawn_file_actions_destroy(&fa);

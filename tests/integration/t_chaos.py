@@ -745,7 +745,7 @@ notify cmd {{ type = exec command = "sh -c 'env > {notified}'" }}
 @h.test
 def alerts_exec_sink_hangs(c):
     """An exec sink whose command hangs (with a child of its own) is killed at its timeout,
-    group and all; the next notifications are delivered."""
+    group and all; the next notifications are delivered, with a clean signal mask."""
     count, delivered = c.path("count"), c.path("delivered")
     sh_pid, child_pid = c.path("sh.pid"), c.path("child.pid")
     script = c.write("notify.sh", f"""
@@ -757,6 +757,7 @@ if [ $n = 1 ]; then
     wait
 fi
 echo "$n $UPKEEP_SEVERITY" >> {delivered}
+grep -E '^Sig(Blk|Ign):' /proc/$$/status > {c.path("signals")}
 """)
     c.conf(f'notify hang {{ type = exec command = "sh {script}" timeout = 1s }}\n' + watched(c))
     d = c.start_daemon(c.path("upkeep.conf"))
@@ -784,6 +785,12 @@ echo "$n $UPKEEP_SEVERITY" >> {delivered}
     with open(delivered) as f:
         h.check_eq([ln.split()[0] for ln in f.read().splitlines()], ["2", "3"],
                    "deliveries after the hung one")
+    # the command starts with no signal blocked and SIGPIPE not ignored, unlike upkeepd
+    with open(c.path("signals")) as f:
+        sigs = dict(ln.split() for ln in f.read().replace(":", "").splitlines())
+    h.check_eq(int(sigs["SigBlk"], 16), 0, "signals blocked in the notify command")
+    h.check_eq(int(sigs["SigIgn"], 16) & (1 << (signal.SIGPIPE - 1)), 0,
+               "SIGPIPE ignored in the notify command")
     if time.monotonic() - rate.t0 < 2:
         time.sleep(2 - (time.monotonic() - rate.t0))
     rate.check("with a hung notify command")
