@@ -65,10 +65,11 @@ static int lookup(const char *const *names, int n, const char *value) {
 }
 
 int logconf_cb_format(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        int f = lookup(format_names, _LOG_FORMAT_MAX, value);
+        int f = strcmp(value, "auto") == 0 ? LOG_FORMAT_AUTO
+                                             : lookup(format_names, _LOG_FORMAT_MAX, value);
 
-        if (f < 0) {
-                cfg_error(cfg, "%s: unknown format '%s', expected text, json or journal",
+        if (f < 0 && strcmp(value, "auto") != 0) {
+                cfg_error(cfg, "%s: unknown format '%s', expected text, json, journal or auto",
                           opt->name, value);
                 return -1;
         }

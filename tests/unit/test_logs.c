@@ -424,6 +424,13 @@ static void test_defaults(void **state) {
         assert_int_equal(c->workers[0].log.max_line, 128 * 1024);
         assert_int_equal(c->workers[1].log.max_line, 8 * 1024);
         conf_free(c);
+        c = NULL;
+        /* "auto" may also be written out */
+        assert_int_equal(load("log-format = auto\nworker a { command = \"/bin/true\" }\n", &c,
+                              &errors),
+                         0);
+        assert_int_equal(c->log_format, LOG_FORMAT_AUTO);
+        conf_free(c);
 }
 
 static void test_errors(void **state) {
@@ -432,7 +439,7 @@ static void test_errors(void **state) {
                 unsigned line;
                 const char *words[3];
         } cases[] = {
-                { "log-format = yaml\n", 1, { "log-format", "yaml", "text, json or journal" } },
+                { "log-format = yaml\n", 1, { "log-format", "yaml", "text, json, journal or auto" } },
                 { "\nlog-level = loud\n", 2, { "log-level", "loud", "debug, info" } },
                 { "log {\n  max-size = 12Q\n}\n", 2, { "max-size", "12Q", "expected" } },
                 { "log {\n  max-size = 100\n}\n", 2, { "max-size", "1K to 1T" } },
