@@ -105,12 +105,13 @@ check-all:
 	$(MAKE) check SANITIZE=1
 
 # every upkeepd the integration tests start runs under memcheck; an error (invalid access,
-# definite or indirect leak) is marked in its output and makes it exit 99, which fails the test.
-# Deadlines of the tests' waits are multiplied by VALGRIND_TIME_SCALE.
+# definite or indirect leak) goes to wrapper-PID.log in the test's directory, where the harness
+# finds it, and makes upkeepd exit 99: either fails the test.  Deadlines of the tests' waits are
+# multiplied by VALGRIND_TIME_SCALE.
 VALGRIND ?= valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
 	--errors-for-leak-kinds=definite,indirect \
 	--error-exitcode=99 --suppressions=$(CURDIR)/tests/valgrind.supp \
-	--error-markers=VALGRIND-ERROR-BEGIN,VALGRIND-ERROR-END
+	--error-markers=VALGRIND-ERROR-BEGIN,VALGRIND-ERROR-END --log-file={testdir}/wrapper-%p.log
 VALGRIND_TIME_SCALE ?= 5
 valgrind: all
 	UPKEEP_WRAPPER="$(VALGRIND)" UPKEEP_TIME_SCALE=$(VALGRIND_TIME_SCALE) \

@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Soak tests of upkeepd: does its memory or its file descriptor count grow over a long run?
 
-  restarts   20 workers that print a line and exit 1 ms later (uk-worker), first backoff 0,
+  restarts   20 workers that print 40 lines and exit 1 ms later (uk-worker), first backoff 0,
              factor 1, no give-up: upkeepd restarts them as fast as it can.  RSS,
              PSS and open fds of upkeepd are sampled after a warm-up (--warmup restarts) and
-             again after --restarts more; restarts are counted from status --json.
+             again after --restarts more, both times with every worker stopped for the
+             moment (stop all, sample, start all); restarts are counted from status --json.
              Pass: RSS grew by less than 64 KiB and the fd count is unchanged.
   probes     --workers uk-worker HTTP workers, each probed every second and printing a log line
              every --line-interval ms, for --minutes; RSS, PSS and fds sampled every
              --sample-every s.  Pass: after the warm-up (--warmup-s) RSS varies by less than
-             64 KiB and the fd count is flat.
+             64 KiB, the descriptors other than sockets do not move at all and the sockets (probes
+             in flight) stay within one per worker; no worker restarted.
 
     python3 bench/soak.py --build build [--only restarts|probes] [--minutes 30] [--out FILE]
 
@@ -53,6 +55,17 @@ def instances(sock):
 
 def total_restarts(sock):
     return sum(i["restarts"] for i in instances(sock))
+
+
+def sockets(pid):
+    """How many of pid's open descriptors are sockets (probe connections come and go)."""
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            n += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except OSError:
+            pass
+    return n
 
 
 def sample(pid):
@@ -116,9 +129,24 @@ def kib(v):
     return f"{v} KiB" if abs(v) < 10240 else f"{v / 1024:.1f} MiB"
 
 
+def quiet_sample(dm):
+    """Stop every worker, sample upkeepd with nothing in flight (no child's pidfd or pipes
+    open), start them again."""
+    query(dm.sock, {"cmd": "stop", "name": "all"}, timeout=60)
+    wait_for(lambda: all(i["state"] in ("STOPPED", "EXITED", "FATAL")
+                         for i in instances(dm.sock)), 60, "every worker stopped", interval=0.2)
+    time.sleep(1)  # the writer thread closes what the stopped workers left
+    s = sample(dm.proc.pid)
+    query(dm.sock, {"cmd": "start", "name": "all"}, timeout=60)
+    return s
+
+
 def soak_restarts(build, n_workers, restarts, warmup, report):
-    conf = "".join(f'''worker crash{k} {{
-    command = "{build}/uk-worker --print 1 --exit-after 1"
+    # Each worker's output goes through a ring of buffer-size bytes whose positions only grow,
+    # so RSS rises until every page of every ring has been written once (20 x 256 KiB with the
+    # default size): small rings and 40 lines per run fill them during the warm-up.
+    conf = 'log { buffer-size = 16K }\n' + "".join(f'''worker crash{k} {{
+    command = "{build}/uk-worker --print 40 --exit-after 1"
     start-secs = 0
     restart {{ backoff = 0 factor = 1 jitter = 0% reset-after = 0 }}
 }}
@@ -129,8 +157,8 @@ def soak_restarts(build, n_workers, restarts, warmup, report):
             pid = dm.proc.pid
             wait_for(lambda: total_restarts(dm.sock) >= warmup, 600, f"{warmup} restarts",
                      interval=0.5)
+            s0 = quiet_sample(dm)
             t0, r0 = time.monotonic(), total_restarts(dm.sock)
-            s0 = sample(pid)
             print(f"after warm-up: {r0} restarts, RSS {s0[0]} KiB, PSS {s0[1]} KiB, "
                   f"{s0[2]} fds", flush=True)
             last = t0
@@ -146,8 +174,8 @@ def soak_restarts(build, n_workers, restarts, warmup, report):
                     print(f"  {r - r0} restarts, {(r - r0) / (last - t0):.0f}/s, RSS {s[0]} KiB, "
                           f"PSS {s[1]} KiB, {s[2]} fds", flush=True)
                 time.sleep(1)
-            t1, s1 = time.monotonic(), sample(pid)
-            r1 = total_restarts(dm.sock)
+            t1, r1 = time.monotonic(), total_restarts(dm.sock)
+            s1 = quiet_sample(dm)
         finally:
             rc = dm.stop()
     grew = s1[0] - s0[0]
@@ -195,8 +223,10 @@ def soak_probes(build, n_workers, minutes, every, warmup_s, line_ms, report):
                 running = sum(i["state"] == "RUNNING" for i in insts)
                 restarts = sum(i["restarts"] for i in insts)
                 s = sample(pid)
-                samples.append((now - t0, *s, sent, running, restarts))
-                print(f"  {now - t0:5.0f} s: RSS {s[0]} KiB, PSS {s[1]} KiB, {s[2]} fds, "
+                socks = sockets(pid)
+                samples.append((now - t0, *s, sent, running, restarts, socks))
+                print(f"  {now - t0:5.0f} s: RSS {s[0]} KiB, PSS {s[1]} KiB, {s[2]} fds "
+                      f"({socks} sockets), "
                       f"{sent} probes, {running} running, {restarts} restarts", flush=True)
                 if now >= end or not dm.alive():
                     break
@@ -206,15 +236,20 @@ def soak_probes(build, n_workers, minutes, every, warmup_s, line_ms, report):
     after = [s for s in samples if s[0] >= warmup_s] or samples[-1:]
     rss = [s[1] for s in after]
     fds = [s[3] for s in after]
+    # sockets are the probes in flight at that instant (at most one per worker, plus the
+    # control socket): judged apart from the descriptors that must not move at all
+    socks = [s[7] for s in after]
+    others = [f - k for f, k in zip(fds, socks)]
     pss = [s[2] for s in after]
     dt = samples[-1][0] - samples[0][0]
     rate = (samples[-1][4] - samples[0][4]) / dt if dt else 0
-    ok = max(rss) - min(rss) < RSS_LIMIT_KIB and max(fds) == min(fds) and rc == 0 and \
-        samples[-1][6] == 0
+    ok = max(rss) - min(rss) < RSS_LIMIT_KIB and max(others) == min(others) and \
+        max(socks) <= n_workers + 2 and rc == 0 and samples[-1][6] == 0
     report(f"| probes: {n_workers} HTTP workers, 1 s probes ({rate:.0f}/s), a log line per "
            f"worker every {line_ms} ms, {dt / 60:.1f} min, {len(after)} samples after "
            f"{warmup_s} s | {min(rss)}–{max(rss)} KiB (max−min {max(rss) - min(rss)}) | "
-           f"{min(pss)}–{max(pss)} KiB | {min(fds)}–{max(fds)} | "
+           f"{min(pss)}–{max(pss)} KiB | {min(fds)}–{max(fds)} ({min(others)}–{max(others)} "
+           f"without the probes' sockets) | "
            f"{'pass' if ok else 'FAIL'} (exit {rc}, {samples[-1][6]} restarts) |")
     return ok
 

@@ -244,6 +244,13 @@ static int child_exec(void *userdata) {
         if (w->directory && chdir(w->directory) < 0)
                 child_fail(errpipe, STAGE_CHDIR);
 
+        /*
+         * Nothing of upkeepd's beyond stdio may reach the worker: libcurl opens its sockets
+         * (probe connections, its wake-up socketpair) without O_CLOEXEC.  A worker holding a
+         * probe connection would keep it open after curl closed it.  Best effort: before
+         * Linux 5.11 this fails and only our own descriptors are close-on-exec.
+         */
+        (void) close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
         execvpe(a->argv[0], a->argv, a->env);
         child_fail(errpipe, STAGE_EXEC);
 }

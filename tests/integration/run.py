@@ -36,7 +36,8 @@ TEST_TIMEOUT = 60  # seconds, a safety net: every wait inside a test has its own
 # set by main()
 UPKEEPD = UPKEEPCTL = WORKER = None
 SANITIZED = False
-# UPKEEP_WRAPPER="valgrind ..." runs every upkeepd a test starts under that command (make valgrind);
+# UPKEEP_WRAPPER="valgrind ..." runs every upkeepd a test starts under that command (make valgrind),
+# "{testdir}" in it standing for the test's directory, where teardown reads wrapper-*.log;
 # UPKEEP_TIME_SCALE multiplies the deadlines of the waits (not the spans of hold_for)
 WRAPPER = []
 TIME_SCALE = 1.0
@@ -323,7 +324,8 @@ class Ctx:
     def start_daemon(self, conf, args=(), env=None, sock=None, wait_ready=True, prefix=(),
                      name="upkeepd"):
         sock = sock or self.sock
-        argv = list(prefix) + WRAPPER + [UPKEEPD, "-c", conf] + list(args)
+        wrapper = [a.replace("{testdir}", self.dir) for a in WRAPPER]
+        argv = list(prefix) + wrapper + [UPKEEPD, "-c", conf] + list(args)
         d = Daemon(self, argv, sock, self.path(f"{name}.log"), env or os.environ.copy(), prefix)
         self.daemons.append(d)
         if wait_ready:
@@ -451,6 +453,13 @@ class Ctx:
                 if m in out:
                     problems.append(f"upkeepd output ({d.log_path}) contains {m!r}:\n" +
                                     sanitizer_excerpt(out))
+        for fn in sorted(os.listdir(self.dir)):
+            if fn.startswith("wrapper-") and fn.endswith(".log"):
+                with open(os.path.join(self.dir, fn), errors="replace") as f:
+                    text = f.read()
+                if any(m in text for m in SANITIZER_MARKERS):
+                    problems.append(f"{os.path.join(self.dir, fn)} reports errors:\n" +
+                                    sanitizer_excerpt(text))
         for root, _, files in os.walk(self.logdir):
             for fn in files:
                 try:
@@ -2060,6 +2069,7 @@ def main():
                                             "memory dwarfs",
         "pid1_early_signals": "waits for upkeepd to block SIGTERM, but valgrind keeps signals "
                               "blocked itself",
+        "logs_follow_across_rotation": "gives upkeepctl logs -f a fixed 0.5 s to catch up",
     } if WRAPPER else {}
     tests = [t for t in TESTS if not args.select or any(k in t.__name__ for k in args.select)]
     passed = failed = skipped = 0
