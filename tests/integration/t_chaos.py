@@ -227,7 +227,7 @@ def chaos_output_flood(c):
     cmd = (f"sh -c 'printf BEGIN; head -c {total} /dev/zero | tr -c x x; printf END; echo; "
            f"exec {h.WORKER} --pidfile {pidfile}'")
     c.conf(add_section(h.worker_block("flood", cmd, start_secs="100ms", stop_timeout="2s"),
-                       "log", max_size="1G") + watched(c))
+                       "log", max_size="1G", max_line="64K") + watched(c))
     d = c.start_daemon(c.path("upkeep.conf"))
     c.wait_state("b", "RUNNING")
     rss0 = rss_kib(d.signal_pid)
