@@ -125,16 +125,24 @@ static int follow_open(Follow *f) {
         return 0;
 }
 
-static void read_to_end(Follow *f) {
+/* Print from f->pos up to `end` (-1: to the end of the file, however far it grew). */
+static void read_until(Follow *f, off_t end) {
         char buf[BLOCK];
         ssize_t n;
 
         if (f->fd < 0)
                 return;
-        while ((n = pread(f->fd, buf, sizeof buf, f->pos)) > 0) {
+        while ((end < 0 || f->pos < end) &&
+               (n = pread(f->fd, buf, end < 0 ? sizeof buf : (size_t) MIN(end - f->pos,
+                                                                          (off_t) sizeof buf),
+                          f->pos)) > 0) {
                 output(f, buf, (size_t) n);
                 f->pos += n;
         }
+}
+
+static void read_to_end(Follow *f) {
+        read_until(f, -1);
 }
 
 /* One round of -f: new data, then a file that was rotated away or truncated. */
@@ -263,9 +271,11 @@ int ctl_logs(const char *socket, int argc, char **argv, bool json, ctl_roundtrip
         for (size_t i = 0; i < n_fs; i++) {
                 struct stat st;
 
-                if (fs[i].fd >= 0 && fstat(fs[i].fd, &st) == 0)
+                /* the last lines as of now: what is appended meanwhile is for -f */
+                if (fs[i].fd >= 0 && fstat(fs[i].fd, &st) == 0) {
                         fs[i].pos = tail_offset(fs[i].fd, st.st_size, lines);
-                read_to_end(&fs[i]);
+                        read_until(&fs[i], st.st_size);
+                }
         }
         fflush(stdout);
         while (follow && n_fs > 0) {
