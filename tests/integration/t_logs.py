@@ -461,8 +461,8 @@ def logs_stdout_prefix(c):
     w = writer(c)
     c.conf(wb("w", f"{w} lines 300 3000 {c.path('done')}", instances=2,
                           start_secs="100ms") +
-           wb("e", f"/bin/sh -c 'echo out-line; echo err-line >&2; "
-                               f"exec {h.WORKER}'", start_secs="100ms", log="stderr = mark"), logdir="-")
+           wb("e", f"/bin/sh -c 'echo out-line; echo err-line >&2; exec {h.WORKER}'",
+              start_secs="100ms", log="stderr = mark"), logdir="-")
     d = c.start_daemon(c.path("upkeep.conf"))
     h.wait_for(lambda: os.path.exists(c.path("done")), 15, "the writers to finish")
 
@@ -491,37 +491,45 @@ def logs_stdout_prefix(c):
 
 @h.test
 def logs_line_shapes(c):
-    """timestamps (ISO-8601 with ms), stderr = mark, an overlong line split with a marker and
-    nothing lost, the last line without '\\n' written when the worker exits."""
+    """timestamps (ISO-8601 with ms), stderr = mark or merge, an overlong line split with a
+    marker and nothing lost, the last line without '\\n' written when the worker exits."""
     w = writer(c)
-    c.conf(wb("s", f"{w} shapes 5000", start_secs="0",
-                          restart=dict(policy="never"), log="timestamps = true  stderr = mark  max-line = 1K"))
+    c.conf(wb("s", f"{w} shapes 5000", start_secs="0", restart=dict(policy="never"),
+              log="timestamps = true  stderr = mark  max-line = 1K") +
+           wb("p", f"{w} shapes 3000", start_secs="0", restart=dict(policy="never"),
+              log="max-line = 256"))
     d = c.start_daemon(c.path("upkeep.conf"))
-    log = os.path.join(c.logdir, "s", "s.log")
-    h.wait_for(lambda: c.inst("s")["state"] in ("EXITED", "STOPPED"), 10, "s to exit")
-    h.wait_for(lambda: read_any(log).endswith(b"partial-tail\n"), 10,
-               f"the partial last line in {log}")
-    lines = read_any(log).decode().splitlines()
-    stamp = re.compile(rf"^({ISO_MS}) (.*)$")
-    body = []
-    for ln in lines:
-        m = stamp.match(ln)
-        h.check(m, f"{log}: line without an ISO-8601 timestamp with ms: {ln[:80]!r}")
-        body.append(m.group(2))
-    h.check_eq(body[0], "first line", "first line")
-    h.check("stderr: to stderr" in body, f"the stderr line is not marked: {body}")
-    h.check_eq(body[-1], "partial-tail", "last line")
-    long = "".join(chr(ord("a") + k % 26) for k in range(5000))
-    pieces = [b for b in body if b not in ("first line", "stderr: to stderr", "partial-tail")]
     marker = " [upkeep: line split]"
-    h.check(len(pieces) >= 5, f"the 5000-byte line came out as {len(pieces)} pieces")
-    for k, piece in enumerate(pieces):
-        h.check(len(piece.encode()) <= 1024 + len(marker) + 40,
-                f"piece {k} is {len(piece)} bytes, max-line is 1K")
-        if k < len(pieces) - 1:
-            h.check(piece.endswith(marker), f"piece {k} does not end with the marker")
-        else:
-            h.check(not piece.endswith(marker), "the last piece carries the marker")
-    joined = "".join(p[:-len(marker)] if p.endswith(marker) else p for p in pieces)
-    h.check(joined == long, f"the pieces do not add up to the line ({len(joined)} bytes)")
+    stamp = re.compile(rf"^({ISO_MS}) (.*)$")
+    for name, long_len, max_line, stamped, err_line in (
+            ("s", 5000, 1024, True, "stderr: to stderr"),
+            ("p", 3000, 256, False, "to stderr")):
+        log = os.path.join(c.logdir, name, f"{name}.log")
+        h.wait_for(lambda: c.inst(name)["state"] in ("EXITED", "STOPPED"), 10, f"{name} to exit")
+        h.wait_for(lambda: read_any(log).endswith(b"partial-tail\n"), 10,
+                   f"the partial last line in {log}")
+        body = []
+        for ln in read_any(log).decode().splitlines():
+            if stamped:
+                m = stamp.match(ln)
+                h.check(m, f"{log}: line without an ISO-8601 timestamp with ms: {ln[:80]!r}")
+                ln = m.group(2)
+            body.append(ln)
+        h.check_eq(body[0], "first line", f"{log}: first line")
+        h.check(err_line in body, f"{log}: no line {err_line!r} for stderr: {body}")
+        h.check_eq(body[-1], "partial-tail", f"{log}: last line")
+        long = "".join(chr(ord("a") + k % 26) for k in range(long_len))
+        pieces = [b for b in body if b not in ("first line", err_line, "partial-tail")]
+        h.check(len(pieces) >= long_len // max_line,
+                f"{log}: the {long_len}-byte line came out as {len(pieces)} pieces")
+        for k, piece in enumerate(pieces):
+            h.check(len(piece.encode()) <= max_line + len(marker),
+                    f"{log}: piece {k} is {len(piece)} bytes, max-line is {max_line}")
+            if k < len(pieces) - 1:
+                h.check(piece.endswith(marker), f"{log}: piece {k} does not end with the marker")
+            else:
+                h.check(not piece.endswith(marker), f"{log}: the last piece carries the marker")
+        joined = "".join(p[:-len(marker)] if p.endswith(marker) else p for p in pieces)
+        h.check(joined == long, f"{log}: the pieces do not add up to the line "
+                f"({len(joined)} bytes)")
     h.check(d.alive(), "upkeepd exited")
