@@ -172,6 +172,8 @@ install: all
 # other for FUZZ_RUNS executions each, starting from tests/fuzz/corpus/<harness>/ (which holds
 # the regressions, replayed first); new inputs go to build-fuzz/corpus/, a crashing input to
 # build-fuzz/crash-*.  Not part of check.  One harness: make fuzz FUZZERS=build-fuzz/fuzz_proto
+# ASan's quarantine is cut from 256 to 8 MiB (still many executions' worth of freed memory): the
+# supervisord harness runs 1.7 times faster.
 # On Debian 12 clang alone is not enough: libFuzzer and the sanitizer runtimes are in
 # libclang-rt-14-dev (dpkg -S libclang_rt.fuzzer-x86_64.a), hence make fuzz-deps.
 FUZZ_CC   ?= clang
@@ -197,6 +199,7 @@ fuzz: $(FUZZERS)
 	@set -e; for f in $(FUZZERS); do n=$${f##*/fuzz_}; \
 		mkdir -p $(FUZZ_B)/corpus/$$n tests/fuzz/corpus/$$n; \
 		echo "== $$f: $(FUZZ_RUNS) runs"; \
+		ASAN_OPTIONS=$${ASAN_OPTIONS:-quarantine_size_mb=8} \
 		$$f -runs=$(FUZZ_RUNS) -artifact_prefix=$(FUZZ_B)/ -timeout=10 -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 \
 			$$( [ -f tests/fuzz/$$n.dict ] && echo -dict=tests/fuzz/$$n.dict ) \
 			$(FUZZ_B)/corpus/$$n tests/fuzz/corpus/$$n; done
