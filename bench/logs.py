@@ -114,14 +114,15 @@ def check_kept(logdir, n_lines):
     return len(files), total
 
 
-def run_upkeep(build, d, n_lines):
+def run_upkeep(build, d, n_lines, buffer_size):
     logdir = os.path.join(d, "logs")
     sock = os.path.join(d, "upkeep.sock")
     shutil.rmtree(logdir, ignore_errors=True)
     conf = os.path.join(d, "upkeep.conf")
     with open(conf, "w") as f:
         f.write(f'log-dir = "{logdir}"\nsocket = "{sock}"\n'
-                f'log {{ max-size = {MAX_SIZE // (1024 * 1024)}M  keep = {KEEP} }}\n'
+                f'log {{ max-size = {MAX_SIZE // (1024 * 1024)}M  keep = {KEEP}'
+                f'{"  buffer-size = " + buffer_size if buffer_size else ""} }}\n'
                 f'worker w {{\n    command = "{build}/bench-lines {n_lines}"\n'
                 f'    autostart = false\n    start-secs = 0\n'
                 f'    restart {{ policy = never }}\n}}\n')
@@ -196,6 +197,8 @@ def main():
                     "directory under /var/tmp, on the disk)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--mb", type=int, default=500, help="MB (10^6 bytes) per round")
+    ap.add_argument("--buffer-size", default=None, help="the log section's buffer-size "
+                    "(default: upkeepd's default, 256K)")
     args = ap.parse_args()
     build = os.path.abspath(os.path.join(ROOT, args.build) if not os.path.isabs(args.build)
                             else args.build)
@@ -210,7 +213,7 @@ def main():
     up, cat, cpus = [], [], []
     try:
         for r in range(args.rounds):
-            t, cpu, files, kept = run_upkeep(build, d, n_lines)
+            t, cpu, files, kept = run_upkeep(build, d, n_lines, args.buffer_size)
             up.append(args.mb / t)
             cpus.append(cpu / args.mb)
             tc = run_cat(build, d, n_lines)
