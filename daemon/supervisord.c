@@ -941,6 +941,14 @@ static int parse_environment(const char *s, char ***env, char *err, size_t errle
                                  "contain other characters than letters, digits and _/.+-():)");
                         return -EINVAL;
                 }
+                /* supervisord takes any token as a name, `=` included ("A=1,B==x" names "="),
+                 * which no environment can hold: refused, without echoing the text */
+                if (!*tok[i] || strchr(tok[i], '=')) {
+                        snprintf(err, errlen, "environment: pair %zu has no usable name (empty "
+                                 "or containing '='), expected KEY=\"value\",KEY2=\"value2\"",
+                                 i / 4 + 1);
+                        return -EINVAL;
+                }
                 v = tok[i + 2];
                 while (*v == '"' || *v == '\'')
                         v++;

@@ -732,6 +732,9 @@ static void test_errors(void **state) {
                 { "[program:a]\ncommand=/bin/a\nthis is not ini\n", 3, "expected 'key = value'" },
                 { "[program:a]\ncommand=/bin/a\nenvironment=A=x y z\n", 3,
                   "unexpected end of key/value pairs" },
+                /* found by fuzz_supervisord: the second pair's name is "=" */
+                { "[program:a]\ncommand=/bin/a\nenvironment=A=\"1,\"B==nobody\n", 3,
+                  "pair 2 has no usable name" },
                 { "[program:a b]\ncommand=/bin/a\n", 1, "invalid program name" },
                 { "[program:a]\ncommand=/bin/a %(process_num)02d\nprocess_name=x_%(process_num)d\n"
                   "numprocs=2\n"
