@@ -1713,7 +1713,11 @@ def state_after_kill(c):
     old = [c.wait_state(n, "RUNNING")["pid"] for n in ("w:0", "w:1")]
     gc = c.read_pidfile(c.path("gc.pid"))
     check_eq(c.ctl("stop", "s").returncode, 0, "stop s")
-    wait_for(lambda: os.path.exists(c.path("upkeep.state")), 5, "state file")
+
+    def stop_recorded():  # the file is rewritten after the answer, from the loop
+        with open(c.path("upkeep.state")) as f:
+            return any(i["name"] == "s" and i["admin_stopped"] for i in json.load(f)["instances"])
+    wait_for(stop_recorded, 5, "the stop of s in the state file")
     d.send(signal.SIGKILL)
     d.wait(5)
     d.checked = True
