@@ -12,11 +12,13 @@ import __main__ as h
 def crash_storm_stays_responsive(c):
     """20 workers that exit at once, restarted with backoff 0: status keeps answering within
     2 s, the restarts go on and upkeepd's open descriptors stay bounded."""
+    if h.WRAPPER:
+        raise h.TestSkip(f"under {os.path.basename(h.WRAPPER[0])}: times upkeepd's answers")
     restart = dict(policy="always", backoff="0", factor=1, jitter="0%", reset_after="0")
     c.conf("".join(h.worker_block(f"crash{k}", "/bin/false", start_secs="0", restart=restart)
                    for k in range(20)))
     d = c.start_daemon(c.path("upkeep.conf"))
-    span = 3 * h.TIME_SCALE
+    span = 3
     deadline = time.monotonic() + span
     first = None
     most_fds = 0
@@ -24,7 +26,7 @@ def crash_storm_stays_responsive(c):
         t0 = time.monotonic()
         ans = c.query({"cmd": "status"}, timeout=10)
         took = time.monotonic() - t0
-        h.check(took < 2 * h.TIME_SCALE, f"status took {took:.2f}s during the crash storm")
+        h.check(took < 2, f"status took {took:.2f}s during the crash storm")
         restarts = sum(i["restarts"] for w in ans["workers"] for i in w["instances"])
         first = restarts if first is None else first
         most_fds = max(most_fds, len(os.listdir(f"/proc/{d.signal_pid}/fd")))
