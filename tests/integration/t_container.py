@@ -38,7 +38,10 @@ def pid1_early_signals(c):
             def blocked():
                 with open(f"/proc/{d.signal_pid}/status") as f:
                     mask = next(ln for ln in f if ln.startswith("SigBlk:")).split()[1]
-                return int(mask, 16) & (1 << (signal.SIGTERM - 1))
+                # upkeepd's own mask: SIGCHLD is in it, unlike the SIGINT|SIGTERM that
+                # unshare -f blocks around its fork
+                want = (1 << (signal.SIGTERM - 1)) | (1 << (signal.SIGCHLD - 1))
+                return int(mask, 16) & want == want
             h.wait_for(blocked, 5, "upkeepd blocking SIGTERM", interval=0.0005)
             pids = []
         d.send(sig)
