@@ -1511,7 +1511,8 @@ while True:
     set_health(hs, "fail500")
     conf = (with_health(worker_block("endless", f"python3 {script}"),
                         url=f"http://127.0.0.1:{port}/health", interval="300ms",
-                        timeout="2s", failures=2, start_interval="100ms") +
+                        timeout="2s", failures=2, start_period="10s",
+                        start_interval="100ms") +
             with_health(blk, url=f"http://127.0.0.1:{slow}/health", interval="200ms",
                         timeout="150ms", failures=2, start_period="8s",
                         start_interval="100ms"))
