@@ -208,7 +208,8 @@ def main():
     d = tempfile.mkdtemp(prefix="upkeep-bench-logs-", dir=args.dir or "/var/tmp")
     n_lines = args.mb * MB // LINE
     where = f"{d} on {fs_of(d)}"
-    print(f"# {args.mb} MB of 100-byte lines per round, {args.rounds} rounds, files in {where}",
+    print(f"# {args.mb} MB of 100-byte lines per round, {args.rounds} rounds, files in {where}, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start",
           flush=True)
     up, cat, cpus = [], [], []
     try:
@@ -233,6 +234,8 @@ def main():
     print(f"| upkeepd / cat | {mu / mc:.2f}x |")
     print(f"| upkeepd CPU per MB captured | {mcpu * 1000:.2f} ms |")
     print(f"| lines lost | 0 (bytes_written = {args.mb} MB, kept window contiguous) |")
+    print(f"| load average at the end (other work on the machine) | "
+          f"{os.getloadavg()[0]:.1f} |")
     ok = mu >= 1100 and mu / mc >= 0.7
     print(f"\ntargets (>= 1100 MB/s, >= 0.7x cat): {'met' if ok else 'MISSED'}")
     return 0 if ok else 1
