@@ -112,10 +112,24 @@ static void open_file(const Config *c) {
                 close_file();
 }
 
+/*
+ * sd_journal_sendv() reports success when there is no journal to send to (it drops the
+ * message on purpose), so a missing journal socket has to be noticed here.
+ */
+static bool journal_reachable(void) {
+        struct stat st;
+
+        return stat("/run/systemd/journal/socket", &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
 void log_setup(const Config *c) {
         LogFormat f = c->log_format == LOG_FORMAT_AUTO
                               ? (under_systemd() ? LOG_FORMAT_JOURNAL : LOG_FORMAT_TEXT)
                               : c->log_format;
+        bool no_journal = f == LOG_FORMAT_JOURNAL && !journal_reachable();
+
+        if (no_journal)
+                f = LOG_FORMAT_TEXT;
 
         loop_thread = pthread_self();
         loop_thread_set = true;
@@ -130,6 +144,9 @@ void log_setup(const Config *c) {
                         log_warning("log-file %s is not used with log-format = journal",
                                     c->log_file);
         }
+        if (no_journal)
+                log_warning("log-format = journal, but there is no journal "
+                            "(/run/systemd/journal/socket): logging as text instead");
 }
 
 void log_close(void) {

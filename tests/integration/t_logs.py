@@ -535,3 +535,19 @@ def logs_line_shapes(c):
         h.check(joined == long, f"{log}: the pieces do not add up to the line "
                 f"({len(joined)} bytes)")
     h.check(d.alive(), "upkeepd exited")
+
+
+@h.test
+def logs_journal_fallback(c):
+    """log-format = journal with no journal to talk to: the lines are written as text on
+    stderr, nothing is lost and upkeepd runs on."""
+    if os.path.exists("/run/systemd/journal/socket"):
+        raise h.TestSkip("a journal runs here: the lines go there, not to stderr")
+    c.conf('log-format = journal\n\n' + wb("w", h.WORKER, start_secs="100ms"))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    c.wait_state("w", "RUNNING", timeout=10)
+    text_line = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3} info w: STARTING -> RUNNING"
+    h.wait_for(lambda: re.search(text_line, d.output(), re.M), 5,
+               "the RUNNING transition as a text line")
+    h.check_eq(d.output().count("there is no journal"), 1, "warnings about the missing journal")
+    h.check(d.alive(), "upkeepd exited")
