@@ -55,6 +55,7 @@ enum conn_state { CONN_READING, CONN_WAITING, CONN_WRITING, CONN_HANGING };
 struct conn {
         int fd;
         enum conn_state state;
+        bool keep_alive;       /* HTTP/1.1 without "Connection: close": read the next request */
         uint64_t deadline;
         size_t in_len, out_len, out_off;
         char in[REQUEST_MAX + 1];
@@ -339,8 +340,8 @@ static enum health_mode effective_health_mode(uint64_t *delay_ms) {
 static void conn_respond(struct conn *c, const char *status, const char *type, const char *body) {
         int n = snprintf(c->out, sizeof c->out,
                          "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                         "Connection: close\r\n\r\n%s",
-                         status, type, strlen(body), body);
+                         "Connection: %s\r\n\r\n%s",
+                         status, type, strlen(body), c->keep_alive ? "keep-alive" : "close", body);
 
         c->out_len = n < 0 ? 0 : (size_t) n < sizeof c->out ? (size_t) n : sizeof c->out - 1;
         c->out_off = 0;
@@ -404,6 +405,8 @@ static void handle_request(struct conn *c, uint64_t now) {
         enum health_mode m;
         uint64_t delay;
 
+        /* keep the connection for the next request unless HTTP/1.0 or "Connection: close" */
+        c->keep_alive = strstr(c->in, " HTTP/1.1\r\n") && !strcasestr(c->in, "\nconnection: close");
         c->in[strcspn(c->in, "\r\n")] = '\0';
         target = strchr(method, ' ');
         if (!target) {
@@ -442,7 +445,13 @@ static bool conn_flush(struct conn *c) {
                         return errno == EAGAIN;
                 c->out_off += (size_t) n;
         }
-        return false;
+        if (!c->keep_alive)
+                return false;
+        /* answered: wait for the next request on the same connection */
+        c->state = CONN_READING;
+        c->in_len = c->out_len = c->out_off = 0;
+        c->deadline = NO_DEADLINE;
+        return true;
 }
 
 static bool conn_read(struct conn *c, uint64_t now) {
