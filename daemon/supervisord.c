@@ -365,6 +365,13 @@ static char *read_line(char *str, int num, void *stream) {
         return str;
 }
 
+static bool has_control(const char *s) {
+        for (; *s; s++)
+                if (iscntrl((unsigned char) *s))
+                        return true;
+        return false;
+}
+
 static char *strip(char *s) {
         char *e;
 
@@ -1285,9 +1292,16 @@ static int render_proc(Parser *p, const Program *pg, const Globals *g, long num,
                 r = expand_key(p, s, k, &x, &pr.name);
                 if (r < 0)
                         goto fail;
-                if (!pr.name[0] || strpbrk(pr.name, " :/")) {
+                /* as supervisord does: surrounding white space (a value continued on the next
+                 * line starts with a newline) is dropped, the rest must be one plain word */
+                {
+                        char *t = strip(pr.name);
+                        memmove(pr.name, t, strlen(t) + 1);
+                }
+                if (!pr.name[0] || strpbrk(pr.name, " :/") || has_control(pr.name)) {
                         r = fail(p, -EINVAL, k->file, k->line, "[%s] process_name: invalid name "
-                                 "'%s', expected no space, ':' or '/'", s->name, pr.name);
+                                 "'%s', expected no space, ':' or '/'", s->name,
+                                 has_control(pr.name) ? "(with control characters)" : pr.name);
                         goto fail;
                 }
         } else if (!(pr.name = strdup(pg->name)))

@@ -710,6 +710,37 @@ static void test_syntax(void **state) {
         conf_free(c);
 }
 
+/* Found by fuzz_supervisord: a process_name continued on the next line starts with a newline,
+ * which supervisord strips and which the comment above each worker must not carry (the rest of
+ * the name ended up on a line of its own, outside the comment). */
+static void test_process_name_continued(void **state) {
+        Dir *d = *state;
+        _cleanup_free_ char *ini = write_file(d, "supervisord.conf",
+                                              "[program:web]\n"
+                                              "command=/bin/web %(process_num)d\n"
+                                              "numprocs=2\n"
+                                              "process_name=\n"
+                                              "    %(program_name)s_%(process_num)02d\n");
+        _cleanup_free_ char *text = NULL, *msg = NULL;
+        Config *c;
+
+        assert_int_equal(svd_convert(ini, &text, &msg), 0);
+        assert_null(strstr(text, "process \n"));
+        c = load_ini(ini);
+        assert_true(c->n_workers >= 1);
+        assert_int_not_equal(c->workers[0].name[0], '_'); /* not "_web_00" (newline made '_') */
+        conf_free(c);
+
+        /* a control character inside the name is refused, and not printed */
+        free(ini);
+        ini = write_file(d, "bad.conf", "[program:web]\ncommand=/bin/web\n"
+                                        "process_name=a\x01b\n");
+        free(text), text = NULL;
+        free(msg), msg = NULL;
+        assert_int_equal(svd_convert(ini, &text, &msg), -EINVAL);
+        assert_warning(msg, ini, 3, "invalid name '(with control characters)'");
+}
+
 static void test_errors(void **state) {
         static const struct {
                 const char *text;
@@ -767,6 +798,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_give_up, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_include_glob, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_environment, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_process_name_continued, setup_dir,
+                                                teardown_dir),
                 cmocka_unit_test_setup_teardown(test_autorestart_exitcodes, setup_dir,
                                                 teardown_dir),
                 cmocka_unit_test_setup_teardown(test_warnings, setup_dir, teardown_dir),
