@@ -848,10 +848,20 @@ def fig_logs(a):
                        ([f"B={os.path.relpath(a.build, ROOT)}"] if a.build else []),
                        capture_output=True, text=True, timeout=900)
     print(r.stdout, flush=True)
+    lines = r.stdout.strip().split("\n")
+    # its summary: the last table and what follows it
+    k = len(lines)
+    while k > 0 and not lines[k - 1].startswith("|"):
+        k -= 1
+    while k > 0 and lines[k - 1].startswith("|"):
+        k -= 1
+    out = ["`make bench-logs` (bench/logs.py), run by `make bench`; its log of rounds:", "", "```"]
+    out += [l for l in lines[:k] if l.strip() and not l.startswith("|")] + ["```", ""]
+    out += lines[k:] if k < len(lines) else ["(no table in its output)"]
     if r.returncode:
-        return [f"`make bench-logs` failed (exit {r.returncode}):", "", "```",
-                (r.stdout + r.stderr)[-2000:], "```"]
-    return ["Output of `make bench-logs` (bench/logs.py):", "", r.stdout.strip()]
+        out += ["", f"(`make bench-logs` exited with status {r.returncode}: "
+                    f"it does so when a target is missed)"]
+    return out
 
 
 # ---------------------------------------------------------------- machine and report
@@ -917,11 +927,12 @@ TITLES = {"restart": "Restart latency", "crash": "Crash loop", "startstop": "Sta
           "probes": "Health probes", "logs": "Log capture"}
 
 
-def write_results(path, sections, a, argv):
+def write_results(path, sections, a, argv, took):
     old = open(path).read() if os.path.exists(path) else ""
     parts = [HEADER, "## Machine", ""] + machine() + [
         f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"
-        f"{' (--quick: fewer samples, shorter windows)' if a.quick else ''}", "",
+        f"{' (--quick: fewer samples, shorter windows)' if a.quick else ''}; "
+        f"this run took {took / 60:.1f} min", "",
         "## Commands", "", "```sh", "make bench                      # every figure, about 13 minutes",
         "make bench BENCH_ONLY=restart   # one figure: restart crash startstop idle status probes logs",
         "make bench BENCH_QUICK=1        # fewer rounds and shorter windows, about 5 minutes",
@@ -962,7 +973,7 @@ def main():
     a.samples = a.samples or (10 if q else 30)
     a.crash_seconds = a.crash_seconds or (20 if q else 60)
     a.idle_seconds = a.idle_seconds or (10 if q else 60)
-    a.probe_seconds = a.probe_seconds or (10 if q else 20)
+    a.probe_seconds = a.probe_seconds or (10 if q else 15)
     figs = a.only.split(",") if a.only else FIGURES
     for f in figs:
         if f not in FIGURES:
@@ -975,10 +986,14 @@ def main():
     become_subreaper()
     t_start = time.monotonic()
     sections = {}
+    last = [t_start]
 
     def section(fig, lines):
         sections[fig] = lines
-        print(f"\n## {TITLES[fig]}\n\n" + "\n".join(lines) + "\n", flush=True)
+        now = time.monotonic()
+        print(f"\n## {TITLES[fig]} ({now - last[0]:.0f} s)\n\n" + "\n".join(lines) + "\n",
+              flush=True)
+        last[0] = now
 
     if "restart" in figs:
         section("restart", fig_restart(a, [p for p in peers]))
@@ -1005,7 +1020,7 @@ def main():
     took = time.monotonic() - t_start
     print(f"bench/peers.py: {', '.join(figs)} in {took:.0f} s", flush=True)
     if not a.no_results:
-        write_results(a.results, sections, a, sys.argv)
+        write_results(a.results, sections, a, sys.argv, took)
         print(f"wrote {a.results}")
 
 
