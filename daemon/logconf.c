@@ -14,7 +14,7 @@
 
 #define DEF_MAX_SIZE (10L * 1024 * 1024)
 #define DEF_KEEP 5L
-#define DEF_BUFFER_SIZE (256L * 1024)
+#define DEF_BUFFER_SIZE (1024L * 1024)
 #define DEF_MAX_LINE (64L * 1024)
 
 const LogConfig log_config_defaults = {

@@ -399,7 +399,7 @@ static void test_settings_and_overrides(void **state) {
         assert_int_equal(c->workers[1].log.keep, 3);
         assert_false(c->workers[1].log.timestamps);
         assert_int_equal(c->workers[1].log.overflow, OVERFLOW_BLOCK);
-        assert_int_equal(c->workers[1].log.buffer_size, 256 * 1024);
+        assert_int_equal(c->workers[1].log.buffer_size, 1024 * 1024);
         conf_free(c);
 }
 
@@ -408,7 +408,7 @@ static void test_defaults(void **state) {
         char *errors = NULL;
 
         (void) state;
-        assert_int_equal(load("worker a { command = \"/bin/true\" log { max-line = 256K } }\n"
+        assert_int_equal(load("worker a { command = \"/bin/true\" log { max-line = 1M } }\n"
                               "worker b { command = \"/bin/true\"\n"
                               "           log { buffer-size = 16K max-line = 64K } }\n",
                               &c, &errors),
@@ -421,7 +421,7 @@ static void test_defaults(void **state) {
         assert_false(c->log.compress);
         assert_int_equal(c->log.rotate_every, 0);
         /* max-line is at most half the buffer: a line must always fit */
-        assert_int_equal(c->workers[0].log.max_line, 128 * 1024);
+        assert_int_equal(c->workers[0].log.max_line, 512 * 1024);
         assert_int_equal(c->workers[1].log.max_line, 8 * 1024);
         conf_free(c);
         c = NULL;
