@@ -358,7 +358,8 @@ int http_request_send(HttpRequest *r, http_done_t done, void *userdata) {
                      ? curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->post_body) != CURLE_OK ||
                                curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE,
                                                 (long) strlen(r->post_body)) != CURLE_OK
-                     : curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK) ||
+                     : curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL) != CURLE_OK ||
+                               curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK) ||
             curl_multi_add_handle(r->http->multi, e) != CURLM_OK) {
                 pool_put(r->http, e);
                 return -ENOMEM;
