@@ -449,7 +449,11 @@ def fig_restart(a, sups):
                     # the polling ones (supervisord, monit) are killed at a random phase of their
                     # 1 s cycle, so their figure is the average case, not a lucky or unlucky one
                     phase = random.uniform(0, 1.0) if s in ("supervisord", "monit") else 0
-                    delay = (t_exec / 1e9 + a.gap + phase -
+                    # runsv and s6-supervise wait 1 s before a respawn unless the service has run
+                    # (s6: been ready) that long, and monit checks a started process in its next
+                    # cycle: they get `gap`; upkeepd and supervisord 0.3 s of quiet
+                    gap = a.gap if s in ("runit", "s6", "monit") else 0.3
+                    delay = (t_exec / 1e9 + gap + phase -
                              time.clock_gettime(time.CLOCK_MONOTONIC))
                     if delay > 0:
                         time.sleep(delay)
@@ -474,7 +478,9 @@ def fig_restart(a, sups):
     u = statistics.median(res["upkeep"]) if "upkeep" in res else None
     out = [f"SIGKILL of a RUNNING worker → the new process has exec'd (stamp written at exec); "
            f"{a.rounds} rounds alternating the supervisors, {per_round} kills each per round, "
-           f"a kill {a.gap:.1f} s after the previous exec (supervisord and monit, which poll "
+           f"a kill 0.3 s after the previous exec (runit, s6 and monit: {a.gap:.1f} s, past the "
+           f"1 s respawn floor of the first two and monit's check of the started process; "
+           f"supervisord and monit, which poll "
            f"every second: plus a random 0–1 s, so the kill falls at any phase of their cycle; "
            f"monit starts the worker through `setsid -f`, since it waits for its start program to "
            f"exit; s6: the worker signals readiness on notification-fd, which waives "
@@ -958,7 +964,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer samples, shorter windows")
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--samples", type=int, help="restart latency samples per supervisor")
-    ap.add_argument("--gap", type=float, default=1.1, help="s between an exec and the next kill")
+    ap.add_argument("--gap", type=float, default=1.1,
+                    help="runit, s6: s between an exec and the next kill (their floor is 1 s)")
     ap.add_argument("--crash-seconds", type=int)
     ap.add_argument("--idle-seconds", type=int)
     ap.add_argument("--probe-seconds", type=int)
