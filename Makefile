@@ -133,7 +133,7 @@ bench-logs: all
 	python3 bench/logs.py --build $(B) $(if $(BENCH_DIR),--dir $(BENCH_DIR))
 
 # upkeep beside supervisord, runit, s6 and monit on the same work, alternating (bench/peers.py,
-# about 13 minutes; installs the Debian packages of the peers when missing) and regenerates
+# about 10 minutes; installs the Debian packages of the peers when missing) and regenerates
 # bench/RESULTS.md.  BENCH_ONLY=restart,crash,startstop,idle,status,probes,logs runs only those
 # figures (their sections are replaced, the others kept); BENCH_QUICK=1 fewer rounds, shorter
 # windows (about 5 minutes); BENCH_ARGS= anything else bench/peers.py --help lists.

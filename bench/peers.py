@@ -939,7 +939,7 @@ def write_results(path, sections, a, argv, took):
         f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"
         f"{' (--quick: fewer samples, shorter windows)' if a.quick else ''}; "
         f"this run took {took / 60:.1f} min", "",
-        "## Commands", "", "```sh", "make bench                      # every figure, about 13 minutes",
+        "## Commands", "", "```sh", "make bench                      # every figure, about 10 minutes (15 at most)",
         "make bench BENCH_ONLY=restart   # one figure: restart crash startstop idle status probes logs",
         "make bench BENCH_QUICK=1        # fewer rounds and shorter windows, about 5 minutes",
         f"# this file's last run: python3 bench/{os.path.basename(argv[0])} "
