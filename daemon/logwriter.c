@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -64,6 +65,10 @@ enum {
 #define RETRY_MAX (5 * USEC_PER_SEC)
 #define MSG_QUEUE 64
 #define GZ_CHUNK (256 * 1024)
+/* An empty ring is given back to the kernel when this much went through it since the last
+ * time and the worker was quiet for TRIM_IDLE (see sink_reserve). */
+#define TRIM_BYTES (64 * 1024)
+#define TRIM_IDLE USEC_PER_SEC
 
 struct LogSink {
         /* fixed at creation */
@@ -84,6 +89,8 @@ struct LogSink {
         SinkSettings settings;
 
         /* loop */
+        uint64_t trimmed_tail;    /* loop_tail when the ring's pages were last given back */
+        usec_t last_commit;
         atomic_bool want_space;
         void (*space_cb)(void *userdata);
         void *space_userdata;
@@ -981,9 +988,33 @@ size_t sink_capacity(const LogSink *s) {
         return s->cap;
 }
 
+/*
+ * The ring positions only grow, so a worker that writes a line now and then touches every page
+ * of its ring in turn and would keep them all (workers x buffer-size).  When the ring is empty
+ * the loop owns all of it (the writer reads only between head and tail, and is done with a byte
+ * once head passed it), so its pages can go back to the kernel; they come back zeroed when
+ * used.  Only after a pause, so a chatty worker's ring is never trimmed between two reads.
+ */
+static void sink_trim(LogSink *s) {
+        uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE);
+        uintptr_t a = ((uintptr_t) s->buf + page - 1) & ~(page - 1);
+        uintptr_t b = ((uintptr_t) s->buf + s->cap) & ~(page - 1);
+
+        if (b > a)
+                (void) madvise((void *) a, b - a, MADV_DONTNEED);
+        s->trimmed_tail = s->loop_tail;
+}
+
 LineOut sink_reserve(LogSink *s) {
-        size_t free = sink_free_space(s), off = (size_t) (s->loop_tail % s->cap);
-        size_t first = MIN(free, s->cap - off);
+        size_t free, off, first;
+
+        if (s->loop_tail - s->trimmed_tail >= TRIM_BYTES &&
+            s->loop_tail == atomic_load_explicit(&s->head, memory_order_acquire) &&
+            mono_usec() - s->last_commit >= TRIM_IDLE)
+                sink_trim(s);
+        free = sink_free_space(s);
+        off = (size_t) (s->loop_tail % s->cap);
+        first = MIN(free, s->cap - off);
 
         return (LineOut) { .seg = { s->buf + off, s->buf }, .cap = { first, free - first } };
 }
@@ -992,6 +1023,7 @@ void sink_commit(LogSink *s, size_t n) {
         if (n == 0)
                 return;
         s->loop_tail += n;
+        s->last_commit = mono_usec();
         atomic_store_explicit(&s->tail, s->loop_tail, memory_order_release);
         if (W.running)
                 sink_kick(s, 0);
