@@ -748,6 +748,8 @@ def alerts_exec_sink_hangs(c):
     group and all; the next notifications are delivered, with a clean signal mask."""
     count, delivered = c.path("count"), c.path("delivered")
     sh_pid, child_pid = c.path("sh.pid"), c.path("child.pid")
+    # the mask is read by sh itself, with builtins: while sh waits for a child (dash), it
+    # blocks every signal for an instant, which a grep of /proc/$$/status could catch
     script = c.write("notify.sh", f"""
 n=$(cat {count} 2>/dev/null || echo 0); n=$((n + 1)); echo $n > {count}
 if [ $n = 1 ]; then
@@ -757,7 +759,9 @@ if [ $n = 1 ]; then
     wait
 fi
 echo "$n $UPKEEP_SEVERITY" >> {delivered}
-grep -E '^Sig(Blk|Ign):' /proc/$$/status > {c.path("signals")}
+while read -r k v; do
+    case $k in SigBlk:|SigIgn:) echo "$k $v";; esac
+done < /proc/self/status > {c.path("signals")}
 """)
     c.conf(f'notify hang {{ type = exec command = "sh {script}" timeout = 1s }}\n' + watched(c))
     d = c.start_daemon(c.path("upkeep.conf"))
