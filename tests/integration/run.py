@@ -268,6 +268,7 @@ class Daemon:
         rc = self.wait(timeout)
         if rc is not None:
             return rc, "SIGTERM"
+        stuck = self.snapshot()
         # a wrapper (unshare) may not have shown its upkeepd yet: take its children along
         kids = descendants(self.proc.pid) if self.prefix else []
         self.send(signal.SIGKILL)
@@ -284,7 +285,31 @@ class Daemon:
             except ProcessLookupError:
                 pass
         rc = self.wait(10)
-        return rc, f"did not exit within {timeout}s of SIGTERM, SIGKILLed"
+        return rc, f"did not exit within {timeout}s of SIGTERM, SIGKILLed ({stuck})"
+
+    def snapshot(self):
+        """One line on a upkeepd that does not end: its threads, its children, its last words
+        (a CI log may show only the first line of a failure)."""
+        def read(path):
+            try:
+                with open(path) as f:
+                    return f.read().strip()
+            except OSError:
+                return "?"
+        pid = self.signal_pid
+        threads = []
+        try:
+            tids = sorted(os.listdir(f"/proc/{pid}/task"), key=int)
+        except OSError:
+            tids = []
+        for t in tids:
+            st = proc_stat(f"{pid}/task/{t}")
+            threads.append(f"{read(f'/proc/{pid}/task/{t}/comm')}:{st[0] if st else '?'}:"
+                           f"{read(f'/proc/{pid}/task/{t}/wchan')}")
+        kids = [f"{k}:{proc_state(k)}:{read(f'/proc/{k}/comm')}" for k, _ in descendants(pid)]
+        last = [ln for ln in self.output().splitlines() if ln.strip()][-4:]
+        return (f"threads {' '.join(threads) or '-'}; processes below {' '.join(kids) or '-'}; "
+                f"last lines: {' | '.join(last)}")
 
     def close(self):
         self._log.close()
