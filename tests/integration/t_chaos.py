@@ -245,10 +245,11 @@ def chaos_output_flood(c):
     if time.monotonic() - rate.t0 < 2:
         time.sleep(2 - (time.monotonic() - rate.t0))
     rate.check("during a 100 MB flood")
-    # the sanitizers' own memory is not ours: judge the growth there
-    limit = 32 * 1024 if not sanitized(d.signal_pid) else rss0 + 32 * 1024
-    h.check(peak[0] < limit, f"upkeepd RSS peaked at {peak[0]} KiB during the flood "
-            f"(started at {rss0} KiB, limit {limit} KiB)")
+    # judged on the plain build only: under ASan, freed blocks wait in its quarantine (up to
+    # 256 MiB), so RSS there follows how much was allocated over time, not what is held
+    if not sanitized(d.signal_pid):
+        h.check(peak[0] < 32 * 1024, f"upkeepd RSS peaked at {peak[0]} KiB during the flood "
+                f"(started at {rss0} KiB, limit 32 MiB)")
 
     xs = markers = pieces = longest = 0
     with open(log, "rb") as f:
