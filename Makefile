@@ -132,6 +132,11 @@ bench-core: all
 bench-logs: all
 	python3 bench/logs.py --build $(B) $(if $(BENCH_DIR),--dir $(BENCH_DIR))
 
+# 1000 alerts to a webhook that never answers, beside 100 probed workers: their probe period
+# and upkeepd's RSS before and during the burst (about a minute)
+bench-alerts: all
+	python3 bench/alerts.py --build $(B)
+
 # upkeep beside supervisord, runit, s6 and monit on the same work, alternating (bench/peers.py,
 # about 10 minutes; installs the Debian packages of the peers when missing) and regenerates
 # bench/RESULTS.md.  BENCH_ONLY=restart,crash,startstop,idle,status,probes,logs runs only those
@@ -213,4 +218,4 @@ fuzz-deps:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all unit check check-all bench-core bench bench-logs demo deps install clean fuzz fuzz-build fuzz-deps valgrind soak
+.PHONY: all unit check check-all bench-core bench bench-alerts bench-logs demo deps install clean fuzz fuzz-build fuzz-deps valgrind soak
