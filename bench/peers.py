@@ -933,6 +933,9 @@ TITLES = {"restart": "Restart latency", "crash": "Crash loop", "startstop": "Sta
           "probes": "Health probes", "logs": "Log capture"}
 
 
+KEPT = "<!-- kept: written by hand or by other tools; make bench leaves it as it is -->"
+
+
 def write_results(path, sections, a, argv, took):
     old = open(path).read() if os.path.exists(path) else ""
     parts = [HEADER, "## Machine", ""] + machine() + [
@@ -952,8 +955,13 @@ def write_results(path, sections, a, argv, took):
             m = re.search(re.escape(begin) + r"\n(.*?)\n" + re.escape(end), old, re.S)
             body = m.group(1) if m else "(not measured yet)"
         parts += [f"## {TITLES[fig]}", "", begin, body, end, ""]
+    # what follows KEPT (the reliability figures of make fuzz, valgrind and soak, the notes on
+    # targets) is not this script's: carried over as it is
+    k = old.find(KEPT)
+    if k >= 0:
+        parts.append(old[k:].rstrip("\n"))
     with open(path, "w") as f:
-        f.write("\n".join(parts))
+        f.write("\n".join(parts) + "\n")
 
 
 def main():

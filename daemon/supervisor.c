@@ -530,15 +530,25 @@ void sup_kill_all(Supervisor *s) {
         }
 }
 
-static int on_state_writer(sd_event_source *src, void *userdata) {
-        (void) src;
+static int on_state_writer(sd_event_source *src, uint64_t usec, void *userdata) {
+        (void) src, (void) usec;
         (void) state_save(userdata);
         return 0;
 }
 
+/*
+ * The state file is written 1 ms after the first change of a burst, once for the whole burst,
+ * and after the work of the moment: a restart of delay 0 spawns before the file is rewritten
+ * (a rename over the old file costs up to a millisecond on ext4), and the new pid is in it.
+ */
 void sup_state_changed(Supervisor *s) {
-        if (s->state_writer)
-                (void) sd_event_source_set_enabled(s->state_writer, SD_EVENT_ONESHOT);
+        int enabled = SD_EVENT_OFF;
+
+        if (!s->state_writer ||
+            (sd_event_source_get_enabled(s->state_writer, &enabled) >= 0 && enabled != SD_EVENT_OFF))
+                return;
+        (void) sd_event_source_set_time(s->state_writer, now(s) + USEC_PER_MSEC);
+        (void) sd_event_source_set_enabled(s->state_writer, SD_EVENT_ONESHOT);
 }
 
 static void worker_start(Worker *w) {
@@ -927,7 +937,8 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
                 return sup_free(s), r;
         (void) sd_event_source_set_enabled(s->cleanup, SD_EVENT_OFF);
         (void) sd_event_source_set_description(s->cleanup, "retire-workers");
-        r = sd_event_add_defer(e, &s->state_writer, on_state_writer, s);
+        r = sd_event_add_time(e, &s->state_writer, CLOCK_MONOTONIC, USEC_INFINITY, USEC_PER_MSEC,
+                              on_state_writer, s);
         if (r < 0)
                 return sup_free(s), r;
         (void) sd_event_source_set_enabled(s->state_writer, SD_EVENT_OFF);
