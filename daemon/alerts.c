@@ -480,7 +480,7 @@ static json_t *counts_json(Worker *w) {
                 for (int n = 0; n < WIN_N_SPANS; n++) {
                         static const char *const span[] = { "1m", "5m", "15m", "1h" };
                         json_object_set_new(c, span[n],
-                                            json_integer(win_count(&w->window, (EventKind) k, t,
+                                            json_integer(worker_events(w, (EventKind) k, t,
                                                                    win_spans[n])));
                 }
                 json_object_set_new(o, event_kind_to_string((EventKind) k), c);
@@ -652,7 +652,7 @@ static Severity match_rules(Worker *w, usec_t t, char *summary, size_t len, cons
                                 best = rule->severity;
                         continue;
                 }
-                n = win_count(&w->window, (EventKind) rule->event, t, rule->within);
+                n = worker_events(w, (EventKind) rule->event, t, rule->within);
                 if (n >= rule->count) {
                         best = rule->severity;
                         snprintf(summary, len, "%u %s%s within %s", n,

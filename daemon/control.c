@@ -107,9 +107,10 @@ static json_t *windows_json(Worker *w, usec_t t) {
                 json_t *c = json_object();
                 for (int n = 0; n < WIN_N_SPANS; n++)
                         json_object_set_new(c, span_names[n],
-                                            json_integer(win_count(&w->window, (EventKind) k, t,
+                                            json_integer(worker_events(w, (EventKind) k, t,
                                                                    win_spans[n])));
-                json_object_set_new(c, "total", json_integer((json_int_t) w->window.total[k]));
+                json_object_set_new(c, "total", json_integer((json_int_t) worker_events_total(
+                                                        w, (EventKind) k)));
                 json_object_set_new(o, event_kind_to_string((EventKind) k), c);
         }
         return o;

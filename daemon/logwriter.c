@@ -907,7 +907,8 @@ static void sink_free(LogSink *s) {
         if (s->fd >= 0)
                 close(s->fd);
         pthread_mutex_destroy(&s->lock);
-        free(s->buf);
+        if (s->buf)
+                (void) munmap(s->buf, s->cap);
         free(s->path);
         free(s->dir);
         free(s->base);
@@ -936,7 +937,12 @@ int sink_new(const char *path, int fd, const char *label, size_t buffer_size,
         }
         s->fd = fd;
         s->cap = buffer_size;
-        s->buf = malloc(buffer_size);
+        /* mapped, not malloc'ed: no allocator header is written into it, so a ring costs no
+         * memory until its worker writes */
+        s->buf = mmap(NULL, buffer_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+                      0);
+        if (s->buf == MAP_FAILED)
+                s->buf = NULL;
         s->label = strdup(label);
         s->settings = s->w = *st;
         s->next_rotation = USEC_INFINITY;

@@ -13,6 +13,7 @@
  *     while the main process is still a zombie, so the group id cannot have been reused.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -450,8 +451,27 @@ void sup_event(Instance *i, FsmEvent ev) {
 }
 
 void sup_count(Instance *i, EventKind k) {
-        win_add(&i->worker->window, k, now(i->worker->sup));
+        Worker *w = i->worker;
+
+        /* most workers never see an event: their 1.5 KB of windows come with the first one */
+        if (!w->window) {
+                w->window = malloc(sizeof(Window));
+                if (!w->window) {
+                        log_msg(LOG_ERR, i->name, "out of memory, event not counted");
+                        return;
+                }
+                win_init(w->window, now(w->sup));
+        }
+        win_add(w->window, k, now(w->sup));
         alerts_evaluate(i->worker->sup->alerts, i->worker, i->name);
+}
+
+unsigned worker_events(Worker *w, EventKind k, usec_t t, usec_t within) {
+        return w->window ? win_count(w->window, k, t, within) : 0;
+}
+
+uint64_t worker_events_total(const Worker *w, EventKind k) {
+        return w->window ? w->window->total[k] : 0;
 }
 
 FsmReply sup_command(Instance *i, FsmEvent ev) {
@@ -660,6 +680,7 @@ static Worker *worker_free(Worker *w) {
                 free(i->restart_times);
         }
         free(w->instances);
+        free(w->window);
         alerts_forget(w->sup->alerts, w);
         free(w);
         return NULL;
@@ -678,7 +699,6 @@ static int worker_new(Supervisor *s, const WorkerConfig *cfg, Worker **ret) {
                 return -ENOMEM;
         }
         wk->n_instances = cfg->instances;
-        win_init(&wk->window, now(s));
         for (unsigned k = 0; k < wk->n_instances; k++) {
                 Instance *i = &wk->instances[k];
 
@@ -917,6 +937,8 @@ int sup_reload_file(Supervisor *s, ReloadSummary *sum, char **ret_errors) {
                 log_error("reload failed: %s, keeping the running configuration", strerror(-r));
         }
         notify_reloaded(s);
+        /* parsing leaves the heap full of holes: give their pages back (glibc) */
+        (void) malloc_trim(0);
         return r;
 }
 

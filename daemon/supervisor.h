@@ -57,7 +57,7 @@ struct Worker {
         const WorkerConfig *cfg;
         Instance *instances;
         unsigned n_instances;
-        Window window;
+        Window *window;          /* sliding windows, allocated at its first event */
         bool retiring;           /* removed or replaced by a reload: stopping, then freed */
         bool env_warned;         /* the world-readable env-file warning was given */
         EscState esc;            /* alert level of the worker */
@@ -123,6 +123,9 @@ int sup_reload_file(Supervisor *s, ReloadSummary *sum, char **ret_errors);
 void sup_event(Instance *i, FsmEvent ev);
 /* Count an event in the worker's sliding windows. */
 void sup_count(Instance *i, EventKind k);
+/* Events of kind k in the last `within`, and since upkeepd started. */
+unsigned worker_events(Worker *w, EventKind k, usec_t now, usec_t within);
+uint64_t worker_events_total(const Worker *w, EventKind k);
 
 /* Called when SIGCHLD arrives: reap our workers' exits and every orphan, never stealing one. */
 void sup_reap_children(Supervisor *s);

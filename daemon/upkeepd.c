@@ -7,6 +7,7 @@
  * code (or 128 + its signal).
  */
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -228,6 +229,8 @@ int main(int argc, char **argv) {
                 log_error("cannot read the state of a previous run: %s", strerror(-r));
                 return 1;
         }
+        /* what parsing the configuration allocated and freed: back to the kernel (glibc) */
+        (void) malloc_trim(0);
         r = sd_event_loop(e);
         logs_drain_all();
         log_info("all workers stopped, exiting");
