@@ -66,9 +66,11 @@ enum {
 #define MSG_QUEUE 64
 #define GZ_CHUNK (256 * 1024)
 /* An empty ring is given back to the kernel when this much went through it since the last
- * time and the worker was quiet for TRIM_IDLE (see sink_reserve). */
-#define TRIM_BYTES (64 * 1024)
-#define TRIM_IDLE USEC_PER_SEC
+ * time and the worker was quiet for TRIM_IDLE (see sink_reserve): a worker that logs now and
+ * then keeps about TRIM_BYTES resident, one that writes without pause is never trimmed (a
+ * trimmed page costs a fault when it is written again). */
+#define TRIM_BYTES (16 * 1024)
+#define TRIM_IDLE (200 * USEC_PER_MSEC)
 
 struct LogSink {
         /* fixed at creation */

@@ -551,3 +551,39 @@ def logs_journal_fallback(c):
                "the RUNNING transition as a text line")
     h.check_eq(d.output().count("there is no journal"), 1, "warnings about the missing journal")
     h.check(d.alive(), "upkeepd exited")
+
+
+@h.test
+def logs_quiet_rings_trimmed(c):
+    """20 workers write 400 KB each, then a line every 300 ms: upkeepd gives the pages of their
+    emptied rings back (without that it would keep 8 MB, 20 x 400 KB of touched ring)."""
+    if h.WRAPPER:
+        raise h.TestSkip("measures upkeepd's RSS, which a wrapper's own memory hides")
+    burst = ("sleep 1; i=0; while [ $i -lt 4000 ]; do "
+             "echo 'burst xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'; "
+             "i=$((i + 1)); done; echo done; while :; do echo tick; sleep 0.3; done")
+    c.conf(h.worker_block("quiet", f"/bin/sh -c \"{burst}\"", instances=20,
+                          start_secs="100ms"))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    for k in range(20):
+        c.wait_state(f"quiet:{k}", "RUNNING")
+    rss0 = rss_kb(d.signal_pid)
+    with open(f"/proc/{d.signal_pid}/maps") as f:
+        if "libasan" in f.read():
+            raise h.TestSkip("under ASan: its shadow of every ring hides what is given back")
+
+    def after_burst():
+        for k in range(20):
+            path = os.path.join(c.logdir, "quiet", f"quiet-{k}.log")
+            try:
+                with open(path, "rb") as f:
+                    f.seek(max(0, os.path.getsize(path) - 4096))
+                    if f.read().count(b"tick") < 3:
+                        return False
+            except OSError:
+                return False
+        return True
+    h.wait_for(after_burst, 20, "every worker's burst written and 3 ticks after it")
+    grown = rss_kb(d.signal_pid) - rss0
+    h.check(grown < 2048, f"upkeepd grew by {grown} KiB (from {rss0}) after 20 bursts of 400 KB "
+            "followed by quiet logging: the emptied rings were not given back")
