@@ -168,7 +168,8 @@ install: all
 	install -m 0644 man/upkeep.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/upkeepd.8 $(DESTDIR)$(MANDIR)/man8/
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(COMPLETIONDIR)
-	install -m 0644 $(B)/upkeep.service $(DESTDIR)$(UNITDIR)/upkeep.service
+	sed 's|@SBINDIR@|$(SBINDIR)|g' units/upkeep.service.in > $(DESTDIR)$(UNITDIR)/upkeep.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/upkeep.service
 	install -m 0644 conf/upkeepctl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/upkeepctl
 	[ -e $(DESTDIR)$(SYSCONFDIR)/upkeep/upkeep.conf ] || \
 		install -m 0644 conf/upkeep.conf $(DESTDIR)$(SYSCONFDIR)/upkeep/upkeep.conf

@@ -75,3 +75,22 @@ def man_pages_render(c):
         h.check(r.returncode == 0, f"man {page}: exit {r.returncode}: {r.stderr.strip()[:300]}")
         h.check(not r.stderr.strip(), f"man {page} warns: {r.stderr.strip()[:500]}")
         h.check(len(r.stdout) > 2000, f"man {page} rendered only {len(r.stdout)} bytes")
+
+
+@h.test
+def service_unit_verifies(c):
+    """units/upkeep.service.in, with the path of upkeepd filled in as make install does, passes
+    systemd-analyze verify without a word, and says what the issue asks of it."""
+    if not shutil.which("systemd-analyze"):
+        raise h.TestSkip("no systemd-analyze")
+    text = src("units", "upkeep.service.in")
+    sbindir = os.path.dirname(os.path.abspath(h.UPKEEPD))
+    unit = c.write("upkeep.service", text.replace("@SBINDIR@", sbindir))
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no", unit], capture_output=True,
+                       text=True, timeout=60, stdin=subprocess.DEVNULL)
+    h.check_eq((r.returncode, r.stdout + r.stderr), (0, ""), "systemd-analyze verify")
+    keys = dict(ln.split("=", 1) for ln in text.splitlines() if re.match(r"^[A-Za-z]+=", ln))
+    for k, v in (("Type", "notify"), ("KillMode", "mixed"), ("Restart", "on-failure"),
+                 ("RuntimeDirectory", "upkeep"), ("LogsDirectory", "upkeep")):
+        h.check_eq(keys.get(k), v, f"{k}= in the unit")
+    h.check("WatchdogSec" in keys and "TimeoutStopSec" in keys, "WatchdogSec= and TimeoutStopSec=")
