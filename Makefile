@@ -48,7 +48,7 @@ CORE_SRCS := daemon/parse.c daemon/backoff.c daemon/fsm.c daemon/config.c daemon
 	daemon/logconf.c daemon/rotate.c daemon/logline.c daemon/proto.c
 DAEMON_SRCS := $(CORE_SRCS) daemon/log.c daemon/logs.c daemon/logwriter.c daemon/spawn.c daemon/supervisor.c \
 	daemon/curl-dl.c daemon/http.c daemon/health.c daemon/notify.c daemon/state.c daemon/alerts.c daemon/control.c daemon/upkeepd.c
-CTL_SRCS := daemon/parse.c daemon/upkeepctl.c daemon/ctllogs.c
+CTL_SRCS := daemon/parse.c daemon/upkeepctl.c daemon/ctllogs.c daemon/proto.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))

@@ -149,6 +149,7 @@ static json_t *instance_json(const Instance *i, usec_t t) {
 static json_t *status_json(Control *ctl, const char *name, const char **ret_error) {
         Supervisor *s = ctl->sup;
         json_t *workers = json_array(), *ans;
+        unsigned not_running = 0;
         usec_t t = 0;
 
         (void) sd_event_now(s->event, CLOCK_MONOTONIC, &t);
@@ -158,9 +159,11 @@ static json_t *status_json(Control *ctl, const char *name, const char **ret_erro
                 bool match = !name || strcmp(name, wk->cfg->name) == 0;
 
                 for (unsigned k = 0; k < wk->n_instances; k++)
-                        if (match || strcmp(name, wk->instances[k].name) == 0)
+                        if (match || strcmp(name, wk->instances[k].name) == 0) {
                                 json_array_append_new(insts,
                                                       instance_json(&wk->instances[k], t));
+                                not_running += wk->instances[k].state != STATE_RUNNING;
+                        }
                 if (json_array_size(insts) == 0) {
                         json_decref(insts);
                         continue;
@@ -177,8 +180,11 @@ static json_t *status_json(Control *ctl, const char *name, const char **ret_erro
                 *ret_error = "no such process";
                 return NULL;
         }
-        ans = json_pack("{s:b, s:i, s:{s:s, s:i, s:f, s:s, s:i, s:b}}", "ok", 1, "version",
-                        PROTO_VERSION, "daemon", "version", UPKEEP_VERSION, "pid",
+        /* "ok" and "not_running" first: upkeepctl status --json reads its exit status from
+         * the head of the line (see PROTO_STATUS_HEAD) */
+        ans = json_pack("{s:b, s:i, s:i, s:{s:s, s:i, s:f, s:s, s:i, s:b}}", "ok", 1,
+                        "not_running", (json_int_t) not_running, "version", PROTO_VERSION,
+                        "daemon", "version", UPKEEP_VERSION, "pid",
                         (json_int_t) getpid(), "uptime_s", seconds(t - s->started_at),
                         "config", s->config->path, "orphans_reaped",
                         (json_int_t) s->orphans_reaped, "shutting_down", s->shutting_down);

@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
+#include <string.h>
 
 #include "macro.h"
 #include "proto.h"
@@ -34,6 +36,20 @@ int proto_decode_request(const char *line, size_t len, ProtoRequest *ret, const 
                 .cmd = json_string_value(cmd),
                 .name = name ? json_string_value(name) : NULL,
         };
+        return 0;
+}
+
+int proto_status_not_running(const char *line, size_t len, unsigned *ret) {
+        size_t h = strlen(PROTO_STATUS_HEAD), i;
+        unsigned long long n = 0;
+
+        if (len <= h || memcmp(line, PROTO_STATUS_HEAD, h) != 0)
+                return -EBADMSG;
+        for (i = h; i < len && i - h < 10 && line[i] >= '0' && line[i] <= '9'; i++)
+                n = n * 10 + (unsigned) (line[i] - '0');
+        if (i == h || i >= len || line[i] != ',' || n > UINT_MAX)
+                return -EBADMSG;
+        *ret = (unsigned) n;
         return 0;
 }
 

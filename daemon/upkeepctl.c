@@ -45,7 +45,7 @@ static void usage(FILE *f) {
                    "\n"
                    "  -s, --socket PATH   control socket (default $UPKEEP_SOCKET or "
                    DEFAULT_SOCKET ")\n"
-                   "  -j, --json          print the daemon's answer as JSON\n");
+                   "  -j, --json          print the daemon's answer: one line of JSON\n");
 }
 
 static usec_t now_ms(void) {
@@ -55,14 +55,14 @@ static usec_t now_ms(void) {
         return (usec_t) ts.tv_sec * 1000 + (usec_t) ts.tv_nsec / 1000000;
 }
 
-/* Send one request line and wait, with a deadline, for one answer line. */
-static int roundtrip(const char *path, json_t *req, json_t **ret) {
+/* Send one request line and wait, with a deadline, for one answer line: returned without its
+ * newline, NUL-terminated. */
+static int roundtrip_line(const char *path, json_t *req, char **ret, size_t *ret_len) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *line = NULL, *buf = NULL;
         size_t len = 0, cap = 0;
         usec_t deadline = now_ms() + ANSWER_TIMEOUT_MS;
-        json_error_t jerr;
 
         if (strlen(path) >= sizeof sa.sun_path)
                 return -ENAMETOOLONG;
@@ -105,12 +105,26 @@ static int roundtrip(const char *path, json_t *req, json_t **ret) {
                 len += (size_t) n;
                 nl = memchr(buf, '\n', len);
                 if (nl) {
-                        *ret = json_loadb(buf, (size_t) (nl - buf), 0, &jerr);
-                        return *ret ? 0 : -EBADMSG;
+                        *nl = '\0';
+                        *ret_len = (size_t) (nl - buf);
+                        *ret = TAKE_PTR(buf);
+                        return 0;
                 }
                 if (len > PROTO_MAX_ANSWER)
                         return -EMSGSIZE;
         }
+}
+
+static int roundtrip(const char *path, json_t *req, json_t **ret) {
+        _cleanup_free_ char *line = NULL;
+        json_error_t jerr;
+        size_t len;
+        int r = roundtrip_line(path, req, &line, &len);
+
+        if (r < 0)
+                return r;
+        *ret = json_loadb(line, len, 0, &jerr);
+        return *ret ? 0 : -EBADMSG;
 }
 
 static const char *fmt_secs(char *buf, size_t len, json_t *v) {
@@ -288,6 +302,10 @@ int main(int argc, char **argv) {
         const char *path = getenv("UPKEEP_SOCKET") ?: DEFAULT_SOCKET, *cmd, *name = NULL;
         const char *optind_sink = NULL;
         _cleanup_(json_decrefp) json_t *req = NULL, *ans = NULL;
+        _cleanup_free_ char *line = NULL;
+        unsigned not_running;
+        json_error_t jerr;
+        size_t len = 0;
         bool json = false;
         int c, r;
 
@@ -347,14 +365,26 @@ int main(int argc, char **argv) {
         req = json_pack("{s:s}", "cmd", cmd);
         if (name)
                 json_object_set_new(req, "name", json_string(name));
-        r = roundtrip(path, req, &ans);
+        r = roundtrip_line(path, req, &line, &len);
+        if (r >= 0 && json && strcmp(cmd, "status") == 0 &&
+            proto_status_not_running(line, len, &not_running) == 0) {
+                /* the whole status of many workers need not be parsed just to be printed */
+                fwrite(line, 1, len, stdout);
+                putchar('\n');
+                return not_running == 0 ? EXIT_OK : EXIT_NOT_RUNNING;
+        }
+        if (r >= 0) {
+                ans = json_loadb(line, len, 0, &jerr);
+                if (!ans)
+                        r = -EBADMSG;
+        }
         if (r < 0) {
                 fprintf(stderr, "upkeepctl: cannot talk to upkeepd at %s: %s\n", path,
                         strerror(-r));
                 return EXIT_UNREACHABLE;
         }
         if (json) {
-                json_dumpf(ans, stdout, JSON_INDENT(2));
+                fwrite(line, 1, len, stdout);
                 putchar('\n');
         }
         if (!json_is_true(json_object_get(ans, "ok"))) {

@@ -636,8 +636,8 @@ NONE = type(None)
 
 def check_status_schema(st):
     check_type(st, (dict,), "answer")
-    for k, t in (("ok", (bool,)), ("version", (int,)), ("daemon", (dict,)),
-                 ("workers", (list,))):
+    for k, t in (("ok", (bool,)), ("not_running", (int,)), ("version", (int,)),
+                 ("daemon", (dict,)), ("workers", (list,))):
         check(k in st, f"status answer lacks {k!r}: {st}")
         check_type(st[k], t, k)
     check(st["ok"] is True, "ok is not true")
@@ -739,6 +739,9 @@ def status_json(c):
     r = c.ctl("status", "--json")
     check_eq(r.returncode, 3, "upkeepctl status --json exit code with w:1 stopped")
     check_status_schema(json.loads(r.stdout))
+    # the answer as it came: one line, whose head upkeepctl read its exit status from
+    check(r.stdout.startswith('{"ok":true,"not_running":1,') and r.stdout.count("\n") == 1,
+          f"status --json is not the daemon's one line with not_running 1: {r.stdout[:80]!r}")
     check_eq(c.ctl("status", "w:0").returncode, 0, "status w:0 exit code (it is RUNNING)")
     check_eq(c.ctl("status", "w:1").returncode, 3, "status w:1 exit code (it is STOPPED)")
     check_eq(c.ctl("status", "w").returncode, 3, "status w exit code (w:1 is STOPPED)")

@@ -102,11 +102,45 @@ static void test_deep_nesting(void **state) {
         free(s);
 }
 
+static void test_status_head(void **state) {
+        static const struct {
+                const char *line;
+                int r;
+                unsigned n;
+        } cases[] = {
+                { "{\"ok\":true,\"not_running\":0,\"version\":1}", 0, 0 },
+                { "{\"ok\":true,\"not_running\":17,\"workers\":[]}", 0, 17 },
+                { "{\"ok\":true,\"not_running\":4294967295,", 0, 4294967295U },
+                { "{\"ok\":true,\"not_running\":4294967296,", -EBADMSG, 0 },
+                { "{\"ok\":true,\"not_running\":12345678901,", -EBADMSG, 0 },
+                { "{\"ok\":true,\"not_running\":3", -EBADMSG, 0 },   /* cut short */
+                { "{\"ok\":true,\"not_running\":,", -EBADMSG, 0 },
+                { "{\"ok\":true,\"not_running\":-1,", -EBADMSG, 0 },
+                { "{\"ok\":true,\"not_running\": 1,", -EBADMSG, 0 },
+                { "{\"ok\":false,\"error\":\"no such process\"}", -EBADMSG, 0 },
+                { "{\"ok\": true, \"not_running\": 0, ", -EBADMSG, 0 }, /* not compact */
+                { "", -EBADMSG, 0 },
+        };
+
+        (void) state;
+        for (size_t k = 0; k < ELEMENTSOF(cases); k++) {
+                unsigned n = 12345;
+                int r = proto_status_not_running(cases[k].line, strlen(cases[k].line), &n);
+
+                assert_int_equal(r, cases[k].r);
+                if (r == 0)
+                        assert_int_equal(n, cases[k].n);
+                else
+                        assert_int_equal(n, 12345); /* untouched */
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_valid),
                 cmocka_unit_test(test_invalid),
                 cmocka_unit_test(test_deep_nesting),
+                cmocka_unit_test(test_status_head),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
