@@ -232,7 +232,7 @@ int ctl_logs(const char *socket, int argc, char **argv, bool json, ctl_roundtrip
                 return strcmp(err, "no such process") == 0 ? EXIT_UNREACHABLE : EXIT_FAILED;
         }
         if (json) {
-                json_dumpf(ans, stdout, JSON_INDENT(2));
+                json_dumpf(ans, stdout, JSON_COMPACT);
                 putchar('\n');
                 return EXIT_OK;
         }
