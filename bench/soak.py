@@ -61,15 +61,18 @@ def total_restarts(sock):
     return sum(i["restarts"] for i in instances(sock))
 
 
-def sockets(pid):
-    """How many of pid's open descriptors are sockets (probe connections come and go)."""
-    n = 0
+def fds(pid):
+    """(open descriptors, of which sockets) of pid, from one listing: probe connections and
+    the control connection of our own status query come and go, so both counts must be taken
+    from the same look."""
+    n = socks = 0
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
-            n += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+            socks += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+            n += 1
         except OSError:
-            pass
-    return n
+            pass  # closed since the listing
+    return n, socks
 
 
 def sample(pid):
@@ -232,7 +235,8 @@ def soak_probes(build, n_workers, minutes, every, warmup_s, line_ms, report):
                 restarts = sum(i["restarts"] for i in insts)
                 logged = sum((i.get("output") or {}).get("bytes_written", 0) for i in insts)
                 s = sample(pid)
-                socks = sockets(pid)
+                n_fds, socks = fds(pid)
+                s = (s[0], s[1], n_fds)
                 samples.append((now - t0, *s, sent, running, restarts, socks, logged))
                 print(f"  {now - t0:5.0f} s: RSS {s[0]} KiB, PSS {s[1]} KiB, {s[2]} fds "
                       f"({socks} sockets), "
