@@ -179,17 +179,6 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         (void) usec;
         /* fixed rate: the next probe is due one period after this one was due */
         p->next_at += period(i);
-        /*
-         * Workers started together would be probed together for ever: 1000 transfers at once
-         * each second, and as much memory as they take at once.  The first probe of the
-         * RUNNING schedule comes at a random point of the period instead (never later than
-         * one period after the last), which spreads the probes over the whole period.
-         */
-        if (!p->spread && i->state != STATE_STARTING) {
-                p->spread = true;
-                p->next_at -= (usec_t) ((double) period(i) *
-                                        sup_random_unit(i->worker->sup));
-        }
         if (p->next_at <= mono(i))
                 p->next_at = mono(i) + period(i);
         (void) sd_event_source_set_time(src, p->next_at);
@@ -237,7 +226,6 @@ void probe_begin(Instance *i) {
         probe_end(i);
         p->fails = p->oks = 0;
         p->state = HEALTH_UNKNOWN;
-        p->spread = false;
         p->next_at = mono(i) + period(i);
         if (!p->timer) {
                 /* probes may be late by up to 1/20 of their interval (50 ms at most) so that

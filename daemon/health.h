@@ -21,7 +21,6 @@ typedef struct Probe {
         sd_event_source *timer;
         HttpRequest *req;      /* in flight, or NULL */
         usec_t next_at;        /* CLOCK_MONOTONIC of the next scheduled probe */
-        bool spread;           /* the RUNNING schedule got its own phase */
 
         HealthClass state;     /* after thresholds: what status shows */
         unsigned fails;        /* consecutive counted failures */

@@ -38,7 +38,7 @@ static usec_t now(const Supervisor *s) {
 }
 
 /* xorshift64*: jitter needs spread, not secrecy. */
-double sup_random_unit(Supervisor *s) {
+static double random_unit(Supervisor *s) {
         s->rng ^= s->rng >> 12;
         s->rng ^= s->rng << 25;
         s->rng ^= s->rng >> 27;
@@ -255,7 +255,7 @@ static void schedule_restart(Instance *i) {
         usec_t delay, ran = i->started_at ? now(s) - i->started_at : 0;
 
         i->attempt = backoff_attempt_after_run(&w->backoff, i->attempt, ran);
-        delay = backoff_delay(&w->backoff, i->attempt, sup_random_unit(s));
+        delay = backoff_delay(&w->backoff, i->attempt, random_unit(s));
         if (i->attempt < UINT32_MAX)
                 i->attempt++;
         i->restarts++;

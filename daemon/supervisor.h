@@ -121,8 +121,6 @@ int sup_reload_file(Supervisor *s, ReloadSummary *sum, char **ret_errors);
 
 /* Feed an event to an instance's state machine (used by the health probes). */
 void sup_event(Instance *i, FsmEvent ev);
-/* A number in [0, 1), for jitter and spreading. */
-double sup_random_unit(Supervisor *s);
 /* Count an event in the worker's sliding windows. */
 void sup_count(Instance *i, EventKind k);
 /* Events of kind k in the last `within`, and since upkeepd started. */
