@@ -265,10 +265,12 @@ class Daemon:
         if not self.alive():
             return self.proc.returncode, "already exited"
         self.send(signal.SIGTERM)
-        rc = self.wait(timeout)
+        rc = self.wait(timeout / 2)
+        if rc is None:  # described halfway, before any stop-timeout of its workers fires
+            stuck = self.snapshot()
+            rc = self.wait(timeout / 2)
         if rc is not None:
             return rc, "SIGTERM"
-        stuck = self.snapshot()
         # a wrapper (unshare) may not have shown its upkeepd yet: take its children along
         kids = descendants(self.proc.pid) if self.prefix else []
         self.send(signal.SIGKILL)
@@ -306,7 +308,12 @@ class Daemon:
             st = proc_stat(f"{pid}/task/{t}")
             threads.append(f"{read(f'/proc/{pid}/task/{t}/comm')}:{st[0] if st else '?'}:"
                            f"{read(f'/proc/{pid}/task/{t}/wchan')}")
-        kids = [f"{k}:{proc_state(k)}:{read(f'/proc/{k}/comm')}" for k, _ in descendants(pid)]
+        kids = []
+        for k, _ in descendants(pid):
+            st = proc_stat(k)
+            kids.append(f"{k}:{st[0] if st else '?'}:{read(f'/proc/{k}/comm')}:"
+                        f"ppid {st[1] if st else '?'}:{read(f'/proc/{k}/wchan')}"
+                        f"[{' '.join(read(f'/proc/{k}/stack').split()[1:6:2])}]")
         last = [ln for ln in self.output().splitlines() if ln.strip()][-4:]
         return (f"threads {' '.join(threads) or '-'}; processes below {' '.join(kids) or '-'}; "
                 f"last lines: {' | '.join(last)}")
