@@ -657,18 +657,6 @@ static void parse_args(int argc, char **argv) {
                 bad_arg("argument", argv[optind]);
 }
 
-/*
- * The sanitizer build builds this worker with ASan too, which checks its memory accesses, but
- * not its leaks at exit: twice under load a worker that had printed "got SIGTERM" (and so
- * called exit) was still running 10 s later, beside a zombie process of the same name (the
- * LeakSanitizer tracer is a clone of the process it checks), until upkeepd's stop-timeout
- * killed it.  The worker's leaks are not what the tests are about.
- */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void) {
-        return "detect_leaks=0";
-}
-
 int main(int argc, char **argv) {
         uint64_t start, exit_deadline = NO_DEADLINE, term_deadline = NO_DEADLINE;
         uint64_t print_next, printed = 0, accept_resume = 0;
