@@ -18,17 +18,17 @@ Prints a markdown table for bench/RESULTS.md.  Stdlib only; every wait has a dea
 processes started here are signalled, by pid.
 """
 import argparse
-import json
 import os
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from probes import query  # bench/ is the script's own directory
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LINE = 100
@@ -36,23 +36,6 @@ MB = 1000 * 1000
 MAX_SIZE = 50 * 1024 * 1024
 KEEP = 5
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def query(sock, req, timeout=5):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(sock)
-        s.sendall((json.dumps(req) + "\n").encode())
-        buf = b""
-        while b"\n" not in buf:
-            chunk = s.recv(1 << 20)
-            if not chunk:
-                raise ConnectionError("closed")
-            buf += chunk
-    finally:
-        s.close()
-    return json.loads(buf[:buf.index(b"\n")])
 
 
 def wait_for(pred, timeout, what, interval=0.005):

@@ -37,6 +37,9 @@ import tempfile
 import threading
 import time
 
+import probes
+from core import stamps  # bench/ is the script's own directory
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIGURES = ["restart", "crash", "startstop", "idle", "status", "probes", "logs"]
 PACKAGES = {"supervisord": ("supervisor", "supervisord"), "runit": ("runit", "runsvdir"),
@@ -54,14 +57,6 @@ def wait_for(pred, timeout, what, step=0.002):
             return v
         time.sleep(step)
     raise RuntimeError(f"timed out after {timeout} s waiting for {what}")
-
-
-def stamps(path):
-    try:
-        with open(path) as f:
-            return [(int(a), int(b)) for a, b in (l.split() for l in f if l.strip())]
-    except FileNotFoundError:
-        return []
 
 
 def proc_stat(pid):
@@ -816,8 +811,6 @@ def monit_probes(a, seconds, stall):
 
 
 def fig_probes(a, sups):
-    sys.path.insert(0, os.path.join(ROOT, "bench"))
-    import probes
     rows = []
     s = a.probe_seconds
     if "upkeep" in sups:

@@ -34,6 +34,24 @@ def free_ports(n):
     return ports
 
 
+def query(sock, req, timeout=10):
+    """One request on upkeepd's control socket, and its answer."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(sock)
+        s.sendall((json.dumps(req) + "\n").encode())
+        buf = b""
+        while b"\n" not in buf:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError("connection closed")
+            buf += chunk
+    finally:
+        s.close()
+    return json.loads(buf[:buf.index(b"\n")])
+
+
 def wait_for(pred, timeout, what):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

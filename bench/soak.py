@@ -22,35 +22,18 @@ Everything runs in a temporary directory; only processes started here are signal
 The result is a Markdown table (also written to --out) for bench/RESULTS.md.
 """
 import argparse
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+from probes import free_ports, query  # bench/ is the script's own directory
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RSS_LIMIT_KIB = 64
 TRIM_KIB = 16  # TRIM_BYTES of daemon/logwriter.c
-
-
-def query(sock, req, timeout=10):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(sock)
-        s.sendall((json.dumps(req) + "\n").encode())
-        buf = b""
-        while b"\n" not in buf:
-            chunk = s.recv(1 << 20)
-            if not chunk:
-                raise ConnectionError("connection closed")
-            buf += chunk
-    finally:
-        s.close()
-    return json.loads(buf[:buf.index(b"\n")])
 
 
 def instances(sock):
@@ -196,18 +179,6 @@ def soak_restarts(build, n_workers, restarts, warmup, report):
            f"{s0[1]} / {sh[1]} / {s1[1]} KiB | {s0[2]} / {sh[2]} / {s1[2]} | "
            f"{'pass' if ok else 'FAIL'} (exit {rc}) |")
     return ok
-
-
-def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
 
 
 def soak_probes(build, n_workers, minutes, every, warmup_s, line_ms, report):
