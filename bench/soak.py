@@ -44,7 +44,7 @@ def total_restarts(sock):
     return sum(i["restarts"] for i in instances(sock))
 
 
-def fds(pid):
+def fd_counts(pid):
     """(open descriptors, of which sockets) of pid, from one listing: probe connections and
     the control connection of our own status query come and go, so both counts must be taken
     from the same look."""
@@ -206,7 +206,7 @@ def soak_probes(build, n_workers, minutes, every, warmup_s, line_ms, report):
                 restarts = sum(i["restarts"] for i in insts)
                 logged = sum((i.get("output") or {}).get("bytes_written", 0) for i in insts)
                 s = sample(pid)
-                n_fds, socks = fds(pid)
+                n_fds, socks = fd_counts(pid)
                 s = (s[0], s[1], n_fds)
                 samples.append((now - t0, *s, sent, running, restarts, socks, logged))
                 print(f"  {now - t0:5.0f} s: RSS {s[0]} KiB, PSS {s[1]} KiB, {s[2]} fds "
