@@ -463,7 +463,7 @@ void sup_count(Instance *i, EventKind k) {
                 win_init(w->window, now(w->sup));
         }
         win_add(w->window, k, now(w->sup));
-        alerts_evaluate(i->worker->sup->alerts, i->worker, i->name);
+        alerts_evaluate(w->sup->alerts, w, i->name);
 }
 
 unsigned worker_events(Worker *w, EventKind k, usec_t t, usec_t within) {
