@@ -30,6 +30,16 @@ import traceback
 # the last one is what `make valgrind` has valgrind print before each error (--error-markers)
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer",
                      "VALGRIND-ERROR-BEGIN")
+
+
+def lsan_tracer_crash(out):
+    """LeakSanitizer's own stop-the-world tracer crashed at exit, an intermittent fault of the
+    sanitizer runtime (google/sanitizers#1353, seen here under load): no leak check was made
+    and nothing was found, so the test is run once more."""
+    return ("Tracer caught signal" in out and "LeakSanitizer has encountered a fatal error" in out
+            and not any(m in out for m in SANITIZER_MARKERS))
+
+
 STATES = {"STOPPED", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED", "FATAL"}
 TEST_TIMEOUT = 60  # seconds, a safety net: every wait inside a test has its own deadline
 
@@ -2057,8 +2067,9 @@ def run_one(fn, keep):
                            f"output ({d.log_path}):\n{log_tail(d)}")
         if keep:
             details.append(f"kept {c.dir}")
+    again = status == "FAIL" and any(lsan_tracer_crash(d.output()) for d in c.daemons)
     c.remove()
-    return status, reason, details, elapsed
+    return status, reason, details, elapsed, again
 
 
 def main():
@@ -2124,7 +2135,11 @@ def main():
             print(f"skip {fn.__name__}: under {os.path.basename(WRAPPER[0])}, "
                   f"{wrapper_skips[fn.__name__]}", flush=True)
             continue
-        status, reason, details, elapsed = run_one(fn, args.keep)
+        status, reason, details, elapsed, again = run_one(fn, args.keep)
+        if again:
+            print(f"note {fn.__name__}: LeakSanitizer's tracer crashed at upkeepd's exit, no "
+                  "leak check was made: running it again", flush=True)
+            status, reason, details, elapsed, _ = run_one(fn, args.keep)
         if status == "ok":
             passed += 1
             print(f"ok   {fn.__name__} ({elapsed:.2f}s)", flush=True)
