@@ -158,6 +158,32 @@ static const struct {
         { "PWR", SIGPWR },   { "SYS", SIGSYS },
 };
 
+/* "RTMIN", "RTMIN+N", "RTMAX", "RTMAX-N" (after any "SIG"), inside the real-time range. */
+static int parse_rt_signal(const char *s, int *ret) {
+        int base, sign;
+        long n = 0;
+
+        if (strncasecmp(s, "RTMIN", 5) == 0)
+                base = SIGRTMIN, sign = 1;
+        else if (strncasecmp(s, "RTMAX", 5) == 0)
+                base = SIGRTMAX, sign = -1;
+        else
+                return -EINVAL;
+        s += 5;
+        if (*s) {
+                char *end;
+
+                if (*s != (sign > 0 ? '+' : '-') || !isdigit((unsigned char) s[1]))
+                        return -EINVAL;
+                errno = 0;
+                n = strtol(s + 1, &end, 10);
+                if (*end || errno || n > SIGRTMAX - SIGRTMIN)
+                        return -EINVAL;
+        }
+        *ret = base + sign * (int) n;
+        return 0;
+}
+
 int parse_signal(const char *s, int *ret) {
         if (!s || !*s)
                 return -EINVAL;
@@ -176,7 +202,7 @@ int parse_signal(const char *s, int *ret) {
                         *ret = signal_names[i].sig;
                         return 0;
                 }
-        return -EINVAL;
+        return parse_rt_signal(s, ret);
 }
 
 const char *signal_to_name(int sig) {
@@ -184,6 +210,45 @@ const char *signal_to_name(int sig) {
                 if (signal_names[i].sig == sig)
                         return signal_names[i].name;
         return NULL;
+}
+
+/*
+ * Real-time signals are named as kill -l and bash name them: the lower half of the range from
+ * SIGRTMIN ("RTMIN", "RTMIN+1" ... "RTMIN+15" with glibc's 34..64), the upper half from
+ * SIGRTMAX ("RTMAX-14" ... "RTMAX").  SIGRTMIN is glibc's (it keeps 32 and 33 for itself),
+ * read at run time as the C library requires; 32 and 33 have no name and stay numbers.
+ */
+const char *signal_name(int sig, char buf[static SIGNAL_NAME_MAX]) {
+        const char *name = signal_to_name(sig);
+        int lo = SIGRTMIN, hi = SIGRTMAX;
+
+        if (name)
+                return name;
+        if (sig >= lo && sig <= hi) {
+                int up = sig - lo, down = hi - sig;
+
+                if (up == 0)
+                        return "RTMIN";
+                if (down == 0)
+                        return "RTMAX";
+                if (up <= (hi - lo) / 2)
+                        snprintf(buf, SIGNAL_NAME_MAX, "RTMIN+%d", up);
+                else
+                        snprintf(buf, SIGNAL_NAME_MAX, "RTMAX-%d", down);
+                return buf;
+        }
+        snprintf(buf, SIGNAL_NAME_MAX, "%d", sig);
+        return buf;
+}
+
+/* "SIGTERM", "SIGRTMIN+3", and for a signal known only by its number "signal 16". */
+const char *signal_label(int sig, char buf[static SIGNAL_LABEL_MAX]) {
+        char name[SIGNAL_NAME_MAX];
+        const char *n = signal_name(sig, name);
+
+        snprintf(buf, SIGNAL_LABEL_MAX, "%s%s", isdigit((unsigned char) n[0]) || n[0] == '-'
+                                                        ? "signal " : "SIG", n);
+        return buf;
 }
 
 /*

@@ -14,10 +14,25 @@ int parse_duration(const char *s, usec_t *ret);
 int parse_size(const char *s, uint64_t *ret);
 /* "10%" or "0.1"; the result is a fraction in [0, 1]. */
 int parse_fraction(const char *s, double *ret);
-/* "TERM", "SIGTERM", "sigterm" or "15". */
+/* "TERM", "SIGTERM", "sigterm", "15", or a real-time one: "RTMIN+3", "SIGRTMAX-2", "RTMIN". */
 int parse_signal(const char *s, int *ret);
-/* The short name of a signal ("TERM"), or NULL when unknown. */
+/* The short name of a signal in the table ("TERM"), or NULL for any other. */
 const char *signal_to_name(int sig);
+
+/*
+ * The name under which a signal is shown everywhere (status, the JSON "signal" field, logs,
+ * alerts): the table's short name ("TERM"), "RTMIN+N" or "RTMAX-N" for a real-time signal, or
+ * else its decimal number ("16").  Never NULL; parse_signal() reads every such name back.  The
+ * result is either static or written into buf.
+ */
+#define SIGNAL_NAME_MAX 24
+const char *signal_name(int sig, char buf[static SIGNAL_NAME_MAX]);
+/* The same for running text: "SIGTERM", "SIGRTMIN+3", or "signal 16" for a bare number. */
+#define SIGNAL_LABEL_MAX (SIGNAL_NAME_MAX + 8)
+const char *signal_label(int sig, char buf[static SIGNAL_LABEL_MAX]);
+/* Both with a buffer that lives until the end of the enclosing block (a compound literal). */
+#define SIGNAL_NAME(sig) signal_name((sig), (char[SIGNAL_NAME_MAX]) {})
+#define SIGNAL_LABEL(sig) signal_label((sig), (char[SIGNAL_LABEL_MAX]) {})
 
 /*
  * Split a command line into argv the way a POSIX shell splits words, without any expansion:

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -265,6 +266,84 @@ static void test_signal_names(void **state) {
         assert_true(named >= 30);
 }
 
+/*
+ * Every signal 1..64 has a name that parse_signal() reads back: the table's, RTMIN+N/RTMAX-N
+ * in the real-time range (as kill -l names them), or the number (16, and glibc's 32 and 33).
+ */
+static void test_signal_name_every_signal(void **state) {
+        char buf[SIGNAL_NAME_MAX], label[SIGNAL_LABEL_MAX], want[SIGNAL_LABEL_MAX];
+
+        (void) state;
+        assert_true(NSIG - 1 >= 64);
+        for (int sig = 1; sig <= 64; sig++) {
+                const char *name = signal_name(sig, buf);
+                int v = 0;
+
+                assert_non_null(name);
+                assert_true(name[0] != '\0' && strlen(name) < SIGNAL_NAME_MAX);
+                assert_int_equal(parse_signal(name, &v), 0);
+                assert_int_equal(v, sig);
+                if (signal_to_name(sig))
+                        assert_string_equal(name, signal_to_name(sig));
+                else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+                        assert_true(strncmp(name, "RTM", 3) == 0);
+                else {
+                        snprintf(want, sizeof want, "%d", sig);
+                        assert_string_equal(name, want);
+                }
+                /* the label: SIG before a name, "signal " before a number */
+                signal_label(sig, label);
+                if (name[0] >= '0' && name[0] <= '9')
+                        snprintf(want, sizeof want, "signal %s", name);
+                else {
+                        snprintf(want, sizeof want, "SIG%s", name);
+                        assert_int_equal(parse_signal(label, &v), 0);
+                        assert_int_equal(v, sig);
+                }
+                assert_string_equal(label, want);
+        }
+        assert_string_equal(signal_name(16, buf), "16");
+        assert_string_equal(SIGNAL_LABEL(16), "signal 16");
+        assert_string_equal(SIGNAL_NAME(SIGTERM), "TERM");
+        assert_string_equal(SIGNAL_LABEL(SIGTERM), "SIGTERM");
+        assert_string_equal(SIGNAL_NAME(SIGRTMIN), "RTMIN");
+        assert_string_equal(SIGNAL_NAME(SIGRTMIN + 3), "RTMIN+3");
+        assert_string_equal(SIGNAL_LABEL(SIGRTMIN + 3), "SIGRTMIN+3");
+        assert_string_equal(SIGNAL_NAME(SIGRTMAX), "RTMAX");
+        assert_string_equal(SIGNAL_NAME(SIGRTMAX - 2), "RTMAX-2");
+        /* outside 1..NSIG-1 a number too, never NULL */
+        assert_string_equal(SIGNAL_NAME(0), "0");
+        assert_string_equal(SIGNAL_NAME(-1), "-1");
+        assert_string_equal(SIGNAL_LABEL(-1), "signal -1");
+        assert_string_equal(SIGNAL_NAME(INT_MIN), "-2147483648");
+}
+
+static void test_signal_parse_realtime(void **state) {
+        static const char *const bad[] = {
+                "RTMIN-1", "RTMAX+1", "RTMIN+", "RTMAX-", "RTMIN+x", "RTMIN3", "RTMIN+3x",
+                "RTMIN++3", "RTMIN+-3", "RTMIN+ 3", "RTMI", "RT", "RTMIN+99",
+                "RTMIN+99999999999999999999", "SIGRTMAX-99",
+        };
+        int v;
+
+        (void) state;
+        assert_int_equal(parse_signal("RTMIN", &v), 0);
+        assert_int_equal(v, SIGRTMIN);
+        assert_int_equal(parse_signal("sigrtmin+3", &v), 0);
+        assert_int_equal(v, SIGRTMIN + 3);
+        assert_int_equal(parse_signal("SIGRTMAX", &v), 0);
+        assert_int_equal(v, SIGRTMAX);
+        assert_int_equal(parse_signal("RTMAX-2", &v), 0);
+        assert_int_equal(v, SIGRTMAX - 2);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                v = 4242;
+                if (parse_signal(bad[i], &v) != -EINVAL || v != 4242) {
+                        print_error("parse_signal(\"%s\") accepted: %d\n", bad[i], v);
+                        fail();
+                }
+        }
+}
+
 /* A command line and the argv it must give; NULL ends want[]. */
 typedef struct SplitCase {
         const char *line;
@@ -455,6 +534,8 @@ int main(void) {
                 cmocka_unit_test(test_fraction),
                 cmocka_unit_test(test_signal),
                 cmocka_unit_test(test_signal_names),
+                cmocka_unit_test(test_signal_name_every_signal),
+                cmocka_unit_test(test_signal_parse_realtime),
                 cmocka_unit_test(test_argv_split),
                 cmocka_unit_test(test_argv_split_errors),
                 cmocka_unit_test(test_format_duration),
