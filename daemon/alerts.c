@@ -31,6 +31,7 @@
 #include "log.h"
 #include "parse.h"
 #include "supervisor.h"
+#include "utf8.h"
 
 #define RETRY_FIRST USEC_PER_SEC
 #define RETRY_MAX (5 * USEC_PER_MINUTE)
@@ -282,8 +283,8 @@ static void exec_finished(Sink *k, const siginfo_t *si) {
                 if (si->si_code == CLD_EXITED)
                         snprintf(why, sizeof why, "command exited with code %d", si->si_status);
                 else
-                        snprintf(why, sizeof why, "command killed by SIG%s",
-                                 signal_to_name(si->si_status) ?: "?");
+                        snprintf(why, sizeof why, "command killed by %s",
+                                 SIGNAL_LABEL(si->si_status));
                 /* a notifier that failed once will most likely fail again: no retry */
                 failed(k, false, why);
         }
@@ -497,10 +498,11 @@ static char *body_for(Alerts *a, const Sink *k, const Event *e) {
         rfc3339(now, sizeof now, real_now());
         switch (k->cfg->type) {
         case SINK_WEBHOOK:
-                j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:O}",
+                j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:b, s:b, s:O}",
                               "version", 1, "status", e->resolved ? "resolved" : "firing",
                               "severity", severity_to_string(e->severity), "worker", e->worker,
-                              "instance", e->instance, "host", a->host, "summary", e->summary,
+                              "instance", e->instance, "host", a->host, "summary",
+                              utf8_json_string(e->summary),
                               "started_at", started, "at", now, "repeat", e->repeat, "test",
                               e->test, "counts", e->counts);
                 break;
@@ -510,18 +512,18 @@ static char *body_for(Alerts *a, const Sink *k, const Event *e) {
                          e->resolved ? ":white_check_mark:" : ":rotating_light:",
                          e->resolved ? "RESOLVED" : severity_to_string(e->severity),
                          e->instance, a->host, e->summary, e->test ? " (test)" : "");
-                j = json_pack("{s:s}", "text", text);
+                j = json_pack("{s:o}", "text", utf8_json_string(text));
                 break;
         }
         case SINK_ALERTMANAGER:
                 /* firing: valid for 4 resend periods, so alerts of a dead upkeepd expire */
                 rfc3339(ends, sizeof ends,
                         e->resolved ? real_now() : real_now() + 4 * k->cfg->resend);
-                j = json_pack("[{s:{s:s, s:s, s:s, s:s, s:s}, s:{s:s, s:s}, s:s, s:s}]", "labels",
+                j = json_pack("[{s:{s:s, s:s, s:s, s:s, s:s}, s:{s:o, s:s}, s:s, s:s}]", "labels",
                               "alertname", e->test ? "UpkeepTest" : "UpkeepWorkerAlert",
                               "worker", e->worker, "instance", e->instance, "severity",
                               severity_to_string(e->severity), "host", a->host, "annotations",
-                              "summary", e->summary, "description",
+                              "summary", utf8_json_string(e->summary), "description",
                               e->resolved ? "the worker recovered" : "see upkeepctl status",
                               "startsAt", started, "endsAt", ends);
                 break;
@@ -879,11 +881,11 @@ json_t *alerts_json(Alerts *a) {
                 if (wk->esc.level == SEV_NONE)
                         continue;
                 json_array_append_new(
-                        active, json_pack("{s:s, s:s, s:s, s:f, s:s}", "worker", wk->cfg->name,
+                        active, json_pack("{s:s, s:s, s:s, s:f, s:o}", "worker", wk->cfg->name,
                                           "instance", wk->alert_instance, "severity",
                                           severity_to_string(wk->esc.level), "firing_s",
                                           (double) (t - wk->esc.started_at) / USEC_PER_SEC,
-                                          "summary", wk->alert_summary));
+                                          "summary", utf8_json_string(wk->alert_summary)));
         }
         for (size_t i = 0; i < a->n_sinks; i++) {
                 Sink *k = &a->sinks[i];
@@ -893,16 +895,16 @@ json_t *alerts_json(Alerts *a) {
                                                            : "idle";
                 json_array_append_new(
                         sinks,
-                        json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:o, s:o, s:o}",
+                        json_pack("{s:s, s:s, s:o, s:s, s:s, s:i, s:I, s:I, s:I, s:o, s:o, s:o}",
                                   "name", k->cfg->name, "type", sink_type_to_string(k->cfg->type),
-                                  "target", k->target, "min_severity",
+                                  "target", utf8_json_string(k->target), "min_severity",
                                   severity_to_string(k->cfg->min_severity), "state", state,
                                   "queued", (json_int_t) k->queued, "sent", (json_int_t) k->sent,
                                   "failed", (json_int_t) k->failed, "dropped",
                                   (json_int_t) k->dropped, "last_success_unix_s",
                                   k->last_success ? json_real((double) k->last_success / 1e6)
                                                   : json_null(),
-                                  "last_error", k->last_error[0] ? json_string(k->last_error)
+                                  "last_error", k->last_error[0] ? utf8_json_string(k->last_error)
                                                                  : json_null(),
                                   "last_error_unix_s",
                                   k->last_error_at ? json_real((double) k->last_error_at / 1e6)

@@ -29,6 +29,7 @@
 #include "logs.h"
 #include "parse.h"
 #include "proto.h"
+#include "utf8.h"
 
 typedef enum Access {
         ACCESS_NONE,
@@ -90,7 +91,7 @@ static json_t *health_json(const Instance *i) {
                                  "latency_ms", (double) p->last_latency / USEC_PER_MSEC,
                                  "http_code", (json_int_t) p->last_code, "class",
                                  health_class_to_string(p->last_class), "reason",
-                                 p->last_reason[0] ? json_string(p->last_reason) : json_null());
+                                 p->last_reason[0] ? utf8_json_string(p->last_reason) : json_null());
         o = json_pack("{s:s, s:i, s:I, s:I, s:I, s:o}", "state", health_class_to_string(p->state),
                       "consecutive_failures", (json_int_t) p->fails, "probes_sent",
                       (json_int_t) p->sent, "probes_answered", (json_int_t) p->answered,
@@ -132,7 +133,7 @@ static json_t *instance_json(const Instance *i, usec_t t) {
         else if (i->exit_signal)
                 json_object_set_new(o, "last_exit",
                                     json_pack("{s:s}", "signal",
-                                              signal_to_name(i->exit_signal) ?: "?"));
+                                              SIGNAL_NAME(i->exit_signal)));
         else
                 json_object_set_new(o, "last_exit", json_pack("{s:i}", "code", i->exit_code));
         json_object_set_new(o, "next_retry_s",
@@ -140,7 +141,7 @@ static json_t *instance_json(const Instance *i, usec_t t) {
                                     ? json_real(seconds(i->next_retry_at - t))
                             : i->state == STATE_BACKOFF ? json_real(0)
                                                         : json_null());
-        json_object_set_new(o, "reason", i->reason[0] ? json_string(i->reason) : json_null());
+        json_object_set_new(o, "reason", i->reason[0] ? utf8_json_string(i->reason) : json_null());
         json_object_set_new(o, "health", health_json(i));
         json_object_set_new(o, "output", logs_instance_json(i));
         return o;
@@ -182,11 +183,11 @@ static json_t *status_json(Control *ctl, const char *name, const char **ret_erro
         }
         /* "ok" and "not_running" first: upkeepctl status --json reads its exit status from
          * the head of the line (see PROTO_STATUS_HEAD) */
-        ans = json_pack("{s:b, s:i, s:i, s:{s:s, s:i, s:f, s:s, s:i, s:b}}", "ok", 1,
+        ans = json_pack("{s:b, s:i, s:i, s:{s:s, s:i, s:f, s:o, s:i, s:b}}", "ok", 1,
                         "not_running", (json_int_t) not_running, "version", PROTO_VERSION,
                         "daemon", "version", UPKEEP_VERSION, "pid",
                         (json_int_t) getpid(), "uptime_s", seconds(t - s->started_at),
-                        "config", s->config->path, "orphans_reaped",
+                        "config", utf8_json_string(s->config->path), "orphans_reaped",
                         (json_int_t) s->orphans_reaped, "shutting_down", s->shutting_down);
         json_object_set_new(ans, "workers", workers);
         return ans;
@@ -344,7 +345,7 @@ static json_t *handle_request(Control *ctl, Client *c, const char *line, size_t 
                 if (detail) {
                         /* one line: the first error of the file, with its file:line */
                         detail[strcspn(detail, "\n")] = '\0';
-                        json_object_set_new(ans, "detail", json_string(detail));
+                        json_object_set_new(ans, "detail", utf8_json_string(detail));
                 }
         }
         return ans;

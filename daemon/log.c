@@ -23,6 +23,7 @@
 #include "log.h"
 #include "logline.h"
 #include "logwriter.h"
+#include "utf8.h"
 
 #define LINE_MAX_LEN 4096
 #define MAX_JOURNAL_FIELDS 24
@@ -178,24 +179,9 @@ static void put_line(const char *line, size_t n) {
         (void) !write(STDERR_FILENO, line, n);
 }
 
-/* Append s to buf as the inside of a JSON string. */
+/* Append s to buf as the inside of a JSON string (invalid UTF-8 as U+FFFD, see utf8.h). */
 static size_t json_escape(char *buf, size_t len, size_t n, const char *s) {
-        for (; *s && n + 8 < len; s++) {
-                unsigned char c = (unsigned char) *s;
-
-                if (c == '"' || c == '\\') {
-                        buf[n++] = '\\';
-                        buf[n++] = (char) c;
-                } else if (c == '\n')
-                        n += (size_t) snprintf(buf + n, len - n, "\\n");
-                else if (c == '\t')
-                        n += (size_t) snprintf(buf + n, len - n, "\\t");
-                else if (c < 0x20 || c == 0x7f)
-                        n += (size_t) snprintf(buf + n, len - n, "\\u%04x", c);
-                else
-                        buf[n++] = (char) c;
-        }
-        return n;
+        return utf8_json_escape(buf, len, n, s);
 }
 
 static size_t append(char *buf, size_t len, size_t n, const char *fmt, ...) _printf_(4, 5);

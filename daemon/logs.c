@@ -31,6 +31,7 @@
 #include "logs.h"
 #include "logwriter.h"
 #include "parse.h"
+#include "utf8.h"
 
 #define READ_CHUNK (128 * 1024)
 #define PIPE_BIG (1024 * 1024)
@@ -568,9 +569,9 @@ json_t *logs_instance_json(const Instance *i) {
         json_t *file;
 
         if (o)
-                file = sink_path(o->sink) ? json_string(sink_path(o->sink)) : json_null();
+                file = sink_path(o->sink) ? utf8_json_string(sink_path(o->sink)) : json_null();
         else if (!to_stdout(i->worker->cfg) && instance_path(i, path, sizeof path) == 0)
-                file = json_string(path);
+                file = utf8_json_string(path);
         else
                 file = json_null();
         return json_pack("{s:o, s:I, s:I, s:I, s:b}", "file", file, "bytes_written",
@@ -600,7 +601,7 @@ json_t *logs_logfile_json(Supervisor *s, const char *name, const char **ret_erro
                             instance_path(l[k], path, sizeof path) == 0;
 
                 json_array_append_new(files, json_pack("{s:s, s:o}", "name", l[k]->name, "path",
-                                                       file ? json_string(path) : json_null()));
+                                                       file ? utf8_json_string(path) : json_null()));
         }
         return json_pack("{s:b, s:o}", "ok", 1, "files", files);
 }

@@ -236,8 +236,8 @@ static int stop_leftover(StateRecovery *rc, json_t *e) {
         /* the worker's own stop-timeout; 10 s for one no longer configured */
         (void) sd_event_now(sd_event_source_get_event(rc->timer), CLOCK_MONOTONIC, &l->deadline);
         l->deadline += i ? i->worker->cfg->stop_timeout : 10 * USEC_PER_SEC;
-        log_notice("%s: process %d left by a previous upkeepd, stopping its group with SIG%s",
-                   name ?: "?", (int) l->pid, signal_to_name(sig) ?: "?");
+        log_notice("%s: process %d left by a previous upkeepd, stopping its group with %s",
+                   name ?: "?", (int) l->pid, SIGNAL_LABEL(sig));
         (void) kill(-l->pid, sig);
         (void) kill(-l->pid, SIGCONT);
         return 0;

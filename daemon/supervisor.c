@@ -86,8 +86,8 @@ static void signal_group(Instance *i, int sig) {
         /* the group id is the main pid (setsid in the child); the main process is alive or a
          * zombie here, so the id still names our group */
         if (kill(-i->pid, sig) < 0 && errno != ESRCH)
-                log_msg(LOG_WARNING, i->name, "cannot send SIG%s to process group %d: %m",
-                        signal_to_name(sig) ?: "?", (int) i->pid);
+                log_msg(LOG_WARNING, i->name, "cannot send %s to process group %d: %m",
+                        SIGNAL_LABEL(sig), (int) i->pid);
         if (sig != SIGKILL && sig != SIGCONT)
                 (void) kill(-i->pid, SIGCONT);
 }
@@ -96,7 +96,7 @@ static void describe_exit(const Instance *i, char *buf, size_t len) {
         if (!i->has_exited)
                 snprintf(buf, len, "-");
         else if (i->exit_signal)
-                snprintf(buf, len, "killed by SIG%s", signal_to_name(i->exit_signal) ?: "?");
+                snprintf(buf, len, "killed by %s", SIGNAL_LABEL(i->exit_signal));
         else
                 snprintf(buf, len, "exit code %d", i->exit_code);
 }
@@ -386,7 +386,7 @@ static void dispatch(Instance *i, FsmEvent ev) {
                                           LF_S("cause", ev == EV_EXIT ? "exit" : "spawn-failed"),
                                           LF_I_IF(code, "exit_code", i->exit_code),
                                           LF_S("signal", ev == EV_EXIT && i->exit_signal
-                                                                 ? signal_to_name(i->exit_signal)
+                                                                 ? SIGNAL_NAME(i->exit_signal)
                                                                  : NULL),
                                           LF_S("reason", i->reason[0] ? i->reason : NULL)),
                                    "%s -> %s (%s)", state_to_string(old),

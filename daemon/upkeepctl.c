@@ -7,6 +7,7 @@
  * reload: the new file is invalid), 2 usage error, 3 some instance is not RUNNING, 4 the daemon
  * is unreachable or the name is unknown.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -139,7 +140,9 @@ static void describe_exit(json_t *last, char *buf, size_t len) {
         if (json_is_integer(code))
                 snprintf(buf, len, "code %lld", (long long) json_integer_value(code));
         else if (json_is_string(sig))
-                snprintf(buf, len, "SIG%s", json_string_value(sig));
+                /* as signal_label() writes it: "SIGTERM", "SIGRTMIN+3", "signal 16" */
+                snprintf(buf, len, "%s%s", isdigit((unsigned char) *json_string_value(sig))
+                                                   ? "signal " : "SIG", json_string_value(sig));
         else
                 snprintf(buf, len, "-");
 }
