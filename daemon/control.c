@@ -91,7 +91,8 @@ static json_t *health_json(const Instance *i) {
                                  "latency_ms", (double) p->last_latency / USEC_PER_MSEC,
                                  "http_code", (json_int_t) p->last_code, "class",
                                  health_class_to_string(p->last_class), "reason",
-                                 p->last_reason[0] ? utf8_json_string(p->last_reason) : json_null());
+                                 p->last_reason[0] ? utf8_json_string(p->last_reason)
+                                                   : json_null());
         o = json_pack("{s:s, s:i, s:I, s:I, s:I, s:o}", "state", health_class_to_string(p->state),
                       "consecutive_failures", (json_int_t) p->fails, "probes_sent",
                       (json_int_t) p->sent, "probes_answered", (json_int_t) p->answered,

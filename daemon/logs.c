@@ -601,7 +601,8 @@ json_t *logs_logfile_json(Supervisor *s, const char *name, const char **ret_erro
                             instance_path(l[k], path, sizeof path) == 0;
 
                 json_array_append_new(files, json_pack("{s:s, s:o}", "name", l[k]->name, "path",
-                                                       file ? utf8_json_string(path) : json_null()));
+                                                       file ? utf8_json_string(path)
+                                                            : json_null()));
         }
         return json_pack("{s:b, s:o}", "ok", 1, "files", files);
 }
