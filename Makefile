@@ -48,7 +48,8 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 # pure parts, shared by the daemon and the unit tests
 CORE_SRCS := daemon/parse.c daemon/backoff.c daemon/fsm.c daemon/config.c daemon/window.c \
 	daemon/classify.c daemon/escalate.c daemon/supervisord.c \
-	daemon/logconf.c daemon/rotate.c daemon/logline.c daemon/proto.c daemon/urlredact.c
+	daemon/logconf.c daemon/rotate.c daemon/logline.c daemon/proto.c daemon/urlredact.c \
+	daemon/envfile.c
 DAEMON_SRCS := $(CORE_SRCS) daemon/log.c daemon/logs.c daemon/logwriter.c daemon/spawn.c daemon/supervisor.c \
 	daemon/curl-dl.c daemon/http.c daemon/health.c daemon/notify.c daemon/state.c daemon/alerts.c daemon/control.c daemon/upkeepd.c
 CTL_SRCS := daemon/parse.c daemon/upkeepctl.c daemon/ctllogs.c daemon/proto.c
