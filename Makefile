@@ -48,7 +48,8 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 # pure parts, shared by the daemon and the unit tests
 CORE_SRCS := daemon/parse.c daemon/backoff.c daemon/fsm.c daemon/config.c daemon/window.c \
 	daemon/classify.c daemon/escalate.c daemon/supervisord.c \
-	daemon/logconf.c daemon/rotate.c daemon/logline.c daemon/proto.c
+	daemon/logconf.c daemon/rotate.c daemon/logline.c daemon/proto.c daemon/urlredact.c \
+	daemon/envfile.c
 # UTF-8 made safe for JSON: every string from outside that goes into JSON
 CORE_SRCS += daemon/utf8.c
 DAEMON_SRCS := $(CORE_SRCS) daemon/log.c daemon/logs.c daemon/logwriter.c daemon/spawn.c daemon/supervisor.c \
@@ -100,6 +101,9 @@ $(B)/spawn-floor: bench/spawn-floor.c
 $(B)/tests/%: $(call obj,tests/unit/%.c) $(call obj,$(CORE_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
+
+# the URL redaction is tested against the real libcurl (the daemon dlopen()s it)
+$(B)/tests/test_redact: CMOCKA_LIBS += $(shell pkg-config --libs libcurl 2>/dev/null)
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done

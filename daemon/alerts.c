@@ -27,11 +27,13 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "curl-dl.h"
 #include "http.h"
 #include "log.h"
 #include "parse.h"
 #include "supervisor.h"
 #include "utf8.h"
+#include "urlredact.h"
 
 #define RETRY_FIRST USEC_PER_SEC
 #define RETRY_MAX (5 * USEC_PER_MINUTE)
@@ -102,28 +104,20 @@ static void rfc3339(char *buf, size_t len, usec_t realtime) {
         strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/*
+ * Parsed by libcurl (which every URL sink loads anyway to deliver); without it, the scheme alone:
+ * a guess at where the authority ends is what once printed "https://u:p@host?token=x" whole.
+ */
 char *redact_url(const char *url) {
-        const char *p = strstr(url, "://"), *end;
-        char *r;
+        const UrlApi api = {
+                .url = curl_fn.url,
+                .url_cleanup = curl_fn.url_cleanup,
+                .url_set = curl_fn.url_set,
+                .url_get = curl_fn.url_get,
+                .free = curl_fn.free,
+        };
 
-        if (!p)
-                return strdup("(invalid URL)");
-        end = strchr(p + 3, '/');
-        if (!end)
-                return strdup(url);
-        /* user:password@ in the authority is a secret too */
-        {
-                const char *at = memchr(p + 3, '@', (size_t) (end - p - 3));
-                if (at) {
-                        if (asprintf(&r, "%.*s%.*s/…", (int) (p + 3 - url), url,
-                                     (int) (end - at - 1), at + 1) < 0)
-                                return NULL;
-                        return r;
-                }
-        }
-        if (asprintf(&r, "%.*s/…", (int) (end - url), url) < 0)
-                return NULL;
-        return r;
+        return url_redact(url, curl_dl_load() >= 0 ? &api : NULL);
 }
 
 static void notice_free(Notice *n) {
@@ -428,26 +422,36 @@ static void sink_kick(Sink *k) {
         }
 }
 
+/*
+ * At most cfg->queue notices, the one in flight included.  When full, the oldest that is not in
+ * flight makes room (the newest says what is true now); when the only one queued is in flight,
+ * there is nothing older to drop and the new notice is the one dropped.  Each drop is counted
+ * once, and only a drop is counted.
+ */
 static void sink_enqueue(Sink *k, Notice *n) {
         if (k->queued >= k->cfg->queue && k->head) {
-                /* keep the newest: it says what is true now */
-                if (k->head == k->tail || k->req || k->pid > 0) {
-                        /* the head is in flight: drop the one after it */
-                        Notice *victim = k->head->next;
-                        if (victim) {
-                                k->head->next = victim->next;
-                                if (k->tail == victim)
-                                        k->tail = k->head;
-                                notice_free(victim);
-                                k->queued--;
-                        }
-                } else
+                bool in_flight = k->req || k->pid > 0;
+
+                if (!in_flight)
                         sink_pop(k);
+                else if (k->head->next) {
+                        Notice *victim = k->head->next;
+
+                        k->head->next = victim->next;
+                        if (k->tail == victim)
+                                k->tail = k->head;
+                        notice_free(victim);
+                        k->queued--;
+                }
                 k->dropped++;
                 if (!k->dropping)
                         log_warning("alerts: %s: queue full (%u), dropping the oldest "
                                     "notifications", k->cfg->name, k->cfg->queue);
                 k->dropping = true;
+                if (k->queued >= k->cfg->queue) {
+                        notice_free(n);
+                        return;
+                }
         } else if (k->dropping && k->queued < k->cfg->queue / 2) {
                 log_notice("alerts: %s: queue has room again, %llu dropped in all", k->cfg->name,
                            (unsigned long long) k->dropped);

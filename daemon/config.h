@@ -152,8 +152,3 @@ const char *sink_type_to_string(SinkType t);
 /* "10 in 10m" -> 10 restarts within 10 minutes. */
 int conf_parse_give_up(const char *s, unsigned *ret_count, usec_t *ret_within);
 
-/*
- * Read an env-file ("KEY=VALUE" lines, '#' comments, optional "export ", optional quotes) and
- * append its assignments to *env.  Errors name the file and line, never a value.
- */
-int conf_read_env_file(const char *path, char ***env, char *err, size_t errlen);

@@ -35,6 +35,11 @@ static const struct {
         SYM(easy_strerror, "curl_easy_strerror"),
         SYM(slist_append, "curl_slist_append"),
         SYM(slist_free_all, "curl_slist_free_all"),
+        SYM(url, "curl_url"),
+        SYM(url_cleanup, "curl_url_cleanup"),
+        SYM(url_set, "curl_url_set"),
+        SYM(url_get, "curl_url_get"),
+        SYM(free, "curl_free"),
 #undef SYM
 };
 

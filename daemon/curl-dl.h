@@ -27,6 +27,11 @@ typedef struct CurlFunctions {
         const char *(*easy_strerror)(CURLcode);
         struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
         void (*slist_free_all)(struct curl_slist *);
+        CURLU *(*url)(void);
+        void (*url_cleanup)(CURLU *);
+        CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned);
+        CURLUcode (*url_get)(CURLU *, CURLUPart, char **, unsigned);
+        void (*free)(void *);
 } CurlFunctions;
 
 extern CurlFunctions curl_fn;
@@ -56,3 +61,8 @@ void curl_dl_unload(void);
 #define curl_easy_strerror (*curl_fn.easy_strerror)
 #define curl_slist_append (*curl_fn.slist_append)
 #define curl_slist_free_all (*curl_fn.slist_free_all)
+#define curl_url (*curl_fn.url)
+#define curl_url_cleanup (*curl_fn.url_cleanup)
+#define curl_url_set (*curl_fn.url_set)
+#define curl_url_get (*curl_fn.url_get)
+#define curl_free (*curl_fn.free)

@@ -23,6 +23,7 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
+#include "envfile.h"
 #include "log.h"
 #include "logs.h"
 #include "parse.h"
@@ -111,7 +112,7 @@ static int build_env(Instance *i, char ***ret, char *reason, size_t len) {
                                 "run: chmod o-r %s", w->env_file, w->env_file);
                         i->worker->env_warned = true;
                 }
-                r = conf_read_env_file(w->env_file, &file_env, reason, len);
+                r = envfile_read(w->env_file, &file_env, reason, len);
                 if (r < 0)
                         return r;
                 for (char **e = file_env; e && *e; e++)

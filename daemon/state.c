@@ -12,6 +12,18 @@
  * the stop-timeout; only when all of them are gone do the new workers start, so a worker never
  * runs twice and nothing is orphaned.  A pid that now belongs to another process (different
  * start time) is left alone.
+ *
+ * The file lives beside the control socket, in a directory another user may be able to write
+ * (a badly chosen socket path), and upkeepd runs as root: nothing here follows a symlink or
+ * opens anything but a regular file.  The temporary is created with O_EXCL|O_NOFOLLOW relative
+ * to the directory's descriptor (a stale one is unlinked first, which does not follow either),
+ * then renamed into place, which replaces a symlink instead of writing through it.  Reading
+ * takes only a regular file of ours, without following a symlink, of bounded size.
+ *
+ * Until every leftover is gone, nothing starts (sup_command() queues starts) and every rewrite
+ * of the file still lists the leftovers: a upkeepd killed meanwhile hands them on.  A SIGTERM
+ * in that window kills them (SIGKILL, no longer their stop-timeout) and waits a bounded time;
+ * one that survives even that stays in the file for the next upkeepd.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +32,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -28,10 +41,16 @@
 #include "supervisor.h"
 
 #define STATE_VERSION 1
+/* a few hundred bytes per instance: far above any real file, and a bound on what we read */
+#define STATE_SIZE_MAX (16U * 1024 * 1024)
+/* how long a SIGTERM of upkeepd waits for leftovers it SIGKILLed to go */
+#define RECOVERY_KILL_WAIT (5 * USEC_PER_SEC)
 
 typedef struct Leftover {
         pid_t pid;
         int pidfd;
+        char *name;
+        uint64_t start_time;
         sd_event_source *io;
         usec_t deadline;        /* SIGKILL then: its worker's stop-timeout after the signal */
 } Leftover;
@@ -42,6 +61,7 @@ struct StateRecovery {
         size_t n_left, n_alive;
         sd_event_source *timer;
         void (*done)(Supervisor *s);
+        bool killing;           /* upkeepd is stopping: SIGKILL sent, waiting a bounded time */
 };
 
 /* Field 22 of /proc/PID/stat: start time in clock ticks since boot; 0 when unknown. */
@@ -98,32 +118,158 @@ static json_t *state_json(Supervisor *s) {
                                                  (json_int_t) i->pid_start_time, "admin_stopped",
                                                  false));
                 }
+        /* leftovers of the previous run not yet gone: still somebody's to stop */
+        for (size_t k = 0; s->recovery && k < s->recovery->n_left; k++) {
+                const Leftover *l = &s->recovery->left[k];
+                if (!l->io)
+                        continue;
+                json_array_append_new(
+                        insts, json_pack("{s:s, s:i, s:I, s:b}", "name", l->name ?: "?", "pid",
+                                         (json_int_t) l->pid, "start_time",
+                                         (json_int_t) l->start_time, "admin_stopped", false));
+        }
         return json_pack("{s:i, s:i, s:o}", "version", STATE_VERSION, "upkeepd_pid",
                          (json_int_t) getpid(), "instances", insts);
 }
 
-int state_save(Supervisor *s) {
+/* "dir/base" into an open descriptor of dir and a pointer to base inside path. */
+static int open_parent(const char *path, const char **ret_base) {
+        const char *slash = strrchr(path, '/');
+        _cleanup_free_ char *dir = NULL;
+        int fd;
+
+        if (!slash)
+                dir = strdup(".");
+        else
+                dir = slash == path ? strdup("/") : strndup(path, (size_t) (slash - path));
+        if (!dir)
+                return -ENOMEM;
+        if (!(slash ? slash + 1 : path)[0])
+                return -EISDIR;
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        *ret_base = slash ? slash + 1 : path;
+        return fd;
+}
+
+static int write_all(int fd, const char *p, size_t n) {
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return negative_errno();
+                p += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+static int state_write(const char *path, const char *data) {
         _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int dfd = -1, fd = -1;
+        const char *base;
+        struct stat st;
+        int r;
+
+        dfd = open_parent(path, &base);
+        if (dfd < 0)
+                return dfd;
+        if (asprintf(&tmp, "%s.tmp", base) < 0)
+                return -ENOMEM;
+        /* a stale temporary, or something planted under its name: the name, never its target */
+        if (unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT)
+                return negative_errno();
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                r = negative_errno();
+        else if (!S_ISREG(st.st_mode))
+                r = -EBADFD;
+        else
+                r = write_all(fd, data, strlen(data));
+        if (r >= 0 && close(TAKE_FD(fd)) < 0)
+                r = negative_errno();
+        if (r >= 0 && renameat(dfd, tmp, dfd, base) < 0)
+                r = negative_errno();
+        if (r < 0)
+                (void) unlinkat(dfd, tmp, 0);
+        return r;
+}
+
+int state_save(Supervisor *s) {
+        _cleanup_free_ char *data = NULL;
         json_t *j;
         int r;
 
         if (!s->state_path)
                 return 0;
-        if (asprintf(&tmp, "%s.tmp", s->state_path) < 0)
-                return -ENOMEM;
         j = state_json(s);
         if (!j)
                 return -ENOMEM;
-        r = json_dump_file(j, tmp, JSON_COMPACT);
+        data = json_dumps(j, JSON_COMPACT);
         json_decref(j);
-        if (r < 0 || rename(tmp, s->state_path) < 0) {
-                r = negative_errno();
-                (void) unlink(tmp);
+        r = data ? state_write(s->state_path, data) : -ENOMEM;
+        if (r < 0) {
                 log_warning("cannot write the state file %s: %s, a crash of upkeepd now could "
                             "leave workers behind", s->state_path, strerror(-r));
                 return r;
         }
         return 0;
+}
+
+/*
+ * The previous run's file, or NULL (there is none, or it is not one we can trust: then no
+ * leftover is stopped, and the next save replaces it).
+ */
+static json_t *state_load(const char *path) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_close_ int fd = -1;
+        const char *why = NULL;
+        json_error_t jerr;
+        struct stat st;
+        size_t n = 0;
+        json_t *root;
+
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT)
+                return NULL;
+        if (fd < 0)
+                why = errno == ELOOP ? "a symbolic link" : strerror(errno);
+        else if (fstat(fd, &st) < 0)
+                why = strerror(errno);
+        else if (!S_ISREG(st.st_mode))
+                why = "not a regular file";
+        else if (st.st_uid != geteuid())
+                why = "owned by another user";
+        else if ((size_t) st.st_size > STATE_SIZE_MAX)
+                why = "larger than 16 MiB";
+        else if (!(buf = malloc((size_t) st.st_size + 1)))
+                why = strerror(ENOMEM);
+        while (!why && n <= (size_t) st.st_size) {
+                ssize_t k = read(fd, buf + n, (size_t) st.st_size + 1 - n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        why = strerror(errno);
+                else if (k == 0)
+                        break;
+                else
+                        n += (size_t) k;
+        }
+        if (!why && n > (size_t) st.st_size)
+                why = "growing while read";
+        if (why) {
+                log_warning("state file %s: %s, ignoring it: workers of a previous upkeepd, if "
+                            "any, are not stopped", path, why);
+                return NULL;
+        }
+        root = json_loadb(buf, n, 0, &jerr);
+        if (!root && n > 0)
+                log_warning("state file %s: %s, ignoring it", path, jerr.text);
+        return root;
 }
 
 static Instance *instance_by_name(Supervisor *s, const char *name) {
@@ -136,6 +282,7 @@ static Instance *instance_by_name(Supervisor *s, const char *name) {
 
 static void recovery_free(StateRecovery *rc) {
         for (size_t k = 0; k < rc->n_left; k++) {
+                free(rc->left[k].name);
                 sd_event_source_disable_unref(rc->left[k].io);
                 if (rc->left[k].pidfd >= 0)
                         close(rc->left[k].pidfd);
@@ -189,6 +336,19 @@ static int on_recovery_timeout(sd_event_source *src, uint64_t usec, void *userda
         StateRecovery *rc = userdata;
 
         (void) src;
+        if (rc->killing) {
+                /* stuck even after SIGKILL (D state): they stay in the state file, kept by the
+                 * save at exit, for the next upkeepd to stop */
+                for (size_t k = 0; k < rc->n_left; k++)
+                        if (rc->left[k].io)
+                                log_error("leftover process %d of the previous upkeepd is still "
+                                          "there after SIGKILL, exiting: it stays in the state "
+                                          "file", (int) rc->left[k].pid);
+                if (rc->sup->exit_code == 0)
+                        rc->sup->exit_code = 1;
+                (void) sd_event_exit(rc->sup->event, 0);
+                return 0;
+        }
         for (size_t k = 0; k < rc->n_left; k++)
                 if (rc->left[k].io && rc->left[k].deadline <= usec) {
                         log_warning("leftover process %d did not stop in time, sending SIGKILL",
@@ -226,7 +386,8 @@ static int stop_leftover(StateRecovery *rc, json_t *e) {
         if (pidfd < 0)
                 return 0; /* exited meanwhile */
         l = &rc->left[rc->n_left++];
-        *l = (Leftover) { .pid = (pid_t) pid, .pidfd = pidfd };
+        *l = (Leftover) { .pid = (pid_t) pid, .pidfd = pidfd, .name = name ? strdup(name) : NULL,
+                          .start_time = (uint64_t) start };
         if (sd_event_add_io(sd_event_source_get_event(rc->timer), &l->io, pidfd, EPOLLIN,
                             on_leftover_exit, rc) < 0) {
                 (void) kill(-l->pid, SIGKILL);
@@ -245,12 +406,11 @@ static int stop_leftover(StateRecovery *rc, json_t *e) {
 
 int state_recover(Supervisor *s, void (*done)(Supervisor *s)) {
         json_t *root, *insts, *e;
-        json_error_t jerr;
         StateRecovery *rc;
         size_t k;
         int r;
 
-        root = s->state_path ? json_load_file(s->state_path, 0, &jerr) : NULL;
+        root = s->state_path ? state_load(s->state_path) : NULL;
         insts = json_object_get(root, "instances");
         if (!json_is_array(insts) || json_array_size(insts) == 0) {
                 json_decref(root);
@@ -291,6 +451,33 @@ int state_recover(Supervisor *s, void (*done)(Supervisor *s)) {
         s->recovery = rc;
         recovery_arm(rc);
         return 0;
+}
+
+/* After the leftovers, when upkeepd was asked to stop meanwhile: stop as sup_shutdown() would. */
+static void recovery_done_stopping(Supervisor *s) {
+        if (sup_all_down(s))
+                (void) sd_event_exit(s->event, 0);
+}
+
+void state_recovery_kill(Supervisor *s) {
+        StateRecovery *rc = s->recovery;
+        usec_t t = 0;
+
+        if (!rc || rc->killing)
+                return;
+        rc->killing = true;
+        rc->done = recovery_done_stopping;
+        log_notice("stopping while %zu process%s of the previous upkeepd %s still running: "
+                   "killing them", rc->n_alive, rc->n_alive == 1 ? "" : "es",
+                   rc->n_alive == 1 ? "is" : "are");
+        (void) sd_event_now(s->event, CLOCK_MONOTONIC, &t);
+        for (size_t k = 0; k < rc->n_left; k++)
+                if (rc->left[k].io) {
+                        (void) kill(-rc->left[k].pid, SIGKILL);
+                        (void) kill(rc->left[k].pid, SIGKILL);
+                        rc->left[k].deadline = t + RECOVERY_KILL_WAIT;
+                }
+        recovery_arm(rc);
 }
 
 void state_recovery_abort(Supervisor *s) {

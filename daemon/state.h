@@ -18,5 +18,11 @@ int state_save(Supervisor *s);
  * done() (at once when there is nothing to stop, otherwise from the loop).
  */
 int state_recover(Supervisor *s, void (*done)(Supervisor *s));
+/*
+ * upkeepd is stopping during the recovery: SIGKILL the leftovers, exit when they are gone, or
+ * after a bounded wait with the survivors kept in the state file.
+ */
+void state_recovery_kill(Supervisor *s);
+/* Free the recovery (at exit): what is still alive is no longer watched. */
 void state_recovery_abort(Supervisor *s);
 uint64_t state_process_start_time(pid_t pid);

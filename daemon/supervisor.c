@@ -478,6 +478,23 @@ FsmReply sup_command(Instance *i, FsmEvent ev) {
         FsmInput in = { .pending_start = i->pending_start };
         FsmStep st = fsm_step(i->state, ev, &in);
 
+        if (i->worker->sup->recovery) {
+                /*
+                 * A previous upkeepd's processes are still being stopped: a start now would run
+                 * beside them.  Queued instead, started with everything else when they are gone.
+                 */
+                if (ev == EV_STOP && !i->start_queued)
+                        return REPLY_NOT_RUNNING;
+                if (ev != EV_STOP && i->start_queued)
+                        return REPLY_ALREADY_STARTED;
+                i->start_queued = ev != EV_STOP;
+                i->admin_stopped = ev == EV_STOP;
+                sup_state_changed(i->worker->sup);
+                log_msg(LOG_INFO, i->name, "%s while processes of a previous upkeepd are "
+                        "being stopped: %s", ev == EV_STOP ? "stopped" : "started",
+                        ev == EV_STOP ? "no longer queued" : "queued until they are gone");
+                return REPLY_OK;
+        }
         if (st.reply != REPLY_OK)
                 return st.reply;
         /* remembered across reloads and upkeepd restarts: no autostart for it */
@@ -529,6 +546,8 @@ static bool worker_down(const Worker *w) {
 }
 
 bool sup_all_down(const Supervisor *s) {
+        if (s->recovery)
+                return false; /* a previous run's processes are ours to stop too */
         for (size_t w = 0; w < s->n_workers; w++)
                 if (!worker_down(s->workers[w]))
                         return false;
@@ -571,12 +590,21 @@ void sup_state_changed(Supervisor *s) {
         (void) sd_event_source_set_enabled(s->state_writer, SD_EVENT_ONESHOT);
 }
 
+/*
+ * Nothing starts while the processes of a previous upkeepd are being stopped (they may be this
+ * very worker): sup_start_all() runs when they are gone, and starts what was queued meanwhile.
+ */
 static void worker_start(Worker *w) {
-        if (!w->cfg->autostart || w->predecessor || w->sup->shutting_down)
+        if (w->predecessor || w->sup->shutting_down || w->sup->recovery)
                 return;
-        for (unsigned k = 0; k < w->n_instances; k++)
-                if (!w->instances[k].admin_stopped)
-                        dispatch(&w->instances[k], EV_START);
+        for (unsigned k = 0; k < w->n_instances; k++) {
+                Instance *i = &w->instances[k];
+                bool queued = i->start_queued;
+
+                i->start_queued = false;
+                if (queued || (w->cfg->autostart && !i->admin_stopped))
+                        dispatch(i, EV_START);
+        }
 }
 
 void sup_start_all(Supervisor *s) {
@@ -596,7 +624,7 @@ static void worker_stop(Worker *w) {
 }
 
 void sup_shutdown(Supervisor *s) {
-        state_recovery_abort(s);
+        state_recovery_kill(s);
         if (!s->shutting_down) {
                 log_info("stopping all workers");
                 notify_stopping();

@@ -46,6 +46,7 @@ struct Instance {
         Probe probe;
         bool spawn_attempted;    /* at least one spawn since upkeepd started (readiness) */
         bool admin_stopped;      /* an operator stopped it: no autostart, kept across reloads */
+        bool start_queued;       /* started by an operator while leftovers were being stopped */
         bool half_open;          /* this start is the one attempt after retry-after */
         usec_t *restart_times;   /* ring of the last give-up-count restarts */
         unsigned n_restart_times, restart_head;

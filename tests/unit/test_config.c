@@ -2,7 +2,7 @@
  * Unit tests of the configuration (daemon/config.h): configuration files are written into a
  * private directory under /tmp and loaded with conf_load().  A valid file must give typed
  * values; an invalid one a message "<path>:<line>: ..." that names the key and says what was
- * expected.  Env-files are read with conf_read_env_file(), whose errors never show a value.
+ * expected.  Env-files are read with envfile_read() (envfile.h), whose errors never show a value.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "envfile.h"
 #include "macro.h"
 
 static char tmpdir[] = "/tmp/upkeep-test-config-XXXXXX";
@@ -455,7 +456,7 @@ static void test_env_file(void **state) {
                    "   \t \n"
                    "_X9=x y \n"
                    "TAB=\tz");
-        assert_int_equal(conf_read_env_file(env_path, &env, err, sizeof err), 0);
+        assert_int_equal(envfile_read(env_path, &env, err, sizeof err), 0);
         assert_string_equal(err, "");
         assert_strv_equal(env, want);
         strv_free(env);
@@ -468,14 +469,14 @@ static void test_env_file_starts_empty(void **state) {
 
         (void) state;
         write_file(env_path, "A=1\n");
-        assert_int_equal(conf_read_env_file(env_path, &env, err, sizeof err), 0);
+        assert_int_equal(envfile_read(env_path, &env, err, sizeof err), 0);
         assert_strv_equal(env, (const char *const[]) { "A=1", NULL });
         strv_free(env);
 
         /* nothing but comments: nothing appended, and nothing allocated */
         env = NULL;
         write_file(env_path, "# only a comment\n\n");
-        assert_int_equal(conf_read_env_file(env_path, &env, err, sizeof err), 0);
+        assert_int_equal(envfile_read(env_path, &env, err, sizeof err), 0);
         assert_null(env);
         assert_int_equal(unlink(env_path), 0);
 }
@@ -500,7 +501,7 @@ static void test_env_file_errors_hide_values(void **state) {
                 char err[512] = "", prefix[PATH_MAX + 32];
 
                 write_file(env_path, cases[i].text);
-                assert_int_equal(conf_read_env_file(env_path, &env, err, sizeof err), -EINVAL);
+                assert_int_equal(envfile_read(env_path, &env, err, sizeof err), -EINVAL);
                 snprintf(prefix, sizeof prefix, "%s:%u: ", env_path, cases[i].line);
                 if (strncmp(err, prefix, strlen(prefix)) != 0 || !strstr(err, cases[i].what) ||
                     !strstr(err, "expected") || strstr(err, "hunter2")) {
@@ -521,7 +522,7 @@ static void test_env_file_small_buffer(void **state) {
         (void) state;
         write_file(env_path, "hunter2\n");
         memset(err, 'x', sizeof err);
-        assert_int_equal(conf_read_env_file(env_path, &env, err, sizeof err), -EINVAL);
+        assert_int_equal(envfile_read(env_path, &env, err, sizeof err), -EINVAL);
         assert_int_equal(strnlen(err, sizeof err), sizeof err - 1);
         assert_int_equal(strncmp(err, env_path, sizeof err - 1), 0);
         strv_free(env);
@@ -533,7 +534,7 @@ static void test_env_file_missing(void **state) {
         char err[PATH_MAX + 64];
 
         (void) state;
-        assert_int_equal(conf_read_env_file(env_path, &env, err, sizeof err), -ENOENT);
+        assert_int_equal(envfile_read(env_path, &env, err, sizeof err), -ENOENT);
         assert_int_equal(strncmp(err, env_path, strlen(env_path)), 0);
         assert_non_null(strstr(err, "cannot read"));
         assert_null(env);
