@@ -12,8 +12,10 @@
  *     wake-ups for a chatty worker, no kernel memory for the quiet ones;
  *   - overflow = block: a stream whose lines do not fit stops reading (its IO source is off,
  *     the worker waits in write(2)) until the writer reports room; overflow = drop: whole
- *     lines are dropped and counted, reading goes on.  An episode is logged when it starts and
- *     when it ends, never per line;
+ *     lines are dropped and counted, reading goes on.  Each gap gets a marker in the file,
+ *     where it is; upkeepd's log says when an episode starts and when it ends, the end being
+ *     CALM without a dropped line and the buffer at most half full then: a flood that fills
+ *     the buffer many times a second is one episode, not thousands of log lines;
  *   - an output is referenced by its instance(s) and its streams, and found by its path.
  */
 #include <errno.h>
@@ -41,6 +43,10 @@
 #define WRITER_STOP_TIMEOUT (5 * USEC_PER_SEC)
 #define HASH_SIZE 1024
 #define MAX_LINE_LIMIT (1024 * 1024) /* logconf.c caps max-line at 1M */
+/* overflow = drop: an episode ends only when no line was dropped for CALM and the buffer is at
+ * most half full then (checked again every CALM_RECHECK otherwise) */
+#define CALM USEC_PER_SEC
+#define CALM_RECHECK (100 * USEC_PER_MSEC)
 
 typedef struct Stream Stream;
 
@@ -52,8 +58,10 @@ struct LogOutput {
         Stream *streams;
         uint64_t dropped;        /* bytes, since upkeepd started */
         uint64_t episode_dropped;
+        uint64_t gap_dropped;    /* since the last marker in the file */
         bool dropping;
-        usec_t drop_since;
+        usec_t drop_since, last_drop;
+        sd_event_source *calm;   /* ends the episode once no line was dropped for CALM */
         char name[80];
 };
 
@@ -75,6 +83,7 @@ struct Stream {
 };
 
 static Stream *streams;
+static sd_event *loop_event;
 static LogOutput *outputs[HASH_SIZE];
 static char scratch[MAX_LINE_LIMIT + READ_CHUNK];
 static usec_t drain_deadline;
@@ -87,23 +96,24 @@ static unsigned hash(const char *s) {
         return h % HASH_SIZE;
 }
 
-static int mkdir_p(const char *path, mode_t mode) {
-        char buf[PATH_MAX];
-        size_t l = strlen(path);
+/*
+ * upkeepd's stdout for log-dir = "-", such that writing it never blocks the writer thread
+ * (which serves every file): a pipe, FIFO or terminal is opened again through /proc, giving a
+ * descriptor of our own with O_NONBLOCK (setting it on the inherited one would change it for
+ * whoever shares it, e.g. a shell); a socket (the journal's stream) is written with
+ * MSG_DONTWAIT by the writer; a regular file does not block anyway.
+ */
+static int stdout_fd(void) {
+        struct stat st;
+        int fd;
 
-        if (l == 0 || l >= sizeof buf)
-                return -ENAMETOOLONG;
-        memcpy(buf, path, l + 1);
-        for (char *p = buf + 1; *p; p++)
-                if (*p == '/') {
-                        *p = '\0';
-                        if (mkdir(buf, mode) < 0 && errno != EEXIST)
-                                return negative_errno();
-                        *p = '/';
-                }
-        if (mkdir(buf, mode) < 0 && errno != EEXIST)
-                return negative_errno();
-        return 0;
+        if (fstat(STDOUT_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))) {
+                fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+                if (fd >= 0)
+                        return fd;
+        }
+        fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+        return fd < 0 ? negative_errno() : fd;
 }
 
 static bool to_stdout(const WorkerConfig *w) {
@@ -157,24 +167,43 @@ static LineFormat format_of(const Stream *st, const char *stamp, size_t stamp_le
         };
 }
 
-static void drop_episode_end(Stream *st, const LineFormat *f) {
-        LogOutput *o = st->out;
-        char text[128], dur[32];
+static int on_calm(sd_event_source *src, uint64_t usec, void *userdata);
+
+static void calm_arm(LogOutput *o, usec_t when) {
+        if (!o->calm) {
+                if (sd_event_add_time(loop_event, &o->calm, CLOCK_MONOTONIC, when,
+                                      CALM_RECHECK, on_calm, o) >= 0)
+                        (void) sd_event_source_set_description(o->calm, "output-calm");
+                return;
+        }
+        (void) sd_event_source_set_time(o->calm, when);
+        (void) sd_event_source_set_enabled(o->calm, SD_EVENT_ONESHOT);
+}
+
+/* The marker goes in the file, where the gap is, before the lines that follow it. */
+static void gap_marker(LogOutput *o, const LineFormat *f) {
+        char text[128];
         LineOut out;
         int n;
 
-        /* the marker goes in the file, where the gap is, before the lines that follow it */
         n = snprintf(text, sizeof text, "[upkeep: %llu bytes of output dropped]",
-                     (unsigned long long) o->episode_dropped);
+                     (unsigned long long) o->gap_dropped);
         out = sink_reserve(o->sink);
         if (!logline_emit(f, text, (size_t) n, &out))
                 return;
         sink_commit(o->sink, out.used);
+        o->gap_dropped = 0;
+        calm_arm(o, o->last_drop + CALM);
+}
+
+static void drop_episode_end(LogOutput *o) {
+        char dur[32];
+
         log_fields(LOG_NOTICE, o->name, "output-resumed",
                    LOG_KV(LF_I("bytes_dropped", o->episode_dropped)),
-                   "output buffer has room again after %s, %llu bytes of output were dropped",
-                   format_duration(dur, sizeof dur, mono_usec() - o->drop_since),
-                   (unsigned long long) o->episode_dropped);
+                   "output buffer has room again, %llu bytes of output were dropped over %s",
+                   (unsigned long long) o->episode_dropped,
+                   format_duration(dur, sizeof dur, o->last_drop - o->drop_since));
         o->dropping = false;
         o->episode_dropped = 0;
 }
@@ -186,8 +215,9 @@ static LineResult frame(Stream *st, const char *in, size_t len, bool eof) {
         LineResult res;
         LineOut out;
 
-        if (st->out->dropping && sink_free_space(st->out->sink) > sink_capacity(st->out->sink) / 4)
-                drop_episode_end(st, &f);
+        if (st->out->gap_dropped > 0 &&
+            sink_free_space(st->out->sink) > sink_capacity(st->out->sink) / 4)
+                gap_marker(st->out, &f);
         out = sink_reserve(st->out->sink);
         logline_frame(&f, in, len, eof, &out, &res);
         sink_commit(st->out->sink, out.used);
@@ -253,9 +283,12 @@ static void drop_bytes(Stream *st, size_t n) {
                 return;
         o->dropped += n;
         o->episode_dropped += n;
+        o->gap_dropped += n;
+        o->last_drop = mono_usec();
         if (!o->dropping) {
                 o->dropping = true;
-                o->drop_since = mono_usec();
+                o->drop_since = o->last_drop;
+                calm_arm(o, o->last_drop + CALM); /* also when the worker falls silent now */
                 log_fields(LOG_WARNING, o->name, "output-dropping",
                            LOG_KV(LF_S("file", sink_path(o->sink))),
                            "output buffer full (%s), dropping output until there is room",
@@ -399,6 +432,34 @@ static void on_space(void *userdata) {
         }
 }
 
+/*
+ * overflow = drop: CALM after the last marker.  The episode ends when no line was dropped since
+ * CALM and the buffer is at most half full; a gap still without its marker (the worker fell
+ * silent right after it) gets it now, in its first stream's format.
+ */
+static int on_calm(sd_event_source *src, uint64_t usec, void *userdata) {
+        LogOutput *o = userdata;
+        usec_t now = mono_usec();
+
+        (void) src, (void) usec;
+        if (!o->dropping)
+                return 0;
+        if (o->gap_dropped > 0 && o->streams &&
+            sink_free_space(o->sink) > sink_capacity(o->sink) / 4) {
+                char stamp[LOGLINE_TIMESTAMP_MAX + 1];
+                size_t stamp_len = o->streams->timestamps ? stamp_now(stamp) : 0;
+                LineFormat f = format_of(o->streams, stamp, stamp_len);
+
+                gap_marker(o, &f);
+        }
+        if (o->gap_dropped == 0 && now >= o->last_drop + CALM &&
+            sink_free_space(o->sink) >= sink_capacity(o->sink) / 2)
+                drop_episode_end(o);
+        else
+                calm_arm(o, MAX(o->last_drop + CALM, now + CALM_RECHECK));
+        return 0;
+}
+
 /* ---- outputs -------------------------------------------------------------------------------- */
 
 static LogOutput *output_find(const char *key) {
@@ -422,6 +483,7 @@ static void output_unref(LogOutput *o) {
                            LOG_KV(LF_I("bytes_dropped", o->episode_dropped)),
                            "output closed, %llu bytes of it were dropped",
                            (unsigned long long) o->episode_dropped);
+        o->calm = sd_event_source_disable_unref(o->calm);
         sink_close(o->sink);
         free(o->key);
         free(o);
@@ -431,31 +493,30 @@ static int output_new(const Instance *i, const char *key, char *reason, size_t l
                       LogOutput **ret) {
         const WorkerConfig *w = i->worker->cfg;
         SinkSettings st = settings_of(&w->log);
-        _cleanup_close_ int fd = -1;
+        _cleanup_close_ int fd = -1, dfd = -1, dfd2 = -1;
         char dir[PATH_MAX];
         LogOutput *o;
         int r;
 
         if (to_stdout(w)) {
-                fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+                fd = stdout_fd();
                 if (fd < 0) {
-                        r = negative_errno();
-                        snprintf(reason, len, "cannot use stdout for output: %s", strerror(-r));
-                        return r;
+                        snprintf(reason, len, "cannot use stdout for output: %s", strerror(-fd));
+                        return fd;
                 }
         } else {
                 snprintf(dir, sizeof dir, "%s/%s", w->log_dir, w->name);
-                r = mkdir_p(dir, 0755);
+                r = logfile_open_dir(dir, true, &dfd);
                 if (r < 0) {
                         snprintf(reason, len, "cannot create log directory %s: %s", dir,
-                                 strerror(-r));
+                                 logfile_strerror(-r));
                         return r;
                 }
-                fd = open(key, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+                fd = logfile_open(dir, strrchr(key, '/') + 1, true, &dfd2);
                 if (fd < 0) {
-                        r = negative_errno();
-                        snprintf(reason, len, "cannot open log file %s: %s", key, strerror(-r));
-                        return r;
+                        snprintf(reason, len, "cannot open log file %s: %s", key,
+                                 logfile_strerror(-fd));
+                        return fd;
                 }
         }
         o = calloc(1, sizeof(LogOutput));
@@ -465,8 +526,8 @@ static int output_new(const Instance *i, const char *key, char *reason, size_t l
                 return -ENOMEM;
         }
         snprintf(o->name, sizeof o->name, "%s", i->name);
-        r = sink_new(to_stdout(w) ? NULL : key, TAKE_FD(fd), i->name, (size_t) w->log.buffer_size,
-                     &st, &o->sink);
+        r = sink_new_at(to_stdout(w) ? NULL : key, true, TAKE_FD(dfd2), TAKE_FD(fd), i->name,
+                        (size_t) w->log.buffer_size, &st, &o->sink);
         if (r < 0) {
                 free(o->key);
                 free(o);
@@ -496,6 +557,7 @@ int logs_prepare(Instance *i, char *reason, size_t len) {
         }
         if (i->log_output && strcmp(i->log_output->key, key) == 0) {
                 sink_set_settings(i->log_output->sink, &st);
+                sink_verify(i->log_output->sink);
                 return 0;
         }
         logs_release(i);
@@ -503,6 +565,7 @@ int logs_prepare(Instance *i, char *reason, size_t len) {
         if (o) {
                 o->refs++;
                 sink_set_settings(o->sink, &st);
+                sink_verify(o->sink);
         } else {
                 r = output_new(i, key, reason, len, &o);
                 if (r < 0)
@@ -629,6 +692,7 @@ int logs_init(sd_event *e, const Config *c) {
         sigset_t usr1;
         int r;
 
+        loop_event = e;
         r = writer_start(e);
         if (r < 0)
                 return r;

@@ -39,6 +39,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -54,6 +55,7 @@ enum {
         REQ_ADD = 1 << 0,
         REQ_SETTINGS = 1 << 1,
         REQ_CLOSE = 1 << 2,
+        REQ_VERIFY = 1 << 3,
 };
 
 enum {
@@ -63,6 +65,10 @@ enum {
 
 #define RETRY_MIN (250 * USEC_PER_MSEC)
 #define RETRY_MAX (5 * USEC_PER_SEC)
+/* stdout not read (EAGAIN): polled from STALL_MIN, doubling up to STALL_MAX; no error, but a
+ * warning once it lasted RETRY_MAX */
+#define STALL_MIN (5 * USEC_PER_MSEC)
+#define STALL_MAX (100 * USEC_PER_MSEC)
 #define MSG_QUEUE 64
 #define GZ_CHUNK (256 * 1024)
 /* An empty ring is given back to the kernel when this much went through it since the last
@@ -75,7 +81,9 @@ enum {
 struct LogSink {
         /* fixed at creation */
         char *path;               /* NULL: upkeepd's stdout */
-        char *dir, *base;         /* of path, for the archive scan */
+        char *dir, *base;         /* of path: every file operation is relative to dfd */
+        bool own_dir;             /* dir's last component is made by upkeepd (log-dir/<worker>):
+                                   * never followed, made again when missing */
         char *label;
         char *buf;
         size_t cap;
@@ -104,6 +112,10 @@ struct LogSink {
 
         /* writer */
         int fd;
+        int dfd;                  /* dir, O_PATH-like: renames, unlinks and opens act in it */
+        bool is_socket;           /* stdout is a socket: send(MSG_DONTWAIT) */
+        bool stalled, stall_warned;
+        usec_t stall_delay, stall_since;
         uint64_t size;
         SinkSettings w;
         bool active, closing, compressing, failing, force_rotate;
@@ -127,7 +139,8 @@ typedef struct Msg {
 typedef struct Job {
         struct Job *next;
         LogSink *sink;
-        char *src, *dst, *tmp;
+        int dfd;                  /* the sink's directory, our own copy */
+        char *src, *dst, *tmp;    /* names in it */
 } Job;
 
 static struct {
@@ -308,25 +321,174 @@ static int write_full(int fd, const void *p, size_t n) {
         return 0;
 }
 
-static int gzip_file(const char *src, const char *dst, const char *tmp, char *ibuf,
+/* ---- opening files ----------------------------------------------------------------------- */
+
+/*
+ * upkeepd writes worker output as root into log-dir/<worker>/, a directory a worker's user may
+ * be given write access to.  So every file there is opened relative to the directory's fd (a
+ * directory swapped for a symlink after we opened it is not followed), with O_NOFOLLOW (a log
+ * swapped for a symlink would make root append to any file), non-blocking (a FIFO without a
+ * reader fails with ENXIO instead of holding the writer thread, and with it every other file,
+ * in open(2) forever), and it must be a regular file with no other link.  Temporaries are
+ * made with O_EXCL.  A refused file is a failing file like a full disk: its worker's output is
+ * held (or dropped) and retried, no other worker is affected.
+ */
+#define LOGFILE_FLAGS (O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY)
+#define LOGFILE_STRICT (LOGFILE_FLAGS | O_NOFOLLOW | O_NONBLOCK)
+
+static int mkdir_p(const char *path, mode_t mode) {
+        char buf[PATH_MAX];
+        size_t l = strlen(path);
+
+        if (l == 0 || l >= sizeof buf)
+                return -ENAMETOOLONG;
+        memcpy(buf, path, l + 1);
+        for (char *p = buf + 1; *p; p++)
+                if (*p == '/') {
+                        *p = '\0';
+                        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                                return negative_errno();
+                        *p = '/';
+                }
+        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                return negative_errno();
+        return 0;
+}
+
+/* A regular file, linked once: anything else at a log's name was put there by someone else. */
+static int check_regular(int fd) {
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EMEDIUMTYPE;
+        if (st.st_nlink > 1)
+                return -EMLINK;
+        return 0;
+}
+
+static int open_strict(int dfd, const char *name, int flags, mode_t mode) {
+        _cleanup_close_ int fd = openat(dfd, name, flags | O_NOFOLLOW | O_NONBLOCK, mode);
+        int r;
+
+        if (fd < 0)
+                return errno == ENXIO ? -EMEDIUMTYPE : -errno; /* ENXIO: FIFO, socket, device */
+        r = check_regular(fd);
+        if (r < 0)
+                return r;
+        /* regular files ignore O_NONBLOCK; clear it anyway so the descriptor is plain */
+        if (fcntl(fd, F_SETFL, flags & O_APPEND) < 0)
+                return -errno;
+        return TAKE_FD(fd);
+}
+
+const char *logfile_strerror(int err) {
+        switch (err) {
+        case ELOOP:
+                return "it is a symbolic link, not followed";
+        case EMEDIUMTYPE:
+                return "it is not a regular file";
+        case EMLINK:
+                return "it has other hard links";
+        default:
+                return strerror(err);
+        }
+}
+
+/*
+ * The directory `dir`.  Its parents (log-dir) are the administrator's and followed as they are,
+ * made when missing; with own_dir its last component (<worker>) is upkeepd's: made when
+ * missing (by upkeepd, so owned by upkeepd's user, mode 0755 less the umask), never followed.
+ */
+int logfile_open_dir(const char *dir, bool own_dir, int *ret_dfd) {
+        _cleanup_close_ int pfd = -1;
+        const char *slash = strrchr(dir, '/'), *last;
+        char parent[PATH_MAX];
+        struct stat st;
+        int fd, r;
+
+        if (!own_dir || !slash || slash[1] == '\0') {
+                fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+                *ret_dfd = fd;
+                return 0;
+        }
+        last = slash + 1;
+        if ((size_t) (slash - dir) >= sizeof parent)
+                return -ENAMETOOLONG;
+        memcpy(parent, dir, (size_t) (slash - dir));
+        parent[slash == dir ? 1 : slash - dir] = '\0';
+        pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (pfd < 0 && errno == ENOENT) {
+                r = mkdir_p(parent, 0755);
+                if (r < 0)
+                        return r;
+                pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        }
+        if (pfd < 0)
+                return -errno;
+        if (mkdirat(pfd, last, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        fd = openat(pfd, last, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                r = -errno;
+                if (fstatat(pfd, last, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+                        return -ELOOP;
+                return r;
+        }
+        *ret_dfd = fd;
+        return 0;
+}
+
+int logfile_open(const char *dir, const char *base, bool own_dir, int *ret_dfd) {
+        _cleanup_close_ int dfd = -1;
+        int fd, r;
+
+        r = logfile_open_dir(dir, own_dir, &dfd);
+        if (r < 0)
+                return r;
+        if (own_dir)
+                fd = open_strict(dfd, base, LOGFILE_FLAGS, 0640);
+        else {
+                /* upkeepd's own log-file: a path root chose, opened as it always was */
+                fd = openat(dfd, base, LOGFILE_FLAGS, 0640);
+                if (fd < 0)
+                        fd = -errno;
+        }
+        if (fd < 0)
+                return fd;
+        *ret_dfd = TAKE_FD(dfd);
+        return fd;
+}
+
+/* ---- compression --------------------------------------------------------------------------- */
+
+/* The archive `src` gzipped into `dst` through `tmp`, all of them names in the directory dfd. */
+static int gzip_file(int dfd, const char *src, const char *dst, const char *tmp, char *ibuf,
                      char *obuf) {
         _cleanup_close_ int in = -1, out = -1;
         z_stream z = {};
         struct stat st;
         int r = 0, flush = Z_NO_FLUSH;
 
-        in = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        in = open_strict(dfd, src, O_RDONLY, 0);
         if (in < 0)
-                return errno == ENOENT ? 0 : -errno;
+                return in == -ENOENT ? 0 : in;
         if (fstat(in, &st) < 0)
                 return -errno;
-        out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
-                   st.st_mode & 0666);
+        out = open_strict(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL, st.st_mode & 0666);
+        if (out == -EEXIST) {
+                /* left by an interrupted run (scan_archives removes those too) */
+                (void) unlinkat(dfd, tmp, 0);
+                out = open_strict(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL, st.st_mode & 0666);
+        }
         if (out < 0)
-                return -errno;
+                return out;
         if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
                          Z_DEFAULT_STRATEGY) != Z_OK) {
-                (void) unlink(tmp);
+                (void) unlinkat(dfd, tmp, 0);
                 return -ENOMEM;
         }
         while (flush != Z_FINISH) {
@@ -358,13 +520,13 @@ static int gzip_file(const char *src, const char *dst, const char *tmp, char *ib
         deflateEnd(&z);
         if (r == 0 && close(TAKE_FD(out)) < 0)
                 r = -errno;
-        if (r == 0 && rename(tmp, dst) < 0)
+        if (r == 0 && renameat(dfd, tmp, dfd, dst) < 0)
                 r = -errno;
         if (r < 0) {
-                (void) unlink(tmp);
+                (void) unlinkat(dfd, tmp, 0);
                 return r;
         }
-        (void) unlink(src);
+        (void) unlinkat(dfd, src, 0);
         return 0;
 }
 
@@ -389,7 +551,7 @@ static void *compress_main(void *userdata) {
                         C.jobs_tail = NULL;
                 pthread_mutex_unlock(&C.lock);
 
-                r = ibuf && obuf ? gzip_file(j->src, j->dst, j->tmp, ibuf, obuf) : -ENOMEM;
+                r = ibuf && obuf ? gzip_file(j->dfd, j->src, j->dst, j->tmp, ibuf, obuf) : -ENOMEM;
                 if (r < 0 && r != -ECANCELED)
                         post(LOG_WARNING, j->sink, "log-compress-error",
                              "cannot compress %s: %s, leaving it uncompressed", j->src,
@@ -406,18 +568,27 @@ static void *compress_main(void *userdata) {
         return NULL;
 }
 
+static void job_free(Job *j) {
+        if (!j)
+                return;
+        if (j->dfd >= 0)
+                close(j->dfd);
+        free(j->src);
+        free(j->dst);
+        free(j->tmp);
+        free(j);
+}
+
 /* Writer: hand archive 1 to the compression thread. */
 static void queue_compress(LogSink *s) {
         Job *j = calloc(1, sizeof(Job));
 
-        if (!j || asprintf(&j->src, "%s.1", s->path) < 0 ||
-            asprintf(&j->dst, "%s.1.gz", s->path) < 0 ||
-            asprintf(&j->tmp, "%s.1.gz.tmp", s->path) < 0) {
-                if (j) {
-                        free(j->src);
-                        free(j->dst);
-                        free(j);
-                }
+        if (j)
+                j->dfd = s->dfd >= 0 ? fcntl(s->dfd, F_DUPFD_CLOEXEC, 3) : -1;
+        if (!j || j->dfd < 0 || asprintf(&j->src, "%s.1", s->base) < 0 ||
+            asprintf(&j->dst, "%s.1.gz", s->base) < 0 ||
+            asprintf(&j->tmp, "%s.1.gz.tmp", s->base) < 0) {
+                job_free(j);
                 post(LOG_WARNING, s, "log-compress-error",
                      "out of memory, leaving %s.1 uncompressed", s->path);
                 return;
@@ -454,16 +625,41 @@ static void adopt_fd(LogSink *s, int fd) {
 
         s->fd = fd;
         s->size = 0;
+        s->is_socket = false;
         if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
                 s->size = (uint64_t) st.st_size;
+        else if (S_ISSOCK(st.st_mode))
+                s->is_socket = true;
         schedule_time_rotation(s, s->size > 0 ? (usec_t) st.st_mtim.tv_sec * USEC_PER_SEC +
                                                         (usec_t) st.st_mtim.tv_nsec / 1000
                                               : real_usec());
 }
 
-static int open_log(const char *path) {
-        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+/* The sink's directory (opened when first needed: upkeepd's own log-file comes without it). */
+static int sink_dir(LogSink *s) {
+        return s->dfd >= 0 ? 0 : logfile_open_dir(s->dir, s->own_dir, &s->dfd);
+}
 
+/* The file at the sink's path, opened again from its directory on (made again if it is gone). */
+static int sink_open(LogSink *s) {
+        int dfd = -1, fd = logfile_open(s->dir, s->base, s->own_dir, &dfd);
+
+        if (fd < 0)
+                return fd;
+        if (s->dfd >= 0)
+                close(s->dfd);
+        s->dfd = dfd;
+        adopt_fd(s, fd);
+        return 0;
+}
+
+/* The file at the sink's name in its directory as it is open now (rotation's new file). */
+static int sink_open_in_dir(LogSink *s) {
+        int fd;
+
+        if (s->own_dir)
+                return open_strict(s->dfd, s->base, LOGFILE_FLAGS, 0640);
+        fd = openat(s->dfd, s->base, LOGFILE_FLAGS, 0640);
         return fd < 0 ? -errno : fd;
 }
 
@@ -482,7 +678,7 @@ static void sink_fail(LogSink *s, int err, const char *what) {
                 s->retry_delay = RETRY_MIN;
                 post(LOG_WARNING, s, "log-write-error",
                      "cannot %s %s: %s; holding output, retrying every %s at most", what,
-                     s->path ?: "stdout", strerror(err),
+                     s->path ?: "stdout", logfile_strerror(err),
                      format_duration(buf, sizeof buf, RETRY_MAX));
         } else
                 s->retry_delay = MIN(s->retry_delay * 2, RETRY_MAX);
@@ -503,14 +699,18 @@ static void sink_recovered(LogSink *s) {
 
 /* The highest archive index present, removing leftovers of an interrupted compression. */
 static unsigned scan_archives(LogSink *s) {
-        DIR *d = opendir(s->dir);
+        int fd = openat(s->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
         struct dirent *de;
         unsigned highest = 0, idx;
         size_t bl = strlen(s->base);
         bool gz;
 
-        if (!d)
+        if (!d) {
+                if (fd >= 0)
+                        close(fd);
                 return 0;
+        }
         while ((de = readdir(d))) {
                 size_t l = strlen(de->d_name);
 
@@ -526,11 +726,15 @@ static unsigned scan_archives(LogSink *s) {
 
 static int sink_rotate(LogSink *s) {
         _cleanup_free_ RotateOp *ops = NULL;
-        char from[PATH_MAX], to[PATH_MAX];
-        unsigned highest = scan_archives(s);
+        char from[NAME_MAX + 1], to[NAME_MAX + 1];
+        unsigned highest;
         size_t n;
         int fd;
 
+        fd = sink_dir(s);
+        if (fd < 0)
+                return fd;
+        highest = scan_archives(s);
         n = rotate_plan(s->w.keep, highest, NULL, 0);
         ops = calloc(n, sizeof(RotateOp));
         if (!ops)
@@ -539,14 +743,16 @@ static int sink_rotate(LogSink *s) {
         for (size_t k = 0; k < n; k++) {
                 int r;
 
-                if (rotate_name(from, sizeof from, s->path, ops[k].from, ops[k].gz) < 0 ||
-                    rotate_name(to, sizeof to, s->path, ops[k].to, ops[k].gz) < 0)
+                if (rotate_name(from, sizeof from, s->base, ops[k].from, ops[k].gz) < 0 ||
+                    rotate_name(to, sizeof to, s->base, ops[k].to, ops[k].gz) < 0)
                         return -ENAMETOOLONG;
-                r = ops[k].type == ROTATE_RENAME ? rename(from, to) : unlink(from);
+                /* in the directory we opened: a symlink swapped in for it is not followed */
+                r = ops[k].type == ROTATE_RENAME ? renameat(s->dfd, from, s->dfd, to)
+                                                 : unlinkat(s->dfd, from, 0);
                 if (r < 0 && errno != ENOENT && ops[k].from == 0)
                         return -errno; /* the file itself stays: try again later */
         }
-        fd = open_log(s->path);
+        fd = sink_open_in_dir(s);
         close(s->fd);
         s->fd = -1;
         s->size = 0;
@@ -559,6 +765,43 @@ static int sink_rotate(LogSink *s) {
                 queue_compress(s);
         post(LOG_DEBUG, s, "log-rotated", "rotated %s", s->path);
         return 0;
+}
+
+/*
+ * A write would block: upkeepd's stdout is not being read (only stdout is non-blocking; see
+ * logs.c).  Nothing is lost or counted as an error, the data waits in the ring; the writer
+ * polls the descriptor with a short backoff instead of waiting in write(2), so every other file
+ * keeps being written.  Said once when it lasts.
+ */
+static void sink_stall(LogSink *s) {
+        usec_t now = mono_usec();
+        char buf[32];
+
+        if (!s->stalled) {
+                s->stalled = true;
+                s->stall_since = now;
+                s->stall_delay = STALL_MIN;
+        } else
+                s->stall_delay = MIN(s->stall_delay * 2, STALL_MAX);
+        if (!s->stall_warned && now - s->stall_since >= RETRY_MAX) {
+                s->stall_warned = true;
+                post(LOG_WARNING, s, "log-write-stalled", "%s is not being read for %s, holding "
+                     "output", s->path ?: "stdout", format_duration(buf, sizeof buf,
+                                                                      now - s->stall_since));
+        }
+        s->retry_at = now + s->stall_delay;
+        note_deadline(s->retry_at);
+}
+
+static void sink_unstalled(LogSink *s) {
+        char buf[32];
+
+        s->stalled = false;
+        if (s->stall_warned)
+                post(LOG_NOTICE, s, "log-write-resumed", "%s is read again after %s",
+                     s->path ?: "stdout",
+                     format_duration(buf, sizeof buf, mono_usec() - s->stall_since));
+        s->stall_warned = false;
 }
 
 static void maybe_signal_space(LogSink *s) {
@@ -597,6 +840,7 @@ static void sink_drain(LogSink *s) {
                 uint64_t tail = atomic_load_explicit(&s->tail, memory_order_acquire);
                 size_t pending = (size_t) (tail - head), off, alen, n;
                 struct iovec iov[2];
+                int niov;
                 bool rot = false;
                 ssize_t k;
                 int r;
@@ -607,12 +851,11 @@ static void sink_drain(LogSink *s) {
                 if (pending == 0 && !due)
                         break;
                 if (s->fd < 0) {
-                        r = s->path ? open_log(s->path) : -EBADF;
+                        r = s->path ? sink_open(s) : -EBADF;
                         if (r < 0) {
                                 sink_fail(s, -r, "open");
                                 return;
                         }
-                        adopt_fd(s, r);
                         continue;
                 }
                 if (due) {
@@ -643,9 +886,18 @@ static void sink_drain(LogSink *s) {
                 }
                 iov[0] = (struct iovec) { s->buf + off, MIN(n, alen) };
                 iov[1] = (struct iovec) { s->buf, n - iov[0].iov_len };
-                k = writev(s->fd, iov, iov[1].iov_len > 0 ? 2 : 1);
+                niov = iov[1].iov_len > 0 ? 2 : 1;
+                if (s->is_socket) /* upkeepd's stdout, shared: no O_NONBLOCK on it */
+                        k = sendmsg(s->fd, &(struct msghdr) { .msg_iov = iov, .msg_iovlen = niov },
+                                    MSG_DONTWAIT | MSG_NOSIGNAL);
+                else
+                        k = writev(s->fd, iov, niov);
                 if (k < 0 && errno == EINTR)
                         continue;
+                if (k < 0 && errno == EAGAIN) {
+                        sink_stall(s);
+                        return;
+                }
                 if (k <= 0) {
                         sink_fail(s, k < 0 ? errno : EIO, "write to");
                         return;
@@ -655,6 +907,8 @@ static void sink_drain(LogSink *s) {
                 atomic_fetch_add_explicit(&s->bytes_written, (uint64_t) k, memory_order_relaxed);
                 if (s->failing)
                         sink_recovered(s);
+                if (s->stalled)
+                        sink_unstalled(s);
                 maybe_signal_space(s);
         }
         maybe_signal_space(s);
@@ -670,23 +924,51 @@ static void sink_deactivate(LogSink *s) {
 }
 
 static void sink_reopen(LogSink *s) {
-        int fd;
+        int r;
 
         if (!s->path)
                 return;
         if (s->fd >= 0)
                 close(s->fd);
         s->fd = -1;
-        fd = open_log(s->path);
-        if (fd < 0)
-                sink_fail(s, -fd, "reopen");
-        else
-                adopt_fd(s, fd);
+        r = sink_open(s);
+        if (r < 0) {
+                sink_fail(s, -r, "reopen");
+                return;
+        }
+        if (s->failing) {
+                /* write now, not at the next retry */
+                s->retry_at = 0;
+                note_deadline(0);
+        }
+}
+
+/*
+ * A new instance is about to write into this sink (a restart): if the file at the path is no
+ * longer the one open (deleted with its directory, renamed away), open it again now, so the
+ * restarted worker's lines land where the administrator looks.
+ */
+static void sink_check_path(LogSink *s) {
+        struct stat a, b;
+
+        if (!s->path)
+                return;
+        if (s->fd < 0) {
+                if (s->failing) {
+                        s->retry_at = 0;
+                        note_deadline(0);
+                }
+                return;
+        }
+        if (fstat(s->fd, &a) == 0 && lstat(s->path, &b) == 0 && a.st_dev == b.st_dev &&
+            a.st_ino == b.st_ino)
+                return;
+        sink_reopen(s);
 }
 
 /* Drain (unless waiting for a retry), and finish a closing sink once it is empty. */
 static void sink_service(LogSink *s, usec_t now, bool final) {
-        if (!s->failing || now >= s->retry_at || final)
+        if (!(s->failing || s->stalled) || now >= s->retry_at || final)
                 sink_drain(s);
         if (s->closing && !final && !s->compressing &&
             atomic_load(&s->head) == atomic_load(&s->tail)) {
@@ -694,6 +976,9 @@ static void sink_service(LogSink *s, usec_t now, bool final) {
                 if (s->fd >= 0)
                         close(s->fd);
                 s->fd = -1;
+                if (s->dfd >= 0)
+                        close(s->dfd);
+                s->dfd = -1;
                 inbox_push(s, INBOX_CLOSED); /* the loop frees it: do not touch it again */
         }
 }
@@ -717,9 +1002,9 @@ static void sink_process(LogSink *s, usec_t now) {
                 if (s->fd >= 0)
                         adopt_fd(s, s->fd);
                 /* an archive a previous run did not get to compress */
-                if (s->path && s->w.compress && s->w.keep > 0 &&
-                    snprintf(p, sizeof p, "%s.1", s->path) < (int) sizeof p &&
-                    lstat(p, &st) == 0 && S_ISREG(st.st_mode))
+                if (s->path && s->w.compress && s->w.keep > 0 && sink_dir(s) == 0 &&
+                    snprintf(p, sizeof p, "%s.1", s->base) < (int) sizeof p &&
+                    fstatat(s->dfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
                         queue_compress(s);
         }
         if (req & REQ_SETTINGS) {
@@ -729,6 +1014,8 @@ static void sink_process(LogSink *s, usec_t now) {
                 if (s->fd >= 0)
                         schedule_time_rotation(s, real_usec());
         }
+        if (req & REQ_VERIFY)
+                sink_check_path(s);
         if (req & REQ_CLOSE)
                 s->closing = true;
         sink_service(s, now, false);
@@ -773,10 +1060,7 @@ static void *writer_main(void *userdata) {
                         done = j->next;
                         j->sink->compressing = false;
                         sink_service(j->sink, now, false);
-                        free(j->src);
-                        free(j->dst);
-                        free(j->tmp);
-                        free(j);
+                        job_free(j);
                 }
                 while (list) {
                         LogSink *s = list;
@@ -789,7 +1073,7 @@ static void *writer_main(void *userdata) {
                         W.deadline = USEC_INFINITY;
                         for (LogSink *s = W.active, *next; s; s = next) {
                                 next = s->anext;
-                                if (s->failing && s->retry_at > now && !stop)
+                                if ((s->failing || s->stalled) && s->retry_at > now && !stop)
                                         note_deadline(s->retry_at);
                                 else
                                         sink_service(s, now, stop);
@@ -908,6 +1192,8 @@ static void sink_free(LogSink *s) {
         *s->all_pprev = s->all_next;
         if (s->fd >= 0)
                 close(s->fd);
+        if (s->dfd >= 0)
+                close(s->dfd);
         pthread_mutex_destroy(&s->lock);
         if (s->buf)
                 (void) munmap(s->buf, s->cap);
@@ -930,14 +1216,23 @@ void writer_free_all(void) {
 
 int sink_new(const char *path, int fd, const char *label, size_t buffer_size,
              const SinkSettings *st, LogSink **ret) {
+        return sink_new_at(path, false, -1, fd, label, buffer_size, st, ret);
+}
+
+int sink_new_at(const char *path, bool own_dir, int dfd, int fd, const char *label,
+                size_t buffer_size, const SinkSettings *st, LogSink **ret) {
         LogSink *s = calloc(1, sizeof(LogSink));
         const char *slash;
 
         if (!s) {
                 close(fd);
+                if (dfd >= 0)
+                        close(dfd);
                 return -ENOMEM;
         }
         s->fd = fd;
+        s->dfd = dfd;
+        s->own_dir = own_dir;
         s->cap = buffer_size;
         /* mapped, not malloc'ed: no allocator header is written into it, so a ring costs no
          * memory until its worker writes */
@@ -980,6 +1275,11 @@ void sink_set_settings(LogSink *s, const SinkSettings *st) {
         pthread_mutex_unlock(&s->lock);
         if (W.running)
                 sink_kick(s, REQ_SETTINGS);
+}
+
+void sink_verify(LogSink *s) {
+        if (W.running && s->path)
+                sink_kick(s, REQ_VERIFY);
 }
 
 void sink_set_space_callback(LogSink *s, void (*cb)(void *userdata), void *userdata) {

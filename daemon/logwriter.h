@@ -47,6 +47,16 @@ void writer_reopen_all(void);
  */
 int sink_new(const char *path, int fd, const char *label, size_t buffer_size,
              const SinkSettings *st, LogSink **ret);
+/*
+ * The same for a worker's file: `path` is <dir>/<base> where dir's last component belongs to
+ * upkeepd (own_dir: made again when missing, never followed), `dfd` that directory open (taken
+ * over), and every later open, rotation and compression acts relative to it (logfile_open).
+ */
+int sink_new_at(const char *path, bool own_dir, int dfd, int fd, const char *label,
+                size_t buffer_size, const SinkSettings *st, LogSink **ret);
+/* A new instance writes into this sink: the writer opens the path again if the file open is
+ * no longer the one there (deleted, renamed away), or retries a failing one now. */
+void sink_verify(LogSink *s);
 /* New rotation settings, applied by the writer from its next rotation check on. */
 void sink_set_settings(LogSink *s, const SinkSettings *st);
 /* Called on the loop when room came back after sink_want_space() returned false. */
@@ -76,3 +86,16 @@ uint64_t sink_write_errors(const LogSink *s);
 bool sink_failing(const LogSink *s);
 
 usec_t mono_usec(void);
+
+/*
+ * Open (creating it) the log file `base` in `dir` for appending, and that directory, the way
+ * every log file is opened: see logwriter.c, "opening files".  With own_dir, the last component
+ * of dir is made when missing and never followed, and the file must be a regular file with one
+ * link, opened without following a symlink and without blocking (a FIFO is refused).  Returns
+ * the file's fd and the directory's in *ret_dfd, or a negative errno: ELOOP for a symlink,
+ * EMEDIUMTYPE for a file that is not regular, EMLINK for one with other links
+ * (logfile_strerror() words them).
+ */
+int logfile_open(const char *dir, const char *base, bool own_dir, int *ret_dfd);
+int logfile_open_dir(const char *dir, bool own_dir, int *ret_dfd);
+const char *logfile_strerror(int err);
