@@ -736,6 +736,9 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
                         close(cfd);
                         continue;
                 }
+                /* below every other source: buffered requests are taken when nothing else
+                 * is pending (a tie with an accept or another client would go either way) */
+                (void) sd_event_source_set_priority(c->defer, SD_EVENT_PRIORITY_NORMAL + 1);
                 (void) sd_event_source_set_enabled(c->defer, SD_EVENT_OFF);
                 (void) sd_event_source_set_description(c->io, "control-client");
                 c->ctl = ctl;
