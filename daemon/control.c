@@ -628,8 +628,9 @@ static int on_accept_retry(sd_event_source *src, uint64_t usec, void *userdata) 
 /*
  * accept4() failed for want of descriptors.  The pending connection keeps the listening socket
  * readable, so returning would spin.  The classic trick: give back the reserve descriptor, take
- * the connection and close it (without a word, like any refused client), take the reserve again.  When the reserve cannot be
- * had (a spawn took the descriptor meanwhile), stop listening for a second instead.  Logged once
+ * the connection and close it (without a word, like any refused client), take the reserve
+ * again.  When the reserve cannot be had (a spawn took the descriptor meanwhile), stop listening
+ * for a second instead.  Logged once
  * per episode; the end of the episode is logged at the next accepted connection.
  */
 static int accept_starved(Control *ctl, int fd) {
