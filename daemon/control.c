@@ -44,22 +44,48 @@ typedef struct Client {
         Access access;
         uid_t uid;
         sd_event_source *io, *timer;
-        char *in;
-        size_t in_len;
+        sd_event_source *defer; /* more complete lines buffered: serve them on a later turn */
+        ProtoReader in;
         char *out;
-        size_t out_len, out_off;
+        size_t out_len, out_off, out_cap;
 } Client;
 
 struct Control {
         Supervisor *sup;
         gid_t group;             /* socket-group, or (gid_t) -1 */
         sd_event_source *listen_source;
+        sd_event_source *accept_retry; /* out of descriptors: listening paused until it fires */
         int listen_fd;
         int lock_fd;
+        int reserve_fd;          /* given back to accept and close a client when out of them */
+        bool starved;            /* accept4() failed with EMFILE/ENFILE, not yet recovered */
+        unsigned starved_refused;
         char *path;
         Client *clients;
-        unsigned n_clients;
+        unsigned n_clients, n_trusted;
+        size_t readers_queued;   /* answer bytes queued for read-only clients */
 };
+
+static size_t client_queued(const Client *c) {
+        return c->out_len - c->out_off;
+}
+
+static bool client_trusted(const Client *c) {
+        return c->access >= ACCESS_COMMAND;
+}
+
+static void client_update(Client *c);
+
+/* Read-only clients paused on the total budget resume once it is under it again. */
+static void readers_dequeued(Control *ctl, size_t n) {
+        bool was_over = ctl->readers_queued >= PROTO_TOTAL_QUEUE;
+
+        ctl->readers_queued -= MIN(n, ctl->readers_queued);
+        if (was_over && ctl->readers_queued < PROTO_TOTAL_QUEUE)
+                for (Client *c = ctl->clients; c; c = c->next)
+                        if (!client_trusted(c))
+                                client_update(c);
+}
 
 static void client_free(Client *c) {
         if (!c)
@@ -68,10 +94,15 @@ static void client_free(Client *c) {
                 c->next->pprev = c->pprev;
         *c->pprev = c->next;
         c->ctl->n_clients--;
+        if (client_trusted(c))
+                c->ctl->n_trusted--;
+        else
+                readers_dequeued(c->ctl, client_queued(c));
         sd_event_source_disable_unref(c->io);
         sd_event_source_disable_unref(c->timer);
+        sd_event_source_disable_unref(c->defer);
         close(c->fd);
-        free(c->in);
+        free(c->in.buf);
         free(c->out);
         free(c);
 }
@@ -352,7 +383,36 @@ static json_t *handle_request(Control *ctl, Client *c, const char *line, size_t 
         return ans;
 }
 
-static void client_flush(Client *c) {
+static void client_touch(Client *c) {
+        usec_t t = 0;
+
+        (void) sd_event_now(sd_event_source_get_event(c->io), CLOCK_MONOTONIC, &t);
+        (void) sd_event_source_set_time(c->timer, t + PROTO_IDLE_TIMEOUT_SEC * USEC_PER_SEC);
+}
+
+/*
+ * What to wait for: the next request only while the client may be served and no complete line
+ * is buffered (those are taken on later turns, through the defer source), so that a client that
+ * does not read its answers is not read either: its requests wait in the kernel, and its writes
+ * block.  Its idle timer is not touched meanwhile, so it is dropped after the idle timeout.
+ */
+static void client_update(Client *c) {
+        bool may = proto_may_serve(client_queued(c), c->ctl->readers_queued, client_trusted(c));
+        bool more = proto_reader_has_line(&c->in);
+        uint32_t events = 0;
+
+        if (may && !more)
+                events |= EPOLLIN;
+        if (client_queued(c) > 0)
+                events |= EPOLLOUT;
+        (void) sd_event_source_set_io_events(c->io, events);
+        (void) sd_event_source_set_enabled(c->defer, may && more ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
+}
+
+/* Send what the socket takes; < 0 when the client is gone (freed). */
+static int client_flush(Client *c) {
+        size_t sent = 0;
+
         while (c->out_off < c->out_len) {
                 ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
                                  MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -362,35 +422,59 @@ static void client_flush(Client *c) {
                         break;
                 if (n <= 0) {
                         client_free(c);
-                        return;
+                        return -EPIPE;
                 }
                 c->out_off += (size_t) n;
+                sent += (size_t) n;
         }
         if (c->out_off == c->out_len) {
                 c->out_off = c->out_len = 0;
-                (void) sd_event_source_set_io_events(c->io, EPOLLIN);
-        } else
-                (void) sd_event_source_set_io_events(c->io, EPOLLIN | EPOLLOUT);
+                /* a drained client keeps no buffer: 64 idle clients hold nothing */
+                if (c->out_cap > PROTO_MAX_REQUEST) {
+                        free(c->out);
+                        c->out = NULL;
+                        c->out_cap = 0;
+                }
+        }
+        if (sent > 0) {
+                /* a client reading its answers is not idle */
+                client_touch(c);
+                if (!client_trusted(c))
+                        readers_dequeued(c->ctl, sent);
+        }
+        return 0;
 }
 
 static int queue_answer(Client *c, json_t *ans) {
         _cleanup_free_ char *s = json_dumps(ans, JSON_COMPACT);
-        size_t l;
-        char *n;
+        size_t l, need;
 
         json_decref(ans);
         if (!s)
                 return -ENOMEM;
         l = strlen(s);
-        if (c->out_len + l + 1 > PROTO_MAX_ANSWER)
+        if (l + 1 > PROTO_MAX_ANSWER)
                 return -ENOBUFS;
-        n = realloc(c->out, c->out_len + l + 1);
-        if (!n)
-                return -ENOMEM;
-        c->out = n;
+        if (c->out_off > 0) {
+                memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+                c->out_len -= c->out_off;
+                c->out_off = 0;
+        }
+        need = c->out_len + l + 1;
+        if (need > c->out_cap) {
+                size_t cap = MAX(need, MIN(2 * c->out_cap, need + PROTO_CLIENT_QUEUE));
+                char *n = realloc(c->out, cap);
+
+                if (!n)
+                        return -ENOMEM;
+                c->out = n;
+                c->out_cap = cap;
+        }
         memcpy(c->out + c->out_len, s, l);
         c->out[c->out_len + l] = '\n';
         c->out_len += l + 1;
+        if (!client_trusted(c))
+                c->ctl->readers_queued += l + 1;
         return 0;
 }
 
@@ -408,71 +492,89 @@ static int on_client_timeout(sd_event_source *src, uint64_t usec, void *userdata
         return 0;
 }
 
-static void client_touch(Client *c) {
-        usec_t t = 0;
+/*
+ * Answer at most PROTO_LINES_PER_WAKEUP buffered requests, while the budgets allow, then flush:
+ * a client sending megabytes of newlines gets a few answers per turn of the loop, like any other
+ * source.  < 0 when the client is gone.
+ */
+static int client_serve(Client *c) {
+        for (unsigned k = 0; k < PROTO_LINES_PER_WAKEUP; k++) {
+                const char *line;
+                size_t l;
+                int r;
 
-        (void) sd_event_now(sd_event_source_get_event(c->io), CLOCK_MONOTONIC, &t);
-        (void) sd_event_source_set_time(c->timer, t + PROTO_IDLE_TIMEOUT_SEC * USEC_PER_SEC);
+                if (!proto_may_serve(client_queued(c), c->ctl->readers_queued, client_trusted(c)))
+                        break;
+                r = proto_reader_next(&c->in, &line, &l);
+                if (r == -EMSGSIZE) {
+                        log_warning("control: request over %d bytes, closing the connection",
+                                    PROTO_MAX_REQUEST);
+                        client_refuse(c, "request too long");
+                        return r;
+                }
+                if (r == 0)
+                        break;
+                if (queue_answer(c, handle_request(c->ctl, c, line, l)) < 0) {
+                        client_free(c);
+                        return -ENOBUFS;
+                }
+                /* only a whole request buys time: trickling bytes does not */
+                client_touch(c);
+        }
+        if (client_flush(c) < 0)
+                return -EPIPE;
+        client_update(c);
+        return 0;
+}
+
+static int on_client_defer(sd_event_source *src, void *userdata) {
+        (void) src;
+        (void) client_serve(userdata);
+        return 0;
 }
 
 static int on_client(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         Client *c = userdata;
-        char *nl;
 
         (void) src, (void) fd;
-        if (revents & EPOLLOUT) {
-                client_flush(c);
+        if (revents & (EPOLLHUP | EPOLLERR)) {
+                /* the peer is gone both ways: nothing it sent can be answered any more */
+                client_free(c);
                 return 0;
         }
-        for (;;) {
-                ssize_t n;
+        if ((revents & EPOLLOUT) && client_flush(c) < 0)
+                return 0;
+        if (revents & EPOLLIN) {
+                char *p;
+                size_t space = proto_reader_space(&c->in, &p);
+                ssize_t n = space > 0 ? recv(c->fd, p, space, MSG_DONTWAIT) : 0;
 
-                if (c->in_len >= PROTO_MAX_REQUEST) {
-                        log_warning("control: request over %d bytes, closing the connection",
-                                    PROTO_MAX_REQUEST);
-                        client_refuse(c, "request too long");
+                if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                        client_free(c);
                         return 0;
                 }
-                n = recv(c->fd, c->in + c->in_len, PROTO_MAX_REQUEST - c->in_len, MSG_DONTWAIT);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0 && errno == EAGAIN)
-                        break;
-                if (n <= 0) {
+                if (n == 0 && space > 0) {
                         /* the peer closed: answer nothing more, but finish what is queued */
                         client_free(c);
                         return 0;
                 }
-                c->in_len += (size_t) n;
-                while ((nl = memchr(c->in, '\n', c->in_len))) {
-                        size_t l = (size_t) (nl - c->in);
-
-                        if (queue_answer(c, handle_request(c->ctl, c, c->in, l)) < 0) {
-                                client_free(c);
-                                return 0;
-                        }
-                        memmove(c->in, nl + 1, c->in_len - l - 1);
-                        c->in_len -= l + 1;
-                        /* only a whole request buys time: trickling bytes does not */
-                        client_touch(c);
-                }
+                if (n > 0)
+                        proto_reader_fill(&c->in, (size_t) n);
         }
-        client_flush(c);
+        (void) client_serve(c);
         return 0;
 }
 
 /*
- * Who is on the other end, from the kernel (SO_PEERCRED), decided once per connection: root and
- * upkeepd's own user may command; so may members of socket-group (primary or supplementary
- * group of the peer's user); everybody else may read, or nothing with socket-others = none.
+ * Who is on the other end, from the kernel, decided once per connection from the credentials the
+ * peer held when it connected, never from the user and group databases (a user listed in
+ * socket-group who runs without it must not command): root and upkeepd's own user may command;
+ * so may a peer holding socket-group as its group (SO_PEERCRED) or as a supplementary group
+ * (SO_PEERGROUPS); everybody else may read, or nothing with socket-others = none.
  */
 static Access peer_access(Control *ctl, int fd, uid_t *ret_uid) {
         struct ucred cred;
         socklen_t l = sizeof cred;
-        char buf[4096];
-        struct passwd pw, *pwp = NULL;
-        gid_t groups[256];
-        int n = (int) ELEMENTSOF(groups);
 
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &l) < 0)
                 return ACCESS_NONE;
@@ -480,15 +582,95 @@ static Access peer_access(Control *ctl, int fd, uid_t *ret_uid) {
         if (cred.uid == 0 || cred.uid == geteuid())
                 return ACCESS_COMMAND;
         if (ctl->group != (gid_t) -1) {
+                gid_t groups[256], *g = groups; /* the kernel allows 65536: ask again */
+                _cleanup_free_ gid_t *big = NULL;
+                socklen_t gl = sizeof groups;
+
                 if (cred.gid == ctl->group)
                         return ACCESS_COMMAND;
-                if (getpwuid_r(cred.uid, &pw, buf, sizeof buf, &pwp) == 0 && pwp &&
-                    getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) >= 0)
-                        for (int i = 0; i < n; i++)
-                                if (groups[i] == ctl->group)
-                                        return ACCESS_COMMAND;
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &gl) < 0) {
+                        /* fails closed: without them, the primary group alone counts */
+                        if (errno != ERANGE || !(big = malloc(gl)) ||
+                            getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, big, &gl) < 0)
+                                gl = 0;
+                        g = big;
+                }
+                for (size_t i = 0; i < gl / sizeof(gid_t); i++)
+                        if (g[i] == ctl->group)
+                                return ACCESS_COMMAND;
         }
         return ctl->sup->config->others_read ? ACCESS_READ : ACCESS_NONE;
+}
+static const char *slot_refusal(Control *ctl, Access access, uid_t uid) {
+        unsigned same = 0;
+
+        if (ctl->n_clients >= PROTO_MAX_CLIENTS)
+                return "too many clients";
+        if (access >= ACCESS_COMMAND)
+                return NULL;
+        if (ctl->n_clients - ctl->n_trusted >= PROTO_MAX_CLIENTS - PROTO_TRUSTED_SLOTS)
+                return "too many clients";
+        for (Client *c = ctl->clients; c; c = c->next)
+                same += c->uid == uid;
+        return same >= PROTO_MAX_READER_CLIENTS ? "too many clients of this user" : NULL;
+}
+
+static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata);
+
+static int on_accept_retry(sd_event_source *src, uint64_t usec, void *userdata) {
+        Control *ctl = userdata;
+
+        (void) src, (void) usec;
+        if (ctl->reserve_fd < 0)
+                ctl->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        (void) sd_event_source_set_enabled(ctl->listen_source, SD_EVENT_ON);
+        return 0;
+}
+
+/*
+ * accept4() failed for want of descriptors.  The pending connection keeps the listening socket
+ * readable, so returning would spin.  The classic trick: give back the reserve descriptor, take
+ * the connection and close it (without a word, like any refused client), take the reserve
+ * again.  When the reserve cannot be had (a spawn took the descriptor meanwhile), stop listening
+ * for a second instead.  Logged once
+ * per episode; the end of the episode is logged at the next accepted connection.
+ */
+static int accept_starved(Control *ctl, int fd) {
+        sd_event *e = sd_event_source_get_event(ctl->listen_source);
+        int cfd = -1;
+
+        if (!ctl->starved) {
+                log_warning("control: out of file descriptors (%m), refusing clients until some "
+                            "are free");
+                ctl->starved = true;
+                ctl->starved_refused = 0;
+        }
+        if (ctl->reserve_fd >= 0) {
+                close(ctl->reserve_fd);
+                cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (cfd >= 0) {
+                        close(cfd);
+                        ctl->starved_refused++;
+                }
+                ctl->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        }
+        if (cfd >= 0 && ctl->reserve_fd >= 0)
+                return 0;
+        (void) sd_event_source_set_enabled(ctl->listen_source, SD_EVENT_OFF);
+        if (!ctl->accept_retry) {
+                if (sd_event_add_time_relative(e, &ctl->accept_retry, CLOCK_MONOTONIC,
+                                               USEC_PER_SEC, 100 * USEC_PER_MSEC,
+                                               on_accept_retry, ctl) < 0) {
+                        /* cannot pause: listen again, the next failure tries once more */
+                        (void) sd_event_source_set_enabled(ctl->listen_source, SD_EVENT_ON);
+                        return -ENOMEM;
+                }
+                (void) sd_event_source_set_description(ctl->accept_retry, "control-accept-retry");
+        } else {
+                (void) sd_event_source_set_time_relative(ctl->accept_retry, USEC_PER_SEC);
+        }
+        (void) sd_event_source_set_enabled(ctl->accept_retry, SD_EVENT_ONESHOT);
+        return -EMFILE;
 }
 
 static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
@@ -498,60 +680,84 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
         int cfd;
 
         (void) revents;
-        for (;;) {
+        /* a burst of connections is taken a bounded number at a time, like requests */
+        for (unsigned k = 0; k < PROTO_MAX_CLIENTS; k++) {
+                const char *refusal;
+                Access access;
+                uid_t uid = (uid_t) -1;
+
                 cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 if (cfd < 0) {
+                        if (errno == EMFILE || errno == ENFILE) {
+                                if (accept_starved(ctl, fd) < 0)
+                                        return 0;
+                                continue;
+                        }
                         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
                                 log_warning("control: accept failed: %m, retrying");
                         return 0;
                 }
-                if (ctl->n_clients >= PROTO_MAX_CLIENTS) {
-                        /* a flood of connections must not eat our descriptors */
-                        log_warning("control: %d clients connected, refusing another",
-                                    PROTO_MAX_CLIENTS);
+                if (ctl->starved) {
+                        log_notice("control: file descriptors available again (%u clients "
+                                   "refused meanwhile)", ctl->starved_refused);
+                        ctl->starved = false;
+                }
+                access = peer_access(ctl, cfd, &uid);
+                if (access == ACCESS_NONE) {
+                        log_notice("control: uid %u is neither root nor in the socket group, "
+                                   "closing", (unsigned) uid);
+                        close(cfd);
+                        continue;
+                }
+                refusal = slot_refusal(ctl, access, uid);
+                if (refusal) {
+                        /* a flood of connections must not eat our descriptors, and read-only
+                         * clients must not take the slots of those who command.  Closed
+                         * without a word, as always: a client retrying on an end of file must
+                         * not take a refusal line for an answer */
+                        log_warning("control: %u clients connected, refusing one of uid %u: %s",
+                                    ctl->n_clients, (unsigned) uid, refusal);
                         close(cfd);
                         continue;
                 }
                 c = calloc(1, sizeof(Client));
                 if (c)
-                        c->in = malloc(PROTO_MAX_REQUEST);
-                if (!c || !c->in ||
+                        c->in.buf = malloc(PROTO_MAX_REQUEST);
+                if (!c || !c->in.buf ||
                     sd_event_add_io(e, &c->io, cfd, EPOLLIN, on_client, c) < 0 ||
                     sd_event_add_time_relative(e, &c->timer, CLOCK_MONOTONIC,
                                                PROTO_IDLE_TIMEOUT_SEC * USEC_PER_SEC,
-                                               USEC_PER_SEC, on_client_timeout, c) < 0) {
+                                               USEC_PER_SEC, on_client_timeout, c) < 0 ||
+                    sd_event_add_defer(e, &c->defer, on_client_defer, c) < 0) {
                         log_warning("control: cannot serve a client: out of resources");
                         if (c) {
                                 sd_event_source_disable_unref(c->io);
-                                free(c->in);
+                                sd_event_source_disable_unref(c->timer);
+                                free(c->in.buf);
                                 free(c);
                         }
                         close(cfd);
                         continue;
                 }
+                /* below every other source: buffered requests are taken when nothing else
+                 * is pending (a tie with an accept or another client would go either way) */
+                (void) sd_event_source_set_priority(c->defer, SD_EVENT_PRIORITY_NORMAL + 1);
+                (void) sd_event_source_set_enabled(c->defer, SD_EVENT_OFF);
                 (void) sd_event_source_set_description(c->io, "control-client");
                 c->ctl = ctl;
                 c->fd = cfd;
-                c->access = peer_access(ctl, cfd, &c->uid);
-                if (c->access == ACCESS_NONE) {
-                        log_notice("control: uid %u is neither root nor in the socket group, "
-                                   "closing", (unsigned) c->uid);
-                        sd_event_source_disable_unref(c->io);
-                        sd_event_source_disable_unref(c->timer);
-                        free(c->in);
-                        free(c);
-                        close(cfd);
-                        continue;
-                }
+                c->access = access;
+                c->uid = uid;
                 c->next = ctl->clients;
                 if (ctl->clients)
                         ctl->clients->pprev = &c->next;
                 c->pprev = &ctl->clients;
                 ctl->clients = c;
                 ctl->n_clients++;
+                ctl->n_trusted += client_trusted(c);
         }
+        return 0;
 }
-
 static int mkdir_parent(const char *path) {
         _cleanup_free_ char *d = strdup(path);
         char *slash;
@@ -587,6 +793,8 @@ int ctl_new(sd_event *e, Supervisor *sup, const char *path, Control **ret) {
         ctl->listen_fd = -1;
         ctl->lock_fd = -1;
         ctl->group = (gid_t) -1;
+        /* see accept_starved(); without it, running out of descriptors is still survived */
+        ctl->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (sup->config->socket_group) {
                 char buf[4096];
                 struct group gr, *grp = NULL;
@@ -654,6 +862,9 @@ Control *ctl_free(Control *ctl, bool unlink_socket) {
         while (ctl->clients)
                 client_free(ctl->clients);
         sd_event_source_disable_unref(ctl->listen_source);
+        sd_event_source_disable_unref(ctl->accept_retry);
+        if (ctl->reserve_fd >= 0)
+                close(ctl->reserve_fd);
         if (ctl->listen_fd >= 0) {
                 close(ctl->listen_fd);
                 if (unlink_socket)

@@ -59,3 +59,39 @@ void proto_request_done(ProtoRequest *r) {
         json_decref(r->json);
         *r = (ProtoRequest) {};
 }
+
+size_t proto_reader_space(ProtoReader *r, char **ret) {
+        /* moved once per receive, not once per line: a buffer of newlines costs linear time */
+        if (r->off > 0) {
+                memmove(r->buf, r->buf + r->off, r->len - r->off);
+                r->len -= r->off;
+                r->off = 0;
+        }
+        *ret = r->buf + r->len;
+        return PROTO_MAX_REQUEST - r->len;
+}
+
+void proto_reader_fill(ProtoReader *r, size_t n) {
+        r->len += MIN(n, PROTO_MAX_REQUEST - r->len);
+}
+
+bool proto_reader_has_line(const ProtoReader *r) {
+        return memchr(r->buf + r->off, '\n', r->len - r->off) != NULL;
+}
+
+int proto_reader_next(ProtoReader *r, const char **ret_line, size_t *ret_len) {
+        const char *nl = memchr(r->buf + r->off, '\n', r->len - r->off);
+
+        if (!nl)
+                return r->len - r->off >= PROTO_MAX_REQUEST ? -EMSGSIZE : 0;
+        *ret_line = r->buf + r->off;
+        *ret_len = (size_t) (nl - (r->buf + r->off));
+        r->off += *ret_len + 1;
+        return 1;
+}
+
+bool proto_may_serve(size_t queued, size_t readers_queued, bool trusted) {
+        if (queued >= PROTO_CLIENT_QUEUE)
+                return false;
+        return trusted || readers_queued < PROTO_TOTAL_QUEUE;
+}
