@@ -247,11 +247,13 @@ static json_t *command_json(Control *ctl, FsmEvent ev, const char *name, const c
         results = json_array();
         for (size_t k = 0; k < n; k++) {
                 FsmReply r = sup_command(l[k], ev);
+                /* while a previous upkeepd's processes are stopped, a start only waits for that */
+                const char *done = ctl->sup->recovery && ev != EV_STOP ? "queued" : done_words[ev];
 
                 if (r == REPLY_OK)
                         json_array_append_new(results, json_pack("{s:s, s:b, s:s}", "name",
                                                                  l[k]->name, "ok", 1, "result",
-                                                                 done_words[ev]));
+                                                                 done));
                 else
                         json_array_append_new(results,
                                               json_pack("{s:s, s:b, s:s}", "name", l[k]->name,

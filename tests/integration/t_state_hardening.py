@@ -201,8 +201,11 @@ def recovery_start_and_reload_wait(c):
     old, names = _leftover_setup(c, extra=extra)
     d2 = c.start_daemon(c.path("upkeep.conf"), name="upkeepd2")
     h.wait_for(lambda: "left by a previous upkeepd" in d2.output(), 5, "the recovery to begin")
-    h.check_eq(c.ctl("start", "w").returncode, 0, "start w during the recovery")
-    h.check_eq(c.ctl("start", "m").returncode, 0, "start m during the recovery (queued)")
+    r = c.ctl("start", "w")
+    h.check_eq((r.returncode, r.stdout.strip()), (0, "w:0: queued\nw:1: queued"),
+               "start w during the recovery")
+    r = c.ctl("start", "m")
+    h.check_eq((r.returncode, r.stdout.strip()), (0, "m: queued"), "start m during the recovery")
     # a changed process setting: w is replaced by a new worker with 2 instances
     c.conf(h.worker_block("w", f"{h.WORKER} --ignore-term --pidfile {c.path('p-%i')}",
                           stop_timeout="60s", instances=2) + extra)
