@@ -11,10 +11,12 @@
 #include <confuse.h>
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "config.h"
 #include "parse.h"
@@ -124,6 +126,115 @@ static void error_func(cfg_t *cfg, const char *fmt, va_list ap) {
                                 break;
                         }
         fputc('\n', cfg_errors);
+}
+
+/*
+ * Worker and notify sections cost time linear in their number.  libconfuse 3.3 looks for an
+ * earlier section of the same title each time a titled section opens (cfg_setopt() walks
+ * opt->values with strcmp(), CFGF_NO_TITLE_DUPES or not), so 25 000 one-line workers took
+ * seconds and a reload supervised nothing meanwhile.  So each section, once closed and valid,
+ * is moved from libconfuse's list into a stash (the list it walks stays empty), its name
+ * checked in a hash set, and conf_load() puts every section back (stash_restore()) before it
+ * reads the tree or frees it.  values and nvalues are public fields of cfg_opt_t; libconfuse
+ * appends to them with realloc() and frees them in cfg_free_value(), both of which accept the
+ * array each step leaves.
+ */
+typedef struct NameSlot {
+        const char *name;       /* the section's title, owned by the stashed section */
+        unsigned line;          /* where that section closed */
+} NameSlot;
+
+typedef struct SectionStash {
+        cfg_opt_t *opt;         /* libconfuse's option for these sections, once one closed */
+        cfg_value_t **values;   /* closed sections in file order, with room for one more */
+        size_t n, cap;
+        NameSlot *set;          /* open addressing, power-of-two size, at most half full */
+        size_t set_size;
+} SectionStash;
+
+static SectionStash stash_workers, stash_sinks;
+
+static size_t name_hash(const char *s) {
+        uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+        return (size_t) h;
+}
+
+/* The slot holding `name`, or the empty one where it would go. */
+static NameSlot *name_slot(NameSlot *set, size_t size, const char *name) {
+        for (size_t i = name_hash(name) & (size - 1);; i = (i + 1) & (size - 1))
+                if (!set[i].name || strcmp(set[i].name, name) == 0)
+                        return &set[i];
+}
+
+static int name_set_grow(SectionStash *st) {
+        size_t size = st->set_size ? st->set_size * 2 : 64;
+        NameSlot *set = calloc(size, sizeof(NameSlot));
+
+        if (!set)
+                return -ENOMEM;
+        for (size_t i = 0; i < st->set_size; i++)
+                if (st->set[i].name)
+                        *name_slot(set, size, st->set[i].name) = st->set[i];
+        free(st->set);
+        st->set = set;
+        st->set_size = size;
+        return 0;
+}
+
+/*
+ * Take the section that just closed (the last of opt's values) into the stash.  A name seen
+ * before is refused, as libconfuse's CFGF_NO_TITLE_DUPES did, at the line this one closes.
+ */
+static int stash_section(cfg_t *cfg, cfg_opt_t *opt, SectionStash *st, const char *what) {
+        cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+        NameSlot *slot;
+
+        if (st->opt && st->opt != opt)
+                return 0; /* not the list conf_load() parses: leave it to libconfuse */
+        if ((st->n + 1) * 2 > st->set_size && name_set_grow(st) < 0)
+                return -1;
+        slot = name_slot(st->set, st->set_size, cfg_title(sec));
+        if (slot->name) {
+                cfg_error(cfg, "%s '%s': the name is already used by the %s ending at line %u, "
+                          "expected each %s name once", what, cfg_title(sec), what, slot->line,
+                          what);
+                return -1;
+        }
+        /* room for this one and for the one libconfuse may hold when stash_restore() runs */
+        if (st->n + 2 > st->cap) {
+                size_t cap = st->cap ? st->cap * 2 : 64;
+                cfg_value_t **v = reallocarray(st->values, cap, sizeof(cfg_value_t *));
+
+                if (!v)
+                        return -1;
+                st->values = v;
+                st->cap = cap;
+        }
+        st->opt = opt;
+        *slot = (NameSlot) { .name = cfg_title(sec), .line = (unsigned) cfg->line };
+        st->values[st->n++] = opt->values[--opt->nvalues];
+        return 0;
+}
+
+/* Give libconfuse back every stashed section, in file order, then empty the stash. */
+static void stash_restore(SectionStash *st) {
+        cfg_opt_t *opt = st->opt;
+
+        if (opt && st->n > 0) {
+                /* every closed section was taken: libconfuse holds at most the one that was
+                 * open when the parse stopped, and stash_section() left room for it */
+                for (unsigned i = 0; i < opt->nvalues && st->n < st->cap; i++)
+                        st->values[st->n++] = opt->values[i];
+                free(opt->values);
+                opt->values = TAKE_PTR(st->values);
+                opt->nvalues = (unsigned) st->n;
+        }
+        free(st->values);
+        free(st->set);
+        *st = (SectionStash) {};
 }
 
 /* Limits per duration key: a value outside them is a configuration error, not a surprise later. */
@@ -305,7 +416,7 @@ static int validate_sink(cfg_t *cfg, cfg_opt_t *opt) {
                           cfg_title(n), cfg_getint(n, "queue"));
                 return -1;
         }
-        return 0;
+        return stash_section(cfg, opt, &stash_sinks, "notify");
 }
 
 static int cb_mode(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
@@ -397,7 +508,9 @@ static int validate_url(cfg_t *cfg, cfg_opt_t *opt) {
 static int validate_factor(cfg_t *cfg, cfg_opt_t *opt) {
         double f = cfg_opt_getnfloat(opt, cfg_opt_size(opt) - 1);
 
-        if (f < 1.0 || f > 100.0) {
+        /* libconfuse reads with strtod(), which takes "nan" and "inf": every comparison with
+         * NaN is false, so the range is written to let only real numbers through */
+        if (!isfinite(f) || !(f >= 1.0 && f <= 100.0)) {
                 cfg_error(cfg, "%s: %g is out of range, expected 1 to 100", opt->name, f);
                 return -1;
         }
@@ -454,8 +567,28 @@ static int validate_path(cfg_t *cfg, cfg_opt_t *opt) {
         return 0;
 }
 
+/* upkeepd binds the socket at start: a path that does not fit sun_path fails there, not here. */
+static int validate_socket(cfg_t *cfg, cfg_opt_t *opt) {
+        const char *s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+        size_t max = sizeof(((struct sockaddr_un *) NULL)->sun_path) - 1;
+
+        if (validate_path(cfg, opt) < 0)
+                return -1;
+        if (strlen(s) > max) {
+                cfg_error(cfg, "%s: path of %zu bytes is too long for a unix socket, expected at "
+                          "most %zu", opt->name, strlen(s), max);
+                return -1;
+        }
+        return 0;
+}
+
+/*
+ * A worker's name is a file name under log-dir and a word on the control socket, so it is a
+ * safe path component ("." and ".." are not) and not "all", which the control commands read as
+ * every worker.
+ */
 static bool valid_worker_name(const char *s) {
-        if (!s || !*s || strlen(s) > 64)
+        if (!s || !*s || strlen(s) > 64 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
                 return false;
         for (; *s; s++)
                 if (!isalnum((unsigned char) *s) && !strchr("_.-", *s))
@@ -468,9 +601,14 @@ static int validate_worker(cfg_t *cfg, cfg_opt_t *opt) {
         cfg_t *w = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
         cfg_t *rs = cfg_getsec(w, "restart");
 
+        if (strcmp(cfg_title(w), "all") == 0) {
+                cfg_error(cfg, "worker 'all': the name is reserved (upkeepctl reads it as every "
+                          "worker), expected another name");
+                return -1;
+        }
         if (!valid_worker_name(cfg_title(w))) {
                 cfg_error(cfg, "worker '%s': invalid name, expected 1 to 64 letters, digits, "
-                          "'_', '.' or '-'", cfg_title(w));
+                          "'_', '.' or '-', other than '.' and '..'", cfg_title(w));
                 return -1;
         }
         if (!cfg_getstr(w, "command")) {
@@ -488,7 +626,7 @@ static int validate_worker(cfg_t *cfg, cfg_opt_t *opt) {
                           "max-delay >= backoff", cfg_title(w));
                 return -1;
         }
-        return 0;
+        return stash_section(cfg, opt, &stash_workers, "worker");
 }
 
 #define DURATION(name, def) CFG_INT_CB(name, (long) (def), CFGF_NONE, cb_duration)
@@ -759,19 +897,36 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
         return argv_split(ret->command, &ret->argv, &err);
 }
 
+/* conf_strip_comments(), its error said against `shown`. */
+static int strip_comments(const char *shown, const char *text, char **ret) {
+        unsigned line = 0;
+        int r;
+
+        r = conf_strip_comments(text, ret, &line);
+        if (r == -EINVAL)
+                fprintf(cfg_errors, "%s:%u: unterminated comment, expected '*/' after this '/*'\n",
+                        shown, line);
+        return r;
+}
+
 /*
  * The whole file, comments blanked out (conf_strip_comments()), at most CONF_MAX_TEXT bytes.
- * The buffer grows with what is read, so a small file costs a small allocation.
+ * The buffer grows with what is read, so a small file costs a small allocation.  Errors are
+ * written to cfg_errors.
  */
 #define CONF_MAX_TEXT (16 * 1024 * 1024)
 static int read_config_text(const char *path, char **ret) {
         _cleanup_free_ char *raw = NULL;
         size_t len = 0, size = 0;
         FILE *f = fopen(path, "re");
+        const char *nul;
         int r = 0;
 
-        if (!f)
-                return negative_errno();
+        if (!f) {
+                r = negative_errno();
+                fprintf(cfg_errors, "%s: cannot read: %s\n", path, strerror(-r));
+                return r;
+        }
         for (;;) {
                 if (len == size) {
                         char *n;
@@ -796,15 +951,81 @@ static int read_config_text(const char *path, char **ret) {
                         break;
         }
         fclose(f);
-        if (r < 0)
+        if (r == 0 && len > CONF_MAX_TEXT)
+                r = -EFBIG;
+        if (r < 0) {
+                fprintf(cfg_errors, "%s: cannot read: %s\n", path, strerror(-r));
                 return r;
-        if (len > CONF_MAX_TEXT)
-                return -EFBIG;
-        if (memchr(raw, '\0', len))
-                return -EINVAL; /* not a text file */
+        }
+        nul = memchr(raw, '\0', len);
+        if (nul) {
+                /* not a text file; libconfuse would stop reading there, so say where */
+                unsigned line = 1;
+
+                for (const char *p = raw; p < nul; p++)
+                        line += *p == '\n';
+                fprintf(cfg_errors, "%s:%u: NUL byte in the line, expected a text file\n", path,
+                        line);
+                return -EINVAL;
+        }
         raw[len] = '\0';
-        *ret = conf_strip_comments(raw);
-        return *ret ? 0 : -ENOMEM;
+        return strip_comments(path, raw, ret);
+}
+
+/*
+ * The line of the first worker section past CFG_MAX_WORKERS, or 0.  libconfuse builds a tree
+ * of every section before conf_load() could count them, so a file of 100 000 workers would be
+ * parsed whole just to be refused: this light pass over the text (comments already blanked)
+ * finds `worker TITLE {` at the top level, quoted strings skipped, and stops at the first one
+ * too many.  The count after the parse stays, for a section this pass does not recognise.
+ */
+static unsigned find_excess_worker(const char *text) {
+        const char *tok[2] = {}; /* the two tokens before, at depth 0: "worker", the title */
+        unsigned line = 1, tok_line[2] = {}, depth = 0, n = 0;
+
+        for (const char *p = text; *p;) {
+                const char *start = p;
+                unsigned start_line = line;
+
+                if (*p == '\n' || isspace((unsigned char) *p)) {
+                        line += *p++ == '\n';
+                        continue;
+                }
+                if (*p == '"' || *p == '\'') {
+                        char q = *p++;
+
+                        while (*p && *p != q) {
+                                if (*p == '\\' && p[1])
+                                        p++;
+                                line += *p++ == '\n';
+                        }
+                        if (*p)
+                                p++;
+                } else if (*p == '{') {
+                        if (depth == 0 && tok[0] && tok[1] && !strchr("{}=,()+", *tok[1]) &&
+                            strncmp(tok[0], "worker", 6) == 0 &&
+                            isspace((unsigned char) tok[0][6]) && ++n > CFG_MAX_WORKERS)
+                                return tok_line[0];
+                        depth++;
+                        p++;
+                } else if (*p == '}') {
+                        depth -= depth > 0;
+                        p++;
+                } else if (strchr("=,()+", *p))
+                        p++;
+                else
+                        while (*p && !isspace((unsigned char) *p) && !strchr("{}=,()\"'", *p))
+                                p++;
+                if (p == start)
+                        p++;
+                if (depth == 0) {
+                        tok[0] = tok[1];
+                        tok_line[0] = tok_line[1];
+                        tok[1] = start;
+                        tok_line[1] = start_line;
+                }
+        }
+        return 0;
 }
 
 /*
@@ -827,9 +1048,9 @@ static int convert_supervisord(const char *path, char **ret_text, char **ret_sho
                 shown = NULL;
                 return -ENOMEM;
         }
-        *ret_text = conf_strip_comments(text);
-        if (!*ret_text)
-                return -ENOMEM;
+        r = strip_comments(shown, text, ret_text);
+        if (r < 0)
+                return r;
         *ret_shown = TAKE_PTR(shown);
         return 0;
 }
@@ -838,6 +1059,7 @@ int conf_load(const char *path, Config **ret, char **ret_errors) {
         _cleanup_free_ char *errbuf = NULL, *text = NULL, *shown = NULL;
         size_t errlen = 0;
         Config *c = NULL;
+        unsigned line;
         cfg_t *cfg;
         int r;
 
@@ -868,7 +1090,7 @@ int conf_load(const char *path, Config **ret, char **ret_errors) {
         cfg_set_validate_func(cfg, "worker|health|successes", validate_count);
         cfg_set_validate_func(cfg, "log-dir", validate_path);
         cfg_set_validate_func(cfg, "log-file", validate_path);
-        cfg_set_validate_func(cfg, "socket", validate_path);
+        cfg_set_validate_func(cfg, "socket", validate_socket);
         cfg_set_validate_func(cfg, "state-file", validate_path);
         cfg_set_validate_func(cfg, "alerts|rule", validate_rule);
         cfg_set_validate_func(cfg, "worker|alerts|rule", validate_rule);
@@ -878,13 +1100,23 @@ int conf_load(const char *path, Config **ret, char **ret_errors) {
 
         if (svd_detect(path))
                 r = convert_supervisord(path, &text, &shown);
-        else if ((r = read_config_text(path, &text)) < 0)
-                fprintf(cfg_errors, "%s: cannot read: %s\n", path, strerror(-r));
+        else
+                r = read_config_text(path, &text);
         if (r < 0)
                 goto finish;
+        /* refused before libconfuse builds a tree of them all (see find_excess_worker()) */
+        line = find_excess_worker(text);
+        if (line > 0) {
+                fprintf(cfg_errors, "%s:%u: more than %d workers, expected at most %d worker "
+                        "sections\n", shown ?: path, line, CFG_MAX_WORKERS, CFG_MAX_WORKERS);
+                r = -EINVAL;
+                goto finish;
+        }
         cfg_display_name = shown ?: path;
         r = cfg_parse_buf(cfg, text);
         cfg_display_name = NULL;
+        stash_restore(&stash_workers);
+        stash_restore(&stash_sinks);
         if (r != CFG_SUCCESS || cfg_n_errors > 0) {
                 if (cfg_n_errors == 0)
                         fprintf(cfg_errors, "%s: invalid configuration\n", path);

@@ -389,19 +389,28 @@ char *expand_instance(const char *tmpl, unsigned index) {
  * libconfuse 3.3 (Debian 12) counts every comment as one or two extra lines, so its error
  * messages point below the real line.  Blanking comments out before the parse (keeping every
  * newline) gives it nothing to miscount.  The rules are libconfuse's own: outside "..." and
- * '...', '#' and '//' run to the end of the line and '/ *' ... '* /' may span lines.
+ * '...' (in both, a backslash escapes the next character), '#' and '//' run to the end of the
+ * line and '/ *' ... '* /' may span lines.
+ * A '/ *' that is never closed is an error, not a comment to the end of the file: blanking the
+ * rest would silently drop every worker below it (and a reload would stop them).
  */
-char *conf_strip_comments(const char *text) {
-        char *out = strdup(text), *o;
-        char quote = 0;
+int conf_strip_comments(const char *text, char **ret, unsigned *ret_line) {
+        _cleanup_free_ char *out = strdup(text);
+        unsigned line = 1;
+        char quote = 0, *o;
 
         if (!out)
-                return NULL;
+                return -ENOMEM;
         for (o = out; *o; o++) {
+                if (*o == '\n')
+                        line++;
                 if (quote) {
-                        if (*o == '\\' && o[1] && quote == '"')
+                        /* libconfuse's lexer escapes the next character in both kinds */
+                        if (*o == '\\' && o[1]) {
                                 o++;
-                        else if (*o == quote)
+                                if (*o == '\n')
+                                        line++;
+                        } else if (*o == quote)
                                 quote = 0;
                         continue;
                 }
@@ -412,17 +421,25 @@ char *conf_strip_comments(const char *text) {
                                 *o++ = ' ';
                         if (!*o)
                                 break;
+                        line++;
                 } else if (o[0] == '/' && o[1] == '*') {
+                        unsigned start = line;
+
                         while (*o && !(o[0] == '*' && o[1] == '/')) {
                                 if (*o != '\n')
                                         *o = ' ';
+                                else
+                                        line++;
                                 o++;
                         }
-                        if (!*o)
-                                break;
+                        if (!*o) {
+                                *ret_line = start;
+                                return -EINVAL;
+                        }
                         o[0] = o[1] = ' ';
                         o++;
                 }
         }
-        return out;
+        *ret = TAKE_PTR(out);
+        return 0;
 }

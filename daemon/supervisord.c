@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <strings.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -43,6 +44,8 @@
 #include "config.h"
 #include "parse.h"
 #include "supervisord.h"
+
+#define SUN_PATH_MAX (sizeof(((struct sockaddr_un *) NULL)->sun_path) - 1)
 
 /* longer lines are refused, not split: inih would cut them and read the rest as a new line */
 #define SVD_MAX_LINE 65536
@@ -2085,6 +2088,12 @@ static int read_globals(Parser *p, Globals *g) {
                         g->socket_key = k;
                         if (!g->socket[0])
                                 g->socket = mfree(g->socket);
+                        /* conf_load() refuses what a unix socket address cannot hold */
+                        else if (strlen(g->socket) > SUN_PATH_MAX)
+                                return fail(p, -EINVAL, k->file, k->line, "[unix_http_server] "
+                                            "file: path of %zu bytes is too long for a unix "
+                                            "socket, expected at most %zu", strlen(g->socket),
+                                            SUN_PATH_MAX);
                 }
                 if ((k = find_key(s, "username")) || (k = find_key(s, "password")))
                         warn_key(p, s, k, "upkeep's control socket has no password, access is "

@@ -48,5 +48,8 @@ char *format_duration(char *buf, size_t len, usec_t d);
 /* Replace %i by the instance number and %% by %, in a command argument or a URL. */
 char *expand_instance(const char *tmpl, unsigned index);
 
-/* The configuration text with its comments blanked out, newlines kept (see parse.c). */
-char *conf_strip_comments(const char *text);
+/*
+ * The configuration text with its comments blanked out, newlines kept (see parse.c).  -EINVAL
+ * for a '/' '*' comment that is never closed, with the line it opens on in *ret_line.
+ */
+int conf_strip_comments(const char *text, char **ret, unsigned *ret_line);

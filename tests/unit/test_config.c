@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -285,8 +286,136 @@ static void test_large_file(void **state) {
         assert_true(conf_load(conf_path, &c, &errors) < 0);
         assert_null(c);
         assert_non_null(errors);
+        {
+                char want[PATH_MAX + 64];
+                unsigned line = 1;
+
+                for (size_t i = 0; i < 200 * 1024; i++)
+                        line += text[i] == '\n';
+                snprintf(want, sizeof want, "%s:%u: NUL byte", conf_path, line);
+                if (strncmp(errors, want, strlen(want)) != 0)
+                        print_error("expected \"%s\", got: %s", want, errors);
+                assert_int_equal(strncmp(errors, want, strlen(want)), 0);
+        }
         free(errors);
         assert_int_equal(unlink(conf_path), 0);
+}
+
+/* A NUL byte is reported on its line, as the supervisord importer does. */
+static void test_nul_byte(void **state) {
+        static const char text[] = "worker a { command = \"/bin/true\" }\n\nworker b {\0 }\n";
+        _cleanup_free_ char *errors = NULL;
+        char want[PATH_MAX + 64];
+        Config *c = NULL;
+        FILE *f;
+
+        (void) state;
+        f = fopen(conf_path, "we");
+        assert_non_null(f);
+        assert_int_equal(fwrite(text, 1, sizeof text - 1, f), sizeof text - 1);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(conf_load(conf_path, &c, &errors), -EINVAL);
+        assert_int_equal(unlink(conf_path), 0);
+        assert_null(c);
+        assert_non_null(errors);
+        snprintf(want, sizeof want, "%s:3: NUL byte", conf_path);
+        assert_int_equal(strncmp(errors, want, strlen(want)), 0);
+}
+
+/* 107 bytes fit sun_path with its NUL: the longest socket path accepted. */
+static void test_socket_path_limit(void **state) {
+        char text[256];
+        Config *c = NULL;
+        char *errors = NULL;
+
+        (void) state;
+        snprintf(text, sizeof text, "socket = \"/tmp/%0102d\"\n", 0);
+        assert_int_equal(load(text, &c, &errors), 0);
+        assert_null(errors);
+        assert_int_equal(strlen(c->socket), 107);
+        conf_free(c);
+}
+
+static double cpu_seconds(void) {
+        struct timespec ts;
+
+        assert_int_equal(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts), 0);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* `count` one-line workers named w0, w1...; worker `dup` (if any) is named w0 again. */
+static char *many_workers(size_t count, size_t dup) {
+        size_t size = count * 48 + 64, n = 0;
+        char *text = malloc(size);
+
+        assert_non_null(text);
+        n += (size_t) snprintf(text + n, size - n, "log-dir = \"/tmp\"\n");
+        for (size_t i = 0; i < count; i++)
+                n += (size_t) snprintf(text + n, size - n,
+                                       "worker w%zu { command = \"/bin/true\" }\n",
+                                       i == dup ? 0 : i);
+        return text;
+}
+
+/*
+ * Past CFG_MAX_WORKERS the file is refused before libconfuse parses it, naming the line of the
+ * first worker too many; libconfuse alone took seconds for 25 000 (its duplicate-title check
+ * walks every earlier section), here it must take a small fraction of one.
+ */
+static void test_too_many_workers(void **state) {
+        _cleanup_free_ char *text = many_workers(25000, SIZE_MAX);
+        _cleanup_free_ char *errors = NULL;
+        char want[PATH_MAX + 64];
+        Config *c = NULL;
+        double t;
+
+        (void) state;
+        t = cpu_seconds();
+        assert_int_equal(load(text, &c, &errors), -EINVAL);
+        t = cpu_seconds() - t;
+        assert_null(c);
+        assert_non_null(errors);
+        /* line 1 is log-dir: worker number CFG_MAX_WORKERS + 1 is on the line after that many */
+        snprintf(want, sizeof want, "%s:%d: more than %d workers", conf_path, CFG_MAX_WORKERS + 2,
+                 CFG_MAX_WORKERS);
+        if (strncmp(errors, want, strlen(want)) != 0)
+                print_error("expected \"%s\", got: %s", want, errors);
+        assert_int_equal(strncmp(errors, want, strlen(want)), 0);
+        if (t > 0.5)
+                print_error("refusing 25000 workers took %.2fs of CPU\n", t);
+        assert_true(t <= 0.5);
+}
+
+/* Names are checked in a hash set as sections close: a duplicate far down is still found. */
+static void test_duplicate_among_many(void **state) {
+        _cleanup_free_ char *text = many_workers(3000, 2999);
+        _cleanup_free_ char *errors = NULL;
+        char want[PATH_MAX + 160];
+        Config *c = NULL;
+
+        (void) state;
+        assert_int_equal(load(text, &c, &errors), -EINVAL);
+        assert_null(c);
+        assert_non_null(errors);
+        snprintf(want, sizeof want, "%s:3001: worker 'w0': the name is already used by the "
+                 "worker ending at line 2", conf_path);
+        if (strncmp(errors, want, strlen(want)) != 0)
+                print_error("expected \"%s\", got: %s", want, errors);
+        assert_int_equal(strncmp(errors, want, strlen(want)), 0);
+
+        /* without the duplicate: every worker, in file order */
+        free(text);
+        text = many_workers(3000, SIZE_MAX);
+        free(errors);
+        errors = NULL;
+        assert_int_equal(load(text, &c, &errors), 0);
+        assert_int_equal(c->n_workers, 3000);
+        for (size_t i = 0; i < 3000; i += 997) {
+                char name[32];
+                snprintf(name, sizeof name, "w%zu", i);
+                assert_string_equal(c->workers[i].name, name);
+        }
+        conf_free(c);
 }
 
 static void test_missing_file(void **state) {
@@ -312,6 +441,7 @@ typedef struct ErrorCase {
         const char *also[4]; /* more words the message must contain */
 } ErrorCase;
 
+#define X50 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 #define WORKER_START "worker a {\n        command = \"/bin/true\"\n"
 
 static const ErrorCase error_cases[] = {
@@ -383,8 +513,14 @@ static const ErrorCase error_cases[] = {
           "worker", { "invalid name" } },
         /* messages that libconfuse writes itself */
         { "duplicate worker names",
-          WORKER_START "}\n\nworker a {\n        command = \"/bin/false\"\n}\n", 5, "worker",
-          { "'a'" } },
+          WORKER_START "}\n\nworker a {\n        command = \"/bin/false\"\n}\n", 7, "worker",
+          { "'a'", "already used", "line 3" } },
+        { "duplicate notify names",
+          "notify n {\n}\nnotify m {\n}\nnotify n {\n        queue = 5\n}\n", 7, "notify",
+          { "'n'", "already used", "line 2" } },
+        { "error after stashed sections",
+          WORKER_START "}\nworker b { command = \"/bin/true\" }\nworker c {\n        bogus = 1\n}\n",
+          6, "bogus", { 0 } },
         { "bad boolean", WORKER_START "        autostart = maybe\n}\n", 3, "autostart", { 0 } },
         { "bad integer", WORKER_START "        instances = many\n}\n", 3, "instances", { 0 } },
         { "bad number",
@@ -392,6 +528,34 @@ static const ErrorCase error_cases[] = {
           "factor", { 0 } },
         { "worker without a name", "worker {\n        command = \"/bin/true\"\n}\n", 1, "worker",
           { 0 } },
+        /* strtod() reads these; no real-valued key may take them (NaN compares false) */
+        { "factor nan", WORKER_START "        restart {\n                factor = nan\n        }\n}\n", 4, "factor", { "nan" } },
+        { "factor NAN", WORKER_START "        restart {\n                factor = NAN\n        }\n}\n", 4, "factor", { "nan" } },
+        { "factor inf", WORKER_START "        restart {\n                factor = inf\n        }\n}\n", 4, "factor", { "inf" } },
+        { "factor -inf", WORKER_START "        restart {\n                factor = -inf\n        }\n}\n", 4, "factor", { "-inf" } },
+        { "factor infinity", WORKER_START "        restart {\n                factor = infinity\n        }\n}\n", 4, "factor",
+          { "inf" } },
+        { "jitter nan", WORKER_START "        restart {\n                jitter = nan\n        }\n}\n", 4, "jitter", { "nan" } },
+        { "jitter inf", WORKER_START "        restart {\n                jitter = inf\n        }\n}\n", 4, "jitter", { "inf" } },
+        { "jitter -inf", WORKER_START "        restart {\n                jitter = -inf\n        }\n}\n", 4, "jitter", { "-inf" } },
+        /* names: "all" means every worker to upkeepctl; "." and ".." are not file names */
+        { "worker named all", WORKER_START "}\nworker all {\n        command = \"/bin/true\"\n}\n",
+          6, "worker 'all'", { "reserved" } },
+        { "worker named .", "worker . {\n        command = \"/bin/true\"\n}\n", 3, "worker '.'",
+          { "invalid name" } },
+        { "worker named ..", "worker \"..\" {\n        command = \"/bin/true\"\n}\n", 3,
+          "worker '..'", { "invalid name" } },
+        /* a comment that never closes must not swallow the workers after it */
+        { "unterminated comment",
+          WORKER_START "}\n/* the next worker is\n   commented out\nworker b {\n"
+          "        command = \"/bin/true\"\n}\n", 4, "comment", { "'*/'" } },
+        { "unterminated comment after closed ones and quoted /*",
+          "/* one */ # two\nlog-dir = \"/tmp/*/\"\nworker a { command = '/bin/echo /*' }\n\n"
+          "/**/ /* x\n", 5, "comment", { "'/*'" } },
+        /* upkeepd binds it at start: sun_path holds 107 bytes and the NUL */
+        { "socket path too long",
+          "log-dir = \"/tmp\"\nsocket = \"/tmp/" X50 X50 "xxx\"\n", 2, "socket",
+          { "108 bytes", "107" } },
 };
 
 static void test_error(void **state) {
@@ -547,6 +711,10 @@ int main(void) {
                 cmocka_unit_test(test_empty_file),
                 cmocka_unit_test(test_missing_file),
                 cmocka_unit_test(test_large_file),
+                cmocka_unit_test(test_nul_byte),
+                cmocka_unit_test(test_socket_path_limit),
+                cmocka_unit_test(test_too_many_workers),
+                cmocka_unit_test(test_duplicate_among_many),
                 cmocka_unit_test(test_env_file),
                 cmocka_unit_test(test_env_file_starts_empty),
                 cmocka_unit_test(test_env_file_errors_hide_values),
