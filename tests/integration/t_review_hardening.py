@@ -65,3 +65,29 @@ def env_file_many_names_loop_responsive(c):
     rc, how = d.stop()
     d.checked = True
     h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit after SIGTERM")
+
+
+@h.test
+def recovery_stop_cancels_autostart(c):
+    """upkeepctl stop during the recovery, of a worker that would autostart once the previous
+    run's processes are gone: it is stopped (remembered as an operator stop, in the state file
+    too) and does not start when they are gone."""
+    old, names = sh._leftover_setup(c, instances=1)
+    d2 = c.start_daemon(c.path("upkeep.conf"), name="upkeepd2")
+    h.wait_for(lambda: "left by a previous upkeepd" in d2.output(), 5, "the recovery to begin")
+    r = c.ctl("stop", "w")
+    h.check_eq(r.returncode, 0, f"stop w during the recovery ({r.stdout.strip()!r})")
+    for p in old:  # the test's own workers, by pid: end the wait
+        os.kill(p, signal.SIGKILL)
+    h.wait_for(lambda: "is gone" in d2.output(), 5, "the leftovers to be gone")
+    h.hold_for(lambda: c.inst("w")["state"] == "STOPPED" and not sh._all_w_pids(), 1.5,
+               "w stays stopped after the recovery")
+
+    def admin_stopped():
+        with open(c.path("upkeep.state")) as f:
+            return any(i["name"] == "w" and i["admin_stopped"]
+                       for i in json.load(f)["instances"])
+    h.wait_for(admin_stopped, 5, "w recorded as stopped by an operator")
+    h.check_eq(c.ctl("start", "w").returncode, 0, "start w after the recovery")
+    c.wait_state("w", "RUNNING")
+    sh._stop_hard(d2)
