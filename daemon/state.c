@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -372,7 +373,8 @@ static int stop_leftover(StateRecovery *rc, json_t *e) {
         Leftover *l;
         int pidfd;
 
-        if (pid <= 1 || pid == getpid() || start <= 0 ||
+        /* a pid_t is an int: 2^32 + 1 cut down to one would be kill(-1), every process */
+        if (pid <= 1 || pid > INT_MAX || pid == getpid() || start <= 0 ||
             state_process_start_time((pid_t) pid) != (uint64_t) start)
                 return 0;
         pidfd = pidfd_open((pid_t) pid, 0);

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import string
+import subprocess
 import time
 
 import __main__ as h
@@ -91,3 +92,27 @@ def recovery_stop_cancels_autostart(c):
     h.check_eq(c.ctl("start", "w").returncode, 0, "start w after the recovery")
     c.wait_state("w", "RUNNING")
     sh._stop_hard(d2)
+
+
+@h.test
+def state_file_pid_out_of_range(c):
+    """A pid in the state file beyond what a pid can be is not cut down to one: 2^32 + P
+    with P's start time leaves P's group alone (cut to an int, 2^32 + 1 would be kill(-1))."""
+    victim = subprocess.Popen(["sleep", "600"], stdin=subprocess.DEVNULL,
+                              start_new_session=True)
+
+    def end_victim():
+        if victim.poll() is None:
+            victim.kill()
+        victim.wait()
+    c.closers.append(end_victim)
+    start = h.wait_for(lambda: h.proc_stat(victim.pid), 5, "the sleeper")[4]
+    c.write("upkeep.state", json.dumps({
+        "version": 1, "upkeepd_pid": 1, "instances": [
+            {"name": "w", "pid": victim.pid + (1 << 32), "start_time": start,
+             "admin_stopped": False}]}))
+    c.conf(h.worker_block("w", h.WORKER))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    c.wait_state("w", "RUNNING")
+    h.hold_for(lambda: victim.poll() is None, 1, "the unrelated sleeper left alone")
+    h.check("left by a previous upkeepd" not in d.output(), "a leftover was stopped")
