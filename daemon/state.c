@@ -18,7 +18,8 @@
  * opens anything but a regular file.  The temporary is created with O_EXCL|O_NOFOLLOW relative
  * to the directory's descriptor (a stale one is unlinked first, which does not follow either),
  * then renamed into place, which replaces a symlink instead of writing through it.  Reading
- * takes only a regular file of ours, without following a symlink, of bounded size.
+ * takes only a regular file of ours that nobody else may write, without following a symlink,
+ * of bounded size.
  *
  * Until every leftover is gone, nothing starts (sup_command() queues starts) and every rewrite
  * of the file still lists the leftovers: a upkeepd killed meanwhile hands them on.  A SIGTERM
@@ -245,6 +246,9 @@ static json_t *state_load(const char *path) {
                 why = "not a regular file";
         else if (st.st_uid != geteuid())
                 why = "owned by another user";
+        else if (st.st_mode & (S_IWGRP | S_IWOTH))
+                /* ours, but whoever can write it could name any process group to kill */
+                why = "writable by other users";
         else if ((size_t) st.st_size > STATE_SIZE_MAX)
                 why = "larger than 16 MiB";
         else if (!(buf = malloc((size_t) st.st_size + 1)))

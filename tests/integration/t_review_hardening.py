@@ -116,3 +116,28 @@ def state_file_pid_out_of_range(c):
     c.wait_state("w", "RUNNING")
     h.hold_for(lambda: victim.poll() is None, 1, "the unrelated sleeper left alone")
     h.check("left by a previous upkeepd" not in d.output(), "a leftover was stopped")
+
+
+@h.test
+def state_file_writable_by_others_ignored(c):
+    """A state file of upkeepd's user but writable by everyone (anyone could have written its
+    pids) is ignored with a warning: the process group it names is left alone."""
+    victim = subprocess.Popen(["sleep", "600"], stdin=subprocess.DEVNULL,
+                              start_new_session=True)
+
+    def end_victim():
+        if victim.poll() is None:
+            victim.kill()
+        victim.wait()
+    c.closers.append(end_victim)
+    start = h.wait_for(lambda: h.proc_stat(victim.pid), 5, "the sleeper")[4]
+    p = c.write("upkeep.state", json.dumps({
+        "version": 1, "upkeepd_pid": 1, "instances": [
+            {"name": "w", "pid": victim.pid, "start_time": start, "admin_stopped": False}]}))
+    os.chmod(p, 0o666)
+    c.conf(h.worker_block("w", h.WORKER))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    c.wait_state("w", "RUNNING")
+    h.hold_for(lambda: victim.poll() is None, 1, "the process named by the file left alone")
+    h.check("writable by other users, ignoring it" in d.output(),
+            f"no warning about the state file:\n{h.log_tail(d)}")
