@@ -39,8 +39,9 @@ def _distinct_names_env(path, size):
 @h.test
 def env_file_many_names_loop_responsive(c):
     """An env-file within the 1 MiB bound but full of distinct names (~180 000) is merged
-    without stalling the loop: status keeps answering within a second while the worker is
-    spawned again and again (its environment is too large to exec)."""
+    without stalling the loop: status keeps answering within 3 s (a minute before: the merge was
+    quadratic) while the worker is spawned again and again (its environment is too large to
+    exec).  3 s leaves room for the sanitizer build, where each spawn takes about a second."""
     env = c.path("many.env")
     _distinct_names_env(env, 1024 * 1024 - 1)
     rs = dict(backoff="100ms", factor=1, max_delay="100ms", jitter="0%")
@@ -55,12 +56,12 @@ def env_file_many_names_loop_responsive(c):
     while time.monotonic() < deadline:
         t0 = time.monotonic()
         try:
-            c.query({"cmd": "status"}, timeout=5)
+            c.query({"cmd": "status"}, timeout=10)
         except (TimeoutError, OSError) as e:
-            h.fail(f"status unanswered for 5 s while big is spawned: {e}")
+            h.fail(f"status unanswered for 10 s while big is spawned: {e}")
         worst = max(worst, time.monotonic() - t0)
         time.sleep(0.05)
-    h.check(worst < 1.0 * h.TIME_SCALE, f"a status answer took {worst:.2f} s")
+    h.check(worst < 3.0 * h.TIME_SCALE, f"a status answer took {worst:.2f} s")
     h.wait_for(lambda: "too long" in (c.inst("big")["reason"] or ""), 5,
                "big's spawn error (an environment too large to exec)")
     rc, how = d.stop()
