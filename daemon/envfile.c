@@ -36,7 +36,7 @@ static char *unquote(char *v) {
 
 /* One line, NUL-terminated and without its newline, in a buffer of our own. */
 static int parse_line(char *s, const char *path, unsigned lineno, char ***env, size_t *n,
-                      char *err, size_t errlen) {
+                      size_t *cap, char *err, size_t errlen) {
         char *eq, *val, **ne;
 
         s[strcspn(s, "\r")] = '\0';
@@ -60,10 +60,18 @@ static int parse_line(char *s, const char *path, unsigned lineno, char ***env, s
                         return -EINVAL;
                 }
         val = unquote(eq + 1);
-        ne = realloc(*env, (*n + 2) * sizeof(char *));
-        if (!ne)
-                return -ENOMEM;
-        *env = ne;
+        if (*n + 2 > *cap) {
+                /* doubling: a 1 MiB file has some 180 000 lines, and growing by one slot per
+                 * line copied the list at each (quadratic, a minute on the loop) */
+                size_t c = MAX(*cap * 2, *n + 2);
+
+                ne = reallocarray(*env, c, sizeof(char *));
+                if (!ne)
+                        return -ENOMEM;
+                *env = ne;
+                *cap = c;
+        }
+        ne = *env;
         if (asprintf(&ne[*n], "%s=%s", s, val) < 0) {
                 ne[*n] = NULL;
                 return -ENOMEM;
@@ -74,13 +82,14 @@ static int parse_line(char *s, const char *path, unsigned lineno, char ***env, s
 
 int envfile_parse(const char *buf, size_t len, const char *path, char ***env, char *err,
                   size_t errlen) {
-        size_t n = 0;
+        size_t n = 0, cap;
         unsigned lineno = 0;
 
         if (errlen > 0)
                 err[0] = '\0';
         for (char **e = *env; e && *e; e++)
                 n++;
+        cap = *env ? n + 1 : 0; /* what the list is known to hold */
         while (len > 0) {
                 const char *nl = memchr(buf, '\n', len);
                 size_t l = nl ? (size_t) (nl - buf) : len;
@@ -96,7 +105,7 @@ int envfile_parse(const char *buf, size_t len, const char *path, char ***env, ch
                 line = strndup(buf, l);
                 if (!line)
                         return -ENOMEM;
-                r = parse_line(line, path, lineno, env, &n, err, errlen);
+                r = parse_line(line, path, lineno, env, &n, &cap, err, errlen);
                 if (r < 0)
                         return r;
                 buf += nl ? l + 1 : l;

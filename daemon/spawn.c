@@ -66,43 +66,102 @@ static bool env_is_stripped(const char *kv) {
         return false;
 }
 
-/* Append or replace "KEY=VALUE" so later sources override earlier ones. */
-static int env_set(char ***env, size_t *n, const char *kv) {
-        size_t klen = strcspn(kv, "=");
-        char *copy = strdup(kv), **ne;
+/*
+ * The worker's environment: upkeepd's own (minus what belongs to its manager), then the
+ * env-file, then environment =, then UPKEEP_*; a later "KEY=" replaces an earlier one.  An
+ * env-file of up to 1 MiB holds some 180 000 names: merged by replacing in a list, that was a
+ * quadratic scan which held the loop for a minute at each spawn.  Sorted by key, then by place,
+ * the last of each key is the one kept, in O(n log n).
+ */
+typedef struct EnvEntry {
+        const char *kv;
+        size_t klen; /* up to '=' or the end: kv[klen] is '=' or NUL, part of the key */
+        size_t pos;
+} EnvEntry;
 
-        if (!copy)
-                return -ENOMEM;
-        for (size_t i = 0; i < *n; i++)
-                if (strncmp((*env)[i], kv, klen + 1) == 0) {
-                        free((*env)[i]);
-                        (*env)[i] = copy;
-                        return 0;
-                }
-        ne = realloc(*env, (*n + 2) * sizeof(char *));
-        if (!ne) {
-                free(copy);
-                return -ENOMEM;
+static int env_entry_cmp(const void *a, const void *b) {
+        const EnvEntry *x = a, *y = b;
+        int c = memcmp(x->kv, y->kv, MIN(x->klen, y->klen) + 1);
+
+        if (c != 0)
+                return c;
+        return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+typedef struct EnvList {
+        EnvEntry *e;
+        size_t n, cap;
+} EnvList;
+
+static int env_add(EnvList *l, const char *kv) {
+        if (l->n == l->cap) {
+                size_t cap = l->cap ? l->cap * 2 : 64;
+                EnvEntry *ne = reallocarray(l->e, cap, sizeof(EnvEntry));
+
+                if (!ne)
+                        return -ENOMEM;
+                l->e = ne;
+                l->cap = cap;
         }
-        *env = ne;
-        ne[(*n)++] = copy;
-        ne[*n] = NULL;
+        l->e[l->n] = (EnvEntry) { .kv = kv, .klen = strcspn(kv, "="), .pos = l->n };
+        l->n++;
+        return 0;
+}
+
+static int env_add_all(EnvList *l, char *const *kvs) {
+        int r;
+
+        for (char *const *e = kvs; e && *e; e++)
+                if ((r = env_add(l, *e)) < 0)
+                        return r;
+        return 0;
+}
+
+/* The last entry of each key, in the order they were added, as a new NULL-terminated list. */
+static int env_merge(EnvList *l, char ***ret) {
+        _cleanup_strv_free_ char **env = NULL;
+        _cleanup_free_ bool *keep = NULL;
+        size_t n = 0;
+
+        env = calloc(l->n + 1, sizeof(char *));
+        keep = calloc(l->n + 1, sizeof(bool));
+        if (!env || !keep)
+                return -ENOMEM;
+        qsort(l->e, l->n, sizeof(EnvEntry), env_entry_cmp);
+        for (size_t k = 0; k < l->n; k++)
+                /* the next one, if any, is the same key from a later source: it wins */
+                keep[l->e[k].pos] = k + 1 == l->n || l->e[k].klen != l->e[k + 1].klen ||
+                                    memcmp(l->e[k].kv, l->e[k + 1].kv, l->e[k].klen + 1) != 0;
+        /* back to the order of addition (pos is the index it was added at) */
+        for (size_t k = 0; k < l->n; k++)
+                while (l->e[k].pos != k) {
+                        EnvEntry t = l->e[l->e[k].pos];
+
+                        l->e[l->e[k].pos] = l->e[k];
+                        l->e[k] = t;
+                }
+        for (size_t k = 0; k < l->n; k++) {
+                if (!keep[k])
+                        continue;
+                env[n] = strdup(l->e[k].kv);
+                if (!env[n])
+                        return -ENOMEM;
+                n++;
+        }
+        *ret = TAKE_PTR(env);
         return 0;
 }
 
 static int build_env(Instance *i, char ***ret, char *reason, size_t len) {
         const WorkerConfig *w = i->worker->cfg;
-        _cleanup_strv_free_ char **env = calloc(1, sizeof(char *));
         _cleanup_strv_free_ char **file_env = NULL;
-        char buf[128];
-        size_t n = 0;
+        char buf[128], idx[64];
+        EnvList l = {};
         int r;
 
-        if (!env)
-                return -ENOMEM;
         for (char **e = environ; e && *e; e++)
-                if (!env_is_stripped(*e) && (r = env_set(&env, &n, *e)) < 0)
-                        return r;
+                if (!env_is_stripped(*e) && (r = env_add(&l, *e)) < 0)
+                        goto out;
         if (w->env_file) {
                 struct stat st;
 
@@ -114,22 +173,20 @@ static int build_env(Instance *i, char ***ret, char *reason, size_t len) {
                 }
                 r = envfile_read(w->env_file, &file_env, reason, len);
                 if (r < 0)
-                        return r;
-                for (char **e = file_env; e && *e; e++)
-                        if ((r = env_set(&env, &n, *e)) < 0)
-                                return r;
+                        goto out;
+                if ((r = env_add_all(&l, file_env)) < 0)
+                        goto out;
         }
-        for (char **e = w->environment; e && *e; e++)
-                if ((r = env_set(&env, &n, *e)) < 0)
-                        return r;
+        if ((r = env_add_all(&l, w->environment)) < 0)
+                goto out;
         snprintf(buf, sizeof buf, "UPKEEP_WORKER=%s", w->name);
-        if ((r = env_set(&env, &n, buf)) < 0)
-                return r;
-        snprintf(buf, sizeof buf, "UPKEEP_INSTANCE=%u", i->index);
-        if ((r = env_set(&env, &n, buf)) < 0)
-                return r;
-        *ret = TAKE_PTR(env);
-        return 0;
+        snprintf(idx, sizeof idx, "UPKEEP_INSTANCE=%u", i->index);
+        if ((r = env_add(&l, buf)) < 0 || (r = env_add(&l, idx)) < 0)
+                goto out;
+        r = env_merge(&l, ret);
+out:
+        free(l.e);
+        return r;
 }
 
 typedef struct Credentials {

@@ -18,7 +18,8 @@
  * opens anything but a regular file.  The temporary is created with O_EXCL|O_NOFOLLOW relative
  * to the directory's descriptor (a stale one is unlinked first, which does not follow either),
  * then renamed into place, which replaces a symlink instead of writing through it.  Reading
- * takes only a regular file of ours, without following a symlink, of bounded size.
+ * takes only a regular file of ours that nobody else may write, without following a symlink,
+ * of bounded size.
  *
  * Until every leftover is gone, nothing starts (sup_command() queues starts) and every rewrite
  * of the file still lists the leftovers: a upkeepd killed meanwhile hands them on.  A SIGTERM
@@ -28,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -244,6 +246,9 @@ static json_t *state_load(const char *path) {
                 why = "not a regular file";
         else if (st.st_uid != geteuid())
                 why = "owned by another user";
+        else if (st.st_mode & (S_IWGRP | S_IWOTH))
+                /* ours, but whoever can write it could name any process group to kill */
+                why = "writable by other users";
         else if ((size_t) st.st_size > STATE_SIZE_MAX)
                 why = "larger than 16 MiB";
         else if (!(buf = malloc((size_t) st.st_size + 1)))
@@ -372,7 +377,8 @@ static int stop_leftover(StateRecovery *rc, json_t *e) {
         Leftover *l;
         int pidfd;
 
-        if (pid <= 1 || pid == getpid() || start <= 0 ||
+        /* a pid_t is an int: 2^32 + 1 cut down to one would be kill(-1), every process */
+        if (pid <= 1 || pid > INT_MAX || pid == getpid() || start <= 0 ||
             state_process_start_time((pid_t) pid) != (uint64_t) start)
                 return 0;
         pidfd = pidfd_open((pid_t) pid, 0);

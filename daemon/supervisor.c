@@ -482,8 +482,13 @@ FsmReply sup_command(Instance *i, FsmEvent ev) {
                 /*
                  * A previous upkeepd's processes are still being stopped: a start now would run
                  * beside them.  Queued instead, started with everything else when they are gone.
+                 * A stop cancels what would start then, the autostart included: answered "not
+                 * running" and started a moment later, the operator's stop was lost.
                  */
-                if (ev == EV_STOP && !i->start_queued)
+                bool would_start = i->start_queued ||
+                                   (i->worker->cfg->autostart && !i->admin_stopped);
+
+                if (ev == EV_STOP && !would_start)
                         return REPLY_NOT_RUNNING;
                 if (ev != EV_STOP && i->start_queued)
                         return REPLY_ALREADY_STARTED;
@@ -492,7 +497,8 @@ FsmReply sup_command(Instance *i, FsmEvent ev) {
                 sup_state_changed(i->worker->sup);
                 log_msg(LOG_INFO, i->name, "%s while processes of a previous upkeepd are "
                         "being stopped: %s", ev == EV_STOP ? "stopped" : "started",
-                        ev == EV_STOP ? "no longer queued" : "queued until they are gone");
+                        ev == EV_STOP ? "will not start when they are gone"
+                                      : "queued until they are gone");
                 return REPLY_OK;
         }
         if (st.reply != REPLY_OK)
