@@ -26,7 +26,7 @@ CC      ?= cc
 PKGS    := libsystemd libconfuse inih jansson zlib
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu17 $(WARN) -D_GNU_SOURCE -Iinclude -Idaemon
+CFLAGS  += -std=gnu17 $(WARN) -D_GNU_SOURCE -Iinclude -Ilib -Iconfig -Idaemon -Ictl
 LDLIBS  +=
 LDFLAGS += -Wl,--as-needed
 
@@ -45,16 +45,16 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libcurl 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
-# pure parts, shared by the daemon and the unit tests
-CORE_SRCS := daemon/parse.c daemon/backoff.c daemon/fsm.c daemon/config.c daemon/window.c \
-	daemon/classify.c daemon/escalate.c daemon/supervisord.c \
-	daemon/logconf.c daemon/rotate.c daemon/logline.c daemon/proto.c daemon/urlredact.c \
-	daemon/envfile.c
-# UTF-8 made safe for JSON: every string from outside that goes into JSON
-CORE_SRCS += daemon/utf8.c
-DAEMON_SRCS := $(CORE_SRCS) daemon/log.c daemon/logs.c daemon/logwriter.c daemon/spawn.c daemon/supervisor.c \
-	daemon/curl-dl.c daemon/http.c daemon/health.c daemon/notify.c daemon/state.c daemon/alerts.c daemon/control.c daemon/upkeepd.c
-CTL_SRCS := daemon/parse.c daemon/upkeepctl.c daemon/ctllogs.c daemon/proto.c
+# The layout is the architecture (doc/ARCHITECTURE.md): lib/ pure code, config/ the
+# configuration and its importer, daemon/ upkeepd's runtime, ctl/ upkeepctl, include/ what both
+# programs share.  lib/ is an archive, so each program links only what it uses.
+LIB_SRCS    := $(wildcard lib/*.c)
+CONF_SRCS   := $(wildcard config/*.c)
+DAEMON_SRCS := $(wildcard daemon/*.c)
+CTL_SRCS    := $(wildcard ctl/*.c)
+# what the unit tests and the fuzzers link: everything that does no I/O of upkeepd's own
+CORE_SRCS   := $(LIB_SRCS) $(CONF_SRCS)
+HEADERS     := $(wildcard include/*.h lib/*.h config/*.h daemon/*.h ctl/*.h)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
@@ -62,14 +62,18 @@ obj = $(patsubst %.c,$(B)/%.o,$(1))
 all: $(B)/upkeepd $(B)/upkeepctl $(B)/uk-worker $(B)/bench-stamp $(B)/spawn-floor \
 	$(B)/bench-lines $(B)/upkeep.service
 
-$(B)/%.o: %.c $(wildcard include/*.h daemon/*.h)
+$(B)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
-$(B)/upkeepd: $(call obj,$(DAEMON_SRCS))
+$(B)/libupkeep.a: $(call obj,$(LIB_SRCS))
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/upkeepd: $(call obj,$(DAEMON_SRCS) $(CONF_SRCS)) $(B)/libupkeep.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
-$(B)/upkeepctl: $(call obj,$(CTL_SRCS))
+$(B)/upkeepctl: $(call obj,$(CTL_SRCS)) $(B)/libupkeep.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
 $(B)/upkeep.service: units/upkeep.service.in
@@ -98,7 +102,7 @@ $(B)/spawn-floor: bench/spawn-floor.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -o $@ $<
 
-$(B)/tests/%: $(call obj,tests/unit/%.c) $(call obj,$(CORE_SRCS))
+$(B)/tests/%: $(call obj,tests/unit/%.c) $(call obj,$(CONF_SRCS)) $(B)/libupkeep.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
 
@@ -199,10 +203,10 @@ FUZZ_CC   ?= clang
 FUZZ_RUNS ?= 1000000
 FUZZ_B    := build-fuzz
 FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS := -O1 -g -std=gnu17 $(WARN) -D_GNU_SOURCE -Iinclude -Idaemon $(FUZZ_SAN)
+FUZZ_CFLAGS := -O1 -g -std=gnu17 $(WARN) -D_GNU_SOURCE -Iinclude -Ilib -Iconfig -Idaemon -Ictl $(FUZZ_SAN)
 FUZZERS   := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-$(FUZZ_B)/obj/%.o: %.c $(wildcard include/*.h daemon/*.h tests/fuzz/*.h)
+$(FUZZ_B)/obj/%.o: %.c $(HEADERS) $(wildcard tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -c -o $@ $<
 

@@ -30,7 +30,7 @@
 #define DEFAULT_CONFIG "/etc/upkeep/upkeep.conf"
 
 /*
- * One decoded request line (daemon/proto.c; pure, unit-tested and fuzzed).  cmd and name point
+ * One decoded request line (lib/proto.c; pure, unit-tested and fuzzed).  cmd and name point
  * into json, which owns them: release with proto_request_done().
  */
 struct json_t;

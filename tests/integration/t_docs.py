@@ -19,10 +19,10 @@ def src(*p):
 
 
 def config_keys():
-    """The option names of the libconfuse tables in daemon/config.c and daemon/logconf.c."""
+    """The option names of the libconfuse tables in config/config.c and config/logconf.c."""
     keys = set()
     for f in ("config.c", "logconf.c"):
-        text = src("daemon", f)
+        text = src("config", f)
         keys |= set(re.findall(r'\b(?:CFG_[A-Z_]+|DURATION|SIZE|[A-Z_]+_OPT)\(\s*"([a-z0-9-]+)"',
                                text))
     return keys
@@ -52,7 +52,7 @@ def docs_cover_every_key(c):
                                                       re.M))
     h.check(not missing, f"keys not in conf/upkeep.conf: {missing}")
 
-    ctl = src("daemon", "upkeepctl.c")
+    ctl = src("ctl", "upkeepctl.c")
     usage = re.search(r'usage[^\n]*\n(.*?)\n\n', ctl, re.S | re.I)
     cmds = {"status", "start", "stop", "restart", "reload", "health", "alerts", "logs"}
     for cmd in cmds:

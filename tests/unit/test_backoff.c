@@ -1,5 +1,5 @@
 /*
- * Unit tests of the restart delays (daemon/backoff.h).  The randomness is an argument, so the
+ * Unit tests of the restart delays (lib/backoff.h).  The randomness is an argument, so the
  * sequences are exact; jitter is checked at both ends of [0, 1).
  */
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the health answer classifier (daemon/classify.h): status codes first, then the
+ * Unit tests of the health answer classifier (lib/classify.h): status codes first, then the
  * body's JSON "status" or a bare word; unreadable or cut bodies never make a worker unhealthy.
  */
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the configuration (daemon/config.h): configuration files are written into a
+ * Unit tests of the configuration (config/config.h): configuration files are written into a
  * private directory under /tmp and loaded with conf_load().  A valid file must give typed
  * values; an invalid one a message "<path>:<line>: ..." that names the key and says what was
  * expected.  Env-files are read with envfile_read() (envfile.h), whose errors never show a value.

@@ -1,5 +1,5 @@
 /*
- * Unit tests of env-file reading (daemon/envfile.h): the parser from a buffer, and the reader's
+ * Unit tests of env-file reading (lib/envfile.h): the parser from a buffer, and the reader's
  * bounds.  upkeepd reads env-files on its event loop as root, so anything that could block it
  * (a FIFO), never end (/dev/zero) or eat its memory (a huge file) must be a quick error naming
  * the file, and the parser must take any bytes.

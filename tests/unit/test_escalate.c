@@ -1,5 +1,5 @@
 /*
- * Unit tests of alert escalation (daemon/escalate.h) with an injected clock: the level only
+ * Unit tests of alert escalation (lib/escalate.h) with an injected clock: the level only
  * rises while rules match, each rise is one notice, a held level repeats every `repeat`, and
  * it resolves once nothing matched for `resolve-after`.
  */

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the instance state machine (daemon/fsm.h).  One table row per transition the
+ * Unit tests of the instance state machine (lib/fsm.h).  One table row per transition the
  * supervisor relies on, each run as its own test so a failure names the transition; then the
  * invariants of fsm.c's header checked over every (state, event, input) combination.
  */

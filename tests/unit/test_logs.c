@@ -1,9 +1,9 @@
 /*
  * Unit tests of the pure parts of log rotation and output capture: archive names and the
- * rotation plan (daemon/rotate.h), where a write is cut to honour max-size, time boundaries,
+ * rotation plan (lib/rotate.h), where a write is cut to honour max-size, time boundaries,
  * line framing with timestamps, stderr marks, prefixes and the split marker
- * (daemon/logline.h), and the `log` settings with their worker overrides and file:line errors
- * (daemon/logconf.h through conf_load()).
+ * (lib/logline.h), and the `log` settings with their worker overrides and file:line errors
+ * (config/logconf.h through conf_load()).
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the control-request decoder (daemon/proto.c): what upkeepd accepts from a
+ * Unit tests of the control-request decoder (lib/proto.c): what upkeepd accepts from a
  * client line, and the static error each malformed line gets.  Inputs found by the fuzzer
  * (tests/fuzz/fuzz_proto.c) are added here as table rows.
  */

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the sink URL redaction (daemon/urlredact.h), against the real libcurl URL parser
+ * Unit tests of the sink URL redaction (lib/urlredact.h), against the real libcurl URL parser
  * (linked here; upkeepd dlopen()s the same library).  Whatever the URL carries besides scheme,
  * host and port must not come out: user, password, path, query, fragment.
  */

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the supervisord.conf import (daemon/supervisord.h).  Each test writes realistic
+ * Unit tests of the supervisord.conf import (config/supervisord.h).  Each test writes realistic
  * supervisord.conf files into a fresh mkdtemp() directory, converts them, checks the native text
  * and the "file:line: ..." warnings, and loads the result with conf_load(), which is what
  * upkeepd does with such a file, so the text is also proven valid for config.c.

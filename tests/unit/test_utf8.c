@@ -1,5 +1,5 @@
 /*
- * Unit tests of daemon/utf8.h: the decoder step against Unicode's table of well-formed
+ * Unit tests of lib/utf8.h: the decoder step against Unicode's table of well-formed
  * sequences and its maximal-subpart rule, the sanitiser (valid text untouched, one U+FFFD per
  * maximal subpart), the JSON escaping of upkeepd's own log, and the jansson string built from
  * bytes jansson itself would refuse.

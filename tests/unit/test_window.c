@@ -1,5 +1,5 @@
 /*
- * Unit tests of the sliding windows (daemon/window.h) with an injected clock: counts over 1 m,
+ * Unit tests of the sliding windows (lib/window.h) with an injected clock: counts over 1 m,
  * 5 m, 15 m and 1 h, expiry, long idle gaps, saturation, and kinds kept apart.
  */
 #include <stdarg.h>
