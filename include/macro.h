@@ -58,10 +58,3 @@ static inline void closep(int *fd) {
 static inline int negative_errno(void) {
         return errno > 0 ? -errno : -EIO;
 }
-
-void strv_free(char **l);
-static inline void strv_freep(char ***l) {
-        strv_free(*l);
-}
-#define _cleanup_strv_free_ _cleanup_(strv_freep)
-size_t strv_length(char *const *l);

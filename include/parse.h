@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include "macro.h"
+#include "strv.h"
 
 /* "500ms", "10s", "5m", "1h", "2d", "1h30m", "250us"; a bare number means seconds. */
 int parse_duration(const char *s, usec_t *ret);

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "strv.h"
+
 #define ENVFILE_SIZE_MAX (1024 * 1024)
 
 /*

@@ -14,21 +14,6 @@
 
 #include "parse.h"
 
-void strv_free(char **l) {
-        if (!l)
-                return;
-        for (char **p = l; *p; p++)
-                free(*p);
-        free(l);
-}
-
-size_t strv_length(char *const *l) {
-        size_t n = 0;
-        while (l && l[n])
-                n++;
-        return n;
-}
-
 static const struct {
         const char *suffix;
         usec_t usec;
