@@ -18,19 +18,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctlexit.h"
 #include "ctllogs.h"
 #include "macro.h"
+#include "proto.h"
 
 #define BLOCK 65536
 #define FOLLOW_INTERVAL_MS 200
 #define MAX_LINES 10000000
-
-enum {
-        EXIT_OK = 0,
-        EXIT_FAILED = 1,
-        EXIT_USAGE = 2,
-        EXIT_UNREACHABLE = 4,
-};
 
 typedef struct Follow {
         char *name, *path;
@@ -229,7 +224,7 @@ int ctl_logs(const char *socket, int argc, char **argv, bool json, ctl_roundtrip
                 const char *err = json_string_value(json_object_get(ans, "error")) ?: "?";
 
                 fprintf(stderr, "%s: ERROR (%s)\n", name ?: "logs", err);
-                return strcmp(err, "no such process") == 0 ? EXIT_UNREACHABLE : EXIT_FAILED;
+                return ctl_exit_for_error(proto_answer_error(ans));
         }
         if (json) {
                 json_dumpf(ans, stdout, JSON_COMPACT);

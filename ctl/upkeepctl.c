@@ -19,18 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctlexit.h"
 #include "ctllogs.h"
 #include "macro.h"
 #include "parse.h"
 #include "proto.h"
-
-enum {
-        EXIT_OK = 0,
-        EXIT_FAILED = 1,
-        EXIT_USAGE = 2,
-        EXIT_NOT_RUNNING = 3,
-        EXIT_UNREACHABLE = 4,
-};
 
 #define ANSWER_TIMEOUT_MS 30000
 
@@ -295,27 +288,27 @@ static int print_results(json_t *ans, bool json) {
         return ret;
 }
 
-int main(int argc, char **argv) {
+typedef struct Args {
+        const char *path; /* the socket */
+        ProtoCmd cmd;
+        const char *name;
+        bool json;
+} Args;
+
+/* The options before the command word.  -1 to go on, else the exit status. */
+static int parse_options(int argc, char **argv, Args *a) {
         static const struct option opts[] = {
                 { "socket", required_argument, NULL, 's' },
                 { "json", no_argument, NULL, 'j' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        const char *path = getenv("UPKEEP_SOCKET") ?: DEFAULT_SOCKET, *cmd, *name = NULL;
-        const char *optind_sink = NULL;
-        _cleanup_(json_decrefp) json_t *req = NULL, *ans = NULL;
-        _cleanup_free_ char *line = NULL;
-        unsigned not_running;
-        json_error_t jerr;
-        size_t len = 0;
-        bool json = false;
-        int c, r;
+        int c;
 
         while ((c = getopt_long(argc, argv, "+s:jh", opts, NULL)) >= 0)
                 switch (c) {
-                case 's': path = optarg; break;
-                case 'j': json = true; break;
+                case 's': a->path = optarg; break;
+                case 'j': a->json = true; break;
                 case 'h': usage(stdout); return EXIT_OK;
                 default: usage(stderr); return EXIT_USAGE;
                 }
@@ -323,101 +316,142 @@ int main(int argc, char **argv) {
                 usage(stderr);
                 return EXIT_USAGE;
         }
-        cmd = argv[optind++];
-        if (strcmp(cmd, "logs") == 0) /* its own options: -n N, -f, --reopen */
-                return ctl_logs(path, argc - optind, argv + optind, json, roundtrip);
-        /* options may also follow the command: "status api --json" */
+        return -1;
+}
+
+/*
+ * The command word and what follows it, checked against the command table (proto_commands)
+ * before anything is sent.  Options may also follow the command: "status api --json".  -1 to go
+ * on, else the exit status.
+ */
+static int parse_command(int argc, char **argv, Args *a) {
+        const char *word = argv[optind++], *sink = NULL;
+        const ProtoCommand *pc;
+
         for (; optind < argc; optind++) {
                 if (strcmp(argv[optind], "--json") == 0 || strcmp(argv[optind], "-j") == 0)
-                        json = true;
-                else if (!name)
-                        name = argv[optind];
-                else if (strcmp(cmd, "alerts") == 0 && !optind_sink)
-                        optind_sink = argv[optind];
+                        a->json = true;
+                else if (!a->name)
+                        a->name = argv[optind];
+                else if (strcmp(word, "alerts") == 0 && !sink)
+                        sink = argv[optind];
                 else {
                         fprintf(stderr, "upkeepctl: unexpected argument '%s'\n", argv[optind]);
                         return EXIT_USAGE;
                 }
         }
-        if (strcmp(cmd, "status") != 0 && strcmp(cmd, "start") != 0 && strcmp(cmd, "stop") != 0 &&
-            strcmp(cmd, "restart") != 0 && strcmp(cmd, "reload") != 0 &&
-            strcmp(cmd, "health") != 0 && strcmp(cmd, "alerts") != 0) {
-                fprintf(stderr, "upkeepctl: unknown command '%s'\n", cmd);
+        a->cmd = proto_cmd_from_string(word);
+        if (a->cmd < 0 || !proto_commands[a->cmd].typed) {
+                fprintf(stderr, "upkeepctl: unknown command '%s'\n", word);
                 usage(stderr);
                 return EXIT_USAGE;
         }
-        if (strcmp(cmd, "alerts") == 0 && name) {
-                /* "alerts test SINK" */
-                if (strcmp(name, "test") != 0 || optind_sink == NULL) {
+        if (a->cmd == PROTO_CMD_ALERTS && a->name) {
+                if (strcmp(a->name, "test") != 0 || !sink) {
                         fprintf(stderr, "upkeepctl: expected 'alerts' or 'alerts test SINK'\n");
                         return EXIT_USAGE;
                 }
-                cmd = "alerts-test";
-                name = optind_sink;
+                a->cmd = PROTO_CMD_ALERTS_TEST;
+                a->name = sink;
         }
-        if ((strcmp(cmd, "reload") == 0 || strcmp(cmd, "health") == 0) && name) {
-                fprintf(stderr, "upkeepctl: %s takes no name\n", cmd);
+        pc = &proto_commands[a->cmd];
+        if (pc->name_use == PROTO_NAME_IGNORED && a->name) {
+                fprintf(stderr, "upkeepctl: %s takes no name\n", pc->name);
                 return EXIT_USAGE;
         }
-        if (strcmp(cmd, "status") != 0 && strcmp(cmd, "reload") != 0 &&
-            strcmp(cmd, "health") != 0 && strcmp(cmd, "alerts") != 0 && !name) {
-                fprintf(stderr, "upkeepctl: %s needs a name, or 'all'\n", cmd);
+        if (pc->name_use == PROTO_NAME_REQUIRED && !a->name) {
+                fprintf(stderr, "upkeepctl: %s needs a name, or 'all'\n", pc->name);
                 return EXIT_USAGE;
         }
+        return -1;
+}
 
-        req = json_pack("{s:s}", "cmd", cmd);
-        if (name)
-                json_object_set_new(req, "name", json_string(name));
-        r = roundtrip_line(path, req, &line, &len);
-        if (r >= 0 && json && strcmp(cmd, "status") == 0 &&
-            proto_status_not_running(line, len, &not_running) == 0) {
-                /* the whole status of many workers need not be parsed just to be printed */
-                fwrite(line, 1, len, stdout);
-                putchar('\n');
-                return not_running == 0 ? EXIT_OK : EXIT_NOT_RUNNING;
-        }
-        if (r >= 0) {
-                ans = json_loadb(line, len, 0, &jerr);
-                if (!ans)
-                        r = -EBADMSG;
-        }
-        if (r < 0) {
-                fprintf(stderr, "upkeepctl: cannot talk to upkeepd at %s: %s\n", path,
-                        strerror(-r));
-                return EXIT_UNREACHABLE;
-        }
-        if (json) {
-                fwrite(line, 1, len, stdout);
-                putchar('\n');
-        }
-        if (!json_is_true(json_object_get(ans, "ok"))) {
-                const char *err = json_string_value(json_object_get(ans, "error")) ?: "?";
-                const char *detail = json_string_value(json_object_get(ans, "detail"));
-                if (!json && detail)
-                        fprintf(stderr, "%s: ERROR (%s: %s)\n", name ?: cmd, err, detail);
-                else if (!json)
-                        fprintf(stderr, "%s: ERROR (%s)\n", name ?: cmd, err);
-                return strcmp(err, "no such process") == 0 ? EXIT_UNREACHABLE : EXIT_FAILED;
-        }
-        if (strcmp(cmd, "status") == 0)
-                return json ? status_exit_code(ans) : print_status(ans);
-        if (strcmp(cmd, "health") == 0)
-                return print_health(ans, json);
-        if (strcmp(cmd, "alerts") == 0)
-                return json ? EXIT_OK : print_alerts(ans);
-        if (strcmp(cmd, "alerts-test") == 0) {
-                if (!json)
-                        printf("%s: test notification queued\n", name);
+/* An error answer: said on stderr unless --json printed it, and its exit status, by code. */
+static int report_error(const Args *a, json_t *ans) {
+        const char *err = json_string_value(json_object_get(ans, "error")) ?: "?";
+        const char *detail = json_string_value(json_object_get(ans, "detail"));
+        const char *what = a->name ?: proto_commands[a->cmd].name;
+
+        if (!a->json && detail)
+                fprintf(stderr, "%s: ERROR (%s: %s)\n", what, err, detail);
+        else if (!a->json)
+                fprintf(stderr, "%s: ERROR (%s)\n", what, err);
+        return ctl_exit_for_error(proto_answer_error(ans));
+}
+
+/* A successful answer, as a table or as it came (already printed with --json). */
+static int show(const Args *a, json_t *ans) {
+        switch (a->cmd) {
+        case PROTO_CMD_STATUS:
+                return a->json ? status_exit_code(ans) : print_status(ans);
+        case PROTO_CMD_HEALTH:
+                return print_health(ans, a->json);
+        case PROTO_CMD_ALERTS:
+                return a->json ? EXIT_OK : print_alerts(ans);
+        case PROTO_CMD_ALERTS_TEST:
+                if (!a->json)
+                        printf("%s: test notification queued\n", a->name);
                 return EXIT_OK;
-        }
-        if (strcmp(cmd, "reload") == 0) {
-                if (!json) {
+        case PROTO_CMD_RELOAD:
+                if (!a->json) {
                         printf("reloaded\n");
                         print_list("added", json_object_get(ans, "added"));
                         print_list("removed", json_object_get(ans, "removed"));
                         print_list("restarted", json_object_get(ans, "restarted"));
                 }
                 return EXIT_OK;
+        default:
+                return print_results(ans, a->json);
         }
-        return print_results(ans, json);
+}
+
+/* Send the request, take the answer, show it. */
+static int run(const Args *a) {
+        _cleanup_(json_decrefp) json_t *req = NULL, *ans = NULL;
+        _cleanup_free_ char *line = NULL;
+        unsigned not_running;
+        json_error_t jerr;
+        size_t len = 0;
+        int r;
+
+        req = json_pack("{s:s}", "cmd", proto_commands[a->cmd].name);
+        if (req && a->name)
+                json_object_set_new(req, "name", json_string(a->name));
+        r = req ? roundtrip_line(a->path, req, &line, &len) : -ENOMEM;
+        if (r >= 0 && a->json && a->cmd == PROTO_CMD_STATUS &&
+            proto_status_not_running(line, len, &not_running) == 0) {
+                /* the whole status of many workers need not be parsed just to be printed */
+                fwrite(line, 1, len, stdout);
+                putchar('\n');
+                return not_running == 0 ? EXIT_OK : EXIT_NOT_RUNNING;
+        }
+        if (r >= 0 && !(ans = json_loadb(line, len, 0, &jerr)))
+                r = -EBADMSG;
+        if (r < 0) {
+                fprintf(stderr, "upkeepctl: cannot talk to upkeepd at %s: %s\n", a->path,
+                        strerror(-r));
+                return EXIT_UNREACHABLE;
+        }
+        if (a->json) {
+                fwrite(line, 1, len, stdout);
+                putchar('\n');
+        }
+        if (!json_is_true(json_object_get(ans, "ok")))
+                return report_error(a, ans);
+        return show(a, ans);
+}
+
+int main(int argc, char **argv) {
+        Args a = { .path = getenv("UPKEEP_SOCKET") ?: DEFAULT_SOCKET };
+        int r;
+
+        r = parse_options(argc, argv, &a);
+        if (r >= 0)
+                return r;
+        if (strcmp(argv[optind], "logs") == 0) /* its own options: -n N, -f, --reopen */
+                return ctl_logs(a.path, argc - optind - 1, argv + optind + 1, a.json, roundtrip);
+        r = parse_command(argc, argv, &a);
+        if (r >= 0)
+                return r;
+        return run(&a);
 }

@@ -179,7 +179,7 @@ static json_t *instance_json(const Instance *i, usec_t t) {
         return o;
 }
 
-static json_t *status_json(Control *ctl, const char *name, const char **ret_error) {
+static json_t *status_json(Control *ctl, const char *name, ProtoError *ret_error) {
         Supervisor *s = ctl->sup;
         json_t *workers = json_array(), *ans;
         unsigned not_running = 0;
@@ -210,7 +210,7 @@ static json_t *status_json(Control *ctl, const char *name, const char **ret_erro
         }
         if (name && json_array_size(workers) == 0) {
                 json_decref(workers);
-                *ret_error = "no such process";
+                *ret_error = PROTO_E_NO_SUCH_PROCESS;
                 return NULL;
         }
         /* "ok" and "not_running" first: upkeepctl status --json reads its exit status from
@@ -231,17 +231,17 @@ static const char *const done_words[_EV_MAX] = {
         [EV_RESTART] = "restarted",
 };
 
-static json_t *command_json(Control *ctl, FsmEvent ev, const char *name, const char **ret_error) {
+static json_t *command_json(Control *ctl, FsmEvent ev, const char *name, ProtoError *ret_error) {
         _cleanup_free_ Instance **l = NULL;
         json_t *results;
         size_t n;
 
         if (ctl->sup->shutting_down) {
-                *ret_error = "shutting down";
+                *ret_error = PROTO_E_SHUTTING_DOWN;
                 return NULL;
         }
         if (sup_find_instances(ctl->sup, name, &l, &n) < 0) {
-                *ret_error = "no such process";
+                *ret_error = PROTO_E_NO_SUCH_PROCESS;
                 return NULL;
         }
         results = json_array();
@@ -270,16 +270,16 @@ static json_t *strv_json(char **l) {
         return a;
 }
 
-static json_t *reload_json(Control *ctl, const char **ret_error, char **ret_detail) {
+static json_t *reload_json(Control *ctl, ProtoError *ret_error, char **ret_detail) {
         ReloadSummary sum;
         json_t *ans;
 
         if (ctl->sup->shutting_down) {
-                *ret_error = "shutting down";
+                *ret_error = PROTO_E_SHUTTING_DOWN;
                 return NULL;
         }
         if (sup_reload_file(ctl->sup, &sum, ret_detail) < 0) {
-                *ret_error = "reload failed";
+                *ret_error = PROTO_E_RELOAD_FAILED;
                 return NULL;
         }
         ans = json_pack("{s:b, s:o, s:o, s:o, s:o}", "ok", 1, "added", strv_json(sum.added),
@@ -317,66 +317,88 @@ static json_t *health_check_json(Control *ctl) {
                          "scope", any_required ? "required" : "all", "failing", bad);
 }
 
-static bool is_command(const char *cmd) {
-        static const char *const commands[] = { "start", "stop", "restart", "reload",
-                                                "alerts-test", "reopen-logs" };
-        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-                if (strcmp(cmd, commands[i]) == 0)
-                        return true;
-        return false;
+/* logs.c says why in words: "this command needs a name" or "no such process" */
+static json_t *logfile_json(Control *ctl, const char *name, ProtoError *ret_error) {
+        const char *text = NULL;
+        json_t *ans = logs_logfile_json(ctl->sup, name, &text);
+
+        if (!ans)
+                *ret_error = text && proto_error_from_text(text) >= 0 ? proto_error_from_text(text)
+                                                                       : PROTO_E_NO_MEMORY;
+        return ans;
 }
 
-/* Decode one request line and build its answer; every failure becomes an error answer. */
-static json_t *handle_request(Control *ctl, Client *c, const char *line, size_t len) {
-        _cleanup_(proto_request_done) ProtoRequest req = {};
-        const char *cmd = NULL, *name = NULL, *error = NULL;
-        _cleanup_free_ char *detail = NULL;
-        json_t *ans = NULL;
+static json_t *alerts_test_json(Control *ctl, const char *sink, ProtoError *ret_error) {
+        if (alerts_test(ctl->sup->alerts, sink) < 0) {
+                *ret_error = PROTO_E_NO_SUCH_SINK;
+                return NULL;
+        }
+        return json_pack("{s:b, s:s}", "ok", 1, "result", "queued");
+}
 
-        (void) proto_decode_request(line, len, &req, &error);
-        cmd = req.cmd;
-        name = req.name;
-        if (!cmd)
-                ans = NULL; /* not a request: error says why */
-        else if (is_command(cmd) && c->access < ACCESS_COMMAND) {
-                error = "permission denied: only root and members of the socket group may "
-                        "command";
-                log_notice("control: uid %u may not '%s', refused", (unsigned) c->uid, cmd);
-        } else if (strcmp(cmd, "status") == 0)
-                ans = status_json(ctl, name, &error);
-        else if (strcmp(cmd, "start") == 0 || strcmp(cmd, "stop") == 0 ||
-                 strcmp(cmd, "restart") == 0) {
-                FsmEvent ev = cmd[2] == 'a' ? EV_START : cmd[2] == 'o' ? EV_STOP : EV_RESTART;
-                if (!name)
-                        error = "this command needs a name";
-                else
-                        ans = command_json(ctl, ev, name, &error);
-        } else if (strcmp(cmd, "reload") == 0)
-                ans = reload_json(ctl, &error, &detail);
-        else if (strcmp(cmd, "logfile") == 0)
-                ans = logs_logfile_json(ctl->sup, name, &error);
-        else if (strcmp(cmd, "reopen-logs") == 0)
-                ans = logs_reopen_json();
-        else if (strcmp(cmd, "health") == 0)
-                ans = health_check_json(ctl);
-        else if (strcmp(cmd, "alerts") == 0) {
+/* A request that passed the checks of the command table; NULL with *ret_error set on failure. */
+static json_t *serve(Control *ctl, ProtoCmd cmd, const char *name, ProtoError *ret_error,
+                     char **ret_detail) {
+        json_t *ans;
+
+        switch (cmd) {
+        case PROTO_CMD_STATUS:
+                return status_json(ctl, name, ret_error);
+        case PROTO_CMD_START:
+                return command_json(ctl, EV_START, name, ret_error);
+        case PROTO_CMD_STOP:
+                return command_json(ctl, EV_STOP, name, ret_error);
+        case PROTO_CMD_RESTART:
+                return command_json(ctl, EV_RESTART, name, ret_error);
+        case PROTO_CMD_RELOAD:
+                return reload_json(ctl, ret_error, ret_detail);
+        case PROTO_CMD_HEALTH:
+                return health_check_json(ctl);
+        case PROTO_CMD_ALERTS:
                 ans = alerts_json(ctl->sup->alerts);
                 if (ans)
                         json_object_set_new(ans, "ok", json_true());
-        } else if (strcmp(cmd, "alerts-test") == 0) {
-                if (!name)
-                        error = "this command needs a sink name";
-                else if (alerts_test(ctl->sup->alerts, name) < 0)
-                        error = "no such sink";
-                else
-                        ans = json_pack("{s:b, s:s}", "ok", 1, "result", "queued");
+                return ans;
+        case PROTO_CMD_ALERTS_TEST:
+                return alerts_test_json(ctl, name, ret_error);
+        case PROTO_CMD_LOGFILE:
+                return logfile_json(ctl, name, ret_error);
+        case PROTO_CMD_REOPEN_LOGS:
+                return logs_reopen_json();
+        default:
+                *ret_error = PROTO_E_UNKNOWN_COMMAND;
+                return NULL;
         }
-        else
-                error = "unknown command";
+}
+
+/*
+ * Decode one request line, check it against the command table and build its answer; every
+ * failure becomes an error answer.
+ */
+static json_t *handle_request(Control *ctl, Client *c, const char *line, size_t len) {
+        _cleanup_(proto_request_done) ProtoRequest req = {};
+        _cleanup_free_ char *detail = NULL;
+        ProtoError error = PROTO_E_NO_MEMORY;
+        const char *text = NULL; /* more precise than proto_error_text(error) */
+        json_t *ans = NULL;
+        ProtoCmd cmd;
+
+        if (proto_decode_request(line, len, &req, &text) < 0)
+                error = PROTO_E_INVALID_REQUEST;
+        else if ((cmd = proto_cmd_from_string(req.cmd)) < 0)
+                error = PROTO_E_UNKNOWN_COMMAND;
+        else if (proto_commands[cmd].command && c->access < ACCESS_COMMAND) {
+                error = PROTO_E_PERMISSION;
+                log_notice("control: uid %u may not '%s', refused", (unsigned) c->uid, req.cmd);
+        } else if (proto_commands[cmd].name_use == PROTO_NAME_REQUIRED && !req.name) {
+                error = PROTO_E_NEEDS_NAME;
+                text = proto_commands[cmd].needs_name;
+        } else
+                ans = serve(ctl, cmd, req.name, &error, &detail);
 
         if (!ans) {
-                ans = json_pack("{s:b, s:s}", "ok", 0, "error", error ?: "out of memory");
-                if (detail) {
+                ans = proto_error_answer(error, text);
+                if (ans && detail) {
                         /* one line: the first error of the file, with its file:line */
                         detail[strcspn(detail, "\n")] = '\0';
                         json_object_set_new(ans, "detail", utf8_json_string(detail));
@@ -481,8 +503,8 @@ static int queue_answer(Client *c, json_t *ans) {
 }
 
 /* Best effort: one error line for a client we are about to drop, then the connection goes. */
-static void client_refuse(Client *c, const char *error) {
-        if (queue_answer(c, json_pack("{s:b, s:s}", "ok", 0, "error", error)) >= 0)
+static void client_refuse(Client *c, ProtoError error) {
+        if (queue_answer(c, proto_error_answer(error, NULL)) >= 0)
                 (void) send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
                             MSG_NOSIGNAL | MSG_DONTWAIT);
         client_free(c);
@@ -511,7 +533,7 @@ static int client_serve(Client *c) {
                 if (r == -EMSGSIZE) {
                         log_warning("control: request over %d bytes, closing the connection",
                                     PROTO_MAX_REQUEST);
-                        client_refuse(c, "request too long");
+                        client_refuse(c, PROTO_E_TOO_LONG);
                         return r;
                 }
                 if (r == 0)

@@ -1,7 +1,7 @@
 /*
  * The control protocol between upkeepctl and upkeepd: a Unix stream socket carrying one JSON
- * object per line in each direction.  Requests: {"cmd": "status"|"start"|"stop"|"restart",
- * "name": "..."}; answers always carry "ok" and, when it is false, a one-line "error".  The full
+ * object per line in each direction.  Requests: {"cmd": one of proto_commands, "name": "..."};
+ * answers always carry "ok" and, when it is false, a one-line "error" and its "code".  The full
  * schema is in man/upkeepctl.1.
  */
 #pragma once
@@ -28,6 +28,75 @@
 #define PROTO_TOTAL_QUEUE (16 * 1024 * 1024)
 #define DEFAULT_SOCKET "/run/upkeep/upkeep.sock"
 #define DEFAULT_CONFIG "/etc/upkeep/upkeep.conf"
+
+/*
+ * The commands, in one table (lib/proto.c) that upkeepd serves from and upkeepctl checks its
+ * arguments against.  PROTO_CMD_* index it.
+ */
+typedef enum ProtoCmd {
+        PROTO_CMD_STATUS,
+        PROTO_CMD_START,
+        PROTO_CMD_STOP,
+        PROTO_CMD_RESTART,
+        PROTO_CMD_RELOAD,
+        PROTO_CMD_HEALTH,
+        PROTO_CMD_ALERTS,
+        PROTO_CMD_ALERTS_TEST,
+        PROTO_CMD_LOGFILE,
+        PROTO_CMD_REOPEN_LOGS,
+        _PROTO_CMD_MAX,
+        _PROTO_CMD_INVALID = -1,
+} ProtoCmd;
+
+typedef enum ProtoNameUse {
+        PROTO_NAME_IGNORED,  /* a name given is ignored (upkeepctl refuses one) */
+        PROTO_NAME_OPTIONAL, /* status: only that worker or instance */
+        PROTO_NAME_REQUIRED, /* refused without one (PROTO_E_NEEDS_NAME) */
+} ProtoNameUse;
+
+typedef struct ProtoCommand {
+        const char *name;         /* "cmd" on the wire */
+        bool command;             /* changes something: needs the right to command */
+        bool typed;               /* upkeepctl takes it as its own word (others come from
+                                   * "alerts test SINK" and "logs") */
+        ProtoNameUse name_use;
+        const char *needs_name;   /* the error without one, when name_use is REQUIRED */
+} ProtoCommand;
+
+extern const ProtoCommand proto_commands[_PROTO_CMD_MAX];
+ProtoCmd proto_cmd_from_string(const char *s);
+
+/*
+ * Why an answer has "ok": false.  Each error answer carries "code", a stable identifier for
+ * programs (upkeepctl picks its exit status from it), beside "error", the text for people
+ * (proto_error_text() unless the server says more precisely).
+ */
+typedef enum ProtoError {
+        PROTO_E_INVALID_REQUEST, /* not JSON, or not {"cmd": string, "name": string} */
+        PROTO_E_UNKNOWN_COMMAND,
+        PROTO_E_PERMISSION,      /* a command from a client that may only read */
+        PROTO_E_NEEDS_NAME,
+        PROTO_E_NO_SUCH_PROCESS, /* the name is no worker and no instance */
+        PROTO_E_NO_SUCH_SINK,
+        PROTO_E_SHUTTING_DOWN,
+        PROTO_E_RELOAD_FAILED,   /* with "detail": the first file:line: message */
+        PROTO_E_TOO_LONG,        /* the request line: the connection is closed after it */
+        PROTO_E_NO_MEMORY,
+        _PROTO_E_MAX,
+        _PROTO_E_INVALID = -1,
+} ProtoError;
+
+const char *proto_error_code(ProtoError e);
+ProtoError proto_error_from_code(const char *code);
+const char *proto_error_text(ProtoError e);
+ProtoError proto_error_from_text(const char *text);
+/* {"ok": false, "error": text or proto_error_text(e), "code": ...}; NULL when out of memory. */
+struct json_t *proto_error_answer(ProtoError e, const char *text);
+/*
+ * Why an answer failed: its "code", or for a daemon that predates codes its "error" text;
+ * _PROTO_E_INVALID when neither is known.
+ */
+ProtoError proto_answer_error(const struct json_t *ans);
 
 /*
  * One decoded request line (lib/proto.c; pure, unit-tested and fuzzed).  cmd and name point

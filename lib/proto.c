@@ -15,6 +15,83 @@
 #include "macro.h"
 #include "proto.h"
 
+const ProtoCommand proto_commands[_PROTO_CMD_MAX] = {
+        [PROTO_CMD_STATUS] = { "status", false, true, PROTO_NAME_OPTIONAL, NULL },
+        [PROTO_CMD_START] = { "start", true, true, PROTO_NAME_REQUIRED, "this command needs a name" },
+        [PROTO_CMD_STOP] = { "stop", true, true, PROTO_NAME_REQUIRED, "this command needs a name" },
+        [PROTO_CMD_RESTART] = { "restart", true, true, PROTO_NAME_REQUIRED,
+                                "this command needs a name" },
+        [PROTO_CMD_RELOAD] = { "reload", true, true, PROTO_NAME_IGNORED, NULL },
+        [PROTO_CMD_HEALTH] = { "health", false, true, PROTO_NAME_IGNORED, NULL },
+        [PROTO_CMD_ALERTS] = { "alerts", false, true, PROTO_NAME_IGNORED, NULL },
+        [PROTO_CMD_ALERTS_TEST] = { "alerts-test", true, false, PROTO_NAME_REQUIRED,
+                                    "this command needs a sink name" },
+        /* which files hold a worker's output: read-only, like the files themselves */
+        [PROTO_CMD_LOGFILE] = { "logfile", false, false, PROTO_NAME_REQUIRED,
+                                "this command needs a name" },
+        [PROTO_CMD_REOPEN_LOGS] = { "reopen-logs", true, false, PROTO_NAME_IGNORED, NULL },
+};
+
+ProtoCmd proto_cmd_from_string(const char *s) {
+        for (size_t i = 0; s && i < ELEMENTSOF(proto_commands); i++)
+                if (strcmp(s, proto_commands[i].name) == 0)
+                        return (ProtoCmd) i;
+        return _PROTO_CMD_INVALID;
+}
+
+/* The texts are those of protocol version 1, before there were codes: clients compared them. */
+static const struct {
+        const char *code, *text;
+} proto_errors[_PROTO_E_MAX] = {
+        [PROTO_E_INVALID_REQUEST] = { "invalid-request", "invalid JSON request" },
+        [PROTO_E_UNKNOWN_COMMAND] = { "unknown-command", "unknown command" },
+        [PROTO_E_PERMISSION] = { "permission-denied",
+                                 "permission denied: only root and members of the socket group "
+                                 "may command" },
+        [PROTO_E_NEEDS_NAME] = { "needs-name", "this command needs a name" },
+        [PROTO_E_NO_SUCH_PROCESS] = { "no-such-process", "no such process" },
+        [PROTO_E_NO_SUCH_SINK] = { "no-such-sink", "no such sink" },
+        [PROTO_E_SHUTTING_DOWN] = { "shutting-down", "shutting down" },
+        [PROTO_E_RELOAD_FAILED] = { "reload-failed", "reload failed" },
+        [PROTO_E_TOO_LONG] = { "request-too-long", "request too long" },
+        [PROTO_E_NO_MEMORY] = { "out-of-memory", "out of memory" },
+};
+
+const char *proto_error_code(ProtoError e) {
+        return e >= 0 && e < _PROTO_E_MAX ? proto_errors[e].code : NULL;
+}
+
+ProtoError proto_error_from_code(const char *code) {
+        for (size_t i = 0; code && i < ELEMENTSOF(proto_errors); i++)
+                if (strcmp(code, proto_errors[i].code) == 0)
+                        return (ProtoError) i;
+        return _PROTO_E_INVALID;
+}
+
+const char *proto_error_text(ProtoError e) {
+        return e >= 0 && e < _PROTO_E_MAX ? proto_errors[e].text : NULL;
+}
+
+ProtoError proto_error_from_text(const char *text) {
+        for (size_t i = 0; text && i < ELEMENTSOF(proto_errors); i++)
+                if (strcmp(text, proto_errors[i].text) == 0)
+                        return (ProtoError) i;
+        return _PROTO_E_INVALID;
+}
+
+json_t *proto_error_answer(ProtoError e, const char *text) {
+        if (e < 0 || e >= _PROTO_E_MAX)
+                e = PROTO_E_NO_MEMORY;
+        return json_pack("{s:b, s:s, s:s}", "ok", 0, "error", text ?: proto_errors[e].text,
+                         "code", proto_errors[e].code);
+}
+
+ProtoError proto_answer_error(const json_t *ans) {
+        ProtoError e = proto_error_from_code(json_string_value(json_object_get(ans, "code")));
+
+        return e >= 0 ? e : proto_error_from_text(json_string_value(json_object_get(ans, "error")));
+}
+
 int proto_decode_request(const char *line, size_t len, ProtoRequest *ret, const char **ret_error) {
         json_t *req, *cmd, *name;
         json_error_t jerr;

@@ -60,7 +60,7 @@ static size_t answer_size(const char *line, size_t len) {
 
         if (proto_decode_request(line, len, &req, &error) < 0) {
                 CHECK(error && !req.json);
-                return 45;
+                return 69; /* {"ok":false,"error":"invalid JSON request","code":"invalid-request"} */
         }
         CHECK(req.cmd && req.json);
         /* a status answer can be large: model it from the request, up to a few budgets */

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <jansson.h>
 #include <string.h>
 
 #include "macro.h"
@@ -135,12 +136,80 @@ static void test_status_head(void **state) {
         }
 }
 
+/* The command table: every command found by its name, and complete for the checks made on it. */
+static void test_command_table(void **state) {
+        (void) state;
+        for (int c = 0; c < _PROTO_CMD_MAX; c++) {
+                const ProtoCommand *pc = &proto_commands[c];
+
+                assert_non_null(pc->name);
+                assert_int_equal(proto_cmd_from_string(pc->name), c);
+                /* a command refused without a name says which name it needs */
+                assert_true((pc->name_use == PROTO_NAME_REQUIRED) == (pc->needs_name != NULL));
+        }
+        assert_int_equal(proto_cmd_from_string("alerts-test"), PROTO_CMD_ALERTS_TEST);
+        assert_int_equal(proto_cmd_from_string("Status"), _PROTO_CMD_INVALID);
+        assert_int_equal(proto_cmd_from_string(""), _PROTO_CMD_INVALID);
+        assert_int_equal(proto_cmd_from_string(NULL), _PROTO_CMD_INVALID);
+        /* what a read-only client may do (man/upkeepctl.1, ACCESS) */
+        assert_false(proto_commands[PROTO_CMD_STATUS].command);
+        assert_false(proto_commands[PROTO_CMD_HEALTH].command);
+        assert_false(proto_commands[PROTO_CMD_ALERTS].command);
+        assert_false(proto_commands[PROTO_CMD_LOGFILE].command);
+        assert_true(proto_commands[PROTO_CMD_START].command);
+        assert_true(proto_commands[PROTO_CMD_RELOAD].command);
+        assert_true(proto_commands[PROTO_CMD_ALERTS_TEST].command);
+        assert_true(proto_commands[PROTO_CMD_REOPEN_LOGS].command);
+}
+
+/* Codes are distinct and read back; an answer's error is found by code, else by its text. */
+static void test_error_codes(void **state) {
+        (void) state;
+        for (int e = 0; e < _PROTO_E_MAX; e++) {
+                json_t *ans = proto_error_answer((ProtoError) e, NULL);
+
+                assert_non_null(proto_error_code((ProtoError) e));
+                assert_int_equal(proto_error_from_code(proto_error_code((ProtoError) e)), e);
+                assert_int_equal(proto_error_from_text(proto_error_text((ProtoError) e)), e);
+                assert_non_null(ans);
+                assert_true(json_is_false(json_object_get(ans, "ok")));
+                assert_string_equal(json_string_value(json_object_get(ans, "error")),
+                                    proto_error_text((ProtoError) e));
+                assert_string_equal(json_string_value(json_object_get(ans, "code")),
+                                    proto_error_code((ProtoError) e));
+                assert_int_equal(proto_answer_error(ans), e);
+                json_decref(ans);
+        }
+        /* the texts of protocol version 1, which clients compared before there were codes */
+        assert_string_equal(proto_error_text(PROTO_E_NO_SUCH_PROCESS), "no such process");
+        assert_string_equal(proto_error_text(PROTO_E_TOO_LONG), "request too long");
+        assert_null(proto_error_code(_PROTO_E_MAX));
+        assert_int_equal(proto_error_from_code("no such process"), _PROTO_E_INVALID);
+        {
+                /* a precise text keeps its code; an answer from before codes is read by text */
+                json_t *a = proto_error_answer(PROTO_E_NEEDS_NAME, "this command needs a sink name");
+                json_t *old = json_pack("{s:b, s:s}", "ok", 0, "error", "no such process");
+                json_t *unknown = json_pack("{s:b, s:s}", "ok", 0, "error", "new in version 9");
+
+                assert_string_equal(json_string_value(json_object_get(a, "error")),
+                                    "this command needs a sink name");
+                assert_int_equal(proto_answer_error(a), PROTO_E_NEEDS_NAME);
+                assert_int_equal(proto_answer_error(old), PROTO_E_NO_SUCH_PROCESS);
+                assert_int_equal(proto_answer_error(unknown), _PROTO_E_INVALID);
+                json_decref(a);
+                json_decref(old);
+                json_decref(unknown);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_valid),
                 cmocka_unit_test(test_invalid),
                 cmocka_unit_test(test_deep_nesting),
                 cmocka_unit_test(test_status_head),
+                cmocka_unit_test(test_command_table),
+                cmocka_unit_test(test_error_codes),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
