@@ -29,6 +29,7 @@
 #include "logs.h"
 #include "parse.h"
 #include "proto.h"
+#include "statusjson.h"
 #include "utf8.h"
 
 typedef enum Access {
@@ -107,81 +108,65 @@ static void client_free(Client *c) {
         free(c);
 }
 
-static double seconds(usec_t u) {
-        return (double) u / (double) USEC_PER_SEC;
-}
-
-static json_t *health_json(const Instance *i) {
-        const Probe *p = &i->probe;
-        json_t *o, *last = json_null();
-
-        if (!p->url)
-                return json_null();
-        if (p->has_last)
-                last = json_pack("{s:f, s:f, s:i, s:s, s:o}", "at_unix_s", seconds(p->last_at),
-                                 "latency_ms", (double) p->last_latency / USEC_PER_MSEC,
-                                 "http_code", (json_int_t) p->last_code, "class",
-                                 health_class_to_string(p->last_class), "reason",
-                                 p->last_reason[0] ? utf8_json_string(p->last_reason)
-                                                   : json_null());
-        o = json_pack("{s:s, s:i, s:I, s:I, s:I, s:o}", "state", health_class_to_string(p->state),
-                      "consecutive_failures", (json_int_t) p->fails, "probes_sent",
-                      (json_int_t) p->sent, "probes_answered", (json_int_t) p->answered,
-                      "probes_skipped", (json_int_t) p->skipped, "last", last);
-        return o;
-}
-
-/* {"crash": {"1m": 0, "5m": 2, "15m": 2, "1h": 3, "total": 3}, ...} */
-static json_t *windows_json(Worker *w, usec_t t) {
-        static const char *const span_names[WIN_N_SPANS] = { "1m", "5m", "15m", "1h" };
-        json_t *o = json_object();
-
-        for (int k = 0; k < _EVK_MAX; k++) {
-                json_t *c = json_object();
-                for (int n = 0; n < WIN_N_SPANS; n++)
-                        json_object_set_new(c, span_names[n],
-                                            json_integer(worker_events(w, (EventKind) k, t,
-                                                                   win_spans[n])));
-                json_object_set_new(c, "total", json_integer((json_int_t) worker_events_total(
-                                                        w, (EventKind) k)));
-                json_object_set_new(o, event_kind_to_string((EventKind) k), c);
-        }
-        return o;
+static StatusProbe status_probe(const Probe *p) {
+        return (StatusProbe) {
+                .state = p->state,
+                .consecutive_failures = p->fails,
+                .sent = p->sent,
+                .answered = p->answered,
+                .skipped = p->skipped,
+                .has_last = p->has_last,
+                .last_at = p->last_at,
+                .last_latency = p->last_latency,
+                .last_code = p->last_code,
+                .last_class = p->last_class,
+                .last_reason = p->last_reason,
+        };
 }
 
 static json_t *instance_json(const Instance *i, usec_t t) {
-        json_t *o = json_pack("{s:s, s:i, s:s, s:f, s:i, s:i}", "name", i->name, "index",
-                              (json_int_t) i->index, "state", state_to_string(i->state),
-                              "state_since_s", seconds(t - i->state_since), "restarts",
-                              (json_int_t) i->restarts, "attempt", (json_int_t) i->attempt);
+        StatusProbe probe = status_probe(&i->probe);
 
-        if (!o)
-                return NULL;
-        json_object_set_new(o, "pid", i->pid > 0 ? json_integer(i->pid) : json_null());
-        json_object_set_new(o, "uptime_s",
-                            i->pid > 0 ? json_real(seconds(t - i->started_at)) : json_null());
-        if (!i->has_exited)
-                json_object_set_new(o, "last_exit", json_null());
-        else if (i->exit_signal)
-                json_object_set_new(o, "last_exit",
-                                    json_pack("{s:s}", "signal",
-                                              SIGNAL_NAME(i->exit_signal)));
-        else
-                json_object_set_new(o, "last_exit", json_pack("{s:i}", "code", i->exit_code));
-        json_object_set_new(o, "next_retry_s",
-                            i->state == STATE_BACKOFF && i->next_retry_at > t
-                                    ? json_real(seconds(i->next_retry_at - t))
-                            : i->state == STATE_BACKOFF ? json_real(0)
-                                                        : json_null());
-        json_object_set_new(o, "reason", i->reason[0] ? utf8_json_string(i->reason) : json_null());
-        json_object_set_new(o, "health", health_json(i));
-        json_object_set_new(o, "output", logs_instance_json(i));
-        return o;
+        return status_instance_json(&(StatusInstance) {
+                                            .name = i->name,
+                                            .index = i->index,
+                                            .state = i->state,
+                                            .state_since = i->state_since,
+                                            .started_at = i->started_at,
+                                            .next_retry_at = i->next_retry_at,
+                                            .restarts = i->restarts,
+                                            .attempt = i->attempt,
+                                            .pid = i->pid,
+                                            .has_exited = i->has_exited,
+                                            .exit_code = i->exit_code,
+                                            .exit_signal = i->exit_signal,
+                                            .reason = i->reason,
+                                            .probe = i->probe.url ? &probe : NULL,
+                                            .output = logs_instance_json(i),
+                                    },
+                                    t);
 }
 
+static json_t *worker_json(Worker *wk, json_t *instances, usec_t t) {
+        StatusWorker sw = {
+                .name = wk->cfg->name,
+                .policy = restart_policy_to_string(wk->cfg->policy),
+                .autostart = wk->cfg->autostart,
+                .required = wk->cfg->required,
+        };
+
+        for (int k = 0; k < _EVK_MAX; k++) {
+                for (int n = 0; n < WIN_N_SPANS; n++)
+                        sw.events[k][n] = worker_events(wk, (EventKind) k, t, win_spans[n]);
+                sw.events_total[k] = worker_events_total(wk, (EventKind) k);
+        }
+        return status_worker_json(&sw, instances);
+}
+
+/* The workers and instances that `name` (a worker or an instance; NULL: all) names. */
 static json_t *status_json(Control *ctl, const char *name, ProtoError *ret_error) {
         Supervisor *s = ctl->sup;
-        json_t *workers = json_array(), *ans;
+        json_t *workers = json_array();
         unsigned not_running = 0;
         usec_t t = 0;
 
@@ -195,34 +180,28 @@ static json_t *status_json(Control *ctl, const char *name, ProtoError *ret_error
                         if (match || strcmp(name, wk->instances[k].name) == 0) {
                                 json_array_append_new(insts,
                                                       instance_json(&wk->instances[k], t));
-                                not_running += wk->instances[k].state != STATE_RUNNING;
+                                not_running += status_not_running(wk->instances[k].state);
                         }
                 if (json_array_size(insts) == 0) {
                         json_decref(insts);
                         continue;
                 }
-                json_array_append_new(
-                        workers,
-                        json_pack("{s:s, s:s, s:b, s:b, s:o, s:o}", "name", wk->cfg->name,
-                                  "policy", restart_policy_to_string(wk->cfg->policy),
-                                  "autostart", wk->cfg->autostart, "required", wk->cfg->required,
-                                  "events", windows_json(wk, t), "instances", insts));
+                json_array_append_new(workers, worker_json(wk, insts, t));
         }
         if (name && json_array_size(workers) == 0) {
                 json_decref(workers);
                 *ret_error = PROTO_E_NO_SUCH_PROCESS;
                 return NULL;
         }
-        /* "ok" and "not_running" first: upkeepctl status --json reads its exit status from
-         * the head of the line (see PROTO_STATUS_HEAD) */
-        ans = json_pack("{s:b, s:i, s:i, s:{s:s, s:i, s:f, s:o, s:i, s:b}}", "ok", 1,
-                        "not_running", (json_int_t) not_running, "version", PROTO_VERSION,
-                        "daemon", "version", UPKEEP_VERSION, "pid",
-                        (json_int_t) getpid(), "uptime_s", seconds(t - s->started_at),
-                        "config", utf8_json_string(s->config->path), "orphans_reaped",
-                        (json_int_t) s->orphans_reaped, "shutting_down", s->shutting_down);
-        json_object_set_new(ans, "workers", workers);
-        return ans;
+        return status_answer_json(&(StatusDaemon) {
+                                          .version = UPKEEP_VERSION,
+                                          .pid = getpid(),
+                                          .started_at = s->started_at,
+                                          .config = s->config->path,
+                                          .orphans_reaped = s->orphans_reaped,
+                                          .shutting_down = s->shutting_down,
+                                  },
+                                  t, not_running, workers);
 }
 
 static const char *const done_words[_EV_MAX] = {

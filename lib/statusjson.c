@@ -1,0 +1,123 @@
+/*
+ * The status answer (see statusjson.h).  Every string that comes from outside upkeepd (a reason,
+ * a path) goes through utf8_json_string(): answers are valid UTF-8 whatever a worker printed.
+ */
+#include <jansson.h>
+
+#include "parse.h"
+#include "proto.h"
+#include "statusjson.h"
+#include "utf8.h"
+
+static double seconds(usec_t u) {
+        return (double) u / (double) USEC_PER_SEC;
+}
+
+/* A duration since `since`; 0 for a time not yet come (a clock read before `since` was set). */
+static double seconds_since(usec_t now, usec_t since) {
+        return now > since ? seconds(now - since) : 0.0;
+}
+
+static json_t *maybe_string(const char *s) {
+        return s && s[0] ? utf8_json_string(s) : json_null();
+}
+
+static json_t *probe_json(const StatusProbe *p) {
+        json_t *last = json_null();
+
+        if (!p)
+                return json_null();
+        if (p->has_last)
+                last = json_pack("{s:f, s:f, s:I, s:s, s:o}", "at_unix_s", seconds(p->last_at),
+                                 "latency_ms", (double) p->last_latency / USEC_PER_MSEC,
+                                 "http_code", (json_int_t) p->last_code, "class",
+                                 health_class_to_string(p->last_class), "reason",
+                                 maybe_string(p->last_reason));
+        return json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "state",
+                         health_class_to_string(p->state), "consecutive_failures",
+                         (json_int_t) p->consecutive_failures, "probes_sent",
+                         (json_int_t) p->sent, "probes_answered", (json_int_t) p->answered,
+                         "probes_skipped", (json_int_t) p->skipped, "last", last);
+}
+
+static json_t *last_exit_json(const StatusInstance *i) {
+        if (!i->has_exited)
+                return json_null();
+        if (i->exit_signal)
+                return json_pack("{s:s}", "signal", SIGNAL_NAME(i->exit_signal));
+        return json_pack("{s:i}", "code", i->exit_code);
+}
+
+/* In BACKOFF, the time left until the next start (0 once it is due); null otherwise. */
+static json_t *next_retry_json(const StatusInstance *i, usec_t now) {
+        if (i->state != STATE_BACKOFF)
+                return json_null();
+        return json_real(i->next_retry_at > now ? seconds(i->next_retry_at - now) : 0.0);
+}
+
+json_t *status_instance_json(const StatusInstance *i, usec_t now) {
+        json_t *o = json_pack("{s:s, s:I, s:s, s:f, s:I, s:I}", "name", i->name, "index",
+                              (json_int_t) i->index, "state", state_to_string(i->state),
+                              "state_since_s", seconds_since(now, i->state_since), "restarts",
+                              (json_int_t) i->restarts, "attempt", (json_int_t) i->attempt);
+
+        if (!o) {
+                json_decref(i->output);
+                return NULL;
+        }
+        json_object_set_new(o, "pid", i->pid > 0 ? json_integer(i->pid) : json_null());
+        json_object_set_new(o, "uptime_s", i->pid > 0 ? json_real(seconds_since(now, i->started_at))
+                                                     : json_null());
+        json_object_set_new(o, "last_exit", last_exit_json(i));
+        json_object_set_new(o, "next_retry_s", next_retry_json(i, now));
+        json_object_set_new(o, "reason", maybe_string(i->reason));
+        json_object_set_new(o, "health", probe_json(i->probe));
+        json_object_set_new(o, "output", i->output ?: json_null());
+        return o;
+}
+
+/* {"crash": {"1m": 0, "5m": 2, "15m": 2, "1h": 3, "total": 3}, ...} */
+static json_t *events_json(const StatusWorker *w) {
+        static const char *const span_names[WIN_N_SPANS] = { "1m", "5m", "15m", "1h" };
+        json_t *o = json_object();
+
+        for (int k = 0; o && k < _EVK_MAX; k++) {
+                json_t *c = json_object();
+
+                for (int n = 0; c && n < WIN_N_SPANS; n++)
+                        json_object_set_new(c, span_names[n],
+                                            json_integer((json_int_t) w->events[k][n]));
+                json_object_set_new(c, "total", json_integer((json_int_t) w->events_total[k]));
+                json_object_set_new(o, event_kind_to_string((EventKind) k), c);
+        }
+        return o;
+}
+
+json_t *status_worker_json(const StatusWorker *w, json_t *instances) {
+        return json_pack("{s:s, s:s, s:b, s:b, s:o, s:o}", "name", w->name, "policy", w->policy,
+                         "autostart", w->autostart, "required", w->required, "events",
+                         events_json(w), "instances", instances);
+}
+
+json_t *status_answer_json(const StatusDaemon *d, usec_t now, unsigned not_running,
+                           json_t *workers) {
+        /* "ok" and "not_running" first: PROTO_STATUS_HEAD */
+        json_t *ans = json_pack("{s:b, s:I, s:i, s:{s:s, s:I, s:f, s:o, s:I, s:b}}", "ok", 1,
+                                "not_running", (json_int_t) not_running, "version",
+                                PROTO_VERSION, "daemon", "version", d->version, "pid",
+                                (json_int_t) d->pid, "uptime_s", seconds_since(now, d->started_at),
+                                "config", utf8_json_string(d->config ?: ""), "orphans_reaped",
+                                (json_int_t) d->orphans_reaped, "shutting_down",
+                                d->shutting_down);
+
+        if (!ans) {
+                json_decref(workers);
+                return NULL;
+        }
+        json_object_set_new(ans, "workers", workers ?: json_array());
+        return ans;
+}
+
+bool status_not_running(InstanceState s) {
+        return s != STATE_RUNNING;
+}
