@@ -109,6 +109,9 @@ $(B)/tests/%: $(call obj,tests/unit/%.c) $(call obj,$(CONF_SRCS)) $(B)/libupkeep
 # the URL redaction is tested against the real libcurl (the daemon dlopen()s it)
 $(B)/tests/test_redact: CMOCKA_LIBS += $(shell pkg-config --libs libcurl 2>/dev/null)
 
+# includes ctl/ctllogs.c for its static functions (and replaces fstat() in it)
+$(B)/tests/unit/test_ctllogs.o: ctl/ctllogs.c
+
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 

@@ -106,14 +106,16 @@ static off_t tail_offset(int fd, off_t size, unsigned long lines) {
         return 0;
 }
 
+/* Open f->path from its start; on failure f->fd is -1 and nothing stays open. */
 static int follow_open(Follow *f) {
+        _cleanup_close_ int fd = -1;
         struct stat st;
 
-        f->fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (f->fd < 0)
-                return -errno;
-        if (fstat(f->fd, &st) < 0)
-                return -errno;
+        f->fd = -1;
+        fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return negative_errno();
+        f->fd = TAKE_FD(fd);
         f->dev = st.st_dev;
         f->ino = st.st_ino;
         f->pos = 0;
@@ -156,10 +158,8 @@ static void follow_step(Follow *f) {
         read_to_end(f);
         if (f->fd >= 0)
                 close(f->fd);
-        if (follow_open(f) < 0) {
-                f->fd = -1;
+        if (follow_open(f) < 0)
                 return;
-        }
         read_to_end(f);
 }
 
