@@ -1,7 +1,8 @@
 /*
  * Sliding-window event counts per worker: how many exits, crashes, health failures, timeouts,
  * restarts and degraded answers happened in the last W, for any W up to one hour.  Memory is
- * fixed (one Window per worker, allocated with the worker table); an update is O(1) amortised.
+ * fixed: one Window of about 1.5 KB per worker, allocated by the supervisor at the worker's first
+ * event (most workers never have one; until then every count is 0); an update is O(1) amortised.
  * Pure: the caller passes the clock.
  *
  * Resolution: one second for windows up to a minute, one minute beyond (a 5m window counts the
