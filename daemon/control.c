@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <pwd.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,14 +22,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "alerts.h"
 #include "control.h"
 #include "log.h"
-#include "logs.h"
-#include "parse.h"
 #include "proto.h"
-#include "statusjson.h"
-#include "utf8.h"
+#include "requests.h"
 
 typedef enum Access {
         ACCESS_NONE,
@@ -106,284 +101,6 @@ static void client_free(Client *c) {
         free(c->in.buf);
         free(c->out);
         free(c);
-}
-
-static StatusProbe status_probe(const Probe *p) {
-        return (StatusProbe) {
-                .state = p->state,
-                .consecutive_failures = p->fails,
-                .sent = p->sent,
-                .answered = p->answered,
-                .skipped = p->skipped,
-                .has_last = p->has_last,
-                .last_at = p->last_at,
-                .last_latency = p->last_latency,
-                .last_code = p->last_code,
-                .last_class = p->last_class,
-                .last_reason = p->last_reason,
-        };
-}
-
-static json_t *instance_json(const Instance *i, usec_t t) {
-        StatusProbe probe = status_probe(&i->probe);
-
-        return status_instance_json(&(StatusInstance) {
-                                            .name = i->name,
-                                            .index = i->index,
-                                            .state = i->state,
-                                            .state_since = i->state_since,
-                                            .started_at = i->started_at,
-                                            .next_retry_at = i->next_retry_at,
-                                            .restarts = i->restarts,
-                                            .attempt = i->attempt,
-                                            .pid = i->pid,
-                                            .has_exited = i->has_exited,
-                                            .exit_code = i->exit_code,
-                                            .exit_signal = i->exit_signal,
-                                            .reason = i->reason,
-                                            .probe = i->probe.url ? &probe : NULL,
-                                            .output = logs_instance_json(i),
-                                    },
-                                    t);
-}
-
-static json_t *worker_json(Worker *wk, json_t *instances, usec_t t) {
-        StatusWorker sw = {
-                .name = wk->cfg->name,
-                .policy = restart_policy_to_string(wk->cfg->policy),
-                .autostart = wk->cfg->autostart,
-                .required = wk->cfg->required,
-        };
-
-        for (int k = 0; k < _EVK_MAX; k++) {
-                for (int n = 0; n < WIN_N_SPANS; n++)
-                        sw.events[k][n] = worker_events(wk, (EventKind) k, t, win_spans[n]);
-                sw.events_total[k] = worker_events_total(wk, (EventKind) k);
-        }
-        return status_worker_json(&sw, instances);
-}
-
-/* The workers and instances that `name` (a worker or an instance; NULL: all) names. */
-static json_t *status_json(Control *ctl, const char *name, ProtoError *ret_error) {
-        Supervisor *s = ctl->sup;
-        json_t *workers = json_array();
-        unsigned not_running = 0;
-        usec_t t = 0;
-
-        (void) sd_event_now(s->event, CLOCK_MONOTONIC, &t);
-        for (size_t w = 0; w < s->n_workers; w++) {
-                Worker *wk = s->workers[w];
-                json_t *insts = json_array();
-                bool match = !name || strcmp(name, wk->cfg->name) == 0;
-
-                for (unsigned k = 0; k < wk->n_instances; k++)
-                        if (match || strcmp(name, wk->instances[k].name) == 0) {
-                                json_array_append_new(insts,
-                                                      instance_json(&wk->instances[k], t));
-                                not_running += status_not_running(wk->instances[k].state);
-                        }
-                if (json_array_size(insts) == 0) {
-                        json_decref(insts);
-                        continue;
-                }
-                json_array_append_new(workers, worker_json(wk, insts, t));
-        }
-        if (name && json_array_size(workers) == 0) {
-                json_decref(workers);
-                *ret_error = PROTO_E_NO_SUCH_PROCESS;
-                return NULL;
-        }
-        return status_answer_json(&(StatusDaemon) {
-                                          .version = UPKEEP_VERSION,
-                                          .pid = getpid(),
-                                          .started_at = s->started_at,
-                                          .config = s->config->path,
-                                          .orphans_reaped = s->orphans_reaped,
-                                          .shutting_down = s->shutting_down,
-                                  },
-                                  t, not_running, workers);
-}
-
-static const char *const done_words[_EV_MAX] = {
-        [EV_START] = "started",
-        [EV_STOP] = "stopped",
-        [EV_RESTART] = "restarted",
-};
-
-static json_t *command_json(Control *ctl, FsmEvent ev, const char *name, ProtoError *ret_error) {
-        _cleanup_free_ Instance **l = NULL;
-        json_t *results;
-        size_t n;
-
-        if (ctl->sup->shutting_down) {
-                *ret_error = PROTO_E_SHUTTING_DOWN;
-                return NULL;
-        }
-        if (sup_find_instances(ctl->sup, name, &l, &n) < 0) {
-                *ret_error = PROTO_E_NO_SUCH_PROCESS;
-                return NULL;
-        }
-        results = json_array();
-        for (size_t k = 0; k < n; k++) {
-                FsmReply r = sup_command(l[k], ev);
-                /* while a previous upkeepd's processes are stopped, a start only waits for that */
-                const char *done = ctl->sup->recovery && ev != EV_STOP ? "queued" : done_words[ev];
-
-                if (r == REPLY_OK)
-                        json_array_append_new(results, json_pack("{s:s, s:b, s:s}", "name",
-                                                                 l[k]->name, "ok", 1, "result",
-                                                                 done));
-                else
-                        json_array_append_new(results,
-                                              json_pack("{s:s, s:b, s:s}", "name", l[k]->name,
-                                                        "ok", 0, "error", fsm_reply_to_string(r)));
-        }
-        return json_pack("{s:b, s:o}", "ok", 1, "results", results);
-}
-
-static json_t *strv_json(char **l) {
-        json_t *a = json_array();
-
-        for (char **p = l; p && *p; p++)
-                json_array_append_new(a, json_string(*p));
-        return a;
-}
-
-static json_t *reload_json(Control *ctl, ProtoError *ret_error, char **ret_detail) {
-        ReloadSummary sum;
-        json_t *ans;
-
-        if (ctl->sup->shutting_down) {
-                *ret_error = PROTO_E_SHUTTING_DOWN;
-                return NULL;
-        }
-        if (sup_reload_file(ctl->sup, &sum, ret_detail) < 0) {
-                *ret_error = PROTO_E_RELOAD_FAILED;
-                return NULL;
-        }
-        ans = json_pack("{s:b, s:o, s:o, s:o, s:o}", "ok", 1, "added", strv_json(sum.added),
-                        "removed", strv_json(sum.removed), "restarted", strv_json(sum.restarted),
-                        "kept", strv_json(sum.kept));
-        reload_summary_done(&sum);
-        return ans;
-}
-
-/* RUNNING, and healthy when probed: what a container HEALTHCHECK wants to know. */
-static json_t *health_check_json(Control *ctl) {
-        Supervisor *s = ctl->sup;
-        json_t *bad = json_array();
-        bool any_required = false;
-
-        for (size_t w = 0; w < s->n_workers; w++)
-                any_required = any_required || s->workers[w]->cfg->required;
-        for (size_t w = 0; w < s->n_workers; w++) {
-                Worker *wk = s->workers[w];
-                if (any_required && !wk->cfg->required)
-                        continue;
-                for (unsigned k = 0; k < wk->n_instances; k++) {
-                        const Instance *i = &wk->instances[k];
-                        bool good = i->state == STATE_RUNNING &&
-                                    (!i->probe.url || i->probe.state == HEALTH_HEALTHY ||
-                                     i->probe.state == HEALTH_DEGRADED);
-                        if (!good && !(i->admin_stopped && !any_required))
-                                json_array_append_new(
-                                        bad, json_pack("{s:s, s:s, s:s}", "name", i->name, "state",
-                                                       state_to_string(i->state), "health",
-                                                       health_class_to_string(i->probe.state)));
-                }
-        }
-        return json_pack("{s:b, s:b, s:s, s:o}", "ok", 1, "healthy", json_array_size(bad) == 0,
-                         "scope", any_required ? "required" : "all", "failing", bad);
-}
-
-/* logs.c says why in words: "this command needs a name" or "no such process" */
-static json_t *logfile_json(Control *ctl, const char *name, ProtoError *ret_error) {
-        const char *text = NULL;
-        json_t *ans = logs_logfile_json(ctl->sup, name, &text);
-
-        if (!ans)
-                *ret_error = text && proto_error_from_text(text) >= 0 ? proto_error_from_text(text)
-                                                                       : PROTO_E_NO_MEMORY;
-        return ans;
-}
-
-static json_t *alerts_test_json(Control *ctl, const char *sink, ProtoError *ret_error) {
-        if (alerts_test(ctl->sup->alerts, sink) < 0) {
-                *ret_error = PROTO_E_NO_SUCH_SINK;
-                return NULL;
-        }
-        return json_pack("{s:b, s:s}", "ok", 1, "result", "queued");
-}
-
-/* A request that passed the checks of the command table; NULL with *ret_error set on failure. */
-static json_t *serve(Control *ctl, ProtoCmd cmd, const char *name, ProtoError *ret_error,
-                     char **ret_detail) {
-        json_t *ans;
-
-        switch (cmd) {
-        case PROTO_CMD_STATUS:
-                return status_json(ctl, name, ret_error);
-        case PROTO_CMD_START:
-                return command_json(ctl, EV_START, name, ret_error);
-        case PROTO_CMD_STOP:
-                return command_json(ctl, EV_STOP, name, ret_error);
-        case PROTO_CMD_RESTART:
-                return command_json(ctl, EV_RESTART, name, ret_error);
-        case PROTO_CMD_RELOAD:
-                return reload_json(ctl, ret_error, ret_detail);
-        case PROTO_CMD_HEALTH:
-                return health_check_json(ctl);
-        case PROTO_CMD_ALERTS:
-                ans = alerts_json(ctl->sup->alerts);
-                if (ans)
-                        json_object_set_new(ans, "ok", json_true());
-                return ans;
-        case PROTO_CMD_ALERTS_TEST:
-                return alerts_test_json(ctl, name, ret_error);
-        case PROTO_CMD_LOGFILE:
-                return logfile_json(ctl, name, ret_error);
-        case PROTO_CMD_REOPEN_LOGS:
-                return logs_reopen_json();
-        default:
-                *ret_error = PROTO_E_UNKNOWN_COMMAND;
-                return NULL;
-        }
-}
-
-/*
- * Decode one request line, check it against the command table and build its answer; every
- * failure becomes an error answer.
- */
-static json_t *handle_request(Control *ctl, Client *c, const char *line, size_t len) {
-        _cleanup_(proto_request_done) ProtoRequest req = {};
-        _cleanup_free_ char *detail = NULL;
-        ProtoError error = PROTO_E_NO_MEMORY;
-        const char *text = NULL; /* more precise than proto_error_text(error) */
-        json_t *ans = NULL;
-        ProtoCmd cmd;
-
-        if (proto_decode_request(line, len, &req, &text) < 0)
-                error = PROTO_E_INVALID_REQUEST;
-        else if ((cmd = proto_cmd_from_string(req.cmd)) < 0)
-                error = PROTO_E_UNKNOWN_COMMAND;
-        else if (proto_commands[cmd].command && c->access < ACCESS_COMMAND) {
-                error = PROTO_E_PERMISSION;
-                log_notice("control: uid %u may not '%s', refused", (unsigned) c->uid, req.cmd);
-        } else if (proto_commands[cmd].name_use == PROTO_NAME_REQUIRED && !req.name) {
-                error = PROTO_E_NEEDS_NAME;
-                text = proto_commands[cmd].needs_name;
-        } else
-                ans = serve(ctl, cmd, req.name, &error, &detail);
-
-        if (!ans) {
-                ans = proto_error_answer(error, text);
-                if (ans && detail) {
-                        /* one line: the first error of the file, with its file:line */
-                        detail[strcspn(detail, "\n")] = '\0';
-                        json_object_set_new(ans, "detail", utf8_json_string(detail));
-                }
-        }
-        return ans;
 }
 
 static void client_touch(Client *c) {
@@ -517,7 +234,7 @@ static int client_serve(Client *c) {
                 }
                 if (r == 0)
                         break;
-                if (queue_answer(c, handle_request(c->ctl, c, line, l)) < 0) {
+                if (queue_answer(c, request_answer(c->ctl->sup, line, l, client_trusted(c), c->uid)) < 0) {
                         client_free(c);
                         return -ENOBUFS;
                 }
@@ -676,91 +393,103 @@ static int accept_starved(Control *ctl, int fd) {
         return -EMFILE;
 }
 
+/* Serve an accepted connection: < 0 when out of resources (cfd is closed either way). */
+static int client_new(Control *ctl, sd_event *e, int cfd, Access access, uid_t uid) {
+        Client *c = calloc(1, sizeof(Client));
+
+        if (c)
+                c->in.buf = malloc(PROTO_MAX_REQUEST);
+        if (!c || !c->in.buf || sd_event_add_io(e, &c->io, cfd, EPOLLIN, on_client, c) < 0 ||
+            sd_event_add_time_relative(e, &c->timer, CLOCK_MONOTONIC,
+                                       PROTO_IDLE_TIMEOUT_SEC * USEC_PER_SEC, USEC_PER_SEC,
+                                       on_client_timeout, c) < 0 ||
+            sd_event_add_defer(e, &c->defer, on_client_defer, c) < 0) {
+                if (c) {
+                        sd_event_source_disable_unref(c->io);
+                        sd_event_source_disable_unref(c->timer);
+                        free(c->in.buf);
+                        free(c);
+                }
+                close(cfd);
+                return -ENOMEM;
+        }
+        /* below every other source: buffered requests are taken when nothing else is pending
+         * (a tie with an accept or another client would go either way) */
+        (void) sd_event_source_set_priority(c->defer, SD_EVENT_PRIORITY_NORMAL + 1);
+        (void) sd_event_source_set_enabled(c->defer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(c->io, "control-client");
+        c->ctl = ctl;
+        c->fd = cfd;
+        c->access = access;
+        c->uid = uid;
+        c->next = ctl->clients;
+        if (ctl->clients)
+                ctl->clients->pprev = &c->next;
+        c->pprev = &ctl->clients;
+        ctl->clients = c;
+        ctl->n_clients++;
+        ctl->n_trusted += client_trusted(c);
+        return 0;
+}
+
+/* Who the new peer is and whether there is room for it; closed without a word if not. */
+static void accepted(Control *ctl, sd_event *e, int cfd) {
+        const char *refusal;
+        Access access;
+        uid_t uid = (uid_t) -1;
+
+        if (ctl->starved) {
+                log_notice("control: file descriptors available again (%u clients refused "
+                           "meanwhile)", ctl->starved_refused);
+                ctl->starved = false;
+        }
+        access = peer_access(ctl, cfd, &uid);
+        if (access == ACCESS_NONE) {
+                log_notice("control: uid %u is neither root nor in the socket group, closing",
+                           (unsigned) uid);
+                close(cfd);
+                return;
+        }
+        refusal = slot_refusal(ctl, access, uid);
+        if (refusal) {
+                /* a flood of connections must not eat our descriptors, and read-only clients
+                 * must not take the slots of those who command.  Closed without a word, as
+                 * always: a client retrying on an end of file must not take a refusal line for
+                 * an answer */
+                log_warning("control: %u clients connected, refusing one of uid %u: %s",
+                            ctl->n_clients, (unsigned) uid, refusal);
+                close(cfd);
+                return;
+        }
+        if (client_new(ctl, e, cfd, access, uid) < 0)
+                log_warning("control: cannot serve a client: out of resources");
+}
+
 static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         Control *ctl = userdata;
         sd_event *e = sd_event_source_get_event(src);
-        Client *c;
-        int cfd;
 
         (void) revents;
         /* a burst of connections is taken a bounded number at a time, like requests */
         for (unsigned k = 0; k < PROTO_MAX_CLIENTS; k++) {
-                const char *refusal;
-                Access access;
-                uid_t uid = (uid_t) -1;
+                int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
-                cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-                if (cfd < 0) {
-                        if (errno == EMFILE || errno == ENFILE) {
-                                if (accept_starved(ctl, fd) < 0)
-                                        return 0;
-                                continue;
-                        }
-                        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-                                log_warning("control: accept failed: %m, retrying");
-                        return 0;
-                }
-                if (ctl->starved) {
-                        log_notice("control: file descriptors available again (%u clients "
-                                   "refused meanwhile)", ctl->starved_refused);
-                        ctl->starved = false;
-                }
-                access = peer_access(ctl, cfd, &uid);
-                if (access == ACCESS_NONE) {
-                        log_notice("control: uid %u is neither root nor in the socket group, "
-                                   "closing", (unsigned) uid);
-                        close(cfd);
+                if (cfd >= 0) {
+                        accepted(ctl, e, cfd);
                         continue;
                 }
-                refusal = slot_refusal(ctl, access, uid);
-                if (refusal) {
-                        /* a flood of connections must not eat our descriptors, and read-only
-                         * clients must not take the slots of those who command.  Closed
-                         * without a word, as always: a client retrying on an end of file must
-                         * not take a refusal line for an answer */
-                        log_warning("control: %u clients connected, refusing one of uid %u: %s",
-                                    ctl->n_clients, (unsigned) uid, refusal);
-                        close(cfd);
+                if (errno == EMFILE || errno == ENFILE) {
+                        if (accept_starved(ctl, fd) < 0)
+                                return 0;
                         continue;
                 }
-                c = calloc(1, sizeof(Client));
-                if (c)
-                        c->in.buf = malloc(PROTO_MAX_REQUEST);
-                if (!c || !c->in.buf ||
-                    sd_event_add_io(e, &c->io, cfd, EPOLLIN, on_client, c) < 0 ||
-                    sd_event_add_time_relative(e, &c->timer, CLOCK_MONOTONIC,
-                                               PROTO_IDLE_TIMEOUT_SEC * USEC_PER_SEC,
-                                               USEC_PER_SEC, on_client_timeout, c) < 0 ||
-                    sd_event_add_defer(e, &c->defer, on_client_defer, c) < 0) {
-                        log_warning("control: cannot serve a client: out of resources");
-                        if (c) {
-                                sd_event_source_disable_unref(c->io);
-                                sd_event_source_disable_unref(c->timer);
-                                free(c->in.buf);
-                                free(c);
-                        }
-                        close(cfd);
-                        continue;
-                }
-                /* below every other source: buffered requests are taken when nothing else
-                 * is pending (a tie with an accept or another client would go either way) */
-                (void) sd_event_source_set_priority(c->defer, SD_EVENT_PRIORITY_NORMAL + 1);
-                (void) sd_event_source_set_enabled(c->defer, SD_EVENT_OFF);
-                (void) sd_event_source_set_description(c->io, "control-client");
-                c->ctl = ctl;
-                c->fd = cfd;
-                c->access = access;
-                c->uid = uid;
-                c->next = ctl->clients;
-                if (ctl->clients)
-                        ctl->clients->pprev = &c->next;
-                c->pprev = &ctl->clients;
-                ctl->clients = c;
-                ctl->n_clients++;
-                ctl->n_trusted += client_trusted(c);
+                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                        log_warning("control: accept failed: %m, retrying");
+                return 0;
         }
         return 0;
 }
+
 static int mkdir_parent(const char *path) {
         _cleanup_free_ char *d = strdup(path);
         char *slash;
@@ -776,17 +505,50 @@ static int mkdir_parent(const char *path) {
         return 0;
 }
 
-int ctl_new(sd_event *e, Supervisor *sup, const char *path, Control **ret) {
+/*
+ * The socket path becomes ours: the lock first, then a socket that still answers is left alone
+ * and a stale one replaced.  Sets ctl->lock_fd and ctl->listen_fd (closed by ctl_free()).
+ */
+static int socket_take(Control *ctl, const char *path, mode_t mode) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_free_ char *lock_path = NULL;
-        Control *ctl;
-        int r;
 
-        if (strlen(path) >= sizeof sa.sun_path)
-                return log_error_errno(-ENAMETOOLONG, "socket path too long: %s", path);
         memcpy(sa.sun_path, path, strlen(path));
         if (asprintf(&lock_path, "%s.lock", path) < 0)
                 return -ENOMEM;
+        ctl->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+        if (ctl->lock_fd < 0)
+                return log_error_errno(negative_errno(), "cannot open lock file %s: %m",
+                                       lock_path);
+        if (flock(ctl->lock_fd, LOCK_EX | LOCK_NB) < 0)
+                return log_error_errno(-EADDRINUSE, "another upkeepd is already running on %s, "
+                                       "refusing to start", path);
+        ctl->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (ctl->listen_fd < 0)
+                return log_error_errno(negative_errno(), "cannot create socket: %m");
+        /* the lock is ours, yet a process that does not know about it may be listening */
+        if (connect(ctl->listen_fd, (struct sockaddr *) &sa, sizeof sa) == 0)
+                return log_error_errno(-EADDRINUSE,
+                                       "something is listening on %s, refusing to start", path);
+        if (errno == ECONNREFUSED)
+                log_info("removing stale socket %s", path);
+        close(ctl->listen_fd);
+        ctl->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        (void) unlink(path);
+        if (ctl->listen_fd < 0 || bind(ctl->listen_fd, (struct sockaddr *) &sa, sizeof sa) < 0 ||
+            chmod(path, mode) < 0 ||
+            (ctl->group != (gid_t) -1 && chown(path, (uid_t) -1, ctl->group) < 0) ||
+            listen(ctl->listen_fd, 64) < 0)
+                return log_error_errno(negative_errno(), "cannot listen on %s: %m", path);
+        return 0;
+}
+
+int ctl_new(sd_event *e, Supervisor *sup, const char *path, Control **ret) {
+        Control *ctl;
+        int r;
+
+        if (strlen(path) >= sizeof(((struct sockaddr_un *) NULL)->sun_path))
+                return log_error_errno(-ENAMETOOLONG, "socket path too long: %s", path);
         (void) mkdir_parent(path);
 
         ctl = calloc(1, sizeof(Control));
@@ -798,6 +560,11 @@ int ctl_new(sd_event *e, Supervisor *sup, const char *path, Control **ret) {
         ctl->group = (gid_t) -1;
         /* see accept_starved(); without it, running out of descriptors is still survived */
         ctl->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        ctl->path = strdup(path);
+        if (!ctl->path) {
+                r = -ENOMEM;
+                goto fail;
+        }
         if (sup->config->socket_group) {
                 char buf[4096];
                 struct group gr, *grp = NULL;
@@ -810,41 +577,9 @@ int ctl_new(sd_event *e, Supervisor *sup, const char *path, Control **ret) {
                 }
                 ctl->group = gr.gr_gid;
         }
-        ctl->path = strdup(path);
-        ctl->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-        if (!ctl->path || ctl->lock_fd < 0) {
-                r = log_error_errno(negative_errno(), "cannot open lock file %s: %m", lock_path);
+        r = socket_take(ctl, path, sup->config->socket_mode);
+        if (r < 0)
                 goto fail;
-        }
-        if (flock(ctl->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-                r = log_error_errno(-EADDRINUSE,
-                                    "another upkeepd is already running on %s, refusing to start",
-                                    path);
-                goto fail;
-        }
-        ctl->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (ctl->listen_fd < 0) {
-                r = log_error_errno(negative_errno(), "cannot create socket: %m");
-                goto fail;
-        }
-        /* the lock is ours, yet a process that does not know about it may be listening */
-        if (connect(ctl->listen_fd, (struct sockaddr *) &sa, sizeof sa) == 0) {
-                r = log_error_errno(-EADDRINUSE, "something is listening on %s, refusing to start",
-                                    path);
-                goto fail;
-        }
-        if (errno == ECONNREFUSED)
-                log_info("removing stale socket %s", path);
-        close(ctl->listen_fd);
-        ctl->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        (void) unlink(path);
-        if (ctl->listen_fd < 0 || bind(ctl->listen_fd, (struct sockaddr *) &sa, sizeof sa) < 0 ||
-            chmod(path, sup->config->socket_mode) < 0 ||
-            (ctl->group != (gid_t) -1 && chown(path, (uid_t) -1, ctl->group) < 0) ||
-            listen(ctl->listen_fd, 64) < 0) {
-                r = log_error_errno(negative_errno(), "cannot listen on %s: %m", path);
-                goto fail;
-        }
         r = sd_event_add_io(e, &ctl->listen_source, ctl->listen_fd, EPOLLIN, on_accept, ctl);
         if (r < 0)
                 goto fail;

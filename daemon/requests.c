@@ -1,0 +1,291 @@
+/*
+ * What each control request does (see requests.h): the supervisor read into a status answer,
+ * commands passed to it, and every failure turned into an error answer with its code.  The
+ * connections themselves are control.c's.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "alerts.h"
+#include "log.h"
+#include "logs.h"
+#include "proto.h"
+#include "requests.h"
+#include "statusjson.h"
+#include "utf8.h"
+
+static StatusProbe status_probe(const Probe *p) {
+        return (StatusProbe) {
+                .state = p->state,
+                .consecutive_failures = p->fails,
+                .sent = p->sent,
+                .answered = p->answered,
+                .skipped = p->skipped,
+                .has_last = p->has_last,
+                .last_at = p->last_at,
+                .last_latency = p->last_latency,
+                .last_code = p->last_code,
+                .last_class = p->last_class,
+                .last_reason = p->last_reason,
+        };
+}
+
+static json_t *instance_json(const Instance *i, usec_t t) {
+        StatusProbe probe = status_probe(&i->probe);
+
+        return status_instance_json(&(StatusInstance) {
+                                            .name = i->name,
+                                            .index = i->index,
+                                            .state = i->state,
+                                            .state_since = i->state_since,
+                                            .started_at = i->started_at,
+                                            .next_retry_at = i->next_retry_at,
+                                            .restarts = i->restarts,
+                                            .attempt = i->attempt,
+                                            .pid = i->pid,
+                                            .has_exited = i->has_exited,
+                                            .exit_code = i->exit_code,
+                                            .exit_signal = i->exit_signal,
+                                            .reason = i->reason,
+                                            .probe = i->probe.url ? &probe : NULL,
+                                            .output = logs_instance_json(i),
+                                    },
+                                    t);
+}
+
+static json_t *worker_json(Worker *wk, json_t *instances, usec_t t) {
+        StatusWorker sw = {
+                .name = wk->cfg->name,
+                .policy = restart_policy_to_string(wk->cfg->policy),
+                .autostart = wk->cfg->autostart,
+                .required = wk->cfg->required,
+        };
+
+        for (int k = 0; k < _EVK_MAX; k++) {
+                for (int n = 0; n < WIN_N_SPANS; n++)
+                        sw.events[k][n] = worker_events(wk, (EventKind) k, t, win_spans[n]);
+                sw.events_total[k] = worker_events_total(wk, (EventKind) k);
+        }
+        return status_worker_json(&sw, instances);
+}
+
+/* The workers and instances that `name` (a worker or an instance; NULL: all) names. */
+static json_t *status_json(Supervisor *sup, const char *name, ProtoError *ret_error) {
+        Supervisor *s = sup;
+        json_t *workers = json_array();
+        unsigned not_running = 0;
+        usec_t t = 0;
+
+        (void) sd_event_now(s->event, CLOCK_MONOTONIC, &t);
+        for (size_t w = 0; w < s->n_workers; w++) {
+                Worker *wk = s->workers[w];
+                json_t *insts = json_array();
+                bool match = !name || strcmp(name, wk->cfg->name) == 0;
+
+                for (unsigned k = 0; k < wk->n_instances; k++)
+                        if (match || strcmp(name, wk->instances[k].name) == 0) {
+                                json_array_append_new(insts,
+                                                      instance_json(&wk->instances[k], t));
+                                not_running += status_not_running(wk->instances[k].state);
+                        }
+                if (json_array_size(insts) == 0) {
+                        json_decref(insts);
+                        continue;
+                }
+                json_array_append_new(workers, worker_json(wk, insts, t));
+        }
+        if (name && json_array_size(workers) == 0) {
+                json_decref(workers);
+                *ret_error = PROTO_E_NO_SUCH_PROCESS;
+                return NULL;
+        }
+        return status_answer_json(&(StatusDaemon) {
+                                          .version = UPKEEP_VERSION,
+                                          .pid = getpid(),
+                                          .started_at = s->started_at,
+                                          .config = s->config->path,
+                                          .orphans_reaped = s->orphans_reaped,
+                                          .shutting_down = s->shutting_down,
+                                  },
+                                  t, not_running, workers);
+}
+
+static const char *const done_words[_EV_MAX] = {
+        [EV_START] = "started",
+        [EV_STOP] = "stopped",
+        [EV_RESTART] = "restarted",
+};
+
+static json_t *command_json(Supervisor *sup, FsmEvent ev, const char *name, ProtoError *ret_error) {
+        _cleanup_free_ Instance **l = NULL;
+        json_t *results;
+        size_t n;
+
+        if (sup->shutting_down) {
+                *ret_error = PROTO_E_SHUTTING_DOWN;
+                return NULL;
+        }
+        if (sup_find_instances(sup, name, &l, &n) < 0) {
+                *ret_error = PROTO_E_NO_SUCH_PROCESS;
+                return NULL;
+        }
+        results = json_array();
+        for (size_t k = 0; k < n; k++) {
+                FsmReply r = sup_command(l[k], ev);
+                /* while a previous upkeepd's processes are stopped, a start only waits for that */
+                const char *done = sup->recovery && ev != EV_STOP ? "queued" : done_words[ev];
+
+                if (r == REPLY_OK)
+                        json_array_append_new(results, json_pack("{s:s, s:b, s:s}", "name",
+                                                                 l[k]->name, "ok", 1, "result",
+                                                                 done));
+                else
+                        json_array_append_new(results,
+                                              json_pack("{s:s, s:b, s:s}", "name", l[k]->name,
+                                                        "ok", 0, "error", fsm_reply_to_string(r)));
+        }
+        return json_pack("{s:b, s:o}", "ok", 1, "results", results);
+}
+
+static json_t *strv_json(char **l) {
+        json_t *a = json_array();
+
+        for (char **p = l; p && *p; p++)
+                json_array_append_new(a, json_string(*p));
+        return a;
+}
+
+static json_t *reload_json(Supervisor *sup, ProtoError *ret_error, char **ret_detail) {
+        ReloadSummary sum;
+        json_t *ans;
+
+        if (sup->shutting_down) {
+                *ret_error = PROTO_E_SHUTTING_DOWN;
+                return NULL;
+        }
+        if (sup_reload_file(sup, &sum, ret_detail) < 0) {
+                *ret_error = PROTO_E_RELOAD_FAILED;
+                return NULL;
+        }
+        ans = json_pack("{s:b, s:o, s:o, s:o, s:o}", "ok", 1, "added", strv_json(sum.added),
+                        "removed", strv_json(sum.removed), "restarted", strv_json(sum.restarted),
+                        "kept", strv_json(sum.kept));
+        reload_summary_done(&sum);
+        return ans;
+}
+
+/* RUNNING, and healthy when probed: what a container HEALTHCHECK wants to know. */
+static json_t *health_check_json(Supervisor *sup) {
+        Supervisor *s = sup;
+        json_t *bad = json_array();
+        bool any_required = false;
+
+        for (size_t w = 0; w < s->n_workers; w++)
+                any_required = any_required || s->workers[w]->cfg->required;
+        for (size_t w = 0; w < s->n_workers; w++) {
+                Worker *wk = s->workers[w];
+                if (any_required && !wk->cfg->required)
+                        continue;
+                for (unsigned k = 0; k < wk->n_instances; k++) {
+                        const Instance *i = &wk->instances[k];
+                        bool good = i->state == STATE_RUNNING &&
+                                    (!i->probe.url || i->probe.state == HEALTH_HEALTHY ||
+                                     i->probe.state == HEALTH_DEGRADED);
+                        if (!good && !(i->admin_stopped && !any_required))
+                                json_array_append_new(
+                                        bad, json_pack("{s:s, s:s, s:s}", "name", i->name, "state",
+                                                       state_to_string(i->state), "health",
+                                                       health_class_to_string(i->probe.state)));
+                }
+        }
+        return json_pack("{s:b, s:b, s:s, s:o}", "ok", 1, "healthy", json_array_size(bad) == 0,
+                         "scope", any_required ? "required" : "all", "failing", bad);
+}
+
+/* logs.c says why in words: "this command needs a name" or "no such process" */
+static json_t *logfile_json(Supervisor *sup, const char *name, ProtoError *ret_error) {
+        const char *text = NULL;
+        json_t *ans = logs_logfile_json(sup, name, &text);
+
+        if (!ans)
+                *ret_error = text && proto_error_from_text(text) >= 0 ? proto_error_from_text(text)
+                                                                       : PROTO_E_NO_MEMORY;
+        return ans;
+}
+
+static json_t *alerts_test_json(Supervisor *sup, const char *sink, ProtoError *ret_error) {
+        if (alerts_test(sup->alerts, sink) < 0) {
+                *ret_error = PROTO_E_NO_SUCH_SINK;
+                return NULL;
+        }
+        return json_pack("{s:b, s:s}", "ok", 1, "result", "queued");
+}
+
+/* A request that passed the checks of the command table; NULL with *ret_error set on failure. */
+static json_t *serve(Supervisor *sup, ProtoCmd cmd, const char *name, ProtoError *ret_error,
+                     char **ret_detail) {
+        json_t *ans;
+
+        switch (cmd) {
+        case PROTO_CMD_STATUS:
+                return status_json(sup, name, ret_error);
+        case PROTO_CMD_START:
+                return command_json(sup, EV_START, name, ret_error);
+        case PROTO_CMD_STOP:
+                return command_json(sup, EV_STOP, name, ret_error);
+        case PROTO_CMD_RESTART:
+                return command_json(sup, EV_RESTART, name, ret_error);
+        case PROTO_CMD_RELOAD:
+                return reload_json(sup, ret_error, ret_detail);
+        case PROTO_CMD_HEALTH:
+                return health_check_json(sup);
+        case PROTO_CMD_ALERTS:
+                ans = alerts_json(sup->alerts);
+                if (ans)
+                        json_object_set_new(ans, "ok", json_true());
+                return ans;
+        case PROTO_CMD_ALERTS_TEST:
+                return alerts_test_json(sup, name, ret_error);
+        case PROTO_CMD_LOGFILE:
+                return logfile_json(sup, name, ret_error);
+        case PROTO_CMD_REOPEN_LOGS:
+                return logs_reopen_json();
+        default:
+                *ret_error = PROTO_E_UNKNOWN_COMMAND;
+                return NULL;
+        }
+}
+
+/* Decode, check against the command table (right to command, a name), serve. */
+json_t *request_answer(Supervisor *sup, const char *line, size_t len, bool may_command,
+                       uid_t uid) {
+        _cleanup_(proto_request_done) ProtoRequest req = {};
+        _cleanup_free_ char *detail = NULL;
+        ProtoError error = PROTO_E_NO_MEMORY;
+        const char *text = NULL; /* more precise than proto_error_text(error) */
+        json_t *ans = NULL;
+        ProtoCmd cmd;
+
+        if (proto_decode_request(line, len, &req, &text) < 0)
+                error = PROTO_E_INVALID_REQUEST;
+        else if ((cmd = proto_cmd_from_string(req.cmd)) < 0)
+                error = PROTO_E_UNKNOWN_COMMAND;
+        else if (proto_commands[cmd].command && !may_command) {
+                error = PROTO_E_PERMISSION;
+                log_notice("control: uid %u may not '%s', refused", (unsigned) uid, req.cmd);
+        } else if (proto_commands[cmd].name_use == PROTO_NAME_REQUIRED && !req.name) {
+                error = PROTO_E_NEEDS_NAME;
+                text = proto_commands[cmd].needs_name;
+        } else
+                ans = serve(sup, cmd, req.name, &error, &detail);
+
+        if (!ans) {
+                ans = proto_error_answer(error, text);
+                if (ans && detail) {
+                        /* one line: the first error of the file, with its file:line */
+                        detail[strcspn(detail, "\n")] = '\0';
+                        json_object_set_new(ans, "detail", utf8_json_string(detail));
+                }
+        }
+        return ans;
+}
