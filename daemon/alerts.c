@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "alertpayload.h"
+#include "alertqueue.h"
 #include "alertrule.h"
 #include "alerts.h"
 #include "curl-dl.h"
@@ -40,27 +41,15 @@
 #include "utf8.h"
 #include "urlredact.h"
 
-#define RETRY_FIRST USEC_PER_SEC
-#define RETRY_MAX (5 * USEC_PER_MINUTE)
-#define CIRCUIT_FAILURES 5
-#define CIRCUIT_OPEN (60 * USEC_PER_SEC)
 #define EXEC_OUTPUT_MAX 4096
 
 extern char **environ;
-
-typedef struct Notice {
-        struct Notice *next;
-        char *body;            /* HTTP sinks */
-        char **env;            /* exec sinks: UPKEEP_* assignments */
-        unsigned attempts;
-} Notice;
 
 typedef struct Sink {
         Alerts *alerts;
         const SinkConfig *cfg;
         char *target;          /* redacted URL or the program name, for status */
-        Notice *head, *tail;
-        unsigned queued;
+        AlertQueue queue;
         uint64_t sent, failed, dropped;
         bool dropping;         /* inside an episode of drops: logged once */
         HttpRequest *req;
@@ -130,24 +119,6 @@ char *redact_url(const char *url) {
         return url_redact(url, curl_dl_load() >= 0 ? &api : NULL);
 }
 
-static void notice_free(Notice *n) {
-        if (!n)
-                return;
-        free(n->body);
-        strv_free(n->env);
-        free(n);
-}
-
-static void sink_pop(Sink *k) {
-        Notice *n = k->head;
-
-        k->head = n->next;
-        if (!k->head)
-                k->tail = NULL;
-        k->queued--;
-        notice_free(n);
-}
-
 static void sink_kick(Sink *k);
 
 static int on_sink_timer(sd_event_source *src, uint64_t usec, void *userdata) {
@@ -172,38 +143,35 @@ static void sink_arm(Sink *k, usec_t delay) {
 }
 
 static void delivered(Sink *k) {
-        if (k->failures >= CIRCUIT_FAILURES)
+        if (k->failures >= ALERT_CIRCUIT_FAILURES)
                 log_notice("alerts: %s: delivering again, circuit closed", k->cfg->name);
         k->sent++;
         k->failures = 0;
         k->last_success = real_now();
-        sink_pop(k);
+        alert_queue_pop(&k->queue);
 }
 
 /* A failed attempt: keep the notice for a retry, or drop it when retrying cannot help. */
 static void failed(Sink *k, bool retry, const char *why) {
         usec_t delay;
+        bool open;
 
         k->last_error_at = real_now();
         snprintf(k->last_error, sizeof k->last_error, "%s", why);
         k->failures++;
-        if (!retry || !k->head) {
+        if (!retry || !k->queue.head) {
                 log_warning("alerts: %s: delivery failed (%s), dropping the notification",
                             k->cfg->name, why);
                 k->failed++;
-                if (k->head)
-                        sink_pop(k);
+                alert_queue_pop(&k->queue);
                 return;
         }
-        k->head->attempts++;
-        delay = RETRY_FIRST << MIN(k->head->attempts - 1, 16u);
-        delay = MIN(delay, RETRY_MAX);
-        if (k->failures == CIRCUIT_FAILURES) {
-                k->open_until = mono(k->alerts) + CIRCUIT_OPEN;
-                delay = MAX(delay, CIRCUIT_OPEN);
+        delay = alert_retry_delay(++k->queue.head->attempts, k->failures, &open);
+        if (open) {
+                k->open_until = mono(k->alerts) + ALERT_CIRCUIT_OPEN;
                 log_warning("alerts: %s: %u failures in a row (%s), circuit open for %llus",
                             k->cfg->name, k->failures, why,
-                            (unsigned long long) (CIRCUIT_OPEN / USEC_PER_SEC));
+                            (unsigned long long) (ALERT_CIRCUIT_OPEN / USEC_PER_SEC));
         } else
                 log_warning("alerts: %s: delivery failed (%s), retrying in %llus", k->cfg->name,
                             why, (unsigned long long) (delay / USEC_PER_SEC));
@@ -219,12 +187,14 @@ static void on_http_done(const HttpResult *res, void *userdata) {
         if (res->curl_code != 0) {
                 snprintf(why, sizeof why, "%s", res->error);
                 failed(k, true, why);
-        } else if (res->http_code >= 200 && res->http_code < 300 &&
-                   (k->cfg->type != SINK_SLACK || res->http_code == 200))
-                delivered(k);
-        else {
+        } else {
+                AlertVerdict v = alert_http_verdict(res->http_code, k->cfg->type == SINK_SLACK);
+
                 snprintf(why, sizeof why, "HTTP %ld", res->http_code);
-                failed(k, res->http_code == 429 || res->http_code >= 500, why);
+                if (v == ALERT_DELIVERED)
+                        delivered(k);
+                else
+                        failed(k, v == ALERT_RETRY, why);
         }
         sink_kick(k);
 }
@@ -333,14 +303,14 @@ static int exec_start(Sink *k) {
 
         for (char **e = environ; e && *e; e++)
                 n++;
-        env = calloc(n + strv_length(k->head->env) + 1, sizeof(char *));
+        env = calloc(n + strv_length(k->queue.head->env) + 1, sizeof(char *));
         if (!env)
                 return -ENOMEM;
         n = 0;
         for (char **e = environ; e && *e; e++)
                 if (!(env[n++] = strdup(*e)))
                         return -ENOMEM;
-        for (char **e = k->head->env; e && *e; e++)
+        for (char **e = k->queue.head->env; e && *e; e++)
                 if (!(env[n++] = strdup(*e)))
                         return -ENOMEM;
         if (pipe2(p, O_CLOEXEC) < 0)
@@ -403,7 +373,7 @@ static void sink_kick(Sink *k) {
         char why[160];
         int r;
 
-        while (k->head && !k->req && k->pid <= 0 && !k->waiting) {
+        while (k->queue.head && !k->req && k->pid <= 0 && !k->waiting) {
                 if (k->cfg->type == SINK_EXEC) {
                         r = exec_start(k);
                         if (r >= 0)
@@ -421,7 +391,7 @@ static void sink_kick(Sink *k) {
                         .url = k->cfg->url,
                         .timeout = k->cfg->timeout,
                         .max_body = 4096,
-                        .post_body = k->head->body,
+                        .post_body = k->queue.head->body,
                         .headers = json_headers,
                 };
                 r = http_start(k->alerts->sup->http, &spec, on_http_done, k, &k->req);
@@ -432,55 +402,29 @@ static void sink_kick(Sink *k) {
         }
 }
 
-/*
- * At most cfg->queue notices, the one in flight included.  When full, the oldest that is not in
- * flight makes room (the newest says what is true now); when the only one queued is in flight,
- * there is nothing older to drop and the new notice is the one dropped.  Each drop is counted
- * once, and only a drop is counted.
- */
-static void sink_enqueue(Sink *k, Notice *n) {
-        if (k->queued >= k->cfg->queue && k->head) {
-                bool in_flight = k->req || k->pid > 0;
+/* Queue n (taken over) and start it when the sink is idle; drops are counted and told once. */
+static void sink_enqueue(Sink *k, AlertNotice *n) {
+        bool in_flight = k->req || k->pid > 0;
 
-                if (!in_flight)
-                        sink_pop(k);
-                else if (k->head->next) {
-                        Notice *victim = k->head->next;
-
-                        k->head->next = victim->next;
-                        if (k->tail == victim)
-                                k->tail = k->head;
-                        notice_free(victim);
-                        k->queued--;
-                }
+        if (k->dropping && k->queue.len < k->cfg->queue / 2) {
+                log_notice("alerts: %s: queue has room again, %llu dropped in all", k->cfg->name,
+                           (unsigned long long) k->dropped);
+                k->dropping = false;
+        }
+        if (alert_queue_push(&k->queue, n, k->cfg->queue, in_flight) > 0) {
                 k->dropped++;
                 if (!k->dropping)
                         log_warning("alerts: %s: queue full (%u), dropping the oldest "
                                     "notifications", k->cfg->name, k->cfg->queue);
                 k->dropping = true;
-                if (k->queued >= k->cfg->queue) {
-                        notice_free(n);
-                        return;
-                }
-        } else if (k->dropping && k->queued < k->cfg->queue / 2) {
-                log_notice("alerts: %s: queue has room again, %llu dropped in all", k->cfg->name,
-                           (unsigned long long) k->dropped);
-                k->dropping = false;
         }
-        n->next = NULL;
-        if (k->tail)
-                k->tail->next = n;
-        else
-                k->head = n;
-        k->tail = n;
-        k->queued++;
         sink_kick(k);
 }
 
 /* The notice one sink gets for an event: a body for HTTP, an environment for exec. */
-static Notice *notice_new(const Sink *k, const AlertEvent *e) {
+static AlertNotice *notice_new(const Sink *k, const AlertEvent *e) {
         _cleanup_(json_decrefp) json_t *j = NULL;
-        Notice *n;
+        AlertNotice *n;
 
         switch (k->cfg->type) {
         case SINK_WEBHOOK:
@@ -498,7 +442,7 @@ static Notice *notice_new(const Sink *k, const AlertEvent *e) {
         default:
                 return NULL;
         }
-        n = calloc(1, sizeof(Notice));
+        n = calloc(1, sizeof(AlertNotice));
         if (!n)
                 return NULL;
         if (k->cfg->type == SINK_EXEC)
@@ -506,7 +450,7 @@ static Notice *notice_new(const Sink *k, const AlertEvent *e) {
         else if (j)
                 n->body = json_dumps(j, JSON_COMPACT);
         if (!n->env && !n->body) {
-                notice_free(n);
+                alert_notice_free(n);
                 return NULL;
         }
         return n;
@@ -522,7 +466,7 @@ static void dispatch_event(Alerts *a, const AlertEvent *e, Severity gate, const 
                 e->repeat ? " (still firing)" : "", e->summary);
         for (size_t i = 0; i < a->n_sinks; i++) {
                 Sink *k = &a->sinks[i];
-                Notice *n;
+                AlertNotice *n;
 
                 if (only ? strcmp(only, k->cfg->name) != 0 : gate < k->cfg->min_severity)
                         continue;
@@ -545,7 +489,7 @@ static void resolve_previous_level(Alerts *a, const AlertEvent *rise, Severity b
         e.resolved = true;
         for (size_t i = 0; i < a->n_sinks; i++) {
                 Sink *k = &a->sinks[i];
-                Notice *n;
+                AlertNotice *n;
 
                 if (k->cfg->type != SINK_ALERTMANAGER || before < k->cfg->min_severity)
                         continue;
@@ -739,7 +683,7 @@ static int on_resend(sd_event_source *src, uint64_t usec, void *userdata) {
                         WorkerAlert *wa = worker_alert(a, a->sup->workers[w], false);
                         AlertCounts counts;
                         AlertEvent e;
-                        Notice *n;
+                        AlertNotice *n;
 
                         if (!wa || wa->esc.level < k->cfg->min_severity)
                                 continue;
@@ -775,8 +719,7 @@ static void sinks_free(Alerts *a) {
                         close(k->out_fd);
                 }
                 sd_event_source_disable_unref(k->timer);
-                while (k->head)
-                        sink_pop(k);
+                alert_queue_clear(&k->queue);
                 free(k->target);
         }
         free(a->sinks);
@@ -878,7 +821,7 @@ static json_t *sink_json(const Sink *k, usec_t now) {
                          k->cfg->name, "type", sink_type_to_string(k->cfg->type), "target",
                          utf8_json_string(k->target), "min_severity",
                          severity_to_string(k->cfg->min_severity), "state", state, "queued",
-                         (json_int_t) k->queued, "sent", (json_int_t) k->sent, "failed",
+                         (json_int_t) k->queue.len, "sent", (json_int_t) k->sent, "failed",
                          (json_int_t) k->failed, "dropped", (json_int_t) k->dropped,
                          "last_success_unix_s", unix_s_or_null(k->last_success), "last_error",
                          k->last_error[0] ? utf8_json_string(k->last_error) : json_null(),
