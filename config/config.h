@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "alertrule.h"
 #include "backoff.h"
 #include "escalate.h"
 #include "logconf.h"
@@ -41,15 +42,6 @@ typedef struct HealthConfig {
         DegradedPolicy degraded;
         uint64_t max_body;
 } HealthConfig;
-
-#define ALERT_EVENT_GAVE_UP _EVK_MAX /* a rule on "gave-up": an instance's circuit is open */
-
-typedef struct AlertRule {
-        Severity severity;
-        int event;           /* an EventKind, or ALERT_EVENT_GAVE_UP */
-        unsigned count;
-        usec_t within;
-} AlertRule;
 
 typedef struct AlertConfig {
         AlertRule *rules;

@@ -1,11 +1,13 @@
 /*
- * Alerts (see alerts.h).
+ * Alerts (see alerts.h): what fires for which worker, and getting each notification out.
  *
  * Evaluation: after every counted event of a worker (and every second while one of its alerts
- * is firing, so that windows draining over time are noticed), its rules are checked against its
- * sliding windows; the highest matching severity goes through esc_step(), which says whether a
- * notification is due.  upkeepd's own log always gets it; every sink whose min-severity is
- * reached gets it queued.
+ * is firing, so that windows draining over time are noticed), its rules are matched against its
+ * sliding windows (alert_match()); the highest matching severity goes through esc_step(), which
+ * says whether a notification is due.  upkeepd's own log always gets it; every sink whose
+ * min-severity is reached gets it queued, encoded by alertpayload.c.  The alert state of a worker
+ * (level, timer, summary) is a WorkerAlert record of this part, made at the worker's first match
+ * and dropped by alerts_forget().
  *
  * Delivery: each sink has a bounded FIFO and at most one delivery in flight.  HTTP sinks go
  * through the shared curl multi, so a stalled endpoint delays nothing else; timeouts, 429 and
@@ -13,7 +15,8 @@
  * permanent failures.  After 5 failures in a row the sink's circuit opens for a minute: nothing
  * is attempted, the queue keeps the newest notifications and drops the oldest, counted.  exec
  * sinks run the command once per notification, in a process group of its own, with a bounded
- * run time (then the group is killed); its output goes to upkeepd's log.  URLs are never printed in full: they may carry tokens (Slack).
+ * run time (then the group is killed); its output goes to upkeepd's log.  URLs are never printed
+ * in full: they may carry tokens (Slack).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alertpayload.h"
+#include "alertqueue.h"
+#include "alertrule.h"
 #include "alerts.h"
 #include "curl-dl.h"
 #include "http.h"
@@ -35,28 +41,15 @@
 #include "utf8.h"
 #include "urlredact.h"
 
-#define RETRY_FIRST USEC_PER_SEC
-#define RETRY_MAX (5 * USEC_PER_MINUTE)
-#define CIRCUIT_FAILURES 5
-#define CIRCUIT_OPEN (60 * USEC_PER_SEC)
 #define EXEC_OUTPUT_MAX 4096
 
 extern char **environ;
-
-typedef struct Notice {
-        struct Notice *next;
-        char *body;            /* HTTP sinks */
-        char **env;            /* exec sinks: UPKEEP_* assignments */
-        char summary[200];
-        unsigned attempts;
-} Notice;
 
 typedef struct Sink {
         Alerts *alerts;
         const SinkConfig *cfg;
         char *target;          /* redacted URL or the program name, for status */
-        Notice *head, *tail;
-        unsigned queued;
+        AlertQueue queue;
         uint64_t sent, failed, dropped;
         bool dropping;         /* inside an episode of drops: logged once */
         HttpRequest *req;
@@ -74,10 +67,23 @@ typedef struct Sink {
         char last_error[160];
 } Sink;
 
+/* The alert of one worker, from its first matching rule until alerts_forget(). */
+typedef struct WorkerAlert {
+        Alerts *alerts;
+        Worker *worker;
+        EscState esc;            /* its level */
+        sd_event_source *timer;  /* while firing: evaluate again without events */
+        usec_t started;          /* CLOCK_REALTIME, when the current alert first fired */
+        char instance[80];
+        char summary[ALERT_SUMMARY_MAX];
+} WorkerAlert;
+
 struct Alerts {
         Supervisor *sup;
         Sink *sinks;
         size_t n_sinks;
+        WorkerAlert **workers;   /* sorted by worker address */
+        size_t n_workers;
         sd_event_source *resend; /* Alertmanager wants firing alerts re-sent */
         char host[256];
 };
@@ -96,13 +102,6 @@ static usec_t real_now(void) {
         return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
 }
 
-static void rfc3339(char *buf, size_t len, usec_t realtime) {
-        time_t t = (time_t) (realtime / USEC_PER_SEC);
-        struct tm tm;
-
-        gmtime_r(&t, &tm);
-        strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 /*
  * Parsed by libcurl (which every URL sink loads anyway to deliver); without it, the scheme alone:
@@ -118,24 +117,6 @@ char *redact_url(const char *url) {
         };
 
         return url_redact(url, curl_dl_load() >= 0 ? &api : NULL);
-}
-
-static void notice_free(Notice *n) {
-        if (!n)
-                return;
-        free(n->body);
-        strv_free(n->env);
-        free(n);
-}
-
-static void sink_pop(Sink *k) {
-        Notice *n = k->head;
-
-        k->head = n->next;
-        if (!k->head)
-                k->tail = NULL;
-        k->queued--;
-        notice_free(n);
 }
 
 static void sink_kick(Sink *k);
@@ -162,38 +143,35 @@ static void sink_arm(Sink *k, usec_t delay) {
 }
 
 static void delivered(Sink *k) {
-        if (k->failures >= CIRCUIT_FAILURES)
+        if (k->failures >= ALERT_CIRCUIT_FAILURES)
                 log_notice("alerts: %s: delivering again, circuit closed", k->cfg->name);
         k->sent++;
         k->failures = 0;
         k->last_success = real_now();
-        sink_pop(k);
+        alert_queue_pop(&k->queue);
 }
 
 /* A failed attempt: keep the notice for a retry, or drop it when retrying cannot help. */
 static void failed(Sink *k, bool retry, const char *why) {
         usec_t delay;
+        bool open;
 
         k->last_error_at = real_now();
         snprintf(k->last_error, sizeof k->last_error, "%s", why);
         k->failures++;
-        if (!retry || !k->head) {
+        if (!retry || !k->queue.head) {
                 log_warning("alerts: %s: delivery failed (%s), dropping the notification",
                             k->cfg->name, why);
                 k->failed++;
-                if (k->head)
-                        sink_pop(k);
+                alert_queue_pop(&k->queue);
                 return;
         }
-        k->head->attempts++;
-        delay = RETRY_FIRST << MIN(k->head->attempts - 1, 16u);
-        delay = MIN(delay, RETRY_MAX);
-        if (k->failures == CIRCUIT_FAILURES) {
-                k->open_until = mono(k->alerts) + CIRCUIT_OPEN;
-                delay = MAX(delay, CIRCUIT_OPEN);
+        delay = alert_retry_delay(++k->queue.head->attempts, k->failures, &open);
+        if (open) {
+                k->open_until = mono(k->alerts) + ALERT_CIRCUIT_OPEN;
                 log_warning("alerts: %s: %u failures in a row (%s), circuit open for %llus",
                             k->cfg->name, k->failures, why,
-                            (unsigned long long) (CIRCUIT_OPEN / USEC_PER_SEC));
+                            (unsigned long long) (ALERT_CIRCUIT_OPEN / USEC_PER_SEC));
         } else
                 log_warning("alerts: %s: delivery failed (%s), retrying in %llus", k->cfg->name,
                             why, (unsigned long long) (delay / USEC_PER_SEC));
@@ -209,12 +187,14 @@ static void on_http_done(const HttpResult *res, void *userdata) {
         if (res->curl_code != 0) {
                 snprintf(why, sizeof why, "%s", res->error);
                 failed(k, true, why);
-        } else if (res->http_code >= 200 && res->http_code < 300 &&
-                   (k->cfg->type != SINK_SLACK || res->http_code == 200))
-                delivered(k);
-        else {
+        } else {
+                AlertVerdict v = alert_http_verdict(res->http_code, k->cfg->type == SINK_SLACK);
+
                 snprintf(why, sizeof why, "HTTP %ld", res->http_code);
-                failed(k, res->http_code == 429 || res->http_code >= 500, why);
+                if (v == ALERT_DELIVERED)
+                        delivered(k);
+                else
+                        failed(k, v == ALERT_RETRY, why);
         }
         sink_kick(k);
 }
@@ -323,14 +303,14 @@ static int exec_start(Sink *k) {
 
         for (char **e = environ; e && *e; e++)
                 n++;
-        env = calloc(n + strv_length(k->head->env) + 1, sizeof(char *));
+        env = calloc(n + strv_length(k->queue.head->env) + 1, sizeof(char *));
         if (!env)
                 return -ENOMEM;
         n = 0;
         for (char **e = environ; e && *e; e++)
                 if (!(env[n++] = strdup(*e)))
                         return -ENOMEM;
-        for (char **e = k->head->env; e && *e; e++)
+        for (char **e = k->queue.head->env; e && *e; e++)
                 if (!(env[n++] = strdup(*e)))
                         return -ENOMEM;
         if (pipe2(p, O_CLOEXEC) < 0)
@@ -393,7 +373,7 @@ static void sink_kick(Sink *k) {
         char why[160];
         int r;
 
-        while (k->head && !k->req && k->pid <= 0 && !k->waiting) {
+        while (k->queue.head && !k->req && k->pid <= 0 && !k->waiting) {
                 if (k->cfg->type == SINK_EXEC) {
                         r = exec_start(k);
                         if (r >= 0)
@@ -411,7 +391,7 @@ static void sink_kick(Sink *k) {
                         .url = k->cfg->url,
                         .timeout = k->cfg->timeout,
                         .max_body = 4096,
-                        .post_body = k->head->body,
+                        .post_body = k->queue.head->body,
                         .headers = json_headers,
                 };
                 r = http_start(k->alerts->sup->http, &spec, on_http_done, k, &k->req);
@@ -422,158 +402,61 @@ static void sink_kick(Sink *k) {
         }
 }
 
-/*
- * At most cfg->queue notices, the one in flight included.  When full, the oldest that is not in
- * flight makes room (the newest says what is true now); when the only one queued is in flight,
- * there is nothing older to drop and the new notice is the one dropped.  Each drop is counted
- * once, and only a drop is counted.
- */
-static void sink_enqueue(Sink *k, Notice *n) {
-        if (k->queued >= k->cfg->queue && k->head) {
-                bool in_flight = k->req || k->pid > 0;
+/* Queue n (taken over) and start it when the sink is idle; drops are counted and told once. */
+static void sink_enqueue(Sink *k, AlertNotice *n) {
+        bool in_flight = k->req || k->pid > 0;
 
-                if (!in_flight)
-                        sink_pop(k);
-                else if (k->head->next) {
-                        Notice *victim = k->head->next;
-
-                        k->head->next = victim->next;
-                        if (k->tail == victim)
-                                k->tail = k->head;
-                        notice_free(victim);
-                        k->queued--;
-                }
+        if (k->dropping && k->queue.len < k->cfg->queue / 2) {
+                log_notice("alerts: %s: queue has room again, %llu dropped in all", k->cfg->name,
+                           (unsigned long long) k->dropped);
+                k->dropping = false;
+        }
+        if (alert_queue_push(&k->queue, n, k->cfg->queue, in_flight) > 0) {
                 k->dropped++;
                 if (!k->dropping)
                         log_warning("alerts: %s: queue full (%u), dropping the oldest "
                                     "notifications", k->cfg->name, k->cfg->queue);
                 k->dropping = true;
-                if (k->queued >= k->cfg->queue) {
-                        notice_free(n);
-                        return;
-                }
-        } else if (k->dropping && k->queued < k->cfg->queue / 2) {
-                log_notice("alerts: %s: queue has room again, %llu dropped in all", k->cfg->name,
-                           (unsigned long long) k->dropped);
-                k->dropping = false;
         }
-        n->next = NULL;
-        if (k->tail)
-                k->tail->next = n;
-        else
-                k->head = n;
-        k->tail = n;
-        k->queued++;
         sink_kick(k);
 }
 
-typedef struct Event {
-        const char *worker, *instance;
-        Severity severity;
-        bool resolved, repeat, test;
-        const char *summary;
-        usec_t started_at; /* realtime */
-        json_t *counts;    /* borrowed */
-} Event;
+/* The notice one sink gets for an event: a body for HTTP, an environment for exec. */
+static AlertNotice *notice_new(const Sink *k, const AlertEvent *e) {
+        _cleanup_(json_decrefp) json_t *j = NULL;
+        AlertNotice *n;
 
-static json_t *counts_json(Worker *w) {
-        json_t *o = json_object();
-        usec_t t = mono(w->sup->alerts);
-
-        for (int k = 0; k < _EVK_MAX; k++) {
-                json_t *c = json_object();
-                for (int n = 0; n < WIN_N_SPANS; n++) {
-                        static const char *const span[] = { "1m", "5m", "15m", "1h" };
-                        json_object_set_new(c, span[n],
-                                            json_integer(worker_events(w, (EventKind) k, t,
-                                                                   win_spans[n])));
-                }
-                json_object_set_new(o, event_kind_to_string((EventKind) k), c);
-        }
-        return o;
-}
-
-static char *body_for(Alerts *a, const Sink *k, const Event *e) {
-        char started[32], now[32], ends[32];
-        json_t *j = NULL;
-        char *s;
-
-        rfc3339(started, sizeof started, e->started_at);
-        rfc3339(now, sizeof now, real_now());
         switch (k->cfg->type) {
         case SINK_WEBHOOK:
-                j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:b, s:b, s:O}",
-                              "version", 1, "status", e->resolved ? "resolved" : "firing",
-                              "severity", severity_to_string(e->severity), "worker", e->worker,
-                              "instance", e->instance, "host", a->host, "summary",
-                              utf8_json_string(e->summary),
-                              "started_at", started, "at", now, "repeat", e->repeat, "test",
-                              e->test, "counts", e->counts);
+                j = alert_webhook_json(e);
                 break;
-        case SINK_SLACK: {
-                char text[512];
-                snprintf(text, sizeof text, "%s *[%s]* %s on %s: %s%s",
-                         e->resolved ? ":white_check_mark:" : ":rotating_light:",
-                         e->resolved ? "RESOLVED" : severity_to_string(e->severity),
-                         e->instance, a->host, e->summary, e->test ? " (test)" : "");
-                j = json_pack("{s:o}", "text", utf8_json_string(text));
+        case SINK_SLACK:
+                j = alert_slack_json(e);
                 break;
-        }
         case SINK_ALERTMANAGER:
                 /* firing: valid for 4 resend periods, so alerts of a dead upkeepd expire */
-                rfc3339(ends, sizeof ends,
-                        e->resolved ? real_now() : real_now() + 4 * k->cfg->resend);
-                j = json_pack("[{s:{s:s, s:s, s:s, s:s, s:s}, s:{s:o, s:s}, s:s, s:s}]", "labels",
-                              "alertname", e->test ? "UpkeepTest" : "UpkeepWorkerAlert",
-                              "worker", e->worker, "instance", e->instance, "severity",
-                              severity_to_string(e->severity), "host", a->host, "annotations",
-                              "summary", utf8_json_string(e->summary), "description",
-                              e->resolved ? "the worker recovered" : "see upkeepctl status",
-                              "startsAt", started, "endsAt", ends);
+                j = alert_alertmanager_json(e, 4 * k->cfg->resend);
+                break;
+        case SINK_EXEC:
                 break;
         default:
                 return NULL;
         }
-        if (!j)
+        n = calloc(1, sizeof(AlertNotice));
+        if (!n)
                 return NULL;
-        s = json_dumps(j, JSON_COMPACT);
-        json_decref(j);
-        return s;
-}
-
-static char **env_for(const Event *e) {
-        char **env = calloc(8 + _EVK_MAX + 1, sizeof(char *));
-        size_t n = 0;
-        json_t *v;
-        const char *key;
-
-        if (!env)
-                return NULL;
-        if (asprintf(&env[n++], "UPKEEP_WORKER=%s", e->worker) < 0 ||
-            asprintf(&env[n++], "UPKEEP_INSTANCE=%s", e->instance) < 0 ||
-            asprintf(&env[n++], "UPKEEP_SEVERITY=%s", severity_to_string(e->severity)) < 0 ||
-            asprintf(&env[n++], "UPKEEP_STATUS=%s", e->resolved ? "resolved" : "firing") < 0 ||
-            asprintf(&env[n++], "UPKEEP_SUMMARY=%s", e->summary) < 0 ||
-            asprintf(&env[n++], "UPKEEP_TEST=%d", e->test) < 0) {
-                strv_free(env);
+        if (k->cfg->type == SINK_EXEC)
+                n->env = alert_exec_env(e);
+        else if (j)
+                n->body = json_dumps(j, JSON_COMPACT);
+        if (!n->env && !n->body) {
+                alert_notice_free(n);
                 return NULL;
         }
-        /* UPKEEP_COUNT_RESTART_5M=3 and the like, for the 5-minute window */
-        json_object_foreach(e->counts, key, v) {
-                char name[64];
-                snprintf(name, sizeof name, "%s", key);
-                for (char *c = name; *c; c++)
-                        *c = *c == '-' ? '_' : (char) (*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
-                if (asprintf(&env[n++], "UPKEEP_COUNT_%s_5M=%lld", name,
-                             (long long) json_integer_value(json_object_get(v, "5m"))) < 0) {
-                        env[--n] = NULL;
-                        break;
-                }
-        }
-        return env;
+        return n;
 }
 
-static void dispatch_event(Alerts *a, const Event *e, Severity gate, const char *only) {
+static void dispatch_event(Alerts *a, const AlertEvent *e, Severity gate, const char *only) {
         int prio = e->resolved ? LOG_NOTICE
                    : e->severity >= SEV_CRITICAL ? LOG_ERR
                                                  : LOG_WARNING;
@@ -583,25 +466,15 @@ static void dispatch_event(Alerts *a, const Event *e, Severity gate, const char 
                 e->repeat ? " (still firing)" : "", e->summary);
         for (size_t i = 0; i < a->n_sinks; i++) {
                 Sink *k = &a->sinks[i];
-                Notice *n;
+                AlertNotice *n;
 
                 if (only ? strcmp(only, k->cfg->name) != 0 : gate < k->cfg->min_severity)
                         continue;
                 if (k->cfg->type == SINK_LOG)
                         continue; /* the line above is that sink */
-                n = calloc(1, sizeof(Notice));
-                if (!n)
-                        continue;
-                snprintf(n->summary, sizeof n->summary, "%s", e->summary);
-                if (k->cfg->type == SINK_EXEC)
-                        n->env = env_for(e);
-                else
-                        n->body = body_for(a, k, e);
-                if (!n->env && !n->body) {
-                        notice_free(n);
-                        continue;
-                }
-                sink_enqueue(k, n);
+                n = notice_new(k, e);
+                if (n)
+                        sink_enqueue(k, n);
         }
 }
 
@@ -609,140 +482,189 @@ static void dispatch_event(Alerts *a, const Event *e, Severity gate, const char 
  * Alertmanager tells alerts apart by their labels, severity included: when the level rises,
  * the alert at the old level is resolved there, so only one stays active.
  */
-static void resolve_previous_level(Alerts *a, const Event *rise, Severity before) {
-        Event e = *rise;
+static void resolve_previous_level(Alerts *a, const AlertEvent *rise, Severity before) {
+        AlertEvent e = *rise;
 
         e.severity = before;
         e.resolved = true;
         for (size_t i = 0; i < a->n_sinks; i++) {
                 Sink *k = &a->sinks[i];
-                Notice *n;
+                AlertNotice *n;
 
                 if (k->cfg->type != SINK_ALERTMANAGER || before < k->cfg->min_severity)
                         continue;
-                n = calloc(1, sizeof(Notice));
-                if (!n)
-                        continue;
-                n->body = body_for(a, k, &e);
-                if (!n->body) {
-                        free(n);
-                        continue;
-                }
-                sink_enqueue(k, n);
+                n = notice_new(k, &e);
+                if (n)
+                        sink_enqueue(k, n);
         }
 }
 
-/* The highest severity whose rule matches now, with a description of the strongest match. */
-static Severity match_rules(Worker *w, usec_t t, char *summary, size_t len, const char **inst) {
-        const AlertConfig *ac = &w->cfg->alerts;
-        Severity best = SEV_NONE;
-        char buf[32];
+/* Where w's record is, or would go: the records are sorted by worker address. */
+static size_t worker_alert_index(const Alerts *a, const Worker *w) {
+        size_t lo = 0, hi = a->n_workers;
 
-        for (size_t r = 0; r < ac->n_rules; r++) {
-                const AlertRule *rule = &ac->rules[r];
-                unsigned n = 0;
-
-                if (rule->severity <= best)
-                        continue;
-                if (rule->event == ALERT_EVENT_GAVE_UP) {
-                        for (unsigned k = 0; k < w->n_instances; k++)
-                                if (w->instances[k].state == STATE_FATAL) {
-                                        n++;
-                                        *inst = w->instances[k].name;
-                                        snprintf(summary, len, "%.150s",
-                                                 w->instances[k].reason[0]
-                                                         ? w->instances[k].reason
-                                                         : "gave up");
-                                }
-                        if (n >= rule->count)
-                                best = rule->severity;
-                        continue;
-                }
-                n = worker_events(w, (EventKind) rule->event, t, rule->within);
-                if (n >= rule->count) {
-                        best = rule->severity;
-                        snprintf(summary, len, "%u %s%s within %s", n,
-                                 event_kind_to_string((EventKind) rule->event),
-                                 n == 1 ? "" : "s", format_duration(buf, sizeof buf, rule->within));
-                }
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if ((uintptr_t) a->workers[mid]->worker < (uintptr_t) w)
+                        lo = mid + 1;
+                else
+                        hi = mid;
         }
-        return best;
+        return lo;
+}
+
+/* w's record; with create, made when missing.  NULL: none (or out of memory). */
+static WorkerAlert *worker_alert(Alerts *a, const Worker *w, bool create) {
+        size_t lo = worker_alert_index(a, w);
+        WorkerAlert *wa, **p;
+
+        if (lo < a->n_workers && a->workers[lo]->worker == w)
+                return a->workers[lo];
+        if (!create)
+                return NULL;
+        p = reallocarray(a->workers, a->n_workers + 1, sizeof(WorkerAlert *));
+        if (!p)
+                return NULL;
+        a->workers = p;
+        wa = calloc(1, sizeof(WorkerAlert));
+        if (!wa)
+                return NULL;
+        *wa = (WorkerAlert) { .alerts = a, .worker = (Worker *) w };
+        memmove(&a->workers[lo + 1], &a->workers[lo], (a->n_workers - lo) * sizeof(WorkerAlert *));
+        a->workers[lo] = wa;
+        a->n_workers++;
+        return wa;
+}
+
+static WorkerAlert *worker_alert_free(WorkerAlert *wa) {
+        if (wa) {
+                sd_event_source_disable_unref(wa->timer);
+                free(wa);
+        }
+        return NULL;
+}
+
+/* What the rules are evaluated on: the windows, and which instances gave up. */
+static void worker_facts(Worker *w, usec_t now, AlertFacts *ret) {
+        *ret = (AlertFacts) { .window = w->window, .now = now };
+        for (unsigned k = 0; k < w->n_instances; k++) {
+                const Instance *i = &w->instances[k];
+
+                if (i->state != STATE_FATAL)
+                        continue;
+                ret->gave_up++;
+                ret->gave_up_instance = i->name;
+                ret->gave_up_reason = i->reason;
+        }
+}
+
+/* The event of a worker's current alert, at its current level. */
+static AlertEvent worker_event(const WorkerAlert *wa, const AlertCounts *counts) {
+        const WorkerConfig *cfg = wa->worker->cfg;
+
+        return (AlertEvent) {
+                .worker = cfg->name,
+                .instance = wa->instance[0] ? wa->instance : cfg->name,
+                .host = wa->alerts->host,
+                .severity = wa->esc.level,
+                .summary = wa->summary,
+                .started_at = wa->started,
+                .at = real_now(),
+                .counts = counts,
+        };
+}
+
+static void worker_notify(WorkerAlert *wa, EscNotice notice, Severity before) {
+        const EscPolicy *p = &wa->worker->cfg->alerts.policy;
+        AlertCounts counts;
+        AlertEvent e;
+        char resolved[300];
+
+        alert_counts(wa->worker->window, mono(wa->alerts), &counts);
+        e = worker_event(wa, &counts);
+        e.repeat = notice == ESC_REPEAT;
+        if (notice == ESC_RESOLVED) {
+                e.severity = before;
+                e.resolved = true;
+                snprintf(resolved, sizeof resolved,
+                         "recovered (no alert rule matched for %llus; was: %s)",
+                         (unsigned long long) (p->resolve_after / USEC_PER_SEC), wa->summary);
+                e.summary = resolved;
+        }
+        if (notice == ESC_FIRING && before > SEV_NONE)
+                resolve_previous_level(wa->alerts, &e, before);
+        dispatch_event(wa->alerts, &e, e.severity, NULL);
+        if (notice == ESC_RESOLVED)
+                wa->summary[0] = '\0';
 }
 
 static int on_worker_timer(sd_event_source *src, uint64_t usec, void *userdata) {
-        Worker *w = userdata;
+        WorkerAlert *wa = userdata;
 
         (void) src, (void) usec;
-        alerts_evaluate(w->sup->alerts, w, NULL);
+        alerts_evaluate(wa->alerts, wa->worker, NULL);
         return 0;
 }
 
+/* While firing, look again every second: windows drain without any event. */
+static void worker_schedule(WorkerAlert *wa, usec_t now) {
+        usec_t next = esc_next_check(&wa->esc, &wa->worker->cfg->alerts.policy);
+
+        if (next == USEC_INFINITY) {
+                if (wa->timer)
+                        (void) sd_event_source_set_enabled(wa->timer, SD_EVENT_OFF);
+                return;
+        }
+        next = MIN(next, now + USEC_PER_SEC);
+        if (!wa->timer &&
+            sd_event_add_time(wa->alerts->sup->event, &wa->timer, CLOCK_MONOTONIC, next,
+                              50 * USEC_PER_MSEC, on_worker_timer, wa) < 0)
+                return;
+        (void) sd_event_source_set_time(wa->timer, next);
+        (void) sd_event_source_set_enabled(wa->timer, SD_EVENT_ONESHOT);
+}
+
 void alerts_evaluate(Alerts *a, Worker *w, const char *instance) {
-        const EscPolicy *p = &w->cfg->alerts.policy;
-        usec_t t, next;
-        char summary[200] = "";
-        const char *inst = instance;
-        Severity before = w->esc.level, matched;
+        const AlertConfig *ac;
+        WorkerAlert *wa;
+        AlertFacts f;
+        AlertMatch m;
         EscNotice notice;
+        Severity before;
 
         if (!a || w->retiring)
                 return;
-        t = mono(a);
-        if (instance)
-                snprintf(w->alert_instance, sizeof w->alert_instance, "%s", instance);
-        matched = match_rules(w, t, summary, sizeof summary, &inst);
-        if (inst && inst != instance)
-                snprintf(w->alert_instance, sizeof w->alert_instance, "%s", inst);
-        if (matched > SEV_NONE)
-                snprintf(w->alert_summary, sizeof w->alert_summary, "%s", summary);
-        notice = esc_step(&w->esc, p, matched, t);
+        ac = &w->cfg->alerts;
+        worker_facts(w, mono(a), &f);
+        alert_match(ac->rules, ac->n_rules, &f, &m);
+        /* a worker gets a record at its first match: until then there is nothing to remember */
+        wa = worker_alert(a, w, m.severity > SEV_NONE);
+        if (!wa)
+                return;
+        if (m.instance || instance)
+                snprintf(wa->instance, sizeof wa->instance, "%s", m.instance ?: instance);
+        if (m.severity > SEV_NONE)
+                snprintf(wa->summary, sizeof wa->summary, "%s", m.summary);
+        before = wa->esc.level;
+        notice = esc_step(&wa->esc, &ac->policy, m.severity, f.now);
         if (notice == ESC_FIRING && before == SEV_NONE)
-                w->alert_started = real_now();
-        if (notice != ESC_NOTHING) {
-                _cleanup_(json_decrefp) json_t *counts = counts_json(w);
-                char resolved[300];
-                Event e = {
-                        .worker = w->cfg->name,
-                        .instance = w->alert_instance[0] ? w->alert_instance : w->cfg->name,
-                        .severity = notice == ESC_RESOLVED ? before : w->esc.level,
-                        .resolved = notice == ESC_RESOLVED,
-                        .repeat = notice == ESC_REPEAT,
-                        .summary = w->alert_summary,
-                        .started_at = w->alert_started,
-                        .counts = counts,
-                };
-                if (notice == ESC_RESOLVED) {
-                        snprintf(resolved, sizeof resolved, "recovered (no alert rule matched "
-                                 "for %llus; was: %s)",
-                                 (unsigned long long) (p->resolve_after / USEC_PER_SEC),
-                                 w->alert_summary);
-                        e.summary = resolved;
-                }
-                if (notice == ESC_FIRING && before > SEV_NONE)
-                        resolve_previous_level(a, &e, before);
-                dispatch_event(a, &e, e.severity, NULL);
-                if (notice == ESC_RESOLVED)
-                        w->alert_summary[0] = '\0';
-        }
-        next = esc_next_check(&w->esc, p);
-        if (next == USEC_INFINITY) {
-                if (w->alert_timer)
-                        (void) sd_event_source_set_enabled(w->alert_timer, SD_EVENT_OFF);
-                return;
-        }
-        /* while firing, look again every second: windows drain without any event */
-        next = MIN(next, t + USEC_PER_SEC);
-        if (!w->alert_timer &&
-            sd_event_add_time(a->sup->event, &w->alert_timer, CLOCK_MONOTONIC, next,
-                              50 * USEC_PER_MSEC, on_worker_timer, w) < 0)
-                return;
-        (void) sd_event_source_set_time(w->alert_timer, next);
-        (void) sd_event_source_set_enabled(w->alert_timer, SD_EVENT_ONESHOT);
+                wa->started = real_now();
+        if (notice != ESC_NOTHING)
+                worker_notify(wa, notice, before);
+        worker_schedule(wa, f.now);
 }
 
 void alerts_forget(Alerts *a, Worker *w) {
-        (void) a;
-        w->alert_timer = sd_event_source_disable_unref(w->alert_timer);
+        size_t i;
+
+        if (!a)
+                return; /* upkeepd is exiting: alerts_free() dropped every record */
+        i = worker_alert_index(a, w);
+        if (i == a->n_workers || a->workers[i]->worker != w)
+                return;
+        worker_alert_free(a->workers[i]);
+        memmove(&a->workers[i], &a->workers[i + 1], (a->n_workers - i - 1) * sizeof(WorkerAlert *));
+        a->n_workers--;
 }
 
 /* Alertmanager forgets an alert that is not re-sent: refresh every firing one. */
@@ -753,37 +675,24 @@ static int on_resend(sd_event_source *src, uint64_t usec, void *userdata) {
         (void) usec;
         for (size_t i = 0; i < a->n_sinks; i++) {
                 Sink *k = &a->sinks[i];
+
                 if (k->cfg->type != SINK_ALERTMANAGER)
                         continue;
                 every = MIN(every, k->cfg->resend);
                 for (size_t w = 0; w < a->sup->n_workers; w++) {
-                        Worker *wk = a->sup->workers[w];
-                        _cleanup_(json_decrefp) json_t *counts = NULL;
-                        Event e;
-                        Notice *n;
+                        WorkerAlert *wa = worker_alert(a, a->sup->workers[w], false);
+                        AlertCounts counts;
+                        AlertEvent e;
+                        AlertNotice *n;
 
-                        if (wk->esc.level < k->cfg->min_severity)
+                        if (!wa || wa->esc.level < k->cfg->min_severity)
                                 continue;
-                        counts = counts_json(wk);
-                        e = (Event) {
-                                .worker = wk->cfg->name,
-                                .instance = wk->alert_instance[0] ? wk->alert_instance
-                                                                  : wk->cfg->name,
-                                .severity = wk->esc.level,
-                                .repeat = true,
-                                .summary = wk->alert_summary,
-                                .started_at = wk->alert_started,
-                                .counts = counts,
-                        };
-                        n = calloc(1, sizeof(Notice));
-                        if (!n)
-                                continue;
-                        n->body = body_for(a, k, &e);
-                        if (!n->body) {
-                                free(n);
-                                continue;
-                        }
-                        sink_enqueue(k, n);
+                        alert_counts(wa->worker->window, mono(a), &counts);
+                        e = worker_event(wa, &counts);
+                        e.repeat = true;
+                        n = notice_new(k, &e);
+                        if (n)
+                                sink_enqueue(k, n);
                 }
         }
         if (every != USEC_INFINITY) {
@@ -792,6 +701,7 @@ static int on_resend(sd_event_source *src, uint64_t usec, void *userdata) {
         }
         return 0;
 }
+
 
 static void sinks_free(Alerts *a) {
         for (size_t i = 0; i < a->n_sinks; i++) {
@@ -809,8 +719,7 @@ static void sinks_free(Alerts *a) {
                         close(k->out_fd);
                 }
                 sd_event_source_disable_unref(k->timer);
-                while (k->head)
-                        sink_pop(k);
+                alert_queue_clear(&k->queue);
                 free(k->target);
         }
         free(a->sinks);
@@ -872,61 +781,72 @@ Alerts *alerts_free(Alerts *a) {
         if (!a)
                 return NULL;
         sinks_free(a);
+        for (size_t i = 0; i < a->n_workers; i++)
+                worker_alert_free(a->workers[i]);
+        free(a->workers);
         free(a);
         return NULL;
 }
 
-json_t *alerts_json(Alerts *a) {
-        json_t *active = json_array(), *sinks = json_array();
-        usec_t t = mono(a);
+static json_t *active_json(Alerts *a, usec_t now) {
+        json_t *active = json_array();
 
         for (size_t w = 0; w < a->sup->n_workers; w++) {
-                Worker *wk = a->sup->workers[w];
-                if (wk->esc.level == SEV_NONE)
+                WorkerAlert *wa = worker_alert(a, a->sup->workers[w], false);
+
+                if (!wa || wa->esc.level == SEV_NONE)
                         continue;
                 json_array_append_new(
-                        active, json_pack("{s:s, s:s, s:s, s:f, s:o}", "worker", wk->cfg->name,
-                                          "instance", wk->alert_instance, "severity",
-                                          severity_to_string(wk->esc.level), "firing_s",
-                                          (double) (t - wk->esc.started_at) / USEC_PER_SEC,
-                                          "summary", utf8_json_string(wk->alert_summary)));
+                        active,
+                        json_pack("{s:s, s:s, s:s, s:f, s:o}", "worker", wa->worker->cfg->name,
+                                  "instance", wa->instance, "severity",
+                                  severity_to_string(wa->esc.level), "firing_s",
+                                  (double) (now - wa->esc.started_at) / USEC_PER_SEC, "summary",
+                                  utf8_json_string(wa->summary)));
         }
-        for (size_t i = 0; i < a->n_sinks; i++) {
-                Sink *k = &a->sinks[i];
-                const char *state = k->open_until > t ? "open"
-                                    : k->waiting      ? "retrying"
-                                    : k->req || k->pid > 0 ? "sending"
-                                                           : "idle";
-                json_array_append_new(
-                        sinks,
-                        json_pack("{s:s, s:s, s:o, s:s, s:s, s:i, s:I, s:I, s:I, s:o, s:o, s:o}",
-                                  "name", k->cfg->name, "type", sink_type_to_string(k->cfg->type),
-                                  "target", utf8_json_string(k->target), "min_severity",
-                                  severity_to_string(k->cfg->min_severity), "state", state,
-                                  "queued", (json_int_t) k->queued, "sent", (json_int_t) k->sent,
-                                  "failed", (json_int_t) k->failed, "dropped",
-                                  (json_int_t) k->dropped, "last_success_unix_s",
-                                  k->last_success ? json_real((double) k->last_success / 1e6)
-                                                  : json_null(),
-                                  "last_error", k->last_error[0] ? utf8_json_string(k->last_error)
-                                                                 : json_null(),
-                                  "last_error_unix_s",
-                                  k->last_error_at ? json_real((double) k->last_error_at / 1e6)
-                                                   : json_null()));
-        }
-        return json_pack("{s:o, s:o}", "active", active, "sinks", sinks);
+        return active;
+}
+
+static json_t *unix_s_or_null(usec_t realtime) {
+        return realtime ? json_real((double) realtime / 1e6) : json_null();
+}
+
+static json_t *sink_json(const Sink *k, usec_t now) {
+        const char *state = k->open_until > now       ? "open"
+                            : k->waiting               ? "retrying"
+                            : k->req || k->pid > 0     ? "sending"
+                                                       : "idle";
+
+        return json_pack("{s:s, s:s, s:o, s:s, s:s, s:i, s:I, s:I, s:I, s:o, s:o, s:o}", "name",
+                         k->cfg->name, "type", sink_type_to_string(k->cfg->type), "target",
+                         utf8_json_string(k->target), "min_severity",
+                         severity_to_string(k->cfg->min_severity), "state", state, "queued",
+                         (json_int_t) k->queue.len, "sent", (json_int_t) k->sent, "failed",
+                         (json_int_t) k->failed, "dropped", (json_int_t) k->dropped,
+                         "last_success_unix_s", unix_s_or_null(k->last_success), "last_error",
+                         k->last_error[0] ? utf8_json_string(k->last_error) : json_null(),
+                         "last_error_unix_s", unix_s_or_null(k->last_error_at));
+}
+
+json_t *alerts_json(Alerts *a) {
+        json_t *sinks = json_array();
+        usec_t now = mono(a);
+
+        for (size_t i = 0; i < a->n_sinks; i++)
+                json_array_append_new(sinks, sink_json(&a->sinks[i], now));
+        return json_pack("{s:o, s:o}", "active", active_json(a, now), "sinks", sinks);
 }
 
 int alerts_test(Alerts *a, const char *sink) {
-        _cleanup_(json_decrefp) json_t *counts = json_object();
-        Event e = {
+        AlertEvent e = {
                 .worker = "upkeep-test",
                 .instance = "upkeep-test",
+                .host = a->host,
                 .severity = SEV_WARNING,
                 .test = true,
                 .summary = "test notification from upkeepd",
                 .started_at = real_now(),
-                .counts = counts,
+                .at = real_now(),
         };
 
         for (size_t i = 0; i < a->n_sinks; i++)

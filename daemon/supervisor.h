@@ -61,11 +61,6 @@ struct Worker {
         Window *window;          /* sliding windows, allocated at its first event */
         bool retiring;           /* removed or replaced by a reload: stopping, then freed */
         bool env_warned;         /* the world-readable env-file warning was given */
-        EscState esc;            /* alert level of the worker */
-        sd_event_source *alert_timer;
-        usec_t alert_started;    /* CLOCK_REALTIME, when the current alert first fired */
-        char alert_instance[80];
-        char alert_summary[200];
         Worker *predecessor;     /* a replaced worker still stopping: we start after it is gone */
 };
 
