@@ -195,7 +195,6 @@ typedef struct Credentials {
         gid_t gid;
         gid_t groups[256];
         int n_groups;
-        char home[256];
 } Credentials;
 
 /* Resolve user and group names in upkeepd, where a failure can be reported properly. */
@@ -219,7 +218,6 @@ static int resolve_credentials(const WorkerConfig *w, Credentials *c, char *reas
                 }
                 c->uid = pw.pw_uid;
                 c->gid = pw.pw_gid;
-                snprintf(c->home, sizeof c->home, "%s", pw.pw_dir);
         }
         if (w->group) {
                 r = getgrnam_r(w->group, &gr, buf, sizeof buf, &grp);

@@ -3,8 +3,8 @@
  *
  * It records, for each instance with a process, its pid (which is also its process group id)
  * and the process start time from /proc/PID/stat, plus the instances an operator stopped.  It
- * is rewritten (write to a temporary file, then rename) at most once per loop iteration, from a
- * defer source, after any state change.
+ * is rewritten (write to a temporary file, then rename) 1 ms after the first change of a burst,
+ * once for the whole burst (a timer armed by sup_state_changed()).
  *
  * At start-up, before any worker is started, the previous run's file is read: every recorded
  * process that still exists with the same start time is a leftover of a upkeepd that died
@@ -223,6 +223,37 @@ int state_save(Supervisor *s) {
 }
 
 /*
+ * What is wrong with a parsed file, or NULL when it is one we wrote: an object of our version
+ * whose instances are a list of objects, each with a name and an integer pid and start time.
+ * Anything else (a crash cannot produce it, the rename is atomic) is a file we do not
+ * understand, ignored as a whole rather than half-applied.
+ */
+static const char *state_check(json_t *root) {
+        static char why[80];
+        json_t *insts, *e;
+        size_t k;
+
+        if (!json_is_object(root))
+                return "not a JSON object";
+        if (json_integer_value(json_object_get(root, "version")) != STATE_VERSION) {
+                snprintf(why, sizeof why, "version %" JSON_INTEGER_FORMAT ", expected %d",
+                         json_integer_value(json_object_get(root, "version")), STATE_VERSION);
+                return why;
+        }
+        insts = json_object_get(root, "instances");
+        if (!json_is_array(insts))
+                return "no list of instances";
+        json_array_foreach(insts, k, e)
+                if (!json_is_string(json_object_get(e, "name")) ||
+                    !json_is_integer(json_object_get(e, "pid")) ||
+                    !json_is_integer(json_object_get(e, "start_time"))) {
+                        snprintf(why, sizeof why, "entry %zu has no name, pid or start_time", k);
+                        return why;
+                }
+        return NULL;
+}
+
+/*
  * The previous run's file, or NULL (there is none, or it is not one we can trust: then no
  * leftover is stopped, and the next save replaces it).
  */
@@ -271,9 +302,17 @@ static json_t *state_load(const char *path) {
                             "any, are not stopped", path, why);
                 return NULL;
         }
-        root = json_loadb(buf, n, 0, &jerr);
-        if (!root && n > 0)
-                log_warning("state file %s: %s, ignoring it", path, jerr.text);
+        root = n > 0 ? json_loadb(buf, n, 0, &jerr) : NULL;
+        if (!root)
+                why = n > 0 ? jerr.text : "empty";
+        else
+                why = state_check(root);
+        if (why) {
+                log_warning("state file %s: %s, ignoring it: workers of a previous upkeepd, if "
+                            "any, are not stopped", path, why);
+                json_decref(root);
+                return NULL;
+        }
         return root;
 }
 

@@ -644,13 +644,6 @@ void sup_shutdown(Supervisor *s) {
                 (void) sd_event_exit(s->event, 0);
 }
 
-Worker *sup_find_worker(Supervisor *s, const char *name) {
-        for (size_t w = 0; w < s->n_workers; w++)
-                if (strcmp(s->workers[w]->cfg->name, name) == 0)
-                        return s->workers[w];
-        return NULL;
-}
-
 int sup_find_instances(Supervisor *s, const char *name, Instance ***ret, size_t *ret_n) {
         Instance **l = NULL;
         size_t n = 0;

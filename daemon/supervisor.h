@@ -80,7 +80,7 @@ struct Supervisor {
         size_t n_old_configs;
         sd_event_source *cleanup; /* frees retired workers outside of their own callbacks */
         char *state_path;
-        sd_event_source *state_writer; /* saves the state file once per loop iteration */
+        sd_event_source *state_writer; /* saves the state file 1 ms after a burst begins */
         StateRecovery *recovery; /* leftovers of a previous upkeepd still being stopped */
         bool shutting_down;
         uint64_t rng;
@@ -98,7 +98,7 @@ Supervisor *sup_free(Supervisor *s);
 
 /* Start every autostart instance (except those an operator stopped). */
 void sup_start_all(Supervisor *s);
-/* Something the state file records changed: save it before the loop sleeps again. */
+/* Something the state file records changed: save it 1 ms from now, once for the burst. */
 void sup_state_changed(Supervisor *s);
 /* Stop everything; the loop exits once the last process is gone. */
 void sup_shutdown(Supervisor *s);
@@ -137,7 +137,6 @@ void sup_reap_children(Supervisor *s);
  */
 FsmReply sup_command(Instance *i, FsmEvent ev);
 
-Worker *sup_find_worker(Supervisor *s, const char *name);
 /* "api" (every instance of worker api), "api:1" (one instance). */
 int sup_find_instances(Supervisor *s, const char *name, Instance ***ret, size_t *ret_n);
 
