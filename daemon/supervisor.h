@@ -28,9 +28,7 @@ struct Instance {
         bool pending_backoff;    /* restart through backoff once the current stop completes */
         pid_t pid;               /* > 0 while a process exists (STARTING, RUNNING, STOPPING) */
         uint64_t pid_start_time; /* of pid, from /proc, for the state file */
-        int pidfd;
         int errpipe;             /* read end: the child reports a failure before exec here */
-        sd_event_source *child_source;
         sd_event_source *timer;  /* start-secs, backoff delay or stop-timeout, by state */
 
         unsigned attempt;        /* backoff sequence position */
@@ -85,7 +83,7 @@ struct Supervisor {
         bool shutting_down;
         uint64_t rng;
         unsigned long orphans_reaped;
-        bool no_pidfd;           /* the kernel (or valgrind) has no pidfd_open */
+        struct Children *children; /* every process we wait for, and the orphan scan */
         usec_t started_at;
         Http *http;
         struct Alerts *alerts;
