@@ -21,6 +21,7 @@
 #include "alerts.h"
 #include "children.h"
 #include "http.h"
+#include "launch.h"
 #include "log.h"
 #include "logs.h"
 #include "notify.h"
@@ -141,7 +142,7 @@ static void on_child_exited(pid_t pid, const siginfo_t *si, void *userdata) {
         i->has_exited = true;
         i->exit_code = si->si_code == CLD_EXITED ? si->si_status : 0;
         i->exit_signal = si->si_code == CLD_EXITED ? 0 : si->si_status;
-        spawn_failed = spawn_read_error(i, reason, sizeof reason);
+        spawn_failed = launch_read_error(i, i->errpipe, reason, sizeof reason);
         child_gone(i);
         if (!spawn_failed) {
                 sup_count(i, EVK_EXIT);
@@ -167,7 +168,7 @@ static void do_spawn(Instance *i) {
         int errpipe, r;
 
         i->reason[0] = '\0';
-        r = spawn_instance(i, &pid, &errpipe, i->reason, sizeof i->reason);
+        r = launch_instance(i, &pid, &errpipe, i->reason, sizeof i->reason);
         if (r < 0) {
                 i->spawn_attempted = true;
                 dispatch(i, EV_SPAWN_FAILED);

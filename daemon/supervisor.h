@@ -137,8 +137,3 @@ FsmReply sup_command(Instance *i, FsmEvent ev);
 
 /* "api" (every instance of worker api), "api:1" (one instance). */
 int sup_find_instances(Supervisor *s, const char *name, Instance ***ret, size_t *ret_n);
-
-/* Fill argv/env/user for the child and fork it; in spawn.c. */
-int spawn_instance(Instance *i, pid_t *ret_pid, int *ret_errpipe, char *reason, size_t len);
-/* Read the failure the child reported before exec, if any; in spawn.c. */
-bool spawn_read_error(const Instance *i, char *reason, size_t len);

@@ -36,3 +36,24 @@ def state_file_unusable_content_warns(c):
         h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit after SIGTERM")
         with open(path) as f:
             json.load(f)  # replaced by a good one
+
+
+@h.test
+def spawn_output_attach_failure(c):
+    """When the worker's output cannot be read (made to fail with UPKEEP_FAULT), the spawn
+    fails with a reason and no process is left running with a pipe nobody reads (its first
+    write would get EPIPE)."""
+    env = dict(os.environ, UPKEEP_FAULT="output-attach")
+    c.conf(h.worker_block("w", h.WORKER, restart=dict(backoff="200ms", factor=1,
+                                                       max_delay="1s", jitter="0%")))
+    d = c.start_daemon(c.path("upkeep.conf"), env=env)
+
+    def failed():
+        i = c.inst("w")
+        return i if i["pid"] is None and "cannot read the worker's output" in \
+            (i["reason"] or "") else None
+    h.wait_for(failed, 10, "a spawn error about the worker's output")
+    h.hold_for(lambda: c.inst("w")["state"] != "RUNNING", 1.5, "w never RUNNING")
+    rc, how = d.stop()
+    d.checked = True
+    h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit after SIGTERM")
