@@ -24,7 +24,6 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +32,7 @@
 #include "alertqueue.h"
 #include "alertrule.h"
 #include "alerts.h"
+#include "children.h"
 #include "curl-dl.h"
 #include "http.h"
 #include "log.h"
@@ -54,8 +54,8 @@ typedef struct Sink {
         bool dropping;         /* inside an episode of drops: logged once */
         HttpRequest *req;
         pid_t pid;             /* exec in flight */
-        int pidfd, out_fd;
-        sd_event_source *exit_source, *out_source;
+        int out_fd;
+        sd_event_source *out_source;
         char out[EXEC_OUTPUT_MAX];
         size_t out_len;
         sd_event_source *timer; /* retry, circuit, or exec timeout */
@@ -245,10 +245,6 @@ static void exec_finished(Sink *k, const siginfo_t *si) {
                 }
                 exec_log_output(k, true);
         }
-        k->exit_source = sd_event_source_disable_unref(k->exit_source);
-        if (k->pidfd >= 0)
-                close(k->pidfd);
-        k->pidfd = -1;
         k->pid = 0;
         (void) sd_event_source_set_enabled(k->timer, SD_EVENT_OFF);
         if (si->si_code == CLD_EXITED && si->si_status == 0)
@@ -265,31 +261,9 @@ static void exec_finished(Sink *k, const siginfo_t *si) {
         sink_kick(k);
 }
 
-static bool exec_reap(Sink *k) {
-        siginfo_t si = { 0 };
-
-        if (k->pid <= 0 ||
-            waitid(k->pidfd >= 0 ? P_PIDFD : P_PID,
-                   k->pidfd >= 0 ? (id_t) k->pidfd : (id_t) k->pid, &si, WEXITED | WNOHANG) < 0 ||
-            si.si_pid == 0)
-                return false;
-        exec_finished(k, &si);
-        return true;
-}
-
-static int on_exec_exit(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
-        (void) src, (void) fd, (void) revents;
-        (void) exec_reap(userdata);
-        return 0;
-}
-
-bool alerts_reap_pid(Alerts *a, pid_t pid) {
-        if (!a)
-                return false;
-        for (size_t i = 0; i < a->n_sinks; i++)
-                if (a->sinks[i].pid == pid)
-                        return exec_reap(&a->sinks[i]);
-        return false;
+static void on_exec_exit(pid_t pid, const siginfo_t *si, void *userdata) {
+        (void) pid;
+        exec_finished(userdata, si);
 }
 
 static int exec_start(Sink *k) {
@@ -339,22 +313,15 @@ static int exec_start(Sink *k) {
                 return -r;
         }
         k->pid = pid;
-        k->pidfd = pidfd_open(pid, 0);
         k->out_fd = p[0];
         k->out_len = 0;
         (void) fcntl(p[0], F_SETFL, O_NONBLOCK);
-        if (k->pidfd < 0 && errno == ENOSYS)
-                ; /* the SIGCHLD scan reaps it through alerts_reap_pid() */
-        else if (k->pidfd < 0 ||
-                 sd_event_add_io(k->alerts->sup->event, &k->exit_source, k->pidfd, EPOLLIN,
-                                 on_exec_exit, k) < 0) {
+        if (children_watch(k->alerts->sup->children, pid, 0, on_exec_exit, k) < 0) {
                 (void) kill(pid, SIGKILL);
                 (void) waitpid(pid, NULL, 0);
                 k->pid = 0;
-                if (k->pidfd >= 0)
-                        close(k->pidfd);
                 close(p[0]);
-                k->pidfd = k->out_fd = -1;
+                k->out_fd = -1;
                 return -EIO;
         }
         if (sd_event_add_io(k->alerts->sup->event, &k->out_source, p[0], EPOLLIN, on_exec_output,
@@ -708,12 +675,10 @@ static void sinks_free(Alerts *a) {
                 Sink *k = &a->sinks[i];
                 if (k->req)
                         http_cancel(k->req);
-                if (k->pid > 0) {
-                        /* a notifier still running is left to finish on its own */
-                        k->exit_source = sd_event_source_disable_unref(k->exit_source);
-                        if (k->pidfd >= 0)
-                                close(k->pidfd);
-                }
+                if (k->pid > 0)
+                        /* a notifier still running is left to finish on its own (the orphan
+                         * scan collects it) */
+                        children_forget(k->alerts->sup->children, k->pid);
                 if (k->out_source) {
                         sd_event_source_disable_unref(k->out_source);
                         close(k->out_fd);
@@ -739,7 +704,7 @@ int alerts_reconfigure(Alerts *a) {
         for (size_t i = 0; i < c->n_sinks; i++) {
                 Sink *k = &a->sinks[i];
 
-                *k = (Sink) { .alerts = a, .cfg = &c->sinks[i], .pidfd = -1, .out_fd = -1 };
+                *k = (Sink) { .alerts = a, .cfg = &c->sinks[i], .out_fd = -1 };
                 k->target = k->cfg->url ? redact_url(k->cfg->url)
                             : k->cfg->argv ? strdup(k->cfg->argv[0])
                                            : strdup("upkeepd log");

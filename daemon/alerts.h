@@ -25,9 +25,6 @@ void alerts_evaluate(Alerts *a, Worker *w, const char *instance);
 /* A worker is going away: stop its timer. */
 void alerts_forget(Alerts *a, Worker *w);
 
-/* If pid is one of our exec notifiers, reap it and return true (called from the SIGCHLD scan). */
-bool alerts_reap_pid(Alerts *a, pid_t pid);
-
 /* {"active": [...], "sinks": [...]} for upkeepctl alerts. */
 json_t *alerts_json(Alerts *a);
 /* Queue a test notification on one sink; -ENOENT when there is no such sink. */

@@ -3,8 +3,8 @@
  *
  * It records, for each instance with a process, its pid (which is also its process group id)
  * and the process start time from /proc/PID/stat, plus the instances an operator stopped.  It
- * is rewritten (write to a temporary file, then rename) at most once per loop iteration, from a
- * defer source, after any state change.
+ * is rewritten (write to a temporary file, then rename) 1 ms after the first change of a burst,
+ * once for the whole burst (a timer armed by sup_state_changed()).
  *
  * At start-up, before any worker is started, the previous run's file is read: every recorded
  * process that still exists with the same start time is a leftover of a upkeepd that died
@@ -33,10 +33,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "children.h"
 #include "log.h"
 #include "parse.h"
 #include "state.h"
@@ -50,10 +50,9 @@
 
 typedef struct Leftover {
         pid_t pid;
-        int pidfd;
         char *name;
         uint64_t start_time;
-        sd_event_source *io;
+        bool alive;             /* watched by the child registry until it is gone */
         usec_t deadline;        /* SIGKILL then: its worker's stop-timeout after the signal */
 } Leftover;
 
@@ -123,7 +122,7 @@ static json_t *state_json(Supervisor *s) {
         /* leftovers of the previous run not yet gone: still somebody's to stop */
         for (size_t k = 0; s->recovery && k < s->recovery->n_left; k++) {
                 const Leftover *l = &s->recovery->left[k];
-                if (!l->io)
+                if (!l->alive)
                         continue;
                 json_array_append_new(
                         insts, json_pack("{s:s, s:i, s:I, s:b}", "name", l->name ?: "?", "pid",
@@ -223,6 +222,37 @@ int state_save(Supervisor *s) {
 }
 
 /*
+ * What is wrong with a parsed file, or NULL when it is one we wrote: an object of our version
+ * whose instances are a list of objects, each with a name and an integer pid and start time.
+ * Anything else (a crash cannot produce it, the rename is atomic) is a file we do not
+ * understand, ignored as a whole rather than half-applied.
+ */
+static const char *state_check(json_t *root) {
+        static char why[80];
+        json_t *insts, *e;
+        size_t k;
+
+        if (!json_is_object(root))
+                return "not a JSON object";
+        if (json_integer_value(json_object_get(root, "version")) != STATE_VERSION) {
+                snprintf(why, sizeof why, "version %" JSON_INTEGER_FORMAT ", expected %d",
+                         json_integer_value(json_object_get(root, "version")), STATE_VERSION);
+                return why;
+        }
+        insts = json_object_get(root, "instances");
+        if (!json_is_array(insts))
+                return "no list of instances";
+        json_array_foreach(insts, k, e)
+                if (!json_is_string(json_object_get(e, "name")) ||
+                    !json_is_integer(json_object_get(e, "pid")) ||
+                    !json_is_integer(json_object_get(e, "start_time"))) {
+                        snprintf(why, sizeof why, "entry %zu has no name, pid or start_time", k);
+                        return why;
+                }
+        return NULL;
+}
+
+/*
  * The previous run's file, or NULL (there is none, or it is not one we can trust: then no
  * leftover is stopped, and the next save replaces it).
  */
@@ -271,9 +301,17 @@ static json_t *state_load(const char *path) {
                             "any, are not stopped", path, why);
                 return NULL;
         }
-        root = json_loadb(buf, n, 0, &jerr);
-        if (!root && n > 0)
-                log_warning("state file %s: %s, ignoring it", path, jerr.text);
+        root = n > 0 ? json_loadb(buf, n, 0, &jerr) : NULL;
+        if (!root)
+                why = n > 0 ? jerr.text : "empty";
+        else
+                why = state_check(root);
+        if (why) {
+                log_warning("state file %s: %s, ignoring it: workers of a previous upkeepd, if "
+                            "any, are not stopped", path, why);
+                json_decref(root);
+                return NULL;
+        }
         return root;
 }
 
@@ -288,9 +326,8 @@ static Instance *instance_by_name(Supervisor *s, const char *name) {
 static void recovery_free(StateRecovery *rc) {
         for (size_t k = 0; k < rc->n_left; k++) {
                 free(rc->left[k].name);
-                sd_event_source_disable_unref(rc->left[k].io);
-                if (rc->left[k].pidfd >= 0)
-                        close(rc->left[k].pidfd);
+                if (rc->left[k].alive)
+                        children_forget(rc->sup->children, rc->left[k].pid);
         }
         sd_event_source_disable_unref(rc->timer);
         free(rc->left);
@@ -306,22 +343,21 @@ static void recovery_finish(StateRecovery *rc) {
         done(s);
 }
 
-static int on_leftover_exit(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+static void on_leftover_exit(pid_t pid, const siginfo_t *si, void *userdata) {
         StateRecovery *rc = userdata;
 
-        (void) fd, (void) revents;
+        (void) si;
         for (size_t k = 0; k < rc->n_left; k++)
-                if (rc->left[k].io == src) {
+                if (rc->left[k].alive && rc->left[k].pid == pid) {
                         /* the leader is gone: nothing of its group may stay either */
                         (void) kill(-rc->left[k].pid, SIGKILL);
                         log_info("leftover process %d of the previous upkeepd is gone",
                                  (int) rc->left[k].pid);
-                        rc->left[k].io = sd_event_source_disable_unref(rc->left[k].io);
+                        rc->left[k].alive = false;
                         rc->n_alive--;
                 }
         if (rc->n_alive == 0)
                 recovery_finish(rc);
-        return 0;
 }
 
 /* Arm the timer for the earliest deadline of a leftover still alive and not yet killed. */
@@ -329,7 +365,7 @@ static void recovery_arm(StateRecovery *rc) {
         usec_t next = USEC_INFINITY;
 
         for (size_t k = 0; k < rc->n_left; k++)
-                if (rc->left[k].io && rc->left[k].deadline < next)
+                if (rc->left[k].alive && rc->left[k].deadline < next)
                         next = rc->left[k].deadline;
         if (next == USEC_INFINITY)
                 return;
@@ -345,7 +381,7 @@ static int on_recovery_timeout(sd_event_source *src, uint64_t usec, void *userda
                 /* stuck even after SIGKILL (D state): they stay in the state file, kept by the
                  * save at exit, for the next upkeepd to stop */
                 for (size_t k = 0; k < rc->n_left; k++)
-                        if (rc->left[k].io)
+                        if (rc->left[k].alive)
                                 log_error("leftover process %d of the previous upkeepd is still "
                                           "there after SIGKILL, exiting: it stays in the state "
                                           "file", (int) rc->left[k].pid);
@@ -355,7 +391,7 @@ static int on_recovery_timeout(sd_event_source *src, uint64_t usec, void *userda
                 return 0;
         }
         for (size_t k = 0; k < rc->n_left; k++)
-                if (rc->left[k].io && rc->left[k].deadline <= usec) {
+                if (rc->left[k].alive && rc->left[k].deadline <= usec) {
                         log_warning("leftover process %d did not stop in time, sending SIGKILL",
                                     (int) rc->left[k].pid);
                         (void) kill(-rc->left[k].pid, SIGKILL);
@@ -375,30 +411,30 @@ static int stop_leftover(StateRecovery *rc, json_t *e) {
         Instance *i = name ? instance_by_name(s, name) : NULL;
         int sig = i ? i->worker->cfg->stop_signal : SIGTERM;
         Leftover *l;
-        int pidfd;
+        int r;
 
         /* a pid_t is an int: 2^32 + 1 cut down to one would be kill(-1), every process */
         if (pid <= 1 || pid > INT_MAX || pid == getpid() || start <= 0 ||
             state_process_start_time((pid_t) pid) != (uint64_t) start)
                 return 0;
-        pidfd = pidfd_open((pid_t) pid, 0);
-        if (pidfd < 0 && errno == ENOSYS) {
+        r = children_watch(s->children, (pid_t) pid, CHILD_FOREIGN, on_leftover_exit, rc);
+        if (r == -ENOSYS) {
                 /* no pidfds: the group gets SIGKILL at once, nothing to wait for */
                 log_notice("%s: process %d left by a previous upkeepd, killing its group",
                            name ?: "?", (int) pid);
                 (void) kill(-(pid_t) pid, SIGKILL);
                 return 0;
         }
-        if (pidfd < 0)
+        if (r == -ESRCH)
                 return 0; /* exited meanwhile */
-        l = &rc->left[rc->n_left++];
-        *l = (Leftover) { .pid = (pid_t) pid, .pidfd = pidfd, .name = name ? strdup(name) : NULL,
-                          .start_time = (uint64_t) start };
-        if (sd_event_add_io(sd_event_source_get_event(rc->timer), &l->io, pidfd, EPOLLIN,
-                            on_leftover_exit, rc) < 0) {
-                (void) kill(-l->pid, SIGKILL);
+        if (r < 0) {
+                /* cannot watch it: it must not run beside the new workers */
+                (void) kill(-(pid_t) pid, SIGKILL);
                 return 0;
         }
+        l = &rc->left[rc->n_left++];
+        *l = (Leftover) { .pid = (pid_t) pid, .name = name ? strdup(name) : NULL,
+                          .start_time = (uint64_t) start, .alive = true };
         rc->n_alive++;
         /* the worker's own stop-timeout; 10 s for one no longer configured */
         (void) sd_event_now(sd_event_source_get_event(rc->timer), CLOCK_MONOTONIC, &l->deadline);
@@ -478,7 +514,7 @@ void state_recovery_kill(Supervisor *s) {
                    rc->n_alive == 1 ? "is" : "are");
         (void) sd_event_now(s->event, CLOCK_MONOTONIC, &t);
         for (size_t k = 0; k < rc->n_left; k++)
-                if (rc->left[k].io) {
+                if (rc->left[k].alive) {
                         (void) kill(-rc->left[k].pid, SIGKILL);
                         (void) kill(rc->left[k].pid, SIGKILL);
                         rc->left[k].deadline = t + RECOVERY_KILL_WAIT;

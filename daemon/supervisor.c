@@ -3,27 +3,25 @@
  * instance state machine (fsm.c) carried out with sd-event sources.
  *
  * Invariants:
- *   - an instance has a process (pid > 0, pidfd and child source set) exactly in STARTING,
- *     RUNNING and STOPPING;
- *   - a worker's exit is noticed through its pidfd, and its status is collected with
- *     waitid(P_PIDFD), so a recycled PID can never be mistaken for it;
- *   - orphans re-parented to upkeepd (subreaper, or PID 1 in a container) are reaped by pid
- *     after a WNOWAIT peek, which never consumes the status of a process we watch;
+ *   - an instance has a process (pid > 0, watched by the child registry, children.c) exactly
+ *     in STARTING, RUNNING and STOPPING;
  *   - when a worker's main process ends, whatever is left in its process group is SIGKILLed
- *     while the main process is still a zombie, so the group id cannot have been reused.
+ *     while the main process is still a zombie (CHILD_KILL_GROUP), so the group id cannot have
+ *     been reused.
  */
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "alerts.h"
+#include "children.h"
 #include "http.h"
+#include "launch.h"
 #include "log.h"
 #include "logs.h"
 #include "notify.h"
@@ -125,10 +123,8 @@ static bool restart_wanted(const Instance *i, FsmEvent ev) {
 
 static void child_gone(Instance *i) {
         probe_end(i);
-        i->child_source = sd_event_source_disable_unref(i->child_source);
-        if (i->pidfd >= 0)
-                close(i->pidfd);
-        i->pidfd = -1;
+        if (i->pid > 0)
+                children_forget(i->worker->sup->children, i->pid);
         if (i->errpipe >= 0)
                 close(i->errpipe);
         i->errpipe = -1;
@@ -136,44 +132,17 @@ static void child_gone(Instance *i) {
         i->pid_start_time = 0;
 }
 
-/*
- * Without pidfds (kernels before 5.3, or valgrind, which does not know pidfd_open), the exit is
- * seen by the SIGCHLD scan alone and collected by pid: still race-free, since only this code
- * reaps the pids of our instances.
- */
-static idtype_t wait_type(const Instance *i) {
-        return i->pidfd >= 0 ? P_PIDFD : P_PID;
-}
-
-static id_t wait_id(const Instance *i) {
-        return i->pidfd >= 0 ? (id_t) i->pidfd : (id_t) i->pid;
-}
-
-/*
- * Collect the main process's status through its pidfd.  Returns false when it has not exited
- * (a spurious wake-up).  Called from the pidfd source and from the SIGCHLD scan, whichever
- * comes first.
- */
-static bool instance_reap(Instance *i) {
-        siginfo_t si = { 0 };
+/* The main process ended (the registry collected it and killed what was left of its group). */
+static void on_child_exited(pid_t pid, const siginfo_t *si, void *userdata) {
+        Instance *i = userdata;
         char reason[sizeof i->reason];
         bool spawn_failed;
 
-        if (i->pid <= 0)
-                return false;
-        /* still a zombie: kill what is left of its group before the pid can be recycled */
-        if (waitid(wait_type(i), wait_id(i), &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
-            si.si_pid == 0)
-                return false;
-        (void) kill(-i->pid, SIGKILL);
-        si = (siginfo_t) { 0 };
-        if (waitid(wait_type(i), wait_id(i), &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
-                return false;
-
+        (void) pid;
         i->has_exited = true;
-        i->exit_code = si.si_code == CLD_EXITED ? si.si_status : 0;
-        i->exit_signal = si.si_code == CLD_EXITED ? 0 : si.si_status;
-        spawn_failed = spawn_read_error(i, reason, sizeof reason);
+        i->exit_code = si->si_code == CLD_EXITED ? si->si_status : 0;
+        i->exit_signal = si->si_code == CLD_EXITED ? 0 : si->si_status;
+        spawn_failed = launch_read_error(i, i->errpipe, reason, sizeof reason);
         child_gone(i);
         if (!spawn_failed) {
                 sup_count(i, EVK_EXIT);
@@ -191,49 +160,32 @@ static bool instance_reap(Instance *i) {
                         i->reason[0] = '\0';
                 dispatch(i, EV_EXIT);
         }
-        return true;
-}
-
-static int on_child(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
-        (void) src, (void) fd, (void) revents;
-        (void) instance_reap(userdata);
-        return 0;
 }
 
 static void do_spawn(Instance *i) {
         Supervisor *s = i->worker->sup;
         pid_t pid;
-        int errpipe, pidfd, r;
+        int errpipe, r;
 
         i->reason[0] = '\0';
-        r = spawn_instance(i, &pid, &errpipe, i->reason, sizeof i->reason);
+        r = launch_instance(i, &pid, &errpipe, i->reason, sizeof i->reason);
         if (r < 0) {
                 i->spawn_attempted = true;
                 dispatch(i, EV_SPAWN_FAILED);
                 return;
         }
-        pidfd = pidfd_open(pid, 0);
-        if (pidfd < 0 && errno == ENOSYS) {
-                if (!s->no_pidfd)
-                        log_notice("pidfd_open() is not available, watching children through "
-                                   "SIGCHLD only");
-                s->no_pidfd = true;
-        } else if (pidfd < 0 ||
-                   sd_event_add_io(s->event, &i->child_source, pidfd, EPOLLIN, on_child, i) < 0) {
+        r = children_watch(s->children, pid, CHILD_KILL_GROUP, on_child_exited, i);
+        if (r < 0) {
                 /* cannot watch it: do not leave it running unsupervised */
-                snprintf(i->reason, sizeof i->reason, "cannot watch process: %m");
+                snprintf(i->reason, sizeof i->reason, "cannot watch process: %s", strerror(-r));
                 (void) kill(-pid, SIGKILL);
                 (void) kill(pid, SIGKILL);
                 (void) waitpid(pid, NULL, 0);
-                if (pidfd >= 0)
-                        close(pidfd);
                 close(errpipe);
                 dispatch(i, EV_SPAWN_FAILED);
                 return;
         }
-        (void) sd_event_source_set_description(i->child_source, "child");
         i->pid = pid;
-        i->pidfd = pidfd;
         i->errpipe = errpipe;
         i->started_at = now(s);
         i->spawn_attempted = true;
@@ -510,38 +462,8 @@ FsmReply sup_command(Instance *i, FsmEvent ev) {
         return REPLY_OK;
 }
 
-/* Every instance with a process, configured or retiring, in one walk. */
-static Instance *find_by_pid(Supervisor *s, pid_t pid) {
-        for (int pass = 0; pass < 2; pass++) {
-                Worker **l = pass ? s->retiring : s->workers;
-                size_t n = pass ? s->n_retiring : s->n_workers;
-
-                for (size_t w = 0; w < n; w++)
-                        for (unsigned k = 0; k < l[w]->n_instances; k++)
-                                if (l[w]->instances[k].pid == pid)
-                                        return &l[w]->instances[k];
-        }
-        return NULL;
-}
-
 void sup_reap_children(Supervisor *s) {
-        for (;;) {
-                siginfo_t si = { 0 };
-                Instance *found;
-
-                if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
-                        return;
-                found = find_by_pid(s, si.si_pid);
-                if (found) {
-                        if (!instance_reap(found))
-                                return; /* cannot happen: it is a zombie; do not spin */
-                } else if (alerts_reap_pid(s->alerts, si.si_pid))
-                        continue;
-                else if (waitpid(si.si_pid, NULL, WNOHANG) > 0) {
-                        s->orphans_reaped++;
-                        log_debug("reaped orphan %d", (int) si.si_pid);
-                }
-        }
+        s->orphans_reaped += children_scan(s->children);
 }
 
 static bool worker_down(const Worker *w) {
@@ -644,13 +566,6 @@ void sup_shutdown(Supervisor *s) {
                 (void) sd_event_exit(s->event, 0);
 }
 
-Worker *sup_find_worker(Supervisor *s, const char *name) {
-        for (size_t w = 0; w < s->n_workers; w++)
-                if (strcmp(s->workers[w]->cfg->name, name) == 0)
-                        return s->workers[w];
-        return NULL;
-}
-
 int sup_find_instances(Supervisor *s, const char *name, Instance ***ret, size_t *ret_n) {
         Instance **l = NULL;
         size_t n = 0;
@@ -738,7 +653,6 @@ static int worker_new(Supervisor *s, const WorkerConfig *cfg, Worker **ret) {
 
                 i->worker = wk;
                 i->index = k;
-                i->pidfd = -1;
                 i->errpipe = -1;
                 i->state = STATE_STOPPED;
                 i->state_since = now(s);
@@ -986,6 +900,9 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
         s->event = sd_event_ref(e);
         s->config = config;
         s->started_at = now(s);
+        r = children_new(e, &s->children);
+        if (r < 0)
+                return sup_free(s), r;
         if (getrandom(&s->rng, sizeof s->rng, GRND_NONBLOCK) != sizeof s->rng || s->rng == 0)
                 s->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t) getpid() ^ s->started_at;
         r = sd_event_add_defer(e, &s->cleanup, on_cleanup, s);
@@ -1039,6 +956,7 @@ Supervisor *sup_free(Supervisor *s) {
         sd_event_source_disable_unref(s->state_writer);
         sd_event_source_disable_unref(s->cleanup);
         http_free(s->http);
+        children_free(s->children); /* after everything that watches a process */
         sd_event_unref(s->event);
         free(s);
         return NULL;

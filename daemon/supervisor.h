@@ -28,9 +28,7 @@ struct Instance {
         bool pending_backoff;    /* restart through backoff once the current stop completes */
         pid_t pid;               /* > 0 while a process exists (STARTING, RUNNING, STOPPING) */
         uint64_t pid_start_time; /* of pid, from /proc, for the state file */
-        int pidfd;
         int errpipe;             /* read end: the child reports a failure before exec here */
-        sd_event_source *child_source;
         sd_event_source *timer;  /* start-secs, backoff delay or stop-timeout, by state */
 
         unsigned attempt;        /* backoff sequence position */
@@ -75,12 +73,12 @@ struct Supervisor {
         size_t n_old_configs;
         sd_event_source *cleanup; /* frees retired workers outside of their own callbacks */
         char *state_path;
-        sd_event_source *state_writer; /* saves the state file once per loop iteration */
+        sd_event_source *state_writer; /* saves the state file 1 ms after a burst begins */
         StateRecovery *recovery; /* leftovers of a previous upkeepd still being stopped */
         bool shutting_down;
         uint64_t rng;
         unsigned long orphans_reaped;
-        bool no_pidfd;           /* the kernel (or valgrind) has no pidfd_open */
+        struct Children *children; /* every process we wait for, and the orphan scan */
         usec_t started_at;
         Http *http;
         struct Alerts *alerts;
@@ -93,7 +91,7 @@ Supervisor *sup_free(Supervisor *s);
 
 /* Start every autostart instance (except those an operator stopped). */
 void sup_start_all(Supervisor *s);
-/* Something the state file records changed: save it before the loop sleeps again. */
+/* Something the state file records changed: save it 1 ms from now, once for the burst. */
 void sup_state_changed(Supervisor *s);
 /* Stop everything; the loop exits once the last process is gone. */
 void sup_shutdown(Supervisor *s);
@@ -132,11 +130,5 @@ void sup_reap_children(Supervisor *s);
  */
 FsmReply sup_command(Instance *i, FsmEvent ev);
 
-Worker *sup_find_worker(Supervisor *s, const char *name);
 /* "api" (every instance of worker api), "api:1" (one instance). */
 int sup_find_instances(Supervisor *s, const char *name, Instance ***ret, size_t *ret_n);
-
-/* Fill argv/env/user for the child and fork it; in spawn.c. */
-int spawn_instance(Instance *i, pid_t *ret_pid, int *ret_errpipe, char *reason, size_t len);
-/* Read the failure the child reported before exec, if any; in spawn.c. */
-bool spawn_read_error(const Instance *i, char *reason, size_t len);

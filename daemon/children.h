@@ -1,0 +1,47 @@
+/*
+ * The child registry: who is waiting for which process to end.  It owns the pidfd of every
+ * watched process, the SIGCHLD scan (the only fallback when pidfd_open() is missing), and the
+ * reaping of orphans re-parented to upkeepd (subreaper, or PID 1 in a container).
+ */
+#pragma once
+
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+typedef struct Children Children;
+
+/*
+ * pid ended.  si is its collected status; NULL for a CHILD_FOREIGN process (not our child:
+ * its status is not ours to collect).  The watch is already gone: the callback may watch a new
+ * process, or free what userdata points to.
+ */
+typedef void (*ChildExited)(pid_t pid, const siginfo_t *si, void *userdata);
+
+typedef enum ChildFlags {
+        CHILD_KILL_GROUP = 1 << 0, /* SIGKILL its process group while it is still a zombie */
+        CHILD_FOREIGN = 1 << 1,    /* not our child (a previous upkeepd's): only see it go */
+} ChildFlags;
+
+int children_new(sd_event *e, Children **ret);
+/* Every watch is dropped; the processes are not signalled. */
+Children *children_free(Children *c);
+
+/*
+ * Call cb once pid has ended.  -ENOSYS for a CHILD_FOREIGN process when the kernel has no
+ * pidfds (nothing then tells us it ended); any other error means it cannot be watched, and the
+ * caller must not leave it running unsupervised.
+ */
+int children_watch(Children *c, pid_t pid, unsigned flags, ChildExited cb, void *userdata);
+/* No callback for pid any more; a child's status is then collected by the orphan scan. */
+void children_forget(Children *c, pid_t pid);
+/* Collect pid now if it has ended (its callback runs); false when it is still running. */
+bool children_reap(Children *c, pid_t pid);
+/*
+ * SIGCHLD arrived: collect every watched child that ended and every orphan, never the status
+ * of a process somebody watches before its callback.  Returns how many orphans were reaped.
+ */
+unsigned children_scan(Children *c);
+/* pidfd_open() is missing (kernel before 5.3, or valgrind): exits are seen by the scan alone. */
+bool children_no_pidfd(const Children *c);

@@ -1,0 +1,331 @@
+/*
+ * The supervisor's side of a spawn (see launch.h): everything that needs the configuration, the
+ * user database or worker output is done here, before spawn.c forks, so that a failure is a
+ * spawn error with a reason and the child only makes system calls.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "envfile.h"
+#include "launch.h"
+#include "log.h"
+#include "logs.h"
+#include "parse.h"
+#include "spawn.h"
+
+extern char **environ;
+
+/* Variables that belong to upkeepd's own manager and must never reach a worker. */
+static bool env_is_stripped(const char *kv) {
+        static const char *const prefixes[] = {
+                "NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=", "LISTEN_PID=",
+                "LISTEN_FDS=",    "LISTEN_FDNAMES=",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
+                if (strncmp(kv, prefixes[i], strlen(prefixes[i])) == 0)
+                        return true;
+        return false;
+}
+
+/*
+ * The worker's environment: upkeepd's own (minus what belongs to its manager), then the
+ * env-file, then environment =, then UPKEEP_*; a later "KEY=" replaces an earlier one.  An
+ * env-file of up to 1 MiB holds some 180 000 names: merged by replacing in a list, that was a
+ * quadratic scan which held the loop for a minute at each spawn.  Sorted by key, then by place,
+ * the last of each key is the one kept, in O(n log n).
+ */
+typedef struct EnvEntry {
+        const char *kv;
+        size_t klen; /* up to '=' or the end: kv[klen] is '=' or NUL, part of the key */
+        size_t pos;
+} EnvEntry;
+
+static int env_entry_cmp(const void *a, const void *b) {
+        const EnvEntry *x = a, *y = b;
+        int c = memcmp(x->kv, y->kv, MIN(x->klen, y->klen) + 1);
+
+        if (c != 0)
+                return c;
+        return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+typedef struct EnvList {
+        EnvEntry *e;
+        size_t n, cap;
+} EnvList;
+
+static int env_add(EnvList *l, const char *kv) {
+        if (l->n == l->cap) {
+                size_t cap = l->cap ? l->cap * 2 : 64;
+                EnvEntry *ne = reallocarray(l->e, cap, sizeof(EnvEntry));
+
+                if (!ne)
+                        return -ENOMEM;
+                l->e = ne;
+                l->cap = cap;
+        }
+        l->e[l->n] = (EnvEntry) { .kv = kv, .klen = strcspn(kv, "="), .pos = l->n };
+        l->n++;
+        return 0;
+}
+
+static int env_add_all(EnvList *l, char *const *kvs) {
+        int r;
+
+        for (char *const *e = kvs; e && *e; e++)
+                if ((r = env_add(l, *e)) < 0)
+                        return r;
+        return 0;
+}
+
+/* The last entry of each key, in the order they were added, as a new NULL-terminated list. */
+static int env_merge(EnvList *l, char ***ret) {
+        _cleanup_strv_free_ char **env = NULL;
+        _cleanup_free_ bool *keep = NULL;
+        size_t n = 0;
+
+        env = calloc(l->n + 1, sizeof(char *));
+        keep = calloc(l->n + 1, sizeof(bool));
+        if (!env || !keep)
+                return -ENOMEM;
+        qsort(l->e, l->n, sizeof(EnvEntry), env_entry_cmp);
+        for (size_t k = 0; k < l->n; k++)
+                /* the next one, if any, is the same key from a later source: it wins */
+                keep[l->e[k].pos] = k + 1 == l->n || l->e[k].klen != l->e[k + 1].klen ||
+                                    memcmp(l->e[k].kv, l->e[k + 1].kv, l->e[k].klen + 1) != 0;
+        /* back to the order of addition (pos is the index it was added at) */
+        for (size_t k = 0; k < l->n; k++)
+                while (l->e[k].pos != k) {
+                        EnvEntry t = l->e[l->e[k].pos];
+
+                        l->e[l->e[k].pos] = l->e[k];
+                        l->e[k] = t;
+                }
+        for (size_t k = 0; k < l->n; k++) {
+                if (!keep[k])
+                        continue;
+                env[n] = strdup(l->e[k].kv);
+                if (!env[n])
+                        return -ENOMEM;
+                n++;
+        }
+        *ret = TAKE_PTR(env);
+        return 0;
+}
+
+static int build_env(Instance *i, char ***ret, char *reason, size_t len) {
+        const WorkerConfig *w = i->worker->cfg;
+        _cleanup_strv_free_ char **file_env = NULL;
+        char buf[128], idx[64];
+        EnvList l = {};
+        int r;
+
+        for (char **e = environ; e && *e; e++)
+                if (!env_is_stripped(*e) && (r = env_add(&l, *e)) < 0)
+                        goto out;
+        if (w->env_file) {
+                struct stat st;
+
+                /* secrets live there: say so when every local user can read them */
+                if (stat(w->env_file, &st) == 0 && (st.st_mode & S_IROTH) && !i->worker->env_warned) {
+                        log_msg(LOG_WARNING, i->name, "env-file %s is readable by every user, "
+                                "run: chmod o-r %s", w->env_file, w->env_file);
+                        i->worker->env_warned = true;
+                }
+                r = envfile_read(w->env_file, &file_env, reason, len);
+                if (r < 0)
+                        goto out;
+                if ((r = env_add_all(&l, file_env)) < 0)
+                        goto out;
+        }
+        if ((r = env_add_all(&l, w->environment)) < 0)
+                goto out;
+        snprintf(buf, sizeof buf, "UPKEEP_WORKER=%s", w->name);
+        snprintf(idx, sizeof idx, "UPKEEP_INSTANCE=%u", i->index);
+        if ((r = env_add(&l, buf)) < 0 || (r = env_add(&l, idx)) < 0)
+                goto out;
+        r = env_merge(&l, ret);
+out:
+        free(l.e);
+        return r;
+}
+
+typedef struct Credentials {
+        bool change;
+        uid_t uid;
+        gid_t gid;
+        gid_t groups[256];
+        int n_groups;
+} Credentials;
+
+/* Resolve user and group names in upkeepd, where a failure can be reported properly. */
+static int resolve_credentials(const WorkerConfig *w, Credentials *c, char *reason, size_t len) {
+        char buf[4096];
+        struct passwd pw, *pwp = NULL;
+        struct group gr, *grp = NULL;
+        int r;
+
+        *c = (Credentials) { .change = false };
+        if (!w->user && !w->group)
+                return 0;
+        c->change = true;
+        c->uid = getuid();
+        c->gid = getgid();
+        if (w->user) {
+                r = getpwnam_r(w->user, &pw, buf, sizeof buf, &pwp);
+                if (r != 0 || !pwp) {
+                        snprintf(reason, len, "user '%s' not found", w->user);
+                        return -ESRCH;
+                }
+                c->uid = pw.pw_uid;
+                c->gid = pw.pw_gid;
+        }
+        if (w->group) {
+                r = getgrnam_r(w->group, &gr, buf, sizeof buf, &grp);
+                if (r != 0 || !grp) {
+                        snprintf(reason, len, "group '%s' not found", w->group);
+                        return -ESRCH;
+                }
+                c->gid = gr.gr_gid;
+        }
+        c->n_groups = (int) ELEMENTSOF(c->groups);
+        if (w->user) {
+                if (getgrouplist(w->user, c->gid, c->groups, &c->n_groups) < 0) {
+                        snprintf(reason, len, "user '%s' is in too many groups", w->user);
+                        return -E2BIG;
+                }
+        } else {
+                c->groups[0] = c->gid;
+                c->n_groups = 1;
+        }
+        return 0;
+}
+
+
+/*
+ * Tests make one step fail on purpose with UPKEEP_FAULT=<point>: an error path that no
+ * configuration can reach is still exercised by the integration tests.
+ */
+static bool fault(const char *point) {
+        const char *f = secure_getenv("UPKEEP_FAULT");
+
+        return f && strcmp(f, point) == 0;
+}
+
+static int build_argv(const Instance *i, char ***ret) {
+        const WorkerConfig *w = i->worker->cfg;
+        char **argv = calloc(strv_length(w->argv) + 1, sizeof(char *));
+
+        for (size_t k = 0; argv && w->argv[k]; k++)
+                if (!(argv[k] = expand_instance(w->argv[k], i->index))) {
+                        strv_free(argv);
+                        return -ENOMEM;
+                }
+        if (!argv)
+                return -ENOMEM;
+        *ret = argv;
+        return 0;
+}
+
+/*
+ * stdout and stderr pipes whose read ends go to worker output before the child exists: a
+ * worker never starts with an output nobody reads (its first write would get EPIPE).
+ */
+static int attach_output(Instance *i, int *ret_out_w, int *ret_err_w, char *reason, size_t len) {
+        _cleanup_close_ int out_r = -1, out_w = -1, err_r = -1, err_w = -1;
+        sd_event *e = i->worker->sup->event;
+        int p[2], r;
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                goto fail_errno;
+        out_r = p[0], out_w = p[1];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                goto fail_errno;
+        err_r = p[0], err_w = p[1];
+        r = logs_attach(e, i, out_r, false);
+        if (r >= 0)
+                out_r = -1; /* taken over: EOF ends the stream once every writer is gone */
+        if (r >= 0)
+                r = fault("output-attach") ? -EMFILE : logs_attach(e, i, err_r, true);
+        if (r >= 0)
+                err_r = -1;
+        if (r < 0) {
+                snprintf(reason, len, "cannot read the worker's output: %s", strerror(-r));
+                return r;
+        }
+        *ret_out_w = TAKE_FD(out_w);
+        *ret_err_w = TAKE_FD(err_w);
+        return 0;
+
+fail_errno:
+        r = negative_errno();
+        snprintf(reason, len, "cannot spawn: %s", strerror(-r));
+        return r;
+}
+
+int launch_instance(Instance *i, pid_t *ret_pid, int *ret_errpipe, char *reason, size_t len) {
+        const WorkerConfig *w = i->worker->cfg;
+        _cleanup_strv_free_ char **env = NULL, **argv = NULL;
+        _cleanup_close_ int out_w = -1, err_w = -1;
+        Credentials cred;
+        int r;
+
+        r = resolve_credentials(w, &cred, reason, len);
+        if (r < 0)
+                return r;
+        r = build_env(i, &env, reason, len);
+        if (r >= 0)
+                r = build_argv(i, &argv);
+        if (r == -ENOMEM)
+                snprintf(reason, len, "out of memory");
+        if (r < 0)
+                return r;
+        r = logs_prepare(i, reason, len);
+        if (r < 0)
+                return r;
+        r = attach_output(i, &out_w, &err_w, reason, len);
+        if (r < 0)
+                return r;
+        r = spawn_process(&(SpawnSpec) {
+                                  .argv = argv, .envp = env,
+                                  .set_credentials = cred.change, .uid = cred.uid,
+                                  .gid = cred.gid, .groups = cred.groups,
+                                  .n_groups = (size_t) cred.n_groups,
+                                  .directory = w->directory,
+                                  .limit_nproc = (unsigned long) MAX(w->limit_nproc, 0),
+                                  .limit_nofile = (unsigned long) MAX(w->limit_nofile, 0),
+                                  .stdout_fd = out_w, .stderr_fd = err_w,
+                          }, ret_pid, ret_errpipe);
+        if (r < 0)
+                snprintf(reason, len, "cannot spawn: %s", strerror(-r));
+        /* the parent keeps only the read ends, attached to worker output */
+        return r;
+}
+
+bool launch_read_error(const Instance *i, int errpipe, char *reason, size_t len) {
+        const WorkerConfig *w = i->worker->cfg;
+        const char *what = "";
+        SpawnStage stage;
+        int error;
+
+        if (!spawn_read_error(errpipe, &stage, &error))
+                return false;
+        if (stage == SPAWN_EXEC)
+                what = w->argv[0];
+        else if (stage == SPAWN_CHDIR)
+                what = w->directory;
+        else if (stage == SPAWN_SETUID || stage == SPAWN_GROUPS)
+                what = w->user ?: "";
+        else if (stage == SPAWN_SETGID)
+                what = w->group ?: w->user ?: "";
+        snprintf(reason, len, "spawn error: %s %s: %s", spawn_stage_to_string(stage), what,
+                 strerror(error));
+        return true;
+}
