@@ -175,8 +175,28 @@ static json_t *instance_json(const Instance *i, usec_t t) {
                                                         : json_null());
         json_object_set_new(o, "reason", i->reason[0] ? utf8_json_string(i->reason) : json_null());
         json_object_set_new(o, "health", health_json(i));
-        json_object_set_new(o, "output", logs_instance_json(i));
+        json_object_set_new(o, "output", logs_output_json(i->log_output, sup_output_spec(i, &(OutputSpec) {})));
         return o;
+}
+
+/* Control request "logfile": {"ok": true, "files": [{"name", "path"}]}. */
+static json_t *logfile_json(Control *ctl, const char *name, const char **ret_error) {
+        _cleanup_free_ Instance **l = NULL;
+        json_t *files;
+        size_t n;
+
+        if (!name) {
+                *ret_error = "this command needs a name";
+                return NULL;
+        }
+        if (sup_find_instances(ctl->sup, name, &l, &n) < 0) {
+                *ret_error = "no such process";
+                return NULL;
+        }
+        files = json_array();
+        for (size_t k = 0; k < n; k++)
+                json_array_append_new(files, logs_file_json(sup_output_spec(l[k], &(OutputSpec) {})));
+        return json_pack("{s:b, s:o}", "ok", 1, "files", files);
 }
 
 static json_t *status_json(Control *ctl, const char *name, const char **ret_error) {
@@ -354,7 +374,7 @@ static json_t *handle_request(Control *ctl, Client *c, const char *line, size_t 
         } else if (strcmp(cmd, "reload") == 0)
                 ans = reload_json(ctl, &error, &detail);
         else if (strcmp(cmd, "logfile") == 0)
-                ans = logs_logfile_json(ctl->sup, name, &error);
+                ans = logfile_json(ctl, name, &error);
         else if (strcmp(cmd, "reopen-logs") == 0)
                 ans = logs_reopen_json();
         else if (strcmp(cmd, "health") == 0)

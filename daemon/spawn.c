@@ -355,7 +355,7 @@ int spawn_instance(Instance *i, pid_t *ret_pid, int *ret_errpipe, char *reason, 
                 snprintf(reason, len, "out of memory");
                 return -ENOMEM;
         }
-        r = logs_prepare(i, reason, len);
+        r = logs_prepare(&i->log_output, sup_output_spec(i, &(OutputSpec) {}), reason, len);
         if (r < 0)
                 return r;
 
@@ -375,10 +375,10 @@ int spawn_instance(Instance *i, pid_t *ret_pid, int *ret_errpipe, char *reason, 
                 goto fail_errno;
 
         /* the parent keeps only the read ends; EOF on them means every writer is gone */
-        r = logs_attach(i->worker->sup->event, i, out_r, false);
+        r = logs_attach(i->worker->sup->event, i->log_output, &w->log, out_r, false);
         if (r >= 0)
                 out_r = -1;
-        r = logs_attach(i->worker->sup->event, i, err_r, true);
+        r = logs_attach(i->worker->sup->event, i->log_output, &w->log, err_r, true);
         if (r >= 0)
                 err_r = -1;
         (void) fcntl(ep_r, F_SETFL, O_NONBLOCK);

@@ -11,9 +11,11 @@
 #include "config.h"
 #include "fsm.h"
 #include "health.h"
+#include "logs.h"
 #include "state.h"
 #include "window.h"
 
+typedef struct Instance Instance;
 typedef struct Supervisor Supervisor;
 typedef struct Worker Worker;
 typedef struct Http Http;
@@ -140,6 +142,10 @@ FsmReply sup_command(Instance *i, FsmEvent ev);
 Worker *sup_find_worker(Supervisor *s, const char *name);
 /* "api" (every instance of worker api), "api:1" (one instance). */
 int sup_find_instances(Supervisor *s, const char *name, Instance ***ret, size_t *ret_n);
+
+/* Where the instance's output goes, as logs.c takes it, in *ret (the strings are the
+ * instance's); returns ret. */
+OutputSpec *sup_output_spec(const Instance *i, OutputSpec *ret);
 
 /* Fill argv/env/user for the child and fork it; in spawn.c. */
 int spawn_instance(Instance *i, pid_t *ret_pid, int *ret_errpipe, char *reason, size_t len);
