@@ -249,11 +249,11 @@ static int attach_output(Instance *i, int *ret_out_w, int *ret_err_w, char *reas
         if (pipe2(p, O_CLOEXEC) < 0)
                 goto fail_errno;
         err_r = p[0], err_w = p[1];
-        r = logs_attach(e, i, out_r, false);
+        r = logs_attach(e, i->log_output, &i->worker->cfg->log, out_r, false);
         if (r >= 0)
                 out_r = -1; /* taken over: EOF ends the stream once every writer is gone */
         if (r >= 0)
-                r = fault("output-attach") ? -EMFILE : logs_attach(e, i, err_r, true);
+                r = fault("output-attach") ? -EMFILE : logs_attach(e, i->log_output, &i->worker->cfg->log, err_r, true);
         if (r >= 0)
                 err_r = -1;
         if (r < 0) {
@@ -287,7 +287,7 @@ int launch_instance(Instance *i, pid_t *ret_pid, int *ret_errpipe, char *reason,
                 snprintf(reason, len, "out of memory");
         if (r < 0)
                 return r;
-        r = logs_prepare(i, reason, len);
+        r = logs_prepare(&i->log_output, sup_output_spec(i, &(OutputSpec) {}), reason, len);
         if (r < 0)
                 return r;
         r = attach_output(i, &out_w, &err_w, reason, len);

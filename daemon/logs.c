@@ -116,19 +116,22 @@ static int stdout_fd(void) {
         return fd < 0 ? negative_errno() : fd;
 }
 
-static bool to_stdout(const WorkerConfig *w) {
-        return strcmp(w->log_dir, "-") == 0;
+static bool to_stdout(const OutputSpec *spec) {
+        return strcmp(spec->log_dir, "-") == 0;
 }
 
 /* log-dir/<worker>/<worker>.log, or <worker>-<N>.log for a worker with several instances. */
-static int instance_path(const Instance *i, char *buf, size_t len) {
-        const WorkerConfig *w = i->worker->cfg;
+int logs_path(const OutputSpec *spec, char *buf, size_t len) {
         int n;
 
-        if (w->instances > 1)
-                n = snprintf(buf, len, "%s/%s/%s-%u.log", w->log_dir, w->name, w->name, i->index);
+        if (to_stdout(spec))
+                return -ENOENT;
+        if (spec->numbered)
+                n = snprintf(buf, len, "%s/%s/%s-%u.log", spec->log_dir, spec->worker,
+                             spec->worker, spec->index);
         else
-                n = snprintf(buf, len, "%s/%s/%s.log", w->log_dir, w->name, w->name);
+                n = snprintf(buf, len, "%s/%s/%s.log", spec->log_dir, spec->worker,
+                             spec->worker);
         return n < 0 || (size_t) n >= len ? -ENAMETOOLONG : 0;
 }
 
@@ -489,23 +492,22 @@ static void output_unref(LogOutput *o) {
         free(o);
 }
 
-static int output_new(const Instance *i, const char *key, char *reason, size_t len,
+static int output_new(const OutputSpec *spec, const char *key, char *reason, size_t len,
                       LogOutput **ret) {
-        const WorkerConfig *w = i->worker->cfg;
-        SinkSettings st = settings_of(&w->log);
+        SinkSettings st = settings_of(spec->log);
         _cleanup_close_ int fd = -1, dfd = -1, dfd2 = -1;
         char dir[PATH_MAX];
         LogOutput *o;
         int r;
 
-        if (to_stdout(w)) {
+        if (to_stdout(spec)) {
                 fd = stdout_fd();
                 if (fd < 0) {
                         snprintf(reason, len, "cannot use stdout for output: %s", strerror(-fd));
                         return fd;
                 }
         } else {
-                snprintf(dir, sizeof dir, "%s/%s", w->log_dir, w->name);
+                snprintf(dir, sizeof dir, "%s/%s", spec->log_dir, spec->worker);
                 r = logfile_open_dir(dir, true, &dfd);
                 if (r < 0) {
                         snprintf(reason, len, "cannot create log directory %s: %s", dir,
@@ -525,9 +527,9 @@ static int output_new(const Instance *i, const char *key, char *reason, size_t l
                 snprintf(reason, len, "out of memory");
                 return -ENOMEM;
         }
-        snprintf(o->name, sizeof o->name, "%s", i->name);
-        r = sink_new_at(to_stdout(w) ? NULL : key, true, TAKE_FD(dfd2), TAKE_FD(fd), i->name,
-                        (size_t) w->log.buffer_size, &st, &o->sink);
+        snprintf(o->name, sizeof o->name, "%s", spec->instance);
+        r = sink_new_at(to_stdout(spec) ? NULL : key, true, TAKE_FD(dfd2), TAKE_FD(fd),
+                        spec->instance, (size_t) spec->log->buffer_size, &st, &o->sink);
         if (r < 0) {
                 free(o->key);
                 free(o);
@@ -542,65 +544,63 @@ static int output_new(const Instance *i, const char *key, char *reason, size_t l
         return 0;
 }
 
-int logs_prepare(Instance *i, char *reason, size_t len) {
-        const WorkerConfig *w = i->worker->cfg;
-        SinkSettings st = settings_of(&w->log);
+int logs_prepare(LogOutput **output, const OutputSpec *spec, char *reason, size_t len) {
+        SinkSettings st = settings_of(spec->log);
         char key[PATH_MAX];
         LogOutput *o;
         int r;
 
-        if (to_stdout(w))
-                snprintf(key, sizeof key, "-%s", i->name);
-        else if (instance_path(i, key, sizeof key) < 0) {
+        if (to_stdout(spec))
+                snprintf(key, sizeof key, "-%s", spec->instance);
+        else if (logs_path(spec, key, sizeof key) < 0) {
                 snprintf(reason, len, "log file path too long");
                 return -ENAMETOOLONG;
         }
-        if (i->log_output && strcmp(i->log_output->key, key) == 0) {
-                sink_set_settings(i->log_output->sink, &st);
-                sink_verify(i->log_output->sink);
+        if (*output && strcmp((*output)->key, key) == 0) {
+                sink_set_settings((*output)->sink, &st);
+                sink_verify((*output)->sink);
                 return 0;
         }
-        logs_release(i);
+        *output = logs_release(*output);
         o = output_find(key);
         if (o) {
                 o->refs++;
                 sink_set_settings(o->sink, &st);
                 sink_verify(o->sink);
         } else {
-                r = output_new(i, key, reason, len, &o);
+                r = output_new(spec, key, reason, len, &o);
                 if (r < 0)
                         return r;
         }
-        i->log_output = o;
+        *output = o;
         return 0;
 }
 
-void logs_release(Instance *i) {
-        output_unref(i->log_output);
-        i->log_output = NULL;
+LogOutput *logs_release(LogOutput *o) {
+        output_unref(o);
+        return NULL;
 }
 
-int logs_attach(sd_event *e, Instance *i, int pipe_fd, bool is_stderr) {
-        const WorkerConfig *w = i->worker->cfg;
+int logs_attach(sd_event *e, LogOutput *o, const LogConfig *log, int pipe_fd, bool is_stderr) {
         Stream *st;
         int r;
 
-        if (!i->log_output)
+        if (!o)
                 return -EINVAL;
         st = calloc(1, sizeof(Stream));
         if (!st)
                 return -ENOMEM;
         st->fd = pipe_fd;
         st->is_stderr = is_stderr;
-        st->timestamps = w->log.timestamps;
-        st->mark = is_stderr && w->log.stderr_mode == STDERR_MARK;
-        st->overflow = w->log.overflow;
+        st->timestamps = log->timestamps;
+        st->mark = is_stderr && log->stderr_mode == STDERR_MARK;
+        st->overflow = log->overflow;
         /* the buffer may predate a reload that changed max-line: a line must fit in it */
-        st->max_line = MIN((size_t) w->log.max_line, sink_capacity(i->log_output->sink) / 2);
+        st->max_line = MIN((size_t) log->max_line, sink_capacity(o->sink) / 2);
         st->max_line = MIN(st->max_line, (size_t) MAX_LINE_LIMIT);
-        if (to_stdout(w))
+        if (!sink_path(o->sink)) /* upkeepd's stdout: its key is "-" + the instance's name */
                 st->prefix_len = (size_t) snprintf(st->prefix, sizeof st->prefix, "%s | ",
-                                                   i->name);
+                                                   o->name);
         (void) fcntl(pipe_fd, F_SETFL, O_NONBLOCK);
         st->pipe_size = MAX(fcntl(pipe_fd, F_GETPIPE_SZ), 0);
         r = sd_event_add_io(e, &st->source, pipe_fd, EPOLLIN, on_stream, st);
@@ -609,7 +609,7 @@ int logs_attach(sd_event *e, Instance *i, int pipe_fd, bool is_stderr) {
                 return r;
         }
         (void) sd_event_source_set_description(st->source, is_stderr ? "stderr" : "stdout");
-        st->out = i->log_output;
+        st->out = o;
         st->out->refs++;
         st->next = streams;
         if (streams)
@@ -626,14 +626,13 @@ int logs_attach(sd_event *e, Instance *i, int pipe_fd, bool is_stderr) {
 
 /* ---- status and control ----------------------------------------------------------------------- */
 
-json_t *logs_instance_json(const Instance *i) {
-        const LogOutput *o = i->log_output;
+json_t *logs_output_json(const LogOutput *o, const OutputSpec *spec) {
         char path[PATH_MAX];
         json_t *file;
 
         if (o)
                 file = sink_path(o->sink) ? utf8_json_string(sink_path(o->sink)) : json_null();
-        else if (!to_stdout(i->worker->cfg) && instance_path(i, path, sizeof path) == 0)
+        else if (logs_path(spec, path, sizeof path) == 0)
                 file = utf8_json_string(path);
         else
                 file = json_null();
@@ -644,30 +643,12 @@ json_t *logs_instance_json(const Instance *i) {
                          o ? sink_failing(o->sink) : false);
 }
 
-json_t *logs_logfile_json(Supervisor *s, const char *name, const char **ret_error) {
-        _cleanup_free_ Instance **l = NULL;
+json_t *logs_file_json(const OutputSpec *spec) {
         char path[PATH_MAX];
-        json_t *files;
-        size_t n;
+        bool file = logs_path(spec, path, sizeof path) == 0;
 
-        if (!name) {
-                *ret_error = "this command needs a name";
-                return NULL;
-        }
-        if (sup_find_instances(s, name, &l, &n) < 0) {
-                *ret_error = "no such process";
-                return NULL;
-        }
-        files = json_array();
-        for (size_t k = 0; k < n; k++) {
-                bool file = !to_stdout(l[k]->worker->cfg) &&
-                            instance_path(l[k], path, sizeof path) == 0;
-
-                json_array_append_new(files, json_pack("{s:s, s:o}", "name", l[k]->name, "path",
-                                                       file ? utf8_json_string(path)
-                                                            : json_null()));
-        }
-        return json_pack("{s:b, s:o}", "ok", 1, "files", files);
+        return json_pack("{s:s, s:o}", "name", spec->instance, "path",
+                         file ? utf8_json_string(path) : json_null());
 }
 
 void logs_reopen(void) {

@@ -16,26 +16,42 @@
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
-#include "supervisor.h"
+#include "config.h"
 
 typedef struct LogOutput LogOutput;
+
+/* What logs.c needs to know of an instance: where its output goes and how. */
+typedef struct OutputSpec {
+        const char *instance;    /* "api", "api:2": the prefix on stdout, the name in messages */
+        const char *worker;      /* log-dir/<worker>/<worker>.log */
+        unsigned index;          /* with `numbered`: log-dir/<worker>/<worker>-<index>.log */
+        bool numbered;           /* the worker has several instances */
+        const char *log_dir;     /* "-": upkeepd's stdout */
+        const LogConfig *log;
+} OutputSpec;
 
 /* Start the log writer, own SIGUSR1 (reopen), and set up upkeepd's own log from `c`. */
 int logs_init(sd_event *e, const Config *c);
 /*
- * Before a spawn: the instance's output, created the first time (its directory and file are
- * made and opened here, so a bad log-dir is a spawn error with a reason), refreshed otherwise.
+ * Before a spawn: the output of `spec` in *output, created the first time (its directory and
+ * file are made and opened here, so a bad log-dir is a spawn error with a reason), refreshed
+ * (new settings, the file checked) when *output already is the one for spec; a different one
+ * in *output is released.
  */
-int logs_prepare(Instance *i, char *reason, size_t len);
-/* Watch `pipe_fd` (taken over on success) and send what it carries to the instance's output. */
-int logs_attach(sd_event *e, Instance *i, int pipe_fd, bool is_stderr);
-/* The instance goes away: drop its reference to its output. */
-void logs_release(Instance *i);
+int logs_prepare(LogOutput **output, const OutputSpec *spec, char *reason, size_t len);
+/* Watch `pipe_fd` (taken over on success) and send what it carries to `o`, framed as `log`
+ * says (timestamps, stderr marks, overflow, max-line). */
+int logs_attach(sd_event *e, LogOutput *o, const LogConfig *log, int pipe_fd, bool is_stderr);
+/* The instance goes away: drop its reference to its output.  Returns NULL. */
+LogOutput *logs_release(LogOutput *o);
 
-/* {"file", "bytes_written", "bytes_dropped", "write_errors", "buffered"} for status. */
-json_t *logs_instance_json(const Instance *i);
-/* Control request "logfile": {"ok": true, "files": [{"name", "path"}]}. */
-json_t *logs_logfile_json(Supervisor *s, const char *name, const char **ret_error);
+/* The file of `spec` (whether or not it was opened yet); -ENOENT when output goes to stdout. */
+int logs_path(const OutputSpec *spec, char *buf, size_t len);
+/* {"file", "bytes_written", "bytes_dropped", "write_errors", "failing"} for status; o may be
+ * NULL (never spawned yet). */
+json_t *logs_output_json(const LogOutput *o, const OutputSpec *spec);
+/* {"name", "path"} of one instance, for the control request "logfile". */
+json_t *logs_file_json(const OutputSpec *spec);
 /* Control request "reopen-logs" (and SIGUSR1): close and open every file again. */
 json_t *logs_reopen_json(void);
 void logs_reopen(void);

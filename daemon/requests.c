@@ -48,7 +48,8 @@ static json_t *instance_json(const Instance *i, usec_t t) {
                                             .exit_signal = i->exit_signal,
                                             .reason = i->reason,
                                             .probe = i->probe.url ? &probe : NULL,
-                                            .output = logs_instance_json(i),
+                                            .output = logs_output_json(i->log_output,
+                                                                      sup_output_spec(i, &(OutputSpec) {})),
                                     },
                                     t);
 }
@@ -202,15 +203,20 @@ static json_t *health_check_json(Supervisor *sup) {
                          "scope", any_required ? "required" : "all", "failing", bad);
 }
 
-/* logs.c says why in words: "this command needs a name" or "no such process" */
+/* {"ok": true, "files": [{"name", "path"}]}: the file of each instance of `name`. */
 static json_t *logfile_json(Supervisor *sup, const char *name, ProtoError *ret_error) {
-        const char *text = NULL;
-        json_t *ans = logs_logfile_json(sup, name, &text);
+        _cleanup_free_ Instance **l = NULL;
+        json_t *files;
+        size_t n;
 
-        if (!ans)
-                *ret_error = text && proto_error_from_text(text) >= 0 ? proto_error_from_text(text)
-                                                                       : PROTO_E_NO_MEMORY;
-        return ans;
+        if (sup_find_instances(sup, name, &l, &n) < 0) {
+                *ret_error = PROTO_E_NO_SUCH_PROCESS;
+                return NULL;
+        }
+        files = json_array();
+        for (size_t k = 0; k < n; k++)
+                json_array_append_new(files, logs_file_json(sup_output_spec(l[k], &(OutputSpec) {})));
+        return json_pack("{s:b, s:o}", "ok", 1, "files", files);
 }
 
 static json_t *alerts_test_json(Supervisor *sup, const char *sink, ProtoError *ret_error) {

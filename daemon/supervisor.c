@@ -122,7 +122,7 @@ static bool restart_wanted(const Instance *i, FsmEvent ev) {
 }
 
 static void child_gone(Instance *i) {
-        probe_end(i);
+        probe_end(&i->probe);
         if (i->pid > 0)
                 children_forget(i->worker->sup->children, i->pid);
         if (i->errpipe >= 0)
@@ -193,7 +193,7 @@ static void do_spawn(Instance *i) {
                    (int) pid);
         if (i->probe.url)
                 /* with probes, the first good answer makes it RUNNING, not start-secs */
-                probe_begin(i);
+                probe_begin(&i->probe, i->started_at);
         else if (i->worker->cfg->start_secs == 0)
                 dispatch(i, EV_TIMER);
         else
@@ -374,7 +374,7 @@ static void dispatch(Instance *i, FsmEvent ev) {
                 signal_group(i, SIGKILL);
         }
         if (st.actions & ACT_SIGNAL_STOP) {
-                probe_end(i);
+                probe_end(&i->probe);
                 signal_group(i, i->worker->cfg->stop_signal);
                 arm_timer(i, i->worker->cfg->stop_timeout);
         }
@@ -591,17 +591,51 @@ int sup_find_instances(Supervisor *s, const char *name, Instance ***ret, size_t 
         return 0;
 }
 
+static void on_probe_count(void *userdata, EventKind k) {
+        sup_count(userdata, k);
+}
+
+static void on_probe_report(void *userdata, const ProbeVerdict *v) {
+        Instance *i = userdata;
+
+        if (v->good && i->state == STATE_STARTING)
+                dispatch(i, EV_HEALTHY);
+        else if (v->unhealthy)
+                dispatch(i, EV_UNHEALTHY);
+}
+
+static bool on_probe_starting(void *userdata) {
+        const Instance *i = userdata;
+
+        return i->state == STATE_STARTING;
+}
+
+static ProbeSpec *probe_spec(Instance *i, ProbeSpec *ret) {
+        *ret = (ProbeSpec) {
+                .name = i->name,
+                .index = i->index,
+                .health = &i->worker->cfg->health,
+                .event = i->worker->sup->event,
+                .http = i->worker->sup->http,
+                .count = on_probe_count,
+                .report = on_probe_report,
+                .starting = on_probe_starting,
+                .userdata = i,
+        };
+        return ret;
+}
+
 static int instance_configure(Instance *i) {
         const WorkerConfig *c = i->worker->cfg;
         bool running = i->pid > 0 && state_is_active(i->state) && i->state != STATE_STOPPING;
         int r;
 
-        probe_done(i);
-        r = probe_init(i);
+        probe_done(&i->probe);
+        r = probe_init(&i->probe, probe_spec(i, &(ProbeSpec) {}));
         if (r < 0)
                 return r;
         if (running)
-                probe_begin(i);
+                probe_begin(&i->probe, i->started_at);
         if (c->give_up_count != i->n_restart_times) {
                 free(i->restart_times);
                 i->restart_times = NULL;
@@ -624,8 +658,8 @@ static Worker *worker_free(Worker *w) {
                 Instance *i = &w->instances[k];
                 i->timer = sd_event_source_disable_unref(i->timer);
                 child_gone(i);
-                probe_done(i);
-                logs_release(i);
+                probe_done(&i->probe);
+                i->log_output = logs_release(i->log_output);
                 free(i->restart_times);
         }
         free(w->instances);
@@ -960,4 +994,18 @@ Supervisor *sup_free(Supervisor *s) {
         sd_event_unref(s->event);
         free(s);
         return NULL;
+}
+
+OutputSpec *sup_output_spec(const Instance *i, OutputSpec *ret) {
+        const WorkerConfig *w = i->worker->cfg;
+
+        *ret = (OutputSpec) {
+                .instance = i->name,
+                .worker = w->name,
+                .index = i->index,
+                .numbered = w->instances > 1,
+                .log_dir = w->log_dir,
+                .log = &w->log,
+        };
+        return ret;
 }

@@ -11,9 +11,11 @@
 #include "config.h"
 #include "fsm.h"
 #include "health.h"
+#include "logs.h"
 #include "state.h"
 #include "window.h"
 
+typedef struct Instance Instance;
 typedef struct Supervisor Supervisor;
 typedef struct Worker Worker;
 typedef struct Http Http;
@@ -132,3 +134,7 @@ FsmReply sup_command(Instance *i, FsmEvent ev);
 
 /* "api" (every instance of worker api), "api:1" (one instance). */
 int sup_find_instances(Supervisor *s, const char *name, Instance ***ret, size_t *ret_n);
+
+/* Where the instance's output goes, as logs.c takes it, in *ret (the strings are the
+ * instance's); returns ret. */
+OutputSpec *sup_output_spec(const Instance *i, OutputSpec *ret);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "alertpayload.h"
+#include "strv.h"
 #include "macro.h"
 #include "utf8.h"
 

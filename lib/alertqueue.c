@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "alertqueue.h"
+#include "strv.h"
 
 AlertNotice *alert_notice_free(AlertNotice *n) {
         if (n) {

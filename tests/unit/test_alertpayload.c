@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "alertpayload.h"
+#include "strv.h"
 #include "macro.h"
 
 /* 2026-11-23T10:15:50Z */
