@@ -30,6 +30,7 @@
 
 #include "log.h"
 #include "logline.h"
+#include "logfile.h"
 #include "logs.h"
 #include "logwriter.h"
 #include "parse.h"
@@ -661,6 +662,11 @@ json_t *logs_reopen_json(void) {
         return json_pack("{s:b, s:s}", "ok", 1, "result", "reopening");
 }
 
+static void on_writer_report(int level, const char *label, const char *event,
+                             const char *file, const char *text) {
+        log_fields(level, label, event, LOG_KV(LF_S("file", file)), "%s", text);
+}
+
 static int on_sigusr1(sd_event_source *src, const struct signalfd_siginfo *si, void *u) {
         (void) src, (void) si, (void) u;
         logs_reopen();
@@ -674,7 +680,7 @@ int logs_init(sd_event *e, const Config *c) {
         int r;
 
         loop_event = e;
-        r = writer_start(e);
+        r = writer_start(e, on_writer_report);
         if (r < 0)
                 return r;
         sigemptyset(&usr1);

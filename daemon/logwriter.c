@@ -1,5 +1,6 @@
 /*
- * The log writer thread, its sinks and the compression thread (see logwriter.h).
+ * The log writer thread and its sinks (see logwriter.h); files are opened by logfile.c, rotated
+ * and compressed by logarchive.c.
  *
  * Ownership and invariants:
  *   - a sink's ring positions only grow: `tail` is advanced by the loop (the only producer)
@@ -9,8 +10,8 @@
  *   - the ring holds whole lines only (logline.c), so the writer can rotate between any two
  *     writes and cut a write at a line end (rotate_cut) to honour max-size.
  *   - fields marked "writer" are touched by the writer thread alone; the compression thread
- *     only reads and writes files and hands finished jobs back on W.done, never touching the
- *     sink itself.
+ *     only reads and writes files and hands the sink of a finished job back on W.done, never
+ *     touching it otherwise (a sink has one compression job at most: `compressing`).
  *   - a sink is queued for the writer at most once (`queued`); a request bit set before the
  *     writer clears `queued` is always seen, because the writer clears `queued` before it
  *     takes the bits and a producer sets its bit before it tests `queued`.  Only the loop
@@ -25,7 +26,6 @@
  *     close the old one.  A size rotation waits while the previous archive is still being
  *     compressed (the worker's ring fills meanwhile: backpressure, not loss).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -38,15 +38,15 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
-#include "log.h"
+#include "logarchive.h"
+#include "logfile.h"
 #include "logwriter.h"
 #include "parse.h"
 #include "rotate.h"
@@ -70,7 +70,6 @@ enum {
 #define STALL_MIN (5 * USEC_PER_MSEC)
 #define STALL_MAX (100 * USEC_PER_MSEC)
 #define MSG_QUEUE 64
-#define GZ_CHUNK (256 * 1024)
 /* An empty ring is given back to the kernel when this much went through it since the last
  * time and the worker was quiet for TRIM_IDLE (see sink_reserve): a worker that logs now and
  * then keeps about TRIM_BYTES resident, one that writes without pause is never trimmed (a
@@ -95,6 +94,7 @@ struct LogSink {
         atomic_uint req;
         atomic_bool queued;
         LogSink *qnext;           /* W.lock */
+        LogSink *dnext;           /* W.lock: W.done */
         pthread_mutex_t lock;     /* settings */
         SinkSettings settings;
 
@@ -136,33 +136,17 @@ typedef struct Msg {
         char text[400];
 } Msg;
 
-typedef struct Job {
-        struct Job *next;
-        LogSink *sink;
-        int dfd;                  /* the sink's directory, our own copy */
-        char *src, *dst, *tmp;    /* names in it */
-} Job;
-
 static struct {
         pthread_t thread;
         bool running;
         pthread_mutex_t lock;
         pthread_cond_t cond;
         LogSink *queue, *queue_tail;
-        struct Job *done;         /* finished compression jobs */
+        LogSink *done;            /* their compression job finished */
         bool reopen, stop;
         LogSink *active;          /* writer */
         usec_t deadline;          /* writer: next retry or time rotation, CLOCK_MONOTONIC */
 } W = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static struct {
-        pthread_t thread;
-        pthread_mutex_t lock;
-        pthread_cond_t cond;
-        Job *jobs, *jobs_tail;
-        bool stop;
-        atomic_bool abort;
-} C = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
 static struct {
         pthread_mutex_t lock;
@@ -171,6 +155,7 @@ static struct {
         unsigned n_msgs, lost;
         int efd;
         sd_event_source *src;
+        writer_report_t report;
 } I = { .lock = PTHREAD_MUTEX_INITIALIZER, .efd = -1 };
 
 static LogSink *all_sinks;        /* loop */
@@ -211,6 +196,19 @@ static void inbox_push(LogSink *s, unsigned flag) {
         s->inbox_flags |= flag;
         pthread_mutex_unlock(&I.lock);
         inbox_kick();
+}
+
+/* On the loop: a message for upkeepd's log. */
+_printf_(5, 6) static void report(int level, const char *label, const char *event,
+                                   const char *file, const char *fmt, ...) {
+        char text[sizeof(((Msg *) NULL)->text)];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof text, fmt, ap);
+        va_end(ap);
+        if (I.report)
+                I.report(level, label, event, file, text);
 }
 
 /* A message for upkeepd's log, from a thread that must not write it itself. */
@@ -256,11 +254,10 @@ static void inbox_process(void) {
         pthread_mutex_unlock(&I.lock);
 
         for (unsigned k = 0; k < n; k++)
-                log_fields(msgs[k].level, strcmp(msgs[k].label, "upkeepd") ? msgs[k].label : NULL,
-                           msgs[k].event, LOG_KV(LF_S("file", msgs[k].file)), "%s",
-                           msgs[k].text);
+                report(msgs[k].level, strcmp(msgs[k].label, "upkeepd") ? msgs[k].label : NULL,
+                       msgs[k].event, msgs[k].file, "%s", msgs[k].text);
         if (lost > 0)
-                log_warning("log writer: %u messages lost", lost);
+                report(LOG_WARNING, NULL, NULL, NULL, "log writer: %u messages lost", lost);
         while (l) {
                 LogSink *s = l;
                 unsigned flags;
@@ -303,306 +300,6 @@ static void sink_kick(LogSink *s, unsigned req) {
         pthread_mutex_unlock(&W.lock);
         /* after the unlock: a writer woken under the lock would only block on it again */
         pthread_cond_signal(&W.cond);
-}
-
-/* ---- compression --------------------------------------------------------------------------- */
-
-static int write_full(int fd, const void *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                p = (const char *) p + k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
-/* ---- opening files ----------------------------------------------------------------------- */
-
-/*
- * upkeepd writes worker output as root into log-dir/<worker>/, a directory a worker's user may
- * be given write access to.  So every file there is opened relative to the directory's fd (a
- * directory swapped for a symlink after we opened it is not followed), with O_NOFOLLOW (a log
- * swapped for a symlink would make root append to any file), non-blocking (a FIFO without a
- * reader fails with ENXIO instead of holding the writer thread, and with it every other file,
- * in open(2) forever), and it must be a regular file with no other link.  Temporaries are
- * made with O_EXCL.  A refused file is a failing file like a full disk: its worker's output is
- * held (or dropped) and retried, no other worker is affected.
- */
-#define LOGFILE_FLAGS (O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY)
-#define LOGFILE_STRICT (LOGFILE_FLAGS | O_NOFOLLOW | O_NONBLOCK)
-
-static int mkdir_p(const char *path, mode_t mode) {
-        char buf[PATH_MAX];
-        size_t l = strlen(path);
-
-        if (l == 0 || l >= sizeof buf)
-                return -ENAMETOOLONG;
-        memcpy(buf, path, l + 1);
-        for (char *p = buf + 1; *p; p++)
-                if (*p == '/') {
-                        *p = '\0';
-                        if (mkdir(buf, mode) < 0 && errno != EEXIST)
-                                return negative_errno();
-                        *p = '/';
-                }
-        if (mkdir(buf, mode) < 0 && errno != EEXIST)
-                return negative_errno();
-        return 0;
-}
-
-/* A regular file, linked once: anything else at a log's name was put there by someone else. */
-static int check_regular(int fd) {
-        struct stat st;
-
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EMEDIUMTYPE;
-        if (st.st_nlink > 1)
-                return -EMLINK;
-        return 0;
-}
-
-static int open_strict(int dfd, const char *name, int flags, mode_t mode) {
-        _cleanup_close_ int fd = openat(dfd, name, flags | O_NOFOLLOW | O_NONBLOCK, mode);
-        int r;
-
-        if (fd < 0)
-                return errno == ENXIO ? -EMEDIUMTYPE : -errno; /* ENXIO: FIFO, socket, device */
-        r = check_regular(fd);
-        if (r < 0)
-                return r;
-        /* regular files ignore O_NONBLOCK; clear it anyway so the descriptor is plain */
-        if (fcntl(fd, F_SETFL, flags & O_APPEND) < 0)
-                return -errno;
-        return TAKE_FD(fd);
-}
-
-const char *logfile_strerror(int err) {
-        switch (err) {
-        case ELOOP:
-                return "it is a symbolic link, not followed";
-        case EMEDIUMTYPE:
-                return "it is not a regular file";
-        case EMLINK:
-                return "it has other hard links";
-        default:
-                return strerror(err);
-        }
-}
-
-/*
- * The directory `dir`.  Its parents (log-dir) are the administrator's and followed as they are,
- * made when missing; with own_dir its last component (<worker>) is upkeepd's: made when
- * missing (by upkeepd, so owned by upkeepd's user, mode 0755 less the umask), never followed.
- */
-int logfile_open_dir(const char *dir, bool own_dir, int *ret_dfd) {
-        _cleanup_close_ int pfd = -1;
-        const char *slash = strrchr(dir, '/'), *last;
-        char parent[PATH_MAX];
-        struct stat st;
-        int fd, r;
-
-        if (!own_dir || !slash || slash[1] == '\0') {
-                fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (fd < 0)
-                        return -errno;
-                *ret_dfd = fd;
-                return 0;
-        }
-        last = slash + 1;
-        if ((size_t) (slash - dir) >= sizeof parent)
-                return -ENAMETOOLONG;
-        memcpy(parent, dir, (size_t) (slash - dir));
-        parent[slash == dir ? 1 : slash - dir] = '\0';
-        pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (pfd < 0 && errno == ENOENT) {
-                r = mkdir_p(parent, 0755);
-                if (r < 0)
-                        return r;
-                pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        }
-        if (pfd < 0)
-                return -errno;
-        if (mkdirat(pfd, last, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        fd = openat(pfd, last, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0) {
-                r = -errno;
-                if (fstatat(pfd, last, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-                        return -ELOOP;
-                return r;
-        }
-        *ret_dfd = fd;
-        return 0;
-}
-
-int logfile_open(const char *dir, const char *base, bool own_dir, int *ret_dfd) {
-        _cleanup_close_ int dfd = -1;
-        int fd, r;
-
-        r = logfile_open_dir(dir, own_dir, &dfd);
-        if (r < 0)
-                return r;
-        if (own_dir)
-                fd = open_strict(dfd, base, LOGFILE_FLAGS, 0640);
-        else {
-                /* upkeepd's own log-file: a path root chose, opened as it always was */
-                fd = openat(dfd, base, LOGFILE_FLAGS, 0640);
-                if (fd < 0)
-                        fd = -errno;
-        }
-        if (fd < 0)
-                return fd;
-        *ret_dfd = TAKE_FD(dfd);
-        return fd;
-}
-
-/* ---- compression --------------------------------------------------------------------------- */
-
-/* The archive `src` gzipped into `dst` through `tmp`, all of them names in the directory dfd. */
-static int gzip_file(int dfd, const char *src, const char *dst, const char *tmp, char *ibuf,
-                     char *obuf) {
-        _cleanup_close_ int in = -1, out = -1;
-        z_stream z = {};
-        struct stat st;
-        int r = 0, flush = Z_NO_FLUSH;
-
-        in = open_strict(dfd, src, O_RDONLY, 0);
-        if (in < 0)
-                return in == -ENOENT ? 0 : in;
-        if (fstat(in, &st) < 0)
-                return -errno;
-        out = open_strict(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL, st.st_mode & 0666);
-        if (out == -EEXIST) {
-                /* left by an interrupted run (scan_archives removes those too) */
-                (void) unlinkat(dfd, tmp, 0);
-                out = open_strict(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL, st.st_mode & 0666);
-        }
-        if (out < 0)
-                return out;
-        if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-                         Z_DEFAULT_STRATEGY) != Z_OK) {
-                (void) unlinkat(dfd, tmp, 0);
-                return -ENOMEM;
-        }
-        while (flush != Z_FINISH) {
-                ssize_t n;
-
-                if (atomic_load(&C.abort)) {
-                        r = -ECANCELED;
-                        break;
-                }
-                n = read(in, ibuf, GZ_CHUNK);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        r = -errno;
-                        break;
-                }
-                flush = n == 0 ? Z_FINISH : Z_NO_FLUSH;
-                z.next_in = (Bytef *) ibuf;
-                z.avail_in = (uInt) n;
-                do {
-                        z.next_out = (Bytef *) obuf;
-                        z.avail_out = GZ_CHUNK;
-                        (void) deflate(&z, flush);
-                        r = write_full(out, obuf, GZ_CHUNK - z.avail_out);
-                } while (r == 0 && z.avail_out == 0);
-                if (r < 0)
-                        break;
-        }
-        deflateEnd(&z);
-        if (r == 0 && close(TAKE_FD(out)) < 0)
-                r = -errno;
-        if (r == 0 && renameat(dfd, tmp, dfd, dst) < 0)
-                r = -errno;
-        if (r < 0) {
-                (void) unlinkat(dfd, tmp, 0);
-                return r;
-        }
-        (void) unlinkat(dfd, src, 0);
-        return 0;
-}
-
-static void *compress_main(void *userdata) {
-        _cleanup_free_ char *ibuf = malloc(GZ_CHUNK), *obuf = malloc(GZ_CHUNK);
-
-        (void) userdata;
-        /* the archives can wait: keep the CPU for the workers and the loop */
-        (void) setpriority(PRIO_PROCESS, (id_t) gettid(), 10);
-        pthread_mutex_lock(&C.lock);
-        for (;;) {
-                Job *j;
-                int r;
-
-                while (!C.jobs && !C.stop)
-                        pthread_cond_wait(&C.cond, &C.lock);
-                if (!C.jobs)
-                        break;
-                j = C.jobs;
-                C.jobs = j->next;
-                if (!C.jobs)
-                        C.jobs_tail = NULL;
-                pthread_mutex_unlock(&C.lock);
-
-                r = ibuf && obuf ? gzip_file(j->dfd, j->src, j->dst, j->tmp, ibuf, obuf) : -ENOMEM;
-                if (r < 0 && r != -ECANCELED)
-                        post(LOG_WARNING, j->sink, "log-compress-error",
-                             "cannot compress %s: %s, leaving it uncompressed", j->src,
-                             strerror(-r));
-                /* back to the writer, which alone may touch the sink */
-                pthread_mutex_lock(&W.lock);
-                j->next = W.done;
-                W.done = j;
-                pthread_cond_signal(&W.cond);
-                pthread_mutex_unlock(&W.lock);
-                pthread_mutex_lock(&C.lock);
-        }
-        pthread_mutex_unlock(&C.lock);
-        return NULL;
-}
-
-static void job_free(Job *j) {
-        if (!j)
-                return;
-        if (j->dfd >= 0)
-                close(j->dfd);
-        free(j->src);
-        free(j->dst);
-        free(j->tmp);
-        free(j);
-}
-
-/* Writer: hand archive 1 to the compression thread. */
-static void queue_compress(LogSink *s) {
-        Job *j = calloc(1, sizeof(Job));
-
-        if (j)
-                j->dfd = s->dfd >= 0 ? fcntl(s->dfd, F_DUPFD_CLOEXEC, 3) : -1;
-        if (!j || j->dfd < 0 || asprintf(&j->src, "%s.1", s->base) < 0 ||
-            asprintf(&j->dst, "%s.1.gz", s->base) < 0 ||
-            asprintf(&j->tmp, "%s.1.gz.tmp", s->base) < 0) {
-                job_free(j);
-                post(LOG_WARNING, s, "log-compress-error",
-                     "out of memory, leaving %s.1 uncompressed", s->path);
-                return;
-        }
-        j->sink = s;
-        s->compressing = true;
-        pthread_mutex_lock(&C.lock);
-        if (C.jobs_tail)
-                C.jobs_tail->next = j;
-        else
-                C.jobs = j;
-        C.jobs_tail = j;
-        pthread_cond_signal(&C.cond);
-        pthread_mutex_unlock(&C.lock);
 }
 
 /* ---- the writer ---------------------------------------------------------------------------- */
@@ -658,7 +355,7 @@ static int sink_open_in_dir(LogSink *s) {
         int fd;
 
         if (s->own_dir)
-                return open_strict(s->dfd, s->base, LOGFILE_FLAGS, 0640);
+                return logfile_open_strict(s->dfd, s->base, LOGFILE_FLAGS, 0640);
         fd = openat(s->dfd, s->base, LOGFILE_FLAGS, 0640);
         return fd < 0 ? -errno : fd;
 }
@@ -697,61 +394,41 @@ static void sink_recovered(LogSink *s) {
              format_duration(buf, sizeof buf, mono_usec() - s->fail_since));
 }
 
-/* The highest archive index present, removing leftovers of an interrupted compression. */
-static unsigned scan_archives(LogSink *s) {
-        int fd = openat(s->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-        struct dirent *de;
-        unsigned highest = 0, idx;
-        size_t bl = strlen(s->base);
-        bool gz;
+static void on_compressed(void *userdata, const char *name, int r);
 
-        if (!d) {
-                if (fd >= 0)
-                        close(fd);
-                return 0;
+/* Writer: hand archive 1 to the compression thread. */
+static void queue_compress(LogSink *s) {
+        if (archive_compress(s->dfd, s->base, s) < 0) {
+                post(LOG_WARNING, s, "log-compress-error",
+                     "out of memory, leaving %s.1 uncompressed", s->path);
+                return;
         }
-        while ((de = readdir(d))) {
-                size_t l = strlen(de->d_name);
+        s->compressing = true;
+}
 
-                if (rotate_parse_name(s->base, de->d_name, &idx, &gz) == 0)
-                        highest = MAX(highest, idx);
-                else if (l > bl + 8 && strncmp(de->d_name, s->base, bl) == 0 &&
-                         strcmp(de->d_name + l - 7, ".gz.tmp") == 0)
-                        (void) unlinkat(dirfd(d), de->d_name, 0);
-        }
-        closedir(d);
-        return highest;
+/* On the compression thread: back to the writer, which alone may touch the sink. */
+static void on_compressed(void *userdata, const char *name, int r) {
+        LogSink *s = userdata;
+
+        if (r < 0 && r != -ECANCELED)
+                post(LOG_WARNING, s, "log-compress-error",
+                     "cannot compress %s: %s, leaving it uncompressed", name, strerror(-r));
+        pthread_mutex_lock(&W.lock);
+        s->dnext = W.done;
+        W.done = s;
+        pthread_cond_signal(&W.cond);
+        pthread_mutex_unlock(&W.lock);
 }
 
 static int sink_rotate(LogSink *s) {
-        _cleanup_free_ RotateOp *ops = NULL;
-        char from[NAME_MAX + 1], to[NAME_MAX + 1];
-        unsigned highest;
-        size_t n;
-        int fd;
+        int fd, r;
 
-        fd = sink_dir(s);
-        if (fd < 0)
-                return fd;
-        highest = scan_archives(s);
-        n = rotate_plan(s->w.keep, highest, NULL, 0);
-        ops = calloc(n, sizeof(RotateOp));
-        if (!ops)
-                return -ENOMEM;
-        (void) rotate_plan(s->w.keep, highest, ops, n);
-        for (size_t k = 0; k < n; k++) {
-                int r;
-
-                if (rotate_name(from, sizeof from, s->base, ops[k].from, ops[k].gz) < 0 ||
-                    rotate_name(to, sizeof to, s->base, ops[k].to, ops[k].gz) < 0)
-                        return -ENAMETOOLONG;
-                /* in the directory we opened: a symlink swapped in for it is not followed */
-                r = ops[k].type == ROTATE_RENAME ? renameat(s->dfd, from, s->dfd, to)
-                                                 : unlinkat(s->dfd, from, 0);
-                if (r < 0 && errno != ENOENT && ops[k].from == 0)
-                        return -errno; /* the file itself stays: try again later */
-        }
+        r = sink_dir(s);
+        if (r < 0)
+                return r;
+        r = archive_shift(s->dfd, s->base, s->w.keep);
+        if (r < 0)
+                return r;
         fd = sink_open_in_dir(s);
         close(s->fd);
         s->fd = -1;
@@ -1025,8 +702,7 @@ static void *writer_main(void *userdata) {
         (void) userdata;
         pthread_mutex_lock(&W.lock);
         for (;;) {
-                LogSink *list;
-                Job *done;
+                LogSink *list, *done;
                 bool reopen, stop;
                 usec_t now = mono_usec();
 
@@ -1055,12 +731,11 @@ static void *writer_main(void *userdata) {
                         for (LogSink *s = W.active; s; s = s->anext)
                                 sink_reopen(s);
                 while (done) {
-                        Job *j = done;
+                        LogSink *s = done;
 
-                        done = j->next;
-                        j->sink->compressing = false;
-                        sink_service(j->sink, now, false);
-                        job_free(j);
+                        done = s->dnext;
+                        s->compressing = false;
+                        sink_service(s, now, false);
                 }
                 while (list) {
                         LogSink *s = list;
@@ -1089,13 +764,14 @@ static void *writer_main(void *userdata) {
 
 /* ---- the loop's side ------------------------------------------------------------------------ */
 
-int writer_start(sd_event *e) {
+int writer_start(sd_event *e, writer_report_t report_cb) {
         pthread_condattr_t ca;
         sigset_t all, old;
         int r;
 
         if (W.running)
                 return 0;
+        I.report = report_cb;
         I.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (I.efd < 0)
                 return -errno;
@@ -1108,15 +784,14 @@ int writer_start(sd_event *e) {
         pthread_cond_init(&W.cond, &ca);
         pthread_condattr_destroy(&ca);
         W.deadline = USEC_INFINITY;
-        W.stop = C.stop = false;
-        atomic_store(&C.abort, false);
+        W.stop = false;
 
         /* signals are read by the loop's signalfd: the threads must never take one */
         sigfillset(&all);
         pthread_sigmask(SIG_BLOCK, &all, &old);
         r = -pthread_create(&W.thread, NULL, writer_main, NULL);
         if (r == 0) {
-                r = -pthread_create(&C.thread, NULL, compress_main, NULL);
+                r = archive_start(on_compressed);
                 if (r < 0) {
                         pthread_mutex_lock(&W.lock);
                         W.stop = true;
@@ -1129,7 +804,6 @@ int writer_start(sd_event *e) {
         if (r < 0)
                 return r;
         (void) pthread_setname_np(W.thread, "upkeepd-writer");
-        (void) pthread_setname_np(C.thread, "upkeepd-gzip");
         W.running = true;
         return 0;
 }
@@ -1144,12 +818,7 @@ void writer_stop(usec_t timeout) {
 
         if (!W.running)
                 return;
-        pthread_mutex_lock(&C.lock);
-        C.stop = true;
-        atomic_store(&C.abort, true);
-        pthread_cond_signal(&C.cond);
-        pthread_mutex_unlock(&C.lock);
-        pthread_join(C.thread, NULL);
+        archive_stop();
 
         pthread_mutex_lock(&W.lock);
         W.stop = true;
@@ -1166,8 +835,8 @@ void writer_stop(usec_t timeout) {
         W.running = false; /* from now on commits are written synchronously */
         if (r != 0) {
                 /* stuck in a write to a hung file system: leave it, the process ends anyway */
-                log_error("log writer did not finish within the stop timeout, some output is "
-                          "lost");
+                report(LOG_ERR, NULL, NULL, NULL, "log writer did not finish within the stop "
+                       "timeout, some output is lost");
                 W.running = true; /* so nothing frees what it may still touch */
                 return;
         }
@@ -1384,13 +1053,13 @@ void sink_write_sync(LogSink *s, const char *p, size_t n) {
         while (head < tail) {
                 size_t off = (size_t) (head % s->cap), len = MIN((size_t) (tail - head),
                                                                 s->cap - off);
-                if (write_full(s->fd, s->buf + off, len) < 0)
+                if (logfile_write_full(s->fd, s->buf + off, len) < 0)
                         break;
                 head += len;
         }
         atomic_store(&s->head, tail);
         if (n > 0)
-                (void) write_full(s->fd, p, n);
+                (void) logfile_write_full(s->fd, p, n);
 }
 
 const char *sink_path(const LogSink *s) {

@@ -28,8 +28,17 @@ typedef struct SinkSettings {
         usec_t rotate_every;    /* 0: off */
 } SinkSettings;
 
+/*
+ * How the writer's messages (a write error, a failed rotation...) reach upkeepd's log: called
+ * on the loop only.  `label` is the sink's ("api:0"), NULL for upkeepd's own log-file or the
+ * writer itself; `event` ("log-write-error") and `file` (the sink's path, "-" for stdout) may
+ * be NULL.
+ */
+typedef void (*writer_report_t)(int level, const char *label, const char *event,
+                                const char *file, const char *text);
+
 /* Start the threads and the loop's wake-up source.  Call with every signal blocked. */
-int writer_start(sd_event *e);
+int writer_start(sd_event *e, writer_report_t report);
 bool writer_running(void);
 /*
  * At exit: write what every sink holds (a failing file gets one last attempt), close them and
@@ -86,16 +95,3 @@ uint64_t sink_write_errors(const LogSink *s);
 bool sink_failing(const LogSink *s);
 
 usec_t mono_usec(void);
-
-/*
- * Open (creating it) the log file `base` in `dir` for appending, and that directory, the way
- * every log file is opened: see logwriter.c, "opening files".  With own_dir, the last component
- * of dir is made when missing and never followed, and the file must be a regular file with one
- * link, opened without following a symlink and without blocking (a FIFO is refused).  Returns
- * the file's fd and the directory's in *ret_dfd, or a negative errno: ELOOP for a symlink,
- * EMEDIUMTYPE for a file that is not regular, EMLINK for one with other links
- * (logfile_strerror() words them).
- */
-int logfile_open(const char *dir, const char *base, bool own_dir, int *ret_dfd);
-int logfile_open_dir(const char *dir, bool own_dir, int *ret_dfd);
-const char *logfile_strerror(int err);
