@@ -21,11 +21,8 @@
 
 #include "config.h"
 #include "log.h"
-#include "logline.h"
 #include "logwriter.h"
-#include "utf8.h"
 
-#define LINE_MAX_LEN 4096
 #define MAX_JOURNAL_FIELDS 24
 
 static int max_level = LOG_INFO;
@@ -40,23 +37,6 @@ static bool loop_thread_set;
 void log_set_max_level(int level) {
         max_level = level;
         level_from_cmdline = true;
-}
-
-int log_get_max_level(void) {
-        return max_level;
-}
-
-static const char *level_name(int level) {
-        switch (level) {
-        case LOG_EMERG:
-        case LOG_ALERT:
-        case LOG_CRIT: return "crit";
-        case LOG_ERR: return "error";
-        case LOG_WARNING: return "warning";
-        case LOG_NOTICE: return "notice";
-        case LOG_INFO: return "info";
-        default: return "debug";
-        }
 }
 
 /*
@@ -179,72 +159,6 @@ static void put_line(const char *line, size_t n) {
         (void) !write(STDERR_FILENO, line, n);
 }
 
-/* Append s to buf as the inside of a JSON string (invalid UTF-8 as U+FFFD, see utf8.h). */
-static size_t json_escape(char *buf, size_t len, size_t n, const char *s) {
-        return utf8_json_escape(buf, len, n, s);
-}
-
-static size_t append(char *buf, size_t len, size_t n, const char *fmt, ...) _printf_(4, 5);
-static size_t append(char *buf, size_t len, size_t n, const char *fmt, ...) {
-        va_list ap;
-        int k;
-
-        if (n >= len)
-                return n;
-        va_start(ap, fmt);
-        k = vsnprintf(buf + n, len - n, fmt, ap);
-        va_end(ap);
-        return k < 0 ? n : MIN(n + (size_t) k, len - 1);
-}
-
-static void worker_of(const char *instance, char *buf, size_t len) {
-        snprintf(buf, len, "%.*s", (int) strcspn(instance, ":"), instance);
-}
-
-static size_t format_json(char *line, const struct tm *tm, unsigned msec, int level,
-                          const char *instance, const char *event, const LogField *fields,
-                          const char *msg) {
-        char ts[LOGLINE_TIMESTAMP_MAX], worker[80];
-        size_t n;
-
-        logline_timestamp(ts, tm, msec);
-        n = append(line, LINE_MAX_LEN, 0, "{\"time\":\"%s\",\"level\":\"%s\"", ts,
-                   level_name(level));
-        if (instance) {
-                worker_of(instance, worker, sizeof worker);
-                n = append(line, LINE_MAX_LEN, n, ",\"worker\":\"");
-                n = json_escape(line, LINE_MAX_LEN, n, worker);
-                n = append(line, LINE_MAX_LEN, n, "\",\"instance\":\"");
-                n = json_escape(line, LINE_MAX_LEN, n, instance);
-                n = append(line, LINE_MAX_LEN, n, "\"");
-        }
-        if (event)
-                n = append(line, LINE_MAX_LEN, n, ",\"event\":\"%s\"", event);
-        n = append(line, LINE_MAX_LEN, n, ",\"message\":\"");
-        n = json_escape(line, LINE_MAX_LEN, n, msg);
-        n = append(line, LINE_MAX_LEN, n, "\"");
-        for (const LogField *f = fields; f && f->key; f++) {
-                if ((f->type == LOG_FIELD_STR && !f->s) || !f->key[0])
-                        continue;
-                n = append(line, LINE_MAX_LEN, n, ",\"%s\":", f->key);
-                if (f->type == LOG_FIELD_INT)
-                        n = append(line, LINE_MAX_LEN, n, "%lld", f->i);
-                else if (f->type == LOG_FIELD_DOUBLE)
-                        n = append(line, LINE_MAX_LEN, n, "%.3f", f->d);
-                else {
-                        n = append(line, LINE_MAX_LEN, n, "\"");
-                        n = json_escape(line, LINE_MAX_LEN, n, f->s);
-                        n = append(line, LINE_MAX_LEN, n, "\"");
-                }
-        }
-        /* a message too long for the line still makes valid JSON: the tail is cut */
-        if (n >= LINE_MAX_LEN - 3)
-                return format_json(line, tm, msec, level, instance, event, NULL,
-                                   "(message too long)");
-        n = append(line, LINE_MAX_LEN, n, "}\n");
-        return n;
-}
-
 /* "exit_code" -> "EXIT_CODE": journal field names are upper case, digits and '_'. */
 static void journal_key(char *buf, size_t len, const char *key) {
         size_t k = 0;
@@ -277,7 +191,7 @@ static int send_journal(int level, const char *instance, const char *event,
         ADD("PRIORITY=%d", level);
         ADD("SYSLOG_IDENTIFIER=upkeepd");
         if (instance) {
-                worker_of(instance, worker, sizeof worker);
+                logformat_worker(instance, worker, sizeof worker);
                 ADD("UPKEEP_WORKER=%s", worker);
                 ADD("UPKEEP_INSTANCE=%s", instance);
         }
@@ -300,7 +214,7 @@ static int send_journal(int level, const char *instance, const char *event,
 
 void log_fieldsv(int level, const char *instance, const char *event, const LogField *fields,
                  const char *fmt, va_list ap) {
-        char msg[2048], line[LINE_MAX_LEN];
+        char msg[2048], line[LOGFORMAT_LINE_MAX];
         struct timespec ts;
         struct tm tm;
         unsigned msec;
@@ -320,16 +234,9 @@ void log_fieldsv(int level, const char *instance, const char *event, const LogFi
         localtime_r(&ts.tv_sec, &tm);
         msec = (unsigned) (ts.tv_nsec / 1000000);
         if (format == LOG_FORMAT_JSON)
-                n = format_json(line, &tm, msec, level, instance, event, fields, msg);
-        else {
-                n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-                n = append(line, sizeof line, n, ".%03u %s ", msec, level_name(level));
-                if (instance)
-                        n = append(line, sizeof line, n, "%s: ", instance);
-                n = append(line, sizeof line, n, "%s", msg);
-                n = MIN(n, sizeof line - 2);
-                line[n++] = '\n';
-        }
+                n = logformat_json(line, &tm, msec, level, instance, event, fields, msg);
+        else
+                n = logformat_text(line, &tm, msec, level, instance, msg);
         if (file_dropped > 0 && file_sink &&
             sink_free_space(file_sink) > sink_capacity(file_sink) / 2) {
                 unsigned long d = file_dropped;

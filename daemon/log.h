@@ -11,26 +11,10 @@
 #include <stdarg.h>
 #include <syslog.h>
 
+#include "logformat.h"
 #include "macro.h"
 
 typedef struct Config Config;
-
-typedef enum LogFieldType {
-        LOG_FIELD_STR,
-        LOG_FIELD_INT,
-        LOG_FIELD_DOUBLE,
-        _LOG_FIELD_MAX,
-        _LOG_FIELD_INVALID = -1,
-} LogFieldType;
-
-/* One key/value of a structured event: "exit_code": 3, "delay_ms": 1500.0, ... */
-typedef struct LogField {
-        const char *key;
-        LogFieldType type;
-        const char *s;
-        long long i;
-        double d;
-} LogField;
 
 #define LF_S(k, v) { .key = (k), .type = LOG_FIELD_STR, .s = (v) }
 #define LF_I(k, v) { .key = (k), .type = LOG_FIELD_INT, .i = (long long) (v) }
@@ -56,7 +40,6 @@ void log_msg(int level, const char *instance, const char *fmt, ...) _printf_(3, 
 
 /* -v on the command line: wins over log-level in the configuration. */
 void log_set_max_level(int level);
-int log_get_max_level(void);
 /*
  * Apply log-format, log-level and log-file (at start, after the log writer started, and after
  * a reload).  A log-file that cannot be opened is reported and stderr is kept.
