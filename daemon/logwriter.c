@@ -16,9 +16,9 @@
  *     writer clears `queued` is always seen, because the writer clears `queued` before it
  *     takes the bits and a producer sets its bit before it tests `queued`.  Only the loop
  *     queues a sink, and never after sink_close().
- *   - the loop learns about free space, closed sinks and messages through one eventfd; a sink
- *     is freed on the loop only after the writer said it is done with it (closed, with no
- *     compression job and no queue entry left).
+ *   - the loop learns about free space, closed sinks and messages through the inbox
+ *     (loginbox.c); a sink is freed on the loop only after the writer said it is done with it
+ *     (closed, with no compression job and no queue entry left).
  *   - a failing file (ENOSPC, EFBIG, EACCES...) is retried with a bounded backoff; its data
  *     stays in the ring meanwhile, so the loop either stops reading the pipe or drops and
  *     counts, depending on the worker's overflow policy (logs.c).
@@ -36,7 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -47,6 +46,7 @@
 
 #include "logarchive.h"
 #include "logfile.h"
+#include "loginbox.h"
 #include "logwriter.h"
 #include "parse.h"
 #include "rotate.h"
@@ -69,7 +69,6 @@ enum {
  * warning once it lasted RETRY_MAX */
 #define STALL_MIN (5 * USEC_PER_MSEC)
 #define STALL_MAX (100 * USEC_PER_MSEC)
-#define MSG_QUEUE 64
 /* An empty ring is given back to the kernel when this much went through it since the last
  * time and the worker was quiet for TRIM_IDLE (see sink_reserve): a worker that logs now and
  * then keeps about TRIM_BYTES resident, one that writes without pause is never trimmed (a
@@ -107,8 +106,7 @@ struct LogSink {
         LogSink *all_next, **all_pprev;
         bool close_requested;
 
-        unsigned inbox_flags;     /* I.lock */
-        LogSink *inext;
+        InboxEntry inbox;         /* the loop's: INBOX_SPACE, INBOX_CLOSED */
 
         /* writer */
         int fd;
@@ -128,14 +126,6 @@ struct LogSink {
         atomic_bool failing_pub;
 };
 
-typedef struct Msg {
-        int level;
-        char label[80];
-        char event[32];
-        char file[256];
-        char text[400];
-} Msg;
-
 static struct {
         pthread_t thread;
         bool running;
@@ -147,16 +137,6 @@ static struct {
         LogSink *active;          /* writer */
         usec_t deadline;          /* writer: next retry or time rotation, CLOCK_MONOTONIC */
 } W = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static struct {
-        pthread_mutex_t lock;
-        LogSink *sinks;
-        Msg msgs[MSG_QUEUE];
-        unsigned n_msgs, lost;
-        int efd;
-        sd_event_source *src;
-        writer_report_t report;
-} I = { .lock = PTHREAD_MUTEX_INITIALIZER, .efd = -1 };
 
 static LogSink *all_sinks;        /* loop */
 
@@ -183,104 +163,27 @@ static long local_gmtoff(usec_t real) {
 
 /* ---- the way back to the loop ------------------------------------------------------------ */
 
-static void inbox_kick(void) {
-        (void) eventfd_write(I.efd, 1);
-}
-
-static void inbox_push(LogSink *s, unsigned flag) {
-        pthread_mutex_lock(&I.lock);
-        if (s->inbox_flags == 0) {
-                s->inext = I.sinks;
-                I.sinks = s;
-        }
-        s->inbox_flags |= flag;
-        pthread_mutex_unlock(&I.lock);
-        inbox_kick();
-}
-
-/* On the loop: a message for upkeepd's log. */
-_printf_(5, 6) static void report(int level, const char *label, const char *event,
-                                   const char *file, const char *fmt, ...) {
-        char text[sizeof(((Msg *) NULL)->text)];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(text, sizeof text, fmt, ap);
-        va_end(ap);
-        if (I.report)
-                I.report(level, label, event, file, text);
-}
-
 /* A message for upkeepd's log, from a thread that must not write it itself. */
 _printf_(4, 5) static void post(int level, const LogSink *s, const char *event, const char *fmt,
                                  ...) {
         va_list ap;
-        Msg *m;
 
-        pthread_mutex_lock(&I.lock);
-        if (I.n_msgs >= MSG_QUEUE) {
-                I.lost++;
-                pthread_mutex_unlock(&I.lock);
-                return;
-        }
-        m = &I.msgs[I.n_msgs++];
-        m->level = level;
-        snprintf(m->label, sizeof m->label, "%s", s->label);
-        snprintf(m->event, sizeof m->event, "%s", event);
-        snprintf(m->file, sizeof m->file, "%s", s->path ?: "-");
         va_start(ap, fmt);
-        vsnprintf(m->text, sizeof m->text, fmt, ap);
+        inbox_postv(level, strcmp(s->label, "upkeepd") ? s->label : NULL, event,
+                    s->path ?: "-", fmt, ap);
         va_end(ap);
-        pthread_mutex_unlock(&I.lock);
-        inbox_kick();
 }
 
 static void sink_free(LogSink *s);
 
-/* On the loop: log what the threads reported, wake stalled producers, free closed sinks. */
-static void inbox_process(void) {
-        static Msg msgs[MSG_QUEUE];
-        unsigned n, lost;
-        LogSink *l;
+/* On the loop: wake a stalled producer, free a closed sink. */
+static void on_inbox(InboxEntry *e, unsigned flags) {
+        LogSink *s = (LogSink *) ((char *) e - offsetof(LogSink, inbox));
 
-        pthread_mutex_lock(&I.lock);
-        n = I.n_msgs;
-        memcpy(msgs, I.msgs, n * sizeof(Msg));
-        I.n_msgs = 0;
-        lost = I.lost;
-        I.lost = 0;
-        l = I.sinks;
-        I.sinks = NULL;
-        pthread_mutex_unlock(&I.lock);
-
-        for (unsigned k = 0; k < n; k++)
-                report(msgs[k].level, strcmp(msgs[k].label, "upkeepd") ? msgs[k].label : NULL,
-                       msgs[k].event, msgs[k].file, "%s", msgs[k].text);
-        if (lost > 0)
-                report(LOG_WARNING, NULL, NULL, NULL, "log writer: %u messages lost", lost);
-        while (l) {
-                LogSink *s = l;
-                unsigned flags;
-
-                l = s->inext; /* stable while its flags are set */
-                pthread_mutex_lock(&I.lock);
-                flags = s->inbox_flags;
-                s->inbox_flags = 0;
-                pthread_mutex_unlock(&I.lock);
-                if (flags & INBOX_CLOSED)
-                        sink_free(s);
-                else if ((flags & INBOX_SPACE) && s->space_cb)
-                        s->space_cb(s->space_userdata);
-        }
-}
-
-static int on_inbox(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
-        eventfd_t v;
-
-        (void) src, (void) revents, (void) userdata;
-        (void) eventfd_read(fd, &v);
-        inbox_process();
-        return 0;
+        if (flags & INBOX_CLOSED)
+                sink_free(s);
+        else if ((flags & INBOX_SPACE) && s->space_cb)
+                s->space_cb(s->space_userdata);
 }
 
 /* ---- queueing work for the writer --------------------------------------------------------- */
@@ -490,7 +393,7 @@ static void maybe_signal_space(LogSink *s) {
         used = atomic_load(&s->tail) - atomic_load(&s->head);
         if ((used == 0 || used <= s->cap / 2) && atomic_load(&s->want_space) &&
             atomic_exchange(&s->want_space, false))
-                inbox_push(s, INBOX_SPACE);
+                inbox_push(&s->inbox, INBOX_SPACE);
 }
 
 static bool time_rotation_due(LogSink *s) {
@@ -656,7 +559,7 @@ static void sink_service(LogSink *s, usec_t now, bool final) {
                 if (s->dfd >= 0)
                         close(s->dfd);
                 s->dfd = -1;
-                inbox_push(s, INBOX_CLOSED); /* the loop frees it: do not touch it again */
+                inbox_push(&s->inbox, INBOX_CLOSED); /* the loop frees it: do not touch it again */
         }
 }
 
@@ -764,21 +667,16 @@ static void *writer_main(void *userdata) {
 
 /* ---- the loop's side ------------------------------------------------------------------------ */
 
-int writer_start(sd_event *e, writer_report_t report_cb) {
+int writer_start(sd_event *e, inbox_report_t report) {
         pthread_condattr_t ca;
         sigset_t all, old;
         int r;
 
         if (W.running)
                 return 0;
-        I.report = report_cb;
-        I.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (I.efd < 0)
-                return -errno;
-        r = sd_event_add_io(e, &I.src, I.efd, EPOLLIN, on_inbox, NULL);
+        r = inbox_start(e, report, on_inbox);
         if (r < 0)
                 return r;
-        (void) sd_event_source_set_description(I.src, "log-writer");
         pthread_condattr_init(&ca);
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
         pthread_cond_init(&W.cond, &ca);
@@ -835,13 +733,13 @@ void writer_stop(usec_t timeout) {
         W.running = false; /* from now on commits are written synchronously */
         if (r != 0) {
                 /* stuck in a write to a hung file system: leave it, the process ends anyway */
-                report(LOG_ERR, NULL, NULL, NULL, "log writer did not finish within the stop "
-                       "timeout, some output is lost");
+                inbox_report(LOG_ERR, "log writer did not finish within the stop timeout, "
+                             "some output is lost");
                 W.running = true; /* so nothing frees what it may still touch */
                 return;
         }
         inbox_process();
-        I.src = sd_event_source_disable_unref(I.src);
+        inbox_stop();
 }
 
 void writer_reopen_all(void) {
@@ -878,9 +776,7 @@ void writer_free_all(void) {
                 return;
         while (all_sinks)
                 sink_free(all_sinks);
-        if (I.efd >= 0)
-                close(I.efd);
-        I.efd = -1;
+        inbox_close();
 }
 
 int sink_new(const char *path, int fd, const char *label, size_t buffer_size,

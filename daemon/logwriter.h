@@ -5,9 +5,10 @@
  * A sink is one output file (or upkeepd's stdout) with a bounded ring buffer in front of it.
  * The event loop is the only producer of a sink: it reserves free space, fills it with whole
  * lines and commits; the writer is the only consumer.  The loop learns that space freed up
- * (after it had to stop) and that a closed sink may be freed through an eventfd source, and the
- * writer's own messages (a write error, a failed rotation) are logged from there too, so
- * upkeepd's log is only ever written by the loop thread.
+ * (after it had to stop) and that a closed sink may be freed through the inbox (loginbox.h),
+ * and the writer's own messages (a write error, a failed rotation) reach upkeepd's log from
+ * there too, through the report callback given to writer_start(), so upkeepd's log is only
+ * ever written by the loop thread and the writer never calls it.
  */
 #pragma once
 
@@ -16,6 +17,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "loginbox.h"
 #include "logline.h"
 #include "macro.h"
 
@@ -28,17 +30,8 @@ typedef struct SinkSettings {
         usec_t rotate_every;    /* 0: off */
 } SinkSettings;
 
-/*
- * How the writer's messages (a write error, a failed rotation...) reach upkeepd's log: called
- * on the loop only.  `label` is the sink's ("api:0"), NULL for upkeepd's own log-file or the
- * writer itself; `event` ("log-write-error") and `file` (the sink's path, "-" for stdout) may
- * be NULL.
- */
-typedef void (*writer_report_t)(int level, const char *label, const char *event,
-                                const char *file, const char *text);
-
 /* Start the threads and the loop's wake-up source.  Call with every signal blocked. */
-int writer_start(sd_event *e, writer_report_t report);
+int writer_start(sd_event *e, inbox_report_t report);
 bool writer_running(void);
 /*
  * At exit: write what every sink holds (a failing file gets one last attempt), close them and
