@@ -414,19 +414,58 @@ static bool time_rotation_due(LogSink *s) {
         return true;
 }
 
+/* A rotation before the next write: the file cannot grow (EFBIG), or its time is up. */
+static bool rotation_due(LogSink *s) {
+        return s->path && !s->closing && !s->compressing &&
+               ((s->force_rotate && s->size > 0) || time_rotation_due(s));
+}
+
+/* How many of the `pending` bytes at head go into the file before max-size calls for a
+ * rotation (*rot). */
+static size_t sink_cut(LogSink *s, uint64_t head, size_t pending, bool *rot) {
+        size_t off = (size_t) (head % s->cap), alen = MIN(pending, s->cap - off);
+
+        /* a closing sink still rotates, unless that would mean waiting for an archive being
+         * compressed: then its last lines go over the limit */
+        return rotate_cut(s->buf + off, alen, s->buf, pending - alen, s->size,
+                          s->path && !(s->closing && s->compressing) ? s->w.max_size : 0, rot);
+}
+
+/* One write of n bytes from the ring at head (they may wrap around its end). */
+static ssize_t sink_writev(LogSink *s, uint64_t head, size_t n) {
+        size_t off = (size_t) (head % s->cap), first = MIN(n, s->cap - off);
+        struct iovec iov[2] = { { s->buf + off, first }, { s->buf, n - first } };
+        int niov = iov[1].iov_len > 0 ? 2 : 1;
+
+        if (s->is_socket) /* upkeepd's stdout, shared: no O_NONBLOCK on it */
+                return sendmsg(s->fd, &(struct msghdr) { .msg_iov = iov, .msg_iovlen = niov },
+                               MSG_DONTWAIT | MSG_NOSIGNAL);
+        return writev(s->fd, iov, niov);
+}
+
+static void sink_wrote(LogSink *s, uint64_t head, size_t k) {
+        atomic_store_explicit(&s->head, head + (uint64_t) k, memory_order_release);
+        s->size += (uint64_t) k;
+        atomic_fetch_add_explicit(&s->bytes_written, (uint64_t) k, memory_order_relaxed);
+        if (s->failing)
+                sink_recovered(s);
+        if (s->stalled)
+                sink_unstalled(s);
+        maybe_signal_space(s);
+}
+
+/*
+ * Write what the ring holds, opening and rotating the file as needed, until it is empty, the
+ * file fails (retried later), stdout is not read, or a rotation waits for the compression.
+ */
 static void sink_drain(LogSink *s) {
         for (;;) {
                 uint64_t head = atomic_load_explicit(&s->head, memory_order_relaxed);
                 uint64_t tail = atomic_load_explicit(&s->tail, memory_order_acquire);
-                size_t pending = (size_t) (tail - head), off, alen, n;
-                struct iovec iov[2];
-                int niov;
-                bool rot = false;
+                size_t pending = (size_t) (tail - head), n = 0;
+                bool due = rotation_due(s), rot = false;
                 ssize_t k;
                 int r;
-
-                bool due = s->path && !s->closing && !s->compressing &&
-                           ((s->force_rotate && s->size > 0) || time_rotation_due(s));
 
                 if (pending == 0 && !due)
                         break;
@@ -438,25 +477,13 @@ static void sink_drain(LogSink *s) {
                         }
                         continue;
                 }
-                if (due) {
-                        r = sink_rotate(s);
-                        if (r < 0) {
-                                sink_fail(s, -r, "rotate");
-                                return;
-                        }
-                        continue;
-                }
-                s->force_rotate = false;
-                off = (size_t) (head % s->cap);
-                alen = MIN(pending, s->cap - off);
-                /* a closing sink still rotates, unless that would mean waiting for an
-                 * archive being compressed: then its last lines go over the limit */
-                n = rotate_cut(s->buf + off, alen, s->buf, pending - alen, s->size,
-                               s->path && !(s->closing && s->compressing) ? s->w.max_size : 0,
-                               &rot);
-                if (rot) {
-                        if (s->compressing)
+                if (!due) {
+                        s->force_rotate = false;
+                        n = sink_cut(s, head, pending, &rot);
+                        if (rot && s->compressing)
                                 return; /* resumed when the compression job comes back */
+                }
+                if (due || rot) {
                         r = sink_rotate(s);
                         if (r < 0) {
                                 sink_fail(s, -r, "rotate");
@@ -464,14 +491,7 @@ static void sink_drain(LogSink *s) {
                         }
                         continue;
                 }
-                iov[0] = (struct iovec) { s->buf + off, MIN(n, alen) };
-                iov[1] = (struct iovec) { s->buf, n - iov[0].iov_len };
-                niov = iov[1].iov_len > 0 ? 2 : 1;
-                if (s->is_socket) /* upkeepd's stdout, shared: no O_NONBLOCK on it */
-                        k = sendmsg(s->fd, &(struct msghdr) { .msg_iov = iov, .msg_iovlen = niov },
-                                    MSG_DONTWAIT | MSG_NOSIGNAL);
-                else
-                        k = writev(s->fd, iov, niov);
+                k = sink_writev(s, head, n);
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k < 0 && errno == EAGAIN) {
@@ -482,14 +502,7 @@ static void sink_drain(LogSink *s) {
                         sink_fail(s, k < 0 ? errno : EIO, "write to");
                         return;
                 }
-                atomic_store_explicit(&s->head, head + (uint64_t) k, memory_order_release);
-                s->size += (uint64_t) k;
-                atomic_fetch_add_explicit(&s->bytes_written, (uint64_t) k, memory_order_relaxed);
-                if (s->failing)
-                        sink_recovered(s);
-                if (s->stalled)
-                        sink_unstalled(s);
-                maybe_signal_space(s);
+                sink_wrote(s, head, (size_t) k);
         }
         maybe_signal_space(s);
 }
@@ -601,6 +614,54 @@ static void sink_process(LogSink *s, usec_t now) {
         sink_service(s, now, false);
 }
 
+/* With W.lock held: sleep until woken or until the deadline. */
+static void writer_wait(void) {
+        struct timespec ts = {
+                .tv_sec = (time_t) (W.deadline / USEC_PER_SEC),
+                .tv_nsec = (long) (W.deadline % USEC_PER_SEC) * 1000,
+        };
+
+        if (W.deadline == USEC_INFINITY)
+                pthread_cond_wait(&W.cond, &W.lock);
+        else
+                pthread_cond_timedwait(&W.cond, &W.lock, &ts);
+}
+
+/* Retries and time rotations that are due (every sink's last chance at stop), and the next
+ * deadline. */
+static void writer_service_due(usec_t now, bool stop) {
+        W.deadline = USEC_INFINITY;
+        for (LogSink *s = W.active, *next; s; s = next) {
+                next = s->anext;
+                if ((s->failing || s->stalled) && s->retry_at > now && !stop)
+                        note_deadline(s->retry_at);
+                else
+                        sink_service(s, now, stop);
+        }
+}
+
+/* One round of work taken from W, without the lock. */
+static void writer_round(LogSink *list, LogSink *done, bool reopen, bool stop, usec_t now) {
+        if (reopen)
+                for (LogSink *s = W.active; s; s = s->anext)
+                        sink_reopen(s);
+        while (done) {
+                LogSink *s = done;
+
+                done = s->dnext;
+                s->compressing = false;
+                sink_service(s, now, false);
+        }
+        while (list) {
+                LogSink *s = list;
+
+                list = s->qnext;
+                sink_process(s, now);
+        }
+        if (now >= W.deadline || stop)
+                writer_service_due(now, stop);
+}
+
 static void *writer_main(void *userdata) {
         (void) userdata;
         pthread_mutex_lock(&W.lock);
@@ -610,15 +671,7 @@ static void *writer_main(void *userdata) {
                 usec_t now = mono_usec();
 
                 if (!W.queue && !W.done && !W.reopen && !W.stop && now < W.deadline) {
-                        if (W.deadline == USEC_INFINITY)
-                                pthread_cond_wait(&W.cond, &W.lock);
-                        else {
-                                struct timespec ts = {
-                                        .tv_sec = (time_t) (W.deadline / USEC_PER_SEC),
-                                        .tv_nsec = (long) (W.deadline % USEC_PER_SEC) * 1000,
-                                };
-                                pthread_cond_timedwait(&W.cond, &W.lock, &ts);
-                        }
+                        writer_wait();
                         continue;
                 }
                 list = W.queue;
@@ -630,33 +683,7 @@ static void *writer_main(void *userdata) {
                 stop = W.stop;
                 pthread_mutex_unlock(&W.lock);
 
-                if (reopen)
-                        for (LogSink *s = W.active; s; s = s->anext)
-                                sink_reopen(s);
-                while (done) {
-                        LogSink *s = done;
-
-                        done = s->dnext;
-                        s->compressing = false;
-                        sink_service(s, now, false);
-                }
-                while (list) {
-                        LogSink *s = list;
-
-                        list = s->qnext;
-                        sink_process(s, now);
-                }
-                if (now >= W.deadline || stop) {
-                        /* retries and time rotations that are due, and the next deadline */
-                        W.deadline = USEC_INFINITY;
-                        for (LogSink *s = W.active, *next; s; s = next) {
-                                next = s->anext;
-                                if ((s->failing || s->stalled) && s->retry_at > now && !stop)
-                                        note_deadline(s->retry_at);
-                                else
-                                        sink_service(s, now, stop);
-                        }
-                }
+                writer_round(list, done, reopen, stop, now);
                 pthread_mutex_lock(&W.lock);
                 if (stop && !W.queue && !W.done)
                         break;
@@ -784,10 +811,27 @@ int sink_new(const char *path, int fd, const char *label, size_t buffer_size,
         return sink_new_at(path, false, -1, fd, label, buffer_size, st, ret);
 }
 
+/* dir and base of the sink's path: every later open, rename and unlink is relative to dir. */
+static int sink_set_path(LogSink *s, const char *path) {
+        const char *slash = strrchr(path, '/');
+
+        s->path = strdup(path);
+        s->dir = slash ? strndup(path, (size_t) (slash - path) ?: 1) : strdup(".");
+        s->base = strdup(slash ? slash + 1 : path);
+        return s->path && s->dir && s->base ? 0 : -ENOMEM;
+}
+
+static void sink_link(LogSink *s) {
+        s->all_next = all_sinks;
+        if (all_sinks)
+                all_sinks->all_pprev = &s->all_next;
+        s->all_pprev = &all_sinks;
+        all_sinks = s;
+}
+
 int sink_new_at(const char *path, bool own_dir, int dfd, int fd, const char *label,
                 size_t buffer_size, const SinkSettings *st, LogSink **ret) {
         LogSink *s = calloc(1, sizeof(LogSink));
-        const char *slash;
 
         if (!s) {
                 close(fd);
@@ -809,22 +853,8 @@ int sink_new_at(const char *path, bool own_dir, int dfd, int fd, const char *lab
         s->settings = s->w = *st;
         s->next_rotation = USEC_INFINITY;
         pthread_mutex_init(&s->lock, NULL);
-        s->all_next = all_sinks;
-        if (all_sinks)
-                all_sinks->all_pprev = &s->all_next;
-        s->all_pprev = &all_sinks;
-        all_sinks = s;
-        if (path) {
-                slash = strrchr(path, '/');
-                s->path = strdup(path);
-                s->dir = slash ? strndup(path, (size_t) (slash - path) ?: 1) : strdup(".");
-                s->base = strdup(slash ? slash + 1 : path);
-                if (!s->path || !s->dir || !s->base) {
-                        sink_free(s);
-                        return -ENOMEM;
-                }
-        }
-        if (!s->buf || !s->label) {
+        sink_link(s);
+        if ((path && sink_set_path(s, path) < 0) || !s->buf || !s->label) {
                 sink_free(s);
                 return -ENOMEM;
         }
