@@ -95,6 +95,14 @@ int archive_shift(int dfd, const char *base, unsigned keep) {
         return 0;
 }
 
+bool archive_uncompressed(int dfd, const char *base) {
+        char p[PATH_MAX];
+        struct stat st;
+
+        return snprintf(p, sizeof p, "%s.1", base) < (int) sizeof p &&
+               fstatat(dfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
 /* The archive `src` gzipped into `dst` through `tmp`, all of them names in the directory dfd. */
 static int gzip_file(int dfd, const char *src, const char *dst, const char *tmp, char *ibuf,
                      char *obuf) {

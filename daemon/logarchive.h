@@ -16,6 +16,9 @@
  */
 int archive_shift(int dfd, const char *base, unsigned keep);
 
+/* Whether `base`.1 is there as a regular file (left uncompressed by a previous run). */
+bool archive_uncompressed(int dfd, const char *base);
+
 /* Called on the compression thread when a job is over: r = 0, -ECANCELED at stop, or why the
  * archive stays uncompressed. */
 typedef void (*archive_done_t)(void *userdata, const char *name, int r);

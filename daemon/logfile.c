@@ -125,6 +125,16 @@ int logfile_open_dir(const char *dir, bool own_dir, int *ret_dfd) {
         return 0;
 }
 
+int logfile_open_at(int dfd, const char *base, bool own_dir) {
+        int fd;
+
+        if (own_dir)
+                return logfile_open_strict(dfd, base, LOGFILE_FLAGS, 0640);
+        /* upkeepd's own log-file: a path root chose, opened as it always was */
+        fd = openat(dfd, base, LOGFILE_FLAGS, 0640);
+        return fd < 0 ? -errno : fd;
+}
+
 int logfile_open(const char *dir, const char *base, bool own_dir, int *ret_dfd) {
         _cleanup_close_ int dfd = -1;
         int fd, r;
@@ -132,14 +142,7 @@ int logfile_open(const char *dir, const char *base, bool own_dir, int *ret_dfd) 
         r = logfile_open_dir(dir, own_dir, &dfd);
         if (r < 0)
                 return r;
-        if (own_dir)
-                fd = logfile_open_strict(dfd, base, LOGFILE_FLAGS, 0640);
-        else {
-                /* upkeepd's own log-file: a path root chose, opened as it always was */
-                fd = openat(dfd, base, LOGFILE_FLAGS, 0640);
-                if (fd < 0)
-                        fd = -errno;
-        }
+        fd = logfile_open_at(dfd, base, own_dir);
         if (fd < 0)
                 return fd;
         *ret_dfd = TAKE_FD(dfd);

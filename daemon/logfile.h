@@ -25,6 +25,9 @@
  */
 int logfile_open(const char *dir, const char *base, bool own_dir, int *ret_dfd);
 int logfile_open_dir(const char *dir, bool own_dir, int *ret_dfd);
+/* The log file `base` in the directory dfd, opened as logfile_open() does (a rotation's new
+ * file); its fd or a negative errno. */
+int logfile_open_at(int dfd, const char *base, bool own_dir);
 /* `name` in the directory dfd, never through a symlink, refused unless a regular file with one
  * link; the fd (flags as given, O_NONBLOCK cleared) or a negative errno as above. */
 int logfile_open_strict(int dfd, const char *name, int flags, mode_t mode);

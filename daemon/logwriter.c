@@ -253,16 +253,6 @@ static int sink_open(LogSink *s) {
         return 0;
 }
 
-/* The file at the sink's name in its directory as it is open now (rotation's new file). */
-static int sink_open_in_dir(LogSink *s) {
-        int fd;
-
-        if (s->own_dir)
-                return logfile_open_strict(s->dfd, s->base, LOGFILE_FLAGS, 0640);
-        fd = openat(s->dfd, s->base, LOGFILE_FLAGS, 0640);
-        return fd < 0 ? -errno : fd;
-}
-
 static void sink_fail(LogSink *s, int err, const char *what) {
         usec_t now = mono_usec();
         char buf[32];
@@ -332,7 +322,7 @@ static int sink_rotate(LogSink *s) {
         r = archive_shift(s->dfd, s->base, s->w.keep);
         if (r < 0)
                 return r;
-        fd = sink_open_in_dir(s);
+        fd = logfile_open_at(s->dfd, s->base, s->own_dir);
         close(s->fd);
         s->fd = -1;
         s->size = 0;
@@ -583,9 +573,6 @@ static void sink_process(LogSink *s, usec_t now) {
         atomic_store(&s->queued, false);
         req = atomic_exchange(&s->req, 0);
         if (req & REQ_ADD) {
-                struct stat st;
-                char p[PATH_MAX];
-
                 s->anext = W.active;
                 if (W.active)
                         W.active->apprev = &s->anext;
@@ -596,8 +583,7 @@ static void sink_process(LogSink *s, usec_t now) {
                         adopt_fd(s, s->fd);
                 /* an archive a previous run did not get to compress */
                 if (s->path && s->w.compress && s->w.keep > 0 && sink_dir(s) == 0 &&
-                    snprintf(p, sizeof p, "%s.1", s->base) < (int) sizeof p &&
-                    fstatat(s->dfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+                    archive_uncompressed(s->dfd, s->base))
                         queue_compress(s);
         }
         if (req & REQ_SETTINGS) {
