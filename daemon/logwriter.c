@@ -1,12 +1,10 @@
 /*
- * The log writer thread and its sinks (see logwriter.h); files are opened by logfile.c, rotated
- * and compressed by logarchive.c.
+ * The log writer thread and its sinks (see logwriter.h).  A sink's ring is logring.c, its
+ * files are opened by logfile.c, rotated and compressed by logarchive.c, and what the threads
+ * hand back to the loop goes through loginbox.c.
  *
  * Ownership and invariants:
- *   - a sink's ring positions only grow: `tail` is advanced by the loop (the only producer)
- *     after it filled the bytes, with release; `head` by the writer (the only consumer) after
- *     write(2) returned, with release; each side reads the other's with acquire.  Nothing else
- *     in a sink's ring is shared.
+ *   - the loop is the only producer of a sink's ring, the writer the only consumer (logring.h).
  *   - the ring holds whole lines only (logline.c), so the writer can rotate between any two
  *     writes and cut a write at a line end (rotate_cut) to honour max-size.
  *   - fields marked "writer" are touched by the writer thread alone; the compression thread
@@ -27,8 +25,6 @@
  *     compressed (the worker's ring fills meanwhile: backpressure, not loss).
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -36,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -47,6 +42,7 @@
 #include "logarchive.h"
 #include "logfile.h"
 #include "loginbox.h"
+#include "logring.h"
 #include "logwriter.h"
 #include "parse.h"
 #include "rotate.h"
@@ -69,12 +65,6 @@ enum {
  * warning once it lasted RETRY_MAX */
 #define STALL_MIN (5 * USEC_PER_MSEC)
 #define STALL_MAX (100 * USEC_PER_MSEC)
-/* An empty ring is given back to the kernel when this much went through it since the last
- * time and the worker was quiet for TRIM_IDLE (see sink_reserve): a worker that logs now and
- * then keeps about TRIM_BYTES resident, one that writes without pause is never trimmed (a
- * trimmed page costs a fault when it is written again). */
-#define TRIM_BYTES (16 * 1024)
-#define TRIM_IDLE (200 * USEC_PER_MSEC)
 
 struct LogSink {
         /* fixed at creation */
@@ -83,12 +73,7 @@ struct LogSink {
         bool own_dir;             /* dir's last component is made by upkeepd (log-dir/<worker>):
                                    * never followed, made again when missing */
         char *label;
-        char *buf;
-        size_t cap;
-
-        _Atomic uint64_t tail;    /* loop: bytes committed */
-        _Atomic uint64_t head;    /* writer: bytes written */
-        uint64_t loop_tail;
+        LogRing ring;             /* the loop produces, the writer consumes */
 
         atomic_uint req;
         atomic_bool queued;
@@ -98,9 +83,6 @@ struct LogSink {
         SinkSettings settings;
 
         /* loop */
-        uint64_t trimmed_tail;    /* loop_tail when the ring's pages were last given back */
-        usec_t last_commit;
-        atomic_bool want_space;
         void (*space_cb)(void *userdata);
         void *space_userdata;
         LogSink *all_next, **all_pprev;
@@ -375,14 +357,7 @@ static void sink_unstalled(LogSink *s) {
 }
 
 static void maybe_signal_space(LogSink *s) {
-        uint64_t used;
-
-        /* pairs with sink_want_space(): our head store must be visible before we read the
-         * flag, or both sides could miss each other */
-        atomic_thread_fence(memory_order_seq_cst);
-        used = atomic_load(&s->tail) - atomic_load(&s->head);
-        if ((used == 0 || used <= s->cap / 2) && atomic_load(&s->want_space) &&
-            atomic_exchange(&s->want_space, false))
+        if (ring_room_back(&s->ring))
                 inbox_push(&s->inbox, INBOX_SPACE);
 }
 
@@ -413,19 +388,20 @@ static bool rotation_due(LogSink *s) {
 /* How many of the `pending` bytes at head go into the file before max-size calls for a
  * rotation (*rot). */
 static size_t sink_cut(LogSink *s, uint64_t head, size_t pending, bool *rot) {
-        size_t off = (size_t) (head % s->cap), alen = MIN(pending, s->cap - off);
+        struct iovec iov[2];
 
+        (void) ring_span(&s->ring, head, pending, iov);
         /* a closing sink still rotates, unless that would mean waiting for an archive being
          * compressed: then its last lines go over the limit */
-        return rotate_cut(s->buf + off, alen, s->buf, pending - alen, s->size,
-                          s->path && !(s->closing && s->compressing) ? s->w.max_size : 0, rot);
+        return rotate_cut(iov[0].iov_base, iov[0].iov_len, iov[1].iov_base, iov[1].iov_len,
+                          s->size, s->path && !(s->closing && s->compressing) ? s->w.max_size : 0,
+                          rot);
 }
 
 /* One write of n bytes from the ring at head (they may wrap around its end). */
 static ssize_t sink_writev(LogSink *s, uint64_t head, size_t n) {
-        size_t off = (size_t) (head % s->cap), first = MIN(n, s->cap - off);
-        struct iovec iov[2] = { { s->buf + off, first }, { s->buf, n - first } };
-        int niov = iov[1].iov_len > 0 ? 2 : 1;
+        struct iovec iov[2];
+        int niov = ring_span(&s->ring, head, n, iov);
 
         if (s->is_socket) /* upkeepd's stdout, shared: no O_NONBLOCK on it */
                 return sendmsg(s->fd, &(struct msghdr) { .msg_iov = iov, .msg_iovlen = niov },
@@ -434,7 +410,7 @@ static ssize_t sink_writev(LogSink *s, uint64_t head, size_t n) {
 }
 
 static void sink_wrote(LogSink *s, uint64_t head, size_t k) {
-        atomic_store_explicit(&s->head, head + (uint64_t) k, memory_order_release);
+        ring_consumed(&s->ring, head, k);
         s->size += (uint64_t) k;
         atomic_fetch_add_explicit(&s->bytes_written, (uint64_t) k, memory_order_relaxed);
         if (s->failing)
@@ -450,9 +426,8 @@ static void sink_wrote(LogSink *s, uint64_t head, size_t k) {
  */
 static void sink_drain(LogSink *s) {
         for (;;) {
-                uint64_t head = atomic_load_explicit(&s->head, memory_order_relaxed);
-                uint64_t tail = atomic_load_explicit(&s->tail, memory_order_acquire);
-                size_t pending = (size_t) (tail - head), n = 0;
+                uint64_t head;
+                size_t pending = ring_pending(&s->ring, &head), n = 0;
                 bool due = rotation_due(s), rot = false;
                 ssize_t k;
                 int r;
@@ -554,7 +529,7 @@ static void sink_service(LogSink *s, usec_t now, bool final) {
         if (!(s->failing || s->stalled) || now >= s->retry_at || final)
                 sink_drain(s);
         if (s->closing && !final && !s->compressing &&
-            atomic_load(&s->head) == atomic_load(&s->tail)) {
+            ring_empty(&s->ring)) {
                 sink_deactivate(s);
                 if (s->fd >= 0)
                         close(s->fd);
@@ -775,8 +750,7 @@ static void sink_free(LogSink *s) {
         if (s->dfd >= 0)
                 close(s->dfd);
         pthread_mutex_destroy(&s->lock);
-        if (s->buf)
-                (void) munmap(s->buf, s->cap);
+        ring_done(&s->ring);
         free(s->path);
         free(s->dir);
         free(s->base);
@@ -818,6 +792,7 @@ static void sink_link(LogSink *s) {
 int sink_new_at(const char *path, bool own_dir, int dfd, int fd, const char *label,
                 size_t buffer_size, const SinkSettings *st, LogSink **ret) {
         LogSink *s = calloc(1, sizeof(LogSink));
+        int r;
 
         if (!s) {
                 close(fd);
@@ -828,19 +803,13 @@ int sink_new_at(const char *path, bool own_dir, int dfd, int fd, const char *lab
         s->fd = fd;
         s->dfd = dfd;
         s->own_dir = own_dir;
-        s->cap = buffer_size;
-        /* mapped, not malloc'ed: no allocator header is written into it, so a ring costs no
-         * memory until its worker writes */
-        s->buf = mmap(NULL, buffer_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-                      0);
-        if (s->buf == MAP_FAILED)
-                s->buf = NULL;
+        r = ring_init(&s->ring, buffer_size);
         s->label = strdup(label);
         s->settings = s->w = *st;
         s->next_rotation = USEC_INFINITY;
         pthread_mutex_init(&s->lock, NULL);
         sink_link(s);
-        if ((path && sink_set_path(s, path) < 0) || !s->buf || !s->label) {
+        if ((path && sink_set_path(s, path) < 0) || r < 0 || !s->label) {
                 sink_free(s);
                 return -ENOMEM;
         }
@@ -869,51 +838,21 @@ void sink_set_space_callback(LogSink *s, void (*cb)(void *userdata), void *userd
 }
 
 size_t sink_free_space(LogSink *s) {
-        return s->cap - (size_t) (s->loop_tail - atomic_load_explicit(&s->head,
-                                                                     memory_order_acquire));
+        return ring_free_space(&s->ring);
 }
 
 size_t sink_capacity(const LogSink *s) {
-        return s->cap;
-}
-
-/*
- * The ring positions only grow, so a worker that writes a line now and then touches every page
- * of its ring in turn and would keep them all (workers x buffer-size).  When the ring is empty
- * the loop owns all of it (the writer reads only between head and tail, and is done with a byte
- * once head passed it), so its pages can go back to the kernel; they come back zeroed when
- * used.  Only after a pause, so a chatty worker's ring is never trimmed between two reads.
- */
-static void sink_trim(LogSink *s) {
-        uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE);
-        uintptr_t a = ((uintptr_t) s->buf + page - 1) & ~(page - 1);
-        uintptr_t b = ((uintptr_t) s->buf + s->cap) & ~(page - 1);
-
-        if (b > a)
-                (void) madvise((void *) a, b - a, MADV_DONTNEED);
-        s->trimmed_tail = s->loop_tail;
+        return s->ring.cap;
 }
 
 LineOut sink_reserve(LogSink *s) {
-        size_t free, off, first;
-
-        if (s->loop_tail - s->trimmed_tail >= TRIM_BYTES &&
-            s->loop_tail == atomic_load_explicit(&s->head, memory_order_acquire) &&
-            mono_usec() - s->last_commit >= TRIM_IDLE)
-                sink_trim(s);
-        free = sink_free_space(s);
-        off = (size_t) (s->loop_tail % s->cap);
-        first = MIN(free, s->cap - off);
-
-        return (LineOut) { .seg = { s->buf + off, s->buf }, .cap = { first, free - first } };
+        return ring_reserve(&s->ring, mono_usec());
 }
 
 void sink_commit(LogSink *s, size_t n) {
         if (n == 0)
                 return;
-        s->loop_tail += n;
-        s->last_commit = mono_usec();
-        atomic_store_explicit(&s->tail, s->loop_tail, memory_order_release);
+        ring_commit(&s->ring, n, mono_usec());
         if (W.running)
                 sink_kick(s, 0);
         else if (s->fd >= 0) {
@@ -923,19 +862,15 @@ void sink_commit(LogSink *s, size_t n) {
 }
 
 bool sink_want_space(LogSink *s) {
-        atomic_store(&s->want_space, true);
-        /* the writer may have freed space before it could see the flag */
-        if (sink_free_space(s) > s->cap / 2) {
-                atomic_store(&s->want_space, false);
+        if (ring_want_space(&s->ring))
                 return true;
-        }
         if (W.running)
                 sink_kick(s, 0);
         return false;
 }
 
 bool sink_wait_space(LogSink *s, size_t want, usec_t deadline) {
-        want = MIN(want, s->cap);
+        want = MIN(want, s->ring.cap);
         while (sink_free_space(s) < want) {
                 if (!W.running || mono_usec() >= deadline)
                         return false;
@@ -958,18 +893,19 @@ void sink_close(LogSink *s) {
 
 /* Write the ring's content (and p) straight to the file, when no writer thread runs. */
 void sink_write_sync(LogSink *s, const char *p, size_t n) {
-        uint64_t head = atomic_load(&s->head), tail = atomic_load(&s->tail);
+        uint64_t head, tail;
+        struct iovec iov[2];
+        int niov;
 
         if (W.running || s->fd < 0)
                 return;
-        while (head < tail) {
-                size_t off = (size_t) (head % s->cap), len = MIN((size_t) (tail - head),
-                                                                s->cap - off);
-                if (logfile_write_full(s->fd, s->buf + off, len) < 0)
+        head = atomic_load(&s->ring.head);
+        tail = atomic_load(&s->ring.tail);
+        niov = ring_span(&s->ring, head, (size_t) (tail - head), iov);
+        for (int k = 0; k < niov && iov[k].iov_len > 0; k++)
+                if (logfile_write_full(s->fd, iov[k].iov_base, iov[k].iov_len) < 0)
                         break;
-                head += len;
-        }
-        atomic_store(&s->head, tail);
+        atomic_store(&s->ring.head, tail);
         if (n > 0)
                 (void) logfile_write_full(s->fd, p, n);
 }
