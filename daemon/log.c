@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,8 +213,8 @@ static int send_journal(int level, const char *instance, const char *event,
         return sd_journal_sendv(iov, n);
 }
 
-void log_fieldsv(int level, const char *instance, const char *event, const LogField *fields,
-                 const char *fmt, va_list ap) {
+_printf_(5, 0) static void log_fieldsv(int level, const char *instance, const char *event,
+                                       const LogField *fields, const char *fmt, va_list ap) {
         char msg[2048], line[LOGFORMAT_LINE_MAX];
         struct timespec ts;
         struct tm tm;

@@ -8,7 +8,6 @@
  */
 #pragma once
 
-#include <stdarg.h>
 #include <syslog.h>
 
 #include "logformat.h"
@@ -32,8 +31,6 @@ typedef struct Config Config;
  */
 void log_fields(int level, const char *instance, const char *event, const LogField *fields,
                 const char *fmt, ...) _printf_(5, 6);
-void log_fieldsv(int level, const char *instance, const char *event, const LogField *fields,
-                 const char *fmt, va_list ap) _printf_(5, 0);
 #define log_event(level, instance, event, ...) log_fields(level, instance, event, NULL, __VA_ARGS__)
 
 void log_msg(int level, const char *instance, const char *fmt, ...) _printf_(3, 4);

@@ -122,7 +122,7 @@ static bool to_stdout(const OutputSpec *spec) {
 }
 
 /* log-dir/<worker>/<worker>.log, or <worker>-<N>.log for a worker with several instances. */
-int logs_path(const OutputSpec *spec, char *buf, size_t len) {
+static int output_path(const OutputSpec *spec, char *buf, size_t len) {
         int n;
 
         if (to_stdout(spec))
@@ -340,74 +340,108 @@ static void stream_grow_pipe(Stream *st, size_t got) {
                 st->pipe_size = 0;
 }
 
+enum {
+        PUMP_READ,               /* go on to read */
+        PUMP_NEXT,               /* the next round */
+        PUMP_WAIT,               /* the stream waits: for the pipe, or for room */
+        PUMP_FREED,
+};
+
+/* The lines did not fit: the next round when the overflow policy lets the stream go on. */
+static int stream_full(Stream *st) {
+        st->backlog = true;
+        return overflow(st) ? PUMP_NEXT : PUMP_WAIT;
+}
+
+/* What is pending after the ring was full, or at EOF: framed again before anything is read. */
+static int stream_reframe(Stream *st) {
+        LineResult res = frame(st, st->pending, st->pending_len, st->eof);
+
+        pending_consume(st, res.consumed);
+        if (res.full)
+                return stream_full(st);
+        st->backlog = false;
+        if (st->eof) {
+                stream_free(st);
+                return PUMP_FREED;
+        }
+        return PUMP_READ;
+}
+
+/* How much to read after what is pending; false when a blocking stream waits for room. */
+static bool stream_room(Stream *st, size_t *ret_want) {
+        size_t want = MIN((size_t) READ_CHUNK, sizeof scratch - st->pending_len), room;
+
+        if (st->overflow == OVERFLOW_BLOCK && !st->draining) {
+                room = sink_free_space(st->out->sink);
+                if (room < MIN_ROOM)
+                        return false;
+                want = MIN(want, room);
+        }
+        *ret_want = want;
+        return true;
+}
+
+/* read(2) into scratch after what is pending; 0 for EOF, an error, or at exit an empty pipe
+ * or the drain deadline; -1 with errno EINTR or EAGAIN. */
+static ssize_t stream_read(Stream *st, size_t have, size_t want) {
+        ssize_t n;
+
+        if (have > 0)
+                memcpy(scratch, st->pending, have);
+        if (st->draining && mono_usec() >= drain_deadline)
+                return 0; /* a process that never stops writing: enough */
+        n = read(st->fd, scratch + have, want);
+        if (n < 0 && errno == EAGAIN && st->draining)
+                return 0; /* at exit, an empty pipe is as good as closed */
+        return n;
+}
+
+/* Frame scratch (what was pending, then n new bytes); keep the partial line for later. */
+static int stream_took(Stream *st, size_t have, size_t n) {
+        LineResult res = frame(st, scratch, have + n, false);
+
+        if (pending_set(st, scratch + res.consumed, have + n - res.consumed) < 0) {
+                drop_bytes(st, have + n - res.consumed);
+                st->pending_len = 0;
+        }
+        return res.full ? stream_full(st) : PUMP_READ;
+}
+
 /*
  * Read and frame until the pipe is empty, the stream must wait, or ROUNDS reads were done.
  * Returns false when the stream was freed (EOF and everything written out).
  */
 static bool stream_pump(Stream *st) {
         for (int round = 0; st->draining || round < ROUNDS; round++) {
-                size_t have, want;
-                LineResult res;
+                size_t have, want = 0;
                 ssize_t n;
+                int r;
 
-                if (st->backlog || st->eof) {
-                        res = frame(st, st->pending, st->pending_len, st->eof);
-                        pending_consume(st, res.consumed);
-                        if (res.full) {
-                                st->backlog = true;
-                                if (overflow(st))
-                                        continue;
-                                return true;
-                        }
-                        st->backlog = false;
-                        if (st->eof) {
-                                stream_free(st);
-                                return false;
-                        }
-                }
+                r = st->backlog || st->eof ? stream_reframe(st) : PUMP_READ;
+                if (r == PUMP_READ && !stream_room(st, &want))
+                        r = stream_full(st); /* nothing new: just wait for room */
+                if (r == PUMP_NEXT)
+                        continue;
+                if (r != PUMP_READ)
+                        return r != PUMP_FREED;
 
                 have = st->pending_len;
-                want = MIN((size_t) READ_CHUNK, sizeof scratch - have);
-                if (st->overflow == OVERFLOW_BLOCK && !st->draining) {
-                        size_t room = sink_free_space(st->out->sink);
-
-                        if (room < MIN_ROOM) {
-                                st->backlog = true; /* nothing new: just wait for room */
-                                if (overflow(st))
-                                        continue;
-                                return true;
-                        }
-                        want = MIN(want, room);
-                }
-                if (have > 0)
-                        memcpy(scratch, st->pending, have);
-                if (st->draining && mono_usec() >= drain_deadline)
-                        n = 0; /* a process that never stops writing: enough */
-                else
-                        n = read(st->fd, scratch + have, want);
+                n = stream_read(st, have, want);
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n < 0 && errno == EAGAIN) {
-                        if (!st->draining)
-                                return true;
-                        n = 0; /* at exit, an empty pipe is as good as closed */
-                }
+                if (n < 0 && errno == EAGAIN)
+                        return true;
                 if (n <= 0) {
                         st->eof = true; /* EOF, or an error: the stream is over either way */
                         continue;
                 }
                 stream_grow_pipe(st, (size_t) n);
-                res = frame(st, scratch, have + (size_t) n, false);
-                if (pending_set(st, scratch + res.consumed, have + (size_t) n - res.consumed) < 0) {
-                        drop_bytes(st, have + (size_t) n - res.consumed);
-                        st->pending_len = 0;
-                }
-                if (res.full) {
-                        st->backlog = true;
-                        if (overflow(st))
-                                continue;
+                r = stream_took(st, have, (size_t) n);
+                if (r == PUMP_NEXT)
+                        continue;
+                if (r == PUMP_WAIT)
                         return true;
-                }
                 if ((size_t) n < want && !st->draining)
                         return true; /* the pipe is empty: save a read that would say so */
         }
@@ -493,35 +527,43 @@ static void output_unref(LogOutput *o) {
         free(o);
 }
 
-static int output_new(const OutputSpec *spec, const char *key, char *reason, size_t len,
-                      LogOutput **ret) {
-        SinkSettings st = settings_of(spec->log);
-        _cleanup_close_ int fd = -1, dfd = -1, dfd2 = -1;
+/* The file of a new output (or upkeepd's stdout) and its directory (*ret_dfd, or left -1);
+ * why not in reason. */
+static int output_open(const OutputSpec *spec, const char *key, char *reason, size_t len,
+                       int *ret_dfd) {
+        _cleanup_close_ int dfd = -1;
         char dir[PATH_MAX];
-        LogOutput *o;
-        int r;
+        int fd, r;
 
         if (to_stdout(spec)) {
                 fd = stdout_fd();
-                if (fd < 0) {
+                if (fd < 0)
                         snprintf(reason, len, "cannot use stdout for output: %s", strerror(-fd));
-                        return fd;
-                }
-        } else {
-                snprintf(dir, sizeof dir, "%s/%s", spec->log_dir, spec->worker);
-                r = logfile_open_dir(dir, true, &dfd);
-                if (r < 0) {
-                        snprintf(reason, len, "cannot create log directory %s: %s", dir,
-                                 logfile_strerror(-r));
-                        return r;
-                }
-                fd = logfile_open(dir, strrchr(key, '/') + 1, true, &dfd2);
-                if (fd < 0) {
-                        snprintf(reason, len, "cannot open log file %s: %s", key,
-                                 logfile_strerror(-fd));
-                        return fd;
-                }
+                return fd;
         }
+        snprintf(dir, sizeof dir, "%s/%s", spec->log_dir, spec->worker);
+        r = logfile_open_dir(dir, true, &dfd);
+        if (r < 0) {
+                snprintf(reason, len, "cannot create log directory %s: %s", dir,
+                         logfile_strerror(-r));
+                return r;
+        }
+        fd = logfile_open(dir, strrchr(key, '/') + 1, true, ret_dfd);
+        if (fd < 0)
+                snprintf(reason, len, "cannot open log file %s: %s", key, logfile_strerror(-fd));
+        return fd;
+}
+
+static int output_new(const OutputSpec *spec, const char *key, char *reason, size_t len,
+                      LogOutput **ret) {
+        SinkSettings st = settings_of(spec->log);
+        _cleanup_close_ int fd = -1, dfd = -1;
+        LogOutput *o;
+        int r;
+
+        fd = output_open(spec, key, reason, len, &dfd);
+        if (fd < 0)
+                return fd;
         o = calloc(1, sizeof(LogOutput));
         if (!o || !(o->key = strdup(key))) {
                 free(o);
@@ -529,7 +571,7 @@ static int output_new(const OutputSpec *spec, const char *key, char *reason, siz
                 return -ENOMEM;
         }
         snprintf(o->name, sizeof o->name, "%s", spec->instance);
-        r = sink_new_at(to_stdout(spec) ? NULL : key, true, TAKE_FD(dfd2), TAKE_FD(fd),
+        r = sink_new_at(to_stdout(spec) ? NULL : key, true, TAKE_FD(dfd), TAKE_FD(fd),
                         spec->instance, (size_t) spec->log->buffer_size, &st, &o->sink);
         if (r < 0) {
                 free(o->key);
@@ -553,7 +595,7 @@ int logs_prepare(LogOutput **output, const OutputSpec *spec, char *reason, size_
 
         if (to_stdout(spec))
                 snprintf(key, sizeof key, "-%s", spec->instance);
-        else if (logs_path(spec, key, sizeof key) < 0) {
+        else if (output_path(spec, key, sizeof key) < 0) {
                 snprintf(reason, len, "log file path too long");
                 return -ENAMETOOLONG;
         }
@@ -633,7 +675,7 @@ json_t *logs_output_json(const LogOutput *o, const OutputSpec *spec) {
 
         if (o)
                 file = sink_path(o->sink) ? utf8_json_string(sink_path(o->sink)) : json_null();
-        else if (logs_path(spec, path, sizeof path) == 0)
+        else if (output_path(spec, path, sizeof path) == 0)
                 file = utf8_json_string(path);
         else
                 file = json_null();
@@ -646,19 +688,19 @@ json_t *logs_output_json(const LogOutput *o, const OutputSpec *spec) {
 
 json_t *logs_file_json(const OutputSpec *spec) {
         char path[PATH_MAX];
-        bool file = logs_path(spec, path, sizeof path) == 0;
+        bool file = output_path(spec, path, sizeof path) == 0;
 
         return json_pack("{s:s, s:o}", "name", spec->instance, "path",
                          file ? utf8_json_string(path) : json_null());
 }
 
-void logs_reopen(void) {
+static void reopen_all(void) {
         log_event(LOG_NOTICE, NULL, "logs-reopen", "reopening every log file");
         writer_reopen_all();
 }
 
 json_t *logs_reopen_json(void) {
-        logs_reopen();
+        reopen_all();
         return json_pack("{s:b, s:s}", "ok", 1, "result", "reopening");
 }
 
@@ -669,7 +711,7 @@ static void on_writer_report(int level, const char *label, const char *event,
 
 static int on_sigusr1(sd_event_source *src, const struct signalfd_siginfo *si, void *u) {
         (void) src, (void) si, (void) u;
-        logs_reopen();
+        reopen_all();
         return 0;
 }
 

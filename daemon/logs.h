@@ -45,8 +45,6 @@ int logs_attach(sd_event *e, LogOutput *o, const LogConfig *log, int pipe_fd, bo
 /* The instance goes away: drop its reference to its output.  Returns NULL. */
 LogOutput *logs_release(LogOutput *o);
 
-/* The file of `spec` (whether or not it was opened yet); -ENOENT when output goes to stdout. */
-int logs_path(const OutputSpec *spec, char *buf, size_t len);
 /* {"file", "bytes_written", "bytes_dropped", "write_errors", "failing"} for status; o may be
  * NULL (never spawned yet). */
 json_t *logs_output_json(const LogOutput *o, const OutputSpec *spec);
@@ -54,7 +52,6 @@ json_t *logs_output_json(const LogOutput *o, const OutputSpec *spec);
 json_t *logs_file_json(const OutputSpec *spec);
 /* Control request "reopen-logs" (and SIGUSR1): close and open every file again. */
 json_t *logs_reopen_json(void);
-void logs_reopen(void);
 
 /* At exit: read what is still in every pipe, write everything out, stop the writer. */
 void logs_drain_all(void);
