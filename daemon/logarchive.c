@@ -103,26 +103,60 @@ bool archive_uncompressed(int dfd, const char *base) {
                fstatat(dfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
+/* The temporary, made with O_EXCL; one left by an interrupted run is removed first
+ * (scan_archives removes those too). */
+static int open_tmp(int dfd, const char *tmp, mode_t mode) {
+        int fd = logfile_open_strict(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL, mode);
+
+        if (fd != -EEXIST)
+                return fd;
+        (void) unlinkat(dfd, tmp, 0);
+        return logfile_open_strict(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL, mode);
+}
+
+/* Deflate `in` into `out` up to its end: 0, a negative errno, or -ECANCELED at stop. */
+static int deflate_fd(z_stream *z, int in, int out, char *ibuf, char *obuf) {
+        int r = 0, flush = Z_NO_FLUSH;
+
+        while (flush != Z_FINISH) {
+                ssize_t n;
+
+                if (atomic_load(&C.abort))
+                        return -ECANCELED;
+                n = read(in, ibuf, GZ_CHUNK);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                flush = n == 0 ? Z_FINISH : Z_NO_FLUSH;
+                z->next_in = (Bytef *) ibuf;
+                z->avail_in = (uInt) n;
+                do {
+                        z->next_out = (Bytef *) obuf;
+                        z->avail_out = GZ_CHUNK;
+                        (void) deflate(z, flush);
+                        r = logfile_write_full(out, obuf, GZ_CHUNK - z->avail_out);
+                } while (r == 0 && z->avail_out == 0);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* The archive `src` gzipped into `dst` through `tmp`, all of them names in the directory dfd. */
 static int gzip_file(int dfd, const char *src, const char *dst, const char *tmp, char *ibuf,
                      char *obuf) {
         _cleanup_close_ int in = -1, out = -1;
         z_stream z = {};
         struct stat st;
-        int r = 0, flush = Z_NO_FLUSH;
+        int r;
 
         in = logfile_open_strict(dfd, src, O_RDONLY, 0);
         if (in < 0)
                 return in == -ENOENT ? 0 : in;
         if (fstat(in, &st) < 0)
                 return -errno;
-        out = logfile_open_strict(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL, st.st_mode & 0666);
-        if (out == -EEXIST) {
-                /* left by an interrupted run (scan_archives removes those too) */
-                (void) unlinkat(dfd, tmp, 0);
-                out = logfile_open_strict(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL,
-                                          st.st_mode & 0666);
-        }
+        out = open_tmp(dfd, tmp, st.st_mode & 0666);
         if (out < 0)
                 return out;
         if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
@@ -130,32 +164,7 @@ static int gzip_file(int dfd, const char *src, const char *dst, const char *tmp,
                 (void) unlinkat(dfd, tmp, 0);
                 return -ENOMEM;
         }
-        while (flush != Z_FINISH) {
-                ssize_t n;
-
-                if (atomic_load(&C.abort)) {
-                        r = -ECANCELED;
-                        break;
-                }
-                n = read(in, ibuf, GZ_CHUNK);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        r = -errno;
-                        break;
-                }
-                flush = n == 0 ? Z_FINISH : Z_NO_FLUSH;
-                z.next_in = (Bytef *) ibuf;
-                z.avail_in = (uInt) n;
-                do {
-                        z.next_out = (Bytef *) obuf;
-                        z.avail_out = GZ_CHUNK;
-                        (void) deflate(&z, flush);
-                        r = logfile_write_full(out, obuf, GZ_CHUNK - z.avail_out);
-                } while (r == 0 && z.avail_out == 0);
-                if (r < 0)
-                        break;
-        }
+        r = deflate_fd(&z, in, out, ibuf, obuf);
         deflateEnd(&z);
         if (r == 0 && close(TAKE_FD(out)) < 0)
                 r = -errno;
