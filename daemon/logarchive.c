@@ -22,6 +22,7 @@
 
 #include "logarchive.h"
 #include "logfile.h"
+#include "macro.h"
 #include "rotate.h"
 
 #define GZ_CHUNK (256 * 1024)

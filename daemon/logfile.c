@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "logfile.h"
+#include "macro.h"
 
 static int mkdir_p(const char *path, mode_t mode) {
         char buf[PATH_MAX];

@@ -11,7 +11,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "macro.h"
 
 #define LOGFILE_FLAGS (O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY)
 
