@@ -214,7 +214,7 @@ int main(int argc, char **argv) {
         }
         /* the socket lock first: only the upkeepd that owns it may touch a previous run's
          * processes */
-        r = ctl_new(e, sup, socket_path ?: sup->config->socket, &ctl);
+        r = control_new(e, sup, socket_path ?: sup->config->socket, &ctl);
         if (r < 0)
                 return 1;
         sup->state_path = sup->config->state_file
@@ -237,7 +237,7 @@ int main(int argc, char **argv) {
 
         exit_code = r < 0 ? 1 : sup->exit_code;
         (void) state_save(sup); /* no processes left; operator stops are kept */
-        ctl = ctl_free(ctl, true);
+        ctl = control_free(ctl, true);
         sup = sup_free(sup);
         logs_done();
         curl_dl_unload();
