@@ -16,16 +16,16 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctlexit.h"
 #include "ctllogs.h"
 #include "macro.h"
 #include "parse.h"
 #include "proto.h"
 
-#define ANSWER_TIMEOUT_MS 30000
+#define ANSWER_TIMEOUT (30 * USEC_PER_SEC)
 
 static void usage(FILE *f) {
         fprintf(f, "usage: upkeepctl [-s SOCKET] status [NAME] [--json]\n"
@@ -40,13 +40,6 @@ static void usage(FILE *f) {
                    "  -s, --socket PATH   control socket (default $UPKEEP_SOCKET or "
                    DEFAULT_SOCKET ")\n"
                    "  -j, --json          print the daemon's answer: one line of JSON\n");
-}
-
-static usec_t now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * 1000 + (usec_t) ts.tv_nsec / 1000000;
 }
 
 /* A connected stream socket to upkeepd, or a negative errno. */
@@ -98,13 +91,15 @@ static int receive_answer(int fd, usec_t deadline, char **ret, size_t *ret_len) 
 
         for (;;) {
                 struct pollfd p = { .fd = fd, .events = POLLIN };
-                usec_t t = now_ms();
+                usec_t t = clock_mono_usec();
                 ssize_t n;
                 char *nl;
 
                 if (t >= deadline)
                         return -ETIMEDOUT;
-                if (poll(&p, 1, (int) (deadline - t)) < 0 && errno != EINTR)
+                /* rounded up: a wait of less than 1 ms must not become poll(0), a busy loop */
+                if (poll(&p, 1, (int) ((deadline - t + USEC_PER_MSEC - 1) / USEC_PER_MSEC)) < 0 &&
+                    errno != EINTR)
                         return negative_errno();
                 if (reserve(&buf, len, &cap) < 0)
                         return -ENOMEM;
@@ -129,7 +124,7 @@ static int receive_answer(int fd, usec_t deadline, char **ret, size_t *ret_len) 
 /* Send one request line and wait, with a deadline, for one answer line: returned without its
  * newline, NUL-terminated. */
 static int roundtrip_line(const char *path, json_t *req, char **ret, size_t *ret_len) {
-        usec_t deadline = now_ms() + ANSWER_TIMEOUT_MS;
+        usec_t deadline = clock_mono_usec() + ANSWER_TIMEOUT;
         _cleanup_close_ int fd = connect_socket(path);
         int r;
 
@@ -156,7 +151,7 @@ static int roundtrip(const char *path, json_t *req, json_t **ret) {
 static const char *fmt_secs(char *buf, size_t len, json_t *v) {
         if (!json_is_number(v))
                 return "-";
-        return format_duration(buf, len, (usec_t) (json_number_value(v) * 1e6));
+        return format_duration(buf, len, seconds_to_usec(json_number_value(v)));
 }
 
 static void describe_exit(json_t *last, char *buf, size_t len) {

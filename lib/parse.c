@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "parse.h"
 
 static const struct {
@@ -332,7 +333,7 @@ char *format_duration(char *buf, size_t len, usec_t d) {
         else if (d < USEC_PER_SEC)
                 snprintf(buf, len, "%llums", (unsigned long long) (d / USEC_PER_MSEC));
         else if (d < USEC_PER_MINUTE)
-                snprintf(buf, len, "%.1fs", (double) d / USEC_PER_SEC);
+                snprintf(buf, len, "%.1fs", usec_to_seconds(d));
         else if (d < USEC_PER_HOUR)
                 snprintf(buf, len, "%llum%02llus", (unsigned long long) (d / USEC_PER_MINUTE),
                          (unsigned long long) (d % USEC_PER_MINUTE / USEC_PER_SEC));
