@@ -12,7 +12,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include "log.h"
 #include "proto.h"
 #include "requests.h"
+#include "userdb.h"
 
 typedef enum Access {
         ACCESS_NONE,
@@ -571,17 +571,11 @@ int control_new(sd_event *e, Supervisor *sup, const char *path, Control **ret) {
                 r = -ENOMEM;
                 goto fail;
         }
-        if (sup->config->socket_group) {
-                char buf[4096];
-                struct group gr, *grp = NULL;
-
-                if (getgrnam_r(sup->config->socket_group, &gr, buf, sizeof buf, &grp) != 0 ||
-                    !grp) {
-                        r = log_error_errno(-ESRCH, "socket-group '%s' does not exist",
-                                            sup->config->socket_group);
-                        goto fail;
-                }
-                control->group = gr.gr_gid;
+        if (sup->config->socket_group &&
+            userdb_group(sup->config->socket_group, &control->group) < 0) {
+                r = log_error_errno(-ESRCH, "socket-group '%s' does not exist",
+                                    sup->config->socket_group);
+                goto fail;
         }
         r = socket_take(control, path, sup->config->socket_mode);
         if (r < 0)
@@ -594,10 +588,7 @@ int control_new(sd_event *e, Supervisor *sup, const char *path, Control **ret) {
         *ret = control;
         return 0;
 fail:
-        if (control->listen_fd >= 0)
-                close(control->listen_fd);
-        control->listen_fd = -1;
-        control_free(control, false);
+        control_free(control, false); /* closes what was opened, unlinks nothing */
         return r;
 }
 
