@@ -119,3 +119,11 @@ json_t *status_answer_json(const StatusDaemon *d, usec_t now, unsigned not_runni
 bool status_not_running(InstanceState s) {
         return s != STATE_RUNNING;
 }
+
+bool status_health_failing(InstanceState s, bool probed, HealthClass probe, bool admin_stopped,
+                           bool required_only) {
+        bool good = s == STATE_RUNNING &&
+                    (!probed || probe == HEALTH_HEALTHY || probe == HEALTH_DEGRADED);
+
+        return !good && !(admin_stopped && !required_only);
+}
