@@ -108,8 +108,8 @@ static int receive_answer(int fd, usec_t deadline, char **ret, size_t *ret_len) 
                         continue;
                 if (n <= 0)
                         return -ECONNRESET;
+                nl = memchr(buf + len, '\n', (size_t) n); /* the bytes before had none */
                 len += (size_t) n;
-                nl = memchr(buf, '\n', len);
                 if (nl) {
                         *nl = '\0';
                         *ret_len = (size_t) (nl - buf);

@@ -33,3 +33,10 @@ usec_t seconds_to_usec(double s) {
                 return USEC_INFINITY;
         return (usec_t) (s * (double) USEC_PER_SEC);
 }
+
+struct timespec usec_to_timespec(usec_t u) {
+        return (struct timespec) {
+                .tv_sec = (time_t) (u / USEC_PER_SEC),
+                .tv_nsec = (long) (u % USEC_PER_SEC) * 1000,
+        };
+}

@@ -10,6 +10,8 @@
  */
 #pragma once
 
+#include <time.h>
+
 #include "macro.h"
 
 usec_t clock_mono_usec(void);
@@ -19,3 +21,5 @@ usec_t clock_real_usec(void);
 double usec_to_seconds(usec_t u);
 /* The reverse, for such a number read back: 0 for one that is negative or not a number. */
 usec_t seconds_to_usec(double s);
+/* A time of one of the clocks as the timespec pthread_cond_timedwait() and the like take. */
+struct timespec usec_to_timespec(usec_t u);

@@ -47,11 +47,24 @@ static void test_seconds(void **state) {
         assert_true(seconds_to_usec(1e300) == USEC_INFINITY);
 }
 
+static void test_timespec(void **state) {
+        struct timespec ts;
+
+        (void) state;
+        ts = usec_to_timespec(0);
+        assert_int_equal(ts.tv_sec, 0);
+        assert_int_equal(ts.tv_nsec, 0);
+        ts = usec_to_timespec(3 * USEC_PER_SEC + 999999);
+        assert_int_equal(ts.tv_sec, 3);
+        assert_int_equal(ts.tv_nsec, 999999000);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_monotonic),
                 cmocka_unit_test(test_realtime),
                 cmocka_unit_test(test_seconds),
+                cmocka_unit_test(test_timespec),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
