@@ -20,7 +20,6 @@
 
 #include "config.h"
 #include "parse.h"
-#include "supervisord.h"
 
 /* libconfuse's error callback carries no user pointer; parsing is single-threaded. */
 static FILE *cfg_errors;
@@ -910,69 +909,6 @@ static int strip_comments(const char *shown, const char *text, char **ret) {
 }
 
 /*
- * The whole file, comments blanked out (conf_strip_comments()), at most CONF_MAX_TEXT bytes.
- * The buffer grows with what is read, so a small file costs a small allocation.  Errors are
- * written to cfg_errors.
- */
-#define CONF_MAX_TEXT (16 * 1024 * 1024)
-static int read_config_text(const char *path, char **ret) {
-        _cleanup_free_ char *raw = NULL;
-        size_t len = 0, size = 0;
-        FILE *f = fopen(path, "re");
-        const char *nul;
-        int r = 0;
-
-        if (!f) {
-                r = negative_errno();
-                fprintf(cfg_errors, "%s: cannot read: %s\n", path, strerror(-r));
-                return r;
-        }
-        for (;;) {
-                if (len == size) {
-                        char *n;
-                        if (size > CONF_MAX_TEXT) {
-                                r = -EFBIG;
-                                break;
-                        }
-                        size = size ? MIN(size * 2, (size_t) CONF_MAX_TEXT + 1) : 64 * 1024;
-                        n = realloc(raw, size + 1);
-                        if (!n) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        raw = n;
-                }
-                len += fread(raw + len, 1, size - len, f);
-                if (ferror(f)) {
-                        r = -EIO;
-                        break;
-                }
-                if (feof(f))
-                        break;
-        }
-        fclose(f);
-        if (r == 0 && len > CONF_MAX_TEXT)
-                r = -EFBIG;
-        if (r < 0) {
-                fprintf(cfg_errors, "%s: cannot read: %s\n", path, strerror(-r));
-                return r;
-        }
-        nul = memchr(raw, '\0', len);
-        if (nul) {
-                /* not a text file; libconfuse would stop reading there, so say where */
-                unsigned line = 1;
-
-                for (const char *p = raw; p < nul; p++)
-                        line += *p == '\n';
-                fprintf(cfg_errors, "%s:%u: NUL byte in the line, expected a text file\n", path,
-                        line);
-                return -EINVAL;
-        }
-        raw[len] = '\0';
-        return strip_comments(path, raw, ret);
-}
-
-/*
  * The line of the first worker section past CFG_MAX_WORKERS, or 0.  libconfuse builds a tree
  * of every section before conf_load() could count them, so a file of 100 000 workers would be
  * parsed whole just to be refused: this light pass over the text (comments already blanked)
@@ -1028,35 +964,9 @@ static unsigned find_excess_worker(const char *text) {
         return 0;
 }
 
-/*
- * A supervisord.conf is translated to native text (supervisord.c), which is then parsed like a
- * file, so every rule here applies to it unchanged.  An error in the translation names the INI
- * file and line; one in the text (rare: supervisord.c checks what it writes) names
- * "PATH (converted)" and a line of what `upkeepd --convert PATH` prints.  The translation's
- * warnings are not errors and are not printed here: upkeepd prints them once at start.
- */
-static int convert_supervisord(const char *path, char **ret_text, char **ret_shown) {
-        _cleanup_free_ char *text = NULL, *msgs = NULL, *shown = NULL;
-        int r;
-
-        r = svd_convert(path, &text, &msgs);
-        if (r < 0) {
-                fputs(msgs ?: "out of memory\n", cfg_errors);
-                return r;
-        }
-        if (asprintf(&shown, "%s (converted)", path) < 0) {
-                shown = NULL;
-                return -ENOMEM;
-        }
-        r = strip_comments(shown, text, ret_text);
-        if (r < 0)
-                return r;
-        *ret_shown = TAKE_PTR(shown);
-        return 0;
-}
-
-int conf_load(const char *path, Config **ret, char **ret_errors) {
-        _cleanup_free_ char *errbuf = NULL, *text = NULL, *shown = NULL;
+int conf_load(const char *raw, const char *path, const char *name, Config **ret,
+              char **ret_errors) {
+        _cleanup_free_ char *errbuf = NULL, *text = NULL;
         size_t errlen = 0;
         Config *c = NULL;
         unsigned line;
@@ -1098,21 +1008,19 @@ int conf_load(const char *path, Config **ret, char **ret_errors) {
         cfg_set_validate_func(cfg, "notify|command", validate_command);
         cfg_set_validate_func(cfg, "notify|url", validate_url);
 
-        if (svd_detect(path))
-                r = convert_supervisord(path, &text, &shown);
-        else
-                r = read_config_text(path, &text);
+        name = name ?: path;
+        r = strip_comments(name, raw, &text);
         if (r < 0)
                 goto finish;
         /* refused before libconfuse builds a tree of them all (see find_excess_worker()) */
         line = find_excess_worker(text);
         if (line > 0) {
                 fprintf(cfg_errors, "%s:%u: more than %d workers, expected at most %d worker "
-                        "sections\n", shown ?: path, line, CFG_MAX_WORKERS, CFG_MAX_WORKERS);
+                        "sections\n", name, line, CFG_MAX_WORKERS, CFG_MAX_WORKERS);
                 r = -EINVAL;
                 goto finish;
         }
-        cfg_display_name = shown ?: path;
+        cfg_display_name = name;
         r = cfg_parse_buf(cfg, text);
         cfg_display_name = NULL;
         stash_restore(&stash_workers);

@@ -129,10 +129,14 @@ typedef struct Config {
 #define CFG_MAX_GIVE_UP 1000
 
 /*
- * Parse `path`.  On failure returns a negative errno and puts one or more lines of the form
- * "file:line: what was wrong, what was expected" in *ret_errors (caller frees).
+ * Parse the native configuration `text` (conffile.h reads a file and converts a supervisord.conf
+ * into it).  `path` is the file it came from (Config.path); `name`, when not NULL, is what errors
+ * call it instead ("PATH (converted)").  On failure returns a negative errno and puts one or more
+ * lines of the form "name:line: what was wrong, what was expected" in *ret_errors (caller
+ * frees).
  */
-int conf_load(const char *path, Config **ret, char **ret_errors);
+int conf_load(const char *text, const char *path, const char *name, Config **ret,
+              char **ret_errors);
 Config *conf_free(Config *c);
 
 /* Does anything in this configuration talk HTTP (probes, webhooks)? */

@@ -534,8 +534,8 @@ static int add_file(Parser *p, const char *path, unsigned *ret) {
  * Read one file into the merged sections.  inih's knobs are process-wide variables in Debian's
  * build: set for supervisord's rules, restored afterwards.
  */
-static int parse_file(Parser *p, const char *path, bool included, unsigned from_file,
-                      unsigned from_line) {
+static int parse_file(Parser *p, const char *path, const char *data, size_t size, bool included,
+                      unsigned from_file, unsigned from_line) {
         char *saved_inline = ini_inline_comment_prefixes, *saved_start = ini_start_comment_prefixes;
         bool saved_ml = ini_allow_multiline, saved_ic = ini_allow_inline_comments;
         bool saved_stack = ini_use_stack, saved_realloc = ini_allow_realloc;
@@ -548,7 +548,7 @@ static int parse_file(Parser *p, const char *path, bool included, unsigned from_
         r = add_file(p, path, &file);
         if (r < 0)
                 return r;
-        p->f = fopen(path, "re");
+        p->f = data ? fmemopen((void *) data, size, "r") : fopen(path, "re");
         if (!p->f) {
                 r = negative_errno();
                 if (!included)
@@ -2207,7 +2207,7 @@ static int follow_include(Parser *p, const char *main_path) {
                         continue;
                 }
                 for (size_t i = 0; i < gl.gl_pathc; i++) {
-                        r = parse_file(p, gl.gl_pathv[i], true, file, line);
+                        r = parse_file(p, gl.gl_pathv[i], NULL, 0, true, file, line);
                         if (r < 0) {
                                 globfree(&gl);
                                 return r;
@@ -2395,12 +2395,14 @@ static char *join_warnings(Parser *p) {
         return buf;
 }
 
-int svd_convert(const char *path, char **ret_text, char **ret_warnings) {
+/* The main file is `data` (of `size` bytes) when given, else read from `path`. */
+static int convert(const char *path, const char *data, size_t size, char **ret_text,
+                   char **ret_warnings) {
         _cleanup_free_ char *text = NULL, *warnings = NULL;
         Parser p = { .cur = -1, .last_key = -1 };
         int r;
 
-        r = parse_file(&p, path, false, NO_FILE, 0);
+        r = parse_file(&p, path, data, size, false, NO_FILE, 0);
         if (r >= 0)
                 r = follow_include(&p, path);
         if (r >= 0)
@@ -2424,7 +2426,16 @@ int svd_convert(const char *path, char **ret_text, char **ret_warnings) {
         return 0;
 }
 
-bool svd_detect(const char *path) {
+int svd_convert(const char *path, char **ret_text, char **ret_warnings) {
+        return convert(path, NULL, 0, ret_text, ret_warnings);
+}
+
+int svd_convert_text(const char *path, const char *data, size_t size, char **ret_text,
+                     char **ret_warnings) {
+        return convert(path, data, size, ret_text, ret_warnings);
+}
+
+static bool detect_stream(FILE *f) {
         static const char *const names[] = { "supervisord", "include", "unix_http_server",
                                              "inet_http_server", "supervisorctl" };
         static const char *const prefixes[] = { "program:", "group:", "rpcinterface:",
@@ -2432,11 +2443,7 @@ bool svd_detect(const char *path) {
         _cleanup_free_ char *line = NULL;
         size_t cap = 0;
         bool first = true, found = false;
-        FILE *f;
 
-        f = fopen(path, "re");
-        if (!f)
-                return false;
         while (getline(&line, &cap, f) >= 0) {
                 char *s = line, *end;
 
@@ -2461,4 +2468,16 @@ bool svd_detect(const char *path) {
         }
         fclose(f);
         return found;
+}
+
+bool svd_detect(const char *path) {
+        FILE *f = fopen(path, "re");
+
+        return f && detect_stream(f);
+}
+
+bool svd_detect_text(const char *data, size_t size) {
+        FILE *f = fmemopen((void *) data, size, "r");
+
+        return f && detect_stream(f);
 }

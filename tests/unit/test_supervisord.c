@@ -1,7 +1,7 @@
 /*
  * Unit tests of the supervisord.conf import (config/supervisord.h).  Each test writes realistic
  * supervisord.conf files into a fresh mkdtemp() directory, converts them, checks the native text
- * and the "file:line: ..." warnings, and loads the result with conf_load(), which is what
+ * and the "file:line: ..." warnings, and loads the result with conf_load_file(), which is what
  * upkeepd does with such a file, so the text is also proven valid for config.c.
  */
 #include <stdarg.h>
@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conffile.h"
 #include "config.h"
 #include "macro.h"
 #include "parse.h"
@@ -80,7 +81,7 @@ static Config *load_text(const Dir *d, const char *text) {
         _cleanup_free_ char *path = write_file(d, "converted.conf", text), *errors = NULL;
         Config *c = NULL;
 
-        if (conf_load(path, &c, &errors) < 0)
+        if (conf_load_file(path, &c, NULL, &errors) < 0)
                 fail_msg("conf_load of the converted text: %s\n%s", errors ?: "?", text);
         return c;
 }
@@ -89,7 +90,7 @@ static Config *load_ini(const char *path) {
         _cleanup_free_ char *errors = NULL;
         Config *c = NULL;
 
-        if (conf_load(path, &c, &errors) < 0)
+        if (conf_load_file(path, &c, NULL, &errors) < 0)
                 fail_msg("conf_load(%s): %s", path, errors ?: "?");
         return c;
 }
@@ -253,7 +254,7 @@ static void test_stack(void **state) {
         /* groups and the ignored sections are silent; so are stopasgroup and maxbytes=0 */
         assert_int_equal(count_lines(warnings), 0);
 
-        /* what upkeepd does: the INI through conf_load() */
+        /* what upkeepd does: the INI through conf_load_file() */
         c = load_ini(ini);
         assert_int_equal(c->n_workers, 3);
         assert_string_equal(c->workers[0].name, "celery");
@@ -782,13 +783,51 @@ static void test_errors(void **state) {
                 assert_null(text);
                 assert_warning(msg, ini, cases[i].line, cases[i].what);
                 assert_int_equal(count_lines(msg), 1);
-                /* conf_load() reports the same, in its errors (for a file that does not start
+                /* conf_load_file() reports the same, in its errors (for a file that does not start
                  * with a section, it does not know it is a supervisord.conf) */
                 if (!svd_detect(ini))
                         continue;
-                assert_int_equal(conf_load(ini, &c, &errors), -EINVAL);
+                assert_int_equal(conf_load_file(ini, &c, NULL, &errors), -EINVAL);
                 assert_warning(errors, ini, cases[i].line, cases[i].what);
         }
+}
+
+/*
+ * conf_load_file() converts once and hands back the translation's warnings, the same as
+ * svd_convert()'s; a native file has none.  The text variants agree with the file ones.
+ */
+static void test_load_file(void **state) {
+        const Dir *d = *state;
+        static const char ini_text[] = "[program:b]\ncommand=/bin/b\nstartretries=0\n";
+        _cleanup_free_ char *ini = write_file(d, "supervisord.conf", ini_text);
+        _cleanup_free_ char *native = write_file(d, "native.conf",
+                                                 "worker w {\n  command = \"/bin/w\"\n}\n");
+        _cleanup_free_ char *text = NULL, *warnings = NULL, *text2 = NULL, *warnings2 = NULL;
+        _cleanup_free_ char *loaded = NULL, *errors = NULL;
+        Config *c = NULL;
+
+        convert_ok(ini, &text, &warnings);
+        assert_int_equal(count_lines(warnings), 1);
+        assert_true(svd_detect_text(ini_text, sizeof ini_text - 1));
+        assert_int_equal(svd_convert_text(ini, ini_text, sizeof ini_text - 1, &text2, &warnings2),
+                         0);
+        assert_string_equal(text, text2);
+        assert_string_equal(warnings, warnings2);
+
+        assert_int_equal(conf_load_file(ini, &c, &loaded, &errors), 0);
+        assert_string_equal(loaded, warnings);
+        assert_int_equal(c->n_workers, 1);
+        assert_string_equal(c->path, ini);
+        conf_free(c);
+        c = NULL;
+        free(loaded);
+        loaded = NULL;
+
+        assert_false(svd_detect(native));
+        assert_int_equal(conf_load_file(native, &c, &loaded, &errors), 0);
+        assert_string_equal(loaded, "");
+        assert_int_equal(c->n_workers, 1);
+        conf_free(c);
 }
 
 int main(void) {
@@ -808,6 +847,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_process_num, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_syntax, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_errors, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_load_file, setup_dir, teardown_dir),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
