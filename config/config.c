@@ -241,8 +241,8 @@ static const struct {
         const char *key;
         usec_t min, max;
 } duration_limits[] = {
-        { "stop-timeout", 0, USEC_PER_HOUR },
-        { "start-secs", 0, USEC_PER_HOUR },
+        { "stop-timeout", 0, CFG_MAX_STOP_TIMEOUT },
+        { "start-secs", 0, CFG_MAX_START_SECS },
         { "backoff", 0, USEC_PER_DAY },
         { "max-delay", 0, 7 * USEC_PER_DAY },
         { "reset-after", 0, 365 * USEC_PER_DAY },
@@ -632,10 +632,10 @@ static int validate_worker(cfg_t *cfg, cfg_opt_t *opt) {
 
 static cfg_opt_t restart_opts[] = {
         CFG_INT_CB("policy", RESTART_ALWAYS, CFGF_NONE, cb_policy),
-        DURATION("backoff", USEC_PER_SEC),
-        CFG_FLOAT("factor", 2.0, CFGF_NONE),
-        DURATION("max-delay", 5 * USEC_PER_MINUTE),
-        CFG_FLOAT_CB("jitter", 0.1, CFGF_NONE, cb_fraction),
+        DURATION("backoff", CFG_BACKOFF_INITIAL),
+        CFG_FLOAT("factor", CFG_BACKOFF_FACTOR, CFGF_NONE),
+        DURATION("max-delay", CFG_BACKOFF_MAX),
+        CFG_FLOAT_CB("jitter", CFG_BACKOFF_JITTER, CFGF_NONE, cb_fraction),
         DURATION("reset-after", 10 * USEC_PER_MINUTE),
         CFG_STR("give-up", NULL, CFGF_NODEFAULT),
         DURATION("retry-after", 0),

@@ -10,6 +10,7 @@
 
 #include "alertrule.h"
 #include "backoff.h"
+#include "defaults.h"
 #include "escalate.h"
 #include "logconf.h"
 #include "macro.h"
@@ -123,10 +124,6 @@ typedef struct Config {
         SinkConfig *sinks;
         size_t n_sinks;
 } Config;
-
-#define CFG_MAX_INSTANCES 1000
-#define CFG_MAX_WORKERS 10000
-#define CFG_MAX_GIVE_UP 1000
 
 /*
  * Parse the native configuration `text` (conffile.h reads a file and converts a supervisord.conf

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "defaults.h"
 #include "parse.h"
 #include "supervisord.h"
 
@@ -51,18 +52,6 @@
 #define SVD_MAX_LINE 65536
 #define SVD_MAX_NAME 64
 #define NO_FILE UINT_MAX
-
-/*
- * upkeep's restart defaults (config.c, restart_opts), from which the give-up window that stands
- * for startretries is computed.  The converted text leaves them implicit; a unit test checks
- * that they still match what config.c fills in.
- */
-#define UK_BACKOFF_INITIAL USEC_PER_SEC
-#define UK_BACKOFF_FACTOR 2.0
-#define UK_BACKOFF_MAX (5 * USEC_PER_MINUTE)
-#define UK_BACKOFF_JITTER 0.1
-#define UK_MAX_START_SECS USEC_PER_HOUR
-#define UK_MAX_STOP_TIMEOUT USEC_PER_HOUR
 
 typedef struct Key {
         char *name; /* lowercased, as Python's optionxform does */
@@ -1498,11 +1487,11 @@ static void fput_duration(FILE *o, long secs) {
  * within about a second after start-secs.
  */
 static usec_t give_up_window(long retries, long startsecs) {
-        double total = 0, d = (double) UK_BACKOFF_INITIAL;
+        double total = 0, d = (double) CFG_BACKOFF_INITIAL;
 
         for (long k = 0; k < retries; k++) {
-                total += MIN(d * (1.0 + UK_BACKOFF_JITTER), (double) UK_BACKOFF_MAX);
-                d = MIN(d * UK_BACKOFF_FACTOR, (double) UK_BACKOFF_MAX);
+                total += MIN(d * (1.0 + CFG_BACKOFF_JITTER), (double) CFG_BACKOFF_MAX);
+                d = MIN(d * CFG_BACKOFF_FACTOR, (double) CFG_BACKOFF_MAX);
         }
         total += (double) retries * (double) startsecs * (double) USEC_PER_SEC;
         total += 250.0 * (double) USEC_PER_MSEC;
@@ -1837,17 +1826,17 @@ static int translate_program(Parser *p, const Globals *g, const Section *s, Outs
                 v = mfree(v);
         }
 
-        if (pg.startsecs * USEC_PER_SEC > UK_MAX_START_SECS) {
+        if (pg.startsecs * USEC_PER_SEC > CFG_MAX_START_SECS) {
                 warn_key(p, s, find_key(s, "startsecs"), "%ld is longer than upkeep allows, "
                          "using %llus", pg.startsecs,
-                         (unsigned long long) (UK_MAX_START_SECS / USEC_PER_SEC));
-                pg.startsecs = (long) (UK_MAX_START_SECS / USEC_PER_SEC);
+                         (unsigned long long) (CFG_MAX_START_SECS / USEC_PER_SEC));
+                pg.startsecs = (long) (CFG_MAX_START_SECS / USEC_PER_SEC);
         }
-        if (pg.stopwaitsecs * USEC_PER_SEC > UK_MAX_STOP_TIMEOUT) {
+        if (pg.stopwaitsecs * USEC_PER_SEC > CFG_MAX_STOP_TIMEOUT) {
                 warn_key(p, s, find_key(s, "stopwaitsecs"), "%ld is longer than upkeep allows, "
                          "using %llus", pg.stopwaitsecs,
-                         (unsigned long long) (UK_MAX_STOP_TIMEOUT / USEC_PER_SEC));
-                pg.stopwaitsecs = (long) (UK_MAX_STOP_TIMEOUT / USEC_PER_SEC);
+                         (unsigned long long) (CFG_MAX_STOP_TIMEOUT / USEC_PER_SEC));
+                pg.stopwaitsecs = (long) (CFG_MAX_STOP_TIMEOUT / USEC_PER_SEC);
         }
         if (pg.policy != RESTART_NEVER && pg.startsecs > 0) {
                 k = find_key(s, "startretries");
