@@ -73,12 +73,13 @@ static int read_socket_access(Parser *p, const Section *s, Globals *g, Expander 
                 g->socket_mode = strtol(svd_strip(v), &end, 8);
                 if (errno || *end || end == svd_strip(v) || g->socket_mode < 0 ||
                     g->socket_mode > 0777)
-                        return svd_fail(p, -EINVAL, k->file, k->line, "[%s] chmod: invalid mode '%s', "
-                                    "expected octal permissions, e.g. 0700", s->name, v);
+                        return svd_fail(p, -EINVAL, k->file, k->line, "[%s] chmod: invalid "
+                                        "mode '%s', expected octal permissions, e.g. 0700",
+                                        s->name, v);
                 g->mode_key = k;
                 if ((g->socket_mode & 0600) != 0600) {
-                        svd_warn_key(p, s, k, "upkeepd needs read and write for itself, using %04lo",
-                                 g->socket_mode | 0600);
+                        svd_warn_key(p, s, k, "upkeepd needs read and write for itself, using "
+                                     "%04lo", g->socket_mode | 0600);
                         g->socket_mode |= 0600;
                 }
                 v = mfree(v);
@@ -91,12 +92,12 @@ static int read_socket_access(Parser *p, const Section *s, Globals *g, Expander 
                 colon = strchr(v, ':');
                 if (!colon || !colon[1]) {
                         svd_warn_key(p, s, k, "upkeepd owns its socket, only a group can be given "
-                                 "(chown=user:group), ignoring");
+                                     "(chown=user:group), ignoring");
                         return 0;
                 }
                 if (colon > v)
                         svd_warn_key(p, s, k, "upkeepd owns its socket, using only the group '%s'",
-                                 colon + 1);
+                                     colon + 1);
                 g->socket_group = strdup(colon + 1);
                 if (!g->socket_group)
                         return svd_fail(p, -ENOMEM, NO_FILE, 0, "out of memory");
@@ -126,9 +127,9 @@ static int check_unique(Parser *p, const Outs *outs) {
         for (size_t i = 1; i < outs->n; i++)
                 if (strcmp(v[i]->name, v[i - 1]->name) == 0)
                         return svd_fail(p, -EINVAL, v[i]->file, v[i]->line, "a process of this "
-                                    "program would be the worker '%s' like one at %s:%u, "
-                                    "expected unique names", v[i]->name,
-                                    svd_file_name(p, v[i - 1]->file), v[i - 1]->line);
+                                        "program would be the worker '%s' like one at %s:%u, "
+                                        "expected unique names", v[i]->name,
+                                        svd_file_name(p, v[i - 1]->file), v[i - 1]->line);
         return 0;
 }
 
@@ -240,7 +241,7 @@ static int read_groups(Parser *p, FILE *o) {
                 k = svd_find_key(s, "programs");
                 if (!k)
                         return svd_fail(p, -EINVAL, s->file, s->line, "[%s] 'programs' is missing, "
-                                    "expected a comma-separated list of programs", s->name);
+                                        "expected a comma-separated list of programs", s->name);
                 if (svd_expand_key(p, s, k, &x, &list) < 0)
                         return p->err;
                 r = svd_get_long(p, s, "priority", 999, LONG_MIN, LONG_MAX, &x, &priority);
@@ -261,7 +262,7 @@ static int read_groups(Parser *p, FILE *o) {
                         ps = svd_find_section(p, sec);
                         if (!ps)
                                 return svd_fail(p, -EINVAL, k->file, k->line, "[%s] names unknown "
-                                            "program %s", s->name, tok);
+                                                "program %s", s->name, tok);
                         free(ps->group);
                         if (!(ps->group = strdup(s->name + 6)))
                                 return svd_fail(p, -ENOMEM, NO_FILE, 0, "out of memory");
@@ -272,6 +273,39 @@ static int read_groups(Parser *p, FILE *o) {
                 fputs(": upkeep has no groups, these are plain workers\n", o);
         }
         return 0;
+}
+
+/*
+ * Read the files that one pattern of [include] files= matches, relative to `base` (the main
+ * file's directory); `file` and `line` are the key's, for warnings.
+ */
+static int include_pattern(Parser *p, const char *base, const char *tok, unsigned file,
+                           unsigned line) {
+        _cleanup_free_ char *pattern = NULL;
+        glob_t gl = {};
+        int r;
+
+        if (tok[0] == '/')
+                pattern = strdup(tok);
+        else if (asprintf(&pattern, "%s/%s", strcmp(base, "/") == 0 ? "" : base, tok) < 0)
+                pattern = NULL;
+        if (!pattern)
+                return svd_fail(p, -ENOMEM, NO_FILE, 0, "out of memory");
+        r = glob(pattern, 0, NULL, &gl);
+        if (r == GLOB_NOSPACE) {
+                globfree(&gl);
+                return svd_fail(p, -ENOMEM, NO_FILE, 0, "out of memory");
+        }
+        if (r != 0 || gl.gl_pathc == 0) {
+                svd_warn(p, file, line, "[include] files: no file matches %s, ignoring", pattern);
+                globfree(&gl);
+                return 0;
+        }
+        r = 0;
+        for (size_t i = 0; i < gl.gl_pathc && r >= 0; i++)
+                r = svd_parse_file(p, gl.gl_pathv[i], NULL, 0, true, file, line);
+        globfree(&gl);
+        return r;
 }
 
 static int follow_include(Parser *p, const char *main_path) {
@@ -290,7 +324,7 @@ static int follow_include(Parser *p, const char *main_path) {
         k = svd_find_key(s, "files");
         if (!k)
                 return svd_fail(p, -EINVAL, s->file, s->line, "[include] 'files' is missing, "
-                            "expected the files to include");
+                                "expected the files to include");
         r = svd_expand_key(p, s, k, &x, &files);
         if (r < 0)
                 return r;
@@ -299,41 +333,13 @@ static int follow_include(Parser *p, const char *main_path) {
         line = k->line;
         base = svd_dir_of(main_path);
         if (!base)
-                goto oom;
+                return svd_fail(p, -ENOMEM, NO_FILE, 0, "out of memory");
         for (tok = strtok_r(files, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
-                _cleanup_free_ char *pattern = NULL;
-                glob_t gl = {};
-
-                if (tok[0] == '/')
-                        pattern = strdup(tok);
-                else if (asprintf(&pattern, "%s/%s", strcmp(base, "/") == 0 ? "" : base,
-                                  tok) < 0)
-                        pattern = NULL;
-                if (!pattern)
-                        goto oom;
-                r = glob(pattern, 0, NULL, &gl);
-                if (r == GLOB_NOSPACE) {
-                        globfree(&gl);
-                        goto oom;
-                }
-                if (r != 0 || gl.gl_pathc == 0) {
-                        svd_warn(p, file, line, "[include] files: no file matches %s, ignoring",
-                             pattern);
-                        globfree(&gl);
-                        continue;
-                }
-                for (size_t i = 0; i < gl.gl_pathc; i++) {
-                        r = svd_parse_file(p, gl.gl_pathv[i], NULL, 0, true, file, line);
-                        if (r < 0) {
-                                globfree(&gl);
-                                return r;
-                        }
-                }
-                globfree(&gl);
+                r = include_pattern(p, base, tok, file, line);
+                if (r < 0)
+                        return r;
         }
         return 0;
-oom:
-        return svd_fail(p, -ENOMEM, NO_FILE, 0, "out of memory");
 }
 
 static void warn_sections(Parser *p) {
@@ -354,13 +360,13 @@ static void warn_sections(Parser *p) {
                         continue;
                 if (strcmp(s->name, "inet_http_server") == 0)
                         svd_warn(p, s->file, s->line, "[inet_http_server] upkeep serves no HTTP or "
-                             "XML-RPC, only its control socket, ignoring");
+                                 "XML-RPC, only its control socket, ignoring");
                 else if (strncmp(s->name, "eventlistener:", 14) == 0)
                         svd_warn(p, s->file, s->line, "[%s] the event listener protocol is not "
-                             "supported by upkeep, ignoring", s->name);
+                                 "supported by upkeep, ignoring", s->name);
                 else if (strncmp(s->name, "fcgi-program:", 13) == 0)
                         svd_warn(p, s->file, s->line, "[%s] FastCGI programs are not supported by "
-                             "upkeep, ignoring", s->name);
+                                 "upkeep, ignoring", s->name);
                 else
                         svd_warn(p, s->file, s->line, "[%s] unknown section, ignoring", s->name);
         }

@@ -255,7 +255,7 @@ int svd_get_long(Parser *p, const Section *s, const char *name, long def, long m
                 return r;
         if (svd_parse_long(v, ret) < 0 || *ret < min || *ret > max)
                 return svd_fail(p, -EINVAL, k->file, k->line, "[%s] %s: invalid value '%s', "
-                            "expected an integer from %ld to %ld", s->name, name, v, min, max);
+                                "expected an integer from %ld to %ld", s->name, name, v, min, max);
         return 0;
 }
 
@@ -274,6 +274,6 @@ int svd_get_bool(Parser *p, const Section *s, const char *name, bool def, Expand
                 return r;
         if (svd_parse_bool(svd_strip(v), ret) < 0)
                 return svd_fail(p, -EINVAL, k->file, k->line, "[%s] %s: invalid value '%s', "
-                            "expected true or false", s->name, name, v);
+                                "expected true or false", s->name, name, v);
         return 0;
 }

@@ -150,7 +150,7 @@ static int enter_section(Parser *p, const char *start, size_t len) {
         p->skip_section = false;
         if (p->included && strcmp(name, "include") == 0) {
                 svd_warn(p, p->file, p->lineno, "[include] in an included file is not followed "
-                     "(supervisord reads [include] from the main file only), ignoring");
+                         "(supervisord reads [include] from the main file only), ignoring");
                 p->skip_section = true;
                 p->cur = -1;
                 return 0;
@@ -203,7 +203,7 @@ static void classify_line(Parser *p) {
                         end--;
                 if (end - start < 3) {
                         (void) svd_fail(p, -EINVAL, p->file, p->lineno,
-                                    "invalid section header, expected [name]");
+                                        "invalid section header, expected [name]");
                         return;
                 }
                 p->kind = LINE_HEADER;
@@ -228,7 +228,8 @@ static char *read_line(char *str, int num, void *stream) {
                 if (l < 0) {
                         if (ferror(p->f))
                                 (void) svd_fail(p, errno > 0 ? -errno : -EIO, p->file, 0,
-                                            "cannot read: %s", strerror(errno > 0 ? errno : EIO));
+                                                "cannot read: %s",
+                                                strerror(errno > 0 ? errno : EIO));
                         return NULL;
                 }
                 p->len = (size_t) l;
@@ -236,8 +237,8 @@ static char *read_line(char *str, int num, void *stream) {
                 p->lineno++;
                 if (p->len > SVD_MAX_LINE - 16) {
                         (void) svd_fail(p, -EINVAL, p->file, p->lineno,
-                                    "line too long, expected at most %d characters",
-                                    SVD_MAX_LINE - 16);
+                                        "line too long, expected at most %d characters",
+                                        SVD_MAX_LINE - 16);
                         return NULL;
                 }
                 if (strlen(p->buf) != p->len) {
@@ -313,13 +314,42 @@ static int set_key(Parser *p, const char *name, const char *value) {
         return 0;
 }
 
+/* A line indented deeper than its key: the value goes on, after a newline. */
+static int continue_value(Parser *p, const char *value) {
+        _cleanup_free_ char *joined = NULL;
+        Key *k;
+
+        if (p->cur < 0 || p->last_key < 0)
+                return 1;
+        k = &p->sections[p->cur].keys[p->last_key];
+        if (asprintf(&joined, "%s\n%s", k->value, value) < 0) {
+                joined = NULL;
+                (void) svd_fail(p, -ENOMEM, NO_FILE, 0, "out of memory");
+                return 0;
+        }
+        free(k->value);
+        k->value = TAKE_PTR(joined);
+        return 1;
+}
+
+/* An indented key after an indented key: inih passes the whole line, split here. */
+static int split_key(Parser *p, char *line) {
+        char *sep = line + strcspn(line, "=:");
+
+        if (!*sep) {
+                (void) svd_fail(p, -EINVAL, p->file, p->lineno,
+                                "expected 'key = value', '[section]' or a comment");
+                return 0;
+        }
+        *sep = '\0';
+        return set_key(p, svd_strip(line), svd_strip(sep + 1)) < 0 ? 0 : 1;
+}
+
 /* inih's handler.  Returns 0 (an error for inih) only after recording our own message. */
 static int on_value(void *user, const char *section, const char *name, const char *value) {
         Parser *p = user;
         bool was_cont = p->inih_cont;
         _cleanup_free_ char *copy = NULL;
-        Key *k;
-        char *n;
 
         (void) section; /* inih truncates names to 49 characters: ours are whole */
         if (p->err < 0)
@@ -342,21 +372,8 @@ static int on_value(void *user, const char *section, const char *name, const cha
         switch (p->kind) {
         case LINE_HEADER:
                 return 1; /* an indented header that inih took for a continuation */
-        case LINE_CONT: {
-                _cleanup_free_ char *joined = NULL;
-
-                if (p->cur < 0 || p->last_key < 0)
-                        return 1;
-                k = &p->sections[p->cur].keys[p->last_key];
-                if (asprintf(&joined, "%s\n%s", k->value, value) < 0) {
-                        joined = NULL;
-                        (void) svd_fail(p, -ENOMEM, NO_FILE, 0, "out of memory");
-                        return 0;
-                }
-                free(k->value);
-                k->value = TAKE_PTR(joined);
-                return 1;
-        }
+        case LINE_CONT:
+                return continue_value(p, value);
         case LINE_KEY:
                 break;
         default:
@@ -365,24 +382,13 @@ static int on_value(void *user, const char *section, const char *name, const cha
 
         if (p->cur < 0) {
                 (void) svd_fail(p, -EINVAL, p->file, p->lineno,
-                            "'%s' is outside of any section, expected a [section] header first",
-                            name);
+                                "'%s' is outside of any section, expected a [section] header "
+                                "first", name);
                 return 0;
         }
         p->have_key = true;
-        if (was_cont) {
-                /* an indented key after an indented key: inih passes the whole line */
-                char *sep = copy + strcspn(copy, "=:");
-
-                if (!*sep) {
-                        (void) svd_fail(p, -EINVAL, p->file, p->lineno,
-                                    "expected 'key = value', '[section]' or a comment");
-                        return 0;
-                }
-                *sep = '\0';
-                n = svd_strip(copy);
-                return set_key(p, n, svd_strip(sep + 1)) < 0 ? 0 : 1;
-        }
+        if (was_cont)
+                return split_key(p, copy);
         return set_key(p, name, value) < 0 ? 0 : 1;
 }
 
@@ -399,18 +405,65 @@ static int add_file(Parser *p, const char *path, unsigned *ret) {
         return 0;
 }
 
-/*
- * Read one file into the merged sections.  inih's knobs are process-wide variables in Debian's
- * build: set for supervisord's rules, restored afterwards.
- */
-int svd_parse_file(Parser *p, const char *path, const char *data, size_t size, bool included,
-                      unsigned from_file, unsigned from_line) {
-        char *saved_inline = ini_inline_comment_prefixes, *saved_start = ini_start_comment_prefixes;
-        bool saved_ml = ini_allow_multiline, saved_ic = ini_allow_inline_comments;
-        bool saved_stack = ini_use_stack, saved_realloc = ini_allow_realloc;
-        bool saved_stop = ini_stop_on_first_error, saved_nv = ini_allow_no_value;
-        int saved_max = ini_max_line;
+/* inih's knobs, which are process-wide variables in Debian's build. */
+typedef struct InihKnobs {
+        char *inline_prefixes, *start_prefixes;
+        bool multiline, inline_comments, use_stack, allow_realloc, stop_on_first_error;
+        bool no_value;
+        int max_line;
+} InihKnobs;
+
+static InihKnobs inih_get(void) {
+        return (InihKnobs) {
+                .inline_prefixes = ini_inline_comment_prefixes,
+                .start_prefixes = ini_start_comment_prefixes,
+                .multiline = ini_allow_multiline,
+                .inline_comments = ini_allow_inline_comments,
+                .use_stack = ini_use_stack,
+                .allow_realloc = ini_allow_realloc,
+                .stop_on_first_error = ini_stop_on_first_error,
+                .no_value = ini_allow_no_value,
+                .max_line = ini_max_line,
+        };
+}
+
+static void inih_set(const InihKnobs *k) {
+        ini_inline_comment_prefixes = k->inline_prefixes;
+        ini_start_comment_prefixes = k->start_prefixes;
+        ini_allow_multiline = k->multiline;
+        ini_allow_inline_comments = k->inline_comments;
+        ini_use_stack = k->use_stack;
+        ini_allow_realloc = k->allow_realloc;
+        ini_stop_on_first_error = k->stop_on_first_error;
+        ini_allow_no_value = k->no_value;
+        ini_max_line = k->max_line;
+}
+
+/* inih over p->f with supervisord's rules, its knobs restored afterwards. */
+static int parse_stream(Parser *p) {
         static char comment_prefixes[] = ";#";
+        static const InihKnobs ours = {
+                .inline_prefixes = comment_prefixes,
+                .start_prefixes = comment_prefixes,
+                .multiline = true,
+                .inline_comments = true,
+                .use_stack = false,
+                .allow_realloc = true,
+                .stop_on_first_error = true,
+                .no_value = false,
+                .max_line = SVD_MAX_LINE,
+        };
+        InihKnobs saved = inih_get();
+        int r;
+
+        inih_set(&ours);
+        r = ini_parse_stream(read_line, p, on_value, p);
+        inih_set(&saved);
+        return r;
+}
+
+int svd_parse_file(Parser *p, const char *path, const char *data, size_t size, bool included,
+                   unsigned from_file, unsigned from_line) {
         unsigned file = NO_FILE;
         int r;
 
@@ -424,7 +477,7 @@ int svd_parse_file(Parser *p, const char *path, const char *data, size_t size, b
                         return svd_fail(p, r, file, 0, "cannot read: %s", strerror(-r));
                 /* supervisord skips an included file it cannot open */
                 svd_warn(p, from_file, from_line, "[include] files: cannot read %s: %s, ignoring",
-                     path, strerror(-r));
+                         path, strerror(-r));
                 return 0;
         }
         p->file = file;
@@ -434,26 +487,7 @@ int svd_parse_file(Parser *p, const char *path, const char *data, size_t size, b
         p->inih_prev = p->have_key = p->skip_section = false;
         p->cur = p->last_key = -1;
 
-        ini_inline_comment_prefixes = comment_prefixes;
-        ini_start_comment_prefixes = comment_prefixes;
-        ini_allow_multiline = true;
-        ini_allow_inline_comments = true;
-        ini_use_stack = false;
-        ini_allow_realloc = true;
-        ini_max_line = SVD_MAX_LINE;
-        ini_stop_on_first_error = true;
-        ini_allow_no_value = false;
-        r = ini_parse_stream(read_line, p, on_value, p);
-        ini_inline_comment_prefixes = saved_inline;
-        ini_start_comment_prefixes = saved_start;
-        ini_allow_multiline = saved_ml;
-        ini_allow_inline_comments = saved_ic;
-        ini_use_stack = saved_stack;
-        ini_allow_realloc = saved_realloc;
-        ini_max_line = saved_max;
-        ini_stop_on_first_error = saved_stop;
-        ini_allow_no_value = saved_nv;
-
+        r = parse_stream(p);
         fclose(p->f);
         p->f = NULL;
         if (p->err < 0)
@@ -462,7 +496,7 @@ int svd_parse_file(Parser *p, const char *path, const char *data, size_t size, b
                 return svd_fail(p, -ENOMEM, NO_FILE, 0, "out of memory");
         if (r != 0)
                 return svd_fail(p, -EINVAL, file, r > 0 ? (unsigned) r : 0,
-                            "expected 'key = value', '[section]' or a comment");
+                                "expected 'key = value', '[section]' or a comment");
         return 0;
 }
 
@@ -498,8 +532,8 @@ static void warn_unknown_key(Parser *p, const Section *s, const Key *k, const ch
                 }
         }
         if (best)
-                svd_warn(p, k->file, k->line, "[%s] unknown key '%s', ignoring (did you mean '%s'?)",
-                     s->name, k->name, best);
+                svd_warn(p, k->file, k->line, "[%s] unknown key '%s', ignoring (did you mean "
+                         "'%s'?)", s->name, k->name, best);
         else
                 svd_warn(p, k->file, k->line, "[%s] unknown key '%s', ignoring", s->name, k->name);
 }

@@ -337,7 +337,7 @@ static int worker_name(Parser *p, const Section *s, const char *name, char **ret
 
         if (strlen(name) > SVD_MAX_NAME)
                 return svd_fail(p, -EINVAL, s->file, s->line, "[%s] name '%s' is longer than %d "
-                            "characters, expected a shorter name", s->name, name, SVD_MAX_NAME);
+                                "characters, expected a shorter name", s->name, name, SVD_MAX_NAME);
         n = strdup(name);
         if (!n)
                 return svd_fail(p, -ENOMEM, NO_FILE, 0, "out of memory");
@@ -346,7 +346,7 @@ static int worker_name(Parser *p, const Section *s, const char *name, char **ret
                         if (!isalnum((unsigned char) *c) && !strchr("_.-", *c))
                                 *c = '_';
                 svd_warn(p, s->file, s->line, "[%s] '%s' is not a valid worker name, using '%s'",
-                     s->name, name, n);
+                         s->name, name, n);
         }
         *ret = n;
         return 0;

@@ -121,18 +121,9 @@ static bool is_word_char(char c) {
                (c && strchr("_/.+-():", c));
 }
 
-/*
- * supervisord's environment syntax, KEY="val",KEY2=val2: a non-POSIX shlex whose tokens are
- * taken three at a time (key, '=', value) with one separator token skipped between triples,
- * and quotes stripped from the ends of the value.  Reproduced token for token, oddities
- * included: in `A=x y` the "y" is skipped as a separator (we warn, naming A), and an unquoted
- * value with a character outside [A-Za-z0-9_/.+-():] ends early, which supervisord reports as
- * an error.
- */
-int svd_parse_environment(const char *s, char ***env, char *err, size_t errlen,
-                             char **ret_skipped) {
+/* shlex's tokens: words, quoted strings (quotes kept), and any other character alone. */
+static int tokenize(const char *s, char ***ret, char *err, size_t errlen) {
         _cleanup_strv_free_ char **tok = NULL;
-        size_t n;
         int r;
 
         for (const char *p = s; *p;) {
@@ -155,23 +146,49 @@ int svd_parse_environment(const char *s, char ***env, char *err, size_t errlen,
                         p = e + 1;
                 } else if (is_word_char(*p)) {
                         /* in a word, quotes are word characters (non-POSIX shlex) */
-                        while (*p && (is_word_char(*p) || *p == '"' || *p == '\'')) {
-                                if (*p == '#') /* cannot happen: '#' is not a word char */
-                                        break;
+                        while (*p && (is_word_char(*p) || *p == '"' || *p == '\''))
                                 p++;
-                        }
                 } else
                         p++; /* any other character is a token by itself */
                 r = strv_consume(&tok, strndup(b, (size_t) (p - b)));
                 if (r < 0)
                         return r;
         }
+        *ret = TAKE_PTR(tok);
+        return 0;
+}
 
+/* A value token without the quotes at its ends, in place. */
+static char *unquote(char *v) {
+        size_t vl;
+
+        while (*v == '"' || *v == '\'')
+                v++;
+        vl = strlen(v);
+        while (vl > 0 && (v[vl - 1] == '"' || v[vl - 1] == '\''))
+                v[--vl] = '\0';
+        return v;
+}
+
+/*
+ * supervisord's environment syntax, KEY="val",KEY2=val2: a non-POSIX shlex whose tokens are
+ * taken three at a time (key, '=', value) with one separator token skipped between triples,
+ * and quotes stripped from the ends of the value.  Reproduced token for token, oddities
+ * included: in `A=x y` the "y" is skipped as a separator (we warn, naming A), and an unquoted
+ * value with a character outside [A-Za-z0-9_/.+-():] ends early, which supervisord reports as
+ * an error.
+ */
+int svd_parse_environment(const char *s, char ***env, char *err, size_t errlen,
+                          char **ret_skipped) {
+        _cleanup_strv_free_ char **tok = NULL;
+        size_t n;
+        int r;
+
+        r = tokenize(s, &tok, err, errlen);
+        if (r < 0)
+                return r;
         n = strv_length(tok);
         for (size_t i = 0; i < n; i += 4) {
-                char *v;
-                size_t vl;
-
                 if (i + 3 > n || strcmp(tok[i + 1], "=") != 0) {
                         snprintf(err, errlen, "environment: unexpected end of key/value pairs, "
                                  "expected KEY=\"value\",KEY2=\"value2\" (quote values that "
@@ -186,13 +203,7 @@ int svd_parse_environment(const char *s, char ***env, char *err, size_t errlen,
                                  i / 4 + 1);
                         return -EINVAL;
                 }
-                v = tok[i + 2];
-                while (*v == '"' || *v == '\'')
-                        v++;
-                vl = strlen(v);
-                while (vl > 0 && (v[vl - 1] == '"' || v[vl - 1] == '\''))
-                        v[--vl] = '\0';
-                r = svd_env_set(env, tok[i], v);
+                r = svd_env_set(env, tok[i], unquote(tok[i + 2]));
                 if (r < 0)
                         return r;
                 if (i + 3 < n && strcmp(tok[i + 3], ",") != 0 && ret_skipped && !*ret_skipped)
