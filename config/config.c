@@ -5,8 +5,8 @@
  * option with a parse callback, so it is converted exactly once, while libconfuse still knows the
  * line it came from; a bad value is reported as "file:line: ..." through our error function.
  * Unknown keys and sections are errors (libconfuse's default), reported with the keys that
- * would have been accepted.  After the parse the tree is copied into a plain Config and the
- * libconfuse tree is dropped, so nothing else depends on libconfuse.
+ * would have been accepted.  After the parse the tree is copied into a plain Config (confcopy.c)
+ * and the libconfuse tree is dropped, so nothing else depends on libconfuse.
  */
 #include <confuse.h>
 #include <ctype.h>
@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "confcopy.h"
 #include "config.h"
 #include "parse.h"
 
@@ -25,61 +26,6 @@
 static FILE *cfg_errors;
 static unsigned cfg_n_errors;
 static const char *cfg_display_name; /* the file being parsed from a buffer */
-
-static const char *const policy_names[_RESTART_MAX] = {
-        [RESTART_ALWAYS] = "always",
-        [RESTART_ON_FAILURE] = "on-failure",
-        [RESTART_NEVER] = "never",
-};
-
-const char *restart_policy_to_string(RestartPolicy p) {
-        return p >= 0 && p < _RESTART_MAX ? policy_names[p] : "unknown";
-}
-
-static const char *const degraded_names[_DEGRADED_MAX] = {
-        [DEGRADED_IGNORE] = "ignore",
-        [DEGRADED_ALERT] = "alert",
-        [DEGRADED_RESTART] = "restart",
-};
-
-static const char *const sink_names[_SINK_MAX] = {
-        [SINK_LOG] = "log",         [SINK_EXEC] = "exec",
-        [SINK_WEBHOOK] = "webhook", [SINK_SLACK] = "slack",
-        [SINK_ALERTMANAGER] = "alertmanager",
-};
-
-const char *sink_type_to_string(SinkType t) {
-        return t >= 0 && t < _SINK_MAX ? sink_names[t] : "unknown";
-}
-
-const char *degraded_policy_to_string(DegradedPolicy p) {
-        return p >= 0 && p < _DEGRADED_MAX ? degraded_names[p] : "unknown";
-}
-
-int conf_parse_give_up(const char *s, unsigned *ret_count, usec_t *ret_within) {
-        char *end;
-        unsigned long n;
-        usec_t w;
-
-        while (isspace((unsigned char) *s))
-                s++;
-        if (!isdigit((unsigned char) *s))
-                return -EINVAL;
-        n = strtoul(s, &end, 10);
-        if (n < 1 || n > CFG_MAX_GIVE_UP)
-                return -ERANGE;
-        while (isspace((unsigned char) *end))
-                end++;
-        if (strncmp(end, "in", 2) != 0 || !isspace((unsigned char) end[2]))
-                return -EINVAL;
-        if (parse_duration(end + 3, &w) < 0)
-                return -EINVAL;
-        if (w < USEC_PER_SEC || w > 7 * USEC_PER_DAY)
-                return -ERANGE;
-        *ret_count = (unsigned) n;
-        *ret_within = w;
-        return 0;
-}
 
 static void append_valid_keys(cfg_t *cfg) {
         const char *sep = "";
@@ -294,11 +240,12 @@ static int cb_signal(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result
 }
 
 static int cb_policy(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        for (int i = 0; i < _RESTART_MAX; i++)
-                if (strcmp(value, policy_names[i]) == 0) {
-                        *(long *) result = i;
-                        return 0;
-                }
+        long v = restart_policy_from_string(value);
+
+        if (v >= 0) {
+                *(long *) result = v;
+                return 0;
+        }
         cfg_error(cfg, "%s: unknown policy '%s', expected always, on-failure or never", opt->name,
                   value);
         return -1;
@@ -317,11 +264,12 @@ static int cb_fraction(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *resu
 }
 
 static int cb_degraded(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        for (int i = 0; i < _DEGRADED_MAX; i++)
-                if (strcmp(value, degraded_names[i]) == 0) {
-                        *(long *) result = i;
-                        return 0;
-                }
+        long v = degraded_policy_from_string(value);
+
+        if (v >= 0) {
+                *(long *) result = v;
+                return 0;
+        }
         cfg_error(cfg, "%s: unknown value '%s', expected ignore, alert or restart", opt->name,
                   value);
         return -1;
@@ -341,11 +289,12 @@ static int cb_ready(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 }
 
 static int cb_sink_type(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        for (int i = 0; i < _SINK_MAX; i++)
-                if (strcmp(value, sink_names[i]) == 0) {
-                        *(long *) result = i;
-                        return 0;
-                }
+        long v = sink_type_from_string(value);
+
+        if (v >= 0) {
+                *(long *) result = v;
+                return 0;
+        }
         cfg_error(cfg, "%s: unknown type '%s', expected log, exec, webhook, slack or "
                   "alertmanager", opt->name, value);
         return -1;
@@ -402,7 +351,7 @@ static int validate_sink(cfg_t *cfg, cfg_opt_t *opt) {
         if ((type == SINK_WEBHOOK || type == SINK_SLACK || type == SINK_ALERTMANAGER) &&
             !cfg_getstr(n, "url")) {
                 cfg_error(cfg, "notify '%s': type %s needs 'url', expected the endpoint's URL",
-                          cfg_title(n), sink_names[type]);
+                          cfg_title(n), sink_type_to_string((SinkType) type));
                 return -1;
         }
         if (type == SINK_EXEC && !cfg_getstr(n, "command")) {
@@ -664,8 +613,8 @@ static cfg_opt_t rule_opts[] = {
 
 static cfg_opt_t alerts_opts[] = {
         CFG_SEC("rule", rule_opts, CFGF_MULTI | CFGF_TITLE),
-        DURATION("repeat", USEC_PER_HOUR),
-        DURATION("resolve-after", 10 * USEC_PER_MINUTE),
+        DURATION("repeat", CFG_ALERT_REPEAT),
+        DURATION("resolve-after", CFG_ALERT_RESOLVE_AFTER),
         CFG_END(),
 };
 
@@ -720,181 +669,6 @@ static cfg_opt_t root_opts[] = {
         CFG_SEC("notify", notify_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
         CFG_END(),
 };
-
-static char *strdup_or_null(const char *s, bool *oom) {
-        char *d;
-
-        if (!s)
-                return NULL;
-        d = strdup(s);
-        if (!d)
-                *oom = true;
-        return d;
-}
-
-static char **strv_from_list(cfg_t *sec, const char *name, bool *oom) {
-        unsigned n = cfg_size(sec, name);
-        char **l = calloc(n + 1, sizeof(char *));
-
-        if (!l) {
-                *oom = true;
-                return NULL;
-        }
-        for (unsigned i = 0; i < n; i++)
-                l[i] = strdup_or_null(cfg_getnstr(sec, name, i), oom);
-        return l;
-}
-
-static void worker_config_done(WorkerConfig *w) {
-        free(w->name);
-        free(w->command);
-        strv_free(w->argv);
-        free(w->directory);
-        free(w->user);
-        free(w->group);
-        free(w->env_file);
-        strv_free(w->environment);
-        free(w->log_dir);
-        free(w->health.url);
-        free(w->alerts.rules);
-}
-
-Config *conf_free(Config *c) {
-        if (!c)
-                return NULL;
-        for (size_t i = 0; i < c->n_workers; i++)
-                worker_config_done(&c->workers[i]);
-        free(c->workers);
-        for (size_t i = 0; i < c->n_sinks; i++) {
-                free(c->sinks[i].name);
-                free(c->sinks[i].url);
-                strv_free(c->sinks[i].argv);
-        }
-        free(c->sinks);
-        free(c->path);
-        free(c->log_dir);
-        free(c->log_file);
-        free(c->socket);
-        free(c->state_file);
-        free(c->socket_group);
-        free(c);
-        return NULL;
-}
-
-/* The ladder used when no alerts section says otherwise (DESIGN.md section 5). */
-static const AlertRule default_rules[] = {
-        { SEV_WARNING, EVK_RESTART, 2, 10 * USEC_PER_MINUTE },
-        { SEV_CRITICAL, EVK_RESTART, 5, 10 * USEC_PER_MINUTE },
-        { SEV_CRITICAL, EVK_HEALTH_FAILURE, 20, 5 * USEC_PER_MINUTE },
-        { SEV_FATAL, ALERT_EVENT_GAVE_UP, 1, USEC_PER_MINUTE },
-};
-
-static int copy_alerts(cfg_t *sec, AlertConfig *ret) {
-        size_t n = sec ? cfg_size(sec, "rule") : ELEMENTSOF(default_rules);
-
-        *ret = (AlertConfig) {
-                .policy = {
-                        .repeat = sec ? (usec_t) cfg_getint(sec, "repeat") : USEC_PER_HOUR,
-                        .resolve_after = sec ? (usec_t) cfg_getint(sec, "resolve-after")
-                                             : 10 * USEC_PER_MINUTE,
-                },
-        };
-        ret->rules = calloc(n + 1, sizeof(AlertRule));
-        if (!ret->rules)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                if (!sec) {
-                        ret->rules[i] = default_rules[i];
-                        continue;
-                }
-                cfg_t *r = cfg_getnsec(sec, "rule", (unsigned) i);
-                ret->rules[i] = (AlertRule) {
-                        .severity = severity_from_string(cfg_title(r)),
-                        .event = (int) cfg_getint(r, "event"),
-                        .count = (unsigned) cfg_getint(r, "count"),
-                        .within = (usec_t) cfg_getint(r, "within"),
-                };
-        }
-        ret->n_rules = n;
-        return 0;
-}
-
-static int copy_sink(cfg_t *n, SinkConfig *ret) {
-        const char *err;
-        bool oom = false;
-
-        *ret = (SinkConfig) {
-                .name = strdup_or_null(cfg_title(n), &oom),
-                .type = (SinkType) cfg_getint(n, "type"),
-                .url = strdup_or_null(cfg_getstr(n, "url"), &oom),
-                .min_severity = (Severity) cfg_getint(n, "min-severity"),
-                .timeout = (usec_t) cfg_getint(n, "timeout"),
-                .queue = (unsigned) cfg_getint(n, "queue"),
-                .resend = (usec_t) cfg_getint(n, "resend"),
-        };
-        if (oom)
-                return -ENOMEM;
-        if (cfg_getstr(n, "command"))
-                return argv_split(cfg_getstr(n, "command"), &ret->argv, &err);
-        return 0;
-}
-
-static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alerts,
-                       WorkerConfig *ret) {
-        cfg_t *rs = cfg_getsec(w, "restart"), *hs = cfg_getsec(w, "health");
-        const char *err;
-        bool oom = false;
-
-        *ret = (WorkerConfig) {
-                .name = strdup_or_null(cfg_title(w), &oom),
-                .command = strdup_or_null(cfg_getstr(w, "command"), &oom),
-                .directory = strdup_or_null(cfg_getstr(w, "directory"), &oom),
-                .user = strdup_or_null(cfg_getstr(w, "user"), &oom),
-                .group = strdup_or_null(cfg_getstr(w, "group"), &oom),
-                .env_file = strdup_or_null(cfg_getstr(w, "env-file"), &oom),
-                .environment = strv_from_list(w, "environment", &oom),
-                .instances = (unsigned) cfg_getint(w, "instances"),
-                .autostart = cfg_getbool(w, "autostart"),
-                .stop_signal = (int) cfg_getint(w, "stop-signal"),
-                .stop_timeout = (usec_t) cfg_getint(w, "stop-timeout"),
-                .start_secs = (usec_t) cfg_getint(w, "start-secs"),
-                .policy = (RestartPolicy) cfg_getint(rs, "policy"),
-                .backoff = {
-                        .initial = (usec_t) cfg_getint(rs, "backoff"),
-                        .factor = cfg_getfloat(rs, "factor"),
-                        .max_delay = (usec_t) cfg_getint(rs, "max-delay"),
-                        .jitter = cfg_getfloat(rs, "jitter"),
-                        .reset_after = (usec_t) cfg_getint(rs, "reset-after"),
-                },
-                .retry_after = (usec_t) cfg_getint(rs, "retry-after"),
-                .required = cfg_getbool(w, "required"),
-                .limit_nproc = cfg_getint(w, "limit-nproc"),
-                .limit_nofile = cfg_getint(w, "limit-nofile"),
-                .log_dir = strdup_or_null(cfg_getstr(w, "log-dir") ?: global_log_dir, &oom),
-        };
-        if (hs)
-                ret->health = (HealthConfig) {
-                        .url = strdup_or_null(cfg_getstr(hs, "url"), &oom),
-                        .interval = (usec_t) cfg_getint(hs, "interval"),
-                        .timeout = (usec_t) cfg_getint(hs, "timeout"),
-                        .start_period = (usec_t) cfg_getint(hs, "start-period"),
-                        .start_interval = (usec_t) cfg_getint(hs, "start-interval"),
-                        .failures = (unsigned) cfg_getint(hs, "failures"),
-                        .successes = (unsigned) cfg_getint(hs, "successes"),
-                        .degraded = (DegradedPolicy) cfg_getint(hs, "degraded"),
-                        .max_body = (uint64_t) cfg_getint(hs, "max-body"),
-                };
-        if (oom)
-                return -ENOMEM;
-        if (cfg_getstr(rs, "give-up"))
-                (void) conf_parse_give_up(cfg_getstr(rs, "give-up"), &ret->give_up_count,
-                                          &ret->give_up_within);
-        if (copy_alerts(cfg_size(w, "alerts") > 0 ? cfg_getsec(w, "alerts") : global_alerts,
-                        &ret->alerts) < 0)
-                return -ENOMEM;
-        /* already validated during the parse, so only memory can fail here */
-        return argv_split(ret->command, &ret->argv, &err);
-}
 
 /* conf_strip_comments(), its error said against `shown`. */
 static int strip_comments(const char *shown, const char *text, char **ret) {
@@ -964,25 +738,12 @@ static unsigned find_excess_worker(const char *text) {
         return 0;
 }
 
-int conf_load(const char *raw, const char *path, const char *name, Config **ret,
-              char **ret_errors) {
-        _cleanup_free_ char *errbuf = NULL, *text = NULL;
-        size_t errlen = 0;
-        Config *c = NULL;
-        unsigned line;
-        cfg_t *cfg;
-        int r;
+/* A libconfuse tree for upkeep's schema, with our error function and value checks. */
+static cfg_t *new_cfg(void) {
+        cfg_t *cfg = cfg_init(root_opts, CFGF_NONE);
 
-        cfg_errors = open_memstream(&errbuf, &errlen);
-        if (!cfg_errors)
-                return -ENOMEM;
-        cfg_n_errors = 0;
-
-        cfg = cfg_init(root_opts, CFGF_NONE);
-        if (!cfg) {
-                r = -ENOMEM;
-                goto finish;
-        }
+        if (!cfg)
+                return NULL;
         cfg_set_error_function(cfg, error_func);
         cfg_set_validate_func(cfg, "worker", validate_worker);
         cfg_set_validate_func(cfg, "worker|command", validate_command);
@@ -1007,18 +768,24 @@ int conf_load(const char *raw, const char *path, const char *name, Config **ret,
         cfg_set_validate_func(cfg, "notify", validate_sink);
         cfg_set_validate_func(cfg, "notify|command", validate_command);
         cfg_set_validate_func(cfg, "notify|url", validate_url);
+        return cfg;
+}
 
-        name = name ?: path;
+/* Parse `raw` into `cfg`; errors go to cfg_errors as "name:line: ...". */
+static int parse_text(cfg_t *cfg, const char *raw, const char *path, const char *name) {
+        _cleanup_free_ char *text = NULL;
+        unsigned line;
+        int r;
+
         r = strip_comments(name, raw, &text);
         if (r < 0)
-                goto finish;
+                return r;
         /* refused before libconfuse builds a tree of them all (see find_excess_worker()) */
         line = find_excess_worker(text);
         if (line > 0) {
                 fprintf(cfg_errors, "%s:%u: more than %d workers, expected at most %d worker "
                         "sections\n", name, line, CFG_MAX_WORKERS, CFG_MAX_WORKERS);
-                r = -EINVAL;
-                goto finish;
+                return -EINVAL;
         }
         cfg_display_name = name;
         r = cfg_parse_buf(cfg, text);
@@ -1028,101 +795,37 @@ int conf_load(const char *raw, const char *path, const char *name, Config **ret,
         if (r != CFG_SUCCESS || cfg_n_errors > 0) {
                 if (cfg_n_errors == 0)
                         fprintf(cfg_errors, "%s: invalid configuration\n", path);
-                r = -EINVAL;
-                goto finish;
+                return -EINVAL;
         }
         if (cfg_size(cfg, "worker") > CFG_MAX_WORKERS) {
                 fprintf(cfg_errors, "%s: %u workers, expected at most %d\n", path,
                         cfg_size(cfg, "worker"), CFG_MAX_WORKERS);
-                r = -EINVAL;
-                goto finish;
+                return -EINVAL;
         }
+        return 0;
+}
 
-        c = calloc(1, sizeof(Config));
-        if (!c) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        c->path = strdup(path);
-        c->log_dir = strdup(cfg_getstr(cfg, "log-dir"));
-        c->socket = strdup(cfg_getstr(cfg, "socket"));
-        c->ready = (ReadyRule) cfg_getint(cfg, "ready");
-        c->socket_mode = (unsigned) cfg_getint(cfg, "socket-mode");
-        c->others_read = cfg_getint(cfg, "socket-others") == 1;
-        logconf_copy(cfg_getsec(cfg, "log"), &log_config_defaults, &c->log);
-        c->log_format = (LogFormat) cfg_getint(cfg, "log-format");
-        c->log_level = (int) cfg_getint(cfg, "log-level");
-        if (cfg_getstr(cfg, "log-file") && !(c->log_file = strdup(cfg_getstr(cfg, "log-file")))) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        if (cfg_getstr(cfg, "socket-group") &&
-            !(c->socket_group = strdup(cfg_getstr(cfg, "socket-group")))) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        if (cfg_getstr(cfg, "state-file") && !(c->state_file = strdup(cfg_getstr(cfg, "state-file")))) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        c->workers = calloc(cfg_size(cfg, "worker") + 1, sizeof(WorkerConfig));
-        if (!c->path || !c->log_dir || !c->socket || !c->workers) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        for (unsigned i = 0; i < cfg_size(cfg, "worker"); i++) {
-                r = copy_worker(cfg_getnsec(cfg, "worker", i), c->log_dir,
-                                cfg_size(cfg, "alerts") > 0 ? cfg_getsec(cfg, "alerts") : NULL,
-                                &c->workers[i]);
-                c->n_workers++;
-                if (r < 0)
-                        goto finish;
-        }
-        for (size_t i = 0; i < c->n_workers; i++) {
-                cfg_t *w = cfg_getnsec(cfg, "worker", (unsigned) i);
+int conf_load(const char *raw, const char *path, const char *name, Config **ret,
+              char **ret_errors) {
+        _cleanup_free_ char *errbuf = NULL;
+        size_t errlen = 0;
+        cfg_t *cfg;
+        int r;
 
-                /* every key the worker's log section leaves out comes from the top level */
-                logconf_copy(cfg_size(w, "log") > 0 ? cfg_getsec(w, "log") : NULL, &c->log,
-                             &c->workers[i].log);
-        }
-        c->sinks = calloc(cfg_size(cfg, "notify") + 1, sizeof(SinkConfig));
-        if (!c->sinks) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        for (unsigned i = 0; i < cfg_size(cfg, "notify"); i++) {
-                r = copy_sink(cfg_getnsec(cfg, "notify", i), &c->sinks[i]);
-                c->n_sinks++;
-                if (r < 0)
-                        goto finish;
-        }
-        *ret = TAKE_PTR(c);
-        r = 0;
+        cfg_errors = open_memstream(&errbuf, &errlen);
+        if (!cfg_errors)
+                return -ENOMEM;
+        cfg_n_errors = 0;
 
-finish:
-        conf_free(c);
+        cfg = new_cfg();
+        r = cfg ? parse_text(cfg, raw, path, name ?: path) : -ENOMEM;
+        if (r >= 0)
+                r = conf_copy(cfg, path, ret);
         if (cfg)
                 cfg_free(cfg);
         fclose(cfg_errors);
         cfg_errors = NULL;
         if (r < 0 && ret_errors)
                 *ret_errors = TAKE_PTR(errbuf);
-        return r;
-}
-
-bool conf_needs_http(const Config *c) {
-        for (size_t i = 0; i < c->n_workers; i++)
-                if (c->workers[i].health.url)
-                        return true;
-        for (size_t i = 0; i < c->n_sinks; i++)
-                if (c->sinks[i].url)
-                        return true;
-        return false;
-}
-
-const WorkerConfig *conf_find_worker(const Config *c, const char *name) {
-        for (size_t i = 0; i < c->n_workers; i++)
-                if (strcmp(c->workers[i].name, name) == 0)
-                        return &c->workers[i];
-        return NULL;
+        return r < 0 ? r : 0;
 }

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "confmodel.h"
 #include "svdini.h"
 
 /* Everything about a program that does not depend on the process number. */

@@ -130,6 +130,22 @@ static const char full_conf[] =
         "        }\n"
         "}\n";
 
+/* The names of the enumerations read back to their values; unknown names are refused. */
+static void test_names(void **state) {
+        (void) state;
+        for (int i = 0; i < _RESTART_MAX; i++)
+                assert_int_equal(restart_policy_from_string(restart_policy_to_string(i)), i);
+        for (int i = 0; i < _DEGRADED_MAX; i++)
+                assert_int_equal(degraded_policy_from_string(degraded_policy_to_string(i)), i);
+        for (int i = 0; i < _SINK_MAX; i++)
+                assert_int_equal(sink_type_from_string(sink_type_to_string(i)), i);
+        assert_string_equal(restart_policy_to_string(RESTART_ON_FAILURE), "on-failure");
+        assert_true(restart_policy_from_string("sometimes") < 0);
+        assert_true(degraded_policy_from_string("Alert") < 0);
+        assert_true(sink_type_from_string("") < 0);
+        assert_string_equal(sink_type_to_string(_SINK_MAX), "unknown");
+}
+
 static void test_full_config(void **state) {
         static const char *const api_argv[] = {
                 "/srv/api/server", "--name", "my api", "--path=a b", "q \"r\" s", "t", NULL,
@@ -707,6 +723,7 @@ static void test_env_file_missing(void **state) {
 
 int main(void) {
         static const struct CMUnitTest fixed[] = {
+                cmocka_unit_test(test_names),
                 cmocka_unit_test(test_full_config),
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_empty_file),
