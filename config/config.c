@@ -20,6 +20,7 @@
 
 #include "confcopy.h"
 #include "config.h"
+#include "confstash.h"
 #include "parse.h"
 
 /* libconfuse's error callback carries no user pointer; parsing is single-threaded. */
@@ -73,114 +74,7 @@ static void error_func(cfg_t *cfg, const char *fmt, va_list ap) {
         fputc('\n', cfg_errors);
 }
 
-/*
- * Worker and notify sections cost time linear in their number.  libconfuse 3.3 looks for an
- * earlier section of the same title each time a titled section opens (cfg_setopt() walks
- * opt->values with strcmp(), CFGF_NO_TITLE_DUPES or not), so 25 000 one-line workers took
- * seconds and a reload supervised nothing meanwhile.  So each section, once closed and valid,
- * is moved from libconfuse's list into a stash (the list it walks stays empty), its name
- * checked in a hash set, and conf_load() puts every section back (stash_restore()) before it
- * reads the tree or frees it.  values and nvalues are public fields of cfg_opt_t; libconfuse
- * appends to them with realloc() and frees them in cfg_free_value(), both of which accept the
- * array each step leaves.
- */
-typedef struct NameSlot {
-        const char *name;       /* the section's title, owned by the stashed section */
-        unsigned line;          /* where that section closed */
-} NameSlot;
-
-typedef struct SectionStash {
-        cfg_opt_t *opt;         /* libconfuse's option for these sections, once one closed */
-        cfg_value_t **values;   /* closed sections in file order, with room for one more */
-        size_t n, cap;
-        NameSlot *set;          /* open addressing, power-of-two size, at most half full */
-        size_t set_size;
-} SectionStash;
-
 static SectionStash stash_workers, stash_sinks;
-
-static size_t name_hash(const char *s) {
-        uint64_t h = 14695981039346656037ULL; /* FNV-1a */
-
-        for (; *s; s++)
-                h = (h ^ (unsigned char) *s) * 1099511628211ULL;
-        return (size_t) h;
-}
-
-/* The slot holding `name`, or the empty one where it would go. */
-static NameSlot *name_slot(NameSlot *set, size_t size, const char *name) {
-        for (size_t i = name_hash(name) & (size - 1);; i = (i + 1) & (size - 1))
-                if (!set[i].name || strcmp(set[i].name, name) == 0)
-                        return &set[i];
-}
-
-static int name_set_grow(SectionStash *st) {
-        size_t size = st->set_size ? st->set_size * 2 : 64;
-        NameSlot *set = calloc(size, sizeof(NameSlot));
-
-        if (!set)
-                return -ENOMEM;
-        for (size_t i = 0; i < st->set_size; i++)
-                if (st->set[i].name)
-                        *name_slot(set, size, st->set[i].name) = st->set[i];
-        free(st->set);
-        st->set = set;
-        st->set_size = size;
-        return 0;
-}
-
-/*
- * Take the section that just closed (the last of opt's values) into the stash.  A name seen
- * before is refused, as libconfuse's CFGF_NO_TITLE_DUPES did, at the line this one closes.
- */
-static int stash_section(cfg_t *cfg, cfg_opt_t *opt, SectionStash *st, const char *what) {
-        cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
-        NameSlot *slot;
-
-        if (st->opt && st->opt != opt)
-                return 0; /* not the list conf_load() parses: leave it to libconfuse */
-        if ((st->n + 1) * 2 > st->set_size && name_set_grow(st) < 0)
-                return -1;
-        slot = name_slot(st->set, st->set_size, cfg_title(sec));
-        if (slot->name) {
-                cfg_error(cfg, "%s '%s': the name is already used by the %s ending at line %u, "
-                          "expected each %s name once", what, cfg_title(sec), what, slot->line,
-                          what);
-                return -1;
-        }
-        /* room for this one and for the one libconfuse may hold when stash_restore() runs */
-        if (st->n + 2 > st->cap) {
-                size_t cap = st->cap ? st->cap * 2 : 64;
-                cfg_value_t **v = reallocarray(st->values, cap, sizeof(cfg_value_t *));
-
-                if (!v)
-                        return -1;
-                st->values = v;
-                st->cap = cap;
-        }
-        st->opt = opt;
-        *slot = (NameSlot) { .name = cfg_title(sec), .line = (unsigned) cfg->line };
-        st->values[st->n++] = opt->values[--opt->nvalues];
-        return 0;
-}
-
-/* Give libconfuse back every stashed section, in file order, then empty the stash. */
-static void stash_restore(SectionStash *st) {
-        cfg_opt_t *opt = st->opt;
-
-        if (opt && st->n > 0) {
-                /* every closed section was taken: libconfuse holds at most the one that was
-                 * open when the parse stopped, and stash_section() left room for it */
-                for (unsigned i = 0; i < opt->nvalues && st->n < st->cap; i++)
-                        st->values[st->n++] = opt->values[i];
-                free(opt->values);
-                opt->values = TAKE_PTR(st->values);
-                opt->nvalues = (unsigned) st->n;
-        }
-        free(st->values);
-        free(st->set);
-        *st = (SectionStash) {};
-}
 
 /* Limits per duration key: a value outside them is a configuration error, not a surprise later. */
 static const struct {
@@ -364,7 +258,7 @@ static int validate_sink(cfg_t *cfg, cfg_opt_t *opt) {
                           cfg_title(n), cfg_getint(n, "queue"));
                 return -1;
         }
-        return stash_section(cfg, opt, &stash_sinks, "notify");
+        return conf_stash_take(cfg, opt, &stash_sinks, "notify");
 }
 
 static int cb_mode(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
@@ -574,7 +468,7 @@ static int validate_worker(cfg_t *cfg, cfg_opt_t *opt) {
                           "max-delay >= backoff", cfg_title(w));
                 return -1;
         }
-        return stash_section(cfg, opt, &stash_workers, "worker");
+        return conf_stash_take(cfg, opt, &stash_workers, "worker");
 }
 
 #define DURATION(name, def) CFG_INT_CB(name, (long) (def), CFGF_NONE, cb_duration)
@@ -790,8 +684,8 @@ static int parse_text(cfg_t *cfg, const char *raw, const char *path, const char 
         cfg_display_name = name;
         r = cfg_parse_buf(cfg, text);
         cfg_display_name = NULL;
-        stash_restore(&stash_workers);
-        stash_restore(&stash_sinks);
+        conf_stash_restore(&stash_workers);
+        conf_stash_restore(&stash_sinks);
         if (r != CFG_SUCCESS || cfg_n_errors > 0) {
                 if (cfg_n_errors == 0)
                         fprintf(cfg_errors, "%s: invalid configuration\n", path);
