@@ -241,7 +241,7 @@ int svd_expand_key(Parser *p, const Section *s, const Key *k, Expander *x, char 
 
 /* An expanded integer key, or `def` when the key is absent. */
 int svd_get_long(Parser *p, const Section *s, const char *name, long def, long min, long max,
-                    Expander *x, long *ret) {
+                 Expander *x, long *ret) {
         const Key *k = svd_find_key(s, name);
         _cleanup_free_ char *v = NULL;
         int r;
@@ -260,7 +260,7 @@ int svd_get_long(Parser *p, const Section *s, const char *name, long def, long m
 }
 
 int svd_get_bool(Parser *p, const Section *s, const char *name, bool def, Expander *x,
-                    bool *ret) {
+                 bool *ret) {
         const Key *k = svd_find_key(s, name);
         _cleanup_free_ char *v = NULL;
         int r;

@@ -20,9 +20,6 @@ const char *svd_file_name(const Parser *p, unsigned file) {
         return file < p->n_files ? p->files[file] : "?";
 }
 
-int svd_fail(Parser *p, int err, unsigned file, unsigned line, const char *fmt, ...)
-        _printf_(5, 6);
-
 /* Record the first error only: the rest usually follow from it. */
 int svd_fail(Parser *p, int err, unsigned file, unsigned line, const char *fmt, ...) {
         _cleanup_free_ char *msg = NULL;
@@ -52,8 +49,6 @@ int svd_fail(Parser *p, int err, unsigned file, unsigned line, const char *fmt, 
                 p->error = NULL;
         return err;
 }
-
-void svd_warn(Parser *p, unsigned file, unsigned line, const char *fmt, ...) _printf_(4, 5);
 
 static void add_warning(Parser *p, unsigned file, unsigned line, const char *prefix,
                         const char *fmt, va_list ap) {
@@ -88,9 +83,6 @@ void svd_warn(Parser *p, unsigned file, unsigned line, const char *fmt, ...) {
         add_warning(p, file, line, "", fmt, ap);
         va_end(ap);
 }
-
-int svd_warn_key(Parser *p, const Section *s, const Key *k, const char *fmt, ...)
-        _printf_(4, 5);
 
 /* A warning about one key: "file:line: [section] key=value: what happens instead". */
 int svd_warn_key(Parser *p, const Section *s, const Key *k, const char *fmt, ...) {
