@@ -22,6 +22,8 @@
 #include "macro.h"
 #include "parse.h"
 #include "supervisord.h"
+#include "svdexpand.h"
+#include "svdvalue.h"
 
 typedef struct Dir {
         char path[64];
@@ -830,6 +832,79 @@ static void test_load_file(void **state) {
         conf_free(c);
 }
 
+/* supervisord's value syntax and %-expansion, on their own (svdvalue.h, svdexpand.h). */
+static void expect_expand(const Expander *x, const char *in, const char *want) {
+        _cleanup_free_ char *out = NULL;
+        char err[256] = "";
+
+        if (svd_expand(x, in, &out, err, sizeof err) < 0)
+                fail_msg("svd_expand(%s): %s", in, err);
+        assert_string_equal(out, want);
+}
+
+static void expect_expand_error(const Expander *x, const char *in, const char *what) {
+        _cleanup_free_ char *out = NULL;
+        char err[256] = "";
+
+        assert_int_equal(svd_expand(x, in, &out, err, sizeof err), -EINVAL);
+        assert_null(out);
+        assert_contains(err, what);
+}
+
+static void test_values(void **state) {
+        static char *const env[] = { (char *) "HOME=/h", NULL };
+        Expander x = { .program_name = "web", .group_name = "g", .have_num = true,
+                       .process_num = 7, .numprocs = 12, .env = env };
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ char *skipped = NULL;
+        char err[256] = "";
+        uint64_t sz;
+        long n;
+        bool b;
+
+        (void) state;
+        assert_int_equal(svd_parse_bool("Yes", &b), 0);
+        assert_true(b);
+        assert_int_equal(svd_parse_bool("off", &b), 0);
+        assert_false(b);
+        assert_int_equal(svd_parse_bool("maybe", &b), -EINVAL);
+        assert_int_equal(svd_parse_long(" 42 ", &n), 0);
+        assert_int_equal(n, 42);
+        assert_int_equal(svd_parse_long("4 2", &n), -EINVAL);
+        assert_int_equal(svd_parse_byte_size("50MB", &sz), 0);
+        assert_int_equal(sz, 50ULL << 20);
+        assert_int_equal(svd_parse_byte_size("1kb", &sz), 0);
+        assert_int_equal(sz, 1024);
+        assert_int_equal(svd_parse_byte_size("MB", &sz), -EINVAL);
+
+        /* the word after a blank is a separator to supervisord: "y" is dropped */
+        assert_int_equal(svd_parse_environment("A=\"1 2\",B=x y", &l, err, sizeof err,
+                                               &skipped), 0);
+        assert_int_equal(svd_parse_environment("C='z',A=3", &l, err, sizeof err, NULL), 0);
+        assert_int_equal(strv_length(l), 3);
+        assert_string_equal(l[0], "A=3");
+        assert_string_equal(l[1], "B=x");
+        assert_string_equal(l[2], "C=z");
+        assert_string_equal(skipped, "B");
+        assert_int_equal(svd_parse_environment("A=\"open", &l, err, sizeof err, NULL), -EINVAL);
+        assert_contains(err, "no closing quotation");
+        assert_int_equal(svd_parse_environment("A=1,==x", &l, err, sizeof err, NULL), -EINVAL);
+        assert_contains(err, "pair 2 has no usable name");
+
+        expect_expand(&x, "%(program_name)s-%(process_num)02d of %(numprocs)x", "web-07 of c");
+        expect_expand(&x, "[%(group_name)-3s] %(ENV_HOME)s 100%%", "[g  ] /h 100%");
+        expect_expand(&x, "%(process_num)5.3d|%(program_name).1s", "  007|w");
+        x.marker = x.escape = true;
+        expect_expand(&x, "run %(process_num)d at 5%% %(process_num)02d", "run %i at 5%% 07");
+        x.marker = x.escape = false;
+        expect_expand_error(&x, "50%", "badly formatted '%' at character 3");
+        expect_expand_error(&x, "%(nope)s", "cannot expand %(nope): unknown name");
+        expect_expand_error(&x, "%(program_name)d", "needs a number");
+        expect_expand_error(&x, "%(process_num)q", "expected a conversion like s or d");
+        x.have_num = false;
+        expect_expand_error(&x, "%(process_num)d", "unknown name");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_detect, setup_dir, teardown_dir),
@@ -848,6 +923,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_syntax, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_errors, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_load_file, setup_dir, teardown_dir),
+                cmocka_unit_test(test_values),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
