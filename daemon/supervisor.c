@@ -20,6 +20,7 @@
 
 #include "alerts.h"
 #include "children.h"
+#include "conffile.h"
 #include "http.h"
 #include "launch.h"
 #include "log.h"
@@ -904,7 +905,7 @@ int sup_reload_file(Supervisor *s, ReloadSummary *sum, char **ret_errors) {
         int r;
 
         log_info("reloading %s", s->config->path);
-        r = conf_load(s->config->path, &config, ret_errors);
+        r = conf_load_file(s->config->path, &config, NULL, ret_errors);
         if (r < 0) {
                 if (*ret_errors)
                         (*ret_errors)[strcspn(*ret_errors, "\n")] = '\0';

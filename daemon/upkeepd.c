@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include "conffile.h"
 #include "config.h"
 #include "control.h"
 #include "curl-dl.h"
@@ -83,15 +84,12 @@ static void raise_nofile(void) {
 }
 
 /*
- * conf_load() translates a supervisord.conf silently; what the translation leaves out is said
- * here, once per start: as log lines, or as plain "file:line: ..." lines for --check-config.
+ * What the translation of a supervisord.conf leaves out is said here, once per start: as log
+ * lines, or as plain "file:line: ..." lines for --check-config.
  */
-static void import_warnings(const char *path, bool plain) {
-        _cleanup_free_ char *text = NULL, *warnings = NULL;
+static void import_warnings(char *warnings, bool plain) {
         char *line, *next;
 
-        if (!svd_detect(path) || svd_convert(path, &text, &warnings) < 0)
-                return;
         for (line = warnings; line && *line; line = next) {
                 next = strchr(line, '\n');
                 if (next)
@@ -130,7 +128,7 @@ int main(int argc, char **argv) {
                 {},
         };
         const char *config_path = DEFAULT_CONFIG, *socket_path = NULL, *convert_path = NULL;
-        _cleanup_free_ char *errors = NULL;
+        _cleanup_free_ char *errors = NULL, *warnings = NULL;
         bool check_only = false;
         Config *config = NULL;
         Control *ctl = NULL;
@@ -171,12 +169,12 @@ int main(int argc, char **argv) {
                 sigprocmask(SIG_BLOCK, &mask, NULL);
         }
 
-        r = conf_load(config_path, &config, &errors);
+        r = conf_load_file(config_path, &config, &warnings, &errors);
         if (r < 0) {
                 fputs(errors ?: "invalid configuration\n", stderr);
                 return 2;
         }
-        import_warnings(config_path, check_only);
+        import_warnings(warnings, check_only);
         if (check_only) {
                 printf("%s: configuration OK, %zu worker%s\n", config_path, config->n_workers,
                        config->n_workers == 1 ? "" : "s");
