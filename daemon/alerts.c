@@ -266,35 +266,39 @@ static void on_exec_exit(pid_t pid, const siginfo_t *si, void *userdata) {
         exec_finished(userdata, si);
 }
 
-static int exec_start(Sink *k) {
-        _cleanup_strv_free_ char **env = NULL;
+/* upkeepd's environment, then the notice's UPKEEP_* assignments; NULL when out of memory. */
+static char **exec_environ(char *const *extra) {
+        size_t n = strv_length(environ), m = strv_length(extra);
+        _cleanup_strv_free_ char **env = calloc(n + m + 1, sizeof(char *));
+
+        if (!env)
+                return NULL;
+        for (size_t i = 0; i < n + m; i++)
+                if (!(env[i] = strdup(i < n ? environ[i] : extra[i - n])))
+                        return NULL;
+        return TAKE_PTR(env);
+}
+
+/*
+ * Run the command in a process group of its own, so that the timeout kills what it started too,
+ * with no signal blocked (upkeepd blocks those its loop reads) and SIGPIPE back to default; its
+ * stdout and stderr go to the pipe p, whose read end p[0] is all that is left open on success.
+ */
+static int exec_spawn(char *const *argv, char *const *extra, pid_t *ret_pid, int p[static 2]) {
+        _cleanup_strv_free_ char **env = exec_environ(extra);
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
         sigset_t none, pipe_sig;
-        size_t n = 0;
-        int p[2], r;
-        pid_t pid;
+        int r;
 
-        for (char **e = environ; e && *e; e++)
-                n++;
-        env = calloc(n + strv_length(k->queue.head->env) + 1, sizeof(char *));
         if (!env)
                 return -ENOMEM;
-        n = 0;
-        for (char **e = environ; e && *e; e++)
-                if (!(env[n++] = strdup(*e)))
-                        return -ENOMEM;
-        for (char **e = k->queue.head->env; e && *e; e++)
-                if (!(env[n++] = strdup(*e)))
-                        return -ENOMEM;
         if (pipe2(p, O_CLOEXEC) < 0)
                 return negative_errno();
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
         posix_spawn_file_actions_adddup2(&fa, p[1], STDERR_FILENO);
-        /* in a process group of its own, so that the timeout kills what it started too; with
-         * no signal blocked (upkeepd blocks those its loop reads) and SIGPIPE back to default */
         sigemptyset(&none);
         sigemptyset(&pipe_sig);
         sigaddset(&pipe_sig, SIGPIPE);
@@ -304,7 +308,7 @@ static int exec_start(Sink *k) {
         posix_spawnattr_setpgroup(&attr, 0);
         posix_spawnattr_setsigmask(&attr, &none);
         posix_spawnattr_setsigdefault(&attr, &pipe_sig);
-        r = posix_spawnp(&pid, k->cfg->argv[0], &fa, &attr, k->cfg->argv, env);
+        r = posix_spawnp(ret_pid, argv[0], &fa, &attr, argv, env);
         posix_spawnattr_destroy(&attr);
         posix_spawn_file_actions_destroy(&fa);
         close(p[1]);
@@ -312,6 +316,16 @@ static int exec_start(Sink *k) {
                 close(p[0]);
                 return -r;
         }
+        return 0;
+}
+
+static int exec_start(Sink *k) {
+        int p[2], r;
+        pid_t pid;
+
+        r = exec_spawn(k->cfg->argv, k->queue.head->env, &pid, p);
+        if (r < 0)
+                return r;
         k->pid = pid;
         k->out_fd = p[0];
         k->out_len = 0;
