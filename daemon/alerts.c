@@ -7,7 +7,7 @@
  * says whether a notification is due.  upkeepd's own log always gets it; every sink whose
  * min-severity is reached gets it queued, encoded by alertpayload.c.  The alert state of a worker
  * (level, timer, summary) is a WorkerAlert record of this part, made at the worker's first match
- * and dropped by alerts_forget().
+ * and dropped when the worker goes away (a reload that removes or replaces it).
  *
  * Delivery: each sink has a bounded FIFO and at most one delivery in flight.  HTTP sinks go
  * through the shared curl multi, so a stalled endpoint delays nothing else; timeouts, 429 and
@@ -67,7 +67,7 @@ typedef struct Sink {
         char last_error[160];
 } Sink;
 
-/* The alert of one worker, from its first matching rule until alerts_forget(). */
+/* The alert of one worker, from its first matching rule until the worker goes away. */
 typedef struct WorkerAlert {
         Alerts *alerts;
         Worker *worker;
@@ -79,7 +79,9 @@ typedef struct WorkerAlert {
 } WorkerAlert;
 
 struct Alerts {
-        Supervisor *sup;
+        Supervisor *sup;         /* event loop, child registry, the worker list */
+        const Config *config;    /* the sinks' settings point into it */
+        Http *http;              /* NULL while no sink or probe needs HTTP */
         Sink *sinks;
         size_t n_sinks;
         WorkerAlert **workers;   /* sorted by worker address */
@@ -364,7 +366,7 @@ static void sink_kick(Sink *k) {
                         failed(k, false, why);
                         continue;
                 }
-                if (!k->alerts->sup->http) {
+                if (!k->alerts->http) {
                         failed(k, false, "HTTP is not available");
                         continue;
                 }
@@ -375,7 +377,7 @@ static void sink_kick(Sink *k) {
                         .post_body = k->queue.head->body,
                         .headers = json_headers,
                 };
-                r = http_start(k->alerts->sup->http, &spec, on_http_done, k, &k->req);
+                r = http_start(k->alerts->http, &spec, on_http_done, k, &k->req);
                 if (r >= 0)
                         return;
                 k->req = NULL;
@@ -579,6 +581,8 @@ static void worker_notify(WorkerAlert *wa, EscNotice notice, Severity before) {
                 wa->summary[0] = '\0';
 }
 
+static void alerts_evaluate(Alerts *a, Worker *w, const char *instance);
+
 static int on_worker_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         WorkerAlert *wa = userdata;
 
@@ -605,7 +609,8 @@ static void worker_schedule(WorkerAlert *wa, usec_t now) {
         (void) sd_event_source_set_enabled(wa->timer, SD_EVENT_ONESHOT);
 }
 
-void alerts_evaluate(Alerts *a, Worker *w, const char *instance) {
+/* Something was counted for this worker, or its state changed: evaluate its rules now. */
+static void alerts_evaluate(Alerts *a, Worker *w, const char *instance) {
         const AlertConfig *ac;
         WorkerAlert *wa;
         AlertFacts f;
@@ -613,7 +618,7 @@ void alerts_evaluate(Alerts *a, Worker *w, const char *instance) {
         EscNotice notice;
         Severity before;
 
-        if (!a || w->retiring)
+        if (w->retiring)
                 return;
         ac = &w->cfg->alerts;
         worker_facts(w, mono(a), &f);
@@ -635,12 +640,10 @@ void alerts_evaluate(Alerts *a, Worker *w, const char *instance) {
         worker_schedule(wa, f.now);
 }
 
-void alerts_forget(Alerts *a, Worker *w) {
-        size_t i;
+/* A worker is going away: drop its record and stop its timer. */
+static void alerts_forget(Alerts *a, Worker *w) {
+        size_t i = worker_alert_index(a, w);
 
-        if (!a)
-                return; /* upkeepd is exiting: alerts_free() dropped every record */
-        i = worker_alert_index(a, w);
         if (i == a->n_workers || a->workers[i]->worker != w)
                 return;
         worker_alert_free(a->workers[i]);
@@ -652,6 +655,8 @@ void alerts_forget(Alerts *a, Worker *w) {
 static int on_resend(sd_event_source *src, uint64_t usec, void *userdata) {
         Alerts *a = userdata;
         usec_t every = USEC_INFINITY;
+        size_t n_workers;
+        Worker *const *workers = sup_workers(a->sup, &n_workers);
 
         (void) usec;
         for (size_t i = 0; i < a->n_sinks; i++) {
@@ -660,8 +665,8 @@ static int on_resend(sd_event_source *src, uint64_t usec, void *userdata) {
                 if (k->cfg->type != SINK_ALERTMANAGER)
                         continue;
                 every = MIN(every, k->cfg->resend);
-                for (size_t w = 0; w < a->sup->n_workers; w++) {
-                        WorkerAlert *wa = worker_alert(a, a->sup->workers[w], false);
+                for (size_t w = 0; w < n_workers; w++) {
+                        WorkerAlert *wa = worker_alert(a, workers[w], false);
                         AlertCounts counts;
                         AlertEvent e;
                         AlertNotice *n;
@@ -707,8 +712,9 @@ static void sinks_free(Alerts *a) {
         a->resend = sd_event_source_disable_unref(a->resend);
 }
 
-int alerts_reconfigure(Alerts *a) {
-        const Config *c = a->sup->config;
+/* The configuration was replaced: rebuild the sinks (queued notifications are dropped). */
+static int alerts_reconfigure(Alerts *a) {
+        const Config *c = a->config;
         usec_t resend = USEC_INFINITY;
 
         sinks_free(a);
@@ -738,16 +744,47 @@ int alerts_reconfigure(Alerts *a) {
         return 0;
 }
 
-int alerts_new(Supervisor *s, Alerts **ret) {
+static void on_event_counted(void *userdata, Worker *w, const Instance *i, EventKind k) {
+        (void) k;
+        alerts_evaluate(userdata, w, i->name);
+}
+
+static void on_circuit_opened(void *userdata, Worker *w, const Instance *i) {
+        alerts_evaluate(userdata, w, i->name);
+}
+
+static void on_worker_removed(void *userdata, Worker *w) {
+        alerts_forget(userdata, w);
+}
+
+static void on_config_applied(void *userdata, const Config *c, Http *http) {
+        Alerts *a = userdata;
+
+        a->config = c;
+        a->http = http;
+        if (alerts_reconfigure(a) < 0)
+                log_error("out of memory setting up the alert sinks");
+}
+
+static const SupObserver alerts_observer = {
+        .event_counted = on_event_counted,
+        .circuit_opened = on_circuit_opened,
+        .worker_removed = on_worker_removed,
+        .config_applied = on_config_applied,
+};
+
+int alerts_new(Supervisor *s, const Config *c, Http *http, Alerts **ret) {
         Alerts *a = calloc(1, sizeof(Alerts));
         int r;
 
         if (!a)
                 return -ENOMEM;
-        a->sup = s;
+        *a = (Alerts) { .sup = s, .config = c, .http = http };
         if (gethostname(a->host, sizeof a->host - 1) < 0)
                 snprintf(a->host, sizeof a->host, "localhost");
         r = alerts_reconfigure(a);
+        if (r >= 0)
+                r = sup_observe(s, &alerts_observer, a);
         if (r < 0) {
                 alerts_free(a);
                 return r;
@@ -769,9 +806,12 @@ Alerts *alerts_free(Alerts *a) {
 
 static json_t *active_json(Alerts *a, usec_t now) {
         json_t *active = json_array();
+        size_t n_workers;
+        Worker *const *workers = sup_workers(a->sup, &n_workers);
 
-        for (size_t w = 0; w < a->sup->n_workers; w++) {
-                WorkerAlert *wa = worker_alert(a, a->sup->workers[w], false);
+        /* in configuration order, not the records' */
+        for (size_t w = 0; w < n_workers; w++) {
+                WorkerAlert *wa = worker_alert(a, workers[w], false);
 
                 if (!wa || wa->esc.level == SEV_NONE)
                         continue;

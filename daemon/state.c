@@ -4,7 +4,7 @@
  * It records, for each instance with a process, its pid (which is also its process group id)
  * and the process start time from /proc/PID/stat, plus the instances an operator stopped.  It
  * is rewritten (write to a temporary file, then rename) 1 ms after the first change of a burst,
- * once for the whole burst (a timer armed by sup_state_changed()).
+ * once for the whole burst (the StateFile observes the supervisor's record_changed).
  *
  * At start-up, before any worker is started, the previous run's file is read: every recorded
  * process that still exists with the same start time is a leftover of a upkeepd that died
@@ -55,6 +55,12 @@ typedef struct Leftover {
         bool alive;             /* watched by the child registry until it is gone */
         usec_t deadline;        /* SIGKILL then: its worker's stop-timeout after the signal */
 } Leftover;
+
+struct StateFile {
+        Supervisor *sup;
+        char *path;
+        sd_event_source *writer; /* saves the file 1 ms after the first change of a burst */
+};
 
 struct StateRecovery {
         Supervisor *sup;
@@ -200,22 +206,22 @@ static int state_write(const char *path, const char *data) {
         return r;
 }
 
-int state_save(Supervisor *s) {
+int state_save(StateFile *f) {
         _cleanup_free_ char *data = NULL;
         json_t *j;
         int r;
 
-        if (!s->state_path)
+        if (!f || !f->path)
                 return 0;
-        j = state_json(s);
+        j = state_json(f->sup);
         if (!j)
                 return -ENOMEM;
         data = json_dumps(j, JSON_COMPACT);
         json_decref(j);
-        r = data ? state_write(s->state_path, data) : -ENOMEM;
+        r = data ? state_write(f->path, data) : -ENOMEM;
         if (r < 0) {
                 log_warning("cannot write the state file %s: %s, a crash of upkeepd now could "
-                            "leave workers behind", s->state_path, strerror(-r));
+                            "leave workers behind", f->path, strerror(-r));
                 return r;
         }
         return 0;
@@ -446,13 +452,14 @@ static int stop_leftover(StateRecovery *rc, json_t *e) {
         return 0;
 }
 
-int state_recover(Supervisor *s, void (*done)(Supervisor *s)) {
+int state_recover(StateFile *f, void (*done)(Supervisor *s)) {
+        Supervisor *s = f->sup;
         json_t *root, *insts, *e;
         StateRecovery *rc;
         size_t k;
         int r;
 
-        root = s->state_path ? state_load(s->state_path) : NULL;
+        root = f->path ? state_load(f->path) : NULL;
         insts = json_object_get(root, "instances");
         if (!json_is_array(insts) || json_array_size(insts) == 0) {
                 json_decref(root);
@@ -501,7 +508,11 @@ static void recovery_done_stopping(Supervisor *s) {
                 (void) sd_event_exit(s->event, 0);
 }
 
-void state_recovery_kill(Supervisor *s) {
+/*
+ * upkeepd is stopping during the recovery: SIGKILL the leftovers, exit when they are gone, or
+ * after a bounded wait with the survivors kept in the state file.
+ */
+static void state_recovery_kill(Supervisor *s) {
         StateRecovery *rc = s->recovery;
         usec_t t = 0;
 
@@ -522,11 +533,78 @@ void state_recovery_kill(Supervisor *s) {
         recovery_arm(rc);
 }
 
-void state_recovery_abort(Supervisor *s) {
+static void state_recovery_abort(Supervisor *s) {
         if (!s->recovery)
                 return;
         recovery_free(s->recovery);
         s->recovery = NULL;
+}
+
+static int on_writer(sd_event_source *src, uint64_t usec, void *userdata) {
+        (void) src, (void) usec;
+        (void) state_save(userdata);
+        return 0;
+}
+
+/*
+ * Written 1 ms after the first change of a burst, once for the whole burst, and after the work
+ * of the moment: a restart of delay 0 spawns before the file is rewritten (a rename over the old
+ * file costs up to a millisecond on ext4), and the new pid is in it.
+ */
+static void on_record_changed(void *userdata) {
+        StateFile *f = userdata;
+        int enabled = SD_EVENT_OFF;
+        usec_t t = 0;
+
+        if (sd_event_source_get_enabled(f->writer, &enabled) >= 0 && enabled != SD_EVENT_OFF)
+                return;
+        (void) sd_event_now(f->sup->event, CLOCK_MONOTONIC, &t);
+        (void) sd_event_source_set_time(f->writer, t + USEC_PER_MSEC);
+        (void) sd_event_source_set_enabled(f->writer, SD_EVENT_ONESHOT);
+}
+
+static void on_stopping(void *userdata) {
+        StateFile *f = userdata;
+
+        state_recovery_kill(f->sup);
+}
+
+static const SupObserver state_observer = {
+        .record_changed = on_record_changed,
+        .stopping = on_stopping,
+};
+
+int state_file_new(Supervisor *s, const char *path, StateFile **ret) {
+        StateFile *f = calloc(1, sizeof(StateFile));
+        int r;
+
+        if (!f)
+                return -ENOMEM;
+        f->sup = s;
+        f->path = path ? strdup(path) : NULL;
+        if (path && !f->path)
+                return state_file_free(f), -ENOMEM;
+        r = sd_event_add_time(s->event, &f->writer, CLOCK_MONOTONIC, USEC_INFINITY,
+                              USEC_PER_MSEC, on_writer, f);
+        if (r < 0)
+                return state_file_free(f), r;
+        (void) sd_event_source_set_enabled(f->writer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(f->writer, "state-writer");
+        r = sup_observe(s, &state_observer, f);
+        if (r < 0)
+                return state_file_free(f), r;
+        *ret = f;
+        return 0;
+}
+
+StateFile *state_file_free(StateFile *f) {
+        if (!f)
+                return NULL;
+        state_recovery_abort(f->sup);
+        sd_event_source_disable_unref(f->writer);
+        free(f->path);
+        free(f);
+        return NULL;
 }
 
 char *state_default_path(const char *socket) {

@@ -18,13 +18,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "alerts.h"
 #include "children.h"
 #include "http.h"
 #include "launch.h"
 #include "log.h"
 #include "logs.h"
-#include "notify.h"
 #include "parse.h"
 #include "supervisor.h"
 
@@ -41,6 +39,35 @@ static double random_unit(Supervisor *s) {
         s->rng ^= s->rng << 25;
         s->rng ^= s->rng >> 27;
         return (double) ((s->rng * 2685821657736338717ULL) >> 11) / (double) (1ULL << 53);
+}
+
+typedef struct SupObserverSlot {
+        const SupObserver *ops;
+        void *userdata;
+} SupObserverSlot;
+
+/* Tell every observer that has the hook: OBSERVE(s, hook, args after userdata...). */
+#define OBSERVE(s, hook, ...)                                                                   \
+        do {                                                                                    \
+                for (size_t _o = 0; _o < (s)->n_observers; _o++)                                \
+                        if ((s)->observers[_o].ops->hook)                                       \
+                                (s)->observers[_o].ops->hook((s)->observers[_o].userdata,       \
+                                                             ##__VA_ARGS__);                    \
+        } while (0)
+
+int sup_observe(Supervisor *s, const SupObserver *ops, void *userdata) {
+        SupObserverSlot *l = reallocarray(s->observers, s->n_observers + 1, sizeof *l);
+
+        if (!l)
+                return -ENOMEM;
+        s->observers = l;
+        l[s->n_observers++] = (SupObserverSlot) { ops, userdata };
+        return 0;
+}
+
+/* Something the state file records changed (a state, a pid, an operator stop). */
+static void record_changed(Supervisor *s) {
+        OBSERVE(s, record_changed);
 }
 
 static void dispatch(Instance *i, FsmEvent ev);
@@ -274,7 +301,7 @@ static void entered_fatal(Instance *i) {
                                           : "");
         }
         i->half_open = false;
-        alerts_evaluate(s->alerts, i->worker, i->name);
+        OBSERVE(s, circuit_opened, i->worker, i);
         if (w->retry_after > 0 && !s->shutting_down && !i->worker->retiring) {
                 i->next_retry_at = now(s) + w->retry_after;
                 arm_timer(i, w->retry_after);
@@ -387,9 +414,9 @@ static void dispatch(Instance *i, FsmEvent ev) {
         if (st.actions & ACT_SPAWN)
                 do_spawn(i);
         if (st.state != old) {
-                sup_state_changed(i->worker->sup);
+                record_changed(i->worker->sup);
                 check_required(i);
-                notify_state_changed(i->worker->sup);
+                OBSERVE(i->worker->sup, instance_changed, i, old);
                 if (i->worker->retiring && worker_down(i->worker))
                         schedule_cleanup(i->worker->sup);
         }
@@ -415,7 +442,7 @@ void sup_count(Instance *i, EventKind k) {
                 win_init(w->window, now(w->sup));
         }
         win_add(w->window, k, now(w->sup));
-        alerts_evaluate(w->sup->alerts, w, i->name);
+        OBSERVE(w->sup, event_counted, w, i, k);
 }
 
 unsigned worker_events(Worker *w, EventKind k, usec_t t, usec_t within) {
@@ -446,7 +473,7 @@ FsmReply sup_command(Instance *i, FsmEvent ev) {
                         return REPLY_ALREADY_STARTED;
                 i->start_queued = ev != EV_STOP;
                 i->admin_stopped = ev == EV_STOP;
-                sup_state_changed(i->worker->sup);
+                record_changed(i->worker->sup);
                 log_msg(LOG_INFO, i->name, "%s while processes of a previous upkeepd are "
                         "being stopped: %s", ev == EV_STOP ? "stopped" : "started",
                         ev == EV_STOP ? "will not start when they are gone"
@@ -457,7 +484,7 @@ FsmReply sup_command(Instance *i, FsmEvent ev) {
                 return st.reply;
         /* remembered across reloads and upkeepd restarts: no autostart for it */
         i->admin_stopped = ev == EV_STOP;
-        sup_state_changed(i->worker->sup);
+        record_changed(i->worker->sup);
         dispatch(i, ev);
         return REPLY_OK;
 }
@@ -497,25 +524,9 @@ void sup_kill_all(Supervisor *s) {
         }
 }
 
-static int on_state_writer(sd_event_source *src, uint64_t usec, void *userdata) {
-        (void) src, (void) usec;
-        (void) state_save(userdata);
-        return 0;
-}
-
-/*
- * The state file is written 1 ms after the first change of a burst, once for the whole burst,
- * and after the work of the moment: a restart of delay 0 spawns before the file is rewritten
- * (a rename over the old file costs up to a millisecond on ext4), and the new pid is in it.
- */
-void sup_state_changed(Supervisor *s) {
-        int enabled = SD_EVENT_OFF;
-
-        if (!s->state_writer ||
-            (sd_event_source_get_enabled(s->state_writer, &enabled) >= 0 && enabled != SD_EVENT_OFF))
-                return;
-        (void) sd_event_source_set_time(s->state_writer, now(s) + USEC_PER_MSEC);
-        (void) sd_event_source_set_enabled(s->state_writer, SD_EVENT_ONESHOT);
+Worker *const *sup_workers(const Supervisor *s, size_t *ret_n) {
+        *ret_n = s->n_workers;
+        return s->workers;
 }
 
 /*
@@ -538,7 +549,7 @@ static void worker_start(Worker *w) {
 void sup_start_all(Supervisor *s) {
         for (size_t w = 0; w < s->n_workers; w++)
                 worker_start(s->workers[w]);
-        notify_state_changed(s);
+        OBSERVE(s, instance_changed, NULL, _STATE_INVALID);
 }
 
 static void worker_stop(Worker *w) {
@@ -552,10 +563,9 @@ static void worker_stop(Worker *w) {
 }
 
 void sup_shutdown(Supervisor *s) {
-        state_recovery_kill(s);
         if (!s->shutting_down) {
+                OBSERVE(s, stopping);
                 log_info("stopping all workers");
-                notify_stopping();
         }
         s->shutting_down = true;
         for (size_t w = 0; w < s->n_workers; w++)
@@ -664,7 +674,7 @@ static Worker *worker_free(Worker *w) {
         }
         free(w->instances);
         free(w->window);
-        alerts_forget(w->sup->alerts, w);
+        OBSERVE(w->sup, worker_removed, w);
         free(w);
         return NULL;
 }
@@ -733,7 +743,7 @@ static int on_cleanup(sd_event_source *src, void *userdata) {
                         conf_free(s->old_configs[c]);
                 s->n_old_configs = 0;
         }
-        notify_state_changed(s);
+        OBSERVE(s, instance_changed, NULL, _STATE_INVALID);
         return 0;
 }
 
@@ -886,9 +896,8 @@ int sup_reload(Supervisor *s, Config *config, ReloadSummary *sum) {
         s->config = config;
         log_setup(config); /* log-format, log-level, log-file may have changed */
         for (size_t w = 0; w < s->n_retiring; w++)
-                alerts_forget(s->alerts, s->retiring[w]);
-        if (s->alerts && alerts_reconfigure(s->alerts) < 0)
-                log_error("out of memory setting up the alert sinks");
+                OBSERVE(s, worker_removed, s->retiring[w]);
+        OBSERVE(s, config_applied, config, s->http);
         free(s->workers);
         s->workers = TAKE_PTR(nw);
         s->n_workers = n_new;
@@ -912,13 +921,13 @@ int sup_reload_file(Supervisor *s, ReloadSummary *sum, char **ret_errors) {
                           *ret_errors ?: "invalid configuration");
                 return r;
         }
-        notify_reloading(s->event);
+        OBSERVE(s, reloading);
         r = sup_reload(s, config, sum);
         if (r < 0) {
                 conf_free(config);
                 log_error("reload failed: %s, keeping the running configuration", strerror(-r));
         }
-        notify_reloaded(s);
+        OBSERVE(s, reloaded);
         /* parsing leaves the heap full of holes: give their pages back (glibc) */
         (void) malloc_trim(0);
         return r;
@@ -944,12 +953,6 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
                 return sup_free(s), r;
         (void) sd_event_source_set_enabled(s->cleanup, SD_EVENT_OFF);
         (void) sd_event_source_set_description(s->cleanup, "retire-workers");
-        r = sd_event_add_time(e, &s->state_writer, CLOCK_MONOTONIC, USEC_INFINITY, USEC_PER_MSEC,
-                              on_state_writer, s);
-        if (r < 0)
-                return sup_free(s), r;
-        (void) sd_event_source_set_enabled(s->state_writer, SD_EVENT_OFF);
-        (void) sd_event_source_set_description(s->state_writer, "state-writer");
         s->workers = calloc(config->n_workers + 1, sizeof(Worker *));
         if (!s->workers)
                 return sup_free(s), -ENOMEM;
@@ -958,9 +961,6 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
                 if (r < 0)
                         return sup_free(s), r;
         }
-        r = alerts_new(s, &s->alerts);
-        if (r < 0)
-                return sup_free(s), r;
         for (size_t w = 0; w < config->n_workers; w++) {
                 r = worker_new(s, &config->workers[w], &s->workers[w]);
                 if (r < 0)
@@ -974,20 +974,18 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
 Supervisor *sup_free(Supervisor *s) {
         if (!s)
                 return NULL;
+        s->n_observers = 0; /* they go first (upkeepd.c), and are not told of the teardown */
         for (size_t w = 0; w < s->n_workers; w++)
                 worker_free(s->workers[w]);
         for (size_t w = 0; w < s->n_retiring; w++)
                 worker_free(s->retiring[w]);
-        s->alerts = alerts_free(s->alerts); /* before the configuration its sinks point into */
         for (size_t c = 0; c < s->n_old_configs; c++)
                 conf_free(s->old_configs[c]);
         free(s->workers);
         free(s->retiring);
         free(s->old_configs);
         conf_free(s->config);
-        state_recovery_abort(s);
-        free(s->state_path);
-        sd_event_source_disable_unref(s->state_writer);
+        free(s->observers);
         sd_event_source_disable_unref(s->cleanup);
         http_free(s->http);
         children_free(s->children); /* after everything that watches a process */

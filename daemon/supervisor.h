@@ -12,13 +12,13 @@
 #include "fsm.h"
 #include "health.h"
 #include "logs.h"
-#include "state.h"
 #include "window.h"
 
 typedef struct Instance Instance;
 typedef struct Supervisor Supervisor;
 typedef struct Worker Worker;
 typedef struct Http Http;
+typedef struct StateRecovery StateRecovery;
 
 struct Instance {
         Worker *worker;
@@ -74,18 +74,47 @@ struct Supervisor {
         Config **old_configs;    /* snapshots still referenced by retiring workers */
         size_t n_old_configs;
         sd_event_source *cleanup; /* frees retired workers outside of their own callbacks */
-        char *state_path;
-        sd_event_source *state_writer; /* saves the state file 1 ms after a burst begins */
-        StateRecovery *recovery; /* leftovers of a previous upkeepd still being stopped */
+        StateRecovery *recovery; /* leftovers of a previous upkeepd still being stopped (state.c) */
         bool shutting_down;
         uint64_t rng;
         unsigned long orphans_reaped;
         struct Children *children; /* every process we wait for, and the orphan scan */
         usec_t started_at;
         Http *http;
-        struct Alerts *alerts;
+        struct Alerts *alerts;   /* for the control socket's requests (requests.c) */
+        struct SupObserverSlot *observers;
+        size_t n_observers;
         int exit_code;           /* what upkeepd exits with (a required worker's failure) */
 };
+
+/*
+ * Who watches the supervisor (alerts, sd_notify, the state file), registered by upkeepd.c: the
+ * supervisor tells them what happened and never calls them by name.  Any hook may be NULL.
+ * They are called in the order they were registered, and not at all from sup_free().
+ */
+typedef struct SupObserver {
+        /* i changed state, after the transition's actions ran; i NULL: any number may have
+         * (everything was started, retired workers were freed) */
+        void (*instance_changed)(void *userdata, const Instance *i, InstanceState old);
+        /* something the state file records changed (a state, a pid, an operator stop) */
+        void (*record_changed)(void *userdata);
+        /* an event was counted in w's windows */
+        void (*event_counted)(void *userdata, Worker *w, const Instance *i, EventKind k);
+        /* i gave up (circuit open, FATAL) */
+        void (*circuit_opened)(void *userdata, Worker *w, const Instance *i);
+        /* w is no longer configured (removed or replaced), or is being freed */
+        void (*worker_removed)(void *userdata, Worker *w);
+        /* a reload: once parsed, once the new configuration is in place (with the HTTP client
+         * it may have needed first; NULL while none is needed), and at the end whether it
+         * succeeded or not */
+        void (*reloading)(void *userdata);
+        void (*config_applied)(void *userdata, const Config *c, Http *http);
+        void (*reloaded)(void *userdata);
+        /* upkeepd begins to stop */
+        void (*stopping)(void *userdata);
+} SupObserver;
+
+int sup_observe(Supervisor *s, const SupObserver *ops, void *userdata);
 
 /* Takes over the configuration snapshot (freed with the supervisor). */
 int sup_new(sd_event *e, Config *config, Supervisor **ret);
@@ -93,11 +122,11 @@ Supervisor *sup_free(Supervisor *s);
 
 /* Start every autostart instance (except those an operator stopped). */
 void sup_start_all(Supervisor *s);
-/* Something the state file records changed: save it 1 ms from now, once for the burst. */
-void sup_state_changed(Supervisor *s);
 /* Stop everything; the loop exits once the last process is gone. */
 void sup_shutdown(Supervisor *s);
 bool sup_all_down(const Supervisor *s);
+/* The configured workers, in configuration order (not the retiring ones). */
+Worker *const *sup_workers(const Supervisor *s, size_t *ret_n);
 /* SIGKILL every process group at once (a second Ctrl-C). */
 void sup_kill_all(Supervisor *s);
 

@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include "alerts.h"
 #include "config.h"
 #include "control.h"
 #include "curl-dl.h"
@@ -21,10 +22,12 @@
 #include "logs.h"
 #include "notify.h"
 #include "proto.h"
+#include "state.h"
 #include "supervisor.h"
 #include "supervisord.h"
 
 static Supervisor *sup;
+static StateFile *state;
 
 static void usage(FILE *f) {
         fprintf(f,
@@ -118,6 +121,31 @@ static int convert(const char *path) {
         return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/*
+ * Who watches the supervisor, in this order: the state file (it hurries the recovery when
+ * stopping begins, before sd_notify says STOPPING), sd_notify, then alerts.
+ */
+static int observe(Supervisor *s, const char *socket_path, Alerts **ret_alerts) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        path = s->config->state_file ? strdup(s->config->state_file)
+                                     : state_default_path(socket_path ?: s->config->socket);
+        if (!path)
+                return -ENOMEM;
+        r = state_file_new(s, path, &state);
+        if (r < 0)
+                return r;
+        r = notify_observe(s);
+        if (r < 0)
+                return r;
+        r = alerts_new(s, s->config, s->http, ret_alerts);
+        if (r < 0)
+                return r;
+        s->alerts = *ret_alerts;
+        return 0;
+}
+
 int main(int argc, char **argv) {
         static const struct option opts[] = {
                 { "config", required_argument, NULL, 'c' },
@@ -134,6 +162,7 @@ int main(int argc, char **argv) {
         bool check_only = false;
         Config *config = NULL;
         Control *ctl = NULL;
+        Alerts *alerts = NULL;
         sd_event *e = NULL;
         sigset_t mask;
         int c, r, exit_code;
@@ -217,14 +246,14 @@ int main(int argc, char **argv) {
         r = ctl_new(e, sup, socket_path ?: sup->config->socket, &ctl);
         if (r < 0)
                 return 1;
-        sup->state_path = sup->config->state_file
-                                  ? strdup(sup->config->state_file)
-                                  : state_default_path(socket_path ?: sup->config->socket);
-
-        notify_init(e);
+        r = observe(sup, socket_path, &alerts);
+        if (r < 0) {
+                log_error("cannot set up alerts and the state file: %s", strerror(-r));
+                return 1;
+        }
         log_info("upkeepd %s started with %s, %zu worker%s, pid %d", UPKEEP_VERSION, config_path,
                  sup->n_workers, sup->n_workers == 1 ? "" : "s", (int) getpid());
-        r = state_recover(sup, sup_start_all);
+        r = state_recover(state, sup_start_all);
         if (r < 0) {
                 log_error("cannot read the state of a previous run: %s", strerror(-r));
                 return 1;
@@ -236,8 +265,10 @@ int main(int argc, char **argv) {
         log_info("all workers stopped, exiting");
 
         exit_code = r < 0 ? 1 : sup->exit_code;
-        (void) state_save(sup); /* no processes left; operator stops are kept */
+        (void) state_save(state); /* no processes left; operator stops are kept */
         ctl = ctl_free(ctl, true);
+        state = state_file_free(state);
+        sup->alerts = alerts_free(alerts); /* before the configuration its sinks point into */
         sup = sup_free(sup);
         logs_done();
         curl_dl_unload();
