@@ -239,10 +239,7 @@ static void schedule_restart(Instance *i) {
                 i->attempt++;
         i->restarts++;
         sup_count(i, EVK_RESTART);
-        if (i->n_restart_times > 0) {
-                i->restart_times[i->restart_head] = now(s);
-                i->restart_head = (i->restart_head + 1) % i->n_restart_times;
-        }
+        circuit_record(&i->circuit, now(s));
         i->next_retry_at = now(s) + delay;
         log_fields(LOG_INFO, i->name, "restart-scheduled",
                    LOG_KV(LF_D("delay_ms", (double) delay / USEC_PER_MSEC),
@@ -257,28 +254,8 @@ static void schedule_restart(Instance *i) {
         arm_timer(i, delay);
 }
 
-/*
- * The circuit breaker: with give-up = "N in W", the restart after N restarts within W does not
- * happen.  The ring holds the times of the last N restarts, so the check is exact and O(1).
- * A half-open attempt that fails opens the circuit again at once.
- */
-static bool circuit_gives_up(const Instance *i) {
-        const WorkerConfig *w = i->worker->cfg;
-        usec_t oldest;
-
-        if (i->half_open)
-                return true;
-        if (i->n_restart_times == 0)
-                return false;
-        oldest = i->restart_times[i->restart_head]; /* the next slot to write is the oldest */
-        return oldest > 0 && now(i->worker->sup) - oldest <= w->give_up_within;
-}
-
-static void circuit_reset(Instance *i) {
-        if (i->n_restart_times > 0)
-                memset(i->restart_times, 0, i->n_restart_times * sizeof(usec_t));
-        i->restart_head = 0;
-        i->half_open = false;
+static bool gives_up(const Instance *i) {
+        return circuit_gives_up(&i->circuit, now(i->worker->sup), i->worker->cfg->give_up_within);
 }
 
 /* Entered FATAL: say why, arm the half-open retry, and end upkeepd for a required worker. */
@@ -287,10 +264,10 @@ static void entered_fatal(Instance *i) {
         Supervisor *s = i->worker->sup;
         char buf[32], within[32];
 
-        if (w->give_up_count > 0 && (i->half_open || circuit_gives_up(i))) {
+        if (w->give_up_count > 0 && gives_up(i)) {
                 snprintf(i->reason, sizeof i->reason, "gave up after %u restarts within %s%s",
                          w->give_up_count, format_duration(within, sizeof within, w->give_up_within),
-                         i->half_open ? " (half-open attempt failed)" : "");
+                         i->circuit.half_open ? " (half-open attempt failed)" : "");
                 log_fields(LOG_ERR, i->name, "gave-up",
                            LOG_KV(LF_I("restarts", w->give_up_count),
                                   LF_D_IF(w->retry_after, "retry_after_ms",
@@ -300,7 +277,7 @@ static void entered_fatal(Instance *i) {
                            w->retry_after ? format_duration(buf, sizeof buf, w->retry_after)
                                           : "");
         }
-        i->half_open = false;
+        i->circuit.half_open = false;
         OBSERVE(s, circuit_opened, i->worker, i);
         if (w->retry_after > 0 && !s->shutting_down && !i->worker->retiring) {
                 i->next_retry_at = now(s) + w->retry_after;
@@ -325,104 +302,119 @@ static void check_required(Instance *i) {
         sup_shutdown(s);
 }
 
-/* Apply one transition: log it once, then carry out its actions in a fixed order. */
+/* The circuit follows the transition: the half-open attempt begins, or it started well. */
+static void circuit_follow(Instance *i, InstanceState old, InstanceState next, FsmEvent ev) {
+        switch (circuit_step(&i->circuit, old, next, ev)) {
+        case CIRCUIT_HALF_OPEN:
+                i->circuit.half_open = true;
+                log_event(LOG_NOTICE, i->name, "half-open", "retry-after elapsed: one half-open "
+                          "attempt");
+                break;
+        case CIRCUIT_CLOSES:
+                log_event(LOG_NOTICE, i->name, "circuit-closed", "half-open attempt started "
+                          "well: circuit closed");
+                circuit_reset(&i->circuit);
+                break;
+        default:
+                break;
+        }
+}
+
+/* The end of a process (or of its spawn) changed the state: what ended it, and how. */
+static void log_ended(const Instance *i, InstanceState old, FsmEvent ev) {
+        bool code = ev == EV_EXIT && i->has_exited && !i->exit_signal;
+        char what[64];
+
+        describe_exit(i, what, sizeof what);
+        log_fields(i->state == STATE_FATAL ? LOG_ERR : LOG_NOTICE, i->name, "state-change",
+                   LOG_KV(LF_S("from", state_to_string(old)),
+                          LF_S("to", state_to_string(i->state)),
+                          LF_S("cause", ev == EV_EXIT ? "exit" : "spawn-failed"),
+                          LF_I_IF(code, "exit_code", i->exit_code),
+                          LF_S("signal", ev == EV_EXIT && i->exit_signal
+                                                 ? SIGNAL_NAME(i->exit_signal)
+                                                 : NULL),
+                          LF_S("reason", i->reason[0] ? i->reason : NULL)),
+                   "%s -> %s (%s)", state_to_string(old), state_to_string(i->state),
+                   ev == EV_SPAWN_FAILED ? i->reason : what);
+}
+
+/* One "state-change" event per transition; its fields say why. */
+static void log_transition(const Instance *i, InstanceState old, FsmEvent ev) {
+        const char *from = state_to_string(old), *to = state_to_string(i->state);
+
+        if (ev == EV_EXIT || ev == EV_SPAWN_FAILED)
+                log_ended(i, old, ev);
+        else if (ev == EV_UNHEALTHY)
+                log_fields(LOG_NOTICE, i->name, "state-change",
+                           LOG_KV(LF_S("from", from), LF_S("to", to), LF_S("cause", "unhealthy")),
+                           "%s -> %s (unhealthy, restarting)", from, to);
+        else if (i->state == STATE_RUNNING)
+                log_fields(LOG_INFO, i->name, "state-change",
+                           LOG_KV(LF_S("from", from), LF_S("to", to), LF_I("pid", i->pid)),
+                           "%s -> %s (pid %d)", from, to, (int) i->pid);
+        else
+                log_fields(LOG_INFO, i->name, "state-change",
+                           LOG_KV(LF_S("from", from), LF_S("to", to)), "%s -> %s", from, to);
+}
+
+/* The transition's actions, in a fixed order. */
+static void run_actions(Instance *i, unsigned actions) {
+        if (actions & ACT_DISARM)
+                disarm_timer(i);
+        if (actions & ACT_RESET_ATTEMPTS)
+                i->attempt = 0;
+        if (actions & ACT_KILL) {
+                log_event(LOG_WARNING, i->name, "stop-timeout",
+                          "still running after stop-timeout, sending SIGKILL");
+                signal_group(i, SIGKILL);
+        }
+        if (actions & ACT_SIGNAL_STOP) {
+                probe_end(&i->probe);
+                signal_group(i, i->worker->cfg->stop_signal);
+                arm_timer(i, i->worker->cfg->stop_timeout);
+        }
+        if (actions & ACT_ARM_RETRY)
+                entered_fatal(i);
+        if (actions & ACT_ARM_BACKOFF)
+                schedule_restart(i);
+        if (actions & ACT_RESET_ATTEMPTS)
+                circuit_reset(&i->circuit);
+        if (actions & ACT_SPAWN)
+                do_spawn(i);
+}
+
+/* Apply one transition: log it once, carry out its actions, then tell who needs to know. */
 static void dispatch(Instance *i, FsmEvent ev) {
+        Supervisor *s = i->worker->sup;
         bool ends = ev == EV_EXIT || ev == EV_SPAWN_FAILED;
         FsmInput in = {
                 .restart_wanted = ends && restart_wanted(i, ev),
                 .pending_start = i->pending_start,
                 .pending_backoff = i->pending_backoff,
-                .give_up = ends && circuit_gives_up(i),
+                .give_up = ends && gives_up(i),
         };
         FsmStep st = fsm_step(i->state, ev, &in);
         InstanceState old = i->state;
-        char what[64];
 
         i->pending_start = st.pending_start;
         i->pending_backoff = st.pending_backoff;
-        if (st.state == STATE_STARTING && old == STATE_FATAL && ev == EV_TIMER) {
-                i->half_open = true;
-                log_event(LOG_NOTICE, i->name, "half-open", "retry-after elapsed: one half-open "
-                          "attempt");
-        }
-        if (st.state == STATE_RUNNING && old != STATE_RUNNING && i->half_open) {
-                log_event(LOG_NOTICE, i->name, "circuit-closed", "half-open attempt started "
-                          "well: circuit closed");
-                circuit_reset(i);
-        }
+        circuit_follow(i, old, st.state, ev);
         if (st.state != old) {
                 i->state = st.state;
-                i->state_since = now(i->worker->sup);
-                /* one "state-change" event per transition; its fields say why */
-                if (ev == EV_EXIT || ev == EV_SPAWN_FAILED) {
-                        bool code = ev == EV_EXIT && i->has_exited && !i->exit_signal;
-
-                        describe_exit(i, what, sizeof what);
-                        log_fields(st.state == STATE_FATAL ? LOG_ERR : LOG_NOTICE, i->name,
-                                   "state-change",
-                                   LOG_KV(LF_S("from", state_to_string(old)),
-                                          LF_S("to", state_to_string(st.state)),
-                                          LF_S("cause", ev == EV_EXIT ? "exit" : "spawn-failed"),
-                                          LF_I_IF(code, "exit_code", i->exit_code),
-                                          LF_S("signal", ev == EV_EXIT && i->exit_signal
-                                                                 ? SIGNAL_NAME(i->exit_signal)
-                                                                 : NULL),
-                                          LF_S("reason", i->reason[0] ? i->reason : NULL)),
-                                   "%s -> %s (%s)", state_to_string(old),
-                                   state_to_string(st.state),
-                                   ev == EV_SPAWN_FAILED ? i->reason : what);
-                } else if (ev == EV_UNHEALTHY)
-                        log_fields(LOG_NOTICE, i->name, "state-change",
-                                   LOG_KV(LF_S("from", state_to_string(old)),
-                                          LF_S("to", state_to_string(st.state)),
-                                          LF_S("cause", "unhealthy")),
-                                   "%s -> %s (unhealthy, restarting)", state_to_string(old),
-                                   state_to_string(st.state));
-                else if (st.state == STATE_RUNNING)
-                        log_fields(LOG_INFO, i->name, "state-change",
-                                   LOG_KV(LF_S("from", state_to_string(old)),
-                                          LF_S("to", state_to_string(st.state)),
-                                          LF_I("pid", i->pid)),
-                                   "%s -> %s (pid %d)", state_to_string(old),
-                                   state_to_string(st.state), (int) i->pid);
-                else
-                        log_fields(LOG_INFO, i->name, "state-change",
-                                   LOG_KV(LF_S("from", state_to_string(old)),
-                                          LF_S("to", state_to_string(st.state))),
-                                   "%s -> %s", state_to_string(old), state_to_string(st.state));
+                i->state_since = now(s);
+                log_transition(i, old, ev);
         }
-        if (st.actions & ACT_DISARM)
-                disarm_timer(i);
-        if (st.actions & ACT_RESET_ATTEMPTS)
-                i->attempt = 0;
-        if (st.actions & ACT_KILL) {
-                log_event(LOG_WARNING, i->name, "stop-timeout",
-                          "still running after stop-timeout, sending SIGKILL");
-                signal_group(i, SIGKILL);
-        }
-        if (st.actions & ACT_SIGNAL_STOP) {
-                probe_end(&i->probe);
-                signal_group(i, i->worker->cfg->stop_signal);
-                arm_timer(i, i->worker->cfg->stop_timeout);
-        }
-        if (st.actions & ACT_ARM_RETRY)
-                entered_fatal(i);
-        if (st.actions & ACT_ARM_BACKOFF)
-                schedule_restart(i);
-        if (st.actions & ACT_RESET_ATTEMPTS)
-                circuit_reset(i);
-        if (st.actions & ACT_SPAWN)
-                do_spawn(i);
+        run_actions(i, st.actions);
         if (st.state != old) {
-                record_changed(i->worker->sup);
+                record_changed(s);
                 check_required(i);
-                OBSERVE(i->worker->sup, instance_changed, i, old);
+                OBSERVE(s, instance_changed, i, old);
                 if (i->worker->retiring && worker_down(i->worker))
-                        schedule_cleanup(i->worker->sup);
+                        schedule_cleanup(s);
         }
-
-        if (i->worker->sup->shutting_down && sup_all_down(i->worker->sup))
-                (void) sd_event_exit(i->worker->sup->event, 0);
+        if (s->shutting_down && sup_all_down(s))
+                (void) sd_event_exit(s->event, 0);
 }
 
 void sup_event(Instance *i, FsmEvent ev) {
@@ -646,19 +638,7 @@ static int instance_configure(Instance *i) {
                 return r;
         if (running)
                 probe_begin(&i->probe, i->started_at);
-        if (c->give_up_count != i->n_restart_times) {
-                free(i->restart_times);
-                i->restart_times = NULL;
-                i->n_restart_times = 0;
-                i->restart_head = 0;
-                if (c->give_up_count > 0) {
-                        i->restart_times = calloc(c->give_up_count, sizeof(usec_t));
-                        if (!i->restart_times)
-                                return -ENOMEM;
-                        i->n_restart_times = c->give_up_count;
-                }
-        }
-        return 0;
+        return circuit_configure(&i->circuit, c->give_up_count);
 }
 
 static Worker *worker_free(Worker *w) {
@@ -670,7 +650,7 @@ static Worker *worker_free(Worker *w) {
                 child_gone(i);
                 probe_done(&i->probe);
                 i->log_output = logs_release(i->log_output);
-                free(i->restart_times);
+                circuit_done(&i->circuit);
         }
         free(w->instances);
         free(w->window);

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "circuit.h"
 #include "config.h"
 #include "fsm.h"
 #include "health.h"
@@ -47,9 +48,7 @@ struct Instance {
         bool spawn_attempted;    /* at least one spawn since upkeepd started (readiness) */
         bool admin_stopped;      /* an operator stopped it: no autostart, kept across reloads */
         bool start_queued;       /* started by an operator while leftovers were being stopped */
-        bool half_open;          /* this start is the one attempt after retry-after */
-        usec_t *restart_times;   /* ring of the last give-up-count restarts */
-        unsigned n_restart_times, restart_head;
+        Circuit circuit;         /* give-up: the last restarts, the half-open attempt */
         struct LogOutput *log_output; /* where its stdout/stderr go (logs.c), kept across runs */
 };
 
