@@ -24,6 +24,8 @@
 #include "log.h"
 #include "logs.h"
 #include "parse.h"
+#include "reloadplan.h"
+#include "strv.h"
 #include "supervisor.h"
 
 static usec_t now(const Supervisor *s) {
@@ -756,18 +758,6 @@ static bool process_changed(const WorkerConfig *a, const WorkerConfig *b) {
                !str_equal(a->log_dir, b->log_dir);
 }
 
-static int strv_push(char ***l, const char *s) {
-        size_t n = strv_length(*l);
-        char **nl = realloc(*l, (n + 2) * sizeof(char *));
-
-        if (!nl)
-                return -ENOMEM;
-        *l = nl;
-        nl[n] = strdup(s);
-        nl[n + 1] = NULL;
-        return nl[n] ? 0 : -ENOMEM;
-}
-
 void reload_summary_done(ReloadSummary *r) {
         strv_free(r->added);
         strv_free(r->removed);
@@ -776,19 +766,44 @@ void reload_summary_done(ReloadSummary *r) {
         *r = (ReloadSummary) {};
 }
 
-int sup_reload(Supervisor *s, Config *config, ReloadSummary *sum) {
-        _cleanup_free_ Worker **nw = calloc(config->n_workers + 1, sizeof(Worker *));
-        _cleanup_free_ bool *matched = calloc(s->n_workers + 1, sizeof(bool));
-        _cleanup_free_ bool *created = calloc(config->n_workers + 1, sizeof(bool));
-        size_t n_new = 0;
-        Worker **ret;
-        Config **oc;
-        int r;
+typedef struct Reload {
+        Supervisor *sup;
+        Config *config;          /* the new one */
+        ReloadPlan plan;
+        Worker **next;           /* the new worker table, in the new configuration's order */
+} Reload;
 
-        *sum = (ReloadSummary) {};
-        if (!nw || !matched || !created)
+static void reload_done(Reload *rl) {
+        reload_plan_done(&rl->plan);
+        free(rl->next);
+}
+
+static bool same_process(size_t o, size_t n, void *userdata) {
+        Reload *rl = userdata;
+
+        return !process_changed(rl->sup->workers[o]->cfg, &rl->config->workers[n]);
+}
+
+static int reload_plan_make(Reload *rl) {
+        Supervisor *s = rl->sup;
+        _cleanup_free_ const char **old = calloc(s->n_workers + 1, sizeof(char *));
+        _cleanup_free_ const char **next = calloc(rl->config->n_workers + 1, sizeof(char *));
+
+        if (!old || !next)
                 return -ENOMEM;
-        /* reserve everything the commit phase needs, so it cannot fail half-way */
+        for (size_t w = 0; w < s->n_workers; w++)
+                old[w] = s->workers[w]->cfg->name;
+        for (size_t w = 0; w < rl->config->n_workers; w++)
+                next[w] = rl->config->workers[w].name;
+        return reload_plan(old, s->n_workers, next, rl->config->n_workers, same_process, rl,
+                           &rl->plan);
+}
+
+/* Reserve everything the commit needs, so that it cannot fail half-way. */
+static int reload_reserve(Supervisor *s, const Config *config) {
+        Config **oc;
+        Worker **ret;
+
         oc = realloc(s->old_configs, (s->n_old_configs + 1) * sizeof(Config *));
         if (!oc)
                 return -ENOMEM;
@@ -797,81 +812,110 @@ int sup_reload(Supervisor *s, Config *config, ReloadSummary *sum) {
         if (!ret)
                 return -ENOMEM;
         s->retiring = ret;
-        if (conf_needs_http(config) && !s->http) {
-                r = http_new(s->event, &s->http);
-                if (r < 0)
-                        return r;
-        }
+        if (conf_needs_http(config) && !s->http)
+                return http_new(s->event, &s->http);
+        return 0;
+}
 
-        /* phase 1: match by name; build the workers that must be new */
-        for (size_t k = 0; k < config->n_workers; k++) {
-                const WorkerConfig *wc = &config->workers[k];
-                Worker *old = NULL;
+/* A worker in place of one whose process settings changed: it starts once that one is gone. */
+static void worker_succeed(Worker *w, Worker *old) {
+        w->predecessor = old;
+        for (unsigned i = 0; i < old->n_instances && i < w->n_instances; i++)
+                w->instances[i].admin_stopped = old->instances[i].admin_stopped;
+}
 
-                for (size_t w = 0; w < s->n_workers && !old; w++)
-                        if (!matched[w] && strcmp(s->workers[w]->cfg->name, wc->name) == 0) {
-                                old = s->workers[w];
-                                matched[w] = true;
-                        }
-                if (old && !process_changed(old->cfg, wc)) {
-                        nw[n_new++] = old;
+/* Build the new worker table: the kept workers themselves, new ones for the rest. */
+static int reload_build(Reload *rl) {
+        Supervisor *s = rl->sup;
+        size_t n = rl->config->n_workers;
+        int r;
+
+        rl->next = calloc(n + 1, sizeof(Worker *));
+        if (!rl->next)
+                return -ENOMEM;
+        for (size_t k = 0; k < n; k++) {
+                Worker *old = rl->plan.from[k] != RELOAD_NONE ? s->workers[rl->plan.from[k]]
+                                                              : NULL;
+
+                if (rl->plan.next[k] == RELOAD_KEEP) {
+                        rl->next[k] = old;
                         continue;
                 }
-                r = worker_new(s, wc, &nw[n_new]);
+                r = worker_new(s, &rl->config->workers[k], &rl->next[k]);
                 if (r < 0) {
                         /* free only what this reload created: none of it has run */
-                        for (size_t j = 0; j < n_new; j++)
-                                if (created[j])
-                                        worker_free(nw[j]);
+                        for (size_t j = 0; j < k; j++)
+                                if (rl->plan.next[j] != RELOAD_KEEP)
+                                        worker_free(rl->next[j]);
                         return r;
                 }
-                created[n_new] = true;
-                if (old) {
-                        nw[n_new]->predecessor = old;
-                        for (unsigned i = 0; i < old->n_instances && i < nw[n_new]->n_instances;
-                             i++)
-                                nw[n_new]->instances[i].admin_stopped =
-                                        old->instances[i].admin_stopped;
-                }
-                n_new++;
+                if (old)
+                        worker_succeed(rl->next[k], old);
         }
+        return 0;
+}
 
-        /* phase 2: commit */
+/* Old workers removed or replaced stop, and are freed once their processes are gone. */
+static void reload_retire(Reload *rl, ReloadSummary *sum) {
+        Supervisor *s = rl->sup;
+
         for (size_t w = 0; w < s->n_workers; w++) {
                 Worker *old = s->workers[w];
-                bool kept = false;
+                ReloadAction a = rl->plan.prev[w];
 
-                for (size_t j = 0; j < n_new && !kept; j++)
-                        kept = nw[j] == old;
-                if (kept)
+                if (a == RELOAD_KEEP)
                         continue;
-                if (!matched[w])
-                        (void) strv_push(&sum->removed, old->cfg->name);
+                if (a == RELOAD_STOP)
+                        (void) strv_extend(&sum->removed, old->cfg->name);
                 log_info("%s: %s", old->cfg->name,
-                         matched[w] ? "process settings changed, restarting it"
-                                    : "removed from the configuration, stopping it");
+                         a == RELOAD_RESTART ? "process settings changed, restarting it"
+                                             : "removed from the configuration, stopping it");
                 s->retiring[s->n_retiring++] = old;
                 old->retiring = true;
                 worker_stop(old);
         }
-        for (size_t j = 0; j < n_new; j++) {
-                Worker *w = nw[j];
-                const WorkerConfig *wc = &config->workers[j];
+}
 
-                if (!created[j]) {
+/* Kept workers take their new settings; the summary lists every new worker. */
+static void reload_adopt(Reload *rl, ReloadSummary *sum) {
+        for (size_t k = 0; k < rl->config->n_workers; k++) {
+                Worker *w = rl->next[k];
+                const WorkerConfig *wc = &rl->config->workers[k];
+
+                switch (rl->plan.next[k]) {
+                case RELOAD_KEEP:
                         w->cfg = wc;
-                        for (unsigned k = 0; k < w->n_instances; k++)
-                                if (instance_configure(&w->instances[k]) < 0)
-                                        log_msg(LOG_ERR, w->instances[k].name,
+                        for (unsigned i = 0; i < w->n_instances; i++)
+                                if (instance_configure(&w->instances[i]) < 0)
+                                        log_msg(LOG_ERR, w->instances[i].name,
                                                 "out of memory applying the new settings");
-                        (void) strv_push(&sum->kept, wc->name);
-                } else if (w->predecessor)
-                        (void) strv_push(&sum->restarted, wc->name);
-                else {
-                        (void) strv_push(&sum->added, wc->name);
+                        (void) strv_extend(&sum->kept, wc->name);
+                        break;
+                case RELOAD_RESTART:
+                        (void) strv_extend(&sum->restarted, wc->name);
+                        break;
+                default:
+                        (void) strv_extend(&sum->added, wc->name);
                         log_info("%s: added to the configuration", wc->name);
+                        break;
                 }
         }
+}
+
+int sup_reload(Supervisor *s, Config *config, ReloadSummary *sum) {
+        _cleanup_(reload_done) Reload rl = { .sup = s, .config = config };
+        int r;
+
+        *sum = (ReloadSummary) {};
+        r = reload_reserve(s, config);
+        if (r >= 0)
+                r = reload_plan_make(&rl);
+        if (r >= 0)
+                r = reload_build(&rl);
+        if (r < 0)
+                return r;
+        reload_retire(&rl, sum);
+        reload_adopt(&rl, sum);
         s->old_configs[s->n_old_configs++] = s->config;
         s->config = config;
         log_setup(config); /* log-format, log-level, log-file may have changed */
@@ -879,11 +923,11 @@ int sup_reload(Supervisor *s, Config *config, ReloadSummary *sum) {
                 OBSERVE(s, worker_removed, s->retiring[w]);
         OBSERVE(s, config_applied, config, s->http);
         free(s->workers);
-        s->workers = TAKE_PTR(nw);
-        s->n_workers = n_new;
-        for (size_t j = 0; j < s->n_workers; j++)
-                if (created[j])
-                        worker_start(s->workers[j]); /* waits if it has a predecessor */
+        s->workers = TAKE_PTR(rl.next);
+        s->n_workers = config->n_workers;
+        for (size_t k = 0; k < s->n_workers; k++)
+                if (rl.plan.next[k] != RELOAD_KEEP)
+                        worker_start(s->workers[k]); /* waits if it has a predecessor */
         schedule_cleanup(s);
         return 0;
 }
