@@ -1,6 +1,8 @@
 /*
  * The supervisor: the worker table built from the configuration, and the actions of the
- * instance state machine (fsm.c) carried out with sd-event sources.
+ * instance state machine (fsm.c) carried out with sd-event sources.  A reload is reload.c's,
+ * on top of the worker table; whoever must know what happened (alerts, sd_notify, the state
+ * file) observes the supervisor (SupObserver) and is never called by name.
  *
  * Invariants:
  *   - an instance has a process (pid > 0, watched by the child registry, children.c) exactly
@@ -10,7 +12,6 @@
  *     been reused.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,8 +25,6 @@
 #include "log.h"
 #include "logs.h"
 #include "parse.h"
-#include "reloadplan.h"
-#include "strv.h"
 #include "supervisor.h"
 
 static usec_t now(const Supervisor *s) {
@@ -73,8 +72,10 @@ static void record_changed(Supervisor *s) {
 }
 
 static void dispatch(Instance *i, FsmEvent ev);
+static void count_event(Instance *i, EventKind k);
 static bool worker_down(const Worker *w);
 static void schedule_cleanup(Supervisor *s);
+static int instance_configure(Instance *i);
 
 static int on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         (void) src, (void) usec;
@@ -174,9 +175,9 @@ static void on_child_exited(pid_t pid, const siginfo_t *si, void *userdata) {
         spawn_failed = launch_read_error(i, i->errpipe, reason, sizeof reason);
         child_gone(i);
         if (!spawn_failed) {
-                sup_count(i, EVK_EXIT);
+                count_event(i, EVK_EXIT);
                 if (!exit_is_clean(i) && i->state != STATE_STOPPING)
-                        sup_count(i, EVK_CRASH);
+                        count_event(i, EVK_CRASH);
         }
 
         if (spawn_failed) {
@@ -240,7 +241,7 @@ static void schedule_restart(Instance *i) {
         if (i->attempt < UINT32_MAX)
                 i->attempt++;
         i->restarts++;
-        sup_count(i, EVK_RESTART);
+        count_event(i, EVK_RESTART);
         circuit_record(&i->circuit, now(s));
         i->next_retry_at = now(s) + delay;
         log_fields(LOG_INFO, i->name, "restart-scheduled",
@@ -419,11 +420,8 @@ static void dispatch(Instance *i, FsmEvent ev) {
                 (void) sd_event_exit(s->event, 0);
 }
 
-void sup_event(Instance *i, FsmEvent ev) {
-        dispatch(i, ev);
-}
-
-void sup_count(Instance *i, EventKind k) {
+/* Count an event in the worker's sliding windows. */
+static void count_event(Instance *i, EventKind k) {
         Worker *w = i->worker;
 
         /* most workers never see an event: their 1.5 KB of windows come with the first one */
@@ -527,7 +525,7 @@ Worker *const *sup_workers(const Supervisor *s, size_t *ret_n) {
  * Nothing starts while the processes of a previous upkeepd are being stopped (they may be this
  * very worker): sup_start_all() runs when they are gone, and starts what was queued meanwhile.
  */
-static void worker_start(Worker *w) {
+void worker_start(Worker *w) {
         if (w->predecessor || w->sup->shutting_down || w->sup->recovery)
                 return;
         for (unsigned k = 0; k < w->n_instances; k++) {
@@ -596,7 +594,7 @@ int sup_find_instances(Supervisor *s, const char *name, Instance ***ret, size_t 
 }
 
 static void on_probe_count(void *userdata, EventKind k) {
-        sup_count(userdata, k);
+        count_event(userdata, k);
 }
 
 static void on_probe_report(void *userdata, const ProbeVerdict *v) {
@@ -643,7 +641,7 @@ static int instance_configure(Instance *i) {
         return circuit_configure(&i->circuit, c->give_up_count);
 }
 
-static Worker *worker_free(Worker *w) {
+Worker *worker_free(Worker *w) {
         if (!w)
                 return NULL;
         for (unsigned k = 0; k < w->n_instances; k++) {
@@ -661,7 +659,7 @@ static Worker *worker_free(Worker *w) {
         return NULL;
 }
 
-static int worker_new(Supervisor *s, const WorkerConfig *cfg, Worker **ret) {
+int worker_new(Supervisor *s, const WorkerConfig *cfg, Worker **ret) {
         Worker *wk = calloc(1, sizeof(Worker));
 
         if (!wk)
@@ -734,73 +732,23 @@ static void schedule_cleanup(Supervisor *s) {
                 (void) sd_event_source_set_enabled(s->cleanup, SD_EVENT_ONESHOT);
 }
 
-static bool strv_equal(char *const *a, char *const *b) {
-        size_t n = strv_length(a);
-
-        if (n != strv_length(b))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (strcmp(a[i], b[i]) != 0)
-                        return false;
-        return true;
+void worker_reconfigure(Worker *w, const WorkerConfig *cfg) {
+        w->cfg = cfg;
+        for (unsigned k = 0; k < w->n_instances; k++)
+                if (instance_configure(&w->instances[k]) < 0)
+                        log_msg(LOG_ERR, w->instances[k].name,
+                                "out of memory applying the new settings");
 }
 
-static bool str_equal(const char *a, const char *b) {
-        return (!a && !b) || (a && b && strcmp(a, b) == 0);
+void worker_retire(Worker *w) {
+        Supervisor *s = w->sup;
+
+        s->retiring[s->n_retiring++] = w;
+        w->retiring = true;
+        worker_stop(w);
 }
 
-/* Settings that shape the process itself: changing one means a new process. */
-static bool process_changed(const WorkerConfig *a, const WorkerConfig *b) {
-        return !str_equal(a->command, b->command) || !str_equal(a->directory, b->directory) ||
-               !str_equal(a->user, b->user) || !str_equal(a->group, b->group) ||
-               !str_equal(a->env_file, b->env_file) ||
-               !strv_equal(a->environment, b->environment) || a->instances != b->instances ||
-               !str_equal(a->log_dir, b->log_dir);
-}
-
-void reload_summary_done(ReloadSummary *r) {
-        strv_free(r->added);
-        strv_free(r->removed);
-        strv_free(r->restarted);
-        strv_free(r->kept);
-        *r = (ReloadSummary) {};
-}
-
-typedef struct Reload {
-        Supervisor *sup;
-        Config *config;          /* the new one */
-        ReloadPlan plan;
-        Worker **next;           /* the new worker table, in the new configuration's order */
-} Reload;
-
-static void reload_done(Reload *rl) {
-        reload_plan_done(&rl->plan);
-        free(rl->next);
-}
-
-static bool same_process(size_t o, size_t n, void *userdata) {
-        Reload *rl = userdata;
-
-        return !process_changed(rl->sup->workers[o]->cfg, &rl->config->workers[n]);
-}
-
-static int reload_plan_make(Reload *rl) {
-        Supervisor *s = rl->sup;
-        _cleanup_free_ const char **old = calloc(s->n_workers + 1, sizeof(char *));
-        _cleanup_free_ const char **next = calloc(rl->config->n_workers + 1, sizeof(char *));
-
-        if (!old || !next)
-                return -ENOMEM;
-        for (size_t w = 0; w < s->n_workers; w++)
-                old[w] = s->workers[w]->cfg->name;
-        for (size_t w = 0; w < rl->config->n_workers; w++)
-                next[w] = rl->config->workers[w].name;
-        return reload_plan(old, s->n_workers, next, rl->config->n_workers, same_process, rl,
-                           &rl->plan);
-}
-
-/* Reserve everything the commit needs, so that it cannot fail half-way. */
-static int reload_reserve(Supervisor *s, const Config *config) {
+int sup_reserve(Supervisor *s, const Config *config) {
         Config **oc;
         Worker **ret;
 
@@ -817,105 +765,7 @@ static int reload_reserve(Supervisor *s, const Config *config) {
         return 0;
 }
 
-/* A worker in place of one whose process settings changed: it starts once that one is gone. */
-static void worker_succeed(Worker *w, Worker *old) {
-        w->predecessor = old;
-        for (unsigned i = 0; i < old->n_instances && i < w->n_instances; i++)
-                w->instances[i].admin_stopped = old->instances[i].admin_stopped;
-}
-
-/* Build the new worker table: the kept workers themselves, new ones for the rest. */
-static int reload_build(Reload *rl) {
-        Supervisor *s = rl->sup;
-        size_t n = rl->config->n_workers;
-        int r;
-
-        rl->next = calloc(n + 1, sizeof(Worker *));
-        if (!rl->next)
-                return -ENOMEM;
-        for (size_t k = 0; k < n; k++) {
-                Worker *old = rl->plan.from[k] != RELOAD_NONE ? s->workers[rl->plan.from[k]]
-                                                              : NULL;
-
-                if (rl->plan.next[k] == RELOAD_KEEP) {
-                        rl->next[k] = old;
-                        continue;
-                }
-                r = worker_new(s, &rl->config->workers[k], &rl->next[k]);
-                if (r < 0) {
-                        /* free only what this reload created: none of it has run */
-                        for (size_t j = 0; j < k; j++)
-                                if (rl->plan.next[j] != RELOAD_KEEP)
-                                        worker_free(rl->next[j]);
-                        return r;
-                }
-                if (old)
-                        worker_succeed(rl->next[k], old);
-        }
-        return 0;
-}
-
-/* Old workers removed or replaced stop, and are freed once their processes are gone. */
-static void reload_retire(Reload *rl, ReloadSummary *sum) {
-        Supervisor *s = rl->sup;
-
-        for (size_t w = 0; w < s->n_workers; w++) {
-                Worker *old = s->workers[w];
-                ReloadAction a = rl->plan.prev[w];
-
-                if (a == RELOAD_KEEP)
-                        continue;
-                if (a == RELOAD_STOP)
-                        (void) strv_extend(&sum->removed, old->cfg->name);
-                log_info("%s: %s", old->cfg->name,
-                         a == RELOAD_RESTART ? "process settings changed, restarting it"
-                                             : "removed from the configuration, stopping it");
-                s->retiring[s->n_retiring++] = old;
-                old->retiring = true;
-                worker_stop(old);
-        }
-}
-
-/* Kept workers take their new settings; the summary lists every new worker. */
-static void reload_adopt(Reload *rl, ReloadSummary *sum) {
-        for (size_t k = 0; k < rl->config->n_workers; k++) {
-                Worker *w = rl->next[k];
-                const WorkerConfig *wc = &rl->config->workers[k];
-
-                switch (rl->plan.next[k]) {
-                case RELOAD_KEEP:
-                        w->cfg = wc;
-                        for (unsigned i = 0; i < w->n_instances; i++)
-                                if (instance_configure(&w->instances[i]) < 0)
-                                        log_msg(LOG_ERR, w->instances[i].name,
-                                                "out of memory applying the new settings");
-                        (void) strv_extend(&sum->kept, wc->name);
-                        break;
-                case RELOAD_RESTART:
-                        (void) strv_extend(&sum->restarted, wc->name);
-                        break;
-                default:
-                        (void) strv_extend(&sum->added, wc->name);
-                        log_info("%s: added to the configuration", wc->name);
-                        break;
-                }
-        }
-}
-
-int sup_reload(Supervisor *s, Config *config, ReloadSummary *sum) {
-        _cleanup_(reload_done) Reload rl = { .sup = s, .config = config };
-        int r;
-
-        *sum = (ReloadSummary) {};
-        r = reload_reserve(s, config);
-        if (r >= 0)
-                r = reload_plan_make(&rl);
-        if (r >= 0)
-                r = reload_build(&rl);
-        if (r < 0)
-                return r;
-        reload_retire(&rl, sum);
-        reload_adopt(&rl, sum);
+void sup_switch(Supervisor *s, Config *config, Worker **workers) {
         s->old_configs[s->n_old_configs++] = s->config;
         s->config = config;
         log_setup(config); /* log-format, log-level, log-file may have changed */
@@ -923,38 +773,17 @@ int sup_reload(Supervisor *s, Config *config, ReloadSummary *sum) {
                 OBSERVE(s, worker_removed, s->retiring[w]);
         OBSERVE(s, config_applied, config, s->http);
         free(s->workers);
-        s->workers = TAKE_PTR(rl.next);
+        s->workers = workers;
         s->n_workers = config->n_workers;
-        for (size_t k = 0; k < s->n_workers; k++)
-                if (rl.plan.next[k] != RELOAD_KEEP)
-                        worker_start(s->workers[k]); /* waits if it has a predecessor */
         schedule_cleanup(s);
-        return 0;
 }
 
-int sup_reload_file(Supervisor *s, ReloadSummary *sum, char **ret_errors) {
-        Config *config = NULL;
-        int r;
-
-        log_info("reloading %s", s->config->path);
-        r = conf_load(s->config->path, &config, ret_errors);
-        if (r < 0) {
-                if (*ret_errors)
-                        (*ret_errors)[strcspn(*ret_errors, "\n")] = '\0';
-                log_error("reload failed, keeping the running configuration: %s",
-                          *ret_errors ?: "invalid configuration");
-                return r;
-        }
+void sup_reload_begins(Supervisor *s) {
         OBSERVE(s, reloading);
-        r = sup_reload(s, config, sum);
-        if (r < 0) {
-                conf_free(config);
-                log_error("reload failed: %s, keeping the running configuration", strerror(-r));
-        }
+}
+
+void sup_reload_ends(Supervisor *s) {
         OBSERVE(s, reloaded);
-        /* parsing leaves the heap full of holes: give their pages back (glibc) */
-        (void) malloc_trim(0);
-        return r;
 }
 
 int sup_new(sd_event *e, Config *config, Supervisor **ret) {

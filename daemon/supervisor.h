@@ -129,24 +129,27 @@ Worker *const *sup_workers(const Supervisor *s, size_t *ret_n);
 /* SIGKILL every process group at once (a second Ctrl-C). */
 void sup_kill_all(Supervisor *s);
 
-typedef struct ReloadSummary {
-        char **added, **removed, **restarted, **kept;
-} ReloadSummary;
-
 /*
- * Switch to a new configuration (taken over): new workers start, removed ones stop, a worker
- * whose process-affecting settings changed is stopped and started again, every other worker
- * keeps running with its new settings.
+ * The worker table, for a reload (reload.c).  A new worker's instances are STOPPED until
+ * worker_start(), which starts its autostart ones unless they must wait: for a predecessor
+ * still stopping, the leftovers of a previous upkeepd, or upkeepd stopping.
  */
-int sup_reload(Supervisor *s, Config *config, ReloadSummary *ret);
-void reload_summary_done(ReloadSummary *r);
-/* Parse the configuration file again and apply it; on a bad file *ret_errors says why. */
-int sup_reload_file(Supervisor *s, ReloadSummary *sum, char **ret_errors);
+int worker_new(Supervisor *s, const WorkerConfig *cfg, Worker **ret);
+Worker *worker_free(Worker *w);
+void worker_start(Worker *w);
+/* w runs on with new settings for the same process. */
+void worker_reconfigure(Worker *w, const WorkerConfig *cfg);
+/* w is no longer configured: it stops, and is freed once its processes are gone. */
+void worker_retire(Worker *w);
+/* Room for every worker to retire and for one more configuration, and the HTTP client config
+ * needs: after this, nothing up to sup_switch() can fail. */
+int sup_reserve(Supervisor *s, const Config *config);
+/* config and its worker table (both taken over) replace the running ones. */
+void sup_switch(Supervisor *s, Config *config, Worker **workers);
+/* Tell the observers a reload begins (the file was parsed) and ends (applied or not). */
+void sup_reload_begins(Supervisor *s);
+void sup_reload_ends(Supervisor *s);
 
-/* Feed an event to an instance's state machine (used by the health probes). */
-void sup_event(Instance *i, FsmEvent ev);
-/* Count an event in the worker's sliding windows. */
-void sup_count(Instance *i, EventKind k);
 /* Events of kind k in the last `within`, and since upkeepd started. */
 unsigned worker_events(Worker *w, EventKind k, usec_t now, usec_t within);
 uint64_t worker_events_total(const Worker *w, EventKind k);

@@ -22,6 +22,7 @@
 #include "logs.h"
 #include "notify.h"
 #include "proto.h"
+#include "reload.h"
 #include "state.h"
 #include "supervisor.h"
 #include "supervisord.h"
