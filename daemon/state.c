@@ -259,59 +259,69 @@ static const char *state_check(json_t *root) {
 }
 
 /*
+ * The bytes of the file at path, when it is a regular file of ours nobody else may write, of
+ * bounded size, and no symbolic link; otherwise why not.  No file at all: NULL and *ret NULL.
+ */
+static const char *state_read(const char *path, char **ret, size_t *ret_n) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        size_t n = 0;
+
+        *ret = NULL;
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? NULL : errno == ELOOP ? "a symbolic link" : strerror(errno);
+        if (fstat(fd, &st) < 0)
+                return strerror(errno);
+        if (!S_ISREG(st.st_mode))
+                return "not a regular file";
+        if (st.st_uid != geteuid())
+                return "owned by another user";
+        if (st.st_mode & (S_IWGRP | S_IWOTH))
+                /* ours, but whoever can write it could name any process group to kill */
+                return "writable by other users";
+        if ((size_t) st.st_size > STATE_SIZE_MAX)
+                return "larger than 16 MiB";
+        buf = malloc((size_t) st.st_size + 1);
+        if (!buf)
+                return strerror(ENOMEM);
+        while (n <= (size_t) st.st_size) {
+                ssize_t k = read(fd, buf + n, (size_t) st.st_size + 1 - n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return strerror(errno);
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+        if (n > (size_t) st.st_size)
+                return "growing while read";
+        *ret = TAKE_PTR(buf);
+        *ret_n = n;
+        return NULL;
+}
+
+/*
  * The previous run's file, or NULL (there is none, or it is not one we can trust: then no
  * leftover is stopped, and the next save replaces it).
  */
 static json_t *state_load(const char *path) {
         _cleanup_free_ char *buf = NULL;
-        _cleanup_close_ int fd = -1;
-        const char *why = NULL;
+        const char *why;
         json_error_t jerr;
-        struct stat st;
+        json_t *root = NULL;
         size_t n = 0;
-        json_t *root;
 
-        fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-        if (fd < 0 && errno == ENOENT)
+        why = state_read(path, &buf, &n);
+        if (!why && !buf)
                 return NULL;
-        if (fd < 0)
-                why = errno == ELOOP ? "a symbolic link" : strerror(errno);
-        else if (fstat(fd, &st) < 0)
-                why = strerror(errno);
-        else if (!S_ISREG(st.st_mode))
-                why = "not a regular file";
-        else if (st.st_uid != geteuid())
-                why = "owned by another user";
-        else if (st.st_mode & (S_IWGRP | S_IWOTH))
-                /* ours, but whoever can write it could name any process group to kill */
-                why = "writable by other users";
-        else if ((size_t) st.st_size > STATE_SIZE_MAX)
-                why = "larger than 16 MiB";
-        else if (!(buf = malloc((size_t) st.st_size + 1)))
-                why = strerror(ENOMEM);
-        while (!why && n <= (size_t) st.st_size) {
-                ssize_t k = read(fd, buf + n, (size_t) st.st_size + 1 - n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        why = strerror(errno);
-                else if (k == 0)
-                        break;
-                else
-                        n += (size_t) k;
+        if (!why) {
+                root = n > 0 ? json_loadb(buf, n, 0, &jerr) : NULL;
+                why = !root ? (n > 0 ? jerr.text : "empty") : state_check(root);
         }
-        if (!why && n > (size_t) st.st_size)
-                why = "growing while read";
-        if (why) {
-                log_warning("state file %s: %s, ignoring it: workers of a previous upkeepd, if "
-                            "any, are not stopped", path, why);
-                return NULL;
-        }
-        root = n > 0 ? json_loadb(buf, n, 0, &jerr) : NULL;
-        if (!root)
-                why = n > 0 ? jerr.text : "empty";
-        else
-                why = state_check(root);
         if (why) {
                 log_warning("state file %s: %s, ignoring it: workers of a previous upkeepd, if "
                             "any, are not stopped", path, why);
