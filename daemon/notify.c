@@ -48,10 +48,13 @@ static void notify_state_changed(Supervisor *s) {
         unsigned counts[_STATE_MAX] = { 0 };
         bool ready = true;
         char status[256];
+        size_t n;
+        Worker *const *workers = sup_workers(s, &n);
 
-        for (size_t w = 0; w < s->n_workers; w++)
-                for (unsigned k = 0; k < s->workers[w]->n_instances; k++) {
-                        const Instance *i = &s->workers[w]->instances[k];
+        for (size_t w = 0; w < n; w++)
+                for (unsigned k = 0; k < workers[w]->n_instances; k++) {
+                        const Instance *i = &workers[w]->instances[k];
+
                         counts[i->state]++;
                         ready = ready && instance_ready(s, i);
                 }
