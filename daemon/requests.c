@@ -10,6 +10,7 @@
 #include "log.h"
 #include "logs.h"
 #include "proto.h"
+#include "reload.h"
 #include "requests.h"
 #include "statusjson.h"
 #include "utf8.h"
