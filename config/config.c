@@ -5,8 +5,8 @@
  * option with a parse callback, so it is converted exactly once, while libconfuse still knows the
  * line it came from; a bad value is reported as "file:line: ..." through our error function.
  * Unknown keys and sections are errors (libconfuse's default), reported with the keys that
- * would have been accepted.  After the parse the tree is copied into a plain Config and the
- * libconfuse tree is dropped, so nothing else depends on libconfuse.
+ * would have been accepted.  After the parse the tree is copied into a plain Config (confcopy.c)
+ * and the libconfuse tree is dropped, so nothing else depends on libconfuse.
  */
 #include <confuse.h>
 #include <ctype.h>
@@ -18,69 +18,15 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "confcopy.h"
 #include "config.h"
+#include "confstash.h"
 #include "parse.h"
-#include "supervisord.h"
 
 /* libconfuse's error callback carries no user pointer; parsing is single-threaded. */
 static FILE *cfg_errors;
 static unsigned cfg_n_errors;
 static const char *cfg_display_name; /* the file being parsed from a buffer */
-
-static const char *const policy_names[_RESTART_MAX] = {
-        [RESTART_ALWAYS] = "always",
-        [RESTART_ON_FAILURE] = "on-failure",
-        [RESTART_NEVER] = "never",
-};
-
-const char *restart_policy_to_string(RestartPolicy p) {
-        return p >= 0 && p < _RESTART_MAX ? policy_names[p] : "unknown";
-}
-
-static const char *const degraded_names[_DEGRADED_MAX] = {
-        [DEGRADED_IGNORE] = "ignore",
-        [DEGRADED_ALERT] = "alert",
-        [DEGRADED_RESTART] = "restart",
-};
-
-static const char *const sink_names[_SINK_MAX] = {
-        [SINK_LOG] = "log",         [SINK_EXEC] = "exec",
-        [SINK_WEBHOOK] = "webhook", [SINK_SLACK] = "slack",
-        [SINK_ALERTMANAGER] = "alertmanager",
-};
-
-const char *sink_type_to_string(SinkType t) {
-        return t >= 0 && t < _SINK_MAX ? sink_names[t] : "unknown";
-}
-
-const char *degraded_policy_to_string(DegradedPolicy p) {
-        return p >= 0 && p < _DEGRADED_MAX ? degraded_names[p] : "unknown";
-}
-
-int conf_parse_give_up(const char *s, unsigned *ret_count, usec_t *ret_within) {
-        char *end;
-        unsigned long n;
-        usec_t w;
-
-        while (isspace((unsigned char) *s))
-                s++;
-        if (!isdigit((unsigned char) *s))
-                return -EINVAL;
-        n = strtoul(s, &end, 10);
-        if (n < 1 || n > CFG_MAX_GIVE_UP)
-                return -ERANGE;
-        while (isspace((unsigned char) *end))
-                end++;
-        if (strncmp(end, "in", 2) != 0 || !isspace((unsigned char) end[2]))
-                return -EINVAL;
-        if (parse_duration(end + 3, &w) < 0)
-                return -EINVAL;
-        if (w < USEC_PER_SEC || w > 7 * USEC_PER_DAY)
-                return -ERANGE;
-        *ret_count = (unsigned) n;
-        *ret_within = w;
-        return 0;
-}
 
 static void append_valid_keys(cfg_t *cfg) {
         const char *sep = "";
@@ -128,122 +74,15 @@ static void error_func(cfg_t *cfg, const char *fmt, va_list ap) {
         fputc('\n', cfg_errors);
 }
 
-/*
- * Worker and notify sections cost time linear in their number.  libconfuse 3.3 looks for an
- * earlier section of the same title each time a titled section opens (cfg_setopt() walks
- * opt->values with strcmp(), CFGF_NO_TITLE_DUPES or not), so 25 000 one-line workers took
- * seconds and a reload supervised nothing meanwhile.  So each section, once closed and valid,
- * is moved from libconfuse's list into a stash (the list it walks stays empty), its name
- * checked in a hash set, and conf_load() puts every section back (stash_restore()) before it
- * reads the tree or frees it.  values and nvalues are public fields of cfg_opt_t; libconfuse
- * appends to them with realloc() and frees them in cfg_free_value(), both of which accept the
- * array each step leaves.
- */
-typedef struct NameSlot {
-        const char *name;       /* the section's title, owned by the stashed section */
-        unsigned line;          /* where that section closed */
-} NameSlot;
-
-typedef struct SectionStash {
-        cfg_opt_t *opt;         /* libconfuse's option for these sections, once one closed */
-        cfg_value_t **values;   /* closed sections in file order, with room for one more */
-        size_t n, cap;
-        NameSlot *set;          /* open addressing, power-of-two size, at most half full */
-        size_t set_size;
-} SectionStash;
-
 static SectionStash stash_workers, stash_sinks;
-
-static size_t name_hash(const char *s) {
-        uint64_t h = 14695981039346656037ULL; /* FNV-1a */
-
-        for (; *s; s++)
-                h = (h ^ (unsigned char) *s) * 1099511628211ULL;
-        return (size_t) h;
-}
-
-/* The slot holding `name`, or the empty one where it would go. */
-static NameSlot *name_slot(NameSlot *set, size_t size, const char *name) {
-        for (size_t i = name_hash(name) & (size - 1);; i = (i + 1) & (size - 1))
-                if (!set[i].name || strcmp(set[i].name, name) == 0)
-                        return &set[i];
-}
-
-static int name_set_grow(SectionStash *st) {
-        size_t size = st->set_size ? st->set_size * 2 : 64;
-        NameSlot *set = calloc(size, sizeof(NameSlot));
-
-        if (!set)
-                return -ENOMEM;
-        for (size_t i = 0; i < st->set_size; i++)
-                if (st->set[i].name)
-                        *name_slot(set, size, st->set[i].name) = st->set[i];
-        free(st->set);
-        st->set = set;
-        st->set_size = size;
-        return 0;
-}
-
-/*
- * Take the section that just closed (the last of opt's values) into the stash.  A name seen
- * before is refused, as libconfuse's CFGF_NO_TITLE_DUPES did, at the line this one closes.
- */
-static int stash_section(cfg_t *cfg, cfg_opt_t *opt, SectionStash *st, const char *what) {
-        cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
-        NameSlot *slot;
-
-        if (st->opt && st->opt != opt)
-                return 0; /* not the list conf_load() parses: leave it to libconfuse */
-        if ((st->n + 1) * 2 > st->set_size && name_set_grow(st) < 0)
-                return -1;
-        slot = name_slot(st->set, st->set_size, cfg_title(sec));
-        if (slot->name) {
-                cfg_error(cfg, "%s '%s': the name is already used by the %s ending at line %u, "
-                          "expected each %s name once", what, cfg_title(sec), what, slot->line,
-                          what);
-                return -1;
-        }
-        /* room for this one and for the one libconfuse may hold when stash_restore() runs */
-        if (st->n + 2 > st->cap) {
-                size_t cap = st->cap ? st->cap * 2 : 64;
-                cfg_value_t **v = reallocarray(st->values, cap, sizeof(cfg_value_t *));
-
-                if (!v)
-                        return -1;
-                st->values = v;
-                st->cap = cap;
-        }
-        st->opt = opt;
-        *slot = (NameSlot) { .name = cfg_title(sec), .line = (unsigned) cfg->line };
-        st->values[st->n++] = opt->values[--opt->nvalues];
-        return 0;
-}
-
-/* Give libconfuse back every stashed section, in file order, then empty the stash. */
-static void stash_restore(SectionStash *st) {
-        cfg_opt_t *opt = st->opt;
-
-        if (opt && st->n > 0) {
-                /* every closed section was taken: libconfuse holds at most the one that was
-                 * open when the parse stopped, and stash_section() left room for it */
-                for (unsigned i = 0; i < opt->nvalues && st->n < st->cap; i++)
-                        st->values[st->n++] = opt->values[i];
-                free(opt->values);
-                opt->values = TAKE_PTR(st->values);
-                opt->nvalues = (unsigned) st->n;
-        }
-        free(st->values);
-        free(st->set);
-        *st = (SectionStash) {};
-}
 
 /* Limits per duration key: a value outside them is a configuration error, not a surprise later. */
 static const struct {
         const char *key;
         usec_t min, max;
 } duration_limits[] = {
-        { "stop-timeout", 0, USEC_PER_HOUR },
-        { "start-secs", 0, USEC_PER_HOUR },
+        { "stop-timeout", 0, CFG_MAX_STOP_TIMEOUT },
+        { "start-secs", 0, CFG_MAX_START_SECS },
         { "backoff", 0, USEC_PER_DAY },
         { "max-delay", 0, 7 * USEC_PER_DAY },
         { "reset-after", 0, 365 * USEC_PER_DAY },
@@ -295,11 +134,12 @@ static int cb_signal(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result
 }
 
 static int cb_policy(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        for (int i = 0; i < _RESTART_MAX; i++)
-                if (strcmp(value, policy_names[i]) == 0) {
-                        *(long *) result = i;
-                        return 0;
-                }
+        long v = restart_policy_from_string(value);
+
+        if (v >= 0) {
+                *(long *) result = v;
+                return 0;
+        }
         cfg_error(cfg, "%s: unknown policy '%s', expected always, on-failure or never", opt->name,
                   value);
         return -1;
@@ -318,11 +158,12 @@ static int cb_fraction(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *resu
 }
 
 static int cb_degraded(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        for (int i = 0; i < _DEGRADED_MAX; i++)
-                if (strcmp(value, degraded_names[i]) == 0) {
-                        *(long *) result = i;
-                        return 0;
-                }
+        long v = degraded_policy_from_string(value);
+
+        if (v >= 0) {
+                *(long *) result = v;
+                return 0;
+        }
         cfg_error(cfg, "%s: unknown value '%s', expected ignore, alert or restart", opt->name,
                   value);
         return -1;
@@ -342,11 +183,12 @@ static int cb_ready(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 }
 
 static int cb_sink_type(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        for (int i = 0; i < _SINK_MAX; i++)
-                if (strcmp(value, sink_names[i]) == 0) {
-                        *(long *) result = i;
-                        return 0;
-                }
+        long v = sink_type_from_string(value);
+
+        if (v >= 0) {
+                *(long *) result = v;
+                return 0;
+        }
         cfg_error(cfg, "%s: unknown type '%s', expected log, exec, webhook, slack or "
                   "alertmanager", opt->name, value);
         return -1;
@@ -403,7 +245,7 @@ static int validate_sink(cfg_t *cfg, cfg_opt_t *opt) {
         if ((type == SINK_WEBHOOK || type == SINK_SLACK || type == SINK_ALERTMANAGER) &&
             !cfg_getstr(n, "url")) {
                 cfg_error(cfg, "notify '%s': type %s needs 'url', expected the endpoint's URL",
-                          cfg_title(n), sink_names[type]);
+                          cfg_title(n), sink_type_to_string((SinkType) type));
                 return -1;
         }
         if (type == SINK_EXEC && !cfg_getstr(n, "command")) {
@@ -416,7 +258,7 @@ static int validate_sink(cfg_t *cfg, cfg_opt_t *opt) {
                           cfg_title(n), cfg_getint(n, "queue"));
                 return -1;
         }
-        return stash_section(cfg, opt, &stash_sinks, "notify");
+        return conf_stash_take(cfg, opt, &stash_sinks, "notify");
 }
 
 static int cb_mode(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
@@ -626,17 +468,17 @@ static int validate_worker(cfg_t *cfg, cfg_opt_t *opt) {
                           "max-delay >= backoff", cfg_title(w));
                 return -1;
         }
-        return stash_section(cfg, opt, &stash_workers, "worker");
+        return conf_stash_take(cfg, opt, &stash_workers, "worker");
 }
 
 #define DURATION(name, def) CFG_INT_CB(name, (long) (def), CFGF_NONE, cb_duration)
 
 static cfg_opt_t restart_opts[] = {
         CFG_INT_CB("policy", RESTART_ALWAYS, CFGF_NONE, cb_policy),
-        DURATION("backoff", USEC_PER_SEC),
-        CFG_FLOAT("factor", 2.0, CFGF_NONE),
-        DURATION("max-delay", 5 * USEC_PER_MINUTE),
-        CFG_FLOAT_CB("jitter", 0.1, CFGF_NONE, cb_fraction),
+        DURATION("backoff", CFG_BACKOFF_INITIAL),
+        CFG_FLOAT("factor", CFG_BACKOFF_FACTOR, CFGF_NONE),
+        DURATION("max-delay", CFG_BACKOFF_MAX),
+        CFG_FLOAT_CB("jitter", CFG_BACKOFF_JITTER, CFGF_NONE, cb_fraction),
         DURATION("reset-after", 10 * USEC_PER_MINUTE),
         CFG_STR("give-up", NULL, CFGF_NODEFAULT),
         DURATION("retry-after", 0),
@@ -665,8 +507,8 @@ static cfg_opt_t rule_opts[] = {
 
 static cfg_opt_t alerts_opts[] = {
         CFG_SEC("rule", rule_opts, CFGF_MULTI | CFGF_TITLE),
-        DURATION("repeat", USEC_PER_HOUR),
-        DURATION("resolve-after", 10 * USEC_PER_MINUTE),
+        DURATION("repeat", CFG_ALERT_REPEAT),
+        DURATION("resolve-after", CFG_ALERT_RESOLVE_AFTER),
         CFG_END(),
 };
 
@@ -722,181 +564,6 @@ static cfg_opt_t root_opts[] = {
         CFG_END(),
 };
 
-static char *strdup_or_null(const char *s, bool *oom) {
-        char *d;
-
-        if (!s)
-                return NULL;
-        d = strdup(s);
-        if (!d)
-                *oom = true;
-        return d;
-}
-
-static char **strv_from_list(cfg_t *sec, const char *name, bool *oom) {
-        unsigned n = cfg_size(sec, name);
-        char **l = calloc(n + 1, sizeof(char *));
-
-        if (!l) {
-                *oom = true;
-                return NULL;
-        }
-        for (unsigned i = 0; i < n; i++)
-                l[i] = strdup_or_null(cfg_getnstr(sec, name, i), oom);
-        return l;
-}
-
-static void worker_config_done(WorkerConfig *w) {
-        free(w->name);
-        free(w->command);
-        strv_free(w->argv);
-        free(w->directory);
-        free(w->user);
-        free(w->group);
-        free(w->env_file);
-        strv_free(w->environment);
-        free(w->log_dir);
-        free(w->health.url);
-        free(w->alerts.rules);
-}
-
-Config *conf_free(Config *c) {
-        if (!c)
-                return NULL;
-        for (size_t i = 0; i < c->n_workers; i++)
-                worker_config_done(&c->workers[i]);
-        free(c->workers);
-        for (size_t i = 0; i < c->n_sinks; i++) {
-                free(c->sinks[i].name);
-                free(c->sinks[i].url);
-                strv_free(c->sinks[i].argv);
-        }
-        free(c->sinks);
-        free(c->path);
-        free(c->log_dir);
-        free(c->log_file);
-        free(c->socket);
-        free(c->state_file);
-        free(c->socket_group);
-        free(c);
-        return NULL;
-}
-
-/* The ladder used when no alerts section says otherwise (DESIGN.md section 5). */
-static const AlertRule default_rules[] = {
-        { SEV_WARNING, EVK_RESTART, 2, 10 * USEC_PER_MINUTE },
-        { SEV_CRITICAL, EVK_RESTART, 5, 10 * USEC_PER_MINUTE },
-        { SEV_CRITICAL, EVK_HEALTH_FAILURE, 20, 5 * USEC_PER_MINUTE },
-        { SEV_FATAL, ALERT_EVENT_GAVE_UP, 1, USEC_PER_MINUTE },
-};
-
-static int copy_alerts(cfg_t *sec, AlertConfig *ret) {
-        size_t n = sec ? cfg_size(sec, "rule") : ELEMENTSOF(default_rules);
-
-        *ret = (AlertConfig) {
-                .policy = {
-                        .repeat = sec ? (usec_t) cfg_getint(sec, "repeat") : USEC_PER_HOUR,
-                        .resolve_after = sec ? (usec_t) cfg_getint(sec, "resolve-after")
-                                             : 10 * USEC_PER_MINUTE,
-                },
-        };
-        ret->rules = calloc(n + 1, sizeof(AlertRule));
-        if (!ret->rules)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                if (!sec) {
-                        ret->rules[i] = default_rules[i];
-                        continue;
-                }
-                cfg_t *r = cfg_getnsec(sec, "rule", (unsigned) i);
-                ret->rules[i] = (AlertRule) {
-                        .severity = severity_from_string(cfg_title(r)),
-                        .event = (int) cfg_getint(r, "event"),
-                        .count = (unsigned) cfg_getint(r, "count"),
-                        .within = (usec_t) cfg_getint(r, "within"),
-                };
-        }
-        ret->n_rules = n;
-        return 0;
-}
-
-static int copy_sink(cfg_t *n, SinkConfig *ret) {
-        const char *err;
-        bool oom = false;
-
-        *ret = (SinkConfig) {
-                .name = strdup_or_null(cfg_title(n), &oom),
-                .type = (SinkType) cfg_getint(n, "type"),
-                .url = strdup_or_null(cfg_getstr(n, "url"), &oom),
-                .min_severity = (Severity) cfg_getint(n, "min-severity"),
-                .timeout = (usec_t) cfg_getint(n, "timeout"),
-                .queue = (unsigned) cfg_getint(n, "queue"),
-                .resend = (usec_t) cfg_getint(n, "resend"),
-        };
-        if (oom)
-                return -ENOMEM;
-        if (cfg_getstr(n, "command"))
-                return argv_split(cfg_getstr(n, "command"), &ret->argv, &err);
-        return 0;
-}
-
-static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alerts,
-                       WorkerConfig *ret) {
-        cfg_t *rs = cfg_getsec(w, "restart"), *hs = cfg_getsec(w, "health");
-        const char *err;
-        bool oom = false;
-
-        *ret = (WorkerConfig) {
-                .name = strdup_or_null(cfg_title(w), &oom),
-                .command = strdup_or_null(cfg_getstr(w, "command"), &oom),
-                .directory = strdup_or_null(cfg_getstr(w, "directory"), &oom),
-                .user = strdup_or_null(cfg_getstr(w, "user"), &oom),
-                .group = strdup_or_null(cfg_getstr(w, "group"), &oom),
-                .env_file = strdup_or_null(cfg_getstr(w, "env-file"), &oom),
-                .environment = strv_from_list(w, "environment", &oom),
-                .instances = (unsigned) cfg_getint(w, "instances"),
-                .autostart = cfg_getbool(w, "autostart"),
-                .stop_signal = (int) cfg_getint(w, "stop-signal"),
-                .stop_timeout = (usec_t) cfg_getint(w, "stop-timeout"),
-                .start_secs = (usec_t) cfg_getint(w, "start-secs"),
-                .policy = (RestartPolicy) cfg_getint(rs, "policy"),
-                .backoff = {
-                        .initial = (usec_t) cfg_getint(rs, "backoff"),
-                        .factor = cfg_getfloat(rs, "factor"),
-                        .max_delay = (usec_t) cfg_getint(rs, "max-delay"),
-                        .jitter = cfg_getfloat(rs, "jitter"),
-                        .reset_after = (usec_t) cfg_getint(rs, "reset-after"),
-                },
-                .retry_after = (usec_t) cfg_getint(rs, "retry-after"),
-                .required = cfg_getbool(w, "required"),
-                .limit_nproc = cfg_getint(w, "limit-nproc"),
-                .limit_nofile = cfg_getint(w, "limit-nofile"),
-                .log_dir = strdup_or_null(cfg_getstr(w, "log-dir") ?: global_log_dir, &oom),
-        };
-        if (hs)
-                ret->health = (HealthConfig) {
-                        .url = strdup_or_null(cfg_getstr(hs, "url"), &oom),
-                        .interval = (usec_t) cfg_getint(hs, "interval"),
-                        .timeout = (usec_t) cfg_getint(hs, "timeout"),
-                        .start_period = (usec_t) cfg_getint(hs, "start-period"),
-                        .start_interval = (usec_t) cfg_getint(hs, "start-interval"),
-                        .failures = (unsigned) cfg_getint(hs, "failures"),
-                        .successes = (unsigned) cfg_getint(hs, "successes"),
-                        .degraded = (DegradedPolicy) cfg_getint(hs, "degraded"),
-                        .max_body = (uint64_t) cfg_getint(hs, "max-body"),
-                };
-        if (oom)
-                return -ENOMEM;
-        if (cfg_getstr(rs, "give-up"))
-                (void) conf_parse_give_up(cfg_getstr(rs, "give-up"), &ret->give_up_count,
-                                          &ret->give_up_within);
-        if (copy_alerts(cfg_size(w, "alerts") > 0 ? cfg_getsec(w, "alerts") : global_alerts,
-                        &ret->alerts) < 0)
-                return -ENOMEM;
-        /* already validated during the parse, so only memory can fail here */
-        return argv_split(ret->command, &ret->argv, &err);
-}
-
 /* conf_strip_comments(), its error said against `shown`. */
 static int strip_comments(const char *shown, const char *text, char **ret) {
         unsigned line = 0;
@@ -907,69 +574,6 @@ static int strip_comments(const char *shown, const char *text, char **ret) {
                 fprintf(cfg_errors, "%s:%u: unterminated comment, expected '*/' after this '/*'\n",
                         shown, line);
         return r;
-}
-
-/*
- * The whole file, comments blanked out (conf_strip_comments()), at most CONF_MAX_TEXT bytes.
- * The buffer grows with what is read, so a small file costs a small allocation.  Errors are
- * written to cfg_errors.
- */
-#define CONF_MAX_TEXT (16 * 1024 * 1024)
-static int read_config_text(const char *path, char **ret) {
-        _cleanup_free_ char *raw = NULL;
-        size_t len = 0, size = 0;
-        FILE *f = fopen(path, "re");
-        const char *nul;
-        int r = 0;
-
-        if (!f) {
-                r = negative_errno();
-                fprintf(cfg_errors, "%s: cannot read: %s\n", path, strerror(-r));
-                return r;
-        }
-        for (;;) {
-                if (len == size) {
-                        char *n;
-                        if (size > CONF_MAX_TEXT) {
-                                r = -EFBIG;
-                                break;
-                        }
-                        size = size ? MIN(size * 2, (size_t) CONF_MAX_TEXT + 1) : 64 * 1024;
-                        n = realloc(raw, size + 1);
-                        if (!n) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        raw = n;
-                }
-                len += fread(raw + len, 1, size - len, f);
-                if (ferror(f)) {
-                        r = -EIO;
-                        break;
-                }
-                if (feof(f))
-                        break;
-        }
-        fclose(f);
-        if (r == 0 && len > CONF_MAX_TEXT)
-                r = -EFBIG;
-        if (r < 0) {
-                fprintf(cfg_errors, "%s: cannot read: %s\n", path, strerror(-r));
-                return r;
-        }
-        nul = memchr(raw, '\0', len);
-        if (nul) {
-                /* not a text file; libconfuse would stop reading there, so say where */
-                unsigned line = 1;
-
-                for (const char *p = raw; p < nul; p++)
-                        line += *p == '\n';
-                fprintf(cfg_errors, "%s:%u: NUL byte in the line, expected a text file\n", path,
-                        line);
-                return -EINVAL;
-        }
-        raw[len] = '\0';
-        return strip_comments(path, raw, ret);
 }
 
 /*
@@ -1028,51 +632,12 @@ static unsigned find_excess_worker(const char *text) {
         return 0;
 }
 
-/*
- * A supervisord.conf is translated to native text (supervisord.c), which is then parsed like a
- * file, so every rule here applies to it unchanged.  An error in the translation names the INI
- * file and line; one in the text (rare: supervisord.c checks what it writes) names
- * "PATH (converted)" and a line of what `upkeepd --convert PATH` prints.  The translation's
- * warnings are not errors and are not printed here: upkeepd prints them once at start.
- */
-static int convert_supervisord(const char *path, char **ret_text, char **ret_shown) {
-        _cleanup_free_ char *text = NULL, *msgs = NULL, *shown = NULL;
-        int r;
+/* A libconfuse tree for upkeep's schema, with our error function and value checks. */
+static cfg_t *new_cfg(void) {
+        cfg_t *cfg = cfg_init(root_opts, CFGF_NONE);
 
-        r = svd_convert(path, &text, &msgs);
-        if (r < 0) {
-                fputs(msgs ?: "out of memory\n", cfg_errors);
-                return r;
-        }
-        if (asprintf(&shown, "%s (converted)", path) < 0) {
-                shown = NULL;
-                return -ENOMEM;
-        }
-        r = strip_comments(shown, text, ret_text);
-        if (r < 0)
-                return r;
-        *ret_shown = TAKE_PTR(shown);
-        return 0;
-}
-
-int conf_load(const char *path, Config **ret, char **ret_errors) {
-        _cleanup_free_ char *errbuf = NULL, *text = NULL, *shown = NULL;
-        size_t errlen = 0;
-        Config *c = NULL;
-        unsigned line;
-        cfg_t *cfg;
-        int r;
-
-        cfg_errors = open_memstream(&errbuf, &errlen);
-        if (!cfg_errors)
-                return -ENOMEM;
-        cfg_n_errors = 0;
-
-        cfg = cfg_init(root_opts, CFGF_NONE);
-        if (!cfg) {
-                r = -ENOMEM;
-                goto finish;
-        }
+        if (!cfg)
+                return NULL;
         cfg_set_error_function(cfg, error_func);
         cfg_set_validate_func(cfg, "worker", validate_worker);
         cfg_set_validate_func(cfg, "worker|command", validate_command);
@@ -1097,124 +662,64 @@ int conf_load(const char *path, Config **ret, char **ret_errors) {
         cfg_set_validate_func(cfg, "notify", validate_sink);
         cfg_set_validate_func(cfg, "notify|command", validate_command);
         cfg_set_validate_func(cfg, "notify|url", validate_url);
+        return cfg;
+}
 
-        if (svd_detect(path))
-                r = convert_supervisord(path, &text, &shown);
-        else
-                r = read_config_text(path, &text);
+/* Parse `raw` into `cfg`; errors go to cfg_errors as "name:line: ...". */
+static int parse_text(cfg_t *cfg, const char *raw, const char *path, const char *name) {
+        _cleanup_free_ char *text = NULL;
+        unsigned line;
+        int r;
+
+        r = strip_comments(name, raw, &text);
         if (r < 0)
-                goto finish;
+                return r;
         /* refused before libconfuse builds a tree of them all (see find_excess_worker()) */
         line = find_excess_worker(text);
         if (line > 0) {
                 fprintf(cfg_errors, "%s:%u: more than %d workers, expected at most %d worker "
-                        "sections\n", shown ?: path, line, CFG_MAX_WORKERS, CFG_MAX_WORKERS);
-                r = -EINVAL;
-                goto finish;
+                        "sections\n", name, line, CFG_MAX_WORKERS, CFG_MAX_WORKERS);
+                return -EINVAL;
         }
-        cfg_display_name = shown ?: path;
+        cfg_display_name = name;
         r = cfg_parse_buf(cfg, text);
         cfg_display_name = NULL;
-        stash_restore(&stash_workers);
-        stash_restore(&stash_sinks);
+        conf_stash_restore(&stash_workers);
+        conf_stash_restore(&stash_sinks);
         if (r != CFG_SUCCESS || cfg_n_errors > 0) {
                 if (cfg_n_errors == 0)
                         fprintf(cfg_errors, "%s: invalid configuration\n", path);
-                r = -EINVAL;
-                goto finish;
+                return -EINVAL;
         }
         if (cfg_size(cfg, "worker") > CFG_MAX_WORKERS) {
                 fprintf(cfg_errors, "%s: %u workers, expected at most %d\n", path,
                         cfg_size(cfg, "worker"), CFG_MAX_WORKERS);
-                r = -EINVAL;
-                goto finish;
+                return -EINVAL;
         }
+        return 0;
+}
 
-        c = calloc(1, sizeof(Config));
-        if (!c) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        c->path = strdup(path);
-        c->log_dir = strdup(cfg_getstr(cfg, "log-dir"));
-        c->socket = strdup(cfg_getstr(cfg, "socket"));
-        c->ready = (ReadyRule) cfg_getint(cfg, "ready");
-        c->socket_mode = (unsigned) cfg_getint(cfg, "socket-mode");
-        c->others_read = cfg_getint(cfg, "socket-others") == 1;
-        logconf_copy(cfg_getsec(cfg, "log"), &log_config_defaults, &c->log);
-        c->log_format = (LogFormat) cfg_getint(cfg, "log-format");
-        c->log_level = (int) cfg_getint(cfg, "log-level");
-        if (cfg_getstr(cfg, "log-file") && !(c->log_file = strdup(cfg_getstr(cfg, "log-file")))) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        if (cfg_getstr(cfg, "socket-group") &&
-            !(c->socket_group = strdup(cfg_getstr(cfg, "socket-group")))) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        if (cfg_getstr(cfg, "state-file") && !(c->state_file = strdup(cfg_getstr(cfg, "state-file")))) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        c->workers = calloc(cfg_size(cfg, "worker") + 1, sizeof(WorkerConfig));
-        if (!c->path || !c->log_dir || !c->socket || !c->workers) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        for (unsigned i = 0; i < cfg_size(cfg, "worker"); i++) {
-                r = copy_worker(cfg_getnsec(cfg, "worker", i), c->log_dir,
-                                cfg_size(cfg, "alerts") > 0 ? cfg_getsec(cfg, "alerts") : NULL,
-                                &c->workers[i]);
-                c->n_workers++;
-                if (r < 0)
-                        goto finish;
-        }
-        for (size_t i = 0; i < c->n_workers; i++) {
-                cfg_t *w = cfg_getnsec(cfg, "worker", (unsigned) i);
+int conf_load(const char *raw, const char *path, const char *name, Config **ret,
+              char **ret_errors) {
+        _cleanup_free_ char *errbuf = NULL;
+        size_t errlen = 0;
+        cfg_t *cfg;
+        int r;
 
-                /* every key the worker's log section leaves out comes from the top level */
-                logconf_copy(cfg_size(w, "log") > 0 ? cfg_getsec(w, "log") : NULL, &c->log,
-                             &c->workers[i].log);
-        }
-        c->sinks = calloc(cfg_size(cfg, "notify") + 1, sizeof(SinkConfig));
-        if (!c->sinks) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        for (unsigned i = 0; i < cfg_size(cfg, "notify"); i++) {
-                r = copy_sink(cfg_getnsec(cfg, "notify", i), &c->sinks[i]);
-                c->n_sinks++;
-                if (r < 0)
-                        goto finish;
-        }
-        *ret = TAKE_PTR(c);
-        r = 0;
+        cfg_errors = open_memstream(&errbuf, &errlen);
+        if (!cfg_errors)
+                return -ENOMEM;
+        cfg_n_errors = 0;
 
-finish:
-        conf_free(c);
+        cfg = new_cfg();
+        r = cfg ? parse_text(cfg, raw, path, name ?: path) : -ENOMEM;
+        if (r >= 0)
+                r = conf_copy(cfg, path, ret);
         if (cfg)
                 cfg_free(cfg);
         fclose(cfg_errors);
         cfg_errors = NULL;
         if (r < 0 && ret_errors)
                 *ret_errors = TAKE_PTR(errbuf);
-        return r;
-}
-
-bool conf_needs_http(const Config *c) {
-        for (size_t i = 0; i < c->n_workers; i++)
-                if (c->workers[i].health.url)
-                        return true;
-        for (size_t i = 0; i < c->n_sinks; i++)
-                if (c->sinks[i].url)
-                        return true;
-        return false;
-}
-
-const WorkerConfig *conf_find_worker(const Config *c, const char *name) {
-        for (size_t i = 0; i < c->n_workers; i++)
-                if (strcmp(c->workers[i].name, name) == 0)
-                        return &c->workers[i];
-        return NULL;
+        return r < 0 ? r : 0;
 }

@@ -1,146 +1,18 @@
 /*
- * The configuration: parsed once by libconfuse into an immutable Config snapshot that every
- * other part reads and none writes.  Values are typed and range-checked during the parse, so
- * every error carries the file and line of the value that caused it.
+ * The configuration: native text parsed once by libconfuse into an immutable Config snapshot
+ * (confmodel.h).  Values are typed and range-checked during the parse, so every error carries
+ * the file and line of the value that caused it.
  */
 #pragma once
 
-#include <stdbool.h>
-#include <stddef.h>
-
-#include "alertrule.h"
-#include "backoff.h"
-#include "escalate.h"
-#include "logconf.h"
-#include "macro.h"
-#include "window.h"
-
-typedef enum RestartPolicy {
-        RESTART_ALWAYS,
-        RESTART_ON_FAILURE,
-        RESTART_NEVER,
-        _RESTART_MAX,
-        _RESTART_INVALID = -1,
-} RestartPolicy;
-
-typedef enum DegradedPolicy {
-        DEGRADED_IGNORE,  /* degraded counts as healthy */
-        DEGRADED_ALERT,   /* reported and counted, nothing restarted */
-        DEGRADED_RESTART, /* counted like an unhealthy answer */
-        _DEGRADED_MAX,
-        _DEGRADED_INVALID = -1,
-} DegradedPolicy;
-
-typedef struct HealthConfig {
-        char *url;            /* NULL: no probes; may contain %i (the instance number) */
-        usec_t interval;
-        usec_t timeout;
-        usec_t start_period;  /* failures during it do not count */
-        usec_t start_interval; /* probe period while STARTING, before the first good answer */
-        unsigned failures;    /* consecutive unhealthy answers before a restart */
-        unsigned successes;   /* consecutive good answers to clear unhealthy */
-        DegradedPolicy degraded;
-        uint64_t max_body;
-} HealthConfig;
-
-typedef struct AlertConfig {
-        AlertRule *rules;
-        size_t n_rules;
-        EscPolicy policy;    /* repeat, resolve-after */
-} AlertConfig;
-
-typedef enum SinkType {
-        SINK_LOG,
-        SINK_EXEC,
-        SINK_WEBHOOK,
-        SINK_SLACK,
-        SINK_ALERTMANAGER,
-        _SINK_MAX,
-        _SINK_INVALID = -1,
-} SinkType;
-
-typedef struct SinkConfig {
-        char *name;
-        SinkType type;
-        char *url;           /* webhook, slack, alertmanager; may hold a secret: never printed */
-        char **argv;         /* exec */
-        Severity min_severity;
-        usec_t timeout;      /* one delivery (HTTP request, or the command's run time) */
-        unsigned queue;      /* notifications waiting at most; older ones are dropped */
-        usec_t resend;       /* alertmanager: re-send firing alerts this often */
-} SinkConfig;
-
-typedef struct WorkerConfig {
-        char *name;
-        char *command;
-        char **argv;
-        char *directory;   /* NULL: upkeepd's own */
-        char *user;        /* NULL: upkeepd's own */
-        char *group;       /* NULL: the user's primary group */
-        char *env_file;    /* read at every spawn; its values are never printed */
-        char **environment; /* "KEY=VALUE" strings */
-        unsigned instances;
-        bool autostart;
-        int stop_signal;
-        usec_t stop_timeout;
-        usec_t start_secs;
-        RestartPolicy policy;
-        BackoffParams backoff;
-        unsigned give_up_count; /* 0: never give up */
-        usec_t give_up_within;
-        usec_t retry_after;     /* 0: FATAL stays FATAL */
-        bool required;          /* its FATAL (or final exit) ends upkeepd with its code */
-        long limit_nproc;       /* RLIMIT_NPROC for the worker's user; 0: inherited */
-        long limit_nofile;      /* RLIMIT_NOFILE; 0: inherited */
-        HealthConfig health;
-        AlertConfig alerts; /* a copy of the global rules unless the worker has its own */
-        char *log_dir;     /* the global one unless set per worker; "-": upkeepd's stdout */
-        LogConfig log;     /* the global log section, overridden key by key */
-} WorkerConfig;
-
-typedef enum ReadyRule {
-        READY_STARTED, /* every autostart instance had its first spawn attempt */
-        READY_HEALTHY, /* every autostart instance is RUNNING and healthy (or FATAL) */
-        _READY_MAX,
-        _READY_INVALID = -1,
-} ReadyRule;
-
-typedef struct Config {
-        char *path;
-        char *log_dir;
-        LogConfig log;       /* top-level log section: worker defaults and log-file rotation */
-        LogFormat log_format; /* LOG_FORMAT_AUTO: journal under systemd, else text */
-        int log_level;       /* a syslog level */
-        char *log_file;      /* NULL: stderr */
-        char *socket;
-        char *state_file;  /* NULL: "state" beside the socket */
-        char *socket_group; /* NULL: upkeepd's own group */
-        unsigned socket_mode;
-        bool others_read;   /* peers neither root nor in socket-group may read (not command) */
-        ReadyRule ready;
-        WorkerConfig *workers;
-        size_t n_workers;
-        SinkConfig *sinks;
-        size_t n_sinks;
-} Config;
-
-#define CFG_MAX_INSTANCES 1000
-#define CFG_MAX_WORKERS 10000
-#define CFG_MAX_GIVE_UP 1000
+#include "confmodel.h"
 
 /*
- * Parse `path`.  On failure returns a negative errno and puts one or more lines of the form
- * "file:line: what was wrong, what was expected" in *ret_errors (caller frees).
+ * Parse the native configuration `text` (conffile.h reads a file and converts a supervisord.conf
+ * into it).  `path` is the file it came from (Config.path); `name`, when not NULL, is what errors
+ * call it instead ("PATH (converted)").  On failure returns a negative errno and puts one or more
+ * lines of the form "name:line: what was wrong, what was expected" in *ret_errors (caller
+ * frees).
  */
-int conf_load(const char *path, Config **ret, char **ret_errors);
-Config *conf_free(Config *c);
-
-/* Does anything in this configuration talk HTTP (probes, webhooks)? */
-bool conf_needs_http(const Config *c);
-const WorkerConfig *conf_find_worker(const Config *c, const char *name);
-const char *restart_policy_to_string(RestartPolicy p);
-const char *degraded_policy_to_string(DegradedPolicy p);
-const char *sink_type_to_string(SinkType t);
-/* "10 in 10m" -> 10 restarts within 10 minutes. */
-int conf_parse_give_up(const char *s, unsigned *ret_count, usec_t *ret_within);
-
+int conf_load(const char *text, const char *path, const char *name, Config **ret,
+              char **ret_errors);

@@ -1,11 +1,13 @@
 /*
  * supervisord.conf import: a translator from supervisord's INI dialect to upkeep's native
- * configuration text, which config.c then parses like any other file.  Pure apart from
- * reading the file and the files its [include] names; it never logs.
+ * configuration text, which config.c then parses like any other.  Pure apart from reading the
+ * file (unless its text is given) and the files its [include] names; it never logs.  Callers
+ * that load a configuration go through conffile.h, which detects and converts once.
  */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /*
  * Is this file a supervisord.conf?  True when its first section header, after blank lines and
@@ -15,6 +17,8 @@
  * False when the file cannot be read.
  */
 bool svd_detect(const char *path);
+/* The same, on the `size` bytes of a file's text. */
+bool svd_detect_text(const char *data, size_t size);
 
 /*
  * Translate `path` (and the files its [include] section names) into native configuration text.
@@ -24,3 +28,10 @@ bool svd_detect(const char *path);
  * "file:line: ..." error.  The caller frees both.
  */
 int svd_convert(const char *path, char **ret_text, char **ret_warnings);
+/*
+ * The same, with the main file's text given (`size` bytes, NULs included) instead of read from
+ * `path`, which still names it in messages and is where %(here)s and relative [include]
+ * patterns start from.
+ */
+int svd_convert_text(const char *path, const char *data, size_t size, char **ret_text,
+                     char **ret_warnings);

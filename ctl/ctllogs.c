@@ -169,7 +169,14 @@ static int usage_error(const char *msg) {
         return EXIT_USAGE;
 }
 
-int ctl_logs(const char *socket, int argc, char **argv, bool json, ctl_roundtrip_fn roundtrip) {
+typedef struct LogsArgs {
+        unsigned long lines;
+        bool follow, reopen, json;
+        const char *name;
+} LogsArgs;
+
+/* -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, LogsArgs *a) {
         static const struct option opts[] = {
                 { "lines", required_argument, NULL, 'n' },
                 { "follow", no_argument, NULL, 'f' },
@@ -177,16 +184,8 @@ int ctl_logs(const char *socket, int argc, char **argv, bool json, ctl_roundtrip
                 { "json", no_argument, NULL, 'j' },
                 {},
         };
-        _cleanup_(json_decrefp) json_t *req = NULL, *ans = NULL;
-        unsigned long lines = 10;
-        bool follow = false, reopen = false;
-        const char *name = NULL;
-        _cleanup_free_ Follow *fs = NULL;
-        size_t n_fs = 0;
-        json_t *v;
-        size_t k;
-        int c, r, ret = EXIT_OK;
         char *end;
+        int c;
 
         optind = 0; /* argv[0] is the first argument: getopt must not skip it */
         opterr = 1;
@@ -194,53 +193,38 @@ int ctl_logs(const char *socket, int argc, char **argv, bool json, ctl_roundtrip
                 switch (c) {
                 case 'n':
                         errno = 0;
-                        lines = strtoul(optarg, &end, 10);
-                        if (errno || *end || end == optarg || lines > MAX_LINES)
+                        a->lines = strtoul(optarg, &end, 10);
+                        if (errno || *end || end == optarg || a->lines > MAX_LINES)
                                 return usage_error("-n: expected a number of lines");
                         break;
-                case 'f': follow = true; break;
-                case 'r': reopen = true; break;
-                case 'j': json = true; break;
+                case 'f': a->follow = true; break;
+                case 'r': a->reopen = true; break;
+                case 'j': a->json = true; break;
                 default: return usage_error("invalid option");
                 }
-        for (int a = optind - 1; a < argc; a++) {
-                if (name)
+        for (int i = optind - 1; i < argc; i++) {
+                if (a->name)
                         return usage_error("logs takes one NAME");
-                name = argv[a];
+                a->name = argv[i];
         }
-        if (reopen == !!name)
-                return usage_error(reopen ? "--reopen takes no name" : "logs needs a NAME");
+        if (a->reopen == !!a->name)
+                return usage_error(a->reopen ? "--reopen takes no name" : "logs needs a NAME");
+        return -1;
+}
 
-        req = json_pack("{s:s}", "cmd", reopen ? "reopen-logs" : "logfile");
-        if (name)
-                json_object_set_new(req, "name", json_string(name));
-        r = roundtrip(socket, req, &ans);
-        if (r < 0) {
-                fprintf(stderr, "upkeepctl: cannot talk to upkeepd at %s: %s\n", socket,
-                        strerror(-r));
-                return EXIT_UNREACHABLE;
-        }
-        if (!json_is_true(json_object_get(ans, "ok"))) {
-                const char *err = json_string_value(json_object_get(ans, "error")) ?: "?";
+/*
+ * Open the files the "logfile" answer lists into fs (room for all of them), *ret_n of them;
+ * with -f, one that does not exist yet is followed until it does.  EXIT_FAILED when one cannot
+ * be read.
+ */
+static int open_files(json_t *files, bool follow, Follow *fs, size_t *ret_n) {
+        size_t n = 0, k;
+        int ret = EXIT_OK;
+        json_t *v;
 
-                fprintf(stderr, "%s: ERROR (%s)\n", name ?: "logs", err);
-                return ctl_exit_for_error(proto_answer_error(ans));
-        }
-        if (json) {
-                json_dumpf(ans, stdout, JSON_COMPACT);
-                putchar('\n');
-                return EXIT_OK;
-        }
-        if (reopen) {
-                printf("reopening the log files\n");
-                return EXIT_OK;
-        }
-
-        fs = calloc(json_array_size(json_object_get(ans, "files")) + 1, sizeof(Follow));
-        if (!fs)
-                return EXIT_FAILED;
-        json_array_foreach(json_object_get(ans, "files"), k, v) {
-                Follow *f = &fs[n_fs];
+        json_array_foreach(files, k, v) {
+                Follow *f = &fs[n];
+                int r;
 
                 f->fd = -1;
                 f->name = (char *) json_string_value(json_object_get(v, "name"));
@@ -260,30 +244,86 @@ int ctl_logs(const char *socket, int argc, char **argv, bool json, ctl_roundtrip
                         ret = EXIT_FAILED;
                         continue;
                 }
-                n_fs++;
+                n++;
         }
-        prefix_lines = n_fs > 1;
-        for (size_t i = 0; i < n_fs; i++) {
+        *ret_n = n;
+        return ret;
+}
+
+/* -n: the last lines of each file as of now (what is appended meanwhile is for -f). */
+static void print_tails(Follow *fs, size_t n, unsigned long lines) {
+        for (size_t i = 0; i < n; i++) {
                 struct stat st;
 
-                /* the last lines as of now: what is appended meanwhile is for -f */
                 if (fs[i].fd >= 0 && fstat(fs[i].fd, &st) == 0) {
                         fs[i].pos = tail_offset(fs[i].fd, st.st_size, lines);
                         read_until(&fs[i], st.st_size);
                 }
         }
         fflush(stdout);
-        while (follow && n_fs > 0) {
+}
+
+/* -f: every FOLLOW_INTERVAL_MS, until the reader goes away (stdout cannot be flushed). */
+static void follow_all(Follow *fs, size_t n) {
+        while (n > 0) {
                 (void) poll(NULL, 0, FOLLOW_INTERVAL_MS);
-                for (size_t i = 0; i < n_fs; i++)
+                for (size_t i = 0; i < n; i++)
                         follow_step(&fs[i]);
                 if (fflush(stdout) != 0)
-                        break; /* the reader went away */
+                        break;
         }
-        for (size_t i = 0; i < n_fs; i++) {
+}
+
+static void follows_done(Follow *fs, size_t n) {
+        for (size_t i = 0; i < n; i++) {
                 if (fs[i].fd >= 0)
                         close(fs[i].fd);
                 free(fs[i].partial);
         }
+}
+
+int ctl_logs(const char *socket, int argc, char **argv, bool json, ctl_roundtrip_fn roundtrip) {
+        _cleanup_(json_decrefp) json_t *req = NULL, *ans = NULL;
+        LogsArgs a = { .lines = 10, .json = json };
+        _cleanup_free_ Follow *fs = NULL;
+        size_t n_fs = 0;
+        int r, ret;
+
+        r = parse_args(argc, argv, &a);
+        if (r >= 0)
+                return r;
+        req = json_pack("{s:s}", "cmd",
+                        proto_commands[a.reopen ? PROTO_CMD_REOPEN_LOGS : PROTO_CMD_LOGFILE].name);
+        if (req && a.name)
+                json_object_set_new(req, "name", json_string(a.name));
+        r = req ? roundtrip(socket, req, &ans) : -ENOMEM;
+        if (r < 0) {
+                fprintf(stderr, "upkeepctl: cannot talk to upkeepd at %s: %s\n", socket,
+                        strerror(-r));
+                return EXIT_UNREACHABLE;
+        }
+        if (!json_is_true(json_object_get(ans, "ok"))) {
+                fprintf(stderr, "%s: ERROR (%s)\n", a.name ?: "logs",
+                        json_string_value(json_object_get(ans, "error")) ?: "?");
+                return ctl_exit_for_error(proto_answer_error(ans));
+        }
+        if (a.json) {
+                json_dumpf(ans, stdout, JSON_COMPACT);
+                putchar('\n');
+                return EXIT_OK;
+        }
+        if (a.reopen) {
+                printf("reopening the log files\n");
+                return EXIT_OK;
+        }
+        fs = calloc(json_array_size(json_object_get(ans, "files")) + 1, sizeof(Follow));
+        if (!fs)
+                return EXIT_FAILED;
+        ret = open_files(json_object_get(ans, "files"), a.follow, fs, &n_fs);
+        prefix_lines = n_fs > 1;
+        print_tails(fs, n_fs, a.lines);
+        if (a.follow)
+                follow_all(fs, n_fs);
+        follows_done(fs, n_fs);
         return ret;
 }

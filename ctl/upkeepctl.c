@@ -16,16 +16,16 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctlexit.h"
 #include "ctllogs.h"
 #include "macro.h"
 #include "parse.h"
 #include "proto.h"
 
-#define ANSWER_TIMEOUT_MS 30000
+#define ANSWER_TIMEOUT (30 * USEC_PER_SEC)
 
 static void usage(FILE *f) {
         fprintf(f, "usage: upkeepctl [-s SOCKET] status [NAME] [--json]\n"
@@ -42,21 +42,10 @@ static void usage(FILE *f) {
                    "  -j, --json          print the daemon's answer: one line of JSON\n");
 }
 
-static usec_t now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * 1000 + (usec_t) ts.tv_nsec / 1000000;
-}
-
-/* Send one request line and wait, with a deadline, for one answer line: returned without its
- * newline, NUL-terminated. */
-static int roundtrip_line(const char *path, json_t *req, char **ret, size_t *ret_len) {
+/* A connected stream socket to upkeepd, or a negative errno. */
+static int connect_socket(const char *path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *line = NULL, *buf = NULL;
-        size_t len = 0, cap = 0;
-        usec_t deadline = now_ms() + ANSWER_TIMEOUT_MS;
 
         if (strlen(path) >= sizeof sa.sun_path)
                 return -ENAMETOOLONG;
@@ -64,40 +53,63 @@ static int roundtrip_line(const char *path, json_t *req, char **ret, size_t *ret
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
                 return negative_errno();
+        return TAKE_FD(fd);
+}
 
-        line = json_dumps(req, JSON_COMPACT);
+/* The request as one line, newline included, in a single send(). */
+static int send_request(int fd, json_t *req) {
+        _cleanup_free_ char *line = json_dumps(req, JSON_COMPACT);
+        size_t l;
+
         if (!line)
                 return -ENOMEM;
-        {
-                size_t l = strlen(line);
-                line[l] = '\n';
-                if (send(fd, line, l + 1, MSG_NOSIGNAL) != (ssize_t) (l + 1))
-                        return -EIO;
-        }
+        l = strlen(line);
+        line[l] = '\n'; /* over the NUL: send() is given the length */
+        if (send(fd, line, l + 1, MSG_NOSIGNAL) != (ssize_t) (l + 1))
+                return -EIO;
+        return 0;
+}
+
+/* Room for at least 64 KiB more in *buf (grown by 256 KiB at a time). */
+static int reserve(char **buf, size_t len, size_t *cap) {
+        char *nb;
+
+        if (*cap - len >= 65536)
+                return 0;
+        nb = realloc(*buf, *cap + 65536 * 4);
+        if (!nb)
+                return -ENOMEM;
+        *buf = nb;
+        *cap += 65536 * 4;
+        return 0;
+}
+
+/* Read until the first newline or the deadline; the line is returned NUL-terminated. */
+static int receive_answer(int fd, usec_t deadline, char **ret, size_t *ret_len) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+
         for (;;) {
                 struct pollfd p = { .fd = fd, .events = POLLIN };
-                usec_t t = now_ms();
+                usec_t t = clock_mono_usec();
                 ssize_t n;
                 char *nl;
 
                 if (t >= deadline)
                         return -ETIMEDOUT;
-                if (poll(&p, 1, (int) (deadline - t)) < 0 && errno != EINTR)
+                /* rounded up: a wait of less than 1 ms must not become poll(0), a busy loop */
+                if (poll(&p, 1, (int) ((deadline - t + USEC_PER_MSEC - 1) / USEC_PER_MSEC)) < 0 &&
+                    errno != EINTR)
                         return negative_errno();
-                if (cap - len < 65536) {
-                        char *nb = realloc(buf, cap + 65536 * 4);
-                        if (!nb)
-                                return -ENOMEM;
-                        buf = nb;
-                        cap += 65536 * 4;
-                }
+                if (reserve(&buf, len, &cap) < 0)
+                        return -ENOMEM;
                 n = recv(fd, buf + len, cap - len - 1, MSG_DONTWAIT);
                 if (n < 0 && (errno == EAGAIN || errno == EINTR))
                         continue;
                 if (n <= 0)
                         return -ECONNRESET;
+                nl = memchr(buf + len, '\n', (size_t) n); /* the bytes before had none */
                 len += (size_t) n;
-                nl = memchr(buf, '\n', len);
                 if (nl) {
                         *nl = '\0';
                         *ret_len = (size_t) (nl - buf);
@@ -107,6 +119,21 @@ static int roundtrip_line(const char *path, json_t *req, char **ret, size_t *ret
                 if (len > PROTO_MAX_ANSWER)
                         return -EMSGSIZE;
         }
+}
+
+/* Send one request line and wait, with a deadline, for one answer line: returned without its
+ * newline, NUL-terminated. */
+static int roundtrip_line(const char *path, json_t *req, char **ret, size_t *ret_len) {
+        usec_t deadline = clock_mono_usec() + ANSWER_TIMEOUT;
+        _cleanup_close_ int fd = connect_socket(path);
+        int r;
+
+        if (fd < 0)
+                return fd;
+        r = send_request(fd, req);
+        if (r < 0)
+                return r;
+        return receive_answer(fd, deadline, ret, ret_len);
 }
 
 static int roundtrip(const char *path, json_t *req, json_t **ret) {
@@ -124,7 +151,7 @@ static int roundtrip(const char *path, json_t *req, json_t **ret) {
 static const char *fmt_secs(char *buf, size_t len, json_t *v) {
         if (!json_is_number(v))
                 return "-";
-        return format_duration(buf, len, (usec_t) (json_number_value(v) * 1e6));
+        return format_duration(buf, len, seconds_to_usec(json_number_value(v)));
 }
 
 static void describe_exit(json_t *last, char *buf, size_t len) {
@@ -140,60 +167,81 @@ static void describe_exit(json_t *last, char *buf, size_t len) {
                 snprintf(buf, len, "-");
 }
 
-static int print_status(json_t *ans) {
-        json_t *workers = json_object_get(ans, "workers"), *w, *insts, *i;
+/* The NAME column: as wide as the longest instance name, at least 12. */
+static int name_width(json_t *workers) {
+        json_t *w, *i;
         size_t wi, ii;
-        int width = 12, ret = EXIT_OK;
+        int width = 12;
 
-        json_array_foreach(workers, wi, w) {
-                insts = json_object_get(w, "instances");
-                json_array_foreach(insts, ii, i) {
+        json_array_foreach(workers, wi, w)
+                json_array_foreach(json_object_get(w, "instances"), ii, i) {
                         int l = (int) strlen(json_string_value(json_object_get(i, "name")) ?: "");
                         width = MAX(width, l + 2);
                 }
-        }
+        return width;
+}
+
+/* The ERRORS column: crashes and failed probes of the worker over the last 5 minutes. */
+static void worker_errors(json_t *w, char *buf, size_t len) {
+        json_t *ev = json_object_get(w, "events");
+        long long errors =
+                json_integer_value(json_object_get(json_object_get(ev, "crash"), "5m")) +
+                json_integer_value(json_object_get(json_object_get(ev, "health-failure"), "5m"));
+
+        snprintf(buf, len, "%lld/5m", errors);
+}
+
+/* The INFO column: when the next start comes, and why. */
+static void describe_info(json_t *i, char *buf, size_t len) {
+        const char *reason = json_string_value(json_object_get(i, "reason"));
+        json_t *retry = json_object_get(i, "next_retry_s");
+        char rb[32];
+
+        if (json_is_number(retry))
+                snprintf(buf, len, "retry in %s%s%s", fmt_secs(rb, sizeof rb, retry),
+                         reason ? ": " : "", reason ?: "");
+        else if (reason)
+                snprintf(buf, len, "%s", reason);
+        else
+                buf[0] = '\0';
+}
+
+/* One row of the status table; whether the instance is RUNNING. */
+static bool print_instance(json_t *i, int width, const char *errors) {
+        const char *hstate = json_string_value(json_object_get(json_object_get(i, "health"),
+                                                               "state"));
+        const char *state = json_string_value(json_object_get(i, "state")) ?: "?";
+        json_t *pid = json_object_get(i, "pid");
+        char up[32], ex[48], pidbuf[16], info[320];
+
+        if (json_is_integer(pid))
+                snprintf(pidbuf, sizeof pidbuf, "%lld", (long long) json_integer_value(pid));
+        else
+                snprintf(pidbuf, sizeof pidbuf, "-");
+        describe_exit(json_object_get(i, "last_exit"), ex, sizeof ex);
+        describe_info(i, info, sizeof info);
+        printf("%-*s %-9s %7s %8s %8lld %-10s %-9s %6s  %s\n", width,
+               json_string_value(json_object_get(i, "name")) ?: "?", state, pidbuf,
+               fmt_secs(up, sizeof up, json_object_get(i, "uptime_s")),
+               (long long) json_integer_value(json_object_get(i, "restarts")), ex, hstate ?: "-",
+               errors, info);
+        return strcmp(state, "RUNNING") == 0;
+}
+
+static int print_status(json_t *ans) {
+        json_t *workers = json_object_get(ans, "workers"), *w, *i;
+        int width = name_width(workers), ret = EXIT_OK;
+        size_t wi, ii;
+
         printf("%-*s %-9s %7s %8s %8s %-10s %-9s %6s  %s\n", width, "NAME", "STATE", "PID",
                "UPTIME", "RESTARTS", "LAST-EXIT", "HEALTH", "ERRORS", "INFO");
         json_array_foreach(workers, wi, w) {
-                json_t *ev = json_object_get(w, "events");
-                /* errors: crashes and failed probes of the worker over the last 5 minutes */
-                long long errors =
-                        json_integer_value(json_object_get(json_object_get(ev, "crash"), "5m")) +
-                        json_integer_value(
-                                json_object_get(json_object_get(ev, "health-failure"), "5m"));
-                char errbuf[24];
+                char errors[24];
 
-                snprintf(errbuf, sizeof errbuf, "%lld/5m", errors);
-                insts = json_object_get(w, "instances");
-                json_array_foreach(insts, ii, i) {
-                        json_t *health = json_object_get(i, "health");
-                        const char *hstate = json_string_value(json_object_get(health, "state"));
-                        const char *state = json_string_value(json_object_get(i, "state")) ?: "?";
-                        const char *reason = json_string_value(json_object_get(i, "reason"));
-                        json_t *pid = json_object_get(i, "pid");
-                        json_t *retry = json_object_get(i, "next_retry_s");
-                        char up[32], ex[48], pidbuf[16], info[320] = "", rb[32];
-
-                        if (json_is_integer(pid))
-                                snprintf(pidbuf, sizeof pidbuf, "%lld",
-                                         (long long) json_integer_value(pid));
-                        else
-                                snprintf(pidbuf, sizeof pidbuf, "-");
-                        describe_exit(json_object_get(i, "last_exit"), ex, sizeof ex);
-                        if (json_is_number(retry))
-                                snprintf(info, sizeof info, "retry in %s%s%s",
-                                         fmt_secs(rb, sizeof rb, retry), reason ? ": " : "",
-                                         reason ?: "");
-                        else if (reason)
-                                snprintf(info, sizeof info, "%s", reason);
-                        printf("%-*s %-9s %7s %8s %8lld %-10s %-9s %6s  %s\n", width,
-                               json_string_value(json_object_get(i, "name")) ?: "?", state,
-                               pidbuf, fmt_secs(up, sizeof up, json_object_get(i, "uptime_s")),
-                               (long long) json_integer_value(json_object_get(i, "restarts")),
-                               ex, hstate ?: "-", errbuf, info);
-                        if (strcmp(state, "RUNNING") != 0)
+                worker_errors(w, errors, sizeof errors);
+                json_array_foreach(json_object_get(w, "instances"), ii, i)
+                        if (!print_instance(i, width, errors))
                                 ret = EXIT_NOT_RUNNING;
-                }
         }
         return ret;
 }
@@ -236,14 +284,15 @@ static int print_health(json_t *ans, bool json) {
         return json_is_true(json_object_get(ans, "healthy")) ? EXIT_OK : EXIT_FAILED;
 }
 
-static int print_alerts(json_t *ans) {
+static void print_active_alerts(json_t *active) {
         json_t *v;
         size_t k;
 
-        if (json_array_size(json_object_get(ans, "active")) == 0)
+        if (json_array_size(active) == 0)
                 printf("no active alerts\n");
-        json_array_foreach(json_object_get(ans, "active"), k, v) {
+        json_array_foreach(active, k, v) {
                 char buf[32];
+
                 printf("%-9s %s (%s, firing for %s): %s\n",
                        json_string_value(json_object_get(v, "severity")) ?: "?",
                        json_string_value(json_object_get(v, "worker")) ?: "?",
@@ -251,10 +300,16 @@ static int print_alerts(json_t *ans) {
                        fmt_secs(buf, sizeof buf, json_object_get(v, "firing_s")),
                        json_string_value(json_object_get(v, "summary")) ?: "");
         }
-        if (json_array_size(json_object_get(ans, "sinks")) > 0)
-                printf("\n%-12s %-13s %-9s %6s %6s %6s %7s  %s\n", "SINK", "TYPE", "STATE", "QUEUED",
-                       "SENT", "FAILED", "DROPPED", "LAST ERROR");
-        json_array_foreach(json_object_get(ans, "sinks"), k, v)
+}
+
+static void print_sinks(json_t *sinks) {
+        json_t *v;
+        size_t k;
+
+        if (json_array_size(sinks) > 0)
+                printf("\n%-12s %-13s %-9s %6s %6s %6s %7s  %s\n", "SINK", "TYPE", "STATE",
+                       "QUEUED", "SENT", "FAILED", "DROPPED", "LAST ERROR");
+        json_array_foreach(sinks, k, v)
                 printf("%-12s %-13s %-9s %6lld %6lld %6lld %7lld  %s\n",
                        json_string_value(json_object_get(v, "name")) ?: "?",
                        json_string_value(json_object_get(v, "type")) ?: "?",
@@ -264,6 +319,19 @@ static int print_alerts(json_t *ans) {
                        (long long) json_integer_value(json_object_get(v, "failed")),
                        (long long) json_integer_value(json_object_get(v, "dropped")),
                        json_string_value(json_object_get(v, "last_error")) ?: "-");
+}
+
+static int print_alerts(json_t *ans) {
+        print_active_alerts(json_object_get(ans, "active"));
+        print_sinks(json_object_get(ans, "sinks"));
+        return EXIT_OK;
+}
+
+static int print_reload(json_t *ans) {
+        printf("reloaded\n");
+        print_list("added", json_object_get(ans, "added"));
+        print_list("removed", json_object_get(ans, "removed"));
+        print_list("restarted", json_object_get(ans, "restarted"));
         return EXIT_OK;
 }
 
@@ -393,13 +461,7 @@ static int show(const Args *a, json_t *ans) {
                         printf("%s: test notification queued\n", a->name);
                 return EXIT_OK;
         case PROTO_CMD_RELOAD:
-                if (!a->json) {
-                        printf("reloaded\n");
-                        print_list("added", json_object_get(ans, "added"));
-                        print_list("removed", json_object_get(ans, "removed"));
-                        print_list("restarted", json_object_get(ans, "restarted"));
-                }
-                return EXIT_OK;
+                return a->json ? EXIT_OK : print_reload(ans);
         default:
                 return print_results(ans, a->json);
         }

@@ -7,7 +7,7 @@
  * says whether a notification is due.  upkeepd's own log always gets it; every sink whose
  * min-severity is reached gets it queued, encoded by alertpayload.c.  The alert state of a worker
  * (level, timer, summary) is a WorkerAlert record of this part, made at the worker's first match
- * and dropped by alerts_forget().
+ * and dropped when the worker goes away (a reload that removes or replaces it).
  *
  * Delivery: each sink has a bounded FIFO and at most one delivery in flight.  HTTP sinks go
  * through the shared curl multi, so a stalled endpoint delays nothing else; timeouts, 429 and
@@ -67,7 +67,7 @@ typedef struct Sink {
         char last_error[160];
 } Sink;
 
-/* The alert of one worker, from its first matching rule until alerts_forget(). */
+/* The alert of one worker, from its first matching rule until the worker goes away. */
 typedef struct WorkerAlert {
         Alerts *alerts;
         Worker *worker;
@@ -79,7 +79,9 @@ typedef struct WorkerAlert {
 } WorkerAlert;
 
 struct Alerts {
-        Supervisor *sup;
+        Supervisor *sup;         /* event loop, child registry, the worker list */
+        const Config *config;    /* the sinks' settings point into it */
+        Http *http;              /* NULL while no sink or probe needs HTTP */
         Sink *sinks;
         size_t n_sinks;
         WorkerAlert **workers;   /* sorted by worker address */
@@ -266,35 +268,39 @@ static void on_exec_exit(pid_t pid, const siginfo_t *si, void *userdata) {
         exec_finished(userdata, si);
 }
 
-static int exec_start(Sink *k) {
-        _cleanup_strv_free_ char **env = NULL;
+/* upkeepd's environment, then the notice's UPKEEP_* assignments; NULL when out of memory. */
+static char **exec_environ(char *const *extra) {
+        size_t n = strv_length(environ), m = strv_length(extra);
+        _cleanup_strv_free_ char **env = calloc(n + m + 1, sizeof(char *));
+
+        if (!env)
+                return NULL;
+        for (size_t i = 0; i < n + m; i++)
+                if (!(env[i] = strdup(i < n ? environ[i] : extra[i - n])))
+                        return NULL;
+        return TAKE_PTR(env);
+}
+
+/*
+ * Run the command in a process group of its own, so that the timeout kills what it started too,
+ * with no signal blocked (upkeepd blocks those its loop reads) and SIGPIPE back to default; its
+ * stdout and stderr go to the pipe p, whose read end p[0] is all that is left open on success.
+ */
+static int exec_spawn(char *const *argv, char *const *extra, pid_t *ret_pid, int p[static 2]) {
+        _cleanup_strv_free_ char **env = exec_environ(extra);
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
         sigset_t none, pipe_sig;
-        size_t n = 0;
-        int p[2], r;
-        pid_t pid;
+        int r;
 
-        for (char **e = environ; e && *e; e++)
-                n++;
-        env = calloc(n + strv_length(k->queue.head->env) + 1, sizeof(char *));
         if (!env)
                 return -ENOMEM;
-        n = 0;
-        for (char **e = environ; e && *e; e++)
-                if (!(env[n++] = strdup(*e)))
-                        return -ENOMEM;
-        for (char **e = k->queue.head->env; e && *e; e++)
-                if (!(env[n++] = strdup(*e)))
-                        return -ENOMEM;
         if (pipe2(p, O_CLOEXEC) < 0)
                 return negative_errno();
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
         posix_spawn_file_actions_adddup2(&fa, p[1], STDERR_FILENO);
-        /* in a process group of its own, so that the timeout kills what it started too; with
-         * no signal blocked (upkeepd blocks those its loop reads) and SIGPIPE back to default */
         sigemptyset(&none);
         sigemptyset(&pipe_sig);
         sigaddset(&pipe_sig, SIGPIPE);
@@ -304,7 +310,7 @@ static int exec_start(Sink *k) {
         posix_spawnattr_setpgroup(&attr, 0);
         posix_spawnattr_setsigmask(&attr, &none);
         posix_spawnattr_setsigdefault(&attr, &pipe_sig);
-        r = posix_spawnp(&pid, k->cfg->argv[0], &fa, &attr, k->cfg->argv, env);
+        r = posix_spawnp(ret_pid, argv[0], &fa, &attr, argv, env);
         posix_spawnattr_destroy(&attr);
         posix_spawn_file_actions_destroy(&fa);
         close(p[1]);
@@ -312,6 +318,16 @@ static int exec_start(Sink *k) {
                 close(p[0]);
                 return -r;
         }
+        return 0;
+}
+
+static int exec_start(Sink *k) {
+        int p[2], r;
+        pid_t pid;
+
+        r = exec_spawn(k->cfg->argv, k->queue.head->env, &pid, p);
+        if (r < 0)
+                return r;
         k->pid = pid;
         k->out_fd = p[0];
         k->out_len = 0;
@@ -350,7 +366,7 @@ static void sink_kick(Sink *k) {
                         failed(k, false, why);
                         continue;
                 }
-                if (!k->alerts->sup->http) {
+                if (!k->alerts->http) {
                         failed(k, false, "HTTP is not available");
                         continue;
                 }
@@ -361,7 +377,7 @@ static void sink_kick(Sink *k) {
                         .post_body = k->queue.head->body,
                         .headers = json_headers,
                 };
-                r = http_start(k->alerts->sup->http, &spec, on_http_done, k, &k->req);
+                r = http_start(k->alerts->http, &spec, on_http_done, k, &k->req);
                 if (r >= 0)
                         return;
                 k->req = NULL;
@@ -565,6 +581,8 @@ static void worker_notify(WorkerAlert *wa, EscNotice notice, Severity before) {
                 wa->summary[0] = '\0';
 }
 
+static void alerts_evaluate(Alerts *a, Worker *w, const char *instance);
+
 static int on_worker_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         WorkerAlert *wa = userdata;
 
@@ -591,7 +609,8 @@ static void worker_schedule(WorkerAlert *wa, usec_t now) {
         (void) sd_event_source_set_enabled(wa->timer, SD_EVENT_ONESHOT);
 }
 
-void alerts_evaluate(Alerts *a, Worker *w, const char *instance) {
+/* Something was counted for this worker, or its state changed: evaluate its rules now. */
+static void alerts_evaluate(Alerts *a, Worker *w, const char *instance) {
         const AlertConfig *ac;
         WorkerAlert *wa;
         AlertFacts f;
@@ -599,7 +618,7 @@ void alerts_evaluate(Alerts *a, Worker *w, const char *instance) {
         EscNotice notice;
         Severity before;
 
-        if (!a || w->retiring)
+        if (w->retiring)
                 return;
         ac = &w->cfg->alerts;
         worker_facts(w, mono(a), &f);
@@ -621,12 +640,10 @@ void alerts_evaluate(Alerts *a, Worker *w, const char *instance) {
         worker_schedule(wa, f.now);
 }
 
-void alerts_forget(Alerts *a, Worker *w) {
-        size_t i;
+/* A worker is going away: drop its record and stop its timer. */
+static void alerts_forget(Alerts *a, Worker *w) {
+        size_t i = worker_alert_index(a, w);
 
-        if (!a)
-                return; /* upkeepd is exiting: alerts_free() dropped every record */
-        i = worker_alert_index(a, w);
         if (i == a->n_workers || a->workers[i]->worker != w)
                 return;
         worker_alert_free(a->workers[i]);
@@ -638,6 +655,8 @@ void alerts_forget(Alerts *a, Worker *w) {
 static int on_resend(sd_event_source *src, uint64_t usec, void *userdata) {
         Alerts *a = userdata;
         usec_t every = USEC_INFINITY;
+        size_t n_workers;
+        Worker *const *workers = sup_workers(a->sup, &n_workers);
 
         (void) usec;
         for (size_t i = 0; i < a->n_sinks; i++) {
@@ -646,8 +665,8 @@ static int on_resend(sd_event_source *src, uint64_t usec, void *userdata) {
                 if (k->cfg->type != SINK_ALERTMANAGER)
                         continue;
                 every = MIN(every, k->cfg->resend);
-                for (size_t w = 0; w < a->sup->n_workers; w++) {
-                        WorkerAlert *wa = worker_alert(a, a->sup->workers[w], false);
+                for (size_t w = 0; w < n_workers; w++) {
+                        WorkerAlert *wa = worker_alert(a, workers[w], false);
                         AlertCounts counts;
                         AlertEvent e;
                         AlertNotice *n;
@@ -693,8 +712,9 @@ static void sinks_free(Alerts *a) {
         a->resend = sd_event_source_disable_unref(a->resend);
 }
 
-int alerts_reconfigure(Alerts *a) {
-        const Config *c = a->sup->config;
+/* The configuration was replaced: rebuild the sinks (queued notifications are dropped). */
+static int alerts_reconfigure(Alerts *a) {
+        const Config *c = a->config;
         usec_t resend = USEC_INFINITY;
 
         sinks_free(a);
@@ -724,16 +744,47 @@ int alerts_reconfigure(Alerts *a) {
         return 0;
 }
 
-int alerts_new(Supervisor *s, Alerts **ret) {
+static void on_event_counted(void *userdata, Worker *w, const Instance *i, EventKind k) {
+        (void) k;
+        alerts_evaluate(userdata, w, i->name);
+}
+
+static void on_circuit_opened(void *userdata, Worker *w, const Instance *i) {
+        alerts_evaluate(userdata, w, i->name);
+}
+
+static void on_worker_removed(void *userdata, Worker *w) {
+        alerts_forget(userdata, w);
+}
+
+static void on_config_applied(void *userdata, const Config *c, Http *http) {
+        Alerts *a = userdata;
+
+        a->config = c;
+        a->http = http;
+        if (alerts_reconfigure(a) < 0)
+                log_error("out of memory setting up the alert sinks");
+}
+
+static const SupObserver alerts_observer = {
+        .event_counted = on_event_counted,
+        .circuit_opened = on_circuit_opened,
+        .worker_removed = on_worker_removed,
+        .config_applied = on_config_applied,
+};
+
+int alerts_new(Supervisor *s, const Config *c, Http *http, Alerts **ret) {
         Alerts *a = calloc(1, sizeof(Alerts));
         int r;
 
         if (!a)
                 return -ENOMEM;
-        a->sup = s;
+        *a = (Alerts) { .sup = s, .config = c, .http = http };
         if (gethostname(a->host, sizeof a->host - 1) < 0)
                 snprintf(a->host, sizeof a->host, "localhost");
         r = alerts_reconfigure(a);
+        if (r >= 0)
+                r = sup_observe(s, &alerts_observer, a);
         if (r < 0) {
                 alerts_free(a);
                 return r;
@@ -755,9 +806,12 @@ Alerts *alerts_free(Alerts *a) {
 
 static json_t *active_json(Alerts *a, usec_t now) {
         json_t *active = json_array();
+        size_t n_workers;
+        Worker *const *workers = sup_workers(a->sup, &n_workers);
 
-        for (size_t w = 0; w < a->sup->n_workers; w++) {
-                WorkerAlert *wa = worker_alert(a, a->sup->workers[w], false);
+        /* in configuration order, not the records' */
+        for (size_t w = 0; w < n_workers; w++) {
+                WorkerAlert *wa = worker_alert(a, workers[w], false);
 
                 if (!wa || wa->esc.level == SEV_NONE)
                         continue;

@@ -14,16 +14,14 @@
 typedef struct Supervisor Supervisor;
 typedef struct Worker Worker;
 typedef struct Alerts Alerts;
+typedef struct Http Http;
 
-int alerts_new(Supervisor *s, Alerts **ret);
+/*
+ * Alerts for the workers of s, with the sinks of c (HTTP ones through http, NULL when none
+ * needs it); they follow the supervisor as one of its observers (reloads included).
+ */
+int alerts_new(Supervisor *s, const Config *c, Http *http, Alerts **ret);
 Alerts *alerts_free(Alerts *a);
-/* The configuration was replaced: rebuild the sinks (queued notifications are dropped). */
-int alerts_reconfigure(Alerts *a);
-
-/* Something was counted for this worker, or its state changed: evaluate its rules now. */
-void alerts_evaluate(Alerts *a, Worker *w, const char *instance);
-/* A worker is going away: stop its timer. */
-void alerts_forget(Alerts *a, Worker *w);
 
 /* {"active": [...], "sinks": [...]} for upkeepctl alerts. */
 json_t *alerts_json(Alerts *a);

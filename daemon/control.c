@@ -12,7 +12,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include "log.h"
 #include "proto.h"
 #include "requests.h"
+#include "userdb.h"
 
 typedef enum Access {
         ACCESS_NONE,
@@ -35,7 +35,7 @@ typedef enum Access {
 
 typedef struct Client {
         struct Client *next, **pprev;
-        Control *ctl;
+        Control *control;
         int fd;
         Access access;
         uid_t uid;
@@ -73,12 +73,12 @@ static bool client_trusted(const Client *c) {
 static void client_update(Client *c);
 
 /* Read-only clients paused on the total budget resume once it is under it again. */
-static void readers_dequeued(Control *ctl, size_t n) {
-        bool was_over = ctl->readers_queued >= PROTO_TOTAL_QUEUE;
+static void readers_dequeued(Control *control, size_t n) {
+        bool was_over = control->readers_queued >= PROTO_TOTAL_QUEUE;
 
-        ctl->readers_queued -= MIN(n, ctl->readers_queued);
-        if (was_over && ctl->readers_queued < PROTO_TOTAL_QUEUE)
-                for (Client *c = ctl->clients; c; c = c->next)
+        control->readers_queued -= MIN(n, control->readers_queued);
+        if (was_over && control->readers_queued < PROTO_TOTAL_QUEUE)
+                for (Client *c = control->clients; c; c = c->next)
                         if (!client_trusted(c))
                                 client_update(c);
 }
@@ -89,11 +89,11 @@ static void client_free(Client *c) {
         if (c->next)
                 c->next->pprev = c->pprev;
         *c->pprev = c->next;
-        c->ctl->n_clients--;
+        c->control->n_clients--;
         if (client_trusted(c))
-                c->ctl->n_trusted--;
+                c->control->n_trusted--;
         else
-                readers_dequeued(c->ctl, client_queued(c));
+                readers_dequeued(c->control, client_queued(c));
         sd_event_source_disable_unref(c->io);
         sd_event_source_disable_unref(c->timer);
         sd_event_source_disable_unref(c->defer);
@@ -117,7 +117,7 @@ static void client_touch(Client *c) {
  * block.  Its idle timer is not touched meanwhile, so it is dropped after the idle timeout.
  */
 static void client_update(Client *c) {
-        bool may = proto_may_serve(client_queued(c), c->ctl->readers_queued, client_trusted(c));
+        bool may = proto_may_serve(client_queued(c), c->control->readers_queued, client_trusted(c));
         bool more = proto_reader_has_line(&c->in);
         uint32_t events = 0;
 
@@ -160,7 +160,7 @@ static int client_flush(Client *c) {
                 /* a client reading its answers is not idle */
                 client_touch(c);
                 if (!client_trusted(c))
-                        readers_dequeued(c->ctl, sent);
+                        readers_dequeued(c->control, sent);
         }
         return 0;
 }
@@ -194,7 +194,7 @@ static int queue_answer(Client *c, json_t *ans) {
         c->out[c->out_len + l] = '\n';
         c->out_len += l + 1;
         if (!client_trusted(c))
-                c->ctl->readers_queued += l + 1;
+                c->control->readers_queued += l + 1;
         return 0;
 }
 
@@ -220,10 +220,12 @@ static int on_client_timeout(sd_event_source *src, uint64_t usec, void *userdata
 static int client_serve(Client *c) {
         for (unsigned k = 0; k < PROTO_LINES_PER_WAKEUP; k++) {
                 const char *line;
+                json_t *ans;
                 size_t l;
                 int r;
 
-                if (!proto_may_serve(client_queued(c), c->ctl->readers_queued, client_trusted(c)))
+                if (!proto_may_serve(client_queued(c), c->control->readers_queued,
+                                     client_trusted(c)))
                         break;
                 r = proto_reader_next(&c->in, &line, &l);
                 if (r == -EMSGSIZE) {
@@ -234,7 +236,8 @@ static int client_serve(Client *c) {
                 }
                 if (r == 0)
                         break;
-                if (queue_answer(c, request_answer(c->ctl->sup, line, l, client_trusted(c), c->uid)) < 0) {
+                ans = request_answer(c->control->sup, line, l, client_trusted(c), c->uid);
+                if (queue_answer(c, ans) < 0) {
                         client_free(c);
                         return -ENOBUFS;
                 }
@@ -292,7 +295,7 @@ static int on_client(sd_event_source *src, int fd, uint32_t revents, void *userd
  * so may a peer holding socket-group as its group (SO_PEERCRED) or as a supplementary group
  * (SO_PEERGROUPS); everybody else may read, or nothing with socket-others = none.
  */
-static Access peer_access(Control *ctl, int fd, uid_t *ret_uid) {
+static Access peer_access(Control *control, int fd, uid_t *ret_uid) {
         struct ucred cred;
         socklen_t l = sizeof cred;
 
@@ -301,12 +304,12 @@ static Access peer_access(Control *ctl, int fd, uid_t *ret_uid) {
         *ret_uid = cred.uid;
         if (cred.uid == 0 || cred.uid == geteuid())
                 return ACCESS_COMMAND;
-        if (ctl->group != (gid_t) -1) {
+        if (control->group != (gid_t) -1) {
                 gid_t groups[256], *g = groups; /* the kernel allows 65536: ask again */
                 _cleanup_free_ gid_t *big = NULL;
                 socklen_t gl = sizeof groups;
 
-                if (cred.gid == ctl->group)
+                if (cred.gid == control->group)
                         return ACCESS_COMMAND;
                 if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &gl) < 0) {
                         /* fails closed: without them, the primary group alone counts */
@@ -316,21 +319,21 @@ static Access peer_access(Control *ctl, int fd, uid_t *ret_uid) {
                         g = big;
                 }
                 for (size_t i = 0; i < gl / sizeof(gid_t); i++)
-                        if (g[i] == ctl->group)
+                        if (g[i] == control->group)
                                 return ACCESS_COMMAND;
         }
-        return ctl->sup->config->others_read ? ACCESS_READ : ACCESS_NONE;
+        return control->sup->config->others_read ? ACCESS_READ : ACCESS_NONE;
 }
-static const char *slot_refusal(Control *ctl, Access access, uid_t uid) {
+static const char *slot_refusal(Control *control, Access access, uid_t uid) {
         unsigned same = 0;
 
-        if (ctl->n_clients >= PROTO_MAX_CLIENTS)
+        if (control->n_clients >= PROTO_MAX_CLIENTS)
                 return "too many clients";
         if (access >= ACCESS_COMMAND)
                 return NULL;
-        if (ctl->n_clients - ctl->n_trusted >= PROTO_MAX_CLIENTS - PROTO_TRUSTED_SLOTS)
+        if (control->n_clients - control->n_trusted >= PROTO_MAX_CLIENTS - PROTO_TRUSTED_SLOTS)
                 return "too many clients";
-        for (Client *c = ctl->clients; c; c = c->next)
+        for (Client *c = control->clients; c; c = c->next)
                 same += c->uid == uid;
         return same >= PROTO_MAX_READER_CLIENTS ? "too many clients of this user" : NULL;
 }
@@ -338,12 +341,12 @@ static const char *slot_refusal(Control *ctl, Access access, uid_t uid) {
 static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata);
 
 static int on_accept_retry(sd_event_source *src, uint64_t usec, void *userdata) {
-        Control *ctl = userdata;
+        Control *control = userdata;
 
         (void) src, (void) usec;
-        if (ctl->reserve_fd < 0)
-                ctl->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        (void) sd_event_source_set_enabled(ctl->listen_source, SD_EVENT_ON);
+        if (control->reserve_fd < 0)
+                control->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        (void) sd_event_source_set_enabled(control->listen_source, SD_EVENT_ON);
         return 0;
 }
 
@@ -355,46 +358,47 @@ static int on_accept_retry(sd_event_source *src, uint64_t usec, void *userdata) 
  * for a second instead.  Logged once
  * per episode; the end of the episode is logged at the next accepted connection.
  */
-static int accept_starved(Control *ctl, int fd) {
-        sd_event *e = sd_event_source_get_event(ctl->listen_source);
+static int accept_starved(Control *control, int fd) {
+        sd_event *e = sd_event_source_get_event(control->listen_source);
         int cfd = -1;
 
-        if (!ctl->starved) {
+        if (!control->starved) {
                 log_warning("control: out of file descriptors (%m), refusing clients until some "
                             "are free");
-                ctl->starved = true;
-                ctl->starved_refused = 0;
+                control->starved = true;
+                control->starved_refused = 0;
         }
-        if (ctl->reserve_fd >= 0) {
-                close(ctl->reserve_fd);
+        if (control->reserve_fd >= 0) {
+                close(control->reserve_fd);
                 cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 if (cfd >= 0) {
                         close(cfd);
-                        ctl->starved_refused++;
+                        control->starved_refused++;
                 }
-                ctl->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                control->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
         }
-        if (cfd >= 0 && ctl->reserve_fd >= 0)
+        if (cfd >= 0 && control->reserve_fd >= 0)
                 return 0;
-        (void) sd_event_source_set_enabled(ctl->listen_source, SD_EVENT_OFF);
-        if (!ctl->accept_retry) {
-                if (sd_event_add_time_relative(e, &ctl->accept_retry, CLOCK_MONOTONIC,
+        (void) sd_event_source_set_enabled(control->listen_source, SD_EVENT_OFF);
+        if (!control->accept_retry) {
+                if (sd_event_add_time_relative(e, &control->accept_retry, CLOCK_MONOTONIC,
                                                USEC_PER_SEC, 100 * USEC_PER_MSEC,
-                                               on_accept_retry, ctl) < 0) {
+                                               on_accept_retry, control) < 0) {
                         /* cannot pause: listen again, the next failure tries once more */
-                        (void) sd_event_source_set_enabled(ctl->listen_source, SD_EVENT_ON);
+                        (void) sd_event_source_set_enabled(control->listen_source, SD_EVENT_ON);
                         return -ENOMEM;
                 }
-                (void) sd_event_source_set_description(ctl->accept_retry, "control-accept-retry");
+                (void) sd_event_source_set_description(control->accept_retry,
+                                                       "control-accept-retry");
         } else {
-                (void) sd_event_source_set_time_relative(ctl->accept_retry, USEC_PER_SEC);
+                (void) sd_event_source_set_time_relative(control->accept_retry, USEC_PER_SEC);
         }
-        (void) sd_event_source_set_enabled(ctl->accept_retry, SD_EVENT_ONESHOT);
+        (void) sd_event_source_set_enabled(control->accept_retry, SD_EVENT_ONESHOT);
         return -EMFILE;
 }
 
 /* Serve an accepted connection: < 0 when out of resources (cfd is closed either way). */
-static int client_new(Control *ctl, sd_event *e, int cfd, Access access, uid_t uid) {
+static int client_new(Control *control, sd_event *e, int cfd, Access access, uid_t uid) {
         Client *c = calloc(1, sizeof(Client));
 
         if (c)
@@ -418,55 +422,55 @@ static int client_new(Control *ctl, sd_event *e, int cfd, Access access, uid_t u
         (void) sd_event_source_set_priority(c->defer, SD_EVENT_PRIORITY_NORMAL + 1);
         (void) sd_event_source_set_enabled(c->defer, SD_EVENT_OFF);
         (void) sd_event_source_set_description(c->io, "control-client");
-        c->ctl = ctl;
+        c->control = control;
         c->fd = cfd;
         c->access = access;
         c->uid = uid;
-        c->next = ctl->clients;
-        if (ctl->clients)
-                ctl->clients->pprev = &c->next;
-        c->pprev = &ctl->clients;
-        ctl->clients = c;
-        ctl->n_clients++;
-        ctl->n_trusted += client_trusted(c);
+        c->next = control->clients;
+        if (control->clients)
+                control->clients->pprev = &c->next;
+        c->pprev = &control->clients;
+        control->clients = c;
+        control->n_clients++;
+        control->n_trusted += client_trusted(c);
         return 0;
 }
 
 /* Who the new peer is and whether there is room for it; closed without a word if not. */
-static void accepted(Control *ctl, sd_event *e, int cfd) {
+static void accepted(Control *control, sd_event *e, int cfd) {
         const char *refusal;
         Access access;
         uid_t uid = (uid_t) -1;
 
-        if (ctl->starved) {
+        if (control->starved) {
                 log_notice("control: file descriptors available again (%u clients refused "
-                           "meanwhile)", ctl->starved_refused);
-                ctl->starved = false;
+                           "meanwhile)", control->starved_refused);
+                control->starved = false;
         }
-        access = peer_access(ctl, cfd, &uid);
+        access = peer_access(control, cfd, &uid);
         if (access == ACCESS_NONE) {
                 log_notice("control: uid %u is neither root nor in the socket group, closing",
                            (unsigned) uid);
                 close(cfd);
                 return;
         }
-        refusal = slot_refusal(ctl, access, uid);
+        refusal = slot_refusal(control, access, uid);
         if (refusal) {
                 /* a flood of connections must not eat our descriptors, and read-only clients
                  * must not take the slots of those who command.  Closed without a word, as
                  * always: a client retrying on an end of file must not take a refusal line for
                  * an answer */
                 log_warning("control: %u clients connected, refusing one of uid %u: %s",
-                            ctl->n_clients, (unsigned) uid, refusal);
+                            control->n_clients, (unsigned) uid, refusal);
                 close(cfd);
                 return;
         }
-        if (client_new(ctl, e, cfd, access, uid) < 0)
+        if (client_new(control, e, cfd, access, uid) < 0)
                 log_warning("control: cannot serve a client: out of resources");
 }
 
 static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
-        Control *ctl = userdata;
+        Control *control = userdata;
         sd_event *e = sd_event_source_get_event(src);
 
         (void) revents;
@@ -475,11 +479,11 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
                 int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
                 if (cfd >= 0) {
-                        accepted(ctl, e, cfd);
+                        accepted(control, e, cfd);
                         continue;
                 }
                 if (errno == EMFILE || errno == ENFILE) {
-                        if (accept_starved(ctl, fd) < 0)
+                        if (accept_starved(control, fd) < 0)
                                 return 0;
                         continue;
                 }
@@ -507,110 +511,104 @@ static int mkdir_parent(const char *path) {
 
 /*
  * The socket path becomes ours: the lock first, then a socket that still answers is left alone
- * and a stale one replaced.  Sets ctl->lock_fd and ctl->listen_fd (closed by ctl_free()).
+ * and a stale one replaced.  Sets control->lock_fd and control->listen_fd (closed by
+ * control_free()).
  */
-static int socket_take(Control *ctl, const char *path, mode_t mode) {
+static int socket_take(Control *control, const char *path, mode_t mode) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_free_ char *lock_path = NULL;
 
         memcpy(sa.sun_path, path, strlen(path));
         if (asprintf(&lock_path, "%s.lock", path) < 0)
                 return -ENOMEM;
-        ctl->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-        if (ctl->lock_fd < 0)
+        control->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+        if (control->lock_fd < 0)
                 return log_error_errno(negative_errno(), "cannot open lock file %s: %m",
                                        lock_path);
-        if (flock(ctl->lock_fd, LOCK_EX | LOCK_NB) < 0)
+        if (flock(control->lock_fd, LOCK_EX | LOCK_NB) < 0)
                 return log_error_errno(-EADDRINUSE, "another upkeepd is already running on %s, "
                                        "refusing to start", path);
-        ctl->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (ctl->listen_fd < 0)
+        control->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (control->listen_fd < 0)
                 return log_error_errno(negative_errno(), "cannot create socket: %m");
         /* the lock is ours, yet a process that does not know about it may be listening */
-        if (connect(ctl->listen_fd, (struct sockaddr *) &sa, sizeof sa) == 0)
+        if (connect(control->listen_fd, (struct sockaddr *) &sa, sizeof sa) == 0)
                 return log_error_errno(-EADDRINUSE,
                                        "something is listening on %s, refusing to start", path);
         if (errno == ECONNREFUSED)
                 log_info("removing stale socket %s", path);
-        close(ctl->listen_fd);
-        ctl->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        close(control->listen_fd);
+        control->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         (void) unlink(path);
-        if (ctl->listen_fd < 0 || bind(ctl->listen_fd, (struct sockaddr *) &sa, sizeof sa) < 0 ||
+        if (control->listen_fd < 0 ||
+            bind(control->listen_fd, (struct sockaddr *) &sa, sizeof sa) < 0 ||
             chmod(path, mode) < 0 ||
-            (ctl->group != (gid_t) -1 && chown(path, (uid_t) -1, ctl->group) < 0) ||
-            listen(ctl->listen_fd, 64) < 0)
+            (control->group != (gid_t) -1 && chown(path, (uid_t) -1, control->group) < 0) ||
+            listen(control->listen_fd, 64) < 0)
                 return log_error_errno(negative_errno(), "cannot listen on %s: %m", path);
         return 0;
 }
 
-int ctl_new(sd_event *e, Supervisor *sup, const char *path, Control **ret) {
-        Control *ctl;
+int control_new(sd_event *e, Supervisor *sup, const char *path, Control **ret) {
+        Control *control;
         int r;
 
         if (strlen(path) >= sizeof(((struct sockaddr_un *) NULL)->sun_path))
                 return log_error_errno(-ENAMETOOLONG, "socket path too long: %s", path);
         (void) mkdir_parent(path);
 
-        ctl = calloc(1, sizeof(Control));
-        if (!ctl)
+        control = calloc(1, sizeof(Control));
+        if (!control)
                 return -ENOMEM;
-        ctl->sup = sup;
-        ctl->listen_fd = -1;
-        ctl->lock_fd = -1;
-        ctl->group = (gid_t) -1;
+        control->sup = sup;
+        control->listen_fd = -1;
+        control->lock_fd = -1;
+        control->group = (gid_t) -1;
         /* see accept_starved(); without it, running out of descriptors is still survived */
-        ctl->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        ctl->path = strdup(path);
-        if (!ctl->path) {
+        control->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        control->path = strdup(path);
+        if (!control->path) {
                 r = -ENOMEM;
                 goto fail;
         }
-        if (sup->config->socket_group) {
-                char buf[4096];
-                struct group gr, *grp = NULL;
-
-                if (getgrnam_r(sup->config->socket_group, &gr, buf, sizeof buf, &grp) != 0 ||
-                    !grp) {
-                        r = log_error_errno(-ESRCH, "socket-group '%s' does not exist",
-                                            sup->config->socket_group);
-                        goto fail;
-                }
-                ctl->group = gr.gr_gid;
+        if (sup->config->socket_group &&
+            userdb_group(sup->config->socket_group, &control->group) < 0) {
+                r = log_error_errno(-ESRCH, "socket-group '%s' does not exist",
+                                    sup->config->socket_group);
+                goto fail;
         }
-        r = socket_take(ctl, path, sup->config->socket_mode);
+        r = socket_take(control, path, sup->config->socket_mode);
         if (r < 0)
                 goto fail;
-        r = sd_event_add_io(e, &ctl->listen_source, ctl->listen_fd, EPOLLIN, on_accept, ctl);
+        r = sd_event_add_io(e, &control->listen_source, control->listen_fd, EPOLLIN, on_accept,
+                            control);
         if (r < 0)
                 goto fail;
-        (void) sd_event_source_set_description(ctl->listen_source, "control-listen");
-        *ret = ctl;
+        (void) sd_event_source_set_description(control->listen_source, "control-listen");
+        *ret = control;
         return 0;
 fail:
-        if (ctl->listen_fd >= 0)
-                close(ctl->listen_fd);
-        ctl->listen_fd = -1;
-        ctl_free(ctl, false);
+        control_free(control, false); /* closes what was opened, unlinks nothing */
         return r;
 }
 
-Control *ctl_free(Control *ctl, bool unlink_socket) {
-        if (!ctl)
+Control *control_free(Control *control, bool unlink_socket) {
+        if (!control)
                 return NULL;
-        while (ctl->clients)
-                client_free(ctl->clients);
-        sd_event_source_disable_unref(ctl->listen_source);
-        sd_event_source_disable_unref(ctl->accept_retry);
-        if (ctl->reserve_fd >= 0)
-                close(ctl->reserve_fd);
-        if (ctl->listen_fd >= 0) {
-                close(ctl->listen_fd);
+        while (control->clients)
+                client_free(control->clients);
+        sd_event_source_disable_unref(control->listen_source);
+        sd_event_source_disable_unref(control->accept_retry);
+        if (control->reserve_fd >= 0)
+                close(control->reserve_fd);
+        if (control->listen_fd >= 0) {
+                close(control->listen_fd);
                 if (unlink_socket)
-                        (void) unlink(ctl->path);
+                        (void) unlink(control->path);
         }
-        if (ctl->lock_fd >= 0)
-                close(ctl->lock_fd);
-        free(ctl->path);
-        free(ctl);
+        if (control->lock_fd >= 0)
+                close(control->lock_fd);
+        free(control->path);
+        free(control);
         return NULL;
 }

@@ -11,5 +11,5 @@
 typedef struct Control Control;
 
 /* Take the socket path (refusing when another upkeepd owns it) and start serving. */
-int ctl_new(sd_event *e, Supervisor *sup, const char *path, Control **ret);
-Control *ctl_free(Control *ctl, bool unlink_socket);
+int control_new(sd_event *e, Supervisor *sup, const char *path, Control **ret);
+Control *control_free(Control *control, bool unlink_socket);

@@ -20,7 +20,7 @@
 static bool ready_sent;
 static char last_status[256];
 
-void notify_init(sd_event *e) {
+static void watchdog_init(sd_event *e) {
         int r = sd_event_set_watchdog(e, true);
 
         if (r > 0)
@@ -43,14 +43,18 @@ static bool instance_ready(const Supervisor *s, const Instance *i) {
                i->probe.state == HEALTH_DEGRADED;
 }
 
-void notify_state_changed(Supervisor *s) {
+/* Update STATUS=, send READY=1 when readiness is first reached. */
+static void notify_state_changed(Supervisor *s) {
         unsigned counts[_STATE_MAX] = { 0 };
         bool ready = true;
         char status[256];
+        size_t n;
+        Worker *const *workers = sup_workers(s, &n);
 
-        for (size_t w = 0; w < s->n_workers; w++)
-                for (unsigned k = 0; k < s->workers[w]->n_instances; k++) {
-                        const Instance *i = &s->workers[w]->instances[k];
+        for (size_t w = 0; w < n; w++)
+                for (unsigned k = 0; k < workers[w]->n_instances; k++) {
+                        const Instance *i = &workers[w]->instances[k];
+
                         counts[i->state]++;
                         ready = ready && instance_ready(s, i);
                 }
@@ -70,14 +74,14 @@ void notify_state_changed(Supervisor *s) {
         }
 }
 
-void notify_reloading(sd_event *e) {
+static void notify_reloading(sd_event *e) {
         uint64_t t = 0;
 
         (void) sd_event_now(e, CLOCK_MONOTONIC, &t);
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) t);
 }
 
-void notify_reloaded(Supervisor *s) {
+static void notify_reloaded(Supervisor *s) {
         ready_sent = false;
         notify_state_changed(s);
         if (!ready_sent) {
@@ -87,6 +91,32 @@ void notify_reloaded(Supervisor *s) {
         }
 }
 
-void notify_stopping(void) {
+static void on_instance_changed(void *userdata, const Instance *i, InstanceState old) {
+        (void) i, (void) old;
+        notify_state_changed(userdata);
+}
+
+static void on_reloading(void *userdata) {
+        notify_reloading(((Supervisor *) userdata)->event);
+}
+
+static void on_reloaded(void *userdata) {
+        notify_reloaded(userdata);
+}
+
+static void on_stopping(void *userdata) {
+        (void) userdata;
         (void) sd_notify(false, "STOPPING=1");
+}
+
+int notify_observe(Supervisor *s) {
+        static const SupObserver ops = {
+                .instance_changed = on_instance_changed,
+                .reloading = on_reloading,
+                .reloaded = on_reloaded,
+                .stopping = on_stopping,
+        };
+
+        watchdog_init(s->event);
+        return sup_observe(s, &ops, s);
 }

@@ -4,14 +4,12 @@
  */
 #pragma once
 
-#include <systemd/sd-event.h>
 
 typedef struct Supervisor Supervisor;
 
-/* Arm watchdog pings from the loop, when the service manager asked for them. */
-void notify_init(sd_event *e);
-/* Any instance changed state: update STATUS=, send READY=1 when readiness is first reached. */
-void notify_state_changed(Supervisor *s);
-void notify_reloading(sd_event *e);
-void notify_reloaded(Supervisor *s);
-void notify_stopping(void);
+/*
+ * Arm watchdog pings from the loop when the service manager asked for them, and observe s:
+ * STATUS= and READY=1 as instances change state, RELOADING=1 and READY=1 around a reload,
+ * STOPPING=1.
+ */
+int notify_observe(Supervisor *s);

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "logs.h"
 #include "proto.h"
+#include "reload.h"
 #include "requests.h"
 #include "statusjson.h"
 #include "utf8.h"
@@ -32,6 +33,7 @@ static StatusProbe status_probe(const Probe *p) {
 
 static json_t *instance_json(const Instance *i, usec_t t) {
         StatusProbe probe = status_probe(&i->probe);
+        OutputSpec spec = {};
 
         return status_instance_json(&(StatusInstance) {
                                             .name = i->name,
@@ -49,7 +51,7 @@ static json_t *instance_json(const Instance *i, usec_t t) {
                                             .reason = i->reason,
                                             .probe = i->probe.url ? &probe : NULL,
                                             .output = logs_output_json(i->log_output,
-                                                                      sup_output_spec(i, &(OutputSpec) {})),
+                                                                      sup_output_spec(i, &spec)),
                                     },
                                     t);
 }
@@ -72,14 +74,13 @@ static json_t *worker_json(Worker *wk, json_t *instances, usec_t t) {
 
 /* The workers and instances that `name` (a worker or an instance; NULL: all) names. */
 static json_t *status_json(Supervisor *sup, const char *name, ProtoError *ret_error) {
-        Supervisor *s = sup;
         json_t *workers = json_array();
         unsigned not_running = 0;
         usec_t t = 0;
 
-        (void) sd_event_now(s->event, CLOCK_MONOTONIC, &t);
-        for (size_t w = 0; w < s->n_workers; w++) {
-                Worker *wk = s->workers[w];
+        (void) sd_event_now(sup->event, CLOCK_MONOTONIC, &t);
+        for (size_t w = 0; w < sup->n_workers; w++) {
+                Worker *wk = sup->workers[w];
                 json_t *insts = json_array();
                 bool match = !name || strcmp(name, wk->cfg->name) == 0;
 
@@ -103,10 +104,10 @@ static json_t *status_json(Supervisor *sup, const char *name, ProtoError *ret_er
         return status_answer_json(&(StatusDaemon) {
                                           .version = UPKEEP_VERSION,
                                           .pid = getpid(),
-                                          .started_at = s->started_at,
-                                          .config = s->config->path,
-                                          .orphans_reaped = s->orphans_reaped,
-                                          .shutting_down = s->shutting_down,
+                                          .started_at = sup->started_at,
+                                          .config = sup->config->path,
+                                          .orphans_reaped = sup->orphans_reaped,
+                                          .shutting_down = sup->shutting_down,
                                   },
                                   t, not_running, workers);
 }
@@ -175,28 +176,28 @@ static json_t *reload_json(Supervisor *sup, ProtoError *ret_error, char **ret_de
         return ans;
 }
 
+static json_t *failing_json(const Instance *i) {
+        return json_pack("{s:s, s:s, s:s}", "name", i->name, "state", state_to_string(i->state),
+                         "health", health_class_to_string(i->probe.state));
+}
+
 /* RUNNING, and healthy when probed: what a container HEALTHCHECK wants to know. */
 static json_t *health_check_json(Supervisor *sup) {
-        Supervisor *s = sup;
         json_t *bad = json_array();
         bool any_required = false;
 
-        for (size_t w = 0; w < s->n_workers; w++)
-                any_required = any_required || s->workers[w]->cfg->required;
-        for (size_t w = 0; w < s->n_workers; w++) {
-                Worker *wk = s->workers[w];
+        for (size_t w = 0; w < sup->n_workers; w++)
+                any_required = any_required || sup->workers[w]->cfg->required;
+        for (size_t w = 0; w < sup->n_workers; w++) {
+                Worker *wk = sup->workers[w];
                 if (any_required && !wk->cfg->required)
                         continue;
                 for (unsigned k = 0; k < wk->n_instances; k++) {
                         const Instance *i = &wk->instances[k];
-                        bool good = i->state == STATE_RUNNING &&
-                                    (!i->probe.url || i->probe.state == HEALTH_HEALTHY ||
-                                     i->probe.state == HEALTH_DEGRADED);
-                        if (!good && !(i->admin_stopped && !any_required))
-                                json_array_append_new(
-                                        bad, json_pack("{s:s, s:s, s:s}", "name", i->name, "state",
-                                                       state_to_string(i->state), "health",
-                                                       health_class_to_string(i->probe.state)));
+
+                        if (status_health_failing(i->state, i->probe.url, i->probe.state,
+                                                  i->admin_stopped, any_required))
+                                json_array_append_new(bad, failing_json(i));
                 }
         }
         return json_pack("{s:b, s:b, s:s, s:o}", "ok", 1, "healthy", json_array_size(bad) == 0,
@@ -214,8 +215,11 @@ static json_t *logfile_json(Supervisor *sup, const char *name, ProtoError *ret_e
                 return NULL;
         }
         files = json_array();
-        for (size_t k = 0; k < n; k++)
-                json_array_append_new(files, logs_file_json(sup_output_spec(l[k], &(OutputSpec) {})));
+        for (size_t k = 0; k < n; k++) {
+                OutputSpec spec = {};
+
+                json_array_append_new(files, logs_file_json(sup_output_spec(l[k], &spec)));
+        }
         return json_pack("{s:b, s:o}", "ok", 1, "files", files);
 }
 

@@ -4,7 +4,7 @@
  * It records, for each instance with a process, its pid (which is also its process group id)
  * and the process start time from /proc/PID/stat, plus the instances an operator stopped.  It
  * is rewritten (write to a temporary file, then rename) 1 ms after the first change of a burst,
- * once for the whole burst (a timer armed by sup_state_changed()).
+ * once for the whole burst (the StateFile observes the supervisor's record_changed).
  *
  * At start-up, before any worker is started, the previous run's file is read: every recorded
  * process that still exists with the same start time is a leftover of a upkeepd that died
@@ -55,6 +55,12 @@ typedef struct Leftover {
         bool alive;             /* watched by the child registry until it is gone */
         usec_t deadline;        /* SIGKILL then: its worker's stop-timeout after the signal */
 } Leftover;
+
+struct StateFile {
+        Supervisor *sup;
+        char *path;
+        sd_event_source *writer; /* saves the file 1 ms after the first change of a burst */
+};
 
 struct StateRecovery {
         Supervisor *sup;
@@ -200,22 +206,22 @@ static int state_write(const char *path, const char *data) {
         return r;
 }
 
-int state_save(Supervisor *s) {
+int state_save(StateFile *f) {
         _cleanup_free_ char *data = NULL;
         json_t *j;
         int r;
 
-        if (!s->state_path)
+        if (!f || !f->path)
                 return 0;
-        j = state_json(s);
+        j = state_json(f->sup);
         if (!j)
                 return -ENOMEM;
         data = json_dumps(j, JSON_COMPACT);
         json_decref(j);
-        r = data ? state_write(s->state_path, data) : -ENOMEM;
+        r = data ? state_write(f->path, data) : -ENOMEM;
         if (r < 0) {
                 log_warning("cannot write the state file %s: %s, a crash of upkeepd now could "
-                            "leave workers behind", s->state_path, strerror(-r));
+                            "leave workers behind", f->path, strerror(-r));
                 return r;
         }
         return 0;
@@ -253,59 +259,69 @@ static const char *state_check(json_t *root) {
 }
 
 /*
+ * The bytes of the file at path, when it is a regular file of ours nobody else may write, of
+ * bounded size, and no symbolic link; otherwise why not.  No file at all: NULL and *ret NULL.
+ */
+static const char *state_read(const char *path, char **ret, size_t *ret_n) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        size_t n = 0;
+
+        *ret = NULL;
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? NULL : errno == ELOOP ? "a symbolic link" : strerror(errno);
+        if (fstat(fd, &st) < 0)
+                return strerror(errno);
+        if (!S_ISREG(st.st_mode))
+                return "not a regular file";
+        if (st.st_uid != geteuid())
+                return "owned by another user";
+        if (st.st_mode & (S_IWGRP | S_IWOTH))
+                /* ours, but whoever can write it could name any process group to kill */
+                return "writable by other users";
+        if ((size_t) st.st_size > STATE_SIZE_MAX)
+                return "larger than 16 MiB";
+        buf = malloc((size_t) st.st_size + 1);
+        if (!buf)
+                return strerror(ENOMEM);
+        while (n <= (size_t) st.st_size) {
+                ssize_t k = read(fd, buf + n, (size_t) st.st_size + 1 - n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return strerror(errno);
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+        if (n > (size_t) st.st_size)
+                return "growing while read";
+        *ret = TAKE_PTR(buf);
+        *ret_n = n;
+        return NULL;
+}
+
+/*
  * The previous run's file, or NULL (there is none, or it is not one we can trust: then no
  * leftover is stopped, and the next save replaces it).
  */
 static json_t *state_load(const char *path) {
         _cleanup_free_ char *buf = NULL;
-        _cleanup_close_ int fd = -1;
-        const char *why = NULL;
+        const char *why;
         json_error_t jerr;
-        struct stat st;
+        json_t *root = NULL;
         size_t n = 0;
-        json_t *root;
 
-        fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-        if (fd < 0 && errno == ENOENT)
+        why = state_read(path, &buf, &n);
+        if (!why && !buf)
                 return NULL;
-        if (fd < 0)
-                why = errno == ELOOP ? "a symbolic link" : strerror(errno);
-        else if (fstat(fd, &st) < 0)
-                why = strerror(errno);
-        else if (!S_ISREG(st.st_mode))
-                why = "not a regular file";
-        else if (st.st_uid != geteuid())
-                why = "owned by another user";
-        else if (st.st_mode & (S_IWGRP | S_IWOTH))
-                /* ours, but whoever can write it could name any process group to kill */
-                why = "writable by other users";
-        else if ((size_t) st.st_size > STATE_SIZE_MAX)
-                why = "larger than 16 MiB";
-        else if (!(buf = malloc((size_t) st.st_size + 1)))
-                why = strerror(ENOMEM);
-        while (!why && n <= (size_t) st.st_size) {
-                ssize_t k = read(fd, buf + n, (size_t) st.st_size + 1 - n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        why = strerror(errno);
-                else if (k == 0)
-                        break;
-                else
-                        n += (size_t) k;
+        if (!why) {
+                root = n > 0 ? json_loadb(buf, n, 0, &jerr) : NULL;
+                why = !root ? (n > 0 ? jerr.text : "empty") : state_check(root);
         }
-        if (!why && n > (size_t) st.st_size)
-                why = "growing while read";
-        if (why) {
-                log_warning("state file %s: %s, ignoring it: workers of a previous upkeepd, if "
-                            "any, are not stopped", path, why);
-                return NULL;
-        }
-        root = n > 0 ? json_loadb(buf, n, 0, &jerr) : NULL;
-        if (!root)
-                why = n > 0 ? jerr.text : "empty";
-        else
-                why = state_check(root);
         if (why) {
                 log_warning("state file %s: %s, ignoring it: workers of a previous upkeepd, if "
                             "any, are not stopped", path, why);
@@ -446,13 +462,14 @@ static int stop_leftover(StateRecovery *rc, json_t *e) {
         return 0;
 }
 
-int state_recover(Supervisor *s, void (*done)(Supervisor *s)) {
+int state_recover(StateFile *f, void (*done)(Supervisor *s)) {
+        Supervisor *s = f->sup;
         json_t *root, *insts, *e;
         StateRecovery *rc;
         size_t k;
         int r;
 
-        root = s->state_path ? state_load(s->state_path) : NULL;
+        root = f->path ? state_load(f->path) : NULL;
         insts = json_object_get(root, "instances");
         if (!json_is_array(insts) || json_array_size(insts) == 0) {
                 json_decref(root);
@@ -501,7 +518,11 @@ static void recovery_done_stopping(Supervisor *s) {
                 (void) sd_event_exit(s->event, 0);
 }
 
-void state_recovery_kill(Supervisor *s) {
+/*
+ * upkeepd is stopping during the recovery: SIGKILL the leftovers, exit when they are gone, or
+ * after a bounded wait with the survivors kept in the state file.
+ */
+static void state_recovery_kill(Supervisor *s) {
         StateRecovery *rc = s->recovery;
         usec_t t = 0;
 
@@ -522,11 +543,78 @@ void state_recovery_kill(Supervisor *s) {
         recovery_arm(rc);
 }
 
-void state_recovery_abort(Supervisor *s) {
+static void state_recovery_abort(Supervisor *s) {
         if (!s->recovery)
                 return;
         recovery_free(s->recovery);
         s->recovery = NULL;
+}
+
+static int on_writer(sd_event_source *src, uint64_t usec, void *userdata) {
+        (void) src, (void) usec;
+        (void) state_save(userdata);
+        return 0;
+}
+
+/*
+ * Written 1 ms after the first change of a burst, once for the whole burst, and after the work
+ * of the moment: a restart of delay 0 spawns before the file is rewritten (a rename over the old
+ * file costs up to a millisecond on ext4), and the new pid is in it.
+ */
+static void on_record_changed(void *userdata) {
+        StateFile *f = userdata;
+        int enabled = SD_EVENT_OFF;
+        usec_t t = 0;
+
+        if (sd_event_source_get_enabled(f->writer, &enabled) >= 0 && enabled != SD_EVENT_OFF)
+                return;
+        (void) sd_event_now(f->sup->event, CLOCK_MONOTONIC, &t);
+        (void) sd_event_source_set_time(f->writer, t + USEC_PER_MSEC);
+        (void) sd_event_source_set_enabled(f->writer, SD_EVENT_ONESHOT);
+}
+
+static void on_stopping(void *userdata) {
+        StateFile *f = userdata;
+
+        state_recovery_kill(f->sup);
+}
+
+static const SupObserver state_observer = {
+        .record_changed = on_record_changed,
+        .stopping = on_stopping,
+};
+
+int state_file_new(Supervisor *s, const char *path, StateFile **ret) {
+        StateFile *f = calloc(1, sizeof(StateFile));
+        int r;
+
+        if (!f)
+                return -ENOMEM;
+        f->sup = s;
+        f->path = path ? strdup(path) : NULL;
+        if (path && !f->path)
+                return state_file_free(f), -ENOMEM;
+        r = sd_event_add_time(s->event, &f->writer, CLOCK_MONOTONIC, USEC_INFINITY,
+                              USEC_PER_MSEC, on_writer, f);
+        if (r < 0)
+                return state_file_free(f), r;
+        (void) sd_event_source_set_enabled(f->writer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(f->writer, "state-writer");
+        r = sup_observe(s, &state_observer, f);
+        if (r < 0)
+                return state_file_free(f), r;
+        *ret = f;
+        return 0;
+}
+
+StateFile *state_file_free(StateFile *f) {
+        if (!f)
+                return NULL;
+        state_recovery_abort(f->sup);
+        sd_event_source_disable_unref(f->writer);
+        free(f->path);
+        free(f);
+        return NULL;
 }
 
 char *state_default_path(const char *socket) {

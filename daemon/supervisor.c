@@ -1,6 +1,8 @@
 /*
  * The supervisor: the worker table built from the configuration, and the actions of the
- * instance state machine (fsm.c) carried out with sd-event sources.
+ * instance state machine (fsm.c) carried out with sd-event sources.  A reload is reload.c's,
+ * on top of the worker table; whoever must know what happened (alerts, sd_notify, the state
+ * file) observes the supervisor (SupObserver) and is never called by name.
  *
  * Invariants:
  *   - an instance has a process (pid > 0, watched by the child registry, children.c) exactly
@@ -10,7 +12,6 @@
  *     been reused.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,13 +19,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "alerts.h"
 #include "children.h"
 #include "http.h"
 #include "launch.h"
 #include "log.h"
 #include "logs.h"
-#include "notify.h"
 #include "parse.h"
 #include "supervisor.h"
 
@@ -43,9 +42,40 @@ static double random_unit(Supervisor *s) {
         return (double) ((s->rng * 2685821657736338717ULL) >> 11) / (double) (1ULL << 53);
 }
 
+typedef struct SupObserverSlot {
+        const SupObserver *ops;
+        void *userdata;
+} SupObserverSlot;
+
+/* Tell every observer that has the hook: OBSERVE(s, hook, args after userdata...). */
+#define OBSERVE(s, hook, ...)                                                                   \
+        do {                                                                                    \
+                for (size_t _o = 0; _o < (s)->n_observers; _o++)                                \
+                        if ((s)->observers[_o].ops->hook)                                       \
+                                (s)->observers[_o].ops->hook((s)->observers[_o].userdata,       \
+                                                             ##__VA_ARGS__);                    \
+        } while (0)
+
+int sup_observe(Supervisor *s, const SupObserver *ops, void *userdata) {
+        SupObserverSlot *l = reallocarray(s->observers, s->n_observers + 1, sizeof *l);
+
+        if (!l)
+                return -ENOMEM;
+        s->observers = l;
+        l[s->n_observers++] = (SupObserverSlot) { ops, userdata };
+        return 0;
+}
+
+/* Something the state file records changed (a state, a pid, an operator stop). */
+static void record_changed(Supervisor *s) {
+        OBSERVE(s, record_changed);
+}
+
 static void dispatch(Instance *i, FsmEvent ev);
+static void count_event(Instance *i, EventKind k);
 static bool worker_down(const Worker *w);
 static void schedule_cleanup(Supervisor *s);
+static int instance_configure(Instance *i);
 
 static int on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         (void) src, (void) usec;
@@ -145,9 +175,9 @@ static void on_child_exited(pid_t pid, const siginfo_t *si, void *userdata) {
         spawn_failed = launch_read_error(i, i->errpipe, reason, sizeof reason);
         child_gone(i);
         if (!spawn_failed) {
-                sup_count(i, EVK_EXIT);
+                count_event(i, EVK_EXIT);
                 if (!exit_is_clean(i) && i->state != STATE_STOPPING)
-                        sup_count(i, EVK_CRASH);
+                        count_event(i, EVK_CRASH);
         }
 
         if (spawn_failed) {
@@ -211,11 +241,8 @@ static void schedule_restart(Instance *i) {
         if (i->attempt < UINT32_MAX)
                 i->attempt++;
         i->restarts++;
-        sup_count(i, EVK_RESTART);
-        if (i->n_restart_times > 0) {
-                i->restart_times[i->restart_head] = now(s);
-                i->restart_head = (i->restart_head + 1) % i->n_restart_times;
-        }
+        count_event(i, EVK_RESTART);
+        circuit_record(&i->circuit, now(s));
         i->next_retry_at = now(s) + delay;
         log_fields(LOG_INFO, i->name, "restart-scheduled",
                    LOG_KV(LF_D("delay_ms", (double) delay / USEC_PER_MSEC),
@@ -230,28 +257,8 @@ static void schedule_restart(Instance *i) {
         arm_timer(i, delay);
 }
 
-/*
- * The circuit breaker: with give-up = "N in W", the restart after N restarts within W does not
- * happen.  The ring holds the times of the last N restarts, so the check is exact and O(1).
- * A half-open attempt that fails opens the circuit again at once.
- */
-static bool circuit_gives_up(const Instance *i) {
-        const WorkerConfig *w = i->worker->cfg;
-        usec_t oldest;
-
-        if (i->half_open)
-                return true;
-        if (i->n_restart_times == 0)
-                return false;
-        oldest = i->restart_times[i->restart_head]; /* the next slot to write is the oldest */
-        return oldest > 0 && now(i->worker->sup) - oldest <= w->give_up_within;
-}
-
-static void circuit_reset(Instance *i) {
-        if (i->n_restart_times > 0)
-                memset(i->restart_times, 0, i->n_restart_times * sizeof(usec_t));
-        i->restart_head = 0;
-        i->half_open = false;
+static bool gives_up(const Instance *i) {
+        return circuit_gives_up(&i->circuit, now(i->worker->sup), i->worker->cfg->give_up_within);
 }
 
 /* Entered FATAL: say why, arm the half-open retry, and end upkeepd for a required worker. */
@@ -260,10 +267,10 @@ static void entered_fatal(Instance *i) {
         Supervisor *s = i->worker->sup;
         char buf[32], within[32];
 
-        if (w->give_up_count > 0 && (i->half_open || circuit_gives_up(i))) {
+        if (w->give_up_count > 0 && gives_up(i)) {
                 snprintf(i->reason, sizeof i->reason, "gave up after %u restarts within %s%s",
                          w->give_up_count, format_duration(within, sizeof within, w->give_up_within),
-                         i->half_open ? " (half-open attempt failed)" : "");
+                         i->circuit.half_open ? " (half-open attempt failed)" : "");
                 log_fields(LOG_ERR, i->name, "gave-up",
                            LOG_KV(LF_I("restarts", w->give_up_count),
                                   LF_D_IF(w->retry_after, "retry_after_ms",
@@ -273,8 +280,8 @@ static void entered_fatal(Instance *i) {
                            w->retry_after ? format_duration(buf, sizeof buf, w->retry_after)
                                           : "");
         }
-        i->half_open = false;
-        alerts_evaluate(s->alerts, i->worker, i->name);
+        i->circuit.half_open = false;
+        OBSERVE(s, circuit_opened, i->worker, i);
         if (w->retry_after > 0 && !s->shutting_down && !i->worker->retiring) {
                 i->next_retry_at = now(s) + w->retry_after;
                 arm_timer(i, w->retry_after);
@@ -298,111 +305,123 @@ static void check_required(Instance *i) {
         sup_shutdown(s);
 }
 
-/* Apply one transition: log it once, then carry out its actions in a fixed order. */
+/* The circuit follows the transition: the half-open attempt begins, or it started well. */
+static void circuit_follow(Instance *i, InstanceState old, InstanceState next, FsmEvent ev) {
+        switch (circuit_step(&i->circuit, old, next, ev)) {
+        case CIRCUIT_HALF_OPEN:
+                i->circuit.half_open = true;
+                log_event(LOG_NOTICE, i->name, "half-open", "retry-after elapsed: one half-open "
+                          "attempt");
+                break;
+        case CIRCUIT_CLOSES:
+                log_event(LOG_NOTICE, i->name, "circuit-closed", "half-open attempt started "
+                          "well: circuit closed");
+                circuit_reset(&i->circuit);
+                break;
+        default:
+                break;
+        }
+}
+
+/* The end of a process (or of its spawn) changed the state: what ended it, and how. */
+static void log_ended(const Instance *i, InstanceState old, FsmEvent ev) {
+        bool code = ev == EV_EXIT && i->has_exited && !i->exit_signal;
+        char what[64];
+
+        describe_exit(i, what, sizeof what);
+        log_fields(i->state == STATE_FATAL ? LOG_ERR : LOG_NOTICE, i->name, "state-change",
+                   LOG_KV(LF_S("from", state_to_string(old)),
+                          LF_S("to", state_to_string(i->state)),
+                          LF_S("cause", ev == EV_EXIT ? "exit" : "spawn-failed"),
+                          LF_I_IF(code, "exit_code", i->exit_code),
+                          LF_S("signal", ev == EV_EXIT && i->exit_signal
+                                                 ? SIGNAL_NAME(i->exit_signal)
+                                                 : NULL),
+                          LF_S("reason", i->reason[0] ? i->reason : NULL)),
+                   "%s -> %s (%s)", state_to_string(old), state_to_string(i->state),
+                   ev == EV_SPAWN_FAILED ? i->reason : what);
+}
+
+/* One "state-change" event per transition; its fields say why. */
+static void log_transition(const Instance *i, InstanceState old, FsmEvent ev) {
+        const char *from = state_to_string(old), *to = state_to_string(i->state);
+
+        if (ev == EV_EXIT || ev == EV_SPAWN_FAILED)
+                log_ended(i, old, ev);
+        else if (ev == EV_UNHEALTHY)
+                log_fields(LOG_NOTICE, i->name, "state-change",
+                           LOG_KV(LF_S("from", from), LF_S("to", to), LF_S("cause", "unhealthy")),
+                           "%s -> %s (unhealthy, restarting)", from, to);
+        else if (i->state == STATE_RUNNING)
+                log_fields(LOG_INFO, i->name, "state-change",
+                           LOG_KV(LF_S("from", from), LF_S("to", to), LF_I("pid", i->pid)),
+                           "%s -> %s (pid %d)", from, to, (int) i->pid);
+        else
+                log_fields(LOG_INFO, i->name, "state-change",
+                           LOG_KV(LF_S("from", from), LF_S("to", to)), "%s -> %s", from, to);
+}
+
+/* The transition's actions, in a fixed order. */
+static void run_actions(Instance *i, unsigned actions) {
+        if (actions & ACT_DISARM)
+                disarm_timer(i);
+        if (actions & ACT_RESET_ATTEMPTS)
+                i->attempt = 0;
+        if (actions & ACT_KILL) {
+                log_event(LOG_WARNING, i->name, "stop-timeout",
+                          "still running after stop-timeout, sending SIGKILL");
+                signal_group(i, SIGKILL);
+        }
+        if (actions & ACT_SIGNAL_STOP) {
+                probe_end(&i->probe);
+                signal_group(i, i->worker->cfg->stop_signal);
+                arm_timer(i, i->worker->cfg->stop_timeout);
+        }
+        if (actions & ACT_ARM_RETRY)
+                entered_fatal(i);
+        if (actions & ACT_ARM_BACKOFF)
+                schedule_restart(i);
+        if (actions & ACT_RESET_ATTEMPTS)
+                circuit_reset(&i->circuit);
+        if (actions & ACT_SPAWN)
+                do_spawn(i);
+}
+
+/* Apply one transition: log it once, carry out its actions, then tell who needs to know. */
 static void dispatch(Instance *i, FsmEvent ev) {
+        Supervisor *s = i->worker->sup;
         bool ends = ev == EV_EXIT || ev == EV_SPAWN_FAILED;
         FsmInput in = {
                 .restart_wanted = ends && restart_wanted(i, ev),
                 .pending_start = i->pending_start,
                 .pending_backoff = i->pending_backoff,
-                .give_up = ends && circuit_gives_up(i),
+                .give_up = ends && gives_up(i),
         };
         FsmStep st = fsm_step(i->state, ev, &in);
         InstanceState old = i->state;
-        char what[64];
 
         i->pending_start = st.pending_start;
         i->pending_backoff = st.pending_backoff;
-        if (st.state == STATE_STARTING && old == STATE_FATAL && ev == EV_TIMER) {
-                i->half_open = true;
-                log_event(LOG_NOTICE, i->name, "half-open", "retry-after elapsed: one half-open "
-                          "attempt");
-        }
-        if (st.state == STATE_RUNNING && old != STATE_RUNNING && i->half_open) {
-                log_event(LOG_NOTICE, i->name, "circuit-closed", "half-open attempt started "
-                          "well: circuit closed");
-                circuit_reset(i);
-        }
+        circuit_follow(i, old, st.state, ev);
         if (st.state != old) {
                 i->state = st.state;
-                i->state_since = now(i->worker->sup);
-                /* one "state-change" event per transition; its fields say why */
-                if (ev == EV_EXIT || ev == EV_SPAWN_FAILED) {
-                        bool code = ev == EV_EXIT && i->has_exited && !i->exit_signal;
-
-                        describe_exit(i, what, sizeof what);
-                        log_fields(st.state == STATE_FATAL ? LOG_ERR : LOG_NOTICE, i->name,
-                                   "state-change",
-                                   LOG_KV(LF_S("from", state_to_string(old)),
-                                          LF_S("to", state_to_string(st.state)),
-                                          LF_S("cause", ev == EV_EXIT ? "exit" : "spawn-failed"),
-                                          LF_I_IF(code, "exit_code", i->exit_code),
-                                          LF_S("signal", ev == EV_EXIT && i->exit_signal
-                                                                 ? SIGNAL_NAME(i->exit_signal)
-                                                                 : NULL),
-                                          LF_S("reason", i->reason[0] ? i->reason : NULL)),
-                                   "%s -> %s (%s)", state_to_string(old),
-                                   state_to_string(st.state),
-                                   ev == EV_SPAWN_FAILED ? i->reason : what);
-                } else if (ev == EV_UNHEALTHY)
-                        log_fields(LOG_NOTICE, i->name, "state-change",
-                                   LOG_KV(LF_S("from", state_to_string(old)),
-                                          LF_S("to", state_to_string(st.state)),
-                                          LF_S("cause", "unhealthy")),
-                                   "%s -> %s (unhealthy, restarting)", state_to_string(old),
-                                   state_to_string(st.state));
-                else if (st.state == STATE_RUNNING)
-                        log_fields(LOG_INFO, i->name, "state-change",
-                                   LOG_KV(LF_S("from", state_to_string(old)),
-                                          LF_S("to", state_to_string(st.state)),
-                                          LF_I("pid", i->pid)),
-                                   "%s -> %s (pid %d)", state_to_string(old),
-                                   state_to_string(st.state), (int) i->pid);
-                else
-                        log_fields(LOG_INFO, i->name, "state-change",
-                                   LOG_KV(LF_S("from", state_to_string(old)),
-                                          LF_S("to", state_to_string(st.state))),
-                                   "%s -> %s", state_to_string(old), state_to_string(st.state));
+                i->state_since = now(s);
+                log_transition(i, old, ev);
         }
-        if (st.actions & ACT_DISARM)
-                disarm_timer(i);
-        if (st.actions & ACT_RESET_ATTEMPTS)
-                i->attempt = 0;
-        if (st.actions & ACT_KILL) {
-                log_event(LOG_WARNING, i->name, "stop-timeout",
-                          "still running after stop-timeout, sending SIGKILL");
-                signal_group(i, SIGKILL);
-        }
-        if (st.actions & ACT_SIGNAL_STOP) {
-                probe_end(&i->probe);
-                signal_group(i, i->worker->cfg->stop_signal);
-                arm_timer(i, i->worker->cfg->stop_timeout);
-        }
-        if (st.actions & ACT_ARM_RETRY)
-                entered_fatal(i);
-        if (st.actions & ACT_ARM_BACKOFF)
-                schedule_restart(i);
-        if (st.actions & ACT_RESET_ATTEMPTS)
-                circuit_reset(i);
-        if (st.actions & ACT_SPAWN)
-                do_spawn(i);
+        run_actions(i, st.actions);
         if (st.state != old) {
-                sup_state_changed(i->worker->sup);
+                record_changed(s);
                 check_required(i);
-                notify_state_changed(i->worker->sup);
+                OBSERVE(s, instance_changed, i, old);
                 if (i->worker->retiring && worker_down(i->worker))
-                        schedule_cleanup(i->worker->sup);
+                        schedule_cleanup(s);
         }
-
-        if (i->worker->sup->shutting_down && sup_all_down(i->worker->sup))
-                (void) sd_event_exit(i->worker->sup->event, 0);
+        if (s->shutting_down && sup_all_down(s))
+                (void) sd_event_exit(s->event, 0);
 }
 
-void sup_event(Instance *i, FsmEvent ev) {
-        dispatch(i, ev);
-}
-
-void sup_count(Instance *i, EventKind k) {
+/* Count an event in the worker's sliding windows. */
+static void count_event(Instance *i, EventKind k) {
         Worker *w = i->worker;
 
         /* most workers never see an event: their 1.5 KB of windows come with the first one */
@@ -415,7 +434,7 @@ void sup_count(Instance *i, EventKind k) {
                 win_init(w->window, now(w->sup));
         }
         win_add(w->window, k, now(w->sup));
-        alerts_evaluate(w->sup->alerts, w, i->name);
+        OBSERVE(w->sup, event_counted, w, i, k);
 }
 
 unsigned worker_events(Worker *w, EventKind k, usec_t t, usec_t within) {
@@ -446,7 +465,7 @@ FsmReply sup_command(Instance *i, FsmEvent ev) {
                         return REPLY_ALREADY_STARTED;
                 i->start_queued = ev != EV_STOP;
                 i->admin_stopped = ev == EV_STOP;
-                sup_state_changed(i->worker->sup);
+                record_changed(i->worker->sup);
                 log_msg(LOG_INFO, i->name, "%s while processes of a previous upkeepd are "
                         "being stopped: %s", ev == EV_STOP ? "stopped" : "started",
                         ev == EV_STOP ? "will not start when they are gone"
@@ -457,7 +476,7 @@ FsmReply sup_command(Instance *i, FsmEvent ev) {
                 return st.reply;
         /* remembered across reloads and upkeepd restarts: no autostart for it */
         i->admin_stopped = ev == EV_STOP;
-        sup_state_changed(i->worker->sup);
+        record_changed(i->worker->sup);
         dispatch(i, ev);
         return REPLY_OK;
 }
@@ -497,32 +516,16 @@ void sup_kill_all(Supervisor *s) {
         }
 }
 
-static int on_state_writer(sd_event_source *src, uint64_t usec, void *userdata) {
-        (void) src, (void) usec;
-        (void) state_save(userdata);
-        return 0;
-}
-
-/*
- * The state file is written 1 ms after the first change of a burst, once for the whole burst,
- * and after the work of the moment: a restart of delay 0 spawns before the file is rewritten
- * (a rename over the old file costs up to a millisecond on ext4), and the new pid is in it.
- */
-void sup_state_changed(Supervisor *s) {
-        int enabled = SD_EVENT_OFF;
-
-        if (!s->state_writer ||
-            (sd_event_source_get_enabled(s->state_writer, &enabled) >= 0 && enabled != SD_EVENT_OFF))
-                return;
-        (void) sd_event_source_set_time(s->state_writer, now(s) + USEC_PER_MSEC);
-        (void) sd_event_source_set_enabled(s->state_writer, SD_EVENT_ONESHOT);
+Worker *const *sup_workers(const Supervisor *s, size_t *ret_n) {
+        *ret_n = s->n_workers;
+        return s->workers;
 }
 
 /*
  * Nothing starts while the processes of a previous upkeepd are being stopped (they may be this
  * very worker): sup_start_all() runs when they are gone, and starts what was queued meanwhile.
  */
-static void worker_start(Worker *w) {
+void worker_start(Worker *w) {
         if (w->predecessor || w->sup->shutting_down || w->sup->recovery)
                 return;
         for (unsigned k = 0; k < w->n_instances; k++) {
@@ -538,7 +541,7 @@ static void worker_start(Worker *w) {
 void sup_start_all(Supervisor *s) {
         for (size_t w = 0; w < s->n_workers; w++)
                 worker_start(s->workers[w]);
-        notify_state_changed(s);
+        OBSERVE(s, instance_changed, NULL, _STATE_INVALID);
 }
 
 static void worker_stop(Worker *w) {
@@ -552,10 +555,9 @@ static void worker_stop(Worker *w) {
 }
 
 void sup_shutdown(Supervisor *s) {
-        state_recovery_kill(s);
         if (!s->shutting_down) {
+                OBSERVE(s, stopping);
                 log_info("stopping all workers");
-                notify_stopping();
         }
         s->shutting_down = true;
         for (size_t w = 0; w < s->n_workers; w++)
@@ -592,7 +594,7 @@ int sup_find_instances(Supervisor *s, const char *name, Instance ***ret, size_t 
 }
 
 static void on_probe_count(void *userdata, EventKind k) {
-        sup_count(userdata, k);
+        count_event(userdata, k);
 }
 
 static void on_probe_report(void *userdata, const ProbeVerdict *v) {
@@ -636,22 +638,10 @@ static int instance_configure(Instance *i) {
                 return r;
         if (running)
                 probe_begin(&i->probe, i->started_at);
-        if (c->give_up_count != i->n_restart_times) {
-                free(i->restart_times);
-                i->restart_times = NULL;
-                i->n_restart_times = 0;
-                i->restart_head = 0;
-                if (c->give_up_count > 0) {
-                        i->restart_times = calloc(c->give_up_count, sizeof(usec_t));
-                        if (!i->restart_times)
-                                return -ENOMEM;
-                        i->n_restart_times = c->give_up_count;
-                }
-        }
-        return 0;
+        return circuit_configure(&i->circuit, c->give_up_count);
 }
 
-static Worker *worker_free(Worker *w) {
+Worker *worker_free(Worker *w) {
         if (!w)
                 return NULL;
         for (unsigned k = 0; k < w->n_instances; k++) {
@@ -660,16 +650,16 @@ static Worker *worker_free(Worker *w) {
                 child_gone(i);
                 probe_done(&i->probe);
                 i->log_output = logs_release(i->log_output);
-                free(i->restart_times);
+                circuit_done(&i->circuit);
         }
         free(w->instances);
         free(w->window);
-        alerts_forget(w->sup->alerts, w);
+        OBSERVE(w->sup, worker_removed, w);
         free(w);
         return NULL;
 }
 
-static int worker_new(Supervisor *s, const WorkerConfig *cfg, Worker **ret) {
+int worker_new(Supervisor *s, const WorkerConfig *cfg, Worker **ret) {
         Worker *wk = calloc(1, sizeof(Worker));
 
         if (!wk)
@@ -733,7 +723,7 @@ static int on_cleanup(sd_event_source *src, void *userdata) {
                         conf_free(s->old_configs[c]);
                 s->n_old_configs = 0;
         }
-        notify_state_changed(s);
+        OBSERVE(s, instance_changed, NULL, _STATE_INVALID);
         return 0;
 }
 
@@ -742,63 +732,26 @@ static void schedule_cleanup(Supervisor *s) {
                 (void) sd_event_source_set_enabled(s->cleanup, SD_EVENT_ONESHOT);
 }
 
-static bool strv_equal(char *const *a, char *const *b) {
-        size_t n = strv_length(a);
-
-        if (n != strv_length(b))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (strcmp(a[i], b[i]) != 0)
-                        return false;
-        return true;
+void worker_reconfigure(Worker *w, const WorkerConfig *cfg) {
+        w->cfg = cfg;
+        for (unsigned k = 0; k < w->n_instances; k++)
+                if (instance_configure(&w->instances[k]) < 0)
+                        log_msg(LOG_ERR, w->instances[k].name,
+                                "out of memory applying the new settings");
 }
 
-static bool str_equal(const char *a, const char *b) {
-        return (!a && !b) || (a && b && strcmp(a, b) == 0);
+void worker_retire(Worker *w) {
+        Supervisor *s = w->sup;
+
+        s->retiring[s->n_retiring++] = w;
+        w->retiring = true;
+        worker_stop(w);
 }
 
-/* Settings that shape the process itself: changing one means a new process. */
-static bool process_changed(const WorkerConfig *a, const WorkerConfig *b) {
-        return !str_equal(a->command, b->command) || !str_equal(a->directory, b->directory) ||
-               !str_equal(a->user, b->user) || !str_equal(a->group, b->group) ||
-               !str_equal(a->env_file, b->env_file) ||
-               !strv_equal(a->environment, b->environment) || a->instances != b->instances ||
-               !str_equal(a->log_dir, b->log_dir);
-}
-
-static int strv_push(char ***l, const char *s) {
-        size_t n = strv_length(*l);
-        char **nl = realloc(*l, (n + 2) * sizeof(char *));
-
-        if (!nl)
-                return -ENOMEM;
-        *l = nl;
-        nl[n] = strdup(s);
-        nl[n + 1] = NULL;
-        return nl[n] ? 0 : -ENOMEM;
-}
-
-void reload_summary_done(ReloadSummary *r) {
-        strv_free(r->added);
-        strv_free(r->removed);
-        strv_free(r->restarted);
-        strv_free(r->kept);
-        *r = (ReloadSummary) {};
-}
-
-int sup_reload(Supervisor *s, Config *config, ReloadSummary *sum) {
-        _cleanup_free_ Worker **nw = calloc(config->n_workers + 1, sizeof(Worker *));
-        _cleanup_free_ bool *matched = calloc(s->n_workers + 1, sizeof(bool));
-        _cleanup_free_ bool *created = calloc(config->n_workers + 1, sizeof(bool));
-        size_t n_new = 0;
-        Worker **ret;
+int sup_reserve(Supervisor *s, const Config *config) {
         Config **oc;
-        int r;
+        Worker **ret;
 
-        *sum = (ReloadSummary) {};
-        if (!nw || !matched || !created)
-                return -ENOMEM;
-        /* reserve everything the commit phase needs, so it cannot fail half-way */
         oc = realloc(s->old_configs, (s->n_old_configs + 1) * sizeof(Config *));
         if (!oc)
                 return -ENOMEM;
@@ -807,121 +760,30 @@ int sup_reload(Supervisor *s, Config *config, ReloadSummary *sum) {
         if (!ret)
                 return -ENOMEM;
         s->retiring = ret;
-        if (conf_needs_http(config) && !s->http) {
-                r = http_new(s->event, &s->http);
-                if (r < 0)
-                        return r;
-        }
+        if (conf_needs_http(config) && !s->http)
+                return http_new(s->event, &s->http);
+        return 0;
+}
 
-        /* phase 1: match by name; build the workers that must be new */
-        for (size_t k = 0; k < config->n_workers; k++) {
-                const WorkerConfig *wc = &config->workers[k];
-                Worker *old = NULL;
-
-                for (size_t w = 0; w < s->n_workers && !old; w++)
-                        if (!matched[w] && strcmp(s->workers[w]->cfg->name, wc->name) == 0) {
-                                old = s->workers[w];
-                                matched[w] = true;
-                        }
-                if (old && !process_changed(old->cfg, wc)) {
-                        nw[n_new++] = old;
-                        continue;
-                }
-                r = worker_new(s, wc, &nw[n_new]);
-                if (r < 0) {
-                        /* free only what this reload created: none of it has run */
-                        for (size_t j = 0; j < n_new; j++)
-                                if (created[j])
-                                        worker_free(nw[j]);
-                        return r;
-                }
-                created[n_new] = true;
-                if (old) {
-                        nw[n_new]->predecessor = old;
-                        for (unsigned i = 0; i < old->n_instances && i < nw[n_new]->n_instances;
-                             i++)
-                                nw[n_new]->instances[i].admin_stopped =
-                                        old->instances[i].admin_stopped;
-                }
-                n_new++;
-        }
-
-        /* phase 2: commit */
-        for (size_t w = 0; w < s->n_workers; w++) {
-                Worker *old = s->workers[w];
-                bool kept = false;
-
-                for (size_t j = 0; j < n_new && !kept; j++)
-                        kept = nw[j] == old;
-                if (kept)
-                        continue;
-                if (!matched[w])
-                        (void) strv_push(&sum->removed, old->cfg->name);
-                log_info("%s: %s", old->cfg->name,
-                         matched[w] ? "process settings changed, restarting it"
-                                    : "removed from the configuration, stopping it");
-                s->retiring[s->n_retiring++] = old;
-                old->retiring = true;
-                worker_stop(old);
-        }
-        for (size_t j = 0; j < n_new; j++) {
-                Worker *w = nw[j];
-                const WorkerConfig *wc = &config->workers[j];
-
-                if (!created[j]) {
-                        w->cfg = wc;
-                        for (unsigned k = 0; k < w->n_instances; k++)
-                                if (instance_configure(&w->instances[k]) < 0)
-                                        log_msg(LOG_ERR, w->instances[k].name,
-                                                "out of memory applying the new settings");
-                        (void) strv_push(&sum->kept, wc->name);
-                } else if (w->predecessor)
-                        (void) strv_push(&sum->restarted, wc->name);
-                else {
-                        (void) strv_push(&sum->added, wc->name);
-                        log_info("%s: added to the configuration", wc->name);
-                }
-        }
+void sup_switch(Supervisor *s, Config *config, Worker **workers) {
         s->old_configs[s->n_old_configs++] = s->config;
         s->config = config;
         log_setup(config); /* log-format, log-level, log-file may have changed */
         for (size_t w = 0; w < s->n_retiring; w++)
-                alerts_forget(s->alerts, s->retiring[w]);
-        if (s->alerts && alerts_reconfigure(s->alerts) < 0)
-                log_error("out of memory setting up the alert sinks");
+                OBSERVE(s, worker_removed, s->retiring[w]);
+        OBSERVE(s, config_applied, config, s->http);
         free(s->workers);
-        s->workers = TAKE_PTR(nw);
-        s->n_workers = n_new;
-        for (size_t j = 0; j < s->n_workers; j++)
-                if (created[j])
-                        worker_start(s->workers[j]); /* waits if it has a predecessor */
+        s->workers = workers;
+        s->n_workers = config->n_workers;
         schedule_cleanup(s);
-        return 0;
 }
 
-int sup_reload_file(Supervisor *s, ReloadSummary *sum, char **ret_errors) {
-        Config *config = NULL;
-        int r;
+void sup_reload_begins(Supervisor *s) {
+        OBSERVE(s, reloading);
+}
 
-        log_info("reloading %s", s->config->path);
-        r = conf_load(s->config->path, &config, ret_errors);
-        if (r < 0) {
-                if (*ret_errors)
-                        (*ret_errors)[strcspn(*ret_errors, "\n")] = '\0';
-                log_error("reload failed, keeping the running configuration: %s",
-                          *ret_errors ?: "invalid configuration");
-                return r;
-        }
-        notify_reloading(s->event);
-        r = sup_reload(s, config, sum);
-        if (r < 0) {
-                conf_free(config);
-                log_error("reload failed: %s, keeping the running configuration", strerror(-r));
-        }
-        notify_reloaded(s);
-        /* parsing leaves the heap full of holes: give their pages back (glibc) */
-        (void) malloc_trim(0);
-        return r;
+void sup_reload_ends(Supervisor *s) {
+        OBSERVE(s, reloaded);
 }
 
 int sup_new(sd_event *e, Config *config, Supervisor **ret) {
@@ -944,12 +806,6 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
                 return sup_free(s), r;
         (void) sd_event_source_set_enabled(s->cleanup, SD_EVENT_OFF);
         (void) sd_event_source_set_description(s->cleanup, "retire-workers");
-        r = sd_event_add_time(e, &s->state_writer, CLOCK_MONOTONIC, USEC_INFINITY, USEC_PER_MSEC,
-                              on_state_writer, s);
-        if (r < 0)
-                return sup_free(s), r;
-        (void) sd_event_source_set_enabled(s->state_writer, SD_EVENT_OFF);
-        (void) sd_event_source_set_description(s->state_writer, "state-writer");
         s->workers = calloc(config->n_workers + 1, sizeof(Worker *));
         if (!s->workers)
                 return sup_free(s), -ENOMEM;
@@ -958,9 +814,6 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
                 if (r < 0)
                         return sup_free(s), r;
         }
-        r = alerts_new(s, &s->alerts);
-        if (r < 0)
-                return sup_free(s), r;
         for (size_t w = 0; w < config->n_workers; w++) {
                 r = worker_new(s, &config->workers[w], &s->workers[w]);
                 if (r < 0)
@@ -974,20 +827,18 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
 Supervisor *sup_free(Supervisor *s) {
         if (!s)
                 return NULL;
+        s->n_observers = 0; /* they go first (upkeepd.c), and are not told of the teardown */
         for (size_t w = 0; w < s->n_workers; w++)
                 worker_free(s->workers[w]);
         for (size_t w = 0; w < s->n_retiring; w++)
                 worker_free(s->retiring[w]);
-        s->alerts = alerts_free(s->alerts); /* before the configuration its sinks point into */
         for (size_t c = 0; c < s->n_old_configs; c++)
                 conf_free(s->old_configs[c]);
         free(s->workers);
         free(s->retiring);
         free(s->old_configs);
         conf_free(s->config);
-        state_recovery_abort(s);
-        free(s->state_path);
-        sd_event_source_disable_unref(s->state_writer);
+        free(s->observers);
         sd_event_source_disable_unref(s->cleanup);
         http_free(s->http);
         children_free(s->children); /* after everything that watches a process */

@@ -6,6 +6,7 @@
  * taken), 2 on a usage or configuration error; when a required worker ends for good, its exit
  * code (or 128 + its signal).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
@@ -14,6 +15,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include "alerts.h"
+#include "conffile.h"
 #include "config.h"
 #include "control.h"
 #include "curl-dl.h"
@@ -21,10 +24,13 @@
 #include "logs.h"
 #include "notify.h"
 #include "proto.h"
+#include "reload.h"
+#include "state.h"
 #include "supervisor.h"
 #include "supervisord.h"
 
 static Supervisor *sup;
+static StateFile *state;
 
 static void usage(FILE *f) {
         fprintf(f,
@@ -83,15 +89,12 @@ static void raise_nofile(void) {
 }
 
 /*
- * conf_load() translates a supervisord.conf silently; what the translation leaves out is said
- * here, once per start: as log lines, or as plain "file:line: ..." lines for --check-config.
+ * What the translation of a supervisord.conf leaves out is said here, once per start: as log
+ * lines, or as plain "file:line: ..." lines for --check-config.
  */
-static void import_warnings(const char *path, bool plain) {
-        _cleanup_free_ char *text = NULL, *warnings = NULL;
+static void import_warnings(char *warnings, bool plain) {
         char *line, *next;
 
-        if (!svd_detect(path) || svd_convert(path, &text, &warnings) < 0)
-                return;
         for (line = warnings; line && *line; line = next) {
                 next = strchr(line, '\n');
                 if (next)
@@ -118,7 +121,14 @@ static int convert(const char *path) {
         return fflush(stdout) == 0 ? 0 : 1;
 }
 
-int main(int argc, char **argv) {
+typedef struct Options {
+        const char *config_path, *socket_path, *convert_path;
+        bool check_only;
+} Options;
+
+#define GO_ON (-1) /* not an exit code: carry on */
+
+static int parse_options(int argc, char **argv, Options *o) {
         static const struct option opts[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "socket", required_argument, NULL, 's' },
@@ -129,21 +139,15 @@ int main(int argc, char **argv) {
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        const char *config_path = DEFAULT_CONFIG, *socket_path = NULL, *convert_path = NULL;
-        _cleanup_free_ char *errors = NULL;
-        bool check_only = false;
-        Config *config = NULL;
-        Control *ctl = NULL;
-        sd_event *e = NULL;
-        sigset_t mask;
-        int c, r, exit_code;
+        int c;
 
+        *o = (Options) { .config_path = DEFAULT_CONFIG };
         while ((c = getopt_long(argc, argv, "c:s:nvVh", opts, NULL)) >= 0)
                 switch (c) {
-                case 'c': config_path = optarg; break;
-                case 's': socket_path = optarg; break;
-                case 'n': check_only = true; break;
-                case 'C': convert_path = optarg; break;
+                case 'c': o->config_path = optarg; break;
+                case 's': o->socket_path = optarg; break;
+                case 'n': o->check_only = true; break;
+                case 'C': o->convert_path = optarg; break;
                 case 'v': log_set_max_level(LOG_DEBUG); break;
                 case 'V': printf("upkeepd %s\n", UPKEEP_VERSION); return 0;
                 case 'h': usage(stdout); return 0;
@@ -154,90 +158,160 @@ int main(int argc, char **argv) {
                 usage(stderr);
                 return 2;
         }
-        if (convert_path)
-                return convert(convert_path);
+        return GO_ON;
+}
 
-        /* Block the signals read from the loop before anything else: as PID 1 a signal that
-         * arrives unblocked and unhandled is discarded by the kernel, while a blocked one
-         * stays pending until the loop's signalfd reads it.  None can be lost or run a
-         * handler in the middle of something. */
-        if (!check_only) {
-                sigemptyset(&mask);
-                sigaddset(&mask, SIGCHLD);
-                sigaddset(&mask, SIGTERM);
-                sigaddset(&mask, SIGINT);
-                sigaddset(&mask, SIGHUP);
-                sigaddset(&mask, SIGUSR1);
-                sigprocmask(SIG_BLOCK, &mask, NULL);
-        }
+/*
+ * Block the signals read from the loop before anything else: as PID 1 a signal that arrives
+ * unblocked and unhandled is discarded by the kernel, while a blocked one stays pending until
+ * the loop's signalfd reads it.  None can be lost or run a handler in the middle of something.
+ */
+static void block_signals(void) {
+        sigset_t mask;
 
-        r = conf_load(config_path, &config, &errors);
-        if (r < 0) {
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGUSR1);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+}
+
+/* The configuration to run, or the answer to --check-config. */
+static int load(const Options *o, Config **ret) {
+        _cleanup_free_ char *errors = NULL, *warnings = NULL;
+        Config *config = NULL;
+
+        if (conf_load_file(o->config_path, &config, &warnings, &errors) < 0) {
                 fputs(errors ?: "invalid configuration\n", stderr);
                 return 2;
         }
-        import_warnings(config_path, check_only);
-        if (check_only) {
-                printf("%s: configuration OK, %zu worker%s\n", config_path, config->n_workers,
+        import_warnings(warnings, o->check_only);
+        if (o->check_only) {
+                printf("%s: configuration OK, %zu worker%s\n", o->config_path, config->n_workers,
                        config->n_workers == 1 ? "" : "s");
                 conf_free(config);
                 return 0;
         }
+        *ret = config;
+        return GO_ON;
+}
 
-        signal(SIGPIPE, SIG_IGN);
-        (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
-        raise_nofile();
-
-        r = sd_event_default(&e);
-        if (r < 0) {
-                log_error("cannot create the event loop: %s", strerror(-r));
-                return 1;
-        }
-        r = sup_new(e, config, &sup);
-        if (r < 0) {
-                log_error("cannot set up workers: %s", strerror(-r));
-                return 1;
-        }
-        config = NULL; /* the supervisor owns it now, and replaces it on reload */
-        /* the log writer thread starts with every signal blocked, then owns SIGUSR1 (reopen) */
-        r = logs_init(e, sup->config);
-        if (r < 0) {
-                log_error("cannot start the log writer: %s", strerror(-r));
-                return 1;
-        }
+static int watch_signals(sd_event *e) {
         if (sd_event_add_signal(e, NULL, SIGTERM, on_stop_signal, NULL) < 0 ||
             sd_event_add_signal(e, NULL, SIGINT, on_stop_signal, NULL) < 0 ||
             sd_event_add_signal(e, NULL, SIGHUP, on_sighup, NULL) < 0 ||
             sd_event_add_signal(e, NULL, SIGCHLD, on_sigchld, NULL) < 0) {
                 log_error("cannot watch signals");
-                return 1;
+                return -EINVAL;
         }
+        return 0;
+}
+
+/*
+ * Who watches the supervisor, in this order: the state file (it hurries the recovery when
+ * stopping begins, before sd_notify says STOPPING), sd_notify, then alerts.
+ */
+static int observe(Supervisor *s, const char *socket_path, Alerts **ret_alerts) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        path = s->config->state_file ? strdup(s->config->state_file)
+                                     : state_default_path(socket_path ?: s->config->socket);
+        if (!path)
+                return -ENOMEM;
+        r = state_file_new(s, path, &state);
+        if (r < 0)
+                return r;
+        r = notify_observe(s);
+        if (r < 0)
+                return r;
+        r = alerts_new(s, s->config, s->http, ret_alerts);
+        if (r < 0)
+                return r;
+        s->alerts = *ret_alerts;
+        return 0;
+}
+
+/* Everything up to the loop, which ends when the last worker is down; < 0 on a failure. */
+static int start(sd_event *e, Config *config, const Options *o, Control **ctl, Alerts **alerts) {
+        int r;
+
+        r = sup_new(e, config, &sup); /* it owns the configuration now, and replaces it on reload */
+        if (r < 0) {
+                log_error("cannot set up workers: %s", strerror(-r));
+                return r;
+        }
+        /* the log writer thread starts with every signal blocked, then owns SIGUSR1 (reopen) */
+        r = logs_init(e, sup->config);
+        if (r < 0) {
+                log_error("cannot start the log writer: %s", strerror(-r));
+                return r;
+        }
+        r = watch_signals(e);
+        if (r < 0)
+                return r;
         /* the socket lock first: only the upkeepd that owns it may touch a previous run's
          * processes */
-        r = ctl_new(e, sup, socket_path ?: sup->config->socket, &ctl);
+        r = control_new(e, sup, o->socket_path ?: sup->config->socket, ctl);
         if (r < 0)
-                return 1;
-        sup->state_path = sup->config->state_file
-                                  ? strdup(sup->config->state_file)
-                                  : state_default_path(socket_path ?: sup->config->socket);
-
-        notify_init(e);
-        log_info("upkeepd %s started with %s, %zu worker%s, pid %d", UPKEEP_VERSION, config_path,
-                 sup->n_workers, sup->n_workers == 1 ? "" : "s", (int) getpid());
-        r = state_recover(sup, sup_start_all);
+                return r;
+        r = observe(sup, o->socket_path, alerts);
+        if (r < 0) {
+                log_error("cannot set up alerts and the state file: %s", strerror(-r));
+                return r;
+        }
+        log_info("upkeepd %s started with %s, %zu worker%s, pid %d", UPKEEP_VERSION,
+                 o->config_path, sup->n_workers, sup->n_workers == 1 ? "" : "s", (int) getpid());
+        r = state_recover(state, sup_start_all);
         if (r < 0) {
                 log_error("cannot read the state of a previous run: %s", strerror(-r));
-                return 1;
+                return r;
         }
         /* what parsing the configuration allocated and freed: back to the kernel (glibc) */
         (void) malloc_trim(0);
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        Config *config = NULL;
+        Control *ctl = NULL;
+        Alerts *alerts = NULL;
+        sd_event *e = NULL;
+        Options o;
+        int r, exit_code;
+
+        r = parse_options(argc, argv, &o);
+        if (r != GO_ON)
+                return r;
+        if (o.convert_path)
+                return convert(o.convert_path);
+        if (!o.check_only)
+                block_signals();
+        r = load(&o, &config);
+        if (r != GO_ON)
+                return r;
+
+        signal(SIGPIPE, SIG_IGN);
+        (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
+        raise_nofile();
+        r = sd_event_default(&e);
+        if (r < 0) {
+                log_error("cannot create the event loop: %s", strerror(-r));
+                return 1;
+        }
+        if (start(e, config, &o, &ctl, &alerts) < 0)
+                return 1;
         r = sd_event_loop(e);
         logs_drain_all();
         log_info("all workers stopped, exiting");
 
         exit_code = r < 0 ? 1 : sup->exit_code;
-        (void) state_save(sup); /* no processes left; operator stops are kept */
-        ctl = ctl_free(ctl, true);
+        (void) state_save(state); /* no processes left; operator stops are kept */
+        ctl = control_free(ctl, true);
+        state = state_file_free(state);
+        sup->alerts = alerts_free(alerts); /* before the configuration its sinks point into */
         sup = sup_free(sup);
         logs_done();
         curl_dl_unload();

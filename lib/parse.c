@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "parse.h"
 
 static const struct {
@@ -241,84 +242,95 @@ const char *signal_label(int sig, char buf[static SIGNAL_LABEL_MAX]) {
  * grows as words complete.  Quoting rules are the POSIX shell's minus all expansions, so what
  * a user copies from a terminal behaves the same, but nothing is ever interpreted.
  */
+/* A "..." part of a word, *p on its opening quote: its text appended, *p past its end. */
+static int double_quoted(const char **pp, char *word, size_t *wlen) {
+        const char *p = *pp + 1;
+
+        for (;;) {
+                if (*p == '\0')
+                        return -EINVAL;
+                if (*p == '"')
+                        break;
+                if (*p == '\\' && p[1] && strchr("\"\\$`\n", p[1])) {
+                        if (p[1] != '\n')
+                                word[(*wlen)++] = p[1];
+                        p += 2;
+                        continue;
+                }
+                word[(*wlen)++] = *p++;
+        }
+        *pp = p + 1;
+        return 0;
+}
+
+/*
+ * One part of a word at *p: a quoted string, an escaped character or a plain one, appended to
+ * word, *p moved past it.  NULL, or what is wrong.
+ */
+static const char *word_part(const char **pp, char *word, size_t *wlen) {
+        const char *p = *pp, *e;
+
+        switch (*p) {
+        case '\'':
+                e = strchr(p + 1, '\'');
+                if (!e)
+                        return "unterminated single quote";
+                memcpy(word + *wlen, p + 1, (size_t) (e - p - 1));
+                *wlen += (size_t) (e - p - 1);
+                *pp = e + 1;
+                return NULL;
+        case '"':
+                return double_quoted(pp, word, wlen) < 0 ? "unterminated double quote" : NULL;
+        case '\\':
+                if (p[1] == '\0')
+                        return "trailing backslash";
+                if (p[1] != '\n')
+                        word[(*wlen)++] = p[1];
+                *pp = p + 2;
+                return NULL;
+        default:
+                word[(*wlen)++] = *p;
+                *pp = p + 1;
+                return NULL;
+        }
+}
+
 int argv_split(const char *line, char ***ret, const char **ret_error) {
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_free_ char *word = NULL;
-        size_t n = 0, wlen = 0;
+        size_t wlen = 0;
         bool in_word = false;
-        const char *p = line;
+        const char *p = line, *err;
 
         if (!line) {
                 *ret_error = "empty command";
                 return -EINVAL;
         }
+        /* every word is at most as long as the line */
         word = malloc(strlen(line) + 1);
         if (!word)
                 return -ENOMEM;
-
         for (;;) {
                 char c = *p;
 
                 if (c == '\0' || c == ' ' || c == '\t' || c == '\n') {
-                        if (in_word) {
-                                char **na = realloc(argv, (n + 2) * sizeof(char *));
-                                if (!na)
-                                        return -ENOMEM;
-                                argv = na;
-                                argv[n] = strndup(word, wlen);
-                                if (!argv[n])
-                                        return -ENOMEM;
-                                argv[++n] = NULL;
-                                in_word = false;
-                                wlen = 0;
-                        }
+                        if (in_word && strv_consume(&argv, strndup(word, wlen)) < 0)
+                                return -ENOMEM;
+                        in_word = false;
+                        wlen = 0;
                         if (c == '\0')
                                 break;
                         p++;
                         continue;
                 }
-
                 in_word = true;
-                if (c == '\'') {
-                        const char *e = strchr(p + 1, '\'');
-                        if (!e) {
-                                *ret_error = "unterminated single quote";
-                                return -EINVAL;
-                        }
-                        memcpy(word + wlen, p + 1, (size_t) (e - p - 1));
-                        wlen += (size_t) (e - p - 1);
-                        p = e + 1;
-                } else if (c == '"') {
-                        p++;
-                        for (;;) {
-                                if (*p == '\0') {
-                                        *ret_error = "unterminated double quote";
-                                        return -EINVAL;
-                                }
-                                if (*p == '"')
-                                        break;
-                                if (*p == '\\' && p[1] && strchr("\"\\$`\n", p[1])) {
-                                        if (p[1] != '\n')
-                                                word[wlen++] = p[1];
-                                        p += 2;
-                                        continue;
-                                }
-                                word[wlen++] = *p++;
-                        }
-                        p++;
-                } else if (c == '\\') {
-                        if (p[1] == '\0') {
-                                *ret_error = "trailing backslash";
-                                return -EINVAL;
-                        }
-                        if (p[1] != '\n')
-                                word[wlen++] = p[1];
-                        p += 2;
-                } else
-                        word[wlen++] = *p++;
+                err = word_part(&p, word, &wlen);
+                if (err) {
+                        *ret_error = err;
+                        return -EINVAL;
+                }
         }
-
-        if (n == 0) {
+        if (!argv) {
                 *ret_error = "empty command";
                 return -EINVAL;
         }
@@ -332,7 +344,7 @@ char *format_duration(char *buf, size_t len, usec_t d) {
         else if (d < USEC_PER_SEC)
                 snprintf(buf, len, "%llums", (unsigned long long) (d / USEC_PER_MSEC));
         else if (d < USEC_PER_MINUTE)
-                snprintf(buf, len, "%.1fs", (double) d / USEC_PER_SEC);
+                snprintf(buf, len, "%.1fs", usec_to_seconds(d));
         else if (d < USEC_PER_HOUR)
                 snprintf(buf, len, "%llum%02llus", (unsigned long long) (d / USEC_PER_MINUTE),
                          (unsigned long long) (d % USEC_PER_MINUTE / USEC_PER_SEC));

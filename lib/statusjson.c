@@ -4,18 +4,15 @@
  */
 #include <jansson.h>
 
+#include "clock.h"
 #include "parse.h"
 #include "proto.h"
 #include "statusjson.h"
 #include "utf8.h"
 
-static double seconds(usec_t u) {
-        return (double) u / (double) USEC_PER_SEC;
-}
-
 /* A duration since `since`; 0 for a time not yet come (a clock read before `since` was set). */
 static double seconds_since(usec_t now, usec_t since) {
-        return now > since ? seconds(now - since) : 0.0;
+        return now > since ? usec_to_seconds(now - since) : 0.0;
 }
 
 static json_t *maybe_string(const char *s) {
@@ -28,7 +25,8 @@ static json_t *probe_json(const StatusProbe *p) {
         if (!p)
                 return json_null();
         if (p->has_last)
-                last = json_pack("{s:f, s:f, s:I, s:s, s:o}", "at_unix_s", seconds(p->last_at),
+                last = json_pack("{s:f, s:f, s:I, s:s, s:o}", "at_unix_s",
+                                 usec_to_seconds(p->last_at),
                                  "latency_ms", (double) p->last_latency / USEC_PER_MSEC,
                                  "http_code", (json_int_t) p->last_code, "class",
                                  health_class_to_string(p->last_class), "reason",
@@ -52,7 +50,7 @@ static json_t *last_exit_json(const StatusInstance *i) {
 static json_t *next_retry_json(const StatusInstance *i, usec_t now) {
         if (i->state != STATE_BACKOFF)
                 return json_null();
-        return json_real(i->next_retry_at > now ? seconds(i->next_retry_at - now) : 0.0);
+        return json_real(i->next_retry_at > now ? usec_to_seconds(i->next_retry_at - now) : 0.0);
 }
 
 json_t *status_instance_json(const StatusInstance *i, usec_t now) {
@@ -120,4 +118,12 @@ json_t *status_answer_json(const StatusDaemon *d, usec_t now, unsigned not_runni
 
 bool status_not_running(InstanceState s) {
         return s != STATE_RUNNING;
+}
+
+bool status_health_failing(InstanceState s, bool probed, HealthClass probe, bool admin_stopped,
+                           bool required_only) {
+        bool good = s == STATE_RUNNING &&
+                    (!probed || probe == HEALTH_HEALTHY || probe == HEALTH_DEGRADED);
+
+        return !good && !(admin_stopped && !required_only);
 }

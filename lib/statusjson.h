@@ -1,7 +1,7 @@
 /*
  * The status answer of the control protocol (man/upkeepctl.1, JSON OUTPUT, "status"), encoded
- * from plain structs.  Pure: control.c fills the structs from the supervisor and the clock, the
- * unit test (tests/unit/test_statusjson.c) fills them by hand and checks the schema.
+ * from plain structs.  Pure: daemon/requests.c fills the structs from the supervisor and the
+ * clock, the unit test (tests/unit/test_statusjson.c) fills them by hand and checks the schema.
  *
  * Members are added in the order the manual shows them: the answer line must start with
  * PROTO_STATUS_HEAD (see proto.h), which upkeepctl reads without parsing the rest.
@@ -74,3 +74,10 @@ struct json_t *status_answer_json(const StatusDaemon *d, usec_t now, unsigned no
                                   struct json_t *workers);
 /* Whether an instance counts in the answer's "not_running" (and so in upkeepctl's exit status). */
 bool status_not_running(InstanceState s);
+/*
+ * Whether the health answer lists an instance as failing: not RUNNING, or probed and neither
+ * healthy nor degraded.  One stopped by a command is not failing, but when the answer is about
+ * the required workers only (required_only): those must run.
+ */
+bool status_health_failing(InstanceState s, bool probed, HealthClass probe, bool admin_stopped,
+                           bool required_only);

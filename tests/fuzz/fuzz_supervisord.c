@@ -1,15 +1,16 @@
 /*
- * libFuzzer harness: the supervisord.conf translator, svd_convert() on a file holding the input.
- * Its invariant is checked too: text it returns must load with conf_load() (the same path
- * upkeepd takes), so a translation that writes something config.c refuses is a finding.
+ * libFuzzer harness: the supervisord.conf translator, svd_convert_text() on the input.  Its
+ * invariant is checked too: text it returns for a file upkeepd would take for a supervisord.conf
+ * must load with conf_load() (the same path upkeepd takes), so a translation that writes
+ * something config.c refuses is a finding.
  */
 #include "config.h"
-#include "fuzz-file.h"
+#include "fuzz-mem.h"
 #include "supervisord.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
         (void) argc, (void) argv;
-        fuzz_file_init("supervisord.conf");
+        fuzz_mem_init("supervisord.conf");
         return 0;
 }
 
@@ -18,16 +19,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         Config *c = NULL;
         int r;
 
-        if (!fuzz_file_allowed(data, size))
+        if (!fuzz_mem_allowed(data, size))
                 return -1;
-        fuzz_file_write(data, size);
-        r = svd_convert(fuzz_path, &text, &warnings);
+        r = svd_convert_text(fuzz_path, (const char *) data, size, &text, &warnings);
         if (!warnings) {
-                fprintf(stderr, "svd_convert returned %d and no message\n", r);
+                fprintf(stderr, "svd_convert_text returned %d and no message\n", r);
                 abort();
         }
-        if (r >= 0 && svd_detect(fuzz_path)) {
-                if (conf_load(fuzz_path, &c, &errors) < 0) {
+        if (r >= 0 && svd_detect_text((const char *) data, size)) {
+                if (conf_load(text, fuzz_path, NULL, &c, &errors) < 0) {
                         fprintf(stderr, "converted text refused by conf_load:\n%s\n--- text:\n%s\n",
                                 errors, text);
                         abort();

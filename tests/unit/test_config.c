@@ -1,6 +1,6 @@
 /*
  * Unit tests of the configuration (config/config.h): configuration files are written into a
- * private directory under /tmp and loaded with conf_load().  A valid file must give typed
+ * private directory under /tmp and loaded with conf_load_file().  A valid file must give typed
  * values; an invalid one a message "<path>:<line>: ..." that names the key and says what was
  * expected.  Env-files are read with envfile_read() (envfile.h), whose errors never show a value.
  */
@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conffile.h"
 #include "config.h"
 #include "envfile.h"
 #include "macro.h"
@@ -57,7 +58,7 @@ static int load(const char *text, Config **ret, char **ret_errors) {
         int r;
 
         write_file(conf_path, text);
-        r = conf_load(conf_path, ret, ret_errors);
+        r = conf_load_file(conf_path, ret, NULL, ret_errors);
         assert_int_equal(unlink(conf_path), 0);
         return r;
 }
@@ -128,6 +129,22 @@ static const char full_conf[] =
         "                jitter = 0%\n"
         "        }\n"
         "}\n";
+
+/* The names of the enumerations read back to their values; unknown names are refused. */
+static void test_names(void **state) {
+        (void) state;
+        for (int i = 0; i < _RESTART_MAX; i++)
+                assert_int_equal(restart_policy_from_string(restart_policy_to_string(i)), i);
+        for (int i = 0; i < _DEGRADED_MAX; i++)
+                assert_int_equal(degraded_policy_from_string(degraded_policy_to_string(i)), i);
+        for (int i = 0; i < _SINK_MAX; i++)
+                assert_int_equal(sink_type_from_string(sink_type_to_string(i)), i);
+        assert_string_equal(restart_policy_to_string(RESTART_ON_FAILURE), "on-failure");
+        assert_true(restart_policy_from_string("sometimes") < 0);
+        assert_true(degraded_policy_from_string("Alert") < 0);
+        assert_true(sink_type_from_string("") < 0);
+        assert_string_equal(sink_type_to_string(_SINK_MAX), "unknown");
+}
 
 static void test_full_config(void **state) {
         static const char *const api_argv[] = {
@@ -283,7 +300,7 @@ static void test_large_file(void **state) {
                 assert_int_equal(fputc('\0', f), 0);
                 assert_int_equal(fclose(f), 0);
         }
-        assert_true(conf_load(conf_path, &c, &errors) < 0);
+        assert_true(conf_load_file(conf_path, &c, NULL, &errors) < 0);
         assert_null(c);
         assert_non_null(errors);
         {
@@ -314,7 +331,7 @@ static void test_nul_byte(void **state) {
         assert_non_null(f);
         assert_int_equal(fwrite(text, 1, sizeof text - 1, f), sizeof text - 1);
         assert_int_equal(fclose(f), 0);
-        assert_int_equal(conf_load(conf_path, &c, &errors), -EINVAL);
+        assert_int_equal(conf_load_file(conf_path, &c, NULL, &errors), -EINVAL);
         assert_int_equal(unlink(conf_path), 0);
         assert_null(c);
         assert_non_null(errors);
@@ -425,7 +442,7 @@ static void test_missing_file(void **state) {
 
         (void) state;
         snprintf(path, sizeof path, "%s/absent.conf", tmpdir);
-        assert_int_equal(conf_load(path, &c, &errors), -ENOENT);
+        assert_int_equal(conf_load_file(path, &c, NULL, &errors), -ENOENT);
         assert_null(c);
         assert_non_null(errors);
         assert_int_equal(strncmp(errors, path, strlen(path)), 0);
@@ -706,6 +723,7 @@ static void test_env_file_missing(void **state) {
 
 int main(void) {
         static const struct CMUnitTest fixed[] = {
+                cmocka_unit_test(test_names),
                 cmocka_unit_test(test_full_config),
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_empty_file),

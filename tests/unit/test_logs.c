@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conffile.h"
 #include "config.h"
 #include "logline.h"
 #include "macro.h"
@@ -360,7 +361,7 @@ static int load(const char *text, Config **ret, char **ret_errors) {
         assert_non_null(f);
         assert_true(fputs(text, f) >= 0);
         assert_int_equal(fclose(f), 0);
-        r = conf_load(conf_path, ret, ret_errors);
+        r = conf_load_file(conf_path, ret, NULL, ret_errors);
         assert_int_equal(unlink(conf_path), 0);
         return r;
 }

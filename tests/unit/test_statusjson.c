@@ -225,6 +225,21 @@ static void test_answer(void **state) {
         assert_false(status_not_running(STATE_RUNNING));
 }
 
+static void test_health_failing(void **state) {
+        (void) state;
+        /* running: failing only when probed and unhealthy or not known yet */
+        assert_false(status_health_failing(STATE_RUNNING, false, HEALTH_UNKNOWN, false, false));
+        assert_false(status_health_failing(STATE_RUNNING, true, HEALTH_HEALTHY, false, false));
+        assert_false(status_health_failing(STATE_RUNNING, true, HEALTH_DEGRADED, false, false));
+        assert_true(status_health_failing(STATE_RUNNING, true, HEALTH_UNHEALTHY, false, false));
+        assert_true(status_health_failing(STATE_RUNNING, true, HEALTH_UNKNOWN, false, false));
+        /* not running: failing, unless stopped by a command outside a required-only answer */
+        assert_true(status_health_failing(STATE_BACKOFF, false, HEALTH_UNKNOWN, false, false));
+        assert_true(status_health_failing(STATE_STARTING, true, HEALTH_HEALTHY, false, true));
+        assert_false(status_health_failing(STATE_STOPPED, false, HEALTH_UNKNOWN, true, false));
+        assert_true(status_health_failing(STATE_STOPPED, false, HEALTH_UNKNOWN, true, true));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_instance_running),
@@ -232,6 +247,7 @@ int main(void) {
                 cmocka_unit_test(test_instance_health),
                 cmocka_unit_test(test_worker),
                 cmocka_unit_test(test_answer),
+                cmocka_unit_test(test_health_failing),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /*
  * Unit tests of the supervisord.conf import (config/supervisord.h).  Each test writes realistic
  * supervisord.conf files into a fresh mkdtemp() directory, converts them, checks the native text
- * and the "file:line: ..." warnings, and loads the result with conf_load(), which is what
+ * and the "file:line: ..." warnings, and loads the result with conf_load_file(), which is what
  * upkeepd does with such a file, so the text is also proven valid for config.c.
  */
 #include <stdarg.h>
@@ -17,10 +17,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conffile.h"
 #include "config.h"
 #include "macro.h"
 #include "parse.h"
 #include "supervisord.h"
+#include "svdexpand.h"
+#include "svdvalue.h"
 
 typedef struct Dir {
         char path[64];
@@ -80,7 +83,7 @@ static Config *load_text(const Dir *d, const char *text) {
         _cleanup_free_ char *path = write_file(d, "converted.conf", text), *errors = NULL;
         Config *c = NULL;
 
-        if (conf_load(path, &c, &errors) < 0)
+        if (conf_load_file(path, &c, NULL, &errors) < 0)
                 fail_msg("conf_load of the converted text: %s\n%s", errors ?: "?", text);
         return c;
 }
@@ -89,7 +92,7 @@ static Config *load_ini(const char *path) {
         _cleanup_free_ char *errors = NULL;
         Config *c = NULL;
 
-        if (conf_load(path, &c, &errors) < 0)
+        if (conf_load_file(path, &c, NULL, &errors) < 0)
                 fail_msg("conf_load(%s): %s", path, errors ?: "?");
         return c;
 }
@@ -253,7 +256,7 @@ static void test_stack(void **state) {
         /* groups and the ignored sections are silent; so are stopasgroup and maxbytes=0 */
         assert_int_equal(count_lines(warnings), 0);
 
-        /* what upkeepd does: the INI through conf_load() */
+        /* what upkeepd does: the INI through conf_load_file() */
         c = load_ini(ini);
         assert_int_equal(c->n_workers, 3);
         assert_string_equal(c->workers[0].name, "celery");
@@ -782,13 +785,124 @@ static void test_errors(void **state) {
                 assert_null(text);
                 assert_warning(msg, ini, cases[i].line, cases[i].what);
                 assert_int_equal(count_lines(msg), 1);
-                /* conf_load() reports the same, in its errors (for a file that does not start
+                /* conf_load_file() reports the same, in its errors (for a file that does not start
                  * with a section, it does not know it is a supervisord.conf) */
                 if (!svd_detect(ini))
                         continue;
-                assert_int_equal(conf_load(ini, &c, &errors), -EINVAL);
+                assert_int_equal(conf_load_file(ini, &c, NULL, &errors), -EINVAL);
                 assert_warning(errors, ini, cases[i].line, cases[i].what);
         }
+}
+
+/*
+ * conf_load_file() converts once and hands back the translation's warnings, the same as
+ * svd_convert()'s; a native file has none.  The text variants agree with the file ones.
+ */
+static void test_load_file(void **state) {
+        const Dir *d = *state;
+        static const char ini_text[] = "[program:b]\ncommand=/bin/b\nstartretries=0\n";
+        _cleanup_free_ char *ini = write_file(d, "supervisord.conf", ini_text);
+        _cleanup_free_ char *native = write_file(d, "native.conf",
+                                                 "worker w {\n  command = \"/bin/w\"\n}\n");
+        _cleanup_free_ char *text = NULL, *warnings = NULL, *text2 = NULL, *warnings2 = NULL;
+        _cleanup_free_ char *loaded = NULL, *errors = NULL;
+        Config *c = NULL;
+
+        convert_ok(ini, &text, &warnings);
+        assert_int_equal(count_lines(warnings), 1);
+        assert_true(svd_detect_text(ini_text, sizeof ini_text - 1));
+        assert_int_equal(svd_convert_text(ini, ini_text, sizeof ini_text - 1, &text2, &warnings2),
+                         0);
+        assert_string_equal(text, text2);
+        assert_string_equal(warnings, warnings2);
+
+        assert_int_equal(conf_load_file(ini, &c, &loaded, &errors), 0);
+        assert_string_equal(loaded, warnings);
+        assert_int_equal(c->n_workers, 1);
+        assert_string_equal(c->path, ini);
+        conf_free(c);
+        c = NULL;
+        free(loaded);
+        loaded = NULL;
+
+        assert_false(svd_detect(native));
+        assert_int_equal(conf_load_file(native, &c, &loaded, &errors), 0);
+        assert_string_equal(loaded, "");
+        assert_int_equal(c->n_workers, 1);
+        conf_free(c);
+}
+
+/* supervisord's value syntax and %-expansion, on their own (svdvalue.h, svdexpand.h). */
+static void expect_expand(const Expander *x, const char *in, const char *want) {
+        _cleanup_free_ char *out = NULL;
+        char err[256] = "";
+
+        if (svd_expand(x, in, &out, err, sizeof err) < 0)
+                fail_msg("svd_expand(%s): %s", in, err);
+        assert_string_equal(out, want);
+}
+
+static void expect_expand_error(const Expander *x, const char *in, const char *what) {
+        _cleanup_free_ char *out = NULL;
+        char err[256] = "";
+
+        assert_int_equal(svd_expand(x, in, &out, err, sizeof err), -EINVAL);
+        assert_null(out);
+        assert_contains(err, what);
+}
+
+static void test_values(void **state) {
+        static char *const env[] = { (char *) "HOME=/h", NULL };
+        Expander x = { .program_name = "web", .group_name = "g", .have_num = true,
+                       .process_num = 7, .numprocs = 12, .env = env };
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ char *skipped = NULL;
+        char err[256] = "";
+        uint64_t sz;
+        long n;
+        bool b;
+
+        (void) state;
+        assert_int_equal(svd_parse_bool("Yes", &b), 0);
+        assert_true(b);
+        assert_int_equal(svd_parse_bool("off", &b), 0);
+        assert_false(b);
+        assert_int_equal(svd_parse_bool("maybe", &b), -EINVAL);
+        assert_int_equal(svd_parse_long(" 42 ", &n), 0);
+        assert_int_equal(n, 42);
+        assert_int_equal(svd_parse_long("4 2", &n), -EINVAL);
+        assert_int_equal(svd_parse_byte_size("50MB", &sz), 0);
+        assert_int_equal(sz, 50ULL << 20);
+        assert_int_equal(svd_parse_byte_size("1kb", &sz), 0);
+        assert_int_equal(sz, 1024);
+        assert_int_equal(svd_parse_byte_size("MB", &sz), -EINVAL);
+
+        /* the word after a blank is a separator to supervisord: "y" is dropped */
+        assert_int_equal(svd_parse_environment("A=\"1 2\",B=x y", &l, err, sizeof err,
+                                               &skipped), 0);
+        assert_int_equal(svd_parse_environment("C='z',A=3", &l, err, sizeof err, NULL), 0);
+        assert_int_equal(strv_length(l), 3);
+        assert_string_equal(l[0], "A=3");
+        assert_string_equal(l[1], "B=x");
+        assert_string_equal(l[2], "C=z");
+        assert_string_equal(skipped, "B");
+        assert_int_equal(svd_parse_environment("A=\"open", &l, err, sizeof err, NULL), -EINVAL);
+        assert_contains(err, "no closing quotation");
+        assert_int_equal(svd_parse_environment("A=1,==x", &l, err, sizeof err, NULL), -EINVAL);
+        assert_contains(err, "pair 2 has no usable name");
+
+        expect_expand(&x, "%(program_name)s-%(process_num)02d of %(numprocs)x", "web-07 of c");
+        expect_expand(&x, "[%(group_name)-3s] %(ENV_HOME)s 100%%", "[g  ] /h 100%");
+        expect_expand(&x, "%(process_num)5.3d|%(program_name).1s", "  007|w");
+        x.marker = x.escape = true;
+        expect_expand(&x, "run %(process_num)d at 5%% %(process_num)02d", "run %i at 5%% 07");
+        x.marker = x.escape = false;
+        expect_expand_error(&x, "50%", "badly formatted '%' at character 3");
+        expect_expand_error(&x, "%(nope)s", "cannot expand %(nope): unknown name");
+        expect_expand_error(&x, "%(program_name)d", "needs a number");
+        expect_expand_error(&x, "%(process_num)q", "expected a conversion like s or d");
+        x.have_num = false;
+        expect_expand_error(&x, "%(process_num)d", "unknown name");
 }
 
 int main(void) {
@@ -808,6 +922,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_process_num, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_syntax, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_errors, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_load_file, setup_dir, teardown_dir),
+                cmocka_unit_test(test_values),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

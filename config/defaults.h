@@ -1,0 +1,28 @@
+/*
+ * Defaults and limits of upkeep's configuration that more than one part must agree on: config.c
+ * builds its option tables and range checks from them, confcopy.c fills in what a missing
+ * section leaves out, and the supervisord.conf importer
+ * computes from them what the converted text leaves implicit (the give-up window that stands
+ * for startretries assumes the default backoff) and clamps what config.c would refuse.
+ */
+#pragma once
+
+#include "macro.h"
+
+/* restart { } defaults: the backoff between restarts */
+#define CFG_BACKOFF_INITIAL USEC_PER_SEC
+#define CFG_BACKOFF_FACTOR 2.0
+#define CFG_BACKOFF_MAX (5 * USEC_PER_MINUTE)
+#define CFG_BACKOFF_JITTER 0.1
+
+/* alerts { } defaults, also those of a worker without any alerts section */
+#define CFG_ALERT_REPEAT USEC_PER_HOUR
+#define CFG_ALERT_RESOLVE_AFTER (10 * USEC_PER_MINUTE)
+
+/* the largest start-secs and stop-timeout a worker may have */
+#define CFG_MAX_START_SECS USEC_PER_HOUR
+#define CFG_MAX_STOP_TIMEOUT USEC_PER_HOUR
+
+#define CFG_MAX_INSTANCES 1000
+#define CFG_MAX_WORKERS 10000
+#define CFG_MAX_GIVE_UP 1000

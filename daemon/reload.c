@@ -1,0 +1,210 @@
+/*
+ * A reload: the new configuration is matched against the running workers by name (the plan,
+ * lib/reloadplan.c); a worker whose process settings changed is stopped and started anew, a
+ * removed one stopped, a new one started, every other one runs on with its new settings.
+ *
+ * The switch cannot fail half-way: everything it needs is reserved first, and the workers it
+ * builds have not run when a later allocation fails, so they are freed and the running
+ * configuration stays.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conffile.h"
+#include "log.h"
+#include "reload.h"
+#include "reloadplan.h"
+#include "strv.h"
+
+static bool strv_equal(char *const *a, char *const *b) {
+        size_t n = strv_length(a);
+
+        if (n != strv_length(b))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(a[i], b[i]) != 0)
+                        return false;
+        return true;
+}
+
+static bool str_equal(const char *a, const char *b) {
+        return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Settings that shape the process itself: changing one means a new process. */
+static bool process_changed(const WorkerConfig *a, const WorkerConfig *b) {
+        return !str_equal(a->command, b->command) || !str_equal(a->directory, b->directory) ||
+               !str_equal(a->user, b->user) || !str_equal(a->group, b->group) ||
+               !str_equal(a->env_file, b->env_file) ||
+               !strv_equal(a->environment, b->environment) || a->instances != b->instances ||
+               !str_equal(a->log_dir, b->log_dir);
+}
+
+void reload_summary_done(ReloadSummary *r) {
+        strv_free(r->added);
+        strv_free(r->removed);
+        strv_free(r->restarted);
+        strv_free(r->kept);
+        *r = (ReloadSummary) {};
+}
+
+typedef struct Reload {
+        Supervisor *sup;
+        Config *config;          /* the new one */
+        ReloadPlan plan;
+        Worker **next;           /* the new worker table, in the new configuration's order */
+} Reload;
+
+static void reload_done(Reload *rl) {
+        reload_plan_done(&rl->plan);
+        free(rl->next);
+}
+
+static bool same_process(size_t o, size_t n, void *userdata) {
+        Reload *rl = userdata;
+
+        return !process_changed(rl->sup->workers[o]->cfg, &rl->config->workers[n]);
+}
+
+static int reload_plan_make(Reload *rl) {
+        Supervisor *s = rl->sup;
+        _cleanup_free_ const char **old = calloc(s->n_workers + 1, sizeof(char *));
+        _cleanup_free_ const char **next = calloc(rl->config->n_workers + 1, sizeof(char *));
+
+        if (!old || !next)
+                return -ENOMEM;
+        for (size_t w = 0; w < s->n_workers; w++)
+                old[w] = s->workers[w]->cfg->name;
+        for (size_t w = 0; w < rl->config->n_workers; w++)
+                next[w] = rl->config->workers[w].name;
+        return reload_plan(old, s->n_workers, next, rl->config->n_workers, same_process, rl,
+                           &rl->plan);
+}
+
+/* A worker in place of one whose process settings changed: it starts once that one is gone. */
+static void worker_succeed(Worker *w, Worker *old) {
+        w->predecessor = old;
+        for (unsigned i = 0; i < old->n_instances && i < w->n_instances; i++)
+                w->instances[i].admin_stopped = old->instances[i].admin_stopped;
+}
+
+/* Build the new worker table: the kept workers themselves, new ones for the rest. */
+static int reload_build(Reload *rl) {
+        Supervisor *s = rl->sup;
+        size_t n = rl->config->n_workers;
+        int r;
+
+        rl->next = calloc(n + 1, sizeof(Worker *));
+        if (!rl->next)
+                return -ENOMEM;
+        for (size_t k = 0; k < n; k++) {
+                Worker *old = rl->plan.from[k] != RELOAD_NONE ? s->workers[rl->plan.from[k]]
+                                                              : NULL;
+
+                if (rl->plan.next[k] == RELOAD_KEEP) {
+                        rl->next[k] = old;
+                        continue;
+                }
+                r = worker_new(s, &rl->config->workers[k], &rl->next[k]);
+                if (r < 0) {
+                        /* free only what this reload created: none of it has run */
+                        for (size_t j = 0; j < k; j++)
+                                if (rl->plan.next[j] != RELOAD_KEEP)
+                                        worker_free(rl->next[j]);
+                        return r;
+                }
+                if (old)
+                        worker_succeed(rl->next[k], old);
+        }
+        return 0;
+}
+
+/* Old workers removed or replaced stop, and are freed once their processes are gone. */
+static void reload_retire(Reload *rl, ReloadSummary *sum) {
+        Supervisor *s = rl->sup;
+
+        for (size_t w = 0; w < s->n_workers; w++) {
+                Worker *old = s->workers[w];
+                ReloadAction a = rl->plan.prev[w];
+
+                if (a == RELOAD_KEEP)
+                        continue;
+                if (a == RELOAD_STOP)
+                        (void) strv_extend(&sum->removed, old->cfg->name);
+                log_info("%s: %s", old->cfg->name,
+                         a == RELOAD_RESTART ? "process settings changed, restarting it"
+                                             : "removed from the configuration, stopping it");
+                worker_retire(old);
+        }
+}
+
+/* Kept workers take their new settings; the summary lists every new worker. */
+static void reload_adopt(Reload *rl, ReloadSummary *sum) {
+        for (size_t k = 0; k < rl->config->n_workers; k++) {
+                Worker *w = rl->next[k];
+                const WorkerConfig *wc = &rl->config->workers[k];
+
+                switch (rl->plan.next[k]) {
+                case RELOAD_KEEP:
+                        worker_reconfigure(w, wc);
+                        (void) strv_extend(&sum->kept, wc->name);
+                        break;
+                case RELOAD_RESTART:
+                        (void) strv_extend(&sum->restarted, wc->name);
+                        break;
+                default:
+                        (void) strv_extend(&sum->added, wc->name);
+                        log_info("%s: added to the configuration", wc->name);
+                        break;
+                }
+        }
+}
+
+int sup_reload(Supervisor *s, Config *config, ReloadSummary *sum) {
+        _cleanup_(reload_done) Reload rl = { .sup = s, .config = config };
+        int r;
+
+        *sum = (ReloadSummary) {};
+        r = sup_reserve(s, config);
+        if (r >= 0)
+                r = reload_plan_make(&rl);
+        if (r >= 0)
+                r = reload_build(&rl);
+        if (r < 0)
+                return r;
+        reload_retire(&rl, sum);
+        reload_adopt(&rl, sum);
+        sup_switch(s, config, TAKE_PTR(rl.next));
+        for (size_t k = 0; k < s->n_workers; k++)
+                if (rl.plan.next[k] != RELOAD_KEEP)
+                        worker_start(s->workers[k]); /* waits if it has a predecessor */
+        return 0;
+}
+
+int sup_reload_file(Supervisor *s, ReloadSummary *sum, char **ret_errors) {
+        Config *config = NULL;
+        int r;
+
+        log_info("reloading %s", s->config->path);
+        r = conf_load_file(s->config->path, &config, NULL, ret_errors);
+        if (r < 0) {
+                if (*ret_errors)
+                        (*ret_errors)[strcspn(*ret_errors, "\n")] = '\0';
+                log_error("reload failed, keeping the running configuration: %s",
+                          *ret_errors ?: "invalid configuration");
+                return r;
+        }
+        sup_reload_begins(s);
+        r = sup_reload(s, config, sum);
+        if (r < 0) {
+                conf_free(config);
+                log_error("reload failed: %s, keeping the running configuration", strerror(-r));
+        }
+        sup_reload_ends(s);
+        /* parsing leaves the heap full of holes: give their pages back (glibc) */
+        (void) malloc_trim(0);
+        return r;
+}
+
