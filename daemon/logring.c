@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "logring.h"
 
 /* An empty ring is given back to the kernel when this much went through it since the last
@@ -54,12 +55,12 @@ static void ring_trim(LogRing *r) {
         r->trimmed_tail = r->loop_tail;
 }
 
-LineOut ring_reserve(LogRing *r, usec_t now) {
+LineOut ring_reserve(LogRing *r) {
         size_t free, off, first;
 
         if (r->loop_tail - r->trimmed_tail >= TRIM_BYTES &&
             r->loop_tail == atomic_load_explicit(&r->head, memory_order_acquire) &&
-            now - r->last_commit >= TRIM_IDLE)
+            clock_mono_usec() - r->last_commit >= TRIM_IDLE)
                 ring_trim(r);
         free = ring_free_space(r);
         off = (size_t) (r->loop_tail % r->cap);
@@ -68,9 +69,9 @@ LineOut ring_reserve(LogRing *r, usec_t now) {
         return (LineOut) { .seg = { r->buf + off, r->buf }, .cap = { first, free - first } };
 }
 
-void ring_commit(LogRing *r, size_t n, usec_t now) {
+void ring_commit(LogRing *r, size_t n) {
         r->loop_tail += n;
-        r->last_commit = now;
+        r->last_commit = clock_mono_usec();
         atomic_store_explicit(&r->tail, r->loop_tail, memory_order_release);
 }
 

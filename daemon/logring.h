@@ -35,9 +35,9 @@ typedef struct LogRing {
 int ring_init(LogRing *r, size_t cap);
 void ring_done(LogRing *r);
 
-/* Producer: the free part, to be filled in order (`now`: CLOCK_MONOTONIC), then committed. */
-LineOut ring_reserve(LogRing *r, usec_t now);
-void ring_commit(LogRing *r, size_t n, usec_t now);
+/* Producer: the free part, to be filled in order, then committed. */
+LineOut ring_reserve(LogRing *r);
+void ring_commit(LogRing *r, size_t n);
 size_t ring_free_space(const LogRing *r);
 /* The producer stops for lack of room: true when there is room already (go on); otherwise
  * ring_room_back() says when to wake it. */

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "logline.h"
 #include "logfile.h"
@@ -288,7 +289,7 @@ static void drop_bytes(Stream *st, size_t n) {
         o->dropped += n;
         o->episode_dropped += n;
         o->gap_dropped += n;
-        o->last_drop = mono_usec();
+        o->last_drop = clock_mono_usec();
         if (!o->dropping) {
                 o->dropping = true;
                 o->drop_since = o->last_drop;
@@ -389,7 +390,7 @@ static ssize_t stream_read(Stream *st, size_t have, size_t want) {
 
         if (have > 0)
                 memcpy(scratch, st->pending, have);
-        if (st->draining && mono_usec() >= drain_deadline)
+        if (st->draining && clock_mono_usec() >= drain_deadline)
                 return 0; /* a process that never stops writing: enough */
         n = read(st->fd, scratch + have, want);
         if (n < 0 && errno == EAGAIN && st->draining)
@@ -477,7 +478,7 @@ static void on_space(void *userdata) {
  */
 static int on_calm(sd_event_source *src, uint64_t usec, void *userdata) {
         LogOutput *o = userdata;
-        usec_t now = mono_usec();
+        usec_t now = clock_mono_usec();
 
         (void) src, (void) usec;
         if (!o->dropping)
@@ -736,7 +737,7 @@ int logs_init(sd_event *e, const Config *c) {
 }
 
 void logs_drain_all(void) {
-        drain_deadline = mono_usec() + DRAIN_TIMEOUT;
+        drain_deadline = clock_mono_usec() + DRAIN_TIMEOUT;
         while (streams) {
                 Stream *st = streams;
 

@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "logarchive.h"
 #include "logfile.h"
 #include "loginbox.h"
@@ -122,20 +123,6 @@ static struct {
 
 static LogSink *all_sinks;        /* loop */
 
-usec_t mono_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
-}
-
-static usec_t real_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
-}
-
 static long local_gmtoff(usec_t real) {
         time_t t = (time_t) (real / USEC_PER_SEC);
         struct tm tm;
@@ -214,7 +201,7 @@ static void adopt_fd(LogSink *s, int fd) {
                 s->is_socket = true;
         schedule_time_rotation(s, s->size > 0 ? (usec_t) st.st_mtim.tv_sec * USEC_PER_SEC +
                                                         (usec_t) st.st_mtim.tv_nsec / 1000
-                                              : real_usec());
+                                              : clock_real_usec());
 }
 
 /* The sink's directory (opened when first needed: upkeepd's own log-file comes without it). */
@@ -236,7 +223,7 @@ static int sink_open(LogSink *s) {
 }
 
 static void sink_fail(LogSink *s, int err, const char *what) {
-        usec_t now = mono_usec();
+        usec_t now = clock_mono_usec();
         char buf[32];
 
         atomic_fetch_add(&s->write_errors, 1);
@@ -266,7 +253,7 @@ static void sink_recovered(LogSink *s) {
         atomic_store(&s->failing_pub, false);
         post(LOG_NOTICE, s, "log-write-resumed", "writing %s again after %u failed attempts "
              "over %s", s->path ?: "stdout", s->fail_count,
-             format_duration(buf, sizeof buf, mono_usec() - s->fail_since));
+             format_duration(buf, sizeof buf, clock_mono_usec() - s->fail_since));
 }
 
 static void on_compressed(void *userdata, const char *name, int r);
@@ -309,7 +296,7 @@ static int sink_rotate(LogSink *s) {
         s->fd = -1;
         s->size = 0;
         s->force_rotate = false;
-        schedule_time_rotation(s, real_usec());
+        schedule_time_rotation(s, clock_real_usec());
         if (fd < 0)
                 return fd; /* opened again at the next attempt */
         adopt_fd(s, fd);
@@ -326,7 +313,7 @@ static int sink_rotate(LogSink *s) {
  * keeps being written.  Said once when it lasts.
  */
 static void sink_stall(LogSink *s) {
-        usec_t now = mono_usec();
+        usec_t now = clock_mono_usec();
         char buf[32];
 
         if (!s->stalled) {
@@ -352,7 +339,7 @@ static void sink_unstalled(LogSink *s) {
         if (s->stall_warned)
                 post(LOG_NOTICE, s, "log-write-resumed", "%s is read again after %s",
                      s->path ?: "stdout",
-                     format_duration(buf, sizeof buf, mono_usec() - s->stall_since));
+                     format_duration(buf, sizeof buf, clock_mono_usec() - s->stall_since));
         s->stall_warned = false;
 }
 
@@ -366,9 +353,9 @@ static bool time_rotation_due(LogSink *s) {
 
         if (!s->path || s->closing || s->next_rotation == USEC_INFINITY)
                 return false;
-        now = real_usec();
+        now = clock_real_usec();
         if (now < s->next_rotation) {
-                note_deadline(mono_usec() + (s->next_rotation - now));
+                note_deadline(clock_mono_usec() + (s->next_rotation - now));
                 return false;
         }
         if (s->size == 0) {
@@ -566,7 +553,7 @@ static void sink_process(LogSink *s, usec_t now) {
                 s->w = s->settings;
                 pthread_mutex_unlock(&s->lock);
                 if (s->fd >= 0)
-                        schedule_time_rotation(s, real_usec());
+                        schedule_time_rotation(s, clock_real_usec());
         }
         if (req & REQ_VERIFY)
                 sink_check_path(s);
@@ -577,10 +564,7 @@ static void sink_process(LogSink *s, usec_t now) {
 
 /* With W.lock held: sleep until woken or until the deadline. */
 static void writer_wait(void) {
-        struct timespec ts = {
-                .tv_sec = (time_t) (W.deadline / USEC_PER_SEC),
-                .tv_nsec = (long) (W.deadline % USEC_PER_SEC) * 1000,
-        };
+        struct timespec ts = usec_to_timespec(W.deadline);
 
         if (W.deadline == USEC_INFINITY)
                 pthread_cond_wait(&W.cond, &W.lock);
@@ -629,7 +613,7 @@ static void *writer_main(void *userdata) {
         for (;;) {
                 LogSink *list, *done;
                 bool reopen, stop;
-                usec_t now = mono_usec();
+                usec_t now = clock_mono_usec();
 
                 if (!W.queue && !W.done && !W.reopen && !W.stop && now < W.deadline) {
                         writer_wait();
@@ -710,13 +694,7 @@ void writer_stop(usec_t timeout) {
         W.stop = true;
         pthread_cond_signal(&W.cond);
         pthread_mutex_unlock(&W.lock);
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += (time_t) (timeout / USEC_PER_SEC);
-        ts.tv_nsec += (long) (timeout % USEC_PER_SEC) * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-        }
+        ts = usec_to_timespec(clock_real_usec() + timeout);
         r = pthread_timedjoin_np(W.thread, NULL, &ts);
         W.running = false; /* from now on commits are written synchronously */
         if (r != 0) {
@@ -846,13 +824,13 @@ size_t sink_capacity(const LogSink *s) {
 }
 
 LineOut sink_reserve(LogSink *s) {
-        return ring_reserve(&s->ring, mono_usec());
+        return ring_reserve(&s->ring);
 }
 
 void sink_commit(LogSink *s, size_t n) {
         if (n == 0)
                 return;
-        ring_commit(&s->ring, n, mono_usec());
+        ring_commit(&s->ring, n);
         if (W.running)
                 sink_kick(s, 0);
         else if (s->fd >= 0) {
@@ -872,7 +850,7 @@ bool sink_want_space(LogSink *s) {
 bool sink_wait_space(LogSink *s, size_t want, usec_t deadline) {
         want = MIN(want, s->ring.cap);
         while (sink_free_space(s) < want) {
-                if (!W.running || mono_usec() >= deadline)
+                if (!W.running || clock_mono_usec() >= deadline)
                         return false;
                 sink_kick(s, 0);
                 usleep(1000);

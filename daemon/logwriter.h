@@ -86,5 +86,3 @@ const char *sink_path(const LogSink *s);
 uint64_t sink_bytes_written(const LogSink *s);
 uint64_t sink_write_errors(const LogSink *s);
 bool sink_failing(const LogSink *s);
-
-usec_t mono_usec(void);
