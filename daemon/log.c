@@ -65,16 +65,10 @@ static void close_file(void) {
 }
 
 static void open_file(const Config *c) {
-        SinkSettings st = {
-                .max_size = c->log.max_size,
-                .keep = c->log.keep,
-                .compress = c->log.compress,
-                .rotate_every = c->log.rotate_every,
-        };
         int fd, r;
 
         if (file_path && strcmp(file_path, c->log_file) == 0) {
-                sink_set_settings(file_sink, &st);
+                sink_set_settings(file_sink, &c->log);
                 return;
         }
         close_file();
@@ -83,7 +77,7 @@ static void open_file(const Config *c) {
                 log_error("cannot open log-file %s: %m, logging to stderr", c->log_file);
                 return;
         }
-        r = sink_new(c->log_file, fd, "upkeepd", (size_t) c->log.buffer_size, &st, &file_sink);
+        r = sink_new(c->log_file, fd, "upkeepd", &c->log, &file_sink);
         if (r < 0) {
                 file_sink = NULL;
                 log_error("cannot log to %s: %s, logging to stderr", c->log_file, strerror(-r));

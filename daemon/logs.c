@@ -137,15 +137,6 @@ static int output_path(const OutputSpec *spec, char *buf, size_t len) {
         return n < 0 || (size_t) n >= len ? -ENAMETOOLONG : 0;
 }
 
-static SinkSettings settings_of(const LogConfig *c) {
-        return (SinkSettings) {
-                .max_size = c->max_size,
-                .keep = c->keep,
-                .compress = c->compress,
-                .rotate_every = c->rotate_every,
-        };
-}
-
 /* ---- framing ------------------------------------------------------------------------------ */
 
 static size_t stamp_now(char *buf) {
@@ -557,7 +548,6 @@ static int output_open(const OutputSpec *spec, const char *key, char *reason, si
 
 static int output_new(const OutputSpec *spec, const char *key, char *reason, size_t len,
                       LogOutput **ret) {
-        SinkSettings st = settings_of(spec->log);
         _cleanup_close_ int fd = -1, dfd = -1;
         LogOutput *o;
         int r;
@@ -573,7 +563,7 @@ static int output_new(const OutputSpec *spec, const char *key, char *reason, siz
         }
         snprintf(o->name, sizeof o->name, "%s", spec->instance);
         r = sink_new_at(to_stdout(spec) ? NULL : key, true, TAKE_FD(dfd), TAKE_FD(fd),
-                        spec->instance, (size_t) spec->log->buffer_size, &st, &o->sink);
+                        spec->instance, spec->log, &o->sink);
         if (r < 0) {
                 free(o->key);
                 free(o);
@@ -589,7 +579,6 @@ static int output_new(const OutputSpec *spec, const char *key, char *reason, siz
 }
 
 int logs_prepare(LogOutput **output, const OutputSpec *spec, char *reason, size_t len) {
-        SinkSettings st = settings_of(spec->log);
         char key[PATH_MAX];
         LogOutput *o;
         int r;
@@ -601,7 +590,7 @@ int logs_prepare(LogOutput **output, const OutputSpec *spec, char *reason, size_
                 return -ENAMETOOLONG;
         }
         if (*output && strcmp((*output)->key, key) == 0) {
-                sink_set_settings((*output)->sink, &st);
+                sink_set_settings((*output)->sink, spec->log);
                 sink_verify((*output)->sink);
                 return 0;
         }
@@ -609,7 +598,7 @@ int logs_prepare(LogOutput **output, const OutputSpec *spec, char *reason, size_
         o = output_find(key);
         if (o) {
                 o->refs++;
-                sink_set_settings(o->sink, &st);
+                sink_set_settings(o->sink, spec->log);
                 sink_verify(o->sink);
         } else {
                 r = output_new(spec, key, reason, len, &o);

@@ -17,18 +17,12 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "logconf.h"
 #include "loginbox.h"
 #include "logline.h"
 #include "macro.h"
 
 typedef struct LogSink LogSink;
-
-typedef struct SinkSettings {
-        uint64_t max_size;      /* 0: no size limit */
-        unsigned keep;
-        bool compress;
-        usec_t rotate_every;    /* 0: off */
-} SinkSettings;
 
 /* Start the threads and the loop's wake-up source.  Call with every signal blocked. */
 int writer_start(sd_event *e, inbox_report_t report);
@@ -45,22 +39,24 @@ void writer_reopen_all(void);
 
 /*
  * A sink writing to `fd` (taken over), the file at `path`, or upkeepd's stdout when path is
- * NULL (never rotated).  `label` names it in messages ("api:0", "upkeepd").
+ * NULL (never rotated).  `label` names it in messages ("api:0", "upkeepd").  Of `log`, its
+ * ring takes buffer_size, the writer max_size, keep, compress and rotate_every.
  */
-int sink_new(const char *path, int fd, const char *label, size_t buffer_size,
-             const SinkSettings *st, LogSink **ret);
+int sink_new(const char *path, int fd, const char *label, const LogConfig *log,
+             LogSink **ret);
 /*
  * The same for a worker's file: `path` is <dir>/<base> where dir's last component belongs to
  * upkeepd (own_dir: made again when missing, never followed), `dfd` that directory open (taken
  * over), and every later open, rotation and compression acts relative to it (logfile_open).
  */
 int sink_new_at(const char *path, bool own_dir, int dfd, int fd, const char *label,
-                size_t buffer_size, const SinkSettings *st, LogSink **ret);
+                const LogConfig *log, LogSink **ret);
 /* A new instance writes into this sink: the writer opens the path again if the file open is
  * no longer the one there (deleted, renamed away), or retries a failing one now. */
 void sink_verify(LogSink *s);
-/* New rotation settings, applied by the writer from its next rotation check on. */
-void sink_set_settings(LogSink *s, const SinkSettings *st);
+/* New rotation settings (the ring keeps its size), applied by the writer from its next
+ * rotation check on. */
+void sink_set_settings(LogSink *s, const LogConfig *log);
 /* Called on the loop when room came back after sink_want_space() returned false. */
 void sink_set_space_callback(LogSink *s, void (*cb)(void *userdata), void *userdata);
 
