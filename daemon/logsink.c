@@ -328,6 +328,21 @@ static void sink_drain(LogSink *s) {
         maybe_signal_space(s);
 }
 
+/* A new sink is served from now on; an archive a previous run left uncompressed is queued. */
+static void sink_activate(LogSink *s) {
+        s->anext = active;
+        if (active)
+                active->apprev = &s->anext;
+        s->apprev = &active;
+        active = s;
+        s->active = true;
+        if (s->fd >= 0)
+                adopt_fd(s, s->fd);
+        if (s->path && s->w.compress && s->w.keep > 0 && sink_dir(s) == 0 &&
+            archive_uncompressed(s->dfd, s->base))
+                queue_compress(s);
+}
+
 static void sink_deactivate(LogSink *s) {
         if (!s->active)
                 return;
@@ -384,8 +399,7 @@ static void sink_check_path(LogSink *s) {
 void sink_service(LogSink *s, usec_t now, bool final) {
         if (!(s->failing || s->stalled) || now >= s->retry_at || final)
                 sink_drain(s);
-        if (s->closing && !final && !s->compressing &&
-            ring_empty(&s->ring)) {
+        if (s->closing && !final && !s->compressing && ring_empty(&s->ring)) {
                 sink_deactivate(s);
                 if (s->fd >= 0)
                         close(s->fd);
@@ -403,20 +417,8 @@ void sink_process(LogSink *s, usec_t now) {
 
         atomic_store(&s->queued, false);
         req = atomic_exchange(&s->req, 0);
-        if (req & REQ_ADD) {
-                s->anext = active;
-                if (active)
-                        active->apprev = &s->anext;
-                s->apprev = &active;
-                active = s;
-                s->active = true;
-                if (s->fd >= 0)
-                        adopt_fd(s, s->fd);
-                /* an archive a previous run did not get to compress */
-                if (s->path && s->w.compress && s->w.keep > 0 && sink_dir(s) == 0 &&
-                    archive_uncompressed(s->dfd, s->base))
-                        queue_compress(s);
-        }
+        if (req & REQ_ADD)
+                sink_activate(s);
         if (req & REQ_SETTINGS) {
                 pthread_mutex_lock(&s->lock);
                 s->w = s->settings;
