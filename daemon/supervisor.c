@@ -172,7 +172,7 @@ static void on_child_exited(pid_t pid, const siginfo_t *si, void *userdata) {
         i->has_exited = true;
         i->exit_code = si->si_code == CLD_EXITED ? si->si_status : 0;
         i->exit_signal = si->si_code == CLD_EXITED ? 0 : si->si_status;
-        spawn_failed = launch_read_error(i, i->errpipe, reason, sizeof reason);
+        spawn_failed = launch_read_error(i->worker->cfg, i->errpipe, reason, sizeof reason);
         child_gone(i);
         if (!spawn_failed) {
                 count_event(i, EVK_EXIT);
@@ -194,11 +194,21 @@ static void on_child_exited(pid_t pid, const siginfo_t *si, void *userdata) {
 
 static void do_spawn(Instance *i) {
         Supervisor *s = i->worker->sup;
+        OutputSpec output;
         pid_t pid;
         int errpipe, r;
 
         i->reason[0] = '\0';
-        r = launch_instance(i, &pid, &errpipe, i->reason, sizeof i->reason);
+        r = launch_instance(&(LaunchSpec) {
+                                    .cfg = i->worker->cfg,
+                                    .index = i->index,
+                                    .name = i->name,
+                                    .output = sup_output_spec(i, &output),
+                                    .log_output = &i->log_output,
+                                    .env_warned = &i->worker->env_warned,
+                                    .event = s->event,
+                            },
+                            &pid, &errpipe, i->reason, sizeof i->reason);
         if (r < 0) {
                 i->spawn_attempted = true;
                 dispatch(i, EV_SPAWN_FAILED);
