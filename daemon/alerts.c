@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "alertpayload.h"
@@ -33,6 +32,7 @@
 #include "alertrule.h"
 #include "alerts.h"
 #include "children.h"
+#include "clock.h"
 #include "curl-dl.h"
 #include "http.h"
 #include "log.h"
@@ -97,14 +97,6 @@ static usec_t mono(const Alerts *a) {
         return t;
 }
 
-static usec_t real_now(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
-}
-
-
 /*
  * Parsed by libcurl (which every URL sink loads anyway to deliver); without it, the scheme alone:
  * a guess at where the authority ends is what once printed "https://u:p@host?token=x" whole.
@@ -149,7 +141,7 @@ static void delivered(Sink *k) {
                 log_notice("alerts: %s: delivering again, circuit closed", k->cfg->name);
         k->sent++;
         k->failures = 0;
-        k->last_success = real_now();
+        k->last_success = clock_real_usec();
         alert_queue_pop(&k->queue);
 }
 
@@ -158,7 +150,7 @@ static void failed(Sink *k, bool retry, const char *why) {
         usec_t delay;
         bool open;
 
-        k->last_error_at = real_now();
+        k->last_error_at = clock_real_usec();
         snprintf(k->last_error, sizeof k->last_error, "%s", why);
         k->failures++;
         if (!retry || !k->queue.head) {
@@ -553,7 +545,7 @@ static AlertEvent worker_event(const WorkerAlert *wa, const AlertCounts *counts)
                 .severity = wa->esc.level,
                 .summary = wa->summary,
                 .started_at = wa->started,
-                .at = real_now(),
+                .at = clock_real_usec(),
                 .counts = counts,
         };
 }
@@ -635,7 +627,7 @@ static void alerts_evaluate(Alerts *a, Worker *w, const char *instance) {
         before = wa->esc.level;
         notice = esc_step(&wa->esc, &ac->policy, m.severity, f.now);
         if (notice == ESC_FIRING && before == SEV_NONE)
-                wa->started = real_now();
+                wa->started = clock_real_usec();
         if (notice != ESC_NOTHING)
                 worker_notify(wa, notice, before);
         worker_schedule(wa, f.now);
@@ -823,14 +815,14 @@ static json_t *active_json(Alerts *a, usec_t now) {
                         json_pack("{s:s, s:s, s:s, s:f, s:o}", "worker", worker_config(wa->worker)->name,
                                   "instance", wa->instance, "severity",
                                   severity_to_string(wa->esc.level), "firing_s",
-                                  (double) (now - wa->esc.started_at) / USEC_PER_SEC, "summary",
+                                  usec_to_seconds(now - wa->esc.started_at), "summary",
                                   utf8_json_string(wa->summary)));
         }
         return active;
 }
 
 static json_t *unix_s_or_null(usec_t realtime) {
-        return realtime ? json_real((double) realtime / 1e6) : json_null();
+        return realtime ? json_real(usec_to_seconds(realtime)) : json_null();
 }
 
 static json_t *sink_json(const Sink *k, usec_t now) {
@@ -867,8 +859,8 @@ int alerts_test(Alerts *a, const char *sink) {
                 .severity = SEV_WARNING,
                 .test = true,
                 .summary = "test notification from upkeepd",
-                .started_at = real_now(),
-                .at = real_now(),
+                .started_at = clock_real_usec(),
+                .at = clock_real_usec(),
         };
 
         for (size_t i = 0; i < a->n_sinks; i++)

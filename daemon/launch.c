@@ -5,8 +5,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +17,7 @@
 #include "logs.h"
 #include "parse.h"
 #include "spawn.h"
+#include "userdb.h"
 
 extern char **environ;
 
@@ -167,37 +166,23 @@ typedef struct Credentials {
 
 /* Resolve user and group names in upkeepd, where a failure can be reported properly. */
 static int resolve_credentials(const WorkerConfig *w, Credentials *c, char *reason, size_t len) {
-        char buf[4096];
-        struct passwd pw, *pwp = NULL;
-        struct group gr, *grp = NULL;
-        int r;
-
         *c = (Credentials) { .change = false };
         if (!w->user && !w->group)
                 return 0;
         c->change = true;
         c->uid = getuid();
         c->gid = getgid();
-        if (w->user) {
-                r = getpwnam_r(w->user, &pw, buf, sizeof buf, &pwp);
-                if (r != 0 || !pwp) {
-                        snprintf(reason, len, "user '%s' not found", w->user);
-                        return -ESRCH;
-                }
-                c->uid = pw.pw_uid;
-                c->gid = pw.pw_gid;
+        if (w->user && userdb_user(w->user, &c->uid, &c->gid) < 0) {
+                snprintf(reason, len, "user '%s' not found", w->user);
+                return -ESRCH;
         }
-        if (w->group) {
-                r = getgrnam_r(w->group, &gr, buf, sizeof buf, &grp);
-                if (r != 0 || !grp) {
-                        snprintf(reason, len, "group '%s' not found", w->group);
-                        return -ESRCH;
-                }
-                c->gid = gr.gr_gid;
+        if (w->group && userdb_group(w->group, &c->gid) < 0) {
+                snprintf(reason, len, "group '%s' not found", w->group);
+                return -ESRCH;
         }
         c->n_groups = (int) ELEMENTSOF(c->groups);
         if (w->user) {
-                if (getgrouplist(w->user, c->gid, c->groups, &c->n_groups) < 0) {
+                if (userdb_groups(w->user, c->gid, c->groups, &c->n_groups) < 0) {
                         snprintf(reason, len, "user '%s' is in too many groups", w->user);
                         return -E2BIG;
                 }
@@ -207,7 +192,6 @@ static int resolve_credentials(const WorkerConfig *w, Credentials *c, char *reas
         }
         return 0;
 }
-
 
 /*
  * Tests make one step fail on purpose with UPKEEP_FAULT=<point>: an error path that no
