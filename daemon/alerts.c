@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "alertpayload.h"
@@ -33,6 +32,7 @@
 #include "alertrule.h"
 #include "alerts.h"
 #include "children.h"
+#include "clock.h"
 #include "curl-dl.h"
 #include "http.h"
 #include "log.h"
@@ -93,17 +93,9 @@ struct Alerts {
 static usec_t mono(const Alerts *a) {
         usec_t t = 0;
 
-        (void) sd_event_now(a->sup->event, CLOCK_MONOTONIC, &t);
+        (void) sd_event_now(sup_event(a->sup), CLOCK_MONOTONIC, &t);
         return t;
 }
-
-static usec_t real_now(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
-}
-
 
 /*
  * Parsed by libcurl (which every URL sink loads anyway to deliver); without it, the scheme alone:
@@ -149,7 +141,7 @@ static void delivered(Sink *k) {
                 log_notice("alerts: %s: delivering again, circuit closed", k->cfg->name);
         k->sent++;
         k->failures = 0;
-        k->last_success = real_now();
+        k->last_success = clock_real_usec();
         alert_queue_pop(&k->queue);
 }
 
@@ -158,7 +150,7 @@ static void failed(Sink *k, bool retry, const char *why) {
         usec_t delay;
         bool open;
 
-        k->last_error_at = real_now();
+        k->last_error_at = clock_real_usec();
         snprintf(k->last_error, sizeof k->last_error, "%s", why);
         k->failures++;
         if (!retry || !k->queue.head) {
@@ -332,7 +324,7 @@ static int exec_start(Sink *k) {
         k->out_fd = p[0];
         k->out_len = 0;
         (void) fcntl(p[0], F_SETFL, O_NONBLOCK);
-        if (children_watch(k->alerts->sup->children, pid, 0, on_exec_exit, k) < 0) {
+        if (children_watch(sup_children(k->alerts->sup), pid, 0, on_exec_exit, k) < 0) {
                 (void) kill(pid, SIGKILL);
                 (void) waitpid(pid, NULL, 0);
                 k->pid = 0;
@@ -340,7 +332,7 @@ static int exec_start(Sink *k) {
                 k->out_fd = -1;
                 return -EIO;
         }
-        if (sd_event_add_io(k->alerts->sup->event, &k->out_source, p[0], EPOLLIN, on_exec_output,
+        if (sd_event_add_io(sup_event(k->alerts->sup), &k->out_source, p[0], EPOLLIN, on_exec_output,
                             k) < 0) {
                 close(p[0]);
                 k->out_fd = -1;
@@ -529,21 +521,22 @@ static WorkerAlert *worker_alert_free(WorkerAlert *wa) {
 
 /* What the rules are evaluated on: the windows, and which instances gave up. */
 static void worker_facts(Worker *w, usec_t now, AlertFacts *ret) {
-        *ret = (AlertFacts) { .window = w->window, .now = now };
-        for (unsigned k = 0; k < w->n_instances; k++) {
-                const Instance *i = &w->instances[k];
+        *ret = (AlertFacts) { .window = worker_window(w), .now = now };
+        for (unsigned k = 0; k < worker_n_instances(w); k++) {
+                InstanceView i;
 
-                if (i->state != STATE_FATAL)
+                sup_instance_view(worker_instance(w, k), &i);
+                if (i.state != STATE_FATAL)
                         continue;
                 ret->gave_up++;
-                ret->gave_up_instance = i->name;
-                ret->gave_up_reason = i->reason;
+                ret->gave_up_instance = i.name;
+                ret->gave_up_reason = i.reason;
         }
 }
 
 /* The event of a worker's current alert, at its current level. */
 static AlertEvent worker_event(const WorkerAlert *wa, const AlertCounts *counts) {
-        const WorkerConfig *cfg = wa->worker->cfg;
+        const WorkerConfig *cfg = worker_config(wa->worker);
 
         return (AlertEvent) {
                 .worker = cfg->name,
@@ -552,18 +545,18 @@ static AlertEvent worker_event(const WorkerAlert *wa, const AlertCounts *counts)
                 .severity = wa->esc.level,
                 .summary = wa->summary,
                 .started_at = wa->started,
-                .at = real_now(),
+                .at = clock_real_usec(),
                 .counts = counts,
         };
 }
 
 static void worker_notify(WorkerAlert *wa, EscNotice notice, Severity before) {
-        const EscPolicy *p = &wa->worker->cfg->alerts.policy;
+        const EscPolicy *p = &worker_config(wa->worker)->alerts.policy;
         AlertCounts counts;
         AlertEvent e;
         char resolved[300];
 
-        alert_counts(wa->worker->window, mono(wa->alerts), &counts);
+        alert_counts(worker_window(wa->worker), mono(wa->alerts), &counts);
         e = worker_event(wa, &counts);
         e.repeat = notice == ESC_REPEAT;
         if (notice == ESC_RESOLVED) {
@@ -593,7 +586,7 @@ static int on_worker_timer(sd_event_source *src, uint64_t usec, void *userdata) 
 
 /* While firing, look again every second: windows drain without any event. */
 static void worker_schedule(WorkerAlert *wa, usec_t now) {
-        usec_t next = esc_next_check(&wa->esc, &wa->worker->cfg->alerts.policy);
+        usec_t next = esc_next_check(&wa->esc, &worker_config(wa->worker)->alerts.policy);
 
         if (next == USEC_INFINITY) {
                 if (wa->timer)
@@ -602,7 +595,7 @@ static void worker_schedule(WorkerAlert *wa, usec_t now) {
         }
         next = MIN(next, now + USEC_PER_SEC);
         if (!wa->timer &&
-            sd_event_add_time(wa->alerts->sup->event, &wa->timer, CLOCK_MONOTONIC, next,
+            sd_event_add_time(sup_event(wa->alerts->sup), &wa->timer, CLOCK_MONOTONIC, next,
                               50 * USEC_PER_MSEC, on_worker_timer, wa) < 0)
                 return;
         (void) sd_event_source_set_time(wa->timer, next);
@@ -618,9 +611,9 @@ static void alerts_evaluate(Alerts *a, Worker *w, const char *instance) {
         EscNotice notice;
         Severity before;
 
-        if (w->retiring)
+        if (worker_is_retiring(w))
                 return;
-        ac = &w->cfg->alerts;
+        ac = &worker_config(w)->alerts;
         worker_facts(w, mono(a), &f);
         alert_match(ac->rules, ac->n_rules, &f, &m);
         /* a worker gets a record at its first match: until then there is nothing to remember */
@@ -634,7 +627,7 @@ static void alerts_evaluate(Alerts *a, Worker *w, const char *instance) {
         before = wa->esc.level;
         notice = esc_step(&wa->esc, &ac->policy, m.severity, f.now);
         if (notice == ESC_FIRING && before == SEV_NONE)
-                wa->started = real_now();
+                wa->started = clock_real_usec();
         if (notice != ESC_NOTHING)
                 worker_notify(wa, notice, before);
         worker_schedule(wa, f.now);
@@ -673,7 +666,7 @@ static int on_resend(sd_event_source *src, uint64_t usec, void *userdata) {
 
                         if (!wa || wa->esc.level < k->cfg->min_severity)
                                 continue;
-                        alert_counts(wa->worker->window, mono(a), &counts);
+                        alert_counts(worker_window(wa->worker), mono(a), &counts);
                         e = worker_event(wa, &counts);
                         e.repeat = true;
                         n = notice_new(k, &e);
@@ -697,7 +690,7 @@ static void sinks_free(Alerts *a) {
                 if (k->pid > 0)
                         /* a notifier still running is left to finish on its own (the orphan
                          * scan collects it) */
-                        children_forget(k->alerts->sup->children, k->pid);
+                        children_forget(sup_children(k->alerts->sup), k->pid);
                 if (k->out_source) {
                         sd_event_source_disable_unref(k->out_source);
                         close(k->out_fd);
@@ -730,7 +723,7 @@ static int alerts_reconfigure(Alerts *a) {
                                            : strdup("upkeepd log");
                 a->n_sinks++;
                 if (!k->target ||
-                    sd_event_add_time(a->sup->event, &k->timer, CLOCK_MONOTONIC, USEC_INFINITY,
+                    sd_event_add_time(sup_event(a->sup), &k->timer, CLOCK_MONOTONIC, USEC_INFINITY,
                                       10 * USEC_PER_MSEC, on_sink_timer, k) < 0)
                         return -ENOMEM;
                 (void) sd_event_source_set_enabled(k->timer, SD_EVENT_OFF);
@@ -738,7 +731,7 @@ static int alerts_reconfigure(Alerts *a) {
                         resend = MIN(resend, k->cfg->resend);
         }
         if (resend != USEC_INFINITY &&
-            sd_event_add_time(a->sup->event, &a->resend, CLOCK_MONOTONIC, mono(a) + resend,
+            sd_event_add_time(sup_event(a->sup), &a->resend, CLOCK_MONOTONIC, mono(a) + resend,
                               USEC_PER_SEC, on_resend, a) < 0)
                 return -ENOMEM;
         return 0;
@@ -746,11 +739,11 @@ static int alerts_reconfigure(Alerts *a) {
 
 static void on_event_counted(void *userdata, Worker *w, const Instance *i, EventKind k) {
         (void) k;
-        alerts_evaluate(userdata, w, i->name);
+        alerts_evaluate(userdata, w, sup_instance_name(i));
 }
 
 static void on_circuit_opened(void *userdata, Worker *w, const Instance *i) {
-        alerts_evaluate(userdata, w, i->name);
+        alerts_evaluate(userdata, w, sup_instance_name(i));
 }
 
 static void on_worker_removed(void *userdata, Worker *w) {
@@ -783,14 +776,16 @@ int alerts_new(Supervisor *s, const Config *c, Http *http, Alerts **ret) {
         if (gethostname(a->host, sizeof a->host - 1) < 0)
                 snprintf(a->host, sizeof a->host, "localhost");
         r = alerts_reconfigure(a);
-        if (r >= 0)
-                r = sup_observe(s, &alerts_observer, a);
         if (r < 0) {
                 alerts_free(a);
                 return r;
         }
         *ret = a;
         return 0;
+}
+
+int alerts_observe(Alerts *a) {
+        return sup_observe(a->sup, &alerts_observer, a);
 }
 
 Alerts *alerts_free(Alerts *a) {
@@ -817,17 +812,17 @@ static json_t *active_json(Alerts *a, usec_t now) {
                         continue;
                 json_array_append_new(
                         active,
-                        json_pack("{s:s, s:s, s:s, s:f, s:o}", "worker", wa->worker->cfg->name,
+                        json_pack("{s:s, s:s, s:s, s:f, s:o}", "worker", worker_config(wa->worker)->name,
                                   "instance", wa->instance, "severity",
                                   severity_to_string(wa->esc.level), "firing_s",
-                                  (double) (now - wa->esc.started_at) / USEC_PER_SEC, "summary",
+                                  usec_to_seconds(now - wa->esc.started_at), "summary",
                                   utf8_json_string(wa->summary)));
         }
         return active;
 }
 
 static json_t *unix_s_or_null(usec_t realtime) {
-        return realtime ? json_real((double) realtime / 1e6) : json_null();
+        return realtime ? json_real(usec_to_seconds(realtime)) : json_null();
 }
 
 static json_t *sink_json(const Sink *k, usec_t now) {
@@ -864,8 +859,8 @@ int alerts_test(Alerts *a, const char *sink) {
                 .severity = SEV_WARNING,
                 .test = true,
                 .summary = "test notification from upkeepd",
-                .started_at = real_now(),
-                .at = real_now(),
+                .started_at = clock_real_usec(),
+                .at = clock_real_usec(),
         };
 
         for (size_t i = 0; i < a->n_sinks; i++)

@@ -18,9 +18,11 @@ typedef struct Http Http;
 
 /*
  * Alerts for the workers of s, with the sinks of c (HTTP ones through http, NULL when none
- * needs it); they follow the supervisor as one of its observers (reloads included).
+ * needs it); once alerts_observe() made them one of its observers, they follow the supervisor
+ * (reloads included).
  */
 int alerts_new(Supervisor *s, const Config *c, Http *http, Alerts **ret);
+int alerts_observe(Alerts *a);
 Alerts *alerts_free(Alerts *a);
 
 /* {"active": [...], "sinks": [...]} for upkeepctl alerts. */

@@ -48,6 +48,7 @@ typedef struct Client {
 
 struct Control {
         Supervisor *sup;
+        Alerts *alerts;
         gid_t group;             /* socket-group, or (gid_t) -1 */
         sd_event_source *listen_source;
         sd_event_source *accept_retry; /* out of descriptors: listening paused until it fires */
@@ -236,7 +237,8 @@ static int client_serve(Client *c) {
                 }
                 if (r == 0)
                         break;
-                ans = request_answer(c->control->sup, line, l, client_trusted(c), c->uid);
+                ans = request_answer(c->control->sup, c->control->alerts, line, l,
+                                     client_trusted(c), c->uid);
                 if (queue_answer(c, ans) < 0) {
                         client_free(c);
                         return -ENOBUFS;
@@ -322,7 +324,7 @@ static Access peer_access(Control *control, int fd, uid_t *ret_uid) {
                         if (g[i] == control->group)
                                 return ACCESS_COMMAND;
         }
-        return control->sup->config->others_read ? ACCESS_READ : ACCESS_NONE;
+        return sup_config(control->sup)->others_read ? ACCESS_READ : ACCESS_NONE;
 }
 static const char *slot_refusal(Control *control, Access access, uid_t uid) {
         unsigned same = 0;
@@ -549,7 +551,8 @@ static int socket_take(Control *control, const char *path, mode_t mode) {
         return 0;
 }
 
-int control_new(sd_event *e, Supervisor *sup, const char *path, Control **ret) {
+int control_new(sd_event *e, Supervisor *sup, Alerts *alerts, const char *path, Control **ret) {
+        const Config *config = sup_config(sup);
         Control *control;
         int r;
 
@@ -561,6 +564,7 @@ int control_new(sd_event *e, Supervisor *sup, const char *path, Control **ret) {
         if (!control)
                 return -ENOMEM;
         control->sup = sup;
+        control->alerts = alerts;
         control->listen_fd = -1;
         control->lock_fd = -1;
         control->group = (gid_t) -1;
@@ -571,13 +575,12 @@ int control_new(sd_event *e, Supervisor *sup, const char *path, Control **ret) {
                 r = -ENOMEM;
                 goto fail;
         }
-        if (sup->config->socket_group &&
-            userdb_group(sup->config->socket_group, &control->group) < 0) {
+        if (config->socket_group && userdb_group(config->socket_group, &control->group) < 0) {
                 r = log_error_errno(-ESRCH, "socket-group '%s' does not exist",
-                                    sup->config->socket_group);
+                                    config->socket_group);
                 goto fail;
         }
-        r = socket_take(control, path, sup->config->socket_mode);
+        r = socket_take(control, path, config->socket_mode);
         if (r < 0)
                 goto fail;
         r = sd_event_add_io(e, &control->listen_source, control->listen_fd, EPOLLIN, on_accept,

@@ -8,8 +8,10 @@
 
 #include "supervisor.h"
 
+typedef struct Alerts Alerts;
 typedef struct Control Control;
 
-/* Take the socket path (refusing when another upkeepd owns it) and start serving. */
-int control_new(sd_event *e, Supervisor *sup, const char *path, Control **ret);
+/* Take the socket path (refusing when another upkeepd owns it) and start serving requests
+ * about sup and its alerts. */
+int control_new(sd_event *e, Supervisor *sup, Alerts *alerts, const char *path, Control **ret);
 Control *control_free(Control *control, bool unlink_socket);

@@ -13,8 +13,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "health.h"
 #include "http.h"
 #include "log.h"
@@ -105,14 +105,12 @@ static void on_result(Probe *p, HealthClass c, bool timed_out) {
 
 static void on_answer(const HttpResult *res, void *userdata) {
         Probe *p = userdata;
-        struct timespec ts;
         const char *reason = NULL;
         HealthClass c;
 
         p->answered++;
-        clock_gettime(CLOCK_REALTIME, &ts);
         p->has_last = true;
-        p->last_at = (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+        p->last_at = clock_real_usec();
         p->last_latency = res->elapsed;
         p->last_code = res->http_code;
 

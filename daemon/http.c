@@ -17,8 +17,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "curl-dl.h"
 #include "http.h"
 #include "log.h"
@@ -56,13 +56,6 @@ struct HttpRequest {
         bool truncated;
         usec_t started;
 };
-
-static usec_t mono_now(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
-}
 
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata);
 
@@ -157,7 +150,7 @@ static void drain(Http *h) {
                 res.body = r->body ?: "";
                 res.body_len = r->body_len;
                 res.truncated = r->truncated;
-                res.elapsed = mono_now() - r->started;
+                res.elapsed = clock_mono_usec() - r->started;
                 request_detach(r);
                 r->done(&res, r->userdata);
                 /* the callback may have freed a persistent request: touch nothing after it */
@@ -369,7 +362,7 @@ int http_request_send(HttpRequest *r, http_done_t done, void *userdata) {
         r->userdata = userdata;
         r->body_len = 0;
         r->truncated = false;
-        r->started = mono_now();
+        r->started = clock_mono_usec();
         r->in_flight = true;
         r->http->in_flight++;
         return 0;

@@ -5,8 +5,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +17,7 @@
 #include "logs.h"
 #include "parse.h"
 #include "spawn.h"
+#include "userdb.h"
 
 extern char **environ;
 
@@ -120,8 +119,8 @@ static int env_merge(EnvList *l, char ***ret) {
         return 0;
 }
 
-static int build_env(Instance *i, char ***ret, char *reason, size_t len) {
-        const WorkerConfig *w = i->worker->cfg;
+static int build_env(const LaunchSpec *i, char ***ret, char *reason, size_t len) {
+        const WorkerConfig *w = i->cfg;
         _cleanup_strv_free_ char **file_env = NULL;
         char buf[128], idx[64];
         EnvList l = {};
@@ -134,10 +133,10 @@ static int build_env(Instance *i, char ***ret, char *reason, size_t len) {
                 struct stat st;
 
                 /* secrets live there: say so when every local user can read them */
-                if (stat(w->env_file, &st) == 0 && (st.st_mode & S_IROTH) && !i->worker->env_warned) {
+                if (stat(w->env_file, &st) == 0 && (st.st_mode & S_IROTH) && !*i->env_warned) {
                         log_msg(LOG_WARNING, i->name, "env-file %s is readable by every user, "
                                 "run: chmod o-r %s", w->env_file, w->env_file);
-                        i->worker->env_warned = true;
+                        *i->env_warned = true;
                 }
                 r = envfile_read(w->env_file, &file_env, reason, len);
                 if (r < 0)
@@ -167,37 +166,23 @@ typedef struct Credentials {
 
 /* Resolve user and group names in upkeepd, where a failure can be reported properly. */
 static int resolve_credentials(const WorkerConfig *w, Credentials *c, char *reason, size_t len) {
-        char buf[4096];
-        struct passwd pw, *pwp = NULL;
-        struct group gr, *grp = NULL;
-        int r;
-
         *c = (Credentials) { .change = false };
         if (!w->user && !w->group)
                 return 0;
         c->change = true;
         c->uid = getuid();
         c->gid = getgid();
-        if (w->user) {
-                r = getpwnam_r(w->user, &pw, buf, sizeof buf, &pwp);
-                if (r != 0 || !pwp) {
-                        snprintf(reason, len, "user '%s' not found", w->user);
-                        return -ESRCH;
-                }
-                c->uid = pw.pw_uid;
-                c->gid = pw.pw_gid;
+        if (w->user && userdb_user(w->user, &c->uid, &c->gid) < 0) {
+                snprintf(reason, len, "user '%s' not found", w->user);
+                return -ESRCH;
         }
-        if (w->group) {
-                r = getgrnam_r(w->group, &gr, buf, sizeof buf, &grp);
-                if (r != 0 || !grp) {
-                        snprintf(reason, len, "group '%s' not found", w->group);
-                        return -ESRCH;
-                }
-                c->gid = gr.gr_gid;
+        if (w->group && userdb_group(w->group, &c->gid) < 0) {
+                snprintf(reason, len, "group '%s' not found", w->group);
+                return -ESRCH;
         }
         c->n_groups = (int) ELEMENTSOF(c->groups);
         if (w->user) {
-                if (getgrouplist(w->user, c->gid, c->groups, &c->n_groups) < 0) {
+                if (userdb_groups(w->user, c->gid, c->groups, &c->n_groups) < 0) {
                         snprintf(reason, len, "user '%s' is in too many groups", w->user);
                         return -E2BIG;
                 }
@@ -207,7 +192,6 @@ static int resolve_credentials(const WorkerConfig *w, Credentials *c, char *reas
         }
         return 0;
 }
-
 
 /*
  * Tests make one step fail on purpose with UPKEEP_FAULT=<point>: an error path that no
@@ -219,8 +203,8 @@ static bool fault(const char *point) {
         return f && strcmp(f, point) == 0;
 }
 
-static int build_argv(const Instance *i, char ***ret) {
-        const WorkerConfig *w = i->worker->cfg;
+static int build_argv(const LaunchSpec *i, char ***ret) {
+        const WorkerConfig *w = i->cfg;
         char **argv = calloc(strv_length(w->argv) + 1, sizeof(char *));
 
         for (size_t k = 0; argv && w->argv[k]; k++)
@@ -238,9 +222,11 @@ static int build_argv(const Instance *i, char ***ret) {
  * stdout and stderr pipes whose read ends go to worker output before the child exists: a
  * worker never starts with an output nobody reads (its first write would get EPIPE).
  */
-static int attach_output(Instance *i, int *ret_out_w, int *ret_err_w, char *reason, size_t len) {
+static int attach_output(const LaunchSpec *i, int *ret_out_w, int *ret_err_w, char *reason,
+                         size_t len) {
         _cleanup_close_ int out_r = -1, out_w = -1, err_r = -1, err_w = -1;
-        sd_event *e = i->worker->sup->event;
+        const LogConfig *log = &i->cfg->log;
+        sd_event *e = i->event;
         int p[2], r;
 
         if (pipe2(p, O_CLOEXEC) < 0)
@@ -249,11 +235,12 @@ static int attach_output(Instance *i, int *ret_out_w, int *ret_err_w, char *reas
         if (pipe2(p, O_CLOEXEC) < 0)
                 goto fail_errno;
         err_r = p[0], err_w = p[1];
-        r = logs_attach(e, i->log_output, &i->worker->cfg->log, out_r, false);
+        r = logs_attach(e, *i->log_output, log, out_r, false);
         if (r >= 0)
                 out_r = -1; /* taken over: EOF ends the stream once every writer is gone */
         if (r >= 0)
-                r = fault("output-attach") ? -EMFILE : logs_attach(e, i->log_output, &i->worker->cfg->log, err_r, true);
+                r = fault("output-attach") ? -EMFILE
+                                           : logs_attach(e, *i->log_output, log, err_r, true);
         if (r >= 0)
                 err_r = -1;
         if (r < 0) {
@@ -270,8 +257,9 @@ fail_errno:
         return r;
 }
 
-int launch_instance(Instance *i, pid_t *ret_pid, int *ret_errpipe, char *reason, size_t len) {
-        const WorkerConfig *w = i->worker->cfg;
+int launch_instance(const LaunchSpec *i, pid_t *ret_pid, int *ret_errpipe, char *reason,
+                    size_t len) {
+        const WorkerConfig *w = i->cfg;
         _cleanup_strv_free_ char **env = NULL, **argv = NULL;
         _cleanup_close_ int out_w = -1, err_w = -1;
         Credentials cred;
@@ -287,7 +275,7 @@ int launch_instance(Instance *i, pid_t *ret_pid, int *ret_errpipe, char *reason,
                 snprintf(reason, len, "out of memory");
         if (r < 0)
                 return r;
-        r = logs_prepare(&i->log_output, sup_output_spec(i, &(OutputSpec) {}), reason, len);
+        r = logs_prepare(i->log_output, i->output, reason, len);
         if (r < 0)
                 return r;
         r = attach_output(i, &out_w, &err_w, reason, len);
@@ -309,8 +297,7 @@ int launch_instance(Instance *i, pid_t *ret_pid, int *ret_errpipe, char *reason,
         return r;
 }
 
-bool launch_read_error(const Instance *i, int errpipe, char *reason, size_t len) {
-        const WorkerConfig *w = i->worker->cfg;
+bool launch_read_error(const WorkerConfig *w, int errpipe, char *reason, size_t len) {
         const char *what = "";
         SpawnStage stage;
         int error;

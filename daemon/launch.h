@@ -8,10 +8,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <systemd/sd-event.h>
 
-#include "supervisor.h"
+#include "config.h"
+#include "logs.h"
 
-/* Start i's process; on failure *reason says why (the instance has no process then). */
-int launch_instance(Instance *i, pid_t *ret_pid, int *ret_errpipe, char *reason, size_t len);
-/* After the child ended: the failure it reported before exec, as a reason, if any. */
-bool launch_read_error(const Instance *i, int errpipe, char *reason, size_t len);
+/* One instance to start, as the supervisor describes it. */
+typedef struct LaunchSpec {
+        const WorkerConfig *cfg;
+        unsigned index;
+        const char *name;          /* "api" or "api:2", for log lines */
+        const OutputSpec *output;  /* where its output goes */
+        LogOutput **log_output;    /* the instance's worker output, kept across runs */
+        bool *env_warned;          /* the worker's: the world-readable env-file warning was given */
+        sd_event *event;
+} LaunchSpec;
+
+/* Start the instance's process; on failure *reason says why (there is no process then). */
+int launch_instance(const LaunchSpec *i, pid_t *ret_pid, int *ret_errpipe, char *reason,
+                    size_t len);
+/* After the child of a worker configured as w ended: the failure it reported before exec, as a
+ * reason, if any. */
+bool launch_read_error(const WorkerConfig *w, int errpipe, char *reason, size_t len);

@@ -30,17 +30,17 @@ static void watchdog_init(sd_event *e) {
                             strerror(-r));
 }
 
-static bool instance_ready(const Supervisor *s, const Instance *i) {
-        if (!i->worker->cfg->autostart)
+static bool instance_ready(const Supervisor *s, const InstanceView *i) {
+        if (!i->cfg->autostart)
                 return true;
-        if (s->config->ready == READY_STARTED)
+        if (sup_config(s)->ready == READY_STARTED)
                 return i->spawn_attempted;
         if (i->state == STATE_FATAL || i->state == STATE_EXITED)
                 return true;
         if (i->state != STATE_RUNNING)
                 return false;
-        return !i->probe.url || i->probe.state == HEALTH_HEALTHY ||
-               i->probe.state == HEALTH_DEGRADED;
+        return !i->probe->url || i->probe->state == HEALTH_HEALTHY ||
+               i->probe->state == HEALTH_DEGRADED;
 }
 
 /* Update STATUS=, send READY=1 when readiness is first reached. */
@@ -52,11 +52,12 @@ static void notify_state_changed(Supervisor *s) {
         Worker *const *workers = sup_workers(s, &n);
 
         for (size_t w = 0; w < n; w++)
-                for (unsigned k = 0; k < workers[w]->n_instances; k++) {
-                        const Instance *i = &workers[w]->instances[k];
+                for (unsigned k = 0; k < worker_n_instances(workers[w]); k++) {
+                        InstanceView i;
 
-                        counts[i->state]++;
-                        ready = ready && instance_ready(s, i);
+                        sup_instance_view(worker_instance(workers[w], k), &i);
+                        counts[i.state]++;
+                        ready = ready && instance_ready(s, &i);
                 }
         snprintf(status, sizeof status,
                  "%u running, %u starting, %u backoff, %u fatal, %u stopped",
@@ -67,7 +68,7 @@ static void notify_state_changed(Supervisor *s) {
                 snprintf(last_status, sizeof last_status, "%s", status);
                 (void) sd_notifyf(false, "STATUS=%s", status);
         }
-        if (ready && !ready_sent && !s->shutting_down) {
+        if (ready && !ready_sent && !sup_shutting_down(s)) {
                 ready_sent = true;
                 (void) sd_notify(false, "READY=1");
                 log_info("ready: %s", status);
@@ -97,7 +98,7 @@ static void on_instance_changed(void *userdata, const Instance *i, InstanceState
 }
 
 static void on_reloading(void *userdata) {
-        notify_reloading(((Supervisor *) userdata)->event);
+        notify_reloading(sup_event(userdata));
 }
 
 static void on_reloaded(void *userdata) {
@@ -117,6 +118,6 @@ int notify_observe(Supervisor *s) {
                 .stopping = on_stopping,
         };
 
-        watchdog_init(s->event);
+        watchdog_init(sup_event(s));
         return sup_observe(s, &ops, s);
 }

@@ -52,6 +52,8 @@ void reload_summary_done(ReloadSummary *r) {
 
 typedef struct Reload {
         Supervisor *sup;
+        Worker *const *workers;  /* the running worker table */
+        size_t n_workers;
         Config *config;          /* the new one */
         ReloadPlan plan;
         Worker **next;           /* the new worker table, in the new configuration's order */
@@ -65,34 +67,25 @@ static void reload_done(Reload *rl) {
 static bool same_process(size_t o, size_t n, void *userdata) {
         Reload *rl = userdata;
 
-        return !process_changed(rl->sup->workers[o]->cfg, &rl->config->workers[n]);
+        return !process_changed(worker_config(rl->workers[o]), &rl->config->workers[n]);
 }
 
 static int reload_plan_make(Reload *rl) {
-        Supervisor *s = rl->sup;
-        _cleanup_free_ const char **old = calloc(s->n_workers + 1, sizeof(char *));
+        _cleanup_free_ const char **old = calloc(rl->n_workers + 1, sizeof(char *));
         _cleanup_free_ const char **next = calloc(rl->config->n_workers + 1, sizeof(char *));
 
         if (!old || !next)
                 return -ENOMEM;
-        for (size_t w = 0; w < s->n_workers; w++)
-                old[w] = s->workers[w]->cfg->name;
+        for (size_t w = 0; w < rl->n_workers; w++)
+                old[w] = worker_config(rl->workers[w])->name;
         for (size_t w = 0; w < rl->config->n_workers; w++)
                 next[w] = rl->config->workers[w].name;
-        return reload_plan(old, s->n_workers, next, rl->config->n_workers, same_process, rl,
+        return reload_plan(old, rl->n_workers, next, rl->config->n_workers, same_process, rl,
                            &rl->plan);
-}
-
-/* A worker in place of one whose process settings changed: it starts once that one is gone. */
-static void worker_succeed(Worker *w, Worker *old) {
-        w->predecessor = old;
-        for (unsigned i = 0; i < old->n_instances && i < w->n_instances; i++)
-                w->instances[i].admin_stopped = old->instances[i].admin_stopped;
 }
 
 /* Build the new worker table: the kept workers themselves, new ones for the rest. */
 static int reload_build(Reload *rl) {
-        Supervisor *s = rl->sup;
         size_t n = rl->config->n_workers;
         int r;
 
@@ -100,14 +93,14 @@ static int reload_build(Reload *rl) {
         if (!rl->next)
                 return -ENOMEM;
         for (size_t k = 0; k < n; k++) {
-                Worker *old = rl->plan.from[k] != RELOAD_NONE ? s->workers[rl->plan.from[k]]
+                Worker *old = rl->plan.from[k] != RELOAD_NONE ? rl->workers[rl->plan.from[k]]
                                                               : NULL;
 
                 if (rl->plan.next[k] == RELOAD_KEEP) {
                         rl->next[k] = old;
                         continue;
                 }
-                r = worker_new(s, &rl->config->workers[k], &rl->next[k]);
+                r = worker_new(rl->sup, &rl->config->workers[k], &rl->next[k]);
                 if (r < 0) {
                         /* free only what this reload created: none of it has run */
                         for (size_t j = 0; j < k; j++)
@@ -123,17 +116,16 @@ static int reload_build(Reload *rl) {
 
 /* Old workers removed or replaced stop, and are freed once their processes are gone. */
 static void reload_retire(Reload *rl, ReloadSummary *sum) {
-        Supervisor *s = rl->sup;
-
-        for (size_t w = 0; w < s->n_workers; w++) {
-                Worker *old = s->workers[w];
+        for (size_t w = 0; w < rl->n_workers; w++) {
+                Worker *old = rl->workers[w];
+                const char *name = worker_config(old)->name;
                 ReloadAction a = rl->plan.prev[w];
 
                 if (a == RELOAD_KEEP)
                         continue;
                 if (a == RELOAD_STOP)
-                        (void) strv_extend(&sum->removed, old->cfg->name);
-                log_info("%s: %s", old->cfg->name,
+                        (void) strv_extend(&sum->removed, name);
+                log_info("%s: %s", name,
                          a == RELOAD_RESTART ? "process settings changed, restarting it"
                                              : "removed from the configuration, stopping it");
                 worker_retire(old);
@@ -164,9 +156,12 @@ static void reload_adopt(Reload *rl, ReloadSummary *sum) {
 
 int sup_reload(Supervisor *s, Config *config, ReloadSummary *sum) {
         _cleanup_(reload_done) Reload rl = { .sup = s, .config = config };
+        Worker *const *workers;
+        size_t n;
         int r;
 
         *sum = (ReloadSummary) {};
+        rl.workers = sup_workers(s, &rl.n_workers);
         r = sup_reserve(s, config);
         if (r >= 0)
                 r = reload_plan_make(&rl);
@@ -177,18 +172,20 @@ int sup_reload(Supervisor *s, Config *config, ReloadSummary *sum) {
         reload_retire(&rl, sum);
         reload_adopt(&rl, sum);
         sup_switch(s, config, TAKE_PTR(rl.next));
-        for (size_t k = 0; k < s->n_workers; k++)
+        workers = sup_workers(s, &n);
+        for (size_t k = 0; k < n; k++)
                 if (rl.plan.next[k] != RELOAD_KEEP)
-                        worker_start(s->workers[k]); /* waits if it has a predecessor */
+                        worker_start(workers[k]); /* waits if it has a predecessor */
         return 0;
 }
 
 int sup_reload_file(Supervisor *s, ReloadSummary *sum, char **ret_errors) {
+        const char *path = sup_config(s)->path;
         Config *config = NULL;
         int r;
 
-        log_info("reloading %s", s->config->path);
-        r = conf_load_file(s->config->path, &config, NULL, ret_errors);
+        log_info("reloading %s", path);
+        r = conf_load_file(path, &config, NULL, ret_errors);
         if (r < 0) {
                 if (*ret_errors)
                         (*ret_errors)[strcspn(*ret_errors, "\n")] = '\0';

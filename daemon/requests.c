@@ -31,37 +31,41 @@ static StatusProbe status_probe(const Probe *p) {
         };
 }
 
-static json_t *instance_json(const Instance *i, usec_t t) {
-        StatusProbe probe = status_probe(&i->probe);
+static json_t *instance_json(const Instance *inst, usec_t t) {
         OutputSpec spec = {};
+        StatusProbe probe;
+        InstanceView i;
 
+        sup_instance_view(inst, &i);
+        probe = status_probe(i.probe);
         return status_instance_json(&(StatusInstance) {
-                                            .name = i->name,
-                                            .index = i->index,
-                                            .state = i->state,
-                                            .state_since = i->state_since,
-                                            .started_at = i->started_at,
-                                            .next_retry_at = i->next_retry_at,
-                                            .restarts = i->restarts,
-                                            .attempt = i->attempt,
-                                            .pid = i->pid,
-                                            .has_exited = i->has_exited,
-                                            .exit_code = i->exit_code,
-                                            .exit_signal = i->exit_signal,
-                                            .reason = i->reason,
-                                            .probe = i->probe.url ? &probe : NULL,
-                                            .output = logs_output_json(i->log_output,
-                                                                      sup_output_spec(i, &spec)),
+                                            .name = i.name,
+                                            .index = i.index,
+                                            .state = i.state,
+                                            .state_since = i.state_since,
+                                            .started_at = i.started_at,
+                                            .next_retry_at = i.next_retry_at,
+                                            .restarts = i.restarts,
+                                            .attempt = i.attempt,
+                                            .pid = i.pid,
+                                            .has_exited = i.has_exited,
+                                            .exit_code = i.exit_code,
+                                            .exit_signal = i.exit_signal,
+                                            .reason = i.reason,
+                                            .probe = i.probe->url ? &probe : NULL,
+                                            .output = logs_output_json(i.log_output,
+                                                                      sup_output_spec(inst, &spec)),
                                     },
                                     t);
 }
 
 static json_t *worker_json(Worker *wk, json_t *instances, usec_t t) {
+        const WorkerConfig *c = worker_config(wk);
         StatusWorker sw = {
-                .name = wk->cfg->name,
-                .policy = restart_policy_to_string(wk->cfg->policy),
-                .autostart = wk->cfg->autostart,
-                .required = wk->cfg->required,
+                .name = c->name,
+                .policy = restart_policy_to_string(c->policy),
+                .autostart = c->autostart,
+                .required = c->required,
         };
 
         for (int k = 0; k < _EVK_MAX; k++) {
@@ -77,19 +81,25 @@ static json_t *status_json(Supervisor *sup, const char *name, ProtoError *ret_er
         json_t *workers = json_array();
         unsigned not_running = 0;
         usec_t t = 0;
+        size_t n;
+        Worker *const *wks = sup_workers(sup, &n);
 
-        (void) sd_event_now(sup->event, CLOCK_MONOTONIC, &t);
-        for (size_t w = 0; w < sup->n_workers; w++) {
-                Worker *wk = sup->workers[w];
+        (void) sd_event_now(sup_event(sup), CLOCK_MONOTONIC, &t);
+        for (size_t w = 0; w < n; w++) {
+                Worker *wk = wks[w];
                 json_t *insts = json_array();
-                bool match = !name || strcmp(name, wk->cfg->name) == 0;
+                bool match = !name || strcmp(name, worker_config(wk)->name) == 0;
 
-                for (unsigned k = 0; k < wk->n_instances; k++)
-                        if (match || strcmp(name, wk->instances[k].name) == 0) {
-                                json_array_append_new(insts,
-                                                      instance_json(&wk->instances[k], t));
-                                not_running += status_not_running(wk->instances[k].state);
-                        }
+                for (unsigned k = 0; k < worker_n_instances(wk); k++) {
+                        const Instance *i = worker_instance(wk, k);
+                        InstanceView v;
+
+                        if (!match && strcmp(name, sup_instance_name(i)) != 0)
+                                continue;
+                        sup_instance_view(i, &v);
+                        json_array_append_new(insts, instance_json(i, t));
+                        not_running += status_not_running(v.state);
+                }
                 if (json_array_size(insts) == 0) {
                         json_decref(insts);
                         continue;
@@ -104,10 +114,10 @@ static json_t *status_json(Supervisor *sup, const char *name, ProtoError *ret_er
         return status_answer_json(&(StatusDaemon) {
                                           .version = UPKEEP_VERSION,
                                           .pid = getpid(),
-                                          .started_at = sup->started_at,
-                                          .config = sup->config->path,
-                                          .orphans_reaped = sup->orphans_reaped,
-                                          .shutting_down = sup->shutting_down,
+                                          .started_at = sup_started_at(sup),
+                                          .config = sup_config(sup)->path,
+                                          .orphans_reaped = sup_orphans_reaped(sup),
+                                          .shutting_down = sup_shutting_down(sup),
                                   },
                                   t, not_running, workers);
 }
@@ -123,7 +133,7 @@ static json_t *command_json(Supervisor *sup, FsmEvent ev, const char *name, Prot
         json_t *results;
         size_t n;
 
-        if (sup->shutting_down) {
+        if (sup_shutting_down(sup)) {
                 *ret_error = PROTO_E_SHUTTING_DOWN;
                 return NULL;
         }
@@ -135,15 +145,17 @@ static json_t *command_json(Supervisor *sup, FsmEvent ev, const char *name, Prot
         for (size_t k = 0; k < n; k++) {
                 FsmReply r = sup_command(l[k], ev);
                 /* while a previous upkeepd's processes are stopped, a start only waits for that */
-                const char *done = sup->recovery && ev != EV_STOP ? "queued" : done_words[ev];
+                const char *done = sup_recovering(sup) && ev != EV_STOP ? "queued"
+                                                                        : done_words[ev];
+                const char *iname = sup_instance_name(l[k]);
 
                 if (r == REPLY_OK)
                         json_array_append_new(results, json_pack("{s:s, s:b, s:s}", "name",
-                                                                 l[k]->name, "ok", 1, "result",
+                                                                 iname, "ok", 1, "result",
                                                                  done));
                 else
                         json_array_append_new(results,
-                                              json_pack("{s:s, s:b, s:s}", "name", l[k]->name,
+                                              json_pack("{s:s, s:b, s:s}", "name", iname,
                                                         "ok", 0, "error", fsm_reply_to_string(r)));
         }
         return json_pack("{s:b, s:o}", "ok", 1, "results", results);
@@ -161,7 +173,7 @@ static json_t *reload_json(Supervisor *sup, ProtoError *ret_error, char **ret_de
         ReloadSummary sum;
         json_t *ans;
 
-        if (sup->shutting_down) {
+        if (sup_shutting_down(sup)) {
                 *ret_error = PROTO_E_SHUTTING_DOWN;
                 return NULL;
         }
@@ -176,28 +188,31 @@ static json_t *reload_json(Supervisor *sup, ProtoError *ret_error, char **ret_de
         return ans;
 }
 
-static json_t *failing_json(const Instance *i) {
+static json_t *failing_json(const InstanceView *i) {
         return json_pack("{s:s, s:s, s:s}", "name", i->name, "state", state_to_string(i->state),
-                         "health", health_class_to_string(i->probe.state));
+                         "health", health_class_to_string(i->probe->state));
 }
 
 /* RUNNING, and healthy when probed: what a container HEALTHCHECK wants to know. */
 static json_t *health_check_json(Supervisor *sup) {
         json_t *bad = json_array();
         bool any_required = false;
+        size_t n;
+        Worker *const *wks = sup_workers(sup, &n);
 
-        for (size_t w = 0; w < sup->n_workers; w++)
-                any_required = any_required || sup->workers[w]->cfg->required;
-        for (size_t w = 0; w < sup->n_workers; w++) {
-                Worker *wk = sup->workers[w];
-                if (any_required && !wk->cfg->required)
+        for (size_t w = 0; w < n; w++)
+                any_required = any_required || worker_config(wks[w])->required;
+        for (size_t w = 0; w < n; w++) {
+                Worker *wk = wks[w];
+                if (any_required && !worker_config(wk)->required)
                         continue;
-                for (unsigned k = 0; k < wk->n_instances; k++) {
-                        const Instance *i = &wk->instances[k];
+                for (unsigned k = 0; k < worker_n_instances(wk); k++) {
+                        InstanceView i;
 
-                        if (status_health_failing(i->state, i->probe.url, i->probe.state,
-                                                  i->admin_stopped, any_required))
-                                json_array_append_new(bad, failing_json(i));
+                        sup_instance_view(worker_instance(wk, k), &i);
+                        if (status_health_failing(i.state, i.probe->url, i.probe->state,
+                                                  i.admin_stopped, any_required))
+                                json_array_append_new(bad, failing_json(&i));
                 }
         }
         return json_pack("{s:b, s:b, s:s, s:o}", "ok", 1, "healthy", json_array_size(bad) == 0,
@@ -223,8 +238,8 @@ static json_t *logfile_json(Supervisor *sup, const char *name, ProtoError *ret_e
         return json_pack("{s:b, s:o}", "ok", 1, "files", files);
 }
 
-static json_t *alerts_test_json(Supervisor *sup, const char *sink, ProtoError *ret_error) {
-        if (alerts_test(sup->alerts, sink) < 0) {
+static json_t *alerts_test_json(Alerts *alerts, const char *sink, ProtoError *ret_error) {
+        if (alerts_test(alerts, sink) < 0) {
                 *ret_error = PROTO_E_NO_SUCH_SINK;
                 return NULL;
         }
@@ -232,8 +247,8 @@ static json_t *alerts_test_json(Supervisor *sup, const char *sink, ProtoError *r
 }
 
 /* A request that passed the checks of the command table; NULL with *ret_error set on failure. */
-static json_t *serve(Supervisor *sup, ProtoCmd cmd, const char *name, ProtoError *ret_error,
-                     char **ret_detail) {
+static json_t *serve(Supervisor *sup, Alerts *alerts, ProtoCmd cmd, const char *name,
+                     ProtoError *ret_error, char **ret_detail) {
         json_t *ans;
 
         switch (cmd) {
@@ -250,12 +265,12 @@ static json_t *serve(Supervisor *sup, ProtoCmd cmd, const char *name, ProtoError
         case PROTO_CMD_HEALTH:
                 return health_check_json(sup);
         case PROTO_CMD_ALERTS:
-                ans = alerts_json(sup->alerts);
+                ans = alerts_json(alerts);
                 if (ans)
                         json_object_set_new(ans, "ok", json_true());
                 return ans;
         case PROTO_CMD_ALERTS_TEST:
-                return alerts_test_json(sup, name, ret_error);
+                return alerts_test_json(alerts, name, ret_error);
         case PROTO_CMD_LOGFILE:
                 return logfile_json(sup, name, ret_error);
         case PROTO_CMD_REOPEN_LOGS:
@@ -267,8 +282,8 @@ static json_t *serve(Supervisor *sup, ProtoCmd cmd, const char *name, ProtoError
 }
 
 /* Decode, check against the command table (right to command, a name), serve. */
-json_t *request_answer(Supervisor *sup, const char *line, size_t len, bool may_command,
-                       uid_t uid) {
+json_t *request_answer(Supervisor *sup, Alerts *alerts, const char *line, size_t len,
+                       bool may_command, uid_t uid) {
         _cleanup_(proto_request_done) ProtoRequest req = {};
         _cleanup_free_ char *detail = NULL;
         ProtoError error = PROTO_E_NO_MEMORY;
@@ -287,7 +302,7 @@ json_t *request_answer(Supervisor *sup, const char *line, size_t len, bool may_c
                 error = PROTO_E_NEEDS_NAME;
                 text = proto_commands[cmd].needs_name;
         } else
-                ans = serve(sup, cmd, req.name, &error, &detail);
+                ans = serve(sup, alerts, cmd, req.name, &error, &detail);
 
         if (!ans) {
                 ans = proto_error_answer(error, text);

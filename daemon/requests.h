@@ -10,10 +10,13 @@
 
 #include "supervisor.h"
 
+typedef struct Alerts Alerts;
+
 /*
- * The answer to one request line (without its newline), never NULL but when out of memory.
+ * The answer to one request line (without its newline), never NULL but when out of memory:
+ * about sup and its alerts.
  * may_command: the peer may use the commands that change something (root, upkeepd's user,
  * socket-group); uid is named when one is refused.
  */
-json_t *request_answer(Supervisor *sup, const char *line, size_t len, bool may_command,
-                       uid_t uid);
+json_t *request_answer(Supervisor *sup, Alerts *alerts, const char *line, size_t len,
+                       bool may_command, uid_t uid);

@@ -56,14 +56,18 @@ typedef struct Leftover {
         usec_t deadline;        /* SIGKILL then: its worker's stop-timeout after the signal */
 } Leftover;
 
+typedef struct StateRecovery StateRecovery;
+
 struct StateFile {
         Supervisor *sup;
         char *path;
         sd_event_source *writer; /* saves the file 1 ms after the first change of a burst */
+        StateRecovery *recovery; /* leftovers of a previous upkeepd still being stopped */
 };
 
 struct StateRecovery {
         Supervisor *sup;
+        StateFile *file;
         Leftover *left;
         size_t n_left, n_alive;
         sd_event_source *timer;
@@ -95,39 +99,52 @@ uint64_t state_process_start_time(pid_t pid) {
         return start;
 }
 
-static json_t *state_json(Supervisor *s) {
+/* The instance as the state file has it; its process's start time is read once, here. */
+static void instance_record(Instance *inst, InstanceView *ret) {
+        sup_instance_view(inst, ret);
+        if (ret->pid > 0 && ret->pid_start_time == 0) {
+                sup_instance_set_start_time(inst, state_process_start_time(ret->pid));
+                sup_instance_view(inst, ret);
+        }
+}
+
+static json_t *state_json(StateFile *f) {
         json_t *insts = json_array();
+        size_t n;
+        Worker *const *workers = sup_workers(f->sup, &n);
 
-        for (size_t w = 0; w < s->n_workers; w++)
-                for (unsigned k = 0; k < s->workers[w]->n_instances; k++) {
-                        Instance *i = &s->workers[w]->instances[k];
+        for (size_t w = 0; w < n; w++)
+                for (unsigned k = 0; k < worker_n_instances(workers[w]); k++) {
+                        InstanceView i;
 
-                        if (i->pid <= 0 && !i->admin_stopped)
+                        instance_record(worker_instance(workers[w], k), &i);
+                        if (i.pid <= 0 && !i.admin_stopped)
                                 continue;
-                        if (i->pid > 0 && i->pid_start_time == 0)
-                                i->pid_start_time = state_process_start_time(i->pid);
                         json_array_append_new(
-                                insts, json_pack("{s:s, s:i, s:I, s:b}", "name", i->name, "pid",
-                                                 (json_int_t) (i->pid > 0 ? i->pid : 0),
+                                insts, json_pack("{s:s, s:i, s:I, s:b}", "name", i.name, "pid",
+                                                 (json_int_t) (i.pid > 0 ? i.pid : 0),
                                                  "start_time",
-                                                 (json_int_t) (i->pid > 0 ? i->pid_start_time : 0),
-                                                 "admin_stopped", i->admin_stopped));
+                                                 (json_int_t) (i.pid > 0 ? i.pid_start_time : 0),
+                                                 "admin_stopped", i.admin_stopped));
                 }
         /* processes of removed or replaced workers are ours until they are gone */
-        for (size_t w = 0; w < s->n_retiring; w++)
-                for (unsigned k = 0; k < s->retiring[w]->n_instances; k++) {
-                        Instance *i = &s->retiring[w]->instances[k];
-                        if (i->pid <= 0)
+        workers = sup_retiring(f->sup, &n);
+        for (size_t w = 0; w < n; w++)
+                for (unsigned k = 0; k < worker_n_instances(workers[w]); k++) {
+                        InstanceView i;
+
+                        sup_instance_view(worker_instance(workers[w], k), &i);
+                        if (i.pid <= 0)
                                 continue;
                         json_array_append_new(
-                                insts, json_pack("{s:s, s:i, s:I, s:b}", "name", i->name, "pid",
-                                                 (json_int_t) i->pid, "start_time",
-                                                 (json_int_t) i->pid_start_time, "admin_stopped",
+                                insts, json_pack("{s:s, s:i, s:I, s:b}", "name", i.name, "pid",
+                                                 (json_int_t) i.pid, "start_time",
+                                                 (json_int_t) i.pid_start_time, "admin_stopped",
                                                  false));
                 }
         /* leftovers of the previous run not yet gone: still somebody's to stop */
-        for (size_t k = 0; s->recovery && k < s->recovery->n_left; k++) {
-                const Leftover *l = &s->recovery->left[k];
+        for (size_t k = 0; f->recovery && k < f->recovery->n_left; k++) {
+                const Leftover *l = &f->recovery->left[k];
                 if (!l->alive)
                         continue;
                 json_array_append_new(
@@ -213,7 +230,7 @@ int state_save(StateFile *f) {
 
         if (!f || !f->path)
                 return 0;
-        j = state_json(f->sup);
+        j = state_json(f);
         if (!j)
                 return -ENOMEM;
         data = json_dumps(j, JSON_COMPACT);
@@ -331,19 +348,11 @@ static json_t *state_load(const char *path) {
         return root;
 }
 
-static Instance *instance_by_name(Supervisor *s, const char *name) {
-        for (size_t w = 0; w < s->n_workers; w++)
-                for (unsigned k = 0; k < s->workers[w]->n_instances; k++)
-                        if (strcmp(s->workers[w]->instances[k].name, name) == 0)
-                                return &s->workers[w]->instances[k];
-        return NULL;
-}
-
 static void recovery_free(StateRecovery *rc) {
         for (size_t k = 0; k < rc->n_left; k++) {
                 free(rc->left[k].name);
                 if (rc->left[k].alive)
-                        children_forget(rc->sup->children, rc->left[k].pid);
+                        children_forget(sup_children(rc->sup), rc->left[k].pid);
         }
         sd_event_source_disable_unref(rc->timer);
         free(rc->left);
@@ -354,7 +363,8 @@ static void recovery_finish(StateRecovery *rc) {
         Supervisor *s = rc->sup;
         void (*done)(Supervisor *) = rc->done;
 
-        s->recovery = NULL;
+        rc->file->recovery = NULL;
+        sup_set_recovery(s, false);
         recovery_free(rc);
         done(s);
 }
@@ -401,9 +411,8 @@ static int on_recovery_timeout(sd_event_source *src, uint64_t usec, void *userda
                                 log_error("leftover process %d of the previous upkeepd is still "
                                           "there after SIGKILL, exiting: it stays in the state "
                                           "file", (int) rc->left[k].pid);
-                if (rc->sup->exit_code == 0)
-                        rc->sup->exit_code = 1;
-                (void) sd_event_exit(rc->sup->event, 0);
+                sup_set_failed(rc->sup);
+                (void) sd_event_exit(sup_event(rc->sup), 0);
                 return 0;
         }
         for (size_t k = 0; k < rc->n_left; k++)
@@ -424,8 +433,8 @@ static int stop_leftover(StateRecovery *rc, json_t *e) {
         json_int_t pid = json_integer_value(json_object_get(e, "pid"));
         json_int_t start = json_integer_value(json_object_get(e, "start_time"));
         const char *name = json_string_value(json_object_get(e, "name"));
-        Instance *i = name ? instance_by_name(s, name) : NULL;
-        int sig = i ? i->worker->cfg->stop_signal : SIGTERM;
+        const WorkerConfig *w = name ? sup_instance_config(s, name) : NULL;
+        int sig = w ? w->stop_signal : SIGTERM;
         Leftover *l;
         int r;
 
@@ -433,7 +442,7 @@ static int stop_leftover(StateRecovery *rc, json_t *e) {
         if (pid <= 1 || pid > INT_MAX || pid == getpid() || start <= 0 ||
             state_process_start_time((pid_t) pid) != (uint64_t) start)
                 return 0;
-        r = children_watch(s->children, (pid_t) pid, CHILD_FOREIGN, on_leftover_exit, rc);
+        r = children_watch(sup_children(s), (pid_t) pid, CHILD_FOREIGN, on_leftover_exit, rc);
         if (r == -ENOSYS) {
                 /* no pidfds: the group gets SIGKILL at once, nothing to wait for */
                 log_notice("%s: process %d left by a previous upkeepd, killing its group",
@@ -454,7 +463,7 @@ static int stop_leftover(StateRecovery *rc, json_t *e) {
         rc->n_alive++;
         /* the worker's own stop-timeout; 10 s for one no longer configured */
         (void) sd_event_now(sd_event_source_get_event(rc->timer), CLOCK_MONOTONIC, &l->deadline);
-        l->deadline += i ? i->worker->cfg->stop_timeout : 10 * USEC_PER_SEC;
+        l->deadline += w ? w->stop_timeout : 10 * USEC_PER_SEC;
         log_notice("%s: process %d left by a previous upkeepd, stopping its group with %s",
                    name ?: "?", (int) l->pid, SIGNAL_LABEL(sig));
         (void) kill(-l->pid, sig);
@@ -485,9 +494,10 @@ int state_recover(StateFile *f, void (*done)(Supervisor *s)) {
                 return -ENOMEM;
         }
         rc->sup = s;
+        rc->file = f;
         rc->done = done;
-        r = sd_event_add_time(s->event, &rc->timer, CLOCK_MONOTONIC, USEC_INFINITY, USEC_PER_MSEC,
-                              on_recovery_timeout, rc);
+        r = sd_event_add_time(sup_event(s), &rc->timer, CLOCK_MONOTONIC, USEC_INFINITY,
+                              USEC_PER_MSEC, on_recovery_timeout, rc);
         if (r < 0) {
                 recovery_free(rc);
                 json_decref(root);
@@ -495,10 +505,9 @@ int state_recover(StateFile *f, void (*done)(Supervisor *s)) {
         }
         json_array_foreach(insts, k, e) {
                 const char *name = json_string_value(json_object_get(e, "name"));
-                Instance *i = name ? instance_by_name(s, name) : NULL;
 
-                if (i && json_is_true(json_object_get(e, "admin_stopped")))
-                        i->admin_stopped = true;
+                if (name && json_is_true(json_object_get(e, "admin_stopped")))
+                        sup_restore_operator_stop(s, name);
                 (void) stop_leftover(rc, e);
         }
         json_decref(root);
@@ -507,7 +516,8 @@ int state_recover(StateFile *f, void (*done)(Supervisor *s)) {
                 done(s);
                 return 0;
         }
-        s->recovery = rc;
+        f->recovery = rc;
+        sup_set_recovery(s, true);
         recovery_arm(rc);
         return 0;
 }
@@ -515,15 +525,15 @@ int state_recover(StateFile *f, void (*done)(Supervisor *s)) {
 /* After the leftovers, when upkeepd was asked to stop meanwhile: stop as sup_shutdown() would. */
 static void recovery_done_stopping(Supervisor *s) {
         if (sup_all_down(s))
-                (void) sd_event_exit(s->event, 0);
+                (void) sd_event_exit(sup_event(s), 0);
 }
 
 /*
  * upkeepd is stopping during the recovery: SIGKILL the leftovers, exit when they are gone, or
  * after a bounded wait with the survivors kept in the state file.
  */
-static void state_recovery_kill(Supervisor *s) {
-        StateRecovery *rc = s->recovery;
+static void state_recovery_kill(StateFile *f) {
+        StateRecovery *rc = f->recovery;
         usec_t t = 0;
 
         if (!rc || rc->killing)
@@ -533,7 +543,7 @@ static void state_recovery_kill(Supervisor *s) {
         log_notice("stopping while %zu process%s of the previous upkeepd %s still running: "
                    "killing them", rc->n_alive, rc->n_alive == 1 ? "" : "es",
                    rc->n_alive == 1 ? "is" : "are");
-        (void) sd_event_now(s->event, CLOCK_MONOTONIC, &t);
+        (void) sd_event_now(sup_event(f->sup), CLOCK_MONOTONIC, &t);
         for (size_t k = 0; k < rc->n_left; k++)
                 if (rc->left[k].alive) {
                         (void) kill(-rc->left[k].pid, SIGKILL);
@@ -543,11 +553,12 @@ static void state_recovery_kill(Supervisor *s) {
         recovery_arm(rc);
 }
 
-static void state_recovery_abort(Supervisor *s) {
-        if (!s->recovery)
+static void state_recovery_abort(StateFile *f) {
+        if (!f->recovery)
                 return;
-        recovery_free(s->recovery);
-        s->recovery = NULL;
+        recovery_free(f->recovery);
+        f->recovery = NULL;
+        sup_set_recovery(f->sup, false);
 }
 
 static int on_writer(sd_event_source *src, uint64_t usec, void *userdata) {
@@ -568,7 +579,7 @@ static void on_record_changed(void *userdata) {
 
         if (sd_event_source_get_enabled(f->writer, &enabled) >= 0 && enabled != SD_EVENT_OFF)
                 return;
-        (void) sd_event_now(f->sup->event, CLOCK_MONOTONIC, &t);
+        (void) sd_event_now(sup_event(f->sup), CLOCK_MONOTONIC, &t);
         (void) sd_event_source_set_time(f->writer, t + USEC_PER_MSEC);
         (void) sd_event_source_set_enabled(f->writer, SD_EVENT_ONESHOT);
 }
@@ -576,7 +587,7 @@ static void on_record_changed(void *userdata) {
 static void on_stopping(void *userdata) {
         StateFile *f = userdata;
 
-        state_recovery_kill(f->sup);
+        state_recovery_kill(f);
 }
 
 static const SupObserver state_observer = {
@@ -594,7 +605,7 @@ int state_file_new(Supervisor *s, const char *path, StateFile **ret) {
         f->path = path ? strdup(path) : NULL;
         if (path && !f->path)
                 return state_file_free(f), -ENOMEM;
-        r = sd_event_add_time(s->event, &f->writer, CLOCK_MONOTONIC, USEC_INFINITY,
+        r = sd_event_add_time(sup_event(s), &f->writer, CLOCK_MONOTONIC, USEC_INFINITY,
                               USEC_PER_MSEC, on_writer, f);
         if (r < 0)
                 return state_file_free(f), r;
@@ -610,7 +621,7 @@ int state_file_new(Supervisor *s, const char *path, StateFile **ret) {
 StateFile *state_file_free(StateFile *f) {
         if (!f)
                 return NULL;
-        state_recovery_abort(f->sup);
+        state_recovery_abort(f);
         sd_event_source_disable_unref(f->writer);
         free(f->path);
         free(f);

@@ -2,7 +2,9 @@
  * The supervisor: the worker table built from the configuration, and the actions of the
  * instance state machine (fsm.c) carried out with sd-event sources.  A reload is reload.c's,
  * on top of the worker table; whoever must know what happened (alerts, sd_notify, the state
- * file) observes the supervisor (SupObserver) and is never called by name.
+ * file) observes the supervisor (SupObserver) and is never called by name.  Its structures are
+ * in supervisor-impl.h, shared only with supervisor-view.c, which gives the others what they
+ * read of it.
  *
  * Invariants:
  *   - an instance has a process (pid > 0, watched by the child registry, children.c) exactly
@@ -26,6 +28,7 @@
 #include "logs.h"
 #include "parse.h"
 #include "supervisor.h"
+#include "supervisor-impl.h"
 
 static usec_t now(const Supervisor *s) {
         usec_t t = 0;
@@ -41,11 +44,6 @@ static double random_unit(Supervisor *s) {
         s->rng ^= s->rng >> 27;
         return (double) ((s->rng * 2685821657736338717ULL) >> 11) / (double) (1ULL << 53);
 }
-
-typedef struct SupObserverSlot {
-        const SupObserver *ops;
-        void *userdata;
-} SupObserverSlot;
 
 /* Tell every observer that has the hook: OBSERVE(s, hook, args after userdata...). */
 #define OBSERVE(s, hook, ...)                                                                   \
@@ -172,7 +170,7 @@ static void on_child_exited(pid_t pid, const siginfo_t *si, void *userdata) {
         i->has_exited = true;
         i->exit_code = si->si_code == CLD_EXITED ? si->si_status : 0;
         i->exit_signal = si->si_code == CLD_EXITED ? 0 : si->si_status;
-        spawn_failed = launch_read_error(i, i->errpipe, reason, sizeof reason);
+        spawn_failed = launch_read_error(i->worker->cfg, i->errpipe, reason, sizeof reason);
         child_gone(i);
         if (!spawn_failed) {
                 count_event(i, EVK_EXIT);
@@ -194,11 +192,21 @@ static void on_child_exited(pid_t pid, const siginfo_t *si, void *userdata) {
 
 static void do_spawn(Instance *i) {
         Supervisor *s = i->worker->sup;
+        OutputSpec output;
         pid_t pid;
         int errpipe, r;
 
         i->reason[0] = '\0';
-        r = launch_instance(i, &pid, &errpipe, i->reason, sizeof i->reason);
+        r = launch_instance(&(LaunchSpec) {
+                                    .cfg = i->worker->cfg,
+                                    .index = i->index,
+                                    .name = i->name,
+                                    .output = sup_output_spec(i, &output),
+                                    .log_output = &i->log_output,
+                                    .env_warned = &i->worker->env_warned,
+                                    .event = s->event,
+                            },
+                            &pid, &errpipe, i->reason, sizeof i->reason);
         if (r < 0) {
                 i->spawn_attempted = true;
                 dispatch(i, EV_SPAWN_FAILED);
@@ -437,19 +445,11 @@ static void count_event(Instance *i, EventKind k) {
         OBSERVE(w->sup, event_counted, w, i, k);
 }
 
-unsigned worker_events(Worker *w, EventKind k, usec_t t, usec_t within) {
-        return w->window ? win_count(w->window, k, t, within) : 0;
-}
-
-uint64_t worker_events_total(const Worker *w, EventKind k) {
-        return w->window ? w->window->total[k] : 0;
-}
-
 FsmReply sup_command(Instance *i, FsmEvent ev) {
         FsmInput in = { .pending_start = i->pending_start };
         FsmStep st = fsm_step(i->state, ev, &in);
 
-        if (i->worker->sup->recovery) {
+        if (i->worker->sup->recovering) {
                 /*
                  * A previous upkeepd's processes are still being stopped: a start now would run
                  * beside them.  Queued instead, started with everything else when they are gone.
@@ -493,7 +493,7 @@ static bool worker_down(const Worker *w) {
 }
 
 bool sup_all_down(const Supervisor *s) {
-        if (s->recovery)
+        if (s->recovering)
                 return false; /* a previous run's processes are ours to stop too */
         for (size_t w = 0; w < s->n_workers; w++)
                 if (!worker_down(s->workers[w]))
@@ -516,17 +516,12 @@ void sup_kill_all(Supervisor *s) {
         }
 }
 
-Worker *const *sup_workers(const Supervisor *s, size_t *ret_n) {
-        *ret_n = s->n_workers;
-        return s->workers;
-}
-
 /*
  * Nothing starts while the processes of a previous upkeepd are being stopped (they may be this
  * very worker): sup_start_all() runs when they are gone, and starts what was queued meanwhile.
  */
 void worker_start(Worker *w) {
-        if (w->predecessor || w->sup->shutting_down || w->sup->recovery)
+        if (w->predecessor || w->sup->shutting_down || w->sup->recovering)
                 return;
         for (unsigned k = 0; k < w->n_instances; k++) {
                 Instance *i = &w->instances[k];
@@ -730,6 +725,12 @@ static int on_cleanup(sd_event_source *src, void *userdata) {
 static void schedule_cleanup(Supervisor *s) {
         if (s->cleanup)
                 (void) sd_event_source_set_enabled(s->cleanup, SD_EVENT_ONESHOT);
+}
+
+void worker_succeed(Worker *w, Worker *old) {
+        w->predecessor = old;
+        for (unsigned i = 0; i < old->n_instances && i < w->n_instances; i++)
+                w->instances[i].admin_stopped = old->instances[i].admin_stopped;
 }
 
 void worker_reconfigure(Worker *w, const WorkerConfig *cfg) {

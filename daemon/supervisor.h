@@ -1,6 +1,8 @@
 /*
  * The worker table and each instance's life: spawn, watch, stop, reap, restart.  The state
  * machine itself is fsm.c; this part performs its actions with sd-event sources and syscalls.
+ * The others (requests, alerts, sd_notify, the state file) read it through the views and
+ * accessors at the end, and never see its structures.
  */
 #pragma once
 
@@ -8,7 +10,6 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
-#include "circuit.h"
 #include "config.h"
 #include "fsm.h"
 #include "health.h"
@@ -19,72 +20,6 @@ typedef struct Instance Instance;
 typedef struct Supervisor Supervisor;
 typedef struct Worker Worker;
 typedef struct Http Http;
-typedef struct StateRecovery StateRecovery;
-
-struct Instance {
-        Worker *worker;
-        unsigned index;
-        char name[80];           /* "api", or "api:2" when the worker has several instances */
-
-        InstanceState state;
-        bool pending_start;      /* start again once the current stop completes */
-        bool pending_backoff;    /* restart through backoff once the current stop completes */
-        pid_t pid;               /* > 0 while a process exists (STARTING, RUNNING, STOPPING) */
-        uint64_t pid_start_time; /* of pid, from /proc, for the state file */
-        int errpipe;             /* read end: the child reports a failure before exec here */
-        sd_event_source *timer;  /* start-secs, backoff delay or stop-timeout, by state */
-
-        unsigned attempt;        /* backoff sequence position */
-        unsigned restarts;       /* automatic restarts since upkeepd started */
-        usec_t state_since;      /* CLOCK_MONOTONIC */
-        usec_t started_at;       /* last successful spawn */
-        usec_t next_retry_at;    /* in BACKOFF */
-        bool has_exited;
-        int exit_code;           /* valid when has_exited and exit_signal == 0 */
-        int exit_signal;
-        char reason[256];        /* why it is not running, when that is an error */
-
-        Probe probe;
-        bool spawn_attempted;    /* at least one spawn since upkeepd started (readiness) */
-        bool admin_stopped;      /* an operator stopped it: no autostart, kept across reloads */
-        bool start_queued;       /* started by an operator while leftovers were being stopped */
-        Circuit circuit;         /* give-up: the last restarts, the half-open attempt */
-        struct LogOutput *log_output; /* where its stdout/stderr go (logs.c), kept across runs */
-};
-
-struct Worker {
-        Supervisor *sup;
-        const WorkerConfig *cfg;
-        Instance *instances;
-        unsigned n_instances;
-        Window *window;          /* sliding windows, allocated at its first event */
-        bool retiring;           /* removed or replaced by a reload: stopping, then freed */
-        bool env_warned;         /* the world-readable env-file warning was given */
-        Worker *predecessor;     /* a replaced worker still stopping: we start after it is gone */
-};
-
-struct Supervisor {
-        sd_event *event;
-        Config *config;
-        Worker **workers;        /* in configuration order */
-        size_t n_workers;
-        Worker **retiring;       /* no longer configured, still stopping */
-        size_t n_retiring;
-        Config **old_configs;    /* snapshots still referenced by retiring workers */
-        size_t n_old_configs;
-        sd_event_source *cleanup; /* frees retired workers outside of their own callbacks */
-        StateRecovery *recovery; /* leftovers of a previous upkeepd still being stopped (state.c) */
-        bool shutting_down;
-        uint64_t rng;
-        unsigned long orphans_reaped;
-        struct Children *children; /* every process we wait for, and the orphan scan */
-        usec_t started_at;
-        Http *http;
-        struct Alerts *alerts;   /* for the control socket's requests (requests.c) */
-        struct SupObserverSlot *observers;
-        size_t n_observers;
-        int exit_code;           /* what upkeepd exits with (a required worker's failure) */
-};
 
 /*
  * Who watches the supervisor (alerts, sd_notify, the state file), registered by upkeepd.c: the
@@ -137,6 +72,9 @@ void sup_kill_all(Supervisor *s);
 int worker_new(Supervisor *s, const WorkerConfig *cfg, Worker **ret);
 Worker *worker_free(Worker *w);
 void worker_start(Worker *w);
+/* w replaces old, whose process settings changed: it starts once old is gone, and keeps the
+ * operator stops of old's instances. */
+void worker_succeed(Worker *w, Worker *old);
 /* w runs on with new settings for the same process. */
 void worker_reconfigure(Worker *w, const WorkerConfig *cfg);
 /* w is no longer configured: it stops, and is freed once its processes are gone. */
@@ -169,3 +107,77 @@ int sup_find_instances(Supervisor *s, const char *name, Instance ***ret, size_t 
 /* Where the instance's output goes, as logs.c takes it, in *ret (the strings are the
  * instance's); returns ret. */
 OutputSpec *sup_output_spec(const Instance *i, OutputSpec *ret);
+
+/*
+ * What the rest of upkeepd reads of the supervisor, and the little it may set: its structures
+ * are private to it (supervisor-impl.h).
+ */
+
+/* The workers no longer configured whose processes are still stopping. */
+Worker *const *sup_retiring(const Supervisor *s, size_t *ret_n);
+sd_event *sup_event(const Supervisor *s);
+/* The running configuration: replaced by a reload. */
+const Config *sup_config(const Supervisor *s);
+/* Every process upkeepd waits for goes through this registry. */
+struct Children *sup_children(const Supervisor *s);
+/* The HTTP client probes use; NULL while no probe is configured. */
+Http *sup_http(const Supervisor *s);
+bool sup_shutting_down(const Supervisor *s);
+/* CLOCK_MONOTONIC */
+usec_t sup_started_at(const Supervisor *s);
+unsigned long sup_orphans_reaped(const Supervisor *s);
+/* What upkeepd exits with: a required worker's failure sets it. */
+int sup_exit_code(const Supervisor *s);
+/* upkeepd is to exit with a failure: 1, unless a required worker's status was set already. */
+void sup_set_failed(Supervisor *s);
+
+/*
+ * The processes of a previous upkeepd are being stopped (state.c): nothing starts meanwhile,
+ * commands are queued, and upkeepd is not down while they last.
+ */
+void sup_set_recovery(Supervisor *s, bool recovering);
+bool sup_recovering(const Supervisor *s);
+/* The state file recorded that an operator stopped the instance of that name: kept. */
+void sup_restore_operator_stop(Supervisor *s, const char *name);
+/* The configuration of the worker of the instance of that name; NULL: none configured. */
+const WorkerConfig *sup_instance_config(const Supervisor *s, const char *name);
+
+/*
+ * What the rest of upkeepd reads of an instance: a copy taken at one moment, whose strings and
+ * pointers are the instance's (valid until the loop runs again).
+ */
+typedef struct InstanceView {
+        const char *name;        /* "api", or "api:2" when the worker has several instances */
+        unsigned index;
+        const WorkerConfig *cfg; /* its worker's */
+        InstanceState state;
+        usec_t state_since;      /* CLOCK_MONOTONIC */
+        usec_t started_at;       /* last successful spawn */
+        usec_t next_retry_at;    /* in BACKOFF */
+        unsigned restarts;       /* automatic restarts since upkeepd started */
+        unsigned attempt;        /* backoff sequence position */
+        pid_t pid;               /* > 0 while a process exists */
+        uint64_t pid_start_time; /* of pid, from /proc, once the state file asked for it */
+        bool has_exited;
+        int exit_code;           /* valid when has_exited and exit_signal == 0 */
+        int exit_signal;
+        const char *reason;      /* why it is not running, when that is an error; "" otherwise */
+        const Probe *probe;
+        bool spawn_attempted;    /* at least one spawn since upkeepd started (readiness) */
+        bool admin_stopped;      /* an operator stopped it */
+        const LogOutput *log_output; /* where its output goes (logs.c); NULL before its first run */
+} InstanceView;
+
+void sup_instance_view(const Instance *i, InstanceView *ret);
+const char *sup_instance_name(const Instance *i);
+/* The state file read the process's start time (0: unknown): kept until the process ends. */
+void sup_instance_set_start_time(Instance *i, uint64_t start_time);
+
+/* A worker: its configuration, its instances, and its event windows (NULL while nothing was
+ * counted; reading them moves them on to the time read at). */
+const WorkerConfig *worker_config(const Worker *w);
+unsigned worker_n_instances(const Worker *w);
+Instance *worker_instance(const Worker *w, unsigned k);
+Window *worker_window(Worker *w);
+/* No longer configured (removed or replaced by a reload), stopping. */
+bool worker_is_retiring(const Worker *w);

@@ -49,7 +49,7 @@ static void usage(FILE *f) {
 
 static int on_stop_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *u) {
         (void) src, (void) u;
-        if (sup->shutting_down) {
+        if (sup_shutting_down(sup)) {
                 log_notice("got SIG%s again, killing every worker now",
                            si->ssi_signo == SIGINT ? "INT" : "TERM");
                 sup_kill_all(sup);
@@ -71,7 +71,7 @@ static int on_sighup(sd_event_source *src, const struct signalfd_siginfo *si, vo
         ReloadSummary sum;
 
         (void) src, (void) si, (void) u;
-        if (sup->shutting_down)
+        if (sup_shutting_down(sup))
                 return 0;
         if (sup_reload_file(sup, &sum, &errors) >= 0)
                 reload_summary_done(&sum);
@@ -213,12 +213,13 @@ static int watch_signals(sd_event *e) {
  * Who watches the supervisor, in this order: the state file (it hurries the recovery when
  * stopping begins, before sd_notify says STOPPING), sd_notify, then alerts.
  */
-static int observe(Supervisor *s, const char *socket_path, Alerts **ret_alerts) {
+static int observe(Supervisor *s, const char *socket_path, Alerts *alerts) {
+        const Config *c = sup_config(s);
         _cleanup_free_ char *path = NULL;
         int r;
 
-        path = s->config->state_file ? strdup(s->config->state_file)
-                                     : state_default_path(socket_path ?: s->config->socket);
+        path = c->state_file ? strdup(c->state_file)
+                             : state_default_path(socket_path ?: c->socket);
         if (!path)
                 return -ENOMEM;
         r = state_file_new(s, path, &state);
@@ -227,11 +228,7 @@ static int observe(Supervisor *s, const char *socket_path, Alerts **ret_alerts) 
         r = notify_observe(s);
         if (r < 0)
                 return r;
-        r = alerts_new(s, s->config, s->http, ret_alerts);
-        if (r < 0)
-                return r;
-        s->alerts = *ret_alerts;
-        return 0;
+        return alerts_observe(alerts);
 }
 
 /* Everything up to the loop, which ends when the last worker is down; < 0 on a failure. */
@@ -244,7 +241,7 @@ static int start(sd_event *e, Config *config, const Options *o, Control **ctl, A
                 return r;
         }
         /* the log writer thread starts with every signal blocked, then owns SIGUSR1 (reopen) */
-        r = logs_init(e, sup->config);
+        r = logs_init(e, sup_config(sup));
         if (r < 0) {
                 log_error("cannot start the log writer: %s", strerror(-r));
                 return r;
@@ -252,18 +249,25 @@ static int start(sd_event *e, Config *config, const Options *o, Control **ctl, A
         r = watch_signals(e);
         if (r < 0)
                 return r;
+        /* the sinks only: alerts observe the supervisor from observe() on */
+        r = alerts_new(sup, sup_config(sup), sup_http(sup), alerts);
+        if (r < 0) {
+                log_error("cannot set up alerts and the state file: %s", strerror(-r));
+                return r;
+        }
         /* the socket lock first: only the upkeepd that owns it may touch a previous run's
          * processes */
-        r = control_new(e, sup, o->socket_path ?: sup->config->socket, ctl);
+        r = control_new(e, sup, *alerts, o->socket_path ?: sup_config(sup)->socket, ctl);
         if (r < 0)
                 return r;
-        r = observe(sup, o->socket_path, alerts);
+        r = observe(sup, o->socket_path, *alerts);
         if (r < 0) {
                 log_error("cannot set up alerts and the state file: %s", strerror(-r));
                 return r;
         }
         log_info("upkeepd %s started with %s, %zu worker%s, pid %d", UPKEEP_VERSION,
-                 o->config_path, sup->n_workers, sup->n_workers == 1 ? "" : "s", (int) getpid());
+                 o->config_path, sup_config(sup)->n_workers,
+                 sup_config(sup)->n_workers == 1 ? "" : "s", (int) getpid());
         r = state_recover(state, sup_start_all);
         if (r < 0) {
                 log_error("cannot read the state of a previous run: %s", strerror(-r));
@@ -307,11 +311,11 @@ int main(int argc, char **argv) {
         logs_drain_all();
         log_info("all workers stopped, exiting");
 
-        exit_code = r < 0 ? 1 : sup->exit_code;
+        exit_code = r < 0 ? 1 : sup_exit_code(sup);
         (void) state_save(state); /* no processes left; operator stops are kept */
         ctl = control_free(ctl, true);
         state = state_file_free(state);
-        sup->alerts = alerts_free(alerts); /* before the configuration its sinks point into */
+        alerts = alerts_free(alerts); /* before the configuration its sinks point into */
         sup = sup_free(sup);
         logs_done();
         curl_dl_unload();
