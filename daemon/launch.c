@@ -14,7 +14,7 @@
 #include "envfile.h"
 #include "launch.h"
 #include "log.h"
-#include "logs.h"
+#include "output.h"
 #include "parse.h"
 #include "spawn.h"
 #include "userdb.h"
@@ -235,12 +235,12 @@ static int attach_output(const LaunchSpec *i, int *ret_out_w, int *ret_err_w, ch
         if (pipe2(p, O_CLOEXEC) < 0)
                 goto fail_errno;
         err_r = p[0], err_w = p[1];
-        r = logs_attach(e, *i->log_output, log, out_r, false);
+        r = output_attach(e, *i->log_output, log, out_r, false);
         if (r >= 0)
                 out_r = -1; /* taken over: EOF ends the stream once every writer is gone */
         if (r >= 0)
                 r = fault("output-attach") ? -EMFILE
-                                           : logs_attach(e, *i->log_output, log, err_r, true);
+                                           : output_attach(e, *i->log_output, log, err_r, true);
         if (r >= 0)
                 err_r = -1;
         if (r < 0) {
@@ -275,7 +275,7 @@ int launch_instance(const LaunchSpec *i, pid_t *ret_pid, int *ret_errpipe, char 
                 snprintf(reason, len, "out of memory");
         if (r < 0)
                 return r;
-        r = logs_prepare(i->log_output, i->output, reason, len);
+        r = output_prepare(i->log_output, i->output, reason, len);
         if (r < 0)
                 return r;
         r = attach_output(i, &out_w, &err_w, reason, len);

@@ -1,7 +1,7 @@
 /*
  * Starting an instance: the supervisor's side of a spawn.  Turns an instance's configuration
  * into a plain SpawnSpec (credentials resolved, environment merged, argv expanded), connects its
- * stdout and stderr to worker output (logs.c), and says why a child failed before exec.
+ * stdout and stderr to worker output (output.c), and says why a child failed before exec.
  */
 #pragma once
 
@@ -11,7 +11,7 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
-#include "logs.h"
+#include "output.h"
 
 /* One instance to start, as the supervisor describes it. */
 typedef struct LaunchSpec {

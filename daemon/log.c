@@ -1,11 +1,11 @@
 /*
  * upkeepd's own log (see log.h).
  *
- * Every line is formatted whole and handed over in one piece: one write(2) on stderr, or one
- * commit into the log-file's sink, whose writer thread does the I/O and the rotation, so a
- * slow disk never stalls the loop; when that sink is full, lines are dropped and counted, and
- * the count is logged once there is room again.  Lines are written by the loop thread only; a
- * call from any other thread goes to stderr, whatever the configuration, rather than race.
+ * Every line is formatted whole and handed over in one piece: one write(2) on stderr, or one commit
+ * into the log-file's destination, whose writer thread does the I/O and the rotation, so a slow
+ * disk never stalls the loop; when that destination is full, lines are dropped and counted, and the
+ * count is logged once there is room again.  Lines are written by the loop thread only; a call from
+ * any other thread goes to stderr, whatever the configuration, rather than race.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +29,7 @@
 static int max_level = LOG_INFO;
 static bool level_from_cmdline;
 static LogFormat format = LOG_FORMAT_TEXT;
-static LogSink *file_sink;
+static LogDest *file_dest;
 static char *file_path;
 static unsigned long file_dropped;
 static pthread_t loop_thread;
@@ -57,9 +57,9 @@ static bool under_systemd(void) {
 }
 
 static void close_file(void) {
-        if (file_sink)
-                sink_close(file_sink);
-        file_sink = NULL;
+        if (file_dest)
+                dest_close(file_dest);
+        file_dest = NULL;
         free(file_path);
         file_path = NULL;
 }
@@ -68,7 +68,7 @@ static void open_file(const Config *c) {
         int fd, r;
 
         if (file_path && strcmp(file_path, c->log_file) == 0) {
-                sink_set_settings(file_sink, &c->log);
+                dest_set_settings(file_dest, &c->log);
                 return;
         }
         close_file();
@@ -77,9 +77,9 @@ static void open_file(const Config *c) {
                 log_error("cannot open log-file %s: %m, logging to stderr", c->log_file);
                 return;
         }
-        r = sink_new(c->log_file, fd, "upkeepd", &c->log, &file_sink);
+        r = dest_new(c->log_file, fd, "upkeepd", &c->log, &file_dest);
         if (r < 0) {
-                file_sink = NULL;
+                file_dest = NULL;
                 log_error("cannot log to %s: %s, logging to stderr", c->log_file, strerror(-r));
                 return;
         }
@@ -126,8 +126,8 @@ void log_setup(const Config *c) {
 }
 
 void log_close(void) {
-        /* the sink itself is freed with the writer's others */
-        file_sink = NULL;
+        /* the destination itself is freed with the writer's others */
+        file_dest = NULL;
         free(file_path);
         file_path = NULL;
 }
@@ -135,12 +135,12 @@ void log_close(void) {
 static void put_line(const char *line, size_t n) {
         LineOut o;
 
-        if (file_sink && loop_thread_set && pthread_equal(loop_thread, pthread_self())) {
+        if (file_dest && loop_thread_set && pthread_equal(loop_thread, pthread_self())) {
                 if (!writer_running()) {
-                        sink_write_sync(file_sink, line, n);
+                        dest_write_sync(file_dest, line, n);
                         return;
                 }
-                o = sink_reserve(file_sink);
+                o = dest_reserve(file_dest);
                 if (o.cap[0] + o.cap[1] < n) {
                         file_dropped++;
                         return;
@@ -148,7 +148,7 @@ static void put_line(const char *line, size_t n) {
                 memcpy(o.seg[0], line, MIN(n, o.cap[0]));
                 if (n > o.cap[0])
                         memcpy(o.seg[1], line + o.cap[0], n - o.cap[0]);
-                sink_commit(file_sink, n);
+                dest_commit(file_dest, n);
                 return;
         }
         (void) !write(STDERR_FILENO, line, n);
@@ -232,8 +232,8 @@ _printf_(5, 0) static void log_fieldsv(int level, const char *instance, const ch
                 n = logformat_json(line, &tm, msec, level, instance, event, fields, msg);
         else
                 n = logformat_text(line, &tm, msec, level, instance, msg);
-        if (file_dropped > 0 && file_sink &&
-            sink_free_space(file_sink) > sink_capacity(file_sink) / 2) {
+        if (file_dropped > 0 && file_dest &&
+            dest_free_space(file_dest) > dest_capacity(file_dest) / 2) {
                 unsigned long d = file_dropped;
 
                 file_dropped = 0; /* before: this call comes back here */

@@ -1,7 +1,7 @@
 /*
- * The way back from the log writer's threads to the event loop: messages for upkeepd's log,
- * and flags on entries (room came back in a sink, a sink is done with), through one eventfd.
- * So upkeepd's log is only ever written, and a sink only ever freed, on the loop.
+ * The way back from the log writer's threads to the event loop: messages for upkeepd's log, and
+ * flags on entries (room came back in a destination, a destination is done with), through one
+ * eventfd. So upkeepd's log is only ever written, and a destination only ever freed, on the loop.
  */
 #pragma once
 
@@ -17,9 +17,9 @@ typedef struct InboxEntry {
 } InboxEntry;
 
 /*
- * How a message reaches upkeepd's log, on the loop: `label` is a sink's ("api:0"), NULL for
+ * How a message reaches upkeepd's log, on the loop: `label` is a destination's ("api:0"), NULL for
  * upkeepd's own log-file or the writer itself; `event` ("log-write-error") and `file` (the
- * sink's path, "-" for stdout) may be NULL.
+ * destination's path, "-" for stdout) may be NULL.
  */
 typedef void (*inbox_report_t)(int level, const char *label, const char *event,
                                const char *file, const char *text);

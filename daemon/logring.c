@@ -1,5 +1,5 @@
 /*
- * A sink's ring buffer (see logring.h).
+ * A destination's ring buffer (see logring.h).
  */
 #include <errno.h>
 #include <sys/mman.h>

@@ -1,6 +1,6 @@
 /*
- * A sink's ring buffer: one producer (the event loop) fills it with whole lines, one consumer
- * (the writer thread) writes them out.
+ * A destination's ring buffer: one producer (the event loop) fills it with whole lines, one
+ * consumer (the writer thread) writes them out.
  *
  * The positions only grow: `tail` is advanced by the producer after it filled the bytes, with
  * release; `head` by the consumer after write(2) returned, with release; each side reads the

@@ -1,17 +1,19 @@
 /*
- * The log writer thread, its queue, and the loop's side of a sink (see logwriter.h).  The
- * writer's work on one sink is logsink.c, a sink's ring logring.c; files are opened by
- * logfile.c, rotated and compressed by logarchive.c, and what the threads hand back to the
- * loop goes through loginbox.c.
+ * The log writer thread, its queue, and the loop's side of a destination (see logwriter.h).  The
+ * writer's work on one destination is logdest.c, a destination's ring logring.c; files are opened
+ * by logfile.c, rotated and compressed by logarchive.c, and what the threads hand back to the loop
+ * goes through loginbox.c.
  *
  * Ownership and invariants:
- *   - the loop is the only producer of a sink's ring, the writer the only consumer (logring.h).
- *   - only the loop queues a sink (sink_kick), and never after sink_close(); the compression
- *     thread only reads and writes files and hands the sink of a finished job back on W.done,
- *     never touching it otherwise (a sink has one compression job at most: `compressing`).
- *   - the loop learns about free space, closed sinks and messages through the inbox
- *     (loginbox.c); a sink is freed on the loop only after the writer said it is done with it
- *     (closed, with no compression job and no queue entry left).
+ *   - the loop is the only producer of a destination's ring, the writer the only consumer
+ *     (logring.h).
+ *   - only the loop queues a destination (dest_kick), and never after dest_close(); the compression
+ *     thread only reads and writes files and hands the destination of a finished job back on
+ *     W.done, never touching it otherwise (a destination has one compression job at most:
+ *     `compressing`).
+ *   - the loop learns about free space, closed destinations and messages through the inbox
+ *     (loginbox.c); a destination is freed on the loop only after the writer said it is done with
+ *     it (closed, with no compression job and no queue entry left).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -29,7 +31,7 @@
 #include "logfile.h"
 #include "loginbox.h"
 #include "logring.h"
-#include "logsink.h"
+#include "logdest.h"
 #include "logwriter.h"
 
 static struct {
@@ -37,30 +39,30 @@ static struct {
         bool running;
         pthread_mutex_t lock;
         pthread_cond_t cond;
-        LogSink *queue, *queue_tail;
-        LogSink *done;            /* their compression job finished */
+        LogDest *queue, *queue_tail;
+        LogDest *done;            /* their compression job finished */
         bool reopen, stop;
 } W = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-static LogSink *all_sinks;        /* loop */
+static LogDest *all_dests;        /* loop */
 
 /* ---- the way back to the loop ------------------------------------------------------------ */
 
-static void sink_free(LogSink *s);
+static void dest_free(LogDest *s);
 
-/* On the loop: wake a stalled producer, free a closed sink. */
+/* On the loop: wake a stalled producer, free a closed destination. */
 static void on_inbox(InboxEntry *e, unsigned flags) {
-        LogSink *s = (LogSink *) ((char *) e - offsetof(LogSink, inbox));
+        LogDest *s = (LogDest *) ((char *) e - offsetof(LogDest, inbox));
 
         if (flags & INBOX_CLOSED)
-                sink_free(s);
+                dest_free(s);
         else if ((flags & INBOX_SPACE) && s->space_cb)
                 s->space_cb(s->space_userdata);
 }
 
 /* ---- queueing work for the writer --------------------------------------------------------- */
 
-static void sink_kick(LogSink *s, unsigned req) {
+static void dest_kick(LogDest *s, unsigned req) {
         if (req)
                 atomic_fetch_or(&s->req, req);
         if (atomic_exchange(&s->queued, true))
@@ -79,12 +81,12 @@ static void sink_kick(LogSink *s, unsigned req) {
 
 /* ---- the writer thread ------------------------------------------------------------------ */
 
-/* On the compression thread: back to the writer, which alone may touch the sink. */
+/* On the compression thread: back to the writer, which alone may touch the destination. */
 static void on_compressed(void *userdata, const char *name, int r) {
-        LogSink *s = userdata;
+        LogDest *s = userdata;
 
         if (r < 0 && r != -ECANCELED)
-                sink_post(LOG_WARNING, s, "log-compress-error",
+                dest_post(LOG_WARNING, s, "log-compress-error",
                           "cannot compress %s: %s, leaving it uncompressed", name, strerror(-r));
         pthread_mutex_lock(&W.lock);
         s->dnext = W.done;
@@ -95,7 +97,7 @@ static void on_compressed(void *userdata, const char *name, int r) {
 
 /* With W.lock held: sleep until woken or until the deadline. */
 static void writer_wait(void) {
-        usec_t deadline = sinks_deadline();
+        usec_t deadline = dests_deadline();
         struct timespec ts = usec_to_timespec(deadline);
 
         if (deadline == USEC_INFINITY)
@@ -105,34 +107,34 @@ static void writer_wait(void) {
 }
 
 /* One round of work taken from W, without the lock. */
-static void writer_round(LogSink *list, LogSink *done, bool reopen, bool stop, usec_t now) {
+static void writer_round(LogDest *list, LogDest *done, bool reopen, bool stop, usec_t now) {
         if (reopen)
-                sinks_reopen();
+                dests_reopen();
         while (done) {
-                LogSink *s = done;
+                LogDest *s = done;
 
                 done = s->dnext;
-                sink_compressed(s, now);
+                dest_compressed(s, now);
         }
         while (list) {
-                LogSink *s = list;
+                LogDest *s = list;
 
                 list = s->qnext;
-                sink_process(s, now);
+                dest_process(s, now);
         }
-        if (now >= sinks_deadline() || stop)
-                sinks_service_due(now, stop);
+        if (now >= dests_deadline() || stop)
+                dests_service_due(now, stop);
 }
 
 static void *writer_main(void *userdata) {
         (void) userdata;
         pthread_mutex_lock(&W.lock);
         for (;;) {
-                LogSink *list, *done;
+                LogDest *list, *done;
                 bool reopen, stop;
                 usec_t now = clock_mono_usec();
 
-                if (!W.queue && !W.done && !W.reopen && !W.stop && now < sinks_deadline()) {
+                if (!W.queue && !W.done && !W.reopen && !W.stop && now < dests_deadline()) {
                         writer_wait();
                         continue;
                 }
@@ -233,7 +235,7 @@ void writer_reopen_all(void) {
         pthread_mutex_unlock(&W.lock);
 }
 
-static void sink_free(LogSink *s) {
+static void dest_free(LogDest *s) {
         if (!s)
                 return;
         if (s->all_next)
@@ -255,18 +257,19 @@ static void sink_free(LogSink *s) {
 void writer_free_all(void) {
         if (W.running)
                 return;
-        while (all_sinks)
-                sink_free(all_sinks);
+        while (all_dests)
+                dest_free(all_dests);
         inbox_close();
 }
 
-int sink_new(const char *path, int fd, const char *label, const LogConfig *log,
-             LogSink **ret) {
-        return sink_new_at(path, false, -1, fd, label, log, ret);
+int dest_new(const char *path, int fd, const char *label, const LogConfig *log,
+             LogDest **ret) {
+        return dest_new_at(path, false, -1, fd, label, log, ret);
 }
 
-/* dir and base of the sink's path: every later open, rename and unlink is relative to dir. */
-static int sink_set_path(LogSink *s, const char *path) {
+/* dir and base of the destination's path: every later open, rename and unlink is relative to
+ * dir. */
+static int dest_set_path(LogDest *s, const char *path) {
         const char *slash = strrchr(path, '/');
 
         s->path = strdup(path);
@@ -275,17 +278,17 @@ static int sink_set_path(LogSink *s, const char *path) {
         return s->path && s->dir && s->base ? 0 : -ENOMEM;
 }
 
-static void sink_link(LogSink *s) {
-        s->all_next = all_sinks;
-        if (all_sinks)
-                all_sinks->all_pprev = &s->all_next;
-        s->all_pprev = &all_sinks;
-        all_sinks = s;
+static void dest_link(LogDest *s) {
+        s->all_next = all_dests;
+        if (all_dests)
+                all_dests->all_pprev = &s->all_next;
+        s->all_pprev = &all_dests;
+        all_dests = s;
 }
 
-int sink_new_at(const char *path, bool own_dir, int dfd, int fd, const char *label,
-                const LogConfig *log, LogSink **ret) {
-        LogSink *s = calloc(1, sizeof(LogSink));
+int dest_new_at(const char *path, bool own_dir, int dfd, int fd, const char *label,
+                const LogConfig *log, LogDest **ret) {
+        LogDest *s = calloc(1, sizeof(LogDest));
         int r;
 
         if (!s) {
@@ -302,91 +305,91 @@ int sink_new_at(const char *path, bool own_dir, int dfd, int fd, const char *lab
         s->settings = s->w = *log;
         s->next_rotation = USEC_INFINITY;
         pthread_mutex_init(&s->lock, NULL);
-        sink_link(s);
-        if ((path && sink_set_path(s, path) < 0) || r < 0 || !s->label) {
-                sink_free(s);
+        dest_link(s);
+        if ((path && dest_set_path(s, path) < 0) || r < 0 || !s->label) {
+                dest_free(s);
                 return -ENOMEM;
         }
         if (W.running)
-                sink_kick(s, REQ_ADD);
+                dest_kick(s, REQ_ADD);
         *ret = s;
         return 0;
 }
 
-void sink_set_settings(LogSink *s, const LogConfig *log) {
+void dest_set_settings(LogDest *s, const LogConfig *log) {
         pthread_mutex_lock(&s->lock);
         s->settings = *log;
         pthread_mutex_unlock(&s->lock);
         if (W.running)
-                sink_kick(s, REQ_SETTINGS);
+                dest_kick(s, REQ_SETTINGS);
 }
 
-void sink_verify(LogSink *s) {
+void dest_verify(LogDest *s) {
         if (W.running && s->path)
-                sink_kick(s, REQ_VERIFY);
+                dest_kick(s, REQ_VERIFY);
 }
 
-void sink_set_space_callback(LogSink *s, void (*cb)(void *userdata), void *userdata) {
+void dest_set_space_callback(LogDest *s, void (*cb)(void *userdata), void *userdata) {
         s->space_cb = cb;
         s->space_userdata = userdata;
 }
 
-size_t sink_free_space(LogSink *s) {
+size_t dest_free_space(LogDest *s) {
         return ring_free_space(&s->ring);
 }
 
-size_t sink_capacity(const LogSink *s) {
+size_t dest_capacity(const LogDest *s) {
         return s->ring.cap;
 }
 
-LineOut sink_reserve(LogSink *s) {
+LineOut dest_reserve(LogDest *s) {
         return ring_reserve(&s->ring);
 }
 
-void sink_commit(LogSink *s, size_t n) {
+void dest_commit(LogDest *s, size_t n) {
         if (n == 0)
                 return;
         ring_commit(&s->ring, n);
         if (W.running)
-                sink_kick(s, 0);
+                dest_kick(s, 0);
         else if (s->fd >= 0) {
                 /* before the threads start or after they stop: write now */
-                sink_write_sync(s, NULL, 0);
+                dest_write_sync(s, NULL, 0);
         }
 }
 
-bool sink_want_space(LogSink *s) {
+bool dest_want_space(LogDest *s) {
         if (ring_want_space(&s->ring))
                 return true;
         if (W.running)
-                sink_kick(s, 0);
+                dest_kick(s, 0);
         return false;
 }
 
-bool sink_wait_space(LogSink *s, size_t want, usec_t deadline) {
+bool dest_wait_space(LogDest *s, size_t want, usec_t deadline) {
         want = MIN(want, s->ring.cap);
-        while (sink_free_space(s) < want) {
+        while (dest_free_space(s) < want) {
                 if (!W.running || clock_mono_usec() >= deadline)
                         return false;
-                sink_kick(s, 0);
+                dest_kick(s, 0);
                 usleep(1000);
         }
         return true;
 }
 
-void sink_close(LogSink *s) {
+void dest_close(LogDest *s) {
         if (!s || s->close_requested)
                 return;
         s->close_requested = true;
         s->space_cb = NULL;
         if (W.running)
-                sink_kick(s, REQ_CLOSE);
+                dest_kick(s, REQ_CLOSE);
         else
-                sink_free(s);
+                dest_free(s);
 }
 
 /* Write the ring's content (and p) straight to the file, when no writer thread runs. */
-void sink_write_sync(LogSink *s, const char *p, size_t n) {
+void dest_write_sync(LogDest *s, const char *p, size_t n) {
         uint64_t head, tail;
         struct iovec iov[2];
         int niov;
@@ -404,18 +407,18 @@ void sink_write_sync(LogSink *s, const char *p, size_t n) {
                 (void) logfile_write_full(s->fd, p, n);
 }
 
-const char *sink_path(const LogSink *s) {
+const char *dest_path(const LogDest *s) {
         return s->path;
 }
 
-uint64_t sink_bytes_written(const LogSink *s) {
+uint64_t dest_bytes_written(const LogDest *s) {
         return atomic_load_explicit(&s->bytes_written, memory_order_relaxed);
 }
 
-uint64_t sink_write_errors(const LogSink *s) {
+uint64_t dest_write_errors(const LogDest *s) {
         return atomic_load_explicit(&s->write_errors, memory_order_relaxed);
 }
 
-bool sink_failing(const LogSink *s) {
+bool dest_failing(const LogDest *s) {
         return atomic_load(&s->failing_pub);
 }

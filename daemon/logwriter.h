@@ -2,10 +2,10 @@
  * The log writer: every write(2), rename(2), unlink(2) and gzip of a log file happens on one
  * writer thread (and a compression thread it feeds), never on the event loop.
  *
- * A sink is one output file (or upkeepd's stdout) with a bounded ring buffer in front of it.
- * The event loop is the only producer of a sink: it reserves free space, fills it with whole
+ * A destination is one output file (or upkeepd's stdout) with a bounded ring buffer in front of it.
+ * The event loop is the only producer of a destination: it reserves free space, fills it with whole
  * lines and commits; the writer is the only consumer.  The loop learns that space freed up
- * (after it had to stop) and that a closed sink may be freed through the inbox (loginbox.h),
+ * (after it had to stop) and that a closed destination may be freed through the inbox (loginbox.h),
  * and the writer's own messages (a write error, a failed rotation) reach upkeepd's log from
  * there too, through the report callback given to writer_start(), so upkeepd's log is only
  * ever written by the loop thread and the writer never calls it.
@@ -22,63 +22,64 @@
 #include "logline.h"
 #include "macro.h"
 
-typedef struct LogSink LogSink;
+typedef struct LogDest LogDest;
 
 /* Start the threads and the loop's wake-up source.  Call with every signal blocked. */
 int writer_start(sd_event *e, inbox_report_t report);
 bool writer_running(void);
 /*
- * At exit: write what every sink holds (a failing file gets one last attempt), close them and
- * stop the threads, waiting at most `timeout`.  Sinks stay allocated (sink_write_sync works).
+ * At exit: write what every destination holds (a failing file gets one last attempt), close them
+ * and stop the threads, waiting at most `timeout`.  Destinations stay allocated (dest_write_sync
+ * works).
  */
 void writer_stop(usec_t timeout);
-/* Free every sink left (after writer_stop). */
+/* Free every destination left (after writer_stop). */
 void writer_free_all(void);
 /* Close and open again every file at its path (for an external logrotate). */
 void writer_reopen_all(void);
 
 /*
- * A sink writing to `fd` (taken over), the file at `path`, or upkeepd's stdout when path is
+ * A destination writing to `fd` (taken over), the file at `path`, or upkeepd's stdout when path is
  * NULL (never rotated).  `label` names it in messages ("api:0", "upkeepd").  Of `log`, its
  * ring takes buffer_size, the writer max_size, keep, compress and rotate_every.
  */
-int sink_new(const char *path, int fd, const char *label, const LogConfig *log,
-             LogSink **ret);
+int dest_new(const char *path, int fd, const char *label, const LogConfig *log,
+             LogDest **ret);
 /*
  * The same for a worker's file: `path` is <dir>/<base> where dir's last component belongs to
  * upkeepd (own_dir: made again when missing, never followed), `dfd` that directory open (taken
  * over), and every later open, rotation and compression acts relative to it (logfile_open).
  */
-int sink_new_at(const char *path, bool own_dir, int dfd, int fd, const char *label,
-                const LogConfig *log, LogSink **ret);
-/* A new instance writes into this sink: the writer opens the path again if the file open is
+int dest_new_at(const char *path, bool own_dir, int dfd, int fd, const char *label,
+                const LogConfig *log, LogDest **ret);
+/* A new instance writes into this destination: the writer opens the path again if the file open is
  * no longer the one there (deleted, renamed away), or retries a failing one now. */
-void sink_verify(LogSink *s);
+void dest_verify(LogDest *s);
 /* New rotation settings (the ring keeps its size), applied by the writer from its next
  * rotation check on. */
-void sink_set_settings(LogSink *s, const LogConfig *log);
-/* Called on the loop when room came back after sink_want_space() returned false. */
-void sink_set_space_callback(LogSink *s, void (*cb)(void *userdata), void *userdata);
+void dest_set_settings(LogDest *s, const LogConfig *log);
+/* Called on the loop when room came back after dest_want_space() returned false. */
+void dest_set_space_callback(LogDest *s, void (*cb)(void *userdata), void *userdata);
 
 /* The free part of the ring, to be filled in order; then commit what was used. */
-LineOut sink_reserve(LogSink *s);
-void sink_commit(LogSink *s, size_t n);
-size_t sink_free_space(LogSink *s);
-size_t sink_capacity(const LogSink *s);
+LineOut dest_reserve(LogDest *s);
+void dest_commit(LogDest *s, size_t n);
+size_t dest_free_space(LogDest *s);
+size_t dest_capacity(const LogDest *s);
 /*
  * The loop stopped for lack of room.  Returns true when there is room already (go on);
  * otherwise the space callback runs once at least half of the buffer is free again.
  */
-bool sink_want_space(LogSink *s);
+bool dest_want_space(LogDest *s);
 /* At exit only: wait (blocking) until `want` bytes are free, at most until `deadline`. */
-bool sink_wait_space(LogSink *s, size_t want, usec_t deadline);
-/* No more data will come: the writer writes what is left, closes, and the sink is freed. */
-void sink_close(LogSink *s);
+bool dest_wait_space(LogDest *s, size_t want, usec_t deadline);
+/* No more data will come: the writer writes what is left, closes, and the destination is freed. */
+void dest_close(LogDest *s);
 
 /* After writer_stop: write directly (upkeepd's own last lines). */
-void sink_write_sync(LogSink *s, const char *p, size_t n);
+void dest_write_sync(LogDest *s, const char *p, size_t n);
 
-const char *sink_path(const LogSink *s);
-uint64_t sink_bytes_written(const LogSink *s);
-uint64_t sink_write_errors(const LogSink *s);
-bool sink_failing(const LogSink *s);
+const char *dest_path(const LogDest *s);
+uint64_t dest_bytes_written(const LogDest *s);
+uint64_t dest_write_errors(const LogDest *s);
+bool dest_failing(const LogDest *s);

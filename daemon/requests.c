@@ -8,7 +8,7 @@
 
 #include "alerts.h"
 #include "log.h"
-#include "logs.h"
+#include "output.h"
 #include "proto.h"
 #include "reload.h"
 #include "requests.h"
@@ -53,7 +53,7 @@ static json_t *instance_json(const Instance *inst, usec_t t) {
                                             .exit_signal = i.exit_signal,
                                             .reason = i.reason,
                                             .probe = i.probe->url ? &probe : NULL,
-                                            .output = logs_output_json(i.log_output,
+                                            .output = output_json(i.log_output,
                                                                       sup_output_spec(inst, &spec)),
                                     },
                                     t);
@@ -233,7 +233,7 @@ static json_t *logfile_json(Supervisor *sup, const char *name, ProtoError *ret_e
         for (size_t k = 0; k < n; k++) {
                 OutputSpec spec = {};
 
-                json_array_append_new(files, logs_file_json(sup_output_spec(l[k], &spec)));
+                json_array_append_new(files, output_file_json(sup_output_spec(l[k], &spec)));
         }
         return json_pack("{s:b, s:o}", "ok", 1, "files", files);
 }
@@ -274,7 +274,7 @@ static json_t *serve(Supervisor *sup, Alerts *alerts, ProtoCmd cmd, const char *
         case PROTO_CMD_LOGFILE:
                 return logfile_json(sup, name, ret_error);
         case PROTO_CMD_REOPEN_LOGS:
-                return logs_reopen_json();
+                return output_reopen_json();
         default:
                 *ret_error = PROTO_E_UNKNOWN_COMMAND;
                 return NULL;

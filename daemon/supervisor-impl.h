@@ -13,7 +13,7 @@
 #include "config.h"
 #include "fsm.h"
 #include "health.h"
-#include "logs.h"
+#include "output.h"
 #include "window.h"
 
 typedef struct Instance Instance;
@@ -54,7 +54,7 @@ struct Instance {
         bool admin_stopped;      /* an operator stopped it: no autostart, kept across reloads */
         bool start_queued;       /* started by an operator while leftovers were being stopped */
         Circuit circuit;         /* give-up: the last restarts, the half-open attempt */
-        struct LogOutput *log_output; /* where its stdout/stderr go (logs.c), kept across runs */
+        struct LogOutput *log_output; /* where its stdout/stderr go (output.c), kept across runs */
 };
 
 struct Worker {
@@ -78,7 +78,7 @@ struct Supervisor {
         Config **old_configs;    /* snapshots still referenced by retiring workers */
         size_t n_old_configs;
         sd_event_source *cleanup; /* frees retired workers outside of their own callbacks */
-        bool recovering;         /* leftovers of a previous upkeepd still being stopped (state.c) */
+        bool recovering;         /* leftovers of a previous upkeepd still being stopped (statefile.c) */
         bool shutting_down;
         uint64_t rng;
         unsigned long orphans_reaped;

@@ -25,7 +25,7 @@
 #include "http.h"
 #include "launch.h"
 #include "log.h"
-#include "logs.h"
+#include "output.h"
 #include "parse.h"
 #include "supervisor.h"
 #include "supervisor-impl.h"
@@ -644,7 +644,7 @@ Worker *worker_free(Worker *w) {
                 i->timer = sd_event_source_disable_unref(i->timer);
                 child_gone(i);
                 probe_done(&i->probe);
-                i->log_output = logs_release(i->log_output);
+                i->log_output = output_release(i->log_output);
                 circuit_done(&i->circuit);
         }
         free(w->instances);

@@ -13,7 +13,7 @@
 #include "config.h"
 #include "fsm.h"
 #include "health.h"
-#include "logs.h"
+#include "output.h"
 #include "window.h"
 
 typedef struct Instance Instance;
@@ -104,7 +104,7 @@ FsmReply sup_command(Instance *i, FsmEvent ev);
 /* "api" (every instance of worker api), "api:1" (one instance). */
 int sup_find_instances(Supervisor *s, const char *name, Instance ***ret, size_t *ret_n);
 
-/* Where the instance's output goes, as logs.c takes it, in *ret (the strings are the
+/* Where the instance's output goes, as output.c takes it, in *ret (the strings are the
  * instance's); returns ret. */
 OutputSpec *sup_output_spec(const Instance *i, OutputSpec *ret);
 
@@ -132,7 +132,7 @@ int sup_exit_code(const Supervisor *s);
 void sup_set_failed(Supervisor *s);
 
 /*
- * The processes of a previous upkeepd are being stopped (state.c): nothing starts meanwhile,
+ * The processes of a previous upkeepd are being stopped (statefile.c): nothing starts meanwhile,
  * commands are queued, and upkeepd is not down while they last.
  */
 void sup_set_recovery(Supervisor *s, bool recovering);
@@ -165,7 +165,7 @@ typedef struct InstanceView {
         const Probe *probe;
         bool spawn_attempted;    /* at least one spawn since upkeepd started (readiness) */
         bool admin_stopped;      /* an operator stopped it */
-        const LogOutput *log_output; /* where its output goes (logs.c); NULL before its first run */
+        const LogOutput *log_output; /* where its output goes (output.c); NULL before its first run */
 } InstanceView;
 
 void sup_instance_view(const Instance *i, InstanceView *ret);

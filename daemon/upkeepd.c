@@ -21,11 +21,11 @@
 #include "control.h"
 #include "curl-dl.h"
 #include "log.h"
-#include "logs.h"
+#include "output.h"
 #include "notify.h"
 #include "proto.h"
 #include "reload.h"
-#include "state.h"
+#include "statefile.h"
 #include "supervisor.h"
 #include "supervisord.h"
 
@@ -219,10 +219,10 @@ static int observe(Supervisor *s, const char *socket_path, Alerts *alerts) {
         int r;
 
         path = c->state_file ? strdup(c->state_file)
-                             : state_default_path(socket_path ?: c->socket);
+                             : statefile_default_path(socket_path ?: c->socket);
         if (!path)
                 return -ENOMEM;
-        r = state_file_new(s, path, &state);
+        r = statefile_new(s, path, &state);
         if (r < 0)
                 return r;
         r = notify_observe(s);
@@ -232,7 +232,8 @@ static int observe(Supervisor *s, const char *socket_path, Alerts *alerts) {
 }
 
 /* Everything up to the loop, which ends when the last worker is down; < 0 on a failure. */
-static int start(sd_event *e, Config *config, const Options *o, Control **ctl, Alerts **alerts) {
+static int start(sd_event *e, Config *config, const Options *o, Control **control,
+                 Alerts **alerts) {
         int r;
 
         r = sup_new(e, config, &sup); /* it owns the configuration now, and replaces it on reload */
@@ -241,7 +242,7 @@ static int start(sd_event *e, Config *config, const Options *o, Control **ctl, A
                 return r;
         }
         /* the log writer thread starts with every signal blocked, then owns SIGUSR1 (reopen) */
-        r = logs_init(e, sup_config(sup));
+        r = output_init(e, sup_config(sup));
         if (r < 0) {
                 log_error("cannot start the log writer: %s", strerror(-r));
                 return r;
@@ -249,7 +250,7 @@ static int start(sd_event *e, Config *config, const Options *o, Control **ctl, A
         r = watch_signals(e);
         if (r < 0)
                 return r;
-        /* the sinks only: alerts observe the supervisor from observe() on */
+        /* the destinations only: alerts observe the supervisor from observe() on */
         r = alerts_new(sup, sup_config(sup), sup_http(sup), alerts);
         if (r < 0) {
                 log_error("cannot set up alerts and the state file: %s", strerror(-r));
@@ -257,7 +258,7 @@ static int start(sd_event *e, Config *config, const Options *o, Control **ctl, A
         }
         /* the socket lock first: only the upkeepd that owns it may touch a previous run's
          * processes */
-        r = control_new(e, sup, *alerts, o->socket_path ?: sup_config(sup)->socket, ctl);
+        r = control_new(e, sup, *alerts, o->socket_path ?: sup_config(sup)->socket, control);
         if (r < 0)
                 return r;
         r = observe(sup, o->socket_path, *alerts);
@@ -268,7 +269,7 @@ static int start(sd_event *e, Config *config, const Options *o, Control **ctl, A
         log_info("upkeepd %s started with %s, %zu worker%s, pid %d", UPKEEP_VERSION,
                  o->config_path, sup_config(sup)->n_workers,
                  sup_config(sup)->n_workers == 1 ? "" : "s", (int) getpid());
-        r = state_recover(state, sup_start_all);
+        r = statefile_recover(state, sup_start_all);
         if (r < 0) {
                 log_error("cannot read the state of a previous run: %s", strerror(-r));
                 return r;
@@ -280,7 +281,7 @@ static int start(sd_event *e, Config *config, const Options *o, Control **ctl, A
 
 int main(int argc, char **argv) {
         Config *config = NULL;
-        Control *ctl = NULL;
+        Control *control = NULL;
         Alerts *alerts = NULL;
         sd_event *e = NULL;
         Options o;
@@ -305,19 +306,19 @@ int main(int argc, char **argv) {
                 log_error("cannot create the event loop: %s", strerror(-r));
                 return 1;
         }
-        if (start(e, config, &o, &ctl, &alerts) < 0)
+        if (start(e, config, &o, &control, &alerts) < 0)
                 return 1;
         r = sd_event_loop(e);
-        logs_drain_all();
+        output_drain_all();
         log_info("all workers stopped, exiting");
 
         exit_code = r < 0 ? 1 : sup_exit_code(sup);
-        (void) state_save(state); /* no processes left; operator stops are kept */
-        ctl = control_free(ctl, true);
-        state = state_file_free(state);
-        alerts = alerts_free(alerts); /* before the configuration its sinks point into */
+        (void) statefile_save(state); /* no processes left; operator stops are kept */
+        control = control_free(control, true);
+        state = statefile_free(state);
+        alerts = alerts_free(alerts); /* before the configuration its destinations point into */
         sup = sup_free(sup);
-        logs_done();
+        output_done();
         curl_dl_unload();
         sd_event_unref(e);
         return exit_code;

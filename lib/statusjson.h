@@ -46,7 +46,7 @@ typedef struct StatusInstance {
         int exit_signal;
         const char *reason;         /* NULL or "": none */
         const StatusProbe *probe;   /* NULL: not probed */
-        struct json_t *output;      /* the "output" member (logs.c): taken, also on failure */
+        struct json_t *output;      /* the "output" member (output.c): taken, also on failure */
 } StatusInstance;
 
 typedef struct StatusWorker {

@@ -1,12 +1,12 @@
 /*
  * Worker output: the read ends of each instance's stdout and stderr pipes, framed into lines
- * (logline.c) and handed to the instance's output: a sink of the log writer (logwriter.c) for
- * log-dir/<worker>/<worker>.log (or <worker>-<N>.log), rotated as configured, or upkeepd's
+ * (logline.c) and handed to the instance's output: a destination of the log writer (logwriter.c)
+ * for log-dir/<worker>/<worker>.log (or <worker>-<N>.log), rotated as configured, or upkeepd's
  * stdout with an "instance | " prefix when log-dir is "-".
  *
  * An output belongs to a path: instances that share one (a worker and its replacement after a
- * reload) share its sink, so there is only ever one writer per file.  A stream lives until EOF
- * on its pipe, independently of the instance, so output written just before an exit (or by a
+ * reload) share its destination, so there is only ever one writer per file.  A stream lives until
+ * EOF on its pipe, independently of the instance, so output written just before an exit (or by a
  * leftover grandchild) is not lost.
  */
 #pragma once
@@ -20,7 +20,7 @@
 
 typedef struct LogOutput LogOutput;
 
-/* What logs.c needs to know of an instance: where its output goes and how. */
+/* What output.c needs to know of an instance: where its output goes and how. */
 typedef struct OutputSpec {
         const char *instance;    /* "api", "api:2": the prefix on stdout, the name in messages */
         const char *worker;      /* log-dir/<worker>/<worker>.log */
@@ -31,29 +31,29 @@ typedef struct OutputSpec {
 } OutputSpec;
 
 /* Start the log writer, own SIGUSR1 (reopen), and set up upkeepd's own log from `c`. */
-int logs_init(sd_event *e, const Config *c);
+int output_init(sd_event *e, const Config *c);
 /*
  * Before a spawn: the output of `spec` in *output, created the first time (its directory and
  * file are made and opened here, so a bad log-dir is a spawn error with a reason), refreshed
  * (new settings, the file checked) when *output already is the one for spec; a different one
  * in *output is released.
  */
-int logs_prepare(LogOutput **output, const OutputSpec *spec, char *reason, size_t len);
+int output_prepare(LogOutput **output, const OutputSpec *spec, char *reason, size_t len);
 /* Watch `pipe_fd` (taken over on success) and send what it carries to `o`, framed as `log`
  * says (timestamps, stderr marks, overflow, max-line). */
-int logs_attach(sd_event *e, LogOutput *o, const LogConfig *log, int pipe_fd, bool is_stderr);
+int output_attach(sd_event *e, LogOutput *o, const LogConfig *log, int pipe_fd, bool is_stderr);
 /* The instance goes away: drop its reference to its output.  Returns NULL. */
-LogOutput *logs_release(LogOutput *o);
+LogOutput *output_release(LogOutput *o);
 
 /* {"file", "bytes_written", "bytes_dropped", "write_errors", "failing"} for status; o may be
  * NULL (never spawned yet). */
-json_t *logs_output_json(const LogOutput *o, const OutputSpec *spec);
+json_t *output_json(const LogOutput *o, const OutputSpec *spec);
 /* {"name", "path"} of one instance, for the control request "logfile". */
-json_t *logs_file_json(const OutputSpec *spec);
+json_t *output_file_json(const OutputSpec *spec);
 /* Control request "reopen-logs" (and SIGUSR1): close and open every file again. */
-json_t *logs_reopen_json(void);
+json_t *output_reopen_json(void);
 
 /* At exit: read what is still in every pipe, write everything out, stop the writer. */
-void logs_drain_all(void);
+void output_drain_all(void);
 /* After everything else is freed: free the log writer's leftovers. */
-void logs_done(void);
+void output_done(void);

@@ -1,11 +1,11 @@
 /*
- * The writer thread's work on one sink (see logsink.h): open its file, write what its ring
+ * The writer thread's work on one destination (see logdest.h): open its file, write what its ring
  * holds, rotate, retry a failing file, wait for an unread stdout.  Everything here runs on the
- * writer thread, except sink_post() which any thread may call.
+ * writer thread, except dest_post() which any thread may call.
  *
  *   - a failing file (ENOSPC, EFBIG, EACCES...) is retried with a bounded backoff; its data
  *     stays in the ring meanwhile, so the loop either stops reading the pipe or drops and
- *     counts, depending on the worker's overflow policy (logs.c).
+ *     counts, depending on the worker's overflow policy (output.c).
  *   - the ring holds whole lines only (logline.c), so the writer can rotate between any two
  *     writes and cut a write at a line end (rotate_cut) to honour max-size.
  *   - rotation never copies: rename the archives up, rename the file to .1, open a new file,
@@ -26,7 +26,7 @@
 #include "clock.h"
 #include "logarchive.h"
 #include "logfile.h"
-#include "logsink.h"
+#include "logdest.h"
 #include "parse.h"
 #include "rotate.h"
 
@@ -37,10 +37,10 @@
 #define STALL_MIN (5 * USEC_PER_MSEC)
 #define STALL_MAX (100 * USEC_PER_MSEC)
 
-static LogSink *active;           /* the sinks the writer serves */
+static LogDest *active;           /* the destinations the writer serves */
 static usec_t deadline = USEC_INFINITY; /* next retry or time rotation, CLOCK_MONOTONIC */
 
-usec_t sinks_deadline(void) {
+usec_t dests_deadline(void) {
         return deadline;
 }
 
@@ -51,7 +51,7 @@ static long local_gmtoff(usec_t real) {
         return localtime_r(&t, &tm) ? tm.tm_gmtoff : 0;
 }
 
-void sink_post(int level, const LogSink *s, const char *event, const char *fmt, ...) {
+void dest_post(int level, const LogDest *s, const char *event, const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
@@ -65,7 +65,7 @@ static void note_deadline(usec_t t) {
                 deadline = t;
 }
 
-static void schedule_time_rotation(LogSink *s, usec_t from) {
+static void schedule_time_rotation(LogDest *s, usec_t from) {
         s->next_rotation = s->path && s->w.rotate_every > 0
                                    ? rotate_next_boundary(from, local_gmtoff(from),
                                                           s->w.rotate_every)
@@ -73,7 +73,7 @@ static void schedule_time_rotation(LogSink *s, usec_t from) {
 }
 
 /* Size and age of a file just opened; a file left from before counts from its last write. */
-static void adopt_fd(LogSink *s, int fd) {
+static void adopt_fd(LogDest *s, int fd) {
         struct stat st;
 
         s->fd = fd;
@@ -88,13 +88,15 @@ static void adopt_fd(LogSink *s, int fd) {
                                               : clock_real_usec());
 }
 
-/* The sink's directory (opened when first needed: upkeepd's own log-file comes without it). */
-static int sink_dir(LogSink *s) {
+/* The destination's directory (opened when first needed: upkeepd's own log-file comes
+ * without it). */
+static int dest_dir(LogDest *s) {
         return s->dfd >= 0 ? 0 : logfile_open_dir(s->dir, s->own_dir, &s->dfd);
 }
 
-/* The file at the sink's path, opened again from its directory on (made again if it is gone). */
-static int sink_open(LogSink *s) {
+/* The file at the destination's path, opened again from its directory on (made again if it
+ * is gone). */
+static int dest_open(LogDest *s) {
         int dfd = -1, fd = logfile_open(s->dir, s->base, s->own_dir, &dfd);
 
         if (fd < 0)
@@ -106,7 +108,7 @@ static int sink_open(LogSink *s) {
         return 0;
 }
 
-static void sink_fail(LogSink *s, int err, const char *what) {
+static void dest_fail(LogDest *s, int err, const char *what) {
         usec_t now = clock_mono_usec();
         char buf[32];
 
@@ -119,7 +121,7 @@ static void sink_fail(LogSink *s, int err, const char *what) {
                 s->fail_since = now;
                 s->fail_count = 0;
                 s->retry_delay = RETRY_MIN;
-                sink_post(LOG_WARNING, s, "log-write-error",
+                dest_post(LOG_WARNING, s, "log-write-error",
                           "cannot %s %s: %s; holding output, retrying every %s at most", what,
                           s->path ?: "stdout", logfile_strerror(err),
                           format_duration(buf, sizeof buf, RETRY_MAX));
@@ -130,31 +132,31 @@ static void sink_fail(LogSink *s, int err, const char *what) {
         note_deadline(s->retry_at);
 }
 
-static void sink_recovered(LogSink *s) {
+static void dest_recovered(LogDest *s) {
         char buf[32];
 
         s->failing = false;
         atomic_store(&s->failing_pub, false);
-        sink_post(LOG_NOTICE, s, "log-write-resumed",
+        dest_post(LOG_NOTICE, s, "log-write-resumed",
                   "writing %s again after %u failed attempts over %s", s->path ?: "stdout",
                   s->fail_count,
                   format_duration(buf, sizeof buf, clock_mono_usec() - s->fail_since));
 }
 
 /* Writer: hand archive 1 to the compression thread. */
-static void queue_compress(LogSink *s) {
+static void queue_compress(LogDest *s) {
         if (archive_compress(s->dfd, s->base, s) < 0) {
-                sink_post(LOG_WARNING, s, "log-compress-error",
+                dest_post(LOG_WARNING, s, "log-compress-error",
                           "out of memory, leaving %s.1 uncompressed", s->path);
                 return;
         }
         s->compressing = true;
 }
 
-static int sink_rotate(LogSink *s) {
+static int dest_rotate(LogDest *s) {
         int fd, r;
 
-        r = sink_dir(s);
+        r = dest_dir(s);
         if (r < 0)
                 return r;
         r = archive_shift(s->dfd, s->base, s->w.keep);
@@ -171,17 +173,17 @@ static int sink_rotate(LogSink *s) {
         adopt_fd(s, fd);
         if (s->w.compress && s->w.keep > 0)
                 queue_compress(s);
-        sink_post(LOG_DEBUG, s, "log-rotated", "rotated %s", s->path);
+        dest_post(LOG_DEBUG, s, "log-rotated", "rotated %s", s->path);
         return 0;
 }
 
 /*
  * A write would block: upkeepd's stdout is not being read (only stdout is non-blocking; see
- * logs.c).  Nothing is lost or counted as an error, the data waits in the ring; the writer
+ * output.c).  Nothing is lost or counted as an error, the data waits in the ring; the writer
  * polls the descriptor with a short backoff instead of waiting in write(2), so every other file
  * keeps being written.  Said once when it lasts.
  */
-static void sink_stall(LogSink *s) {
+static void dest_stall(LogDest *s) {
         usec_t now = clock_mono_usec();
         char buf[32];
 
@@ -193,7 +195,7 @@ static void sink_stall(LogSink *s) {
                 s->stall_delay = MIN(s->stall_delay * 2, STALL_MAX);
         if (!s->stall_warned && now - s->stall_since >= RETRY_MAX) {
                 s->stall_warned = true;
-                sink_post(LOG_WARNING, s, "log-write-stalled",
+                dest_post(LOG_WARNING, s, "log-write-stalled",
                           "%s is not being read for %s, holding output", s->path ?: "stdout",
                           format_duration(buf, sizeof buf, now - s->stall_since));
         }
@@ -201,23 +203,23 @@ static void sink_stall(LogSink *s) {
         note_deadline(s->retry_at);
 }
 
-static void sink_unstalled(LogSink *s) {
+static void dest_unstalled(LogDest *s) {
         char buf[32];
 
         s->stalled = false;
         if (s->stall_warned)
-                sink_post(LOG_NOTICE, s, "log-write-resumed", "%s is read again after %s",
+                dest_post(LOG_NOTICE, s, "log-write-resumed", "%s is read again after %s",
                           s->path ?: "stdout",
                           format_duration(buf, sizeof buf, clock_mono_usec() - s->stall_since));
         s->stall_warned = false;
 }
 
-static void maybe_signal_space(LogSink *s) {
+static void maybe_signal_space(LogDest *s) {
         if (ring_room_back(&s->ring))
                 inbox_push(&s->inbox, INBOX_SPACE);
 }
 
-static bool time_rotation_due(LogSink *s) {
+static bool time_rotation_due(LogDest *s) {
         usec_t now;
 
         if (!s->path || s->closing || s->next_rotation == USEC_INFINITY)
@@ -236,18 +238,18 @@ static bool time_rotation_due(LogSink *s) {
 }
 
 /* A rotation before the next write: the file cannot grow (EFBIG), or its time is up. */
-static bool rotation_due(LogSink *s) {
+static bool rotation_due(LogDest *s) {
         return s->path && !s->closing && !s->compressing &&
                ((s->force_rotate && s->size > 0) || time_rotation_due(s));
 }
 
 /* How many of the `pending` bytes at head go into the file before max-size calls for a
  * rotation (*rot). */
-static size_t sink_cut(LogSink *s, uint64_t head, size_t pending, bool *rot) {
+static size_t dest_cut(LogDest *s, uint64_t head, size_t pending, bool *rot) {
         struct iovec iov[2];
 
         (void) ring_span(&s->ring, head, pending, iov);
-        /* a closing sink still rotates, unless that would mean waiting for an archive being
+        /* a closing destination still rotates, unless that would mean waiting for an archive being
          * compressed: then its last lines go over the limit */
         return rotate_cut(iov[0].iov_base, iov[0].iov_len, iov[1].iov_base, iov[1].iov_len,
                           s->size, s->path && !(s->closing && s->compressing) ? s->w.max_size : 0,
@@ -255,7 +257,7 @@ static size_t sink_cut(LogSink *s, uint64_t head, size_t pending, bool *rot) {
 }
 
 /* One write of n bytes from the ring at head (they may wrap around its end). */
-static ssize_t sink_writev(LogSink *s, uint64_t head, size_t n) {
+static ssize_t dest_writev(LogDest *s, uint64_t head, size_t n) {
         struct iovec iov[2];
         int niov = ring_span(&s->ring, head, n, iov);
 
@@ -265,14 +267,14 @@ static ssize_t sink_writev(LogSink *s, uint64_t head, size_t n) {
         return writev(s->fd, iov, niov);
 }
 
-static void sink_wrote(LogSink *s, uint64_t head, size_t k) {
+static void dest_wrote(LogDest *s, uint64_t head, size_t k) {
         ring_consumed(&s->ring, head, k);
         s->size += (uint64_t) k;
         atomic_fetch_add_explicit(&s->bytes_written, (uint64_t) k, memory_order_relaxed);
         if (s->failing)
-                sink_recovered(s);
+                dest_recovered(s);
         if (s->stalled)
-                sink_unstalled(s);
+                dest_unstalled(s);
         maybe_signal_space(s);
 }
 
@@ -280,7 +282,7 @@ static void sink_wrote(LogSink *s, uint64_t head, size_t k) {
  * Write what the ring holds, opening and rotating the file as needed, until it is empty, the
  * file fails (retried later), stdout is not read, or a rotation waits for the compression.
  */
-static void sink_drain(LogSink *s) {
+static void dest_drain(LogDest *s) {
         for (;;) {
                 uint64_t head;
                 size_t pending = ring_pending(&s->ring, &head), n = 0;
@@ -291,45 +293,46 @@ static void sink_drain(LogSink *s) {
                 if (pending == 0 && !due)
                         break;
                 if (s->fd < 0) {
-                        r = s->path ? sink_open(s) : -EBADF;
+                        r = s->path ? dest_open(s) : -EBADF;
                         if (r < 0) {
-                                sink_fail(s, -r, "open");
+                                dest_fail(s, -r, "open");
                                 return;
                         }
                         continue;
                 }
                 if (!due) {
                         s->force_rotate = false;
-                        n = sink_cut(s, head, pending, &rot);
+                        n = dest_cut(s, head, pending, &rot);
                         if (rot && s->compressing)
                                 return; /* resumed when the compression job comes back */
                 }
                 if (due || rot) {
-                        r = sink_rotate(s);
+                        r = dest_rotate(s);
                         if (r < 0) {
-                                sink_fail(s, -r, "rotate");
+                                dest_fail(s, -r, "rotate");
                                 return;
                         }
                         continue;
                 }
-                k = sink_writev(s, head, n);
+                k = dest_writev(s, head, n);
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k < 0 && errno == EAGAIN) {
-                        sink_stall(s);
+                        dest_stall(s);
                         return;
                 }
                 if (k <= 0) {
-                        sink_fail(s, k < 0 ? errno : EIO, "write to");
+                        dest_fail(s, k < 0 ? errno : EIO, "write to");
                         return;
                 }
-                sink_wrote(s, head, (size_t) k);
+                dest_wrote(s, head, (size_t) k);
         }
         maybe_signal_space(s);
 }
 
-/* A new sink is served from now on; an archive a previous run left uncompressed is queued. */
-static void sink_activate(LogSink *s) {
+/* A new destination is served from now on; an archive a previous run left uncompressed is
+ * queued. */
+static void dest_activate(LogDest *s) {
         s->anext = active;
         if (active)
                 active->apprev = &s->anext;
@@ -338,12 +341,12 @@ static void sink_activate(LogSink *s) {
         s->active = true;
         if (s->fd >= 0)
                 adopt_fd(s, s->fd);
-        if (s->path && s->w.compress && s->w.keep > 0 && sink_dir(s) == 0 &&
+        if (s->path && s->w.compress && s->w.keep > 0 && dest_dir(s) == 0 &&
             archive_uncompressed(s->dfd, s->base))
                 queue_compress(s);
 }
 
-static void sink_deactivate(LogSink *s) {
+static void dest_deactivate(LogDest *s) {
         if (!s->active)
                 return;
         if (s->anext)
@@ -352,7 +355,7 @@ static void sink_deactivate(LogSink *s) {
         s->active = false;
 }
 
-static void sink_reopen(LogSink *s) {
+static void dest_reopen(LogDest *s) {
         int r;
 
         if (!s->path)
@@ -360,9 +363,9 @@ static void sink_reopen(LogSink *s) {
         if (s->fd >= 0)
                 close(s->fd);
         s->fd = -1;
-        r = sink_open(s);
+        r = dest_open(s);
         if (r < 0) {
-                sink_fail(s, -r, "reopen");
+                dest_fail(s, -r, "reopen");
                 return;
         }
         if (s->failing) {
@@ -373,11 +376,11 @@ static void sink_reopen(LogSink *s) {
 }
 
 /*
- * A new instance is about to write into this sink (a restart): if the file at the path is no
+ * A new instance is about to write into this destination (a restart): if the file at the path is no
  * longer the one open (deleted with its directory, renamed away), open it again now, so the
  * restarted worker's lines land where the administrator looks.
  */
-static void sink_check_path(LogSink *s) {
+static void dest_check_path(LogDest *s) {
         struct stat a, b;
 
         if (!s->path)
@@ -392,15 +395,15 @@ static void sink_check_path(LogSink *s) {
         if (fstat(s->fd, &a) == 0 && lstat(s->path, &b) == 0 && a.st_dev == b.st_dev &&
             a.st_ino == b.st_ino)
                 return;
-        sink_reopen(s);
+        dest_reopen(s);
 }
 
-/* Drain (unless waiting for a retry), and finish a closing sink once it is empty. */
-void sink_service(LogSink *s, usec_t now, bool final) {
+/* Drain (unless waiting for a retry), and finish a closing destination once it is empty. */
+void dest_service(LogDest *s, usec_t now, bool final) {
         if (!(s->failing || s->stalled) || now >= s->retry_at || final)
-                sink_drain(s);
+                dest_drain(s);
         if (s->closing && !final && !s->compressing && ring_empty(&s->ring)) {
-                sink_deactivate(s);
+                dest_deactivate(s);
                 if (s->fd >= 0)
                         close(s->fd);
                 s->fd = -1;
@@ -411,14 +414,14 @@ void sink_service(LogSink *s, usec_t now, bool final) {
         }
 }
 
-/* A sink taken off the queue: apply its requests, then service it. */
-void sink_process(LogSink *s, usec_t now) {
+/* A destination taken off the queue: apply its requests, then service it. */
+void dest_process(LogDest *s, usec_t now) {
         unsigned req;
 
         atomic_store(&s->queued, false);
         req = atomic_exchange(&s->req, 0);
         if (req & REQ_ADD)
-                sink_activate(s);
+                dest_activate(s);
         if (req & REQ_SETTINGS) {
                 pthread_mutex_lock(&s->lock);
                 s->w = s->settings;
@@ -427,31 +430,31 @@ void sink_process(LogSink *s, usec_t now) {
                         schedule_time_rotation(s, clock_real_usec());
         }
         if (req & REQ_VERIFY)
-                sink_check_path(s);
+                dest_check_path(s);
         if (req & REQ_CLOSE)
                 s->closing = true;
-        sink_service(s, now, false);
+        dest_service(s, now, false);
 }
 
-void sink_compressed(LogSink *s, usec_t now) {
+void dest_compressed(LogDest *s, usec_t now) {
         s->compressing = false;
-        sink_service(s, now, false);
+        dest_service(s, now, false);
 }
 
-void sinks_reopen(void) {
-        for (LogSink *s = active; s; s = s->anext)
-                sink_reopen(s);
+void dests_reopen(void) {
+        for (LogDest *s = active; s; s = s->anext)
+                dest_reopen(s);
 }
 
-/* Retries and time rotations that are due (every sink's last chance at stop), and the next
+/* Retries and time rotations that are due (every destination's last chance at stop), and the next
  * deadline. */
-void sinks_service_due(usec_t now, bool stop) {
+void dests_service_due(usec_t now, bool stop) {
         deadline = USEC_INFINITY;
-        for (LogSink *s = active, *next; s; s = next) {
+        for (LogDest *s = active, *next; s; s = next) {
                 next = s->anext;
                 if ((s->failing || s->stalled) && s->retry_at > now && !stop)
                         note_deadline(s->retry_at);
                 else
-                        sink_service(s, now, stop);
+                        dest_service(s, now, stop);
         }
 }

@@ -1,5 +1,5 @@
 /*
- * Worker output capture (see logs.h): the loop's half.  The loop only reads pipes, frames
+ * Worker output capture (see output.h): the loop's half.  The loop only reads pipes, frames
  * lines into the output's ring and commits; the writer thread does every file operation.
  *
  * Invariants:
@@ -32,7 +32,7 @@
 #include "log.h"
 #include "logline.h"
 #include "logfile.h"
-#include "logs.h"
+#include "output.h"
 #include "logwriter.h"
 #include "parse.h"
 #include "utf8.h"
@@ -55,7 +55,7 @@ typedef struct Stream Stream;
 struct LogOutput {
         struct LogOutput *hnext;
         char *key;               /* the file's path, or "-" + instance name for stdout */
-        LogSink *sink;
+        LogDest *dest;
         unsigned refs;
         Stream *streams;
         uint64_t dropped;        /* bytes, since upkeepd started */
@@ -184,10 +184,10 @@ static void gap_marker(LogOutput *o, const LineFormat *f) {
 
         n = snprintf(text, sizeof text, "[upkeep: %llu bytes of output dropped]",
                      (unsigned long long) o->gap_dropped);
-        out = sink_reserve(o->sink);
+        out = dest_reserve(o->dest);
         if (!logline_emit(f, text, (size_t) n, &out))
                 return;
-        sink_commit(o->sink, out.used);
+        dest_commit(o->dest, out.used);
         o->gap_dropped = 0;
         calm_arm(o, o->last_drop + CALM);
 }
@@ -212,11 +212,11 @@ static LineResult frame(Stream *st, const char *in, size_t len, bool eof) {
         LineOut out;
 
         if (st->out->gap_dropped > 0 &&
-            sink_free_space(st->out->sink) > sink_capacity(st->out->sink) / 4)
+            dest_free_space(st->out->dest) > dest_capacity(st->out->dest) / 4)
                 gap_marker(st->out, &f);
-        out = sink_reserve(st->out->sink);
+        out = dest_reserve(st->out->dest);
         logline_frame(&f, in, len, eof, &out, &res);
-        sink_commit(st->out->sink, out.used);
+        dest_commit(st->out->dest, out.used);
         return res;
 }
 
@@ -286,9 +286,9 @@ static void drop_bytes(Stream *st, size_t n) {
                 o->drop_since = o->last_drop;
                 calm_arm(o, o->last_drop + CALM); /* also when the worker falls silent now */
                 log_fields(LOG_WARNING, o->name, "output-dropping",
-                           LOG_KV(LF_S("file", sink_path(o->sink))),
+                           LOG_KV(LF_S("file", dest_path(o->dest))),
                            "output buffer full (%s), dropping output until there is room",
-                           sink_failing(o->sink) ? "its file cannot be written"
+                           dest_failing(o->dest) ? "its file cannot be written"
                                                  : "the disk is slower than the worker");
         }
 }
@@ -298,16 +298,16 @@ static void drop_bytes(Stream *st, size_t n) {
  * or the lines were dropped), false when the stream now waits for the writer.
  */
 static bool overflow(Stream *st) {
-        LogSink *sink = st->out->sink;
+        LogDest *dest = st->out->dest;
         const char *nl;
         size_t k;
 
-        if (st->draining && sink_wait_space(sink, sink_capacity(sink) / 2, drain_deadline))
+        if (st->draining && dest_wait_space(dest, dest_capacity(dest) / 2, drain_deadline))
                 return true;
         if (st->overflow == OVERFLOW_BLOCK && !st->draining) {
                 st->stalled = true;
                 (void) sd_event_source_set_enabled(st->source, SD_EVENT_OFF);
-                if (!sink_want_space(sink))
+                if (!dest_want_space(dest))
                         return false;
                 st->stalled = false;
                 (void) sd_event_source_set_enabled(st->source, SD_EVENT_ON);
@@ -365,7 +365,7 @@ static bool stream_room(Stream *st, size_t *ret_want) {
         size_t want = MIN((size_t) READ_CHUNK, sizeof scratch - st->pending_len), room;
 
         if (st->overflow == OVERFLOW_BLOCK && !st->draining) {
-                room = sink_free_space(st->out->sink);
+                room = dest_free_space(st->out->dest);
                 if (room < MIN_ROOM)
                         return false;
                 want = MIN(want, room);
@@ -475,7 +475,7 @@ static int on_calm(sd_event_source *src, uint64_t usec, void *userdata) {
         if (!o->dropping)
                 return 0;
         if (o->gap_dropped > 0 && o->streams &&
-            sink_free_space(o->sink) > sink_capacity(o->sink) / 4) {
+            dest_free_space(o->dest) > dest_capacity(o->dest) / 4) {
                 char stamp[LOGLINE_TIMESTAMP_MAX + 1];
                 size_t stamp_len = o->streams->timestamps ? stamp_now(stamp) : 0;
                 LineFormat f = format_of(o->streams, stamp, stamp_len);
@@ -483,7 +483,7 @@ static int on_calm(sd_event_source *src, uint64_t usec, void *userdata) {
                 gap_marker(o, &f);
         }
         if (o->gap_dropped == 0 && now >= o->last_drop + CALM &&
-            sink_free_space(o->sink) >= sink_capacity(o->sink) / 2)
+            dest_free_space(o->dest) >= dest_capacity(o->dest) / 2)
                 drop_episode_end(o);
         else
                 calm_arm(o, MAX(o->last_drop + CALM, now + CALM_RECHECK));
@@ -514,7 +514,7 @@ static void output_unref(LogOutput *o) {
                            "output closed, %llu bytes of it were dropped",
                            (unsigned long long) o->episode_dropped);
         o->calm = sd_event_source_disable_unref(o->calm);
-        sink_close(o->sink);
+        dest_close(o->dest);
         free(o->key);
         free(o);
 }
@@ -562,15 +562,15 @@ static int output_new(const OutputSpec *spec, const char *key, char *reason, siz
                 return -ENOMEM;
         }
         snprintf(o->name, sizeof o->name, "%s", spec->instance);
-        r = sink_new_at(to_stdout(spec) ? NULL : key, true, TAKE_FD(dfd), TAKE_FD(fd),
-                        spec->instance, spec->log, &o->sink);
+        r = dest_new_at(to_stdout(spec) ? NULL : key, true, TAKE_FD(dfd), TAKE_FD(fd),
+                        spec->instance, spec->log, &o->dest);
         if (r < 0) {
                 free(o->key);
                 free(o);
                 snprintf(reason, len, "cannot set up output: %s", strerror(-r));
                 return r;
         }
-        sink_set_space_callback(o->sink, on_space, o);
+        dest_set_space_callback(o->dest, on_space, o);
         o->refs = 1;
         o->hnext = outputs[hash(key)];
         outputs[hash(key)] = o;
@@ -578,7 +578,7 @@ static int output_new(const OutputSpec *spec, const char *key, char *reason, siz
         return 0;
 }
 
-int logs_prepare(LogOutput **output, const OutputSpec *spec, char *reason, size_t len) {
+int output_prepare(LogOutput **output, const OutputSpec *spec, char *reason, size_t len) {
         char key[PATH_MAX];
         LogOutput *o;
         int r;
@@ -590,16 +590,16 @@ int logs_prepare(LogOutput **output, const OutputSpec *spec, char *reason, size_
                 return -ENAMETOOLONG;
         }
         if (*output && strcmp((*output)->key, key) == 0) {
-                sink_set_settings((*output)->sink, spec->log);
-                sink_verify((*output)->sink);
+                dest_set_settings((*output)->dest, spec->log);
+                dest_verify((*output)->dest);
                 return 0;
         }
-        *output = logs_release(*output);
+        *output = output_release(*output);
         o = output_find(key);
         if (o) {
                 o->refs++;
-                sink_set_settings(o->sink, spec->log);
-                sink_verify(o->sink);
+                dest_set_settings(o->dest, spec->log);
+                dest_verify(o->dest);
         } else {
                 r = output_new(spec, key, reason, len, &o);
                 if (r < 0)
@@ -609,12 +609,12 @@ int logs_prepare(LogOutput **output, const OutputSpec *spec, char *reason, size_
         return 0;
 }
 
-LogOutput *logs_release(LogOutput *o) {
+LogOutput *output_release(LogOutput *o) {
         output_unref(o);
         return NULL;
 }
 
-int logs_attach(sd_event *e, LogOutput *o, const LogConfig *log, int pipe_fd, bool is_stderr) {
+int output_attach(sd_event *e, LogOutput *o, const LogConfig *log, int pipe_fd, bool is_stderr) {
         Stream *st;
         int r;
 
@@ -629,9 +629,9 @@ int logs_attach(sd_event *e, LogOutput *o, const LogConfig *log, int pipe_fd, bo
         st->mark = is_stderr && log->stderr_mode == STDERR_MARK;
         st->overflow = log->overflow;
         /* the buffer may predate a reload that changed max-line: a line must fit in it */
-        st->max_line = MIN((size_t) log->max_line, sink_capacity(o->sink) / 2);
+        st->max_line = MIN((size_t) log->max_line, dest_capacity(o->dest) / 2);
         st->max_line = MIN(st->max_line, (size_t) MAX_LINE_LIMIT);
-        if (!sink_path(o->sink)) /* upkeepd's stdout: its key is "-" + the instance's name */
+        if (!dest_path(o->dest)) /* upkeepd's stdout: its key is "-" + the instance's name */
                 st->prefix_len = (size_t) snprintf(st->prefix, sizeof st->prefix, "%s | ",
                                                    o->name);
         (void) fcntl(pipe_fd, F_SETFL, O_NONBLOCK);
@@ -659,24 +659,24 @@ int logs_attach(sd_event *e, LogOutput *o, const LogConfig *log, int pipe_fd, bo
 
 /* ---- status and control ----------------------------------------------------------------------- */
 
-json_t *logs_output_json(const LogOutput *o, const OutputSpec *spec) {
+json_t *output_json(const LogOutput *o, const OutputSpec *spec) {
         char path[PATH_MAX];
         json_t *file;
 
         if (o)
-                file = sink_path(o->sink) ? utf8_json_string(sink_path(o->sink)) : json_null();
+                file = dest_path(o->dest) ? utf8_json_string(dest_path(o->dest)) : json_null();
         else if (output_path(spec, path, sizeof path) == 0)
                 file = utf8_json_string(path);
         else
                 file = json_null();
         return json_pack("{s:o, s:I, s:I, s:I, s:b}", "file", file, "bytes_written",
-                         (json_int_t) (o ? sink_bytes_written(o->sink) : 0), "bytes_dropped",
+                         (json_int_t) (o ? dest_bytes_written(o->dest) : 0), "bytes_dropped",
                          (json_int_t) (o ? o->dropped : 0), "write_errors",
-                         (json_int_t) (o ? sink_write_errors(o->sink) : 0), "failing",
-                         o ? sink_failing(o->sink) : false);
+                         (json_int_t) (o ? dest_write_errors(o->dest) : 0), "failing",
+                         o ? dest_failing(o->dest) : false);
 }
 
-json_t *logs_file_json(const OutputSpec *spec) {
+json_t *output_file_json(const OutputSpec *spec) {
         char path[PATH_MAX];
         bool file = output_path(spec, path, sizeof path) == 0;
 
@@ -689,7 +689,7 @@ static void reopen_all(void) {
         writer_reopen_all();
 }
 
-json_t *logs_reopen_json(void) {
+json_t *output_reopen_json(void) {
         reopen_all();
         return json_pack("{s:b, s:s}", "ok", 1, "result", "reopening");
 }
@@ -707,7 +707,7 @@ static int on_sigusr1(sd_event_source *src, const struct signalfd_siginfo *si, v
 
 /* ---- life ------------------------------------------------------------------------------------- */
 
-int logs_init(sd_event *e, const Config *c) {
+int output_init(sd_event *e, const Config *c) {
         sigset_t usr1;
         int r;
 
@@ -725,7 +725,7 @@ int logs_init(sd_event *e, const Config *c) {
         return 0;
 }
 
-void logs_drain_all(void) {
+void output_drain_all(void) {
         drain_deadline = clock_mono_usec() + DRAIN_TIMEOUT;
         while (streams) {
                 Stream *st = streams;
@@ -738,7 +738,7 @@ void logs_drain_all(void) {
         writer_stop(WRITER_STOP_TIMEOUT);
 }
 
-void logs_done(void) {
+void output_done(void) {
         log_close();
         while (streams)
                 stream_free(streams);

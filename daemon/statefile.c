@@ -39,7 +39,7 @@
 #include "children.h"
 #include "log.h"
 #include "parse.h"
-#include "state.h"
+#include "statefile.h"
 #include "supervisor.h"
 
 #define STATE_VERSION 1
@@ -76,7 +76,7 @@ struct StateRecovery {
 };
 
 /* Field 22 of /proc/PID/stat: start time in clock ticks since boot; 0 when unknown. */
-uint64_t state_process_start_time(pid_t pid) {
+uint64_t statefile_process_start_time(pid_t pid) {
         char path[64], buf[1024], *p;
         unsigned long long start = 0;
         ssize_t n;
@@ -103,12 +103,12 @@ uint64_t state_process_start_time(pid_t pid) {
 static void instance_record(Instance *inst, InstanceView *ret) {
         sup_instance_view(inst, ret);
         if (ret->pid > 0 && ret->pid_start_time == 0) {
-                sup_instance_set_start_time(inst, state_process_start_time(ret->pid));
+                sup_instance_set_start_time(inst, statefile_process_start_time(ret->pid));
                 sup_instance_view(inst, ret);
         }
 }
 
-static json_t *state_json(StateFile *f) {
+static json_t *statefile_json(StateFile *f) {
         json_t *insts = json_array();
         size_t n;
         Worker *const *workers = sup_workers(f->sup, &n);
@@ -190,7 +190,7 @@ static int write_all(int fd, const char *p, size_t n) {
         return 0;
 }
 
-static int state_write(const char *path, const char *data) {
+static int statefile_write(const char *path, const char *data) {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int dfd = -1, fd = -1;
         const char *base;
@@ -223,19 +223,19 @@ static int state_write(const char *path, const char *data) {
         return r;
 }
 
-int state_save(StateFile *f) {
+int statefile_save(StateFile *f) {
         _cleanup_free_ char *data = NULL;
         json_t *j;
         int r;
 
         if (!f || !f->path)
                 return 0;
-        j = state_json(f);
+        j = statefile_json(f);
         if (!j)
                 return -ENOMEM;
         data = json_dumps(j, JSON_COMPACT);
         json_decref(j);
-        r = data ? state_write(f->path, data) : -ENOMEM;
+        r = data ? statefile_write(f->path, data) : -ENOMEM;
         if (r < 0) {
                 log_warning("cannot write the state file %s: %s, a crash of upkeepd now could "
                             "leave workers behind", f->path, strerror(-r));
@@ -250,7 +250,7 @@ int state_save(StateFile *f) {
  * Anything else (a crash cannot produce it, the rename is atomic) is a file we do not
  * understand, ignored as a whole rather than half-applied.
  */
-static const char *state_check(json_t *root) {
+static const char *statefile_check(json_t *root) {
         static char why[80];
         json_t *insts, *e;
         size_t k;
@@ -279,7 +279,7 @@ static const char *state_check(json_t *root) {
  * The bytes of the file at path, when it is a regular file of ours nobody else may write, of
  * bounded size, and no symbolic link; otherwise why not.  No file at all: NULL and *ret NULL.
  */
-static const char *state_read(const char *path, char **ret, size_t *ret_n) {
+static const char *statefile_read(const char *path, char **ret, size_t *ret_n) {
         _cleanup_free_ char *buf = NULL;
         _cleanup_close_ int fd = -1;
         struct stat st;
@@ -325,19 +325,19 @@ static const char *state_read(const char *path, char **ret, size_t *ret_n) {
  * The previous run's file, or NULL (there is none, or it is not one we can trust: then no
  * leftover is stopped, and the next save replaces it).
  */
-static json_t *state_load(const char *path) {
+static json_t *statefile_load(const char *path) {
         _cleanup_free_ char *buf = NULL;
         const char *why;
         json_error_t jerr;
         json_t *root = NULL;
         size_t n = 0;
 
-        why = state_read(path, &buf, &n);
+        why = statefile_read(path, &buf, &n);
         if (!why && !buf)
                 return NULL;
         if (!why) {
                 root = n > 0 ? json_loadb(buf, n, 0, &jerr) : NULL;
-                why = !root ? (n > 0 ? jerr.text : "empty") : state_check(root);
+                why = !root ? (n > 0 ? jerr.text : "empty") : statefile_check(root);
         }
         if (why) {
                 log_warning("state file %s: %s, ignoring it: workers of a previous upkeepd, if "
@@ -440,7 +440,7 @@ static int stop_leftover(StateRecovery *rc, json_t *e) {
 
         /* a pid_t is an int: 2^32 + 1 cut down to one would be kill(-1), every process */
         if (pid <= 1 || pid > INT_MAX || pid == getpid() || start <= 0 ||
-            state_process_start_time((pid_t) pid) != (uint64_t) start)
+            statefile_process_start_time((pid_t) pid) != (uint64_t) start)
                 return 0;
         r = children_watch(sup_children(s), (pid_t) pid, CHILD_FOREIGN, on_leftover_exit, rc);
         if (r == -ENOSYS) {
@@ -471,14 +471,14 @@ static int stop_leftover(StateRecovery *rc, json_t *e) {
         return 0;
 }
 
-int state_recover(StateFile *f, void (*done)(Supervisor *s)) {
+int statefile_recover(StateFile *f, void (*done)(Supervisor *s)) {
         Supervisor *s = f->sup;
         json_t *root, *insts, *e;
         StateRecovery *rc;
         size_t k;
         int r;
 
-        root = f->path ? state_load(f->path) : NULL;
+        root = f->path ? statefile_load(f->path) : NULL;
         insts = json_object_get(root, "instances");
         if (!json_is_array(insts) || json_array_size(insts) == 0) {
                 json_decref(root);
@@ -532,7 +532,7 @@ static void recovery_done_stopping(Supervisor *s) {
  * upkeepd is stopping during the recovery: SIGKILL the leftovers, exit when they are gone, or
  * after a bounded wait with the survivors kept in the state file.
  */
-static void state_recovery_kill(StateFile *f) {
+static void statefile_recovery_kill(StateFile *f) {
         StateRecovery *rc = f->recovery;
         usec_t t = 0;
 
@@ -553,7 +553,7 @@ static void state_recovery_kill(StateFile *f) {
         recovery_arm(rc);
 }
 
-static void state_recovery_abort(StateFile *f) {
+static void statefile_recovery_abort(StateFile *f) {
         if (!f->recovery)
                 return;
         recovery_free(f->recovery);
@@ -563,7 +563,7 @@ static void state_recovery_abort(StateFile *f) {
 
 static int on_writer(sd_event_source *src, uint64_t usec, void *userdata) {
         (void) src, (void) usec;
-        (void) state_save(userdata);
+        (void) statefile_save(userdata);
         return 0;
 }
 
@@ -587,15 +587,15 @@ static void on_record_changed(void *userdata) {
 static void on_stopping(void *userdata) {
         StateFile *f = userdata;
 
-        state_recovery_kill(f);
+        statefile_recovery_kill(f);
 }
 
-static const SupObserver state_observer = {
+static const SupObserver statefile_observer = {
         .record_changed = on_record_changed,
         .stopping = on_stopping,
 };
 
-int state_file_new(Supervisor *s, const char *path, StateFile **ret) {
+int statefile_new(Supervisor *s, const char *path, StateFile **ret) {
         StateFile *f = calloc(1, sizeof(StateFile));
         int r;
 
@@ -604,31 +604,31 @@ int state_file_new(Supervisor *s, const char *path, StateFile **ret) {
         f->sup = s;
         f->path = path ? strdup(path) : NULL;
         if (path && !f->path)
-                return state_file_free(f), -ENOMEM;
+                return statefile_free(f), -ENOMEM;
         r = sd_event_add_time(sup_event(s), &f->writer, CLOCK_MONOTONIC, USEC_INFINITY,
                               USEC_PER_MSEC, on_writer, f);
         if (r < 0)
-                return state_file_free(f), r;
+                return statefile_free(f), r;
         (void) sd_event_source_set_enabled(f->writer, SD_EVENT_OFF);
         (void) sd_event_source_set_description(f->writer, "state-writer");
-        r = sup_observe(s, &state_observer, f);
+        r = sup_observe(s, &statefile_observer, f);
         if (r < 0)
-                return state_file_free(f), r;
+                return statefile_free(f), r;
         *ret = f;
         return 0;
 }
 
-StateFile *state_file_free(StateFile *f) {
+StateFile *statefile_free(StateFile *f) {
         if (!f)
                 return NULL;
-        state_recovery_abort(f);
+        statefile_recovery_abort(f);
         sd_event_source_disable_unref(f->writer);
         free(f->path);
         free(f);
         return NULL;
 }
 
-char *state_default_path(const char *socket) {
+char *statefile_default_path(const char *socket) {
         size_t l = strlen(socket);
         char *p;
 

@@ -1,13 +1,13 @@
 /*
- * A sink as the log writer sees it (logwriter.h says what a sink is).  Shared by logwriter.c,
- * which makes sinks, queues them and runs the writer thread, and logsink.c, which does the
- * writer's work on each: nothing else sees inside a sink.
+ * A destination as the log writer sees it (logwriter.h says what a destination is).  Shared by
+ * logwriter.c, which makes destinations, queues them and runs the writer thread, and logdest.c,
+ * which does the writer's work on each: nothing else sees inside a destination.
  *
- * Fields marked "writer" are touched by the writer thread alone, those marked "loop" by the
- * event loop alone; the ring (logring.h), `req`, `queued` and the counters are shared.  A sink
- * is queued for the writer at most once (`queued`): a request bit set before the writer clears
- * `queued` is always seen, because the writer clears `queued` before it takes the bits and the
- * loop sets its bit before it tests `queued`.
+ * Fields marked "writer" are touched by the writer thread alone, those marked "loop" by the event
+ * loop alone; the ring (logring.h), `req`, `queued` and the counters are shared.  A destination is
+ * queued for the writer at most once (`queued`): a request bit set before the writer clears
+ * `queued` is always seen, because the writer clears `queued` before it takes the bits and the loop
+ * sets its bit before it tests `queued`.
  */
 #pragma once
 
@@ -21,9 +21,9 @@
 #include "logring.h"
 #include "macro.h"
 
-typedef struct LogSink LogSink;
+typedef struct LogDest LogDest;
 
-/* What the loop asks of the writer (sink.req). */
+/* What the loop asks of the writer (LogDest.req). */
 enum {
         REQ_ADD = 1 << 0,
         REQ_SETTINGS = 1 << 1,
@@ -31,13 +31,13 @@ enum {
         REQ_VERIFY = 1 << 3,
 };
 
-/* What the writer tells the loop (sink.inbox). */
+/* What the writer tells the loop (LogDest.inbox). */
 enum {
         INBOX_SPACE = 1 << 0,
         INBOX_CLOSED = 1 << 1,
 };
 
-struct LogSink {
+struct LogDest {
         /* fixed at creation */
         char *path;               /* NULL: upkeepd's stdout */
         char *dir, *base;         /* of path: every file operation is relative to dfd */
@@ -48,15 +48,15 @@ struct LogSink {
 
         atomic_uint req;
         atomic_bool queued;
-        LogSink *qnext;           /* the writer's queue, under its lock */
-        LogSink *dnext;           /* the writer's finished compressions, under its lock */
+        LogDest *qnext;           /* the writer's queue, under its lock */
+        LogDest *dnext;           /* the writer's finished compressions, under its lock */
         pthread_mutex_t lock;     /* settings */
         LogConfig settings;       /* the next ones (REQ_SETTINGS) */
 
         /* loop */
         void (*space_cb)(void *userdata);
         void *space_userdata;
-        LogSink *all_next, **all_pprev;
+        LogDest *all_next, **all_pprev;
         bool close_requested;
 
         InboxEntry inbox;         /* handed back to the loop: INBOX_SPACE, INBOX_CLOSED */
@@ -70,7 +70,7 @@ struct LogSink {
         uint64_t size;
         LogConfig w;              /* rotation and compression: max_size, keep, ... */
         bool active, closing, compressing, failing, force_rotate;
-        LogSink *anext, **apprev;
+        LogDest *anext, **apprev;
         usec_t next_rotation;     /* CLOCK_REALTIME, USEC_INFINITY: none */
         usec_t retry_at, retry_delay, fail_since;
         unsigned fail_count;
@@ -79,17 +79,19 @@ struct LogSink {
         atomic_bool failing_pub;
 };
 
-/* On the writer thread: a sink taken off the queue (apply its requests, then write), a sink
- * whose compression job is over, or one to write (final: its last chance, at stop). */
-void sink_process(LogSink *s, usec_t now);
-void sink_compressed(LogSink *s, usec_t now);
-void sink_service(LogSink *s, usec_t now, bool final);
-/* Every sink: close and open its file again; retries and time rotations that are due. */
-void sinks_reopen(void);
-void sinks_service_due(usec_t now, bool stop);
+/* On the writer thread: a destination taken off the queue (apply its requests, then write), a
+ * destination whose compression job is over, or one to write (final: its last chance, at
+ * stop). */
+void dest_process(LogDest *s, usec_t now);
+void dest_compressed(LogDest *s, usec_t now);
+void dest_service(LogDest *s, usec_t now, bool final);
+/* Every destination: close and open its file again; retries and time rotations that are due. */
+void dests_reopen(void);
+void dests_service_due(usec_t now, bool stop);
 /* When the writer must wake up at the latest (CLOCK_MONOTONIC, USEC_INFINITY: never). */
-usec_t sinks_deadline(void);
+usec_t dests_deadline(void);
 
-/* A message for upkeepd's log about the sink, from a thread that must not write it itself. */
-void sink_post(int level, const LogSink *s, const char *event, const char *fmt, ...)
+/* A message for upkeepd's log about the destination, from a thread that must not write it
+ * itself. */
+void dest_post(int level, const LogDest *s, const char *event, const char *fmt, ...)
         _printf_(4, 5);
