@@ -36,6 +36,7 @@
 #include "curl-dl.h"
 #include "http.h"
 #include "log.h"
+#include "looptime.h"
 #include "parse.h"
 #include "supervisor.h"
 #include "utf8.h"
@@ -91,10 +92,7 @@ struct Alerts {
 };
 
 static usec_t mono(const Alerts *a) {
-        usec_t t = 0;
-
-        (void) sd_event_now(sup_event(a->sup), CLOCK_MONOTONIC, &t);
-        return t;
+        return loop_now(sup_event(a->sup));
 }
 
 /*

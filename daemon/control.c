@@ -23,6 +23,7 @@
 
 #include "control.h"
 #include "log.h"
+#include "looptime.h"
 #include "proto.h"
 #include "requests.h"
 #include "userdb.h"
@@ -105,9 +106,8 @@ static void client_free(Client *c) {
 }
 
 static void client_touch(Client *c) {
-        usec_t t = 0;
+        usec_t t = loop_now(sd_event_source_get_event(c->io));
 
-        (void) sd_event_now(sd_event_source_get_event(c->io), CLOCK_MONOTONIC, &t);
         (void) sd_event_source_set_time(c->timer, t + PROTO_IDLE_TIMEOUT_SEC * USEC_PER_SEC);
 }
 

@@ -18,14 +18,8 @@
 #include "health.h"
 #include "http.h"
 #include "log.h"
+#include "looptime.h"
 #include "parse.h"
-
-static usec_t mono(const Probe *p) {
-        usec_t t = 0;
-
-        (void) sd_event_now(p->spec.event, CLOCK_MONOTONIC, &t);
-        return t;
-}
 
 static usec_t period(const Probe *p) {
         const HealthConfig *h = p->spec.health;
@@ -82,7 +76,7 @@ static void on_result(Probe *p, HealthClass c, bool timed_out) {
         };
         ProbeTally t = { .state = p->state, .fails = p->fails, .oks = p->oks };
         ProbeVerdict v = probe_judge(&t, &rules, c, timed_out,
-                                     mono(p) - p->started_at < h->start_period);
+                                     loop_now(p->spec.event) - p->started_at < h->start_period);
 
         p->state = t.state;
         p->fails = t.fails;
@@ -167,8 +161,8 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         (void) usec;
         /* fixed rate: the next probe is due one period after this one was due */
         p->next_at += period(p);
-        if (p->next_at <= mono(p))
-                p->next_at = mono(p) + period(p);
+        if (p->next_at <= loop_now(p->spec.event))
+                p->next_at = loop_now(p->spec.event) + period(p);
         (void) sd_event_source_set_time(src, p->next_at);
         (void) sd_event_source_set_enabled(src, SD_EVENT_ON);
         send_probe(p);
@@ -212,7 +206,7 @@ void probe_begin(Probe *p, usec_t started_at) {
         p->fails = p->oks = 0;
         p->state = HEALTH_UNKNOWN;
         p->started_at = started_at;
-        p->next_at = mono(p) + period(p);
+        p->next_at = loop_now(p->spec.event) + period(p);
         if (!p->timer) {
                 /* probes may be late by up to 1/20 of their interval (50 ms at most) so that
                  * sd-event wakes up once for many of them; the fixed-rate schedule keeps the

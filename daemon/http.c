@@ -22,6 +22,7 @@
 #include "curl-dl.h"
 #include "http.h"
 #include "log.h"
+#include "looptime.h"
 
 /* Idle easy handles kept for the next sends: a probe holds one only while it is in flight, so
  * 1000 probes every second need as many handles as are in flight at once, not 1000. */
@@ -33,7 +34,6 @@ struct Http {
         sd_event_source *timer;
         int epfd;              /* curl's sockets */
         sd_event_source *epoll_src;
-        unsigned in_flight;
         unsigned persistent;   /* requests sent again and again (probes): connections to keep */
         CURL *pool[POOL_MAX];
         size_t pool_n;
@@ -99,7 +99,6 @@ static void request_detach(HttpRequest *r) {
         pool_put(r->http, r->easy);
         r->easy = NULL;
         r->in_flight = false;
-        r->http->in_flight--;
 }
 
 static void set_max_connections(Http *h) {
@@ -236,7 +235,7 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp) {
         (void) multi;
         if (timeout_ms < 0)
                 return sd_event_source_set_enabled(h->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
-        (void) sd_event_now(h->event, CLOCK_MONOTONIC, &t);
+        t = loop_now(h->event);
         /* round up so curl is never called before its deadline */
         if (sd_event_source_set_time(h->timer, t + (usec_t) timeout_ms * USEC_PER_MSEC + 999) < 0 ||
             sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT) < 0)
@@ -364,7 +363,6 @@ int http_request_send(HttpRequest *r, http_done_t done, void *userdata) {
         r->truncated = false;
         r->started = clock_mono_usec();
         r->in_flight = true;
-        r->http->in_flight++;
         return 0;
 }
 
@@ -410,10 +408,6 @@ int http_start(Http *h, const HttpRequestSpec *spec, http_done_t done, void *use
 
 void http_cancel(HttpRequest *r) {
         request_free(r);
-}
-
-unsigned http_in_flight(const Http *h) {
-        return h->in_flight;
 }
 
 int http_new(sd_event *e, Http **ret) {

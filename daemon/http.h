@@ -58,7 +58,6 @@ void http_request_set_persistent(HttpRequest *r);
 bool http_request_busy(const HttpRequest *r);
 void http_request_abort(HttpRequest *r);
 HttpRequest *http_request_free(HttpRequest *r);
-unsigned http_in_flight(const Http *h);
 
 /* Split "unix:/path/to.sock:/health" into a socket path and "http://localhost/health". */
 int http_parse_unix_url(const char *s, char **ret_path, char **ret_url);

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "logwriter.h"
@@ -210,7 +211,8 @@ static int send_journal(int level, const char *instance, const char *event,
 _printf_(5, 0) static void log_fieldsv(int level, const char *instance, const char *event,
                                        const LogField *fields, const char *fmt, va_list ap) {
         char msg[2048], line[LOGFORMAT_LINE_MAX];
-        struct timespec ts;
+        time_t sec;
+        usec_t now;
         struct tm tm;
         unsigned msec;
         size_t n;
@@ -225,9 +227,10 @@ _printf_(5, 0) static void log_fieldsv(int level, const char *instance, const ch
                 errno = saved;
                 return;
         }
-        clock_gettime(CLOCK_REALTIME, &ts);
-        localtime_r(&ts.tv_sec, &tm);
-        msec = (unsigned) (ts.tv_nsec / 1000000);
+        now = clock_real_usec();
+        sec = (time_t) (now / USEC_PER_SEC);
+        localtime_r(&sec, &tm);
+        msec = (unsigned) (now % USEC_PER_SEC / USEC_PER_MSEC);
         if (format == LOG_FORMAT_JSON)
                 n = logformat_json(line, &tm, msec, level, instance, event, fields, msg);
         else

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "looptime.h"
 #include "notify.h"
 #include "supervisor.h"
 
@@ -76,10 +77,7 @@ static void notify_state_changed(Supervisor *s) {
 }
 
 static void notify_reloading(sd_event *e) {
-        uint64_t t = 0;
-
-        (void) sd_event_now(e, CLOCK_MONOTONIC, &t);
-        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) t);
+        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) loop_now(e));
 }
 
 static void notify_reloaded(Supervisor *s) {

@@ -140,13 +140,13 @@ static int output_path(const OutputSpec *spec, char *buf, size_t len) {
 /* ---- framing ------------------------------------------------------------------------------ */
 
 static size_t stamp_now(char *buf) {
-        struct timespec ts;
+        usec_t now = clock_real_usec();
+        time_t sec = (time_t) (now / USEC_PER_SEC);
         struct tm tm;
         size_t n;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        localtime_r(&ts.tv_sec, &tm);
-        n = logline_timestamp(buf, &tm, (unsigned) (ts.tv_nsec / 1000000));
+        localtime_r(&sec, &tm);
+        n = logline_timestamp(buf, &tm, (unsigned) (now % USEC_PER_SEC / USEC_PER_MSEC));
         buf[n++] = ' ';
         return n;
 }

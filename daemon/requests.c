@@ -8,6 +8,7 @@
 
 #include "alerts.h"
 #include "log.h"
+#include "looptime.h"
 #include "output.h"
 #include "proto.h"
 #include "reload.h"
@@ -84,7 +85,7 @@ static json_t *status_json(Supervisor *sup, const char *name, ProtoError *ret_er
         size_t n;
         Worker *const *wks = sup_workers(sup, &n);
 
-        (void) sd_event_now(sup_event(sup), CLOCK_MONOTONIC, &t);
+        t = loop_now(sup_event(sup));
         for (size_t w = 0; w < n; w++) {
                 Worker *wk = wks[w];
                 json_t *insts = json_array();

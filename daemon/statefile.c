@@ -38,6 +38,7 @@
 
 #include "children.h"
 #include "log.h"
+#include "looptime.h"
 #include "parse.h"
 #include "statefile.h"
 #include "supervisor.h"
@@ -462,8 +463,8 @@ static int stop_leftover(StateRecovery *rc, json_t *e) {
                           .start_time = (uint64_t) start, .alive = true };
         rc->n_alive++;
         /* the worker's own stop-timeout; 10 s for one no longer configured */
-        (void) sd_event_now(sd_event_source_get_event(rc->timer), CLOCK_MONOTONIC, &l->deadline);
-        l->deadline += w ? w->stop_timeout : 10 * USEC_PER_SEC;
+        l->deadline = loop_now(sd_event_source_get_event(rc->timer)) +
+                      (w ? w->stop_timeout : 10 * USEC_PER_SEC);
         log_notice("%s: process %d left by a previous upkeepd, stopping its group with %s",
                    name ?: "?", (int) l->pid, SIGNAL_LABEL(sig));
         (void) kill(-l->pid, sig);
@@ -543,7 +544,7 @@ static void statefile_recovery_kill(StateFile *f) {
         log_notice("stopping while %zu process%s of the previous upkeepd %s still running: "
                    "killing them", rc->n_alive, rc->n_alive == 1 ? "" : "es",
                    rc->n_alive == 1 ? "is" : "are");
-        (void) sd_event_now(sup_event(f->sup), CLOCK_MONOTONIC, &t);
+        t = loop_now(sup_event(f->sup));
         for (size_t k = 0; k < rc->n_left; k++)
                 if (rc->left[k].alive) {
                         (void) kill(-rc->left[k].pid, SIGKILL);
@@ -579,7 +580,7 @@ static void on_record_changed(void *userdata) {
 
         if (sd_event_source_get_enabled(f->writer, &enabled) >= 0 && enabled != SD_EVENT_OFF)
                 return;
-        (void) sd_event_now(sup_event(f->sup), CLOCK_MONOTONIC, &t);
+        t = loop_now(sup_event(f->sup));
         (void) sd_event_source_set_time(f->writer, t + USEC_PER_MSEC);
         (void) sd_event_source_set_enabled(f->writer, SD_EVENT_ONESHOT);
 }

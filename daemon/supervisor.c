@@ -25,17 +25,11 @@
 #include "http.h"
 #include "launch.h"
 #include "log.h"
+#include "looptime.h"
 #include "output.h"
 #include "parse.h"
 #include "supervisor.h"
 #include "supervisor-impl.h"
-
-static usec_t now(const Supervisor *s) {
-        usec_t t = 0;
-
-        (void) sd_event_now(s->event, CLOCK_MONOTONIC, &t);
-        return t;
-}
 
 /* xorshift64*: jitter needs spread, not secrecy. */
 static double random_unit(Supervisor *s) {
@@ -97,7 +91,7 @@ static void arm_timer(Instance *i, usec_t delay) {
         }
         /* a zero delay fires on the next loop iteration, not up to 1 ms later */
         (void) sd_event_source_set_time_accuracy(i->timer, delay > 0 ? USEC_PER_MSEC : 1);
-        (void) sd_event_source_set_time(i->timer, now(s) + delay);
+        (void) sd_event_source_set_time(i->timer, loop_now(s->event) + delay);
         (void) sd_event_source_set_enabled(i->timer, SD_EVENT_ONESHOT);
 }
 
@@ -225,7 +219,7 @@ static void do_spawn(Instance *i) {
         }
         i->pid = pid;
         i->errpipe = errpipe;
-        i->started_at = now(s);
+        i->started_at = loop_now(s->event);
         i->spawn_attempted = true;
         log_fields(LOG_DEBUG, i->name, "spawned", LOG_KV(LF_I("pid", pid)), "spawned pid %d",
                    (int) pid);
@@ -242,7 +236,7 @@ static void schedule_restart(Instance *i) {
         const WorkerConfig *w = i->worker->cfg;
         Supervisor *s = i->worker->sup;
         char buf[32];
-        usec_t delay, ran = i->started_at ? now(s) - i->started_at : 0;
+        usec_t delay, ran = i->started_at ? loop_now(s->event) - i->started_at : 0;
 
         i->attempt = backoff_attempt_after_run(&w->backoff, i->attempt, ran);
         delay = backoff_delay(&w->backoff, i->attempt, random_unit(s));
@@ -250,8 +244,8 @@ static void schedule_restart(Instance *i) {
                 i->attempt++;
         i->restarts++;
         count_event(i, EVK_RESTART);
-        circuit_record(&i->circuit, now(s));
-        i->next_retry_at = now(s) + delay;
+        circuit_record(&i->circuit, loop_now(s->event));
+        i->next_retry_at = loop_now(s->event) + delay;
         log_fields(LOG_INFO, i->name, "restart-scheduled",
                    LOG_KV(LF_D("delay_ms", (double) delay / USEC_PER_MSEC),
                           LF_I("attempt", i->attempt)),
@@ -266,7 +260,8 @@ static void schedule_restart(Instance *i) {
 }
 
 static bool gives_up(const Instance *i) {
-        return circuit_gives_up(&i->circuit, now(i->worker->sup), i->worker->cfg->give_up_within);
+        return circuit_gives_up(&i->circuit, loop_now(i->worker->sup->event),
+                                i->worker->cfg->give_up_within);
 }
 
 /* Entered FATAL: say why, arm the half-open retry, and end upkeepd for a required worker. */
@@ -291,7 +286,7 @@ static void entered_fatal(Instance *i) {
         i->circuit.half_open = false;
         OBSERVE(s, circuit_opened, i->worker, i);
         if (w->retry_after > 0 && !s->shutting_down && !i->worker->retiring) {
-                i->next_retry_at = now(s) + w->retry_after;
+                i->next_retry_at = loop_now(s->event) + w->retry_after;
                 arm_timer(i, w->retry_after);
         }
 }
@@ -413,7 +408,7 @@ static void dispatch(Instance *i, FsmEvent ev) {
         circuit_follow(i, old, st.state, ev);
         if (st.state != old) {
                 i->state = st.state;
-                i->state_since = now(s);
+                i->state_since = loop_now(s->event);
                 log_transition(i, old, ev);
         }
         run_actions(i, st.actions);
@@ -439,9 +434,9 @@ static void count_event(Instance *i, EventKind k) {
                         log_msg(LOG_ERR, i->name, "out of memory, event not counted");
                         return;
                 }
-                win_init(w->window, now(w->sup));
+                win_init(w->window, loop_now(w->sup->event));
         }
-        win_add(w->window, k, now(w->sup));
+        win_add(w->window, k, loop_now(w->sup->event));
         OBSERVE(w->sup, event_counted, w, i, k);
 }
 
@@ -674,7 +669,7 @@ int worker_new(Supervisor *s, const WorkerConfig *cfg, Worker **ret) {
                 i->index = k;
                 i->errpipe = -1;
                 i->state = STATE_STOPPED;
-                i->state_since = now(s);
+                i->state_since = loop_now(s->event);
                 if (wk->n_instances > 1)
                         snprintf(i->name, sizeof i->name, "%s:%u", cfg->name, k);
                 else
@@ -796,7 +791,7 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
                 return -ENOMEM;
         s->event = sd_event_ref(e);
         s->config = config;
-        s->started_at = now(s);
+        s->started_at = loop_now(s->event);
         r = children_new(e, &s->children);
         if (r < 0)
                 return sup_free(s), r;
