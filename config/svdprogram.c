@@ -298,25 +298,10 @@ static int render_proc(Parser *p, const Program *pg, const Globals *g, long num,
         return 0;
 }
 
-static bool strv_equal(char *const *a, char *const *b) {
-        size_t n = strv_length(a);
-
-        if (n != strv_length(b))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (strcmp(a[i], b[i]) != 0)
-                        return false;
-        return true;
-}
-
-static bool streq_null(const char *a, const char *b) {
-        return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
 /* Do two processes differ in anything but their name and command? */
 static bool procs_alike(const Proc *a, const Proc *b) {
-        return streq_null(a->directory, b->directory) && streq_null(a->user, b->user) &&
-               strv_equal(a->env, b->env) && streq_null(a->log_dir, b->log_dir) &&
+        return streq_ptr(a->directory, b->directory) && streq_ptr(a->user, b->user) &&
+               strv_equal(a->env, b->env) && streq_ptr(a->log_dir, b->log_dir) &&
                a->rotate == b->rotate;
 }
 

@@ -18,28 +18,13 @@
 #include "reloadplan.h"
 #include "strv.h"
 
-static bool strv_equal(char *const *a, char *const *b) {
-        size_t n = strv_length(a);
-
-        if (n != strv_length(b))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (strcmp(a[i], b[i]) != 0)
-                        return false;
-        return true;
-}
-
-static bool str_equal(const char *a, const char *b) {
-        return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
 /* Settings that shape the process itself: changing one means a new process. */
 static bool process_changed(const WorkerConfig *a, const WorkerConfig *b) {
-        return !str_equal(a->command, b->command) || !str_equal(a->directory, b->directory) ||
-               !str_equal(a->user, b->user) || !str_equal(a->group, b->group) ||
-               !str_equal(a->env_file, b->env_file) ||
+        return !streq_ptr(a->command, b->command) || !streq_ptr(a->directory, b->directory) ||
+               !streq_ptr(a->user, b->user) || !streq_ptr(a->group, b->group) ||
+               !streq_ptr(a->env_file, b->env_file) ||
                !strv_equal(a->environment, b->environment) || a->instances != b->instances ||
-               !str_equal(a->log_dir, b->log_dir);
+               !streq_ptr(a->log_dir, b->log_dir);
 }
 
 void reload_summary_done(ReloadSummary *r) {

@@ -43,3 +43,14 @@ int strv_consume(char ***l, char *s) {
 int strv_extend(char ***l, const char *s) {
         return strv_consume(l, strdup(s));
 }
+
+bool strv_equal(char *const *a, char *const *b) {
+        size_t n = strv_length(a);
+
+        if (n != strv_length(b))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(a[i], b[i]) != 0)
+                        return false;
+        return true;
+}

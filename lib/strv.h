@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 void strv_free(char **l);
 static inline void strv_freep(char ***l) {
@@ -23,3 +24,10 @@ size_t strv_length(char *const *l);
 int strv_consume(char ***l, char *s);
 /* Append a copy of s to *l: 0 or -ENOMEM; *l is unchanged on failure. */
 int strv_extend(char ***l, const char *s);
+/* Same length and the same strings in the same order (NULL equals the empty list). */
+bool strv_equal(char *const *a, char *const *b);
+
+/* Both NULL, or both strings and equal. */
+static inline bool streq_ptr(const char *a, const char *b) {
+        return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}

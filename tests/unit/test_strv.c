@@ -41,10 +41,30 @@ static void test_extend_consume(void **state) {
         assert_int_equal(strv_length(l), 2);
 }
 
+static void test_equal(void **state) {
+        char *ab[] = { "a", "b", NULL }, *ab2[] = { "a", "b", NULL }, *ba[] = { "b", "a", NULL };
+        char *a[] = { "a", NULL }, *none[] = { NULL };
+
+        (void) state;
+        assert_true(strv_equal(ab, ab2));
+        assert_false(strv_equal(ab, ba));
+        assert_false(strv_equal(ab, a));
+        assert_false(strv_equal(a, ab));
+        assert_true(strv_equal(NULL, none));
+        assert_true(strv_equal(NULL, NULL));
+        assert_false(strv_equal(NULL, a));
+        assert_true(streq_ptr(NULL, NULL));
+        assert_true(streq_ptr("x", "x"));
+        assert_false(streq_ptr("x", NULL));
+        assert_false(streq_ptr(NULL, "x"));
+        assert_false(streq_ptr("x", "y"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_empty),
                 cmocka_unit_test(test_extend_consume),
+                cmocka_unit_test(test_equal),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
