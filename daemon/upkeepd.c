@@ -31,6 +31,7 @@
 
 static Supervisor *sup;
 static StateFile *state;
+static Alerts *alerts;
 
 static void usage(FILE *f) {
         fprintf(f,
@@ -213,7 +214,7 @@ static int watch_signals(sd_event *e) {
  * Who watches the supervisor, in this order: the state file (it hurries the recovery when
  * stopping begins, before sd_notify says STOPPING), sd_notify, then alerts.
  */
-static int observe(Supervisor *s, const char *socket_path, Alerts *alerts) {
+static int observe(Supervisor *s, const char *socket_path) {
         const Config *c = sup_config(s);
         _cleanup_free_ char *path = NULL;
         int r;
@@ -232,8 +233,7 @@ static int observe(Supervisor *s, const char *socket_path, Alerts *alerts) {
 }
 
 /* Everything up to the loop, which ends when the last worker is down; < 0 on a failure. */
-static int start(sd_event *e, Config *config, const Options *o, Control **control,
-                 Alerts **alerts) {
+static int start(sd_event *e, Config *config, const Options *o, Control **control) {
         int r;
 
         r = sup_new(e, config, &sup); /* it owns the configuration now, and replaces it on reload */
@@ -251,17 +251,17 @@ static int start(sd_event *e, Config *config, const Options *o, Control **contro
         if (r < 0)
                 return r;
         /* the destinations only: alerts observe the supervisor from observe() on */
-        r = alerts_new(sup, sup_config(sup), sup_http(sup), alerts);
+        r = alerts_new(sup, sup_config(sup), sup_http(sup), &alerts);
         if (r < 0) {
                 log_error("cannot set up alerts and the state file: %s", strerror(-r));
                 return r;
         }
         /* the socket lock first: only the upkeepd that owns it may touch a previous run's
          * processes */
-        r = control_new(e, sup, *alerts, o->socket_path ?: sup_config(sup)->socket, control);
+        r = control_new(e, sup, alerts, o->socket_path ?: sup_config(sup)->socket, control);
         if (r < 0)
                 return r;
-        r = observe(sup, o->socket_path, *alerts);
+        r = observe(sup, o->socket_path);
         if (r < 0) {
                 log_error("cannot set up alerts and the state file: %s", strerror(-r));
                 return r;
@@ -282,7 +282,6 @@ static int start(sd_event *e, Config *config, const Options *o, Control **contro
 int main(int argc, char **argv) {
         Config *config = NULL;
         Control *control = NULL;
-        Alerts *alerts = NULL;
         sd_event *e = NULL;
         Options o;
         int r, exit_code;
@@ -306,7 +305,7 @@ int main(int argc, char **argv) {
                 log_error("cannot create the event loop: %s", strerror(-r));
                 return 1;
         }
-        if (start(e, config, &o, &control, &alerts) < 0)
+        if (start(e, config, &o, &control) < 0)
                 return 1;
         r = sd_event_loop(e);
         output_drain_all();
