@@ -114,7 +114,7 @@ typedef struct Config {
         int log_level;       /* a syslog level */
         char *log_file;      /* NULL: stderr */
         char *socket;
-        char *state_file;  /* NULL: "state" beside the socket */
+        char *state_file;  /* NULL: the socket path with .state for .sock (statefile.h) */
         char *socket_group; /* NULL: upkeepd's own group */
         unsigned socket_mode;
         bool others_read;   /* peers neither root nor in socket-group may read (not command) */
