@@ -540,9 +540,12 @@ static int output_open(const OutputSpec *spec, const char *key, char *reason, si
                          logfile_strerror(-r));
                 return r;
         }
-        fd = logfile_open(dir, strrchr(key, '/') + 1, true, ret_dfd);
-        if (fd < 0)
+        fd = logfile_open_at(dfd, strrchr(key, '/') + 1, true);
+        if (fd < 0) {
                 snprintf(reason, len, "cannot open log file %s: %s", key, logfile_strerror(-fd));
+                return fd;
+        }
+        *ret_dfd = TAKE_FD(dfd);
         return fd;
 }
 

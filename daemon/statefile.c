@@ -455,6 +455,8 @@ static int stop_leftover(StateRecovery *rc, json_t *e) {
                 return 0; /* exited meanwhile */
         if (r < 0) {
                 /* cannot watch it: it must not run beside the new workers */
+                log_warning("%s: process %d left by a previous upkeepd cannot be watched (%s), "
+                            "killing its group", name ?: "?", (int) pid, strerror(-r));
                 (void) kill(-(pid_t) pid, SIGKILL);
                 return 0;
         }
