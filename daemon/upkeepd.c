@@ -7,13 +7,16 @@
  * code (or 128 + its signal).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "alerts.h"
 #include "conffile.h"
@@ -87,6 +90,37 @@ static void raise_nofile(void) {
                 rl.rlim_cur = rl.rlim_max;
                 (void) setrlimit(RLIMIT_NOFILE, &rl);
         }
+}
+
+/*
+ * The kernel grows a process's descriptor table by doubling it, and once threads share the
+ * table (the log writer's, the compressor's) each growth waits for an RCU grace period, about
+ * 10 ms, with the loop stopped in the middle of the first spawns (at descriptors 256 and 512
+ * for a hundred workers).  Grown now, while upkeepd is a single thread, it waits for nothing:
+ * room for every instance the configuration names (its output pipes, pidfd, log file and log
+ * directory, and the pipes of its spawn), within RLIMIT_NOFILE.  A reload that adds workers
+ * grows the table as before.
+ */
+#define FDS_PER_INSTANCE 8
+#define FDS_BESIDE_INSTANCES 64
+
+static void reserve_descriptors(sd_event *e, const Config *c) {
+        struct rlimit rl;
+        size_t want = FDS_BESIDE_INSTANCES;
+        int fd;
+
+        for (size_t i = 0; i < c->n_workers; i++)
+                want += (size_t) c->workers[i].instances * FDS_PER_INSTANCE;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == 0)
+                return;
+        if (rl.rlim_cur != RLIM_INFINITY && want >= rl.rlim_cur)
+                want = rl.rlim_cur - 1;
+        if (want > INT_MAX)
+                want = INT_MAX;
+        /* the lowest free descriptor at or above want: the table grows to hold it */
+        fd = fcntl(sd_event_get_fd(e), F_DUPFD_CLOEXEC, (int) want);
+        if (fd >= 0)
+                (void) close(fd);
 }
 
 /*
@@ -305,6 +339,7 @@ int main(int argc, char **argv) {
                 log_error("cannot create the event loop: %s", strerror(-r));
                 return 1;
         }
+        reserve_descriptors(e, config); /* before start() makes the first thread */
         if (start(e, config, &o, &control) < 0)
                 return 1;
         r = sd_event_loop(e);
