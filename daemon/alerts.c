@@ -813,14 +813,14 @@ static json_t *active_json(Alerts *a, usec_t now) {
                         json_pack("{s:s, s:s, s:s, s:f, s:o}", "worker", worker_config(wa->worker)->name,
                                   "instance", wa->instance, "severity",
                                   severity_to_string(wa->esc.level), "firing_s",
-                                  usec_to_seconds(now - wa->esc.started_at), "summary",
+                                  usec_to_seconds_ms(now - wa->esc.started_at), "summary",
                                   utf8_json_string(wa->summary)));
         }
         return active;
 }
 
 static json_t *unix_s_or_null(usec_t realtime) {
-        return realtime ? json_real(usec_to_seconds(realtime)) : json_null();
+        return realtime ? json_real(usec_to_seconds_ms(realtime)) : json_null();
 }
 
 static json_t *sink_json(const Sink *k, usec_t now) {

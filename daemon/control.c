@@ -167,7 +167,7 @@ static int client_flush(Client *c) {
 }
 
 static int queue_answer(Client *c, json_t *ans) {
-        _cleanup_free_ char *s = json_dumps(ans, JSON_COMPACT);
+        _cleanup_free_ char *s = proto_dump(ans);
         size_t l, need;
 
         json_decref(ans);

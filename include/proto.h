@@ -97,6 +97,13 @@ struct json_t *proto_error_answer(ProtoError e, const char *text);
  * _PROTO_E_INVALID when neither is known.
  */
 ProtoError proto_answer_error(const struct json_t *ans);
+/*
+ * An answer as the line upkeepd sends (without its newline): compact, and each real with at most
+ * 15 significant digits, so that a time built by usec_to_seconds_ms() prints with its 3
+ * decimals (13.852, 0.1, 1234567.891) and not as the 17 digits of the nearest double.  NULL
+ * when out of memory.
+ */
+char *proto_dump(const struct json_t *ans);
 
 /*
  * One decoded request line (lib/proto.c; pure, unit-tested and fuzzed).  cmd and name point

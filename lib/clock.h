@@ -17,8 +17,14 @@
 usec_t clock_mono_usec(void);
 usec_t clock_real_usec(void);
 
-/* A duration in seconds, as the answers give "uptime_s", "firing_s", ... */
+/* A duration in seconds. */
 double usec_to_seconds(usec_t u);
+/*
+ * The same rounded to the nearest millisecond: how the answers give "uptime_s", "firing_s", ...
+ * Built from whole milliseconds, so that with proto_dump()'s precision 13.851797 s prints as
+ * 13.852 and not as 13.851796999999999.
+ */
+double usec_to_seconds_ms(usec_t u);
 /* The reverse, for such a number read back: 0 for one that is negative or not a number. */
 usec_t seconds_to_usec(double s);
 /* A time of one of the clocks as the timespec pthread_cond_timedwait() and the like take. */

@@ -92,6 +92,11 @@ ProtoError proto_answer_error(const json_t *ans) {
         return e >= 0 ? e : proto_error_from_text(json_string_value(json_object_get(ans, "error")));
 }
 
+char *proto_dump(const json_t *ans) {
+        /* 15: a decimal of up to 15 significant digits survives its trip through a double */
+        return json_dumps(ans, JSON_COMPACT | JSON_REAL_PRECISION(15));
+}
+
 int proto_decode_request(const char *line, size_t len, ProtoRequest *ret, const char **ret_error) {
         json_t *req, *cmd, *name;
         json_error_t jerr;

@@ -12,7 +12,7 @@
 
 /* A duration since `since`; 0 for a time not yet come (a clock read before `since` was set). */
 static double seconds_since(usec_t now, usec_t since) {
-        return now > since ? usec_to_seconds(now - since) : 0.0;
+        return now > since ? usec_to_seconds_ms(now - since) : 0.0;
 }
 
 static json_t *maybe_string(const char *s) {
@@ -26,7 +26,7 @@ static json_t *probe_json(const StatusProbe *p) {
                 return json_null();
         if (p->has_last)
                 last = json_pack("{s:f, s:f, s:I, s:s, s:o}", "at_unix_s",
-                                 usec_to_seconds(p->last_at),
+                                 usec_to_seconds_ms(p->last_at),
                                  "latency_ms", (double) p->last_latency / USEC_PER_MSEC,
                                  "http_code", (json_int_t) p->last_code, "class",
                                  health_class_to_string(p->last_class), "reason",
@@ -50,7 +50,7 @@ static json_t *last_exit_json(const StatusInstance *i) {
 static json_t *next_retry_json(const StatusInstance *i, usec_t now) {
         if (i->state != STATE_BACKOFF)
                 return json_null();
-        return json_real(i->next_retry_at > now ? usec_to_seconds(i->next_retry_at - now) : 0.0);
+        return json_real(seconds_since(i->next_retry_at, now));
 }
 
 json_t *status_instance_json(const StatusInstance *i, usec_t now) {

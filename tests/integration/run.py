@@ -651,6 +651,15 @@ NUM = (int, float)
 NONE = type(None)
 
 
+def check_reals_ms(line):
+    """Every real of an answer line as upkeepctl(1) documents it: at most 3 decimals."""
+    reals = []
+    json.loads(line, parse_float=lambda s: reals.append(s) or float(s))
+    bad = [s for s in reals if not re.fullmatch(r"-?\d+(\.\d{1,3})?", s)]
+    check(not bad, f"reals with more than 3 decimals {bad} in {line!r}")
+    return reals
+
+
 def check_status_schema(st):
     check_type(st, (dict,), "answer")
     for k, t in (("ok", (bool,)), ("not_running", (int,)), ("version", (int,)),
@@ -712,6 +721,8 @@ def status_json(c):
     check_eq(r.returncode, 0, f"upkeepctl status --json exit code, all RUNNING ({r.stderr!r})")
     st = json.loads(r.stdout)
     check_status_schema(st)
+    # uptime_s, state_since_s of each instance: reals to the millisecond
+    check(len(check_reals_ms(r.stdout)) >= 7, f"too few reals in {r.stdout!r}")
     check_eq(st["daemon"]["pid"], d.proc.pid, "daemon.pid")
     check_eq(st["daemon"]["shutting_down"], False, "daemon.shutting_down")
     ws = {w["name"]: w for w in st["workers"]}

@@ -45,6 +45,24 @@ static void test_seconds(void **state) {
         assert_int_equal(seconds_to_usec(NAN), 0);
         assert_true(seconds_to_usec(INFINITY) == USEC_INFINITY);
         assert_true(seconds_to_usec(1e300) == USEC_INFINITY);
+        /* to the nearest microsecond: a time of an answer gives back its milliseconds */
+        assert_int_equal(seconds_to_usec(0.123), 123000);
+        assert_int_equal(seconds_to_usec(13.852), 13852000);
+}
+
+/* Times of the answers: to the nearest millisecond, the very double of that decimal. */
+static void test_seconds_ms(void **state) {
+        (void) state;
+        assert_true(usec_to_seconds_ms(0) == 0.0);
+        assert_true(usec_to_seconds_ms(499) == 0.0);
+        assert_true(usec_to_seconds_ms(500) == 0.001);
+        assert_true(usec_to_seconds_ms(13851797) == 13.852);
+        assert_true(usec_to_seconds_ms(13851499) == 13.851);
+        assert_true(usec_to_seconds_ms(100000) == 0.1);
+        assert_true(usec_to_seconds_ms(1234567891234ULL) == 1234567.891);
+        assert_true(usec_to_seconds_ms(1700000000123456ULL) == 1700000000.123);
+        /* no wrap near the top */
+        assert_true(usec_to_seconds_ms(USEC_INFINITY) > 1e13);
 }
 
 static void test_timespec(void **state) {
@@ -64,6 +82,7 @@ int main(void) {
                 cmocka_unit_test(test_monotonic),
                 cmocka_unit_test(test_realtime),
                 cmocka_unit_test(test_seconds),
+                cmocka_unit_test(test_seconds_ms),
                 cmocka_unit_test(test_timespec),
         };
 

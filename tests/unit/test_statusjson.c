@@ -225,6 +225,60 @@ static void test_answer(void **state) {
         assert_false(status_not_running(STATE_RUNNING));
 }
 
+static bool has_text(const char *line, const char *text) {
+        if (strstr(line, text))
+                return true;
+        print_error("%s not in %s\n", text, line);
+        return false;
+}
+
+/*
+ * Times as the line upkeepd sends them (proto_dump()): milliseconds, 3 decimals at most, still
+ * JSON numbers; not the 17 digits of the nearest double (13.851796999999999).
+ */
+static void test_answer_times(void **state) {
+        /* upkeepd up for 13.851797 s */
+        const usec_t started = S(2000000) + 148203, now = started + 13851797;
+        StatusDaemon d = { .version = UPKEEP_VERSION, .pid = 1, .started_at = started,
+                           .config = "/etc/upkeep/upkeep.conf" };
+        StatusWorker w = { .name = "w", .policy = "always" };
+        StatusProbe p = { .state = HEALTH_HEALTHY, .sent = 1, .answered = 1, .has_last = true,
+                          .last_at = 1700000000123456ULL, .last_latency = 2345,
+                          .last_class = HEALTH_HEALTHY };
+        StatusInstance run = { .name = "w:0", .state = STATE_RUNNING, .pid = 7,
+                               .state_since = now - 100000, .started_at = started,
+                               .probe = &p };
+        StatusInstance old = { .name = "w:1", .state = STATE_RUNNING, .pid = 8,
+                               .state_since = now - 1234567891234ULL,
+                               .started_at = now - 1234567891234ULL };
+        StatusInstance wait = { .name = "w:2", .state = STATE_BACKOFF,
+                                .state_since = now - S(2), .next_retry_at = now + 312145 };
+        json_t *workers = json_array(), *insts = json_array(), *ans;
+        char *line;
+
+        (void) state;
+        json_array_append_new(insts, status_instance_json(&run, now));
+        json_array_append_new(insts, status_instance_json(&old, now));
+        json_array_append_new(insts, status_instance_json(&wait, now));
+        json_array_append_new(workers, status_worker_json(&w, insts));
+        ans = status_answer_json(&d, now, 1, workers);
+        line = proto_dump(ans);
+        assert_non_null(line);
+        assert_true(has_text(line, "\"pid\":1,\"uptime_s\":13.852,"));
+        assert_true(has_text(line, "\"name\":\"w:0\",\"index\":0,\"state\":\"RUNNING\","
+                                   "\"state_since_s\":0.1,"));
+        assert_true(has_text(line, "\"pid\":7,\"uptime_s\":13.852,"));
+        assert_true(has_text(line, "\"at_unix_s\":1700000000.123,\"latency_ms\":2.345,"));
+        /* large values keep all their digits */
+        assert_true(has_text(line, "\"state_since_s\":1234567.891,"));
+        assert_true(has_text(line, "\"pid\":8,\"uptime_s\":1234567.891,"));
+        /* a whole number of seconds stays a real */
+        assert_true(has_text(line, "\"state_since_s\":2.0,"));
+        assert_true(has_text(line, "\"next_retry_s\":0.312,"));
+        free(line);
+        json_decref(ans);
+}
+
 static void test_health_failing(void **state) {
         (void) state;
         /* running: failing only when probed and unhealthy or not known yet */
@@ -247,6 +301,7 @@ int main(void) {
                 cmocka_unit_test(test_instance_health),
                 cmocka_unit_test(test_worker),
                 cmocka_unit_test(test_answer),
+                cmocka_unit_test(test_answer_times),
                 cmocka_unit_test(test_health_failing),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
