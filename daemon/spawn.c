@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifdef __SANITIZE_ADDRESS__
@@ -95,6 +96,8 @@ static int child_exec(void *userdata) {
         }
         if (sp->directory && chdir(sp->directory) < 0)
                 child_fail(errpipe, SPAWN_CHDIR);
+        if (sp->umask >= 0)
+                (void) umask((mode_t) sp->umask); /* cannot fail */
 
         /*
          * Nothing of upkeepd's beyond stdio may reach the worker: libcurl opens its sockets
