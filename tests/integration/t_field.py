@@ -1,5 +1,7 @@
 """
-What supervisord gives its programs and upkeep must too: a worker's umask, set before exec.
+What supervisord gives its programs and upkeep must too: a worker's umask, set before exec, and
+the directory and umask of an imported [supervisord] section (which supervisord enters and sets
+when it daemonizes, for itself and so for its programs).
 """
 import os
 import stat
@@ -44,3 +46,30 @@ def worker_umask(c):
     check_made(c, {"group": 0o664})
     h.check_eq(c.inst("private")["pid"], pids["private"], "private (unchanged) kept its process")
     h.check(d.alive(), "upkeepd alive")
+
+
+@h.test
+def supervisord_directory_umask(c):
+    """A program without directory or umask of its own runs in [supervisord] directory, with
+    [supervisord] umask, as under a daemonizing supervisord."""
+    run = c.path("run")
+    os.mkdir(run)
+    ini = c.write("supervisord.conf", """[unix_http_server]
+file=%(here)s/upkeep.sock
+
+[supervisord]
+childlogdir=%(here)s/logs
+directory=%(here)s/run
+umask=077
+
+[program:here]
+command=sh -c "pwd > where && exec sleep 1000"
+""")
+    c.start_daemon(ini)
+    c.wait_state("here", "RUNNING", timeout=10)
+    where = os.path.join(run, "where")
+    h.wait_for(lambda: os.path.exists(where) and os.path.getsize(where) > 0, 10,
+               f"{where} to be written")
+    with open(where) as f:
+        h.check_eq(f.read().strip(), run, "the working directory of the program")
+    h.check_eq(oct(file_mode(where)), oct(0o600), "mode of the file the program created")
