@@ -2,7 +2,8 @@
  * Spawning one process (see spawn.h): everything that can be checked is checked by the caller
  * before fork (user, group, env-file, log file), so the child only does syscalls between fork
  * and exec: a new session (its own process group), clean signal state, stdio, credentials,
- * directory, exec.  The child is created with clone(CLONE_VM | CLONE_VFORK), see clone_child().
+ * directory, umask, exec.  The child is created with clone(CLONE_VM | CLONE_VFORK), see
+ * clone_child().
  * When one of those fails the child writes {stage, errno} to a close-on-exec pipe and exits 127;
  * the caller reads that record when it reaps the child, so a failed exec is a spawn error with
  * a reason, never a mystery exit code.
