@@ -102,6 +102,7 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
                 .name = strdup_or_null(cfg_title(w), &oom),
                 .command = strdup_or_null(cfg_getstr(w, "command"), &oom),
                 .directory = strdup_or_null(cfg_getstr(w, "directory"), &oom),
+                .umask = (int) cfg_getint(w, "umask"),
                 .user = strdup_or_null(cfg_getstr(w, "user"), &oom),
                 .group = strdup_or_null(cfg_getstr(w, "group"), &oom),
                 .env_file = strdup_or_null(cfg_getstr(w, "env-file"), &oom),

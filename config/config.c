@@ -274,6 +274,18 @@ static int cb_mode(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) 
         return 0;
 }
 
+static int cb_umask(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        unsigned m;
+
+        if (parse_umask(value, &m) < 0) {
+                cfg_error(cfg, "%s: invalid umask '%s', expected 1 to 4 octal digits up to 0777, "
+                          "e.g. \"022\"", opt->name, value);
+                return -1;
+        }
+        *(long *) result = (long) m;
+        return 0;
+}
+
 static int cb_others(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
         if (strcmp(value, "read") == 0)
                 *(long *) result = 1;
@@ -526,6 +538,7 @@ static cfg_opt_t notify_opts[] = {
 static cfg_opt_t worker_opts[] = {
         CFG_STR("command", NULL, CFGF_NODEFAULT),
         CFG_STR("directory", NULL, CFGF_NODEFAULT),
+        CFG_INT_CB("umask", -1, CFGF_NONE, cb_umask), /* -1: upkeepd's */
         CFG_STR("user", NULL, CFGF_NODEFAULT),
         CFG_STR("group", NULL, CFGF_NODEFAULT),
         CFG_STR("env-file", NULL, CFGF_NODEFAULT),

@@ -76,6 +76,7 @@ typedef struct WorkerConfig {
         char *command;
         char **argv;
         char *directory;   /* NULL: upkeepd's own */
+        int umask;         /* -1: upkeepd's own */
         char *user;        /* NULL: upkeepd's own */
         char *group;       /* NULL: the user's primary group */
         char *env_file;    /* read at every spawn; its values are never printed */

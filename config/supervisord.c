@@ -51,6 +51,7 @@ static void globals_done(Globals *g) {
         free(g->log_dir);
         free(g->logfile);
         free(g->user);
+        free(g->directory);
         strv_free(g->env);
 }
 
@@ -133,7 +134,46 @@ static int check_unique(Parser *p, const Outs *outs) {
         return 0;
 }
 
-/* [supervisord]: its environment= (for every program), childlogdir, logfile and user. */
+/*
+ * directory and umask: supervisord enters the one and sets the other only when it daemonizes
+ * (nodaemon=false, its default), and its programs inherit both.  In the foreground it keeps
+ * the working directory and umask it was started with, and so do its programs.
+ */
+static int read_daemonized(Parser *p, const Section *s, Expander *x, Globals *g) {
+        const Key *dir = svd_find_key(s, "directory"), *mask = svd_find_key(s, "umask");
+        bool nodaemon;
+        int r;
+
+        r = svd_get_bool(p, s, "nodaemon", false, x, &nodaemon);
+        if (r >= 0)
+                r = svd_get_umask(p, s, x, &g->umask);
+        if (r < 0)
+                return r;
+        if (nodaemon) {
+                g->umask = -1;
+                if (dir)
+                        svd_warn_key(p, s, dir, "supervisord enters it only when it daemonizes, "
+                                     "not with nodaemon=true, ignoring");
+                if (mask)
+                        svd_warn_key(p, s, mask, "supervisord sets it only when it daemonizes, "
+                                     "not with nodaemon=true, ignoring");
+                return 0;
+        }
+        if (!dir)
+                return 0;
+        r = svd_expand_key(p, s, dir, x, &g->directory);
+        if (r < 0)
+                return r;
+        if (!svd_strip(g->directory)[0])
+                return svd_fail(p, -EINVAL, dir->file, dir->line, "[%s] directory: empty, "
+                                "expected an existing directory", s->name);
+        return 0;
+}
+
+/*
+ * [supervisord]: its environment= (for every program), childlogdir, logfile, user, and the
+ * directory and umask its programs inherit.
+ */
 static int read_supervisord(Parser *p, const Section *s, Globals *g) {
         Expander x = {};
         const Key *k;
@@ -176,7 +216,7 @@ static int read_supervisord(Parser *p, const Section *s, Globals *g) {
                 if (r < 0)
                         return r;
         }
-        return 0;
+        return read_daemonized(p, s, &x, g);
 }
 
 /* [unix_http_server]: the control socket, its mode and group. */
@@ -411,7 +451,7 @@ static int translate_programs(Parser *p, const Globals *g, Outs *outs) {
 /* The sections read, translated and written as native text. */
 static int translate(Parser *p, const char *path, char **ret) {
         _cleanup_free_ char *groups = NULL;
-        Globals g = {};
+        Globals g = { .umask = -1 };
         Outs outs = {};
         int r;
 

@@ -104,6 +104,8 @@ static void emit_process(Parser *p, FILE *o, const Program *pg, const Proc *pr,
         fputs(" {\n", o);
         fput_setting(o, "command", pr->command);
         fput_setting(o, "directory", pr->directory);
+        if (pg->umask >= 0)
+                fprintf(o, "    umask        = \"%03o\"\n", (unsigned) pg->umask);
         fput_setting(o, "user", pr->user);
         if (pr->env && pr->env[0]) {
                 fputs("    environment  = {", o);

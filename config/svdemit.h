@@ -22,6 +22,9 @@ typedef struct Program {
         RestartPolicy policy;
         int stop_signal;
         const char *default_user; /* [supervisord] user */
+        const char *default_directory; /* [supervisord] directory, when supervisord daemonizes */
+        int default_umask;        /* [supervisord] umask, when supervisord daemonizes; -1: none */
+        int umask;                /* its own, else default_umask; -1: upkeepd's */
         const char *log_stream;   /* "stdout" or "stderr": the one upkeep's single log follows */
         uint64_t log_max;         /* its *_logfile_maxbytes, in upkeep's limits */
         long log_keep;            /* its *_logfile_backups, likewise */
@@ -48,6 +51,8 @@ typedef struct Globals {
         const Key *log_dir_key;
         char *logfile;
         char *user;
+        char *directory;       /* what supervisord enters when it daemonizes, or NULL */
+        int umask;             /* what it sets when it daemonizes; -1: not set */
         char **env;
 } Globals;
 

@@ -259,6 +259,25 @@ int svd_get_long(Parser *p, const Section *s, const char *name, long def, long m
         return 0;
 }
 
+int svd_get_umask(Parser *p, const Section *s, Expander *x, int *ret) {
+        const Key *k = svd_find_key(s, "umask");
+        _cleanup_free_ char *v = NULL;
+        long m;
+        int r;
+
+        *ret = -1;
+        if (!k)
+                return 0;
+        r = svd_expand_key(p, s, k, x, &v);
+        if (r < 0)
+                return r;
+        if (svd_parse_octal(v, &m) < 0 || m > 0777)
+                return svd_fail(p, -EINVAL, k->file, k->line, "[%s] umask: invalid value '%s', "
+                                "expected an octal umask from 0 to 777, e.g. 022", s->name, v);
+        *ret = (int) m;
+        return 0;
+}
+
 int svd_get_bool(Parser *p, const Section *s, const char *name, bool def, Expander *x,
                  bool *ret) {
         const Key *k = svd_find_key(s, name);

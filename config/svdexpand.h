@@ -34,6 +34,8 @@ int svd_expand_key(Parser *p, const Section *s, const Key *k, Expander *x, char 
 /* The expanded integer key `name` within [min, max], or `def` when it is absent. */
 int svd_get_long(Parser *p, const Section *s, const char *name, long def, long min, long max,
                  Expander *x, long *ret);
+/* The expanded umask key of `s` (supervisord's octal_type), or -1 when it is absent. */
+int svd_get_umask(Parser *p, const Section *s, Expander *x, int *ret);
 /* The expanded boolean key `name`, or `def` when it is absent. */
 int svd_get_bool(Parser *p, const Section *s, const char *name, bool def, Expander *x,
                  bool *ret);

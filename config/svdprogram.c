@@ -61,7 +61,7 @@ static const struct {
         { "stdout_syslog", USE_UNLESS_0 },
         { "stderr_syslog", USE_UNLESS_0 },
         { "serverurl", USE_NATIVE },
-        { "umask", USE_UNSUPPORTED },
+        { "umask", USE_NATIVE },
 };
 
 static void proc_done(Proc *pr) {
@@ -189,7 +189,10 @@ static int proc_command(Parser *p, const Section *s, Expander *x, bool marker, P
         return 0;
 }
 
-/* directory and user (the program's, else [supervisord]'s); empty means none. */
+/*
+ * directory and user (the program's, else [supervisord]'s); empty means none.  A program
+ * without a directory runs where supervisord runs: [supervisord] directory if it daemonized.
+ */
 static int proc_directory_user(Parser *p, const Program *pg, Expander *x, Proc *pr) {
         const Section *s = pg->sec;
         const Key *k;
@@ -202,7 +205,8 @@ static int proc_directory_user(Parser *p, const Program *pg, Expander *x, Proc *
                         return r;
                 if (!pr->directory[0])
                         pr->directory = mfree(pr->directory);
-        }
+        } else if (pg->default_directory && !(pr->directory = strdup(pg->default_directory)))
+                return oom(p);
         k = svd_find_key(s, "user");
         if (k) {
                 r = svd_expand_key(p, s, k, x, &pr->user);
@@ -540,7 +544,17 @@ static int read_stopsignal(Parser *p, Program *pg, Expander *x) {
         return 0;
 }
 
+/* umask: the program's, else the one supervisord set for itself and its programs. */
+static int read_umask(Parser *p, Program *pg, Expander *x) {
+        int r = svd_get_umask(p, pg->sec, x, &pg->umask);
+
+        if (r >= 0 && pg->umask < 0)
+                pg->umask = pg->default_umask;
+        return r;
+}
+
 /* Every value of the program that does not depend on the process number. */
+
 static int read_program(Parser *p, Program *pg, Expander *x) {
         const Section *s = pg->sec;
         int r;
@@ -554,7 +568,7 @@ static int read_program(Parser *p, Program *pg, Expander *x) {
             (r = svd_get_bool(p, s, "autostart", true, x, &pg->autostart)) < 0 ||
             (r = svd_get_bool(p, s, "redirect_stderr", false, x, &pg->redirect_stderr)) < 0 ||
             (r = read_autorestart(p, pg, x)) < 0 || (r = read_exitcodes(p, pg, x)) < 0 ||
-            (r = read_stopsignal(p, pg, x)) < 0)
+            (r = read_stopsignal(p, pg, x)) < 0 || (r = read_umask(p, pg, x)) < 0)
                 return r;
         return 0;
 }
@@ -676,6 +690,8 @@ int svd_translate_program(Parser *p, const Globals *g, const Section *s, Outs *o
                 .sec = s,
                 .name = s->name + strlen("program:"),
                 .default_user = g->user,
+                .default_directory = g->directory,
+                .default_umask = g->umask,
         };
         Expander x = { .program_name = pg.name, .group_name = s->group ?: pg.name,
                        .env2 = g->env };

@@ -69,6 +69,31 @@ int svd_parse_long(const char *s, long *ret) {
         return 0;
 }
 
+int svd_parse_octal(const char *s, long *ret) {
+        char *end;
+        long v;
+
+        while (isspace((unsigned char) *s))
+                s++;
+        if (*s == '+')
+                s++;
+        if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O'))
+                s += 2;
+        /* strtol would take a second sign or blanks here, Python does not */
+        if (!isdigit((unsigned char) *s))
+                return -EINVAL;
+        errno = 0;
+        v = strtol(s, &end, 8);
+        if (errno == ERANGE)
+                return -ERANGE;
+        while (isspace((unsigned char) *end))
+                end++;
+        if (*end)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
 /* supervisord's byte_size: a number with an optional KB, MB or GB suffix (1024-based). */
 int svd_parse_byte_size(const char *s, uint64_t *ret) {
         static const struct {

@@ -28,6 +28,8 @@ bool svd_has_control(const char *s);
 int svd_parse_bool(const char *s, bool *ret);
 /* A decimal integer, white space around it allowed: 0, -EINVAL or -ERANGE. */
 int svd_parse_long(const char *s, long *ret);
+/* An octal integer as Python's int(s, 8) reads it: white space, "+" and "0o" allowed. */
+int svd_parse_octal(const char *s, long *ret);
 /* A number with an optional KB, MB or GB suffix (1024-based): 0, -EINVAL or -ENOMEM. */
 int svd_parse_byte_size(const char *s, uint64_t *ret);
 

@@ -287,6 +287,7 @@ int launch_instance(const LaunchSpec *i, pid_t *ret_pid, int *ret_errpipe, char 
                                   .gid = cred.gid, .groups = cred.groups,
                                   .n_groups = (size_t) cred.n_groups,
                                   .directory = w->directory,
+                                  .umask = w->umask,
                                   .limit_nproc = (unsigned long) MAX(w->limit_nproc, 0),
                                   .limit_nofile = (unsigned long) MAX(w->limit_nofile, 0),
                                   .stdout_fd = out_w, .stderr_fd = err_w,

@@ -21,6 +21,7 @@
 /* Settings that shape the process itself: changing one means a new process. */
 static bool process_changed(const WorkerConfig *a, const WorkerConfig *b) {
         return !streq_ptr(a->command, b->command) || !streq_ptr(a->directory, b->directory) ||
+               a->umask != b->umask ||
                !streq_ptr(a->user, b->user) || !streq_ptr(a->group, b->group) ||
                !streq_ptr(a->env_file, b->env_file) ||
                !strv_equal(a->environment, b->environment) || a->instances != b->instances ||

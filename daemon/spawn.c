@@ -2,7 +2,8 @@
  * Spawning one process (see spawn.h): everything that can be checked is checked by the caller
  * before fork (user, group, env-file, log file), so the child only does syscalls between fork
  * and exec: a new session (its own process group), clean signal state, stdio, credentials,
- * directory, exec.  The child is created with clone(CLONE_VM | CLONE_VFORK), see clone_child().
+ * directory, umask, exec.  The child is created with clone(CLONE_VM | CLONE_VFORK), see
+ * clone_child().
  * When one of those fails the child writes {stage, errno} to a close-on-exec pipe and exits 127;
  * the caller reads that record when it reaps the child, so a failed exec is a spawn error with
  * a reason, never a mystery exit code.
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifdef __SANITIZE_ADDRESS__
@@ -95,6 +97,8 @@ static int child_exec(void *userdata) {
         }
         if (sp->directory && chdir(sp->directory) < 0)
                 child_fail(errpipe, SPAWN_CHDIR);
+        if (sp->umask >= 0)
+                (void) umask((mode_t) sp->umask); /* cannot fail */
 
         /*
          * Nothing of upkeepd's beyond stdio may reach the worker: libcurl opens its sockets

@@ -32,6 +32,7 @@ typedef struct SpawnSpec {
         const gid_t *groups;      /* supplementary groups, set with the credentials */
         size_t n_groups;
         const char *directory;    /* NULL: upkeepd's */
+        int umask;                /* -1: upkeepd's */
         unsigned long limit_nproc, limit_nofile; /* 0: inherited */
         int stdout_fd, stderr_fd; /* stdin is /dev/null; these stay the caller's */
 } SpawnSpec;

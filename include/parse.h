@@ -15,6 +15,8 @@ int parse_duration(const char *s, usec_t *ret);
 int parse_size(const char *s, uint64_t *ret);
 /* "10%" or "0.1"; the result is a fraction in [0, 1]. */
 int parse_fraction(const char *s, double *ret);
+/* A umask: 1 to 4 octal digits, at most 0777 ("022", "0077"). */
+int parse_umask(const char *s, unsigned *ret);
 /* "TERM", "SIGTERM", "sigterm", "15", or a real-time one: "RTMIN+3", "SIGRTMAX-2", "RTMIN". */
 int parse_signal(const char *s, int *ret);
 /* The short name of a signal in the table ("TERM"), or NULL for any other. */

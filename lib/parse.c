@@ -170,6 +170,24 @@ static int parse_rt_signal(const char *s, int *ret) {
         return 0;
 }
 
+int parse_umask(const char *s, unsigned *ret) {
+        unsigned v = 0;
+        size_t n;
+
+        if (!s)
+                return -EINVAL;
+        /* digits only: strtol would take blanks, a sign or "0x", none of which a umask has */
+        n = strspn(s, "01234567");
+        if (n == 0 || n > 4 || s[n])
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                v = v * 8 + (unsigned) (s[i] - '0');
+        if (v > 0777)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
 int parse_signal(const char *s, int *ret) {
         if (!s || !*s)
                 return -EINVAL;

@@ -88,6 +88,7 @@ static const char full_conf[] =
         "        command = \"/srv/api/server --name 'my api' --path=a\\\\ b \\\"q \\\\\\\"r\\\\\\\" "
         "s\\\" t\"\n"
         "        directory = \"/srv/api\"\n"
+        "        umask = \"027\"\n"
         "        user = \"www-data\"\n"
         "        group = \"nogroup\"\n"
         "        environment = { \"A=1\", \"B=two words\", \"C=x=y\" }\n"
@@ -178,6 +179,7 @@ static void test_full_config(void **state) {
                             "/srv/api/server --name 'my api' --path=a\\ b \"q \\\"r\\\" s\" t");
         assert_strv_equal(w->argv, api_argv);
         assert_string_equal(w->directory, "/srv/api");
+        assert_int_equal(w->umask, 027);
         assert_string_equal(w->user, "www-data");
         assert_string_equal(w->group, "nogroup");
         assert_strv_equal(w->environment, api_env);
@@ -218,6 +220,32 @@ static void test_full_config(void **state) {
         assert_null(conf_free(c));
 }
 
+/* A umask reads the same quoted or not, and 0 is a umask like any other (not "inherit"). */
+static void test_umask(void **state) {
+        static const struct {
+                const char *value;
+                int umask;
+        } cases[] = {
+                { "077", 077 }, { "\"0077\"", 077 }, { "0", 0 }, { "\"777\"", 0777 },
+                { "'002'", 002 },
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *text = NULL, *errors = NULL;
+                Config *c = NULL;
+
+                assert_true(asprintf(&text, "worker w {\n        command = \"/bin/true\"\n"
+                                     "        umask = %s\n}\n", cases[i].value) > 0);
+                if (load(text, &c, &errors) < 0) {
+                        print_error("umask = %s: %s", cases[i].value, errors);
+                        fail();
+                }
+                assert_int_equal(c->workers[0].umask, cases[i].umask);
+                conf_free(c);
+        }
+}
+
 static void test_defaults(void **state) {
         Config *c = NULL;
         char *errors = NULL;
@@ -238,6 +266,7 @@ static void test_defaults(void **state) {
         assert_string_equal(w->command, "/bin/true");
         assert_strv_equal(w->argv, (const char *const[]) { "/bin/true", NULL });
         assert_null(w->directory);
+        assert_int_equal(w->umask, -1);
         assert_null(w->user);
         assert_null(w->group);
         assert_null(w->env_file);
@@ -514,6 +543,17 @@ static const ErrorCase error_cases[] = {
         { "bad environment entry",
           WORKER_START "        environment = { \"A=1\", \"nope\" }\n}\n", 3, "environment",
           { "entry 2", "NAME=value" } },
+        { "umask not octal", WORKER_START "        umask = \"088\"\n}\n", 3, "umask",
+          { "'088'", "octal", "022" } },
+        { "umask over 0777", WORKER_START "        umask = \"1000\"\n}\n", 3, "umask",
+          { "'1000'", "0777" } },
+        { "umask of 5 digits", WORKER_START "        umask = \"00022\"\n}\n", 3, "umask",
+          { "'00022'" } },
+        { "empty umask", WORKER_START "        umask = \"\"\n}\n", 3, "umask", { "''" } },
+        { "umask with a sign", WORKER_START "        umask = \"-22\"\n}\n", 3, "umask",
+          { "'-22'" } },
+        { "umask with a blank", WORKER_START "        umask = \" 022\"\n}\n", 3, "umask",
+          { "' 022'" } },
         { "empty directory", WORKER_START "        directory = \"\"\n}\n", 3, "directory", { 0 } },
         /* the checks below need the whole section: libconfuse runs them at its closing brace */
         { "missing command", "worker a {\n        instances = 2\n\n}\n", 4, "command",
@@ -726,6 +766,7 @@ int main(void) {
                 cmocka_unit_test(test_names),
                 cmocka_unit_test(test_full_config),
                 cmocka_unit_test(test_defaults),
+                cmocka_unit_test(test_umask),
                 cmocka_unit_test(test_empty_file),
                 cmocka_unit_test(test_missing_file),
                 cmocka_unit_test(test_large_file),

@@ -185,6 +185,33 @@ static void test_fraction(void **state) {
         }
 }
 
+static void test_umask(void **state) {
+        static const struct {
+                const char *s;
+                int r;
+                unsigned v;
+        } cases[] = {
+                { "022", 0, 022 }, { "0", 0, 0 }, { "777", 0, 0777 }, { "0077", 0, 077 },
+                { "7", 0, 07 }, { "1000", -EINVAL, 0 }, { "00022", -EINVAL, 0 },
+                { "", -EINVAL, 0 }, { "8", -EINVAL, 0 }, { "-1", -EINVAL, 0 },
+                { "+22", -EINVAL, 0 }, { " 22", -EINVAL, 0 }, { "22 ", -EINVAL, 0 },
+                { "0x1f", -EINVAL, 0 }, { "0o22", -EINVAL, 0 },
+        };
+        unsigned v;
+
+        (void) state;
+        assert_int_equal(parse_umask(NULL, &v), -EINVAL);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                v = 12345;
+                if (parse_umask(cases[i].s, &v) != cases[i].r ||
+                    (cases[i].r == 0 && v != cases[i].v)) {
+                        print_error("parse_umask(\"%s\"): got %o, expected %d %o\n", cases[i].s,
+                                    v, cases[i].r, cases[i].v);
+                        fail();
+                }
+        }
+}
+
 static void test_signal(void **state) {
         static const struct {
                 const char *s;
@@ -532,6 +559,7 @@ int main(void) {
                 cmocka_unit_test(test_duration_invalid),
                 cmocka_unit_test(test_size),
                 cmocka_unit_test(test_fraction),
+                cmocka_unit_test(test_umask),
                 cmocka_unit_test(test_signal),
                 cmocka_unit_test(test_signal_names),
                 cmocka_unit_test(test_signal_name_every_signal),

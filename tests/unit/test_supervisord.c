@@ -500,7 +500,7 @@ static void test_warnings(void **state) {
                        "is not supported");
         assert_warning(warnings, ini, 13, "[program:app] unknown key 'autorestat', ignoring "
                        "(did you mean 'autorestart'?)");
-        assert_warning(warnings, ini, 14, "[program:app] umask: not supported");
+        assert_false(has_warning(warnings, ini, 14, "umask")); /* native now */
         /* only stderr names a file: the one log follows it, and its rotation settings */
         assert_warning(warnings, ini, 15, "[program:app] stdout_logfile_maxbytes: ignored: upkeep "
                        "keeps one log per process, rotated by stderr_logfile_maxbytes");
@@ -508,7 +508,8 @@ static void test_warnings(void **state) {
                        "stderr into one log, in the directory of stderr_logfile");
         assert_warning(warnings, ini, 18, "[program:app] unknown key 'depends_on'");
         assert_warning(warnings, ini, 20, "[fcgi-program:php] FastCGI programs are not supported");
-        assert_int_equal(count_lines(warnings), 8);
+        assert_int_equal(count_lines(warnings), 7);
+        assert_contains(text, "umask        = \"022\"");
         /* stderr_logfile alone gives the worker's log-dir */
         assert_contains(text, "log-dir      = \"/var/log\"");
         assert_contains(text, "max-size = 50M   # stderr_logfile_maxbytes, supervisord's default");
@@ -744,6 +745,83 @@ static void test_process_name_continued(void **state) {
         assert_warning(msg, ini, 3, "invalid name '(with control characters)'");
 }
 
+/*
+ * [supervisord] directory and umask: supervisord enters the one and sets the other when it
+ * daemonizes (nodaemon=false, the default), and a program without its own inherits them.
+ */
+static void test_daemonized(void **state) {
+        Dir *d = *state;
+        _cleanup_free_ char *ini = write_file(d, "supervisord.conf",
+                "[supervisord]\n"
+                "directory=%(here)s/run\n"
+                "umask=0o27\n"
+                "[program:plain]\n"
+                "command=/bin/plain\n"
+                "[program:own]\n"
+                "command=/bin/own\n"
+                "directory=/srv/own\n"
+                "umask= 002\n"
+                "[program:zero]\n"
+                "command=/bin/zero\n"
+                "umask=0\n");
+        _cleanup_free_ char *text = NULL, *warnings = NULL, *want = NULL;
+        const WorkerConfig *w;
+        Config *c;
+
+        convert_ok(ini, &text, &warnings);
+        assert_string_equal(warnings, "");
+        assert_true(asprintf(&want, "directory    = \"%s/run\"\n    umask        = \"027\"",
+                             d->path) > 0);
+        assert_contains(text, want);
+        assert_contains(text, "directory    = \"/srv/own\"\n    umask        = \"002\"");
+        c = load_text(d, text);
+        w = conf_find_worker(c, "plain");
+        assert_true(strncmp(w->directory, d->path, strlen(d->path)) == 0);
+        assert_string_equal(w->directory + strlen(d->path), "/run");
+        assert_int_equal(w->umask, 027);
+        w = conf_find_worker(c, "own");
+        assert_string_equal(w->directory, "/srv/own");
+        assert_int_equal(w->umask, 002);
+        /* umask=0 is a umask, not "none": the program does not fall back to [supervisord]'s */
+        assert_int_equal(conf_find_worker(c, "zero")->umask, 0);
+        conf_free(c);
+}
+
+/*
+ * With nodaemon=true supervisord stays where it was started, with the umask it was started
+ * with, and so do its programs: [supervisord] directory and umask are warnings, while a
+ * program's own directory and umask still apply.
+ */
+static void test_nodaemon(void **state) {
+        Dir *d = *state;
+        _cleanup_free_ char *ini = write_file(d, "supervisord.conf",
+                "[supervisord]\n"
+                "nodaemon=true\n"
+                "directory=/srv\n"             /* line 3 */
+                "umask=077\n"                  /* line 4 */
+                "[program:plain]\n"
+                "command=/bin/plain\n"
+                "[program:own]\n"
+                "command=/bin/own\n"
+                "umask=022\n");
+        _cleanup_free_ char *text = NULL, *warnings = NULL;
+        Config *c;
+
+        convert_ok(ini, &text, &warnings);
+        assert_warning(warnings, ini, 3, "[supervisord] directory: supervisord enters it only "
+                       "when it daemonizes, not with nodaemon=true, ignoring");
+        assert_warning(warnings, ini, 4, "[supervisord] umask: supervisord sets it only when it "
+                       "daemonizes, not with nodaemon=true, ignoring");
+        assert_int_equal(count_lines(warnings), 2);
+        assert_not_contains(text, "directory");
+        assert_not_contains(text, "\"077\"");
+        c = load_text(d, text);
+        assert_null(conf_find_worker(c, "plain")->directory);
+        assert_int_equal(conf_find_worker(c, "plain")->umask, -1);
+        assert_int_equal(conf_find_worker(c, "own")->umask, 022);
+        conf_free(c);
+}
+
 static void test_errors(void **state) {
         static const struct {
                 const char *text;
@@ -770,6 +848,17 @@ static void test_errors(void **state) {
                 { "[program:a]\ncommand=/bin/a\nenvironment=A=\"1,\"B==nobody\n", 3,
                   "pair 2 has no usable name" },
                 { "[program:a b]\ncommand=/bin/a\n", 1, "invalid program name" },
+                { "[supervisord]\numask=8\n[program:a]\ncommand=/bin/a\n", 2,
+                  "[supervisord] umask: invalid value '8', expected an octal umask" },
+                { "[supervisord]\numask=1000\n[program:a]\ncommand=/bin/a\n", 2,
+                  "umask: invalid value '1000'" },
+                /* nodaemon=true ignores the umask, but supervisord still refuses a bad one */
+                { "[supervisord]\nnodaemon=true\numask=-22\n", 3, "umask: invalid value '-22'" },
+                { "[program:a]\ncommand=/bin/a\numask=0o99\n", 3,
+                  "[program:a] umask: invalid value '0o99'" },
+                { "[program:a]\ncommand=/bin/a\numask=\n", 3, "umask: invalid value ''" },
+                { "[supervisord]\ndirectory=\n[program:a]\ncommand=/bin/a\n", 2,
+                  "[supervisord] directory: empty" },
                 { "[program:a]\ncommand=/bin/a %(process_num)02d\nprocess_name=x_%(process_num)d\n"
                   "numprocs=2\n"
                   "[program:x_0]\ncommand=/bin/x\n", 5, "would be the worker 'x_0'" },
@@ -871,6 +960,20 @@ static void test_values(void **state) {
         assert_int_equal(svd_parse_long(" 42 ", &n), 0);
         assert_int_equal(n, 42);
         assert_int_equal(svd_parse_long("4 2", &n), -EINVAL);
+        /* octal as Python's int(s, 8): blanks around, a "+", a "0o" */
+        assert_int_equal(svd_parse_octal(" 022 ", &n), 0);
+        assert_int_equal(n, 022);
+        assert_int_equal(svd_parse_octal("+0o77", &n), 0);
+        assert_int_equal(n, 077);
+        assert_int_equal(svd_parse_octal("0O7", &n), 0);
+        assert_int_equal(n, 07);
+        assert_int_equal(svd_parse_octal("00022", &n), 0);
+        assert_int_equal(n, 022);
+        assert_int_equal(svd_parse_octal("", &n), -EINVAL);
+        assert_int_equal(svd_parse_octal("8", &n), -EINVAL);
+        assert_int_equal(svd_parse_octal("+-7", &n), -EINVAL);
+        assert_int_equal(svd_parse_octal("0x7", &n), -EINVAL);
+        assert_int_equal(svd_parse_octal("0 7", &n), -EINVAL);
         assert_int_equal(svd_parse_byte_size("50MB", &sz), 0);
         assert_int_equal(sz, 50ULL << 20);
         assert_int_equal(svd_parse_byte_size("1kb", &sz), 0);
@@ -921,6 +1024,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_socket, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_process_num, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_syntax, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_daemonized, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_nodaemon, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_errors, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_load_file, setup_dir, teardown_dir),
                 cmocka_unit_test(test_values),
