@@ -49,30 +49,32 @@ int svd_parse_bool(const char *s, bool *ret) {
         return -EINVAL;
 }
 
-int svd_parse_long(const char *s, long *ret) {
+/* The digits at s in `base`, then only blanks: 0, -EINVAL or -ERANGE. */
+static int parse_number_tail(const char *s, int base, long *ret) {
         char *end;
         long v;
 
-        while (isspace((unsigned char) *s))
-                s++;
-        if (!*s)
-                return -EINVAL;
         errno = 0;
-        v = strtol(s, &end, 10);
+        v = strtol(s, &end, base);
         if (errno == ERANGE)
                 return -ERANGE;
         while (isspace((unsigned char) *end))
                 end++;
-        if (*end)
+        if (end == s || *end)
                 return -EINVAL;
         *ret = v;
         return 0;
 }
 
-int svd_parse_octal(const char *s, long *ret) {
-        char *end;
-        long v;
+int svd_parse_long(const char *s, long *ret) {
+        while (isspace((unsigned char) *s))
+                s++;
+        if (!*s)
+                return -EINVAL;
+        return parse_number_tail(s, 10, ret);
+}
 
+int svd_parse_octal(const char *s, long *ret) {
         while (isspace((unsigned char) *s))
                 s++;
         if (*s == '+')
@@ -82,16 +84,7 @@ int svd_parse_octal(const char *s, long *ret) {
         /* strtol would take a second sign or blanks here, Python does not */
         if (!isdigit((unsigned char) *s))
                 return -EINVAL;
-        errno = 0;
-        v = strtol(s, &end, 8);
-        if (errno == ERANGE)
-                return -ERANGE;
-        while (isspace((unsigned char) *end))
-                end++;
-        if (*end)
-                return -EINVAL;
-        *ret = v;
-        return 0;
+        return parse_number_tail(s, 8, ret);
 }
 
 /* supervisord's byte_size: a number with an optional KB, MB or GB suffix (1024-based). */
