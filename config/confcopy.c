@@ -92,6 +92,20 @@ static int copy_sink(cfg_t *n, SinkConfig *ret) {
         return 0;
 }
 
+/* status-field and the status-words section, as classify.h reads them */
+static int copy_status_words(cfg_t *hs, HealthWords *ret) {
+        cfg_t *ws = cfg_size(hs, "status-words") > 0 ? cfg_getsec(hs, "status-words") : NULL;
+        bool oom = false;
+
+        ret->field = strdup_or_null(cfg_getstr(hs, "status-field"), &oom);
+        if (ws) {
+                ret->healthy = strv_from_list(ws, "healthy", &oom);
+                ret->degraded = strv_from_list(ws, "degraded", &oom);
+                ret->unhealthy = strv_from_list(ws, "unhealthy", &oom);
+        }
+        return oom ? -ENOMEM : 0;
+}
+
 static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alerts,
                        WorkerConfig *ret) {
         cfg_t *rs = cfg_getsec(w, "restart"), *hs = cfg_getsec(w, "health");
@@ -138,6 +152,8 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
                         .degraded = (DegradedPolicy) cfg_getint(hs, "degraded"),
                         .max_body = (uint64_t) cfg_getint(hs, "max-body"),
                 };
+        if (hs && copy_status_words(hs, &ret->health.words) < 0)
+                return -ENOMEM;
         if (oom)
                 return -ENOMEM;
         if (cfg_getstr(rs, "give-up"))

@@ -359,6 +359,32 @@ static int validate_url(cfg_t *cfg, cfg_opt_t *opt) {
         return -1;
 }
 
+/* status-field: a JSON pointer health_classify() can follow */
+static int validate_status_field(cfg_t *cfg, cfg_opt_t *opt) {
+        const char *s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+
+        if (health_field_valid(s) && strlen(s) < 256)
+                return 0;
+        cfg_error(cfg, "%s: invalid JSON pointer '%s', expected \"\" or /key/key... (RFC 6901: "
+                  "~0 for '~', ~1 for '/')", opt->name, s);
+        return -1;
+}
+
+/* status-words: each a word of 1 to 64 characters */
+static int validate_status_words(cfg_t *cfg, cfg_opt_t *opt) {
+        for (unsigned i = 0; i < cfg_opt_size(opt); i++) {
+                const char *s = cfg_opt_getnstr(opt, i);
+                size_t n = strlen(s);
+
+                if (n == 0 || n > 64) {
+                        cfg_error(cfg, "status-words %s: invalid word '%s', expected 1 to 64 "
+                                  "characters", opt->name, s);
+                        return -1;
+                }
+        }
+        return 0;
+}
+
 static int validate_factor(cfg_t *cfg, cfg_opt_t *opt) {
         double f = cfg_opt_getnfloat(opt, cfg_opt_size(opt) - 1);
 
@@ -497,6 +523,14 @@ static cfg_opt_t restart_opts[] = {
         CFG_END(),
 };
 
+/* a worker's own status words, by the class each means: libconfuse keys are fixed names */
+static cfg_opt_t status_words_opts[] = {
+        CFG_STR_LIST("healthy", NULL, CFGF_NODEFAULT),
+        CFG_STR_LIST("degraded", NULL, CFGF_NODEFAULT),
+        CFG_STR_LIST("unhealthy", NULL, CFGF_NODEFAULT),
+        CFG_END(),
+};
+
 static cfg_opt_t health_opts[] = {
         CFG_STR("url", NULL, CFGF_NODEFAULT),
         DURATION("interval", 10 * USEC_PER_SEC),
@@ -507,6 +541,8 @@ static cfg_opt_t health_opts[] = {
         CFG_INT("successes", 1, CFGF_NONE),
         CFG_INT_CB("degraded", DEGRADED_ALERT, CFGF_NONE, cb_degraded),
         CFG_INT_CB("max-body", 16 * 1024, CFGF_NONE, cb_size),
+        CFG_STR("status-field", NULL, CFGF_NODEFAULT),
+        CFG_SEC("status-words", status_words_opts, CFGF_NODEFAULT),
         CFG_END(),
 };
 
@@ -663,6 +699,11 @@ static cfg_t *new_cfg(void) {
         cfg_set_validate_func(cfg, "worker|restart|give-up", validate_give_up);
         cfg_set_validate_func(cfg, "worker|health|url", validate_url);
         cfg_set_validate_func(cfg, "worker|health|failures", validate_count);
+        cfg_set_validate_func(cfg, "worker|health|status-field", validate_status_field);
+        cfg_set_validate_func(cfg, "worker|health|status-words|healthy", validate_status_words);
+        cfg_set_validate_func(cfg, "worker|health|status-words|degraded", validate_status_words);
+        cfg_set_validate_func(cfg, "worker|health|status-words|unhealthy",
+                              validate_status_words);
         cfg_set_validate_func(cfg, "worker|limit-nproc", validate_limit);
         cfg_set_validate_func(cfg, "worker|limit-nofile", validate_limit);
         cfg_set_validate_func(cfg, "worker|health|successes", validate_count);

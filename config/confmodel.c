@@ -96,6 +96,10 @@ static void worker_config_done(WorkerConfig *w) {
         strv_free(w->environment);
         free(w->log_dir);
         free(w->health.url);
+        strv_free(w->health.words.healthy);
+        strv_free(w->health.words.degraded);
+        strv_free(w->health.words.unhealthy);
+        free(w->health.words.field);
         free(w->alerts.rules);
 }
 

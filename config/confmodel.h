@@ -10,6 +10,7 @@
 
 #include "alertrule.h"
 #include "backoff.h"
+#include "classify.h"
 #include "defaults.h"
 #include "escalate.h"
 #include "logconf.h"
@@ -42,6 +43,7 @@ typedef struct HealthConfig {
         unsigned successes;   /* consecutive good answers to clear unhealthy */
         DegradedPolicy degraded;
         uint64_t max_body;
+        HealthWords words;    /* status-words and status-field */
 } HealthConfig;
 
 typedef struct AlertConfig {

@@ -99,7 +99,7 @@ static void on_result(Probe *p, HealthClass c, bool timed_out) {
 
 static void on_answer(const HttpResult *res, void *userdata) {
         Probe *p = userdata;
-        const char *reason = NULL;
+        char reason[HEALTH_REASON_MAX];
         HealthClass c;
 
         p->answered++;
@@ -113,9 +113,9 @@ static void on_answer(const HttpResult *res, void *userdata) {
                 snprintf(p->last_reason, sizeof p->last_reason, "%s",
                          res->timed_out ? "timeout" : res->error);
         } else {
-                c = health_classify(res->http_code, res->body, res->body_len, res->truncated,
-                                    &reason);
-                if (reason)
+                c = health_classify(&p->spec.health->words, res->http_code, res->body,
+                                    res->body_len, res->truncated, reason);
+                if (reason[0])
                         snprintf(p->last_reason, sizeof p->last_reason, "HTTP %ld: %s",
                                  res->http_code, reason);
                 else

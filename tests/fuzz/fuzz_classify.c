@@ -4,21 +4,27 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "classify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        const char *reason = (const char *) 1;
+        char reason[HEALTH_REASON_MAX];
         HealthClass c;
         long code;
 
         if (size < 3)
                 return -1;
         code = ((long) data[0] << 8 | data[1]) & 1023;
-        c = health_classify(code, (const char *) data + 3, size - 3, data[2] & 1, &reason);
+        static char *custom[] = { (char *) "critical", NULL };
+        static const HealthWords words = { .unhealthy = custom, .field = (char *) "/data/0/status" };
+
+        memset(reason, 1, sizeof reason);
+        c = health_classify(data[2] & 2 ? &words : NULL, code, (const char *) data + 3, size - 3,
+                            data[2] & 1, reason);
         if (c != HEALTH_HEALTHY && c != HEALTH_DEGRADED && c != HEALTH_UNHEALTHY)
                 abort();
-        if (reason == (const char *) 1 || (c != HEALTH_HEALTHY && !reason))
+        if (!memchr(reason, '\0', sizeof reason) || (c != HEALTH_HEALTHY && !reason[0]))
                 abort();
         if ((code >= 400 || code < 200) && c != HEALTH_UNHEALTHY)
                 abort();

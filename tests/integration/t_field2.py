@@ -1,0 +1,127 @@
+"""
+What real apps and real supervisord.conf files showed, second part: health answers in the words
+apps use (an unknown word is degraded, never healthy; a worker's own words and status field).
+"""
+import http.server
+import json
+import threading
+
+import __main__ as h
+
+
+def steerable_endpoint(c):
+    """An HTTP server on 127.0.0.1 answering GET PATH with the body set in bodies[PATH]
+    (200, application/json); returns (port, bodies, lock)."""
+    bodies, lock = {}, threading.Lock()
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            with lock:
+                body = bodies.get(self.path, "{}").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    c.background(srv.serve_forever)
+    c.closers.append(srv.shutdown)
+    return srv.server_address[1], bodies, lock
+
+
+def answer(bodies, lock, path, obj):
+    with lock:
+        bodies[path] = json.dumps(obj)
+
+
+def health_state(c, name):
+    hl = c.inst(name)["health"]
+    return hl["state"], (hl["last"] or {}).get("reason") or ""
+
+
+@h.test
+def health_status_words(c):
+    """An app's {"status": "critical"} restarts it; an unknown word is degraded with the word in
+    the reason; a worker's status-words and status-field (a JSON pointer) are honoured."""
+    port, bodies, lock = steerable_endpoint(c)
+    url = f"http://127.0.0.1:{port}"
+    answer(bodies, lock, "/plain", {"status": "ok"})
+    answer(bodies, lock, "/own", {"status": "ok", "data": {"status": "green"}})
+    probe = """        interval = "200ms"
+        timeout = "150ms"
+        failures = 2
+"""
+    c.conf(f"""worker plain {{
+    command = "sleep 1000"
+    stop-timeout = "2s"
+    restart {{ backoff = "100ms" }}
+    health {{
+        url = "{url}/plain"
+{probe}    }}
+}}
+worker own {{
+    command = "sleep 1000"
+    stop-timeout = "2s"
+    restart {{ backoff = "100ms" }}
+    health {{
+        url = "{url}/own"
+{probe}        status-field = "/data/status"
+        status-words {{
+            unhealthy = {{ "meltdown" }}
+            degraded = {{ "tea-time", "critical" }}
+        }}
+    }}
+}}
+""")
+    d = c.start_daemon(c.path("upkeep.conf"))
+    for n in ("plain", "own"):
+        c.wait_state(n, "RUNNING", timeout=10)
+        h.wait_for(lambda n=n: health_state(c, n)[0] == "healthy", 10, f"{n} healthy")
+
+    # an unknown word: degraded, the word in the reason, no restart
+    pid = c.inst("plain")["pid"]
+    answer(bodies, lock, "/plain", {"status": "sideways", "total_errors": 0})
+    h.wait_for(lambda: health_state(c, "plain")[0] == "degraded", 10, "plain degraded")
+    h.check("sideways" in health_state(c, "plain")[1],
+            f"the word in the reason: {health_state(c, 'plain')}")
+    h.check_eq(c.inst("plain")["pid"], pid, "a degraded worker is not restarted")
+
+    # the app's own word for its worst state: unhealthy, restarted
+    answer(bodies, lock, "/plain", {"status": "critical", "total_errors": 3})
+    h.wait_for(lambda: c.inst("plain")["restarts"] >= 1, 10, "plain restarted on 'critical'")
+
+    # the worker's own field: the top-level "status" is not read
+    pid = c.inst("own")["pid"]
+    answer(bodies, lock, "/own", {"status": "ok", "data": {"status": "Tea-Time"}})
+    h.wait_for(lambda: health_state(c, "own")[0] == "degraded", 10, "own degraded (its word)")
+    answer(bodies, lock, "/own", {"status": "ok", "data": {"status": "critical"}})
+    h.wait_for(lambda: "critical" in health_state(c, "own")[1], 10, "critical answered")
+    h.check_eq((health_state(c, "own")[0], c.inst("own")["pid"]), ("degraded", pid),
+               "critical moved to degraded by the worker's words: no restart")
+    answer(bodies, lock, "/own", {"status": "fail", "data": {"status": "meltdown"}})
+    h.wait_for(lambda: c.inst("own")["restarts"] >= 1, 10, "own restarted on its 'meltdown'")
+    # the field missing: degraded, saying where it looked
+    answer(bodies, lock, "/own", {"status": "ok"})
+    h.wait_for(lambda: "no status at /data/status" in health_state(c, "own")[1], 10,
+               "own: the missing field in the reason")
+    h.check(d.alive(), "upkeepd alive")
+
+
+@h.test
+def health_status_words_refused(c):
+    """A status-field that is no JSON pointer is refused with file:line."""
+    conf = c.conf("""worker w {
+    command = "sleep 1000"
+    health {
+        url = "http://127.0.0.1:1/h"
+        status-field = "data/status"
+    }
+}
+""")
+    r = h.subprocess.run([h.UPKEEPD, "--check-config", "-c", conf], capture_output=True,
+                         text=True, timeout=30, stdin=h.subprocess.DEVNULL)
+    h.check(r.returncode != 0, "refused")
+    h.check("upkeep.conf:" in r.stderr and "JSON pointer" in r.stderr, f"error: {r.stderr}")
