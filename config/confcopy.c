@@ -92,6 +92,17 @@ static int copy_sink(cfg_t *n, SinkConfig *ret) {
         return 0;
 }
 
+/* restart clean-exit, already validated; the default set without it */
+static void copy_clean_exits(cfg_t *rs, CleanExits *ret) {
+        if (cfg_size(rs, "clean-exit") == 0) {
+                clean_exits_default(ret);
+                return;
+        }
+        clean_exits_none(ret);
+        for (unsigned i = 0; i < cfg_size(rs, "clean-exit"); i++)
+                (void) clean_exits_add(ret, cfg_getnstr(rs, "clean-exit", i));
+}
+
 /* status-field and the status-words section, as classify.h reads them */
 static int copy_status_words(cfg_t *hs, HealthWords *ret) {
         cfg_t *ws = cfg_size(hs, "status-words") > 0 ? cfg_getsec(hs, "status-words") : NULL;
@@ -154,6 +165,7 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
                 };
         if (hs && copy_status_words(hs, &ret->health.words) < 0)
                 return -ENOMEM;
+        copy_clean_exits(rs, &ret->clean);
         if (oom)
                 return -ENOMEM;
         if (cfg_getstr(rs, "give-up"))

@@ -359,6 +359,19 @@ static int validate_url(cfg_t *cfg, cfg_opt_t *opt) {
         return -1;
 }
 
+/* restart clean-exit: exit codes 0 to 255 and signal names */
+static int validate_clean_exit(cfg_t *cfg, cfg_opt_t *opt) {
+        CleanExits c;
+
+        for (unsigned i = 0; i < cfg_opt_size(opt); i++)
+                if (clean_exits_add(&c, cfg_opt_getnstr(opt, i)) < 0) {
+                        cfg_error(cfg, "%s: invalid entry '%s', expected an exit code 0 to 255 or "
+                                  "a signal name like TERM", opt->name, cfg_opt_getnstr(opt, i));
+                        return -1;
+                }
+        return 0;
+}
+
 /* status-field: a JSON pointer health_classify() can follow */
 static int validate_status_field(cfg_t *cfg, cfg_opt_t *opt) {
         const char *s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
@@ -520,6 +533,7 @@ static cfg_opt_t restart_opts[] = {
         DURATION("reset-after", 10 * USEC_PER_MINUTE),
         CFG_STR("give-up", NULL, CFGF_NODEFAULT),
         DURATION("retry-after", 0),
+        CFG_STR_LIST("clean-exit", NULL, CFGF_NODEFAULT),
         CFG_END(),
 };
 
@@ -697,6 +711,7 @@ static cfg_t *new_cfg(void) {
         cfg_set_validate_func(cfg, "worker|log-dir", validate_path);
         cfg_set_validate_func(cfg, "worker|restart|factor", validate_factor);
         cfg_set_validate_func(cfg, "worker|restart|give-up", validate_give_up);
+        cfg_set_validate_func(cfg, "worker|restart|clean-exit", validate_clean_exit);
         cfg_set_validate_func(cfg, "worker|health|url", validate_url);
         cfg_set_validate_func(cfg, "worker|health|failures", validate_count);
         cfg_set_validate_func(cfg, "worker|health|status-field", validate_status_field);

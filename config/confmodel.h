@@ -11,6 +11,7 @@
 #include "alertrule.h"
 #include "backoff.h"
 #include "classify.h"
+#include "cleanexit.h"
 #include "defaults.h"
 #include "escalate.h"
 #include "logconf.h"
@@ -89,6 +90,7 @@ typedef struct WorkerConfig {
         usec_t stop_timeout;
         usec_t start_secs;
         RestartPolicy policy;
+        CleanExits clean;       /* the ends on-failure does not restart */
         BackoffParams backoff;
         unsigned give_up_count; /* 0: never give up */
         usec_t give_up_within;

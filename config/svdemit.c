@@ -155,6 +155,20 @@ static void emit_log(FILE *o, const Program *pg, const Proc *pr) {
 
 static void emit_restart(FILE *o, const Program *pg) {
         fprintf(o, "    restart {\n        policy  = %s\n", restart_policy_to_string(pg->policy));
+        if (pg->policy == RESTART_ON_FAILURE) {
+                const char *sep = "";
+
+                /* supervisord restarts a program killed by any signal (its exit status is -1,
+                 * never expected): only the exit codes are clean, where upkeep's default also
+                 * takes SIGTERM, SIGINT, SIGHUP and SIGPIPE */
+                fputs("        clean-exit = { ", o);
+                for (int c = 0; c < 256; c++)
+                        if (clean_exits_test(&pg->exitcodes, c, 0)) {
+                                fprintf(o, "%s\"%d\"", sep, c);
+                                sep = ", ";
+                        }
+                fputs(" }   # autorestart=unexpected: exitcodes, no signal\n", o);
+        }
         if (pg->policy != RESTART_NEVER && pg->startsecs > 0) {
                 long n = MAX(1, MIN(pg->startretries, CFG_MAX_GIVE_UP));
                 usec_t w = give_up_window(n, pg->startsecs);

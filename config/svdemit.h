@@ -20,6 +20,7 @@ typedef struct Program {
         long numprocs, numprocs_start, priority, startsecs, startretries, stopwaitsecs;
         bool autostart, redirect_stderr;
         RestartPolicy policy;
+        CleanExits exitcodes;     /* its exitcodes, and no signal: autorestart=unexpected */
         int stop_signal;
         const char *default_user; /* [supervisord] user */
         const char *default_directory; /* [supervisord] directory, when supervisord daemonizes */

@@ -494,34 +494,33 @@ static int read_autorestart(Parser *p, Program *pg, Expander *x) {
         return 0;
 }
 
-/* exitcodes: checked; upkeep cannot take other codes than 0 for clean, so say so. */
-static int read_exitcodes(Parser *p, const Program *pg, Expander *x) {
+/* exitcodes: the exit codes autorestart=unexpected does not restart (0 by default). */
+static int read_exitcodes(Parser *p, Program *pg, Expander *x) {
         const Section *s = pg->sec;
         const Key *k = svd_find_key(s, "exitcodes");
         _cleanup_free_ char *v = NULL;
-        bool only_zero = true;
         char *tok, *save = NULL;
         int r;
 
-        if (!k)
+        clean_exits_none(&pg->exitcodes);
+        if (!k) {
+                (void) clean_exits_add(&pg->exitcodes, "0");
                 return 0;
+        }
         r = svd_expand_key(p, s, k, x, &v);
         if (r < 0)
                 return r;
         for (tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                char num[8];
                 long c;
 
                 if (svd_parse_long(tok, &c) < 0 || c < 0 || c > 255)
                         return svd_fail(p, -EINVAL, k->file, k->line, "[%s] exitcodes: invalid "
                                         "exit code '%s', expected a comma-separated list of 0 "
                                         "to 255", s->name, svd_strip(tok));
-                if (c != 0)
-                        only_zero = false;
+                snprintf(num, sizeof num, "%ld", c);
+                (void) clean_exits_add(&pg->exitcodes, num);
         }
-        if (!only_zero && pg->policy == RESTART_ON_FAILURE)
-                svd_warn_key(p, s, k, "upkeep counts only exit code 0 (and SIGTERM, SIGINT, "
-                             "SIGHUP, SIGPIPE) as a clean exit, the other codes will be "
-                             "restarted");
         return 0;
 }
 

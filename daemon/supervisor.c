@@ -122,10 +122,7 @@ static void describe_exit(const Instance *i, char *buf, size_t len) {
 }
 
 static bool exit_is_clean(const Instance *i) {
-        if (i->exit_signal)
-                return i->exit_signal == SIGHUP || i->exit_signal == SIGINT ||
-                       i->exit_signal == SIGTERM || i->exit_signal == SIGPIPE;
-        return i->exit_code == 0;
+        return clean_exits_test(&i->worker->cfg->clean, i->exit_code, i->exit_signal);
 }
 
 static bool restart_wanted(const Instance *i, FsmEvent ev) {

@@ -125,3 +125,64 @@ def health_status_words_refused(c):
                          text=True, timeout=30, stdin=h.subprocess.DEVNULL)
     h.check(r.returncode != 0, "refused")
     h.check("upkeep.conf:" in r.stderr and "JSON pointer" in r.stderr, f"error: {r.stderr}")
+
+
+@h.test
+def supervisord_unexpected_signal_restarts(c):
+    """Under autorestart=unexpected a program killed by SIGTERM (or any signal) is restarted, as
+    supervisord does; one that exits with a code of exitcodes is not."""
+    ini = c.write("supervisord.conf", """[unix_http_server]
+file=%(here)s/upkeep.sock
+
+[supervisord]
+childlogdir=%(here)s/logs
+
+[program:killed]
+command=sh -c 'echo x >> %(here)s/killed.runs; sleep 0.3; kill -TERM $$; sleep 5'
+startsecs=0
+
+[program:expected]
+command=sh -c 'echo x >> %(here)s/expected.runs; sleep 0.3; exit 3'
+startsecs=0
+exitcodes=0,3
+""")
+    d = c.start_daemon(ini)
+
+    def runs(name):
+        try:
+            with open(c.path(f"{name}.runs")) as f:
+                return len(f.readlines())
+        except FileNotFoundError:
+            return 0
+    h.wait_for(lambda: runs("killed") >= 3, 15, "killed (SIGTERM) restarted twice")
+    c.wait_state("expected", "EXITED", timeout=10)
+    h.check_eq(runs("expected"), 1, "an exit code of exitcodes is not restarted")
+    h.check(d.alive(), "upkeepd alive")
+
+
+@h.test
+def clean_exit_native(c):
+    """restart { clean-exit = {...} }: what on-failure does not restart; a bad entry is refused
+    with file:line."""
+    c.conf(h.worker_block("w", f"sh -c 'echo x >> {c.path('w.runs')}; sleep 0.2; kill -TERM $$'",
+                          start_secs="0s", restart=dict(policy="on-failure", backoff="100ms",
+                                                        clean_exit=["0", "USR1"])) +
+           h.worker_block("d", "sh -c 'sleep 0.2; kill -TERM $$'", start_secs="0s",
+                          restart=dict(policy="on-failure")))
+    d = c.start_daemon(c.path("upkeep.conf"))
+
+    def runs():
+        try:
+            with open(c.path("w.runs")) as f:
+                return len(f.readlines())
+        except FileNotFoundError:
+            return 0
+    h.wait_for(lambda: runs() >= 2, 10, "w (SIGTERM not clean) restarted")
+    c.wait_state("d", "EXITED", timeout=10)  # the default: SIGTERM is clean
+    h.check(d.alive(), "upkeepd alive")
+    bad = c.conf(h.worker_block("w", "sleep 1", restart=dict(clean_exit=["0", "NOPE"])),
+                 name="bad.conf")
+    r = h.subprocess.run([h.UPKEEPD, "--check-config", "-c", bad], capture_output=True,
+                         text=True, timeout=30, stdin=h.subprocess.DEVNULL)
+    h.check(r.returncode != 0 and "bad.conf:" in r.stderr and "NOPE" in r.stderr,
+            f"refused: {r.returncode} {r.stderr}")

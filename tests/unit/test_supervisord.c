@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <cmocka.h>
 
 #include <ftw.h>
@@ -450,10 +451,8 @@ static void test_autorestart_exitcodes(void **state) {
         Config *c;
 
         convert_ok(ini, &text, &warnings);
-        /* exitcodes only matters with autorestart=unexpected */
-        assert_warning(warnings, ini, 4, "[program:unexp] exitcodes: upkeep counts only exit "
-                       "code 0");
-        assert_int_equal(count_lines(warnings), 1);
+        /* exitcodes and autorestart=unexpected translate exactly: no warning */
+        assert_int_equal(count_lines(warnings), 0);
 
         c = load_ini(ini);
         assert_int_equal(conf_find_worker(c, "unexp")->policy, RESTART_ON_FAILURE);
@@ -462,6 +461,14 @@ static void test_autorestart_exitcodes(void **state) {
         assert_int_equal(conf_find_worker(c, "never")->policy, RESTART_NEVER);
         assert_false(conf_find_worker(c, "never")->autostart);
         assert_true(conf_find_worker(c, "zero")->autostart);
+        /* supervisord restarts a program killed by any signal under unexpected: none is clean,
+         * the exit codes are exitcodes */
+        assert_true(clean_exits_test(&conf_find_worker(c, "unexp")->clean, 2, 0));
+        assert_false(clean_exits_test(&conf_find_worker(c, "unexp")->clean, 1, 0));
+        assert_false(clean_exits_test(&conf_find_worker(c, "unexp")->clean, 0, SIGTERM));
+        assert_false(clean_exits_test(&conf_find_worker(c, "zero")->clean, 0, SIGINT));
+        assert_true(clean_exits_test(&conf_find_worker(c, "zero")->clean, 0, 0));
+        assert_false(clean_exits_test(&conf_find_worker(c, "zero")->clean, 2, 0));
         conf_free(c);
 }
 
