@@ -12,6 +12,7 @@
 
 #include "defaults.h"
 #include "parse.h"
+#include "shlex.h"
 #include "strv.h"
 #include "svdexpand.h"
 #include "svdprogram.h"
@@ -167,7 +168,7 @@ static int proc_name(Parser *p, const Program *pg, Expander *x, Proc *pr) {
 
 /* The command as native text ('%' doubled; with `marker`, %(process_num)d as %i). */
 static int proc_command(Parser *p, const Section *s, Expander *x, bool marker, Proc *pr) {
-        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_strv_free_ char **argv = NULL, **words = NULL;
         const Key *k = svd_find_key(s, "command");
         const char *argv_err = NULL;
         int r;
@@ -178,14 +179,27 @@ static int proc_command(Parser *p, const Section *s, Expander *x, bool marker, P
         x->marker = x->escape = false;
         if (r < 0)
                 return r;
-        /* the text config.c will split: refuse here, with the INI position, what it would refuse */
-        r = argv_split(pr->command, &argv, &argv_err);
+        /* supervisord splits with Python's shlex.split(): its errors, its words */
+        r = shlex_split(pr->command, &words, &argv_err);
         if (r == -ENOMEM)
                 return oom(p);
-        if (r < 0 || strv_length(argv) == 0)
+        if (r < 0 || strv_length(words) == 0)
                 return svd_fail(p, -EINVAL, k->file, k->line, "[%s] command: %s%s, expected a "
                                 "program and its arguments", s->name,
                                 r < 0 ? argv_err : "empty command", k->cut ? CUT_NOTE : "");
+        /* the text config.c will split with argv_split(): kept when it gives the same words,
+         * else written again, quoted for it (inside "..." shlex keeps the backslash of \$) */
+        r = argv_split(pr->command, &argv, &argv_err);
+        if (r == -ENOMEM)
+                return oom(p);
+        if (r < 0 || !strv_equal(argv, words)) {
+                char *q = argv_join_quoted(words);
+
+                if (!q)
+                        return oom(p);
+                free(pr->command);
+                pr->command = q;
+        }
         return 0;
 }
 

@@ -4,6 +4,7 @@ apps use (an unknown word is degraded, never healthy; a worker's own words and s
 """
 import http.server
 import json
+import os
 import threading
 
 import __main__ as h
@@ -186,3 +187,45 @@ def clean_exit_native(c):
                          text=True, timeout=30, stdin=h.subprocess.DEVNULL)
     h.check(r.returncode != 0 and "bad.conf:" in r.stderr and "NOPE" in r.stderr,
             f"refused: {r.returncode} {r.stderr}")
+
+
+# Commands where a shell's rules and Python's shlex.split() (which supervisord uses) differ, or
+# that are easy to get wrong.  None holds " ;", " #" or "%" (supervisord.conf syntax).
+SHLEX_TABLE = [
+    r'"\$HOME" "\`date\`" "a\\b" "q\"q"',
+    'a\\\nb "x\\\ny"',  # continuation lines: configparser strips their indent
+    r"'single \$ \` \\' 'it'\''s' '' """,
+    r'esc\ aped \$dollar \"dq \'sq back\\slash',
+    r'mixed"dq part"'"'sq part'"r'tail \t tab',
+    'h#ash# x#y "" "#"',
+    'tab\there cr\rhere',
+    r'"$HOME" ${X} $(id) `id`',
+    r'a"b\"c"d e\\"f"',
+]
+
+
+@h.test
+def supervisord_command_shlex(c):
+    """Each [program:x] command is split as Python's shlex.split() splits it (what supervisord
+    runs), compared with python3's shlex on a table of tricky commands."""
+    import shlex
+    import sys
+    dump = (f"{sys.executable} -c \"import sys,json,os;open(sys.argv[1]+'.tmp','w')"
+            f".write(json.dumps(sys.argv[2:]));os.rename(sys.argv[1]+'.tmp',sys.argv[1])\"")
+    ini = ["[unix_http_server]", "file=%(here)s/upkeep.sock", "", "[supervisord]",
+           "childlogdir=%(here)s/logs", ""]
+    for n, tail in enumerate(SHLEX_TABLE):
+        # a continuation line starts indented, as configparser wants: the command holds a
+        # newline only through a continued value
+        tail_ini = tail.replace("\n", "\n    ")
+        ini += [f"[program:p{n}]", f"command={dump} %(here)s/p{n}.argv {tail_ini}",
+                "autorestart=false", "startsecs=0", ""]
+    path = c.write("supervisord.conf", "\n".join(ini))
+    d = c.start_daemon(path)
+    for n, tail in enumerate(SHLEX_TABLE):
+        out = c.path(f"p{n}.argv")
+        h.wait_for(lambda out=out: os.path.exists(out), 15, f"{out} written")
+        with open(out) as f:
+            got = json.load(f)
+        h.check_eq(got, shlex.split(tail), f"argv of {tail!r}")
+    h.check(d.alive(), "upkeepd alive")

@@ -681,7 +681,7 @@ static void test_syntax(void **state) {
         Config *c;
 
         assert_int_equal(svd_convert(ini, &text, &warnings), -EINVAL);
-        assert_warning(warnings, ini, 8, "[program:semi] command: unterminated single quote "
+        assert_warning(warnings, ini, 8, "[program:semi] command: No closing quotation "
                        "(supervisord ends the line at ' ;' or ' #', inside quotes too)");
         free(warnings);
         warnings = NULL;
