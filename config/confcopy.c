@@ -150,6 +150,7 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
                 .limit_nproc = cfg_getint(w, "limit-nproc"),
                 .limit_nofile = cfg_getint(w, "limit-nofile"),
                 .log_dir = strdup_or_null(cfg_getstr(w, "log-dir") ?: global_log_dir, &oom),
+                .log_file = strdup_or_null(cfg_getstr(w, "log-file"), &oom),
         };
         if (hs)
                 ret->health = (HealthConfig) {

@@ -11,6 +11,7 @@
 #include <confuse.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -460,6 +461,19 @@ static int validate_path(cfg_t *cfg, cfg_opt_t *opt) {
         return 0;
 }
 
+/* a worker's log-file: an absolute path to a file, not a directory */
+static int validate_worker_log_file(cfg_t *cfg, cfg_opt_t *opt) {
+        const char *s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+        size_t n = s ? strlen(s) : 0;
+
+        if (n < 2 || s[0] != '/' || s[n - 1] == '/' || n >= PATH_MAX / 2) {
+                cfg_error(cfg, "%s: invalid path '%s', expected the absolute path of a file",
+                          opt->name, s ? s : "");
+                return -1;
+        }
+        return 0;
+}
+
 /* upkeepd binds the socket at start: a path that does not fit sun_path fails there, not here. */
 static int validate_socket(cfg_t *cfg, cfg_opt_t *opt) {
         const char *s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
@@ -602,6 +616,7 @@ static cfg_opt_t worker_opts[] = {
         CFG_INT("limit-nproc", 0, CFGF_NONE),
         CFG_INT("limit-nofile", 0, CFGF_NONE),
         CFG_STR("log-dir", NULL, CFGF_NODEFAULT),
+        CFG_STR("log-file", NULL, CFGF_NODEFAULT),
         CFG_SEC("log", logconf_worker_opts, CFGF_NODEFAULT),
         CFG_SEC("restart", restart_opts, CFGF_NONE),
         CFG_SEC("health", health_opts, CFGF_NODEFAULT),
@@ -709,6 +724,7 @@ static cfg_t *new_cfg(void) {
         cfg_set_validate_func(cfg, "worker|directory", validate_path);
         cfg_set_validate_func(cfg, "worker|env-file", validate_path);
         cfg_set_validate_func(cfg, "worker|log-dir", validate_path);
+        cfg_set_validate_func(cfg, "worker|log-file", validate_worker_log_file);
         cfg_set_validate_func(cfg, "worker|restart|factor", validate_factor);
         cfg_set_validate_func(cfg, "worker|restart|give-up", validate_give_up);
         cfg_set_validate_func(cfg, "worker|restart|clean-exit", validate_clean_exit);

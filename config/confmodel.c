@@ -95,6 +95,7 @@ static void worker_config_done(WorkerConfig *w) {
         free(w->env_file);
         strv_free(w->environment);
         free(w->log_dir);
+        free(w->log_file);
         free(w->health.url);
         strv_free(w->health.words.healthy);
         strv_free(w->health.words.degraded);

@@ -101,6 +101,7 @@ typedef struct WorkerConfig {
         HealthConfig health;
         AlertConfig alerts; /* a copy of the global rules unless the worker has its own */
         char *log_dir;     /* the global one unless set per worker; "-": upkeepd's stdout */
+        char *log_file;    /* NULL: log-dir/<worker>/<worker>.log; else this path (%i: index) */
         LogConfig log;     /* the global log section, overridden key by key */
 } WorkerConfig;
 

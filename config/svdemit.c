@@ -137,7 +137,13 @@ static const char *default_note(const Section *s, const char *stream, const char
 static void emit_log(FILE *o, const Program *pg, const Proc *pr) {
         const char *st = pg->log_stream;
 
-        if (pr->log_dir) {
+        if (pr->log_file) {
+                fputs("    log-file     = ", o);
+                fput_quoted(o, pr->log_file);
+                fputs("   # ", o);
+                fput_comment(o, pr->log_note);
+                fputc('\n', o);
+        } else if (pr->log_dir) {
                 fputs("    log-dir      = ", o);
                 fput_quoted(o, pr->log_dir);
                 fputs("   # ", o);
@@ -275,7 +281,13 @@ static void emit_globals(Parser *p, FILE *o, const Globals *g) {
                 fprintf(o, "   # [supervisord] childlogdir, %s:%u\n",
                         svd_file_name(p, g->log_dir_key->file), g->log_dir_key->line);
         }
-        if (g->logfile) {
+        if (g->logfile && g->logfile[0] == '/' && strncmp(g->logfile, "/dev/", 5) != 0 &&
+            strncmp(g->logfile, "/proc/", 6) != 0) {
+                /* supervisord's own log: upkeepd's, rotated as the global log section says */
+                fputs("log-file = ", o);
+                fput_quoted(o, g->logfile);
+                fputs("   # [supervisord] logfile\n", o);
+        } else if (g->logfile) {
                 fputs("# [supervisord] logfile = ", o);
                 fput_comment(o, g->logfile);
                 fputs(": upkeepd logs to stderr (or the journal), not to a file\n", o);

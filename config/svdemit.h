@@ -38,6 +38,7 @@ typedef struct Proc {
         char *directory, *user;
         char **env;
         char *log_dir;   /* NULL: upkeep's default */
+        char *log_file;  /* the file stdout_logfile names ('%' doubled, %i with the marker) */
         char *log_note;  /* where log_dir came from, for a comment */
         bool rotate;     /* supervisord rotates this output: say how, in a log section */
 } Proc;

@@ -72,6 +72,7 @@ static void proc_done(Proc *pr) {
         free(pr->user);
         strv_free(pr->env);
         free(pr->log_dir);
+        free(pr->log_file);
         free(pr->log_note);
         *pr = (Proc) {};
 }
@@ -249,11 +250,19 @@ static int proc_log_dir(Parser *p, const Section *s, const Key *k, const char *o
                         svd_warn_key(p, s, k, "%s: upkeep writes output to files only, using "
                                      "the default log-dir and rotation", out_log);
                 return 0;
+        } else if (out_log[0] == '/') {
+                /* that very file, as supervisord writes it */
+                pr->rotate = true;
+                pr->log_file = strdup(out_log);
+                if (!pr->log_file)
+                        return oom(p);
+                pr->log_dir = NULL;
         } else {
                 pr->rotate = true;
                 pr->log_dir = svd_dir_of(out_log);
         }
-        if (!pr->log_dir || asprintf(&pr->log_note, "%s=%s", k->name, out_log) < 0) {
+        if ((!pr->log_dir && !pr->log_file) ||
+            asprintf(&pr->log_note, "%s=%s", k->name, out_log) < 0) {
                 pr->log_note = NULL;
                 return oom(p);
         }
@@ -261,7 +270,8 @@ static int proc_log_dir(Parser *p, const Section *s, const Key *k, const char *o
 }
 
 /* Output: upkeep keeps stdout and stderr in one file per instance, under log-dir. */
-static int proc_output(Parser *p, const Program *pg, Expander *x, bool first, Proc *pr) {
+static int proc_output(Parser *p, const Program *pg, Expander *x, bool marker, bool first,
+                       Proc *pr) {
         const Section *s = pg->sec;
         _cleanup_free_ char *out_log = NULL;
         const Key *k;
@@ -272,7 +282,11 @@ static int proc_output(Parser *p, const Program *pg, Expander *x, bool first, Pr
         pr->rotate = !k || streq_ci(k->value, "AUTO"); /* NONE: supervisord keeps nothing */
         if (!k || is_auto_or_none(k->value))
                 return 0;
+        /* as native text: a literal '%' doubled, a plain %(process_num)d as %i */
+        x->marker = marker;
+        x->escape = true;
         r = svd_expand_key(p, s, k, x, &out_log);
+        x->marker = x->escape = false;
         if (r < 0)
                 return r;
         return proc_log_dir(p, s, k, out_log, first, pr);
@@ -307,7 +321,7 @@ static int render_proc(Parser *p, const Program *pg, const Globals *g, long num,
         if (r >= 0)
                 r = proc_directory_user(p, pg, &x, &pr);
         if (r >= 0)
-                r = proc_output(p, pg, &x, first, &pr);
+                r = proc_output(p, pg, &x, marker, first, &pr);
         if (r < 0) {
                 proc_done(&pr);
                 return r;
@@ -320,6 +334,7 @@ static int render_proc(Parser *p, const Program *pg, const Globals *g, long num,
 static bool procs_alike(const Proc *a, const Proc *b) {
         return streq_ptr(a->directory, b->directory) && streq_ptr(a->user, b->user) &&
                strv_equal(a->env, b->env) && streq_ptr(a->log_dir, b->log_dir) &&
+               !a->log_file == !b->log_file &&
                a->rotate == b->rotate;
 }
 
@@ -464,8 +479,8 @@ static int read_log(Parser *p, Program *pg) {
                 const Key *ko = svd_find_key(s, "stdout_logfile");
 
                 if (!ko || strcmp(ko->value, k->value) != 0)
-                        svd_warn_key(p, s, k, "upkeep writes stdout and stderr into one log, in "
-                                     "the directory of %s_logfile", pg->log_stream);
+                        svd_warn_key(p, s, k, "upkeep writes stdout and stderr into one file, "
+                                     "the one %s_logfile names", pg->log_stream);
         }
         return 0;
 }
@@ -642,20 +657,33 @@ static int render_procs(Parser *p, const Program *pg, const Globals *g, long n, 
         return 0;
 }
 
+/* Is `tmpl` (with %i) for instance j what `plain` (rendered for that process) says?  -ENOMEM */
+static int same_for(const char *tmpl, unsigned j, const char *plain) {
+        _cleanup_free_ char *want = NULL, *got = NULL;
+
+        if (!tmpl || !plain)
+                return !tmpl && !plain;
+        want = expand_instance(plain, 0);
+        got = expand_instance(tmpl, j);
+        if (!want || !got)
+                return -ENOMEM;
+        return strcmp(want, got) == 0;
+}
+
 /*
  * Can one worker with instances stand for all `n` processes?  Yes when every one is the same
- * apart from the number that %i stands for in the command.
+ * apart from the number that %i stands for in the command and the log file.
  */
 static int procs_same(Parser *p, const Proc *procs, long n, bool *ret) {
         bool same = true;
 
         for (long j = 0; n > 1 && j < n && same; j++) {
-                _cleanup_free_ char *want = expand_instance(procs[1 + j].command, 0),
-                                    *got = expand_instance(procs[0].command, (unsigned) j);
+                int a = same_for(procs[0].command, (unsigned) j, procs[1 + j].command),
+                    b = same_for(procs[0].log_file, (unsigned) j, procs[1 + j].log_file);
 
-                if (!want || !got)
+                if (a < 0 || b < 0)
                         return oom(p);
-                same = strcmp(want, got) == 0 && procs_alike(&procs[1 + j], &procs[1]);
+                same = a && b && procs_alike(&procs[1 + j], &procs[1]);
         }
         *ret = same;
         return 0;

@@ -119,7 +119,7 @@ static int stdout_fd(void) {
 }
 
 static bool to_stdout(const OutputSpec *spec) {
-        return strcmp(spec->log_dir, "-") == 0;
+        return !spec->log_file && strcmp(spec->log_dir, "-") == 0;
 }
 
 /* log-dir/<worker>/<worker>.log, or <worker>-<N>.log for a worker with several instances. */
@@ -128,7 +128,13 @@ static int output_path(const OutputSpec *spec, char *buf, size_t len) {
 
         if (to_stdout(spec))
                 return -ENOENT;
-        if (spec->numbered)
+        if (spec->log_file) {
+                _cleanup_free_ char *path = expand_instance(spec->log_file, spec->index);
+
+                if (!path)
+                        return -ENOMEM;
+                n = snprintf(buf, len, "%s", path);
+        } else if (spec->numbered)
                 n = snprintf(buf, len, "%s/%s/%s-%u.log", spec->log_dir, spec->worker,
                              spec->worker, spec->index);
         else
@@ -533,8 +539,9 @@ static int output_open(const OutputSpec *spec, const char *key, char *reason, si
                         snprintf(reason, len, "cannot use stdout for output: %s", strerror(-fd));
                 return fd;
         }
-        snprintf(dir, sizeof dir, "%s/%s", spec->log_dir, spec->worker);
-        r = logfile_open_dir(dir, true, &dfd);
+        /* the file's directory: log-dir/<worker>, or that of log-file */
+        snprintf(dir, sizeof dir, "%.*s", (int) (strrchr(key, '/') - key), key);
+        r = logfile_open_dir(dir[0] ? dir : "/", true, &dfd);
         if (r < 0) {
                 snprintf(reason, len, "cannot create log directory %s: %s", dir,
                          logfile_strerror(-r));

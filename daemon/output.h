@@ -1,8 +1,8 @@
 /*
  * Worker output: the read ends of each instance's stdout and stderr pipes, framed into lines
  * (logline.c) and handed to the instance's output: a destination of the log writer (logwriter.c)
- * for log-dir/<worker>/<worker>.log (or <worker>-<N>.log), rotated as configured, or upkeepd's
- * stdout with an "instance | " prefix when log-dir is "-".
+ * for log-dir/<worker>/<worker>.log (or <worker>-<N>.log, or the worker's log-file), rotated as
+ * configured, or upkeepd's stdout with an "instance | " prefix when log-dir is "-".
  *
  * An output belongs to a path: instances that share one (a worker and its replacement after a
  * reload) share its destination, so there is only ever one writer per file.  A stream lives until
@@ -27,6 +27,7 @@ typedef struct OutputSpec {
         unsigned index;          /* with `numbered`: log-dir/<worker>/<worker>-<index>.log */
         bool numbered;           /* the worker has several instances */
         const char *log_dir;     /* "-": upkeepd's stdout */
+        const char *log_file;    /* NULL: under log_dir; else this file, %i the index */
         const LogConfig *log;
 } OutputSpec;
 

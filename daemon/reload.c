@@ -25,7 +25,8 @@ static bool process_changed(const WorkerConfig *a, const WorkerConfig *b) {
                !streq_ptr(a->user, b->user) || !streq_ptr(a->group, b->group) ||
                !streq_ptr(a->env_file, b->env_file) ||
                !strv_equal(a->environment, b->environment) || a->instances != b->instances ||
-               !streq_ptr(a->log_dir, b->log_dir) || a->limit_nproc != b->limit_nproc ||
+               !streq_ptr(a->log_dir, b->log_dir) || !streq_ptr(a->log_file, b->log_file) ||
+               a->limit_nproc != b->limit_nproc ||
                a->limit_nofile != b->limit_nofile;
 }
 

@@ -849,6 +849,7 @@ OutputSpec *sup_output_spec(const Instance *i, OutputSpec *ret) {
                 .index = i->index,
                 .numbered = w->instances > 1,
                 .log_dir = w->log_dir,
+                .log_file = w->log_file,
                 .log = &w->log,
         };
         return ret;

@@ -1962,7 +1962,7 @@ def supervisord_import(c):
 file=%(here)s/upkeep.sock   ; upkeepd's control socket
 
 [supervisord]
-logfile=/var/log/supervisor/supervisord.log ; (main log file)
+logfile=%(here)s/supervisord.log ; (main log file): upkeepd's log-file
 childlogdir=%(here)s/logs
 
 [inet_http_server]

@@ -229,3 +229,79 @@ def supervisord_command_shlex(c):
             got = json.load(f)
         h.check_eq(got, shlex.split(tail), f"argv of {tail!r}")
     h.check(d.alive(), "upkeepd alive")
+
+
+def lines_of(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+@h.test
+def supervisord_log_files(c):
+    """stdout_logfile is that very file, rotated by its maxbytes and backups; stderr_logfile
+    elsewhere is a warning and goes to the same file; [supervisord] logfile is upkeepd's own
+    log-file."""
+    ini = c.write("supervisord.conf", """[unix_http_server]
+file=%(here)s/upkeep.sock
+
+[supervisord]
+logfile=%(here)s/sd/supervisord.log
+childlogdir=%(here)s/logs
+
+[program:app]
+command=sh -c 'for i in $(seq 1 200); do echo "line $i of the app, long enough to fill"; done; exec sleep 1000'
+stdout_logfile=%(here)s/app/app.log
+stdout_logfile_maxbytes=2KB
+stdout_logfile_backups=2
+redirect_stderr=true
+
+[program:split]
+command=sh -c 'echo to-out; echo to-err >&2; exec sleep 1000'
+stdout_logfile=%(here)s/split/out.log
+stderr_logfile=%(here)s/split/err.log
+""")
+    os.mkdir(c.path("sd"))
+    d = c.start_daemon(ini)
+    c.wait_state("app", "RUNNING", timeout=10)
+    app = c.path("app", "app.log")
+    h.wait_for(lambda: any("line 200 " in x for x in lines_of(app)), 10, f"{app} written")
+    h.check(os.path.exists(app + ".1") and os.path.exists(app + ".2"),
+            f"rotated at 2KB: {sorted(os.listdir(c.path('app')))}")
+    h.check(not os.path.exists(app + ".3"), "backups=2 keeps two")
+    h.check(os.path.getsize(app) <= 2048, f"{app} at most 2KB")
+    h.check(not os.path.exists(c.path("logs", "app")), "nothing under childlogdir for app")
+    out = c.path("split", "out.log")
+    h.wait_for(lambda: {"to-out", "to-err"} <= set(lines_of(out)), 10,
+               f"both streams in {out}: {lines_of(out)}")
+    h.check(not os.path.exists(c.path("split", "err.log")), "no second file")
+    sd = c.path("sd", "supervisord.log")
+    h.wait_for(lambda: any("app" in x and "RUNNING" in x for x in lines_of(sd)), 10,
+               f"upkeepd's own log in {sd}")
+    h.check(d.alive(), "upkeepd alive")
+    r = h.subprocess.run([h.UPKEEPD, "--convert", ini], capture_output=True, text=True,
+                         timeout=30, stdin=h.subprocess.DEVNULL)
+    h.check(f"{ini}:18: [program:split] stderr_logfile: upkeep writes stdout and stderr into "
+            "one file" in r.stderr, f"a warning for stderr_logfile: {r.stderr}")
+
+
+@h.test
+def worker_log_file(c):
+    """log-file: the exact path (%i the instance), upkeepctl logs reads it; a relative path is
+    refused."""
+    c.conf(h.worker_block("w", "sh -c 'echo hello-from-$0; exec sleep 1000' %i", instances=2,
+                          log_file=c.path("out", "w-%i.log")))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    for k in (0, 1):
+        p = c.path("out", f"w-{k}.log")
+        h.wait_for(lambda p=p, k=k: f"hello-from-{k}" in lines_of(p), 10, f"{p} written")
+    r = c.ctl("logs", "w:1", "-n", "5")
+    h.check(r.returncode == 0 and "hello-from-1" in r.stdout, f"upkeepctl logs w:1: {r}")
+    h.check(d.alive(), "upkeepd alive")
+    bad = c.conf(h.worker_block("w", "sleep 1", log_file="rel/w.log"), name="bad.conf")
+    r = h.subprocess.run([h.UPKEEPD, "--check-config", "-c", bad], capture_output=True,
+                         text=True, timeout=30, stdin=h.subprocess.DEVNULL)
+    h.check(r.returncode != 0 and "bad.conf:" in r.stderr and "absolute" in r.stderr,
+            f"refused: {r.stderr}")

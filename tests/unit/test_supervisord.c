@@ -202,7 +202,7 @@ static const char stack_conf[] =
         "process_name=%(program_name)s_%(process_num)02d\n"                             /* 36 */
         "numprocs=4\n"                                                                  /* 37 */
         "directory=/srv/app\n"                                                          /* 38 */
-        "stdout_logfile=/var/log/app/celery-%(process_num)02d.log\n"                    /* 39 */
+        "stdout_logfile=/var/log/app/celery-%(process_num)d.log\n"                      /* 39 */
         "stopwaitsecs=600\n"                                                            /* 40 */
         "priority=20\n"                                                                 /* 41 */
         "\n"                                                                            /* 42 */
@@ -232,7 +232,8 @@ static void test_stack(void **state) {
         assert_contains(text, "socket-mode = 0700");
         assert_true(asprintf(&want, "log-dir = \"%s/logs\"", d->path) > 0);
         assert_contains(text, want);
-        assert_contains(text, "# [supervisord] logfile = /var/log/supervisor/supervisord.log");
+        assert_contains(text, "log-file = \"/var/log/supervisor/supervisord.log\"   # "
+                        "[supervisord] logfile");
         assert_contains(text, "# [group:web] programs = gunicorn, nginx: upkeep has no groups");
         assert_contains(text, "worker \"gunicorn\" {\n    command      = "
                         "\"/srv/app/.venv/bin/gunicorn app.wsgi:application --bind "
@@ -241,7 +242,7 @@ static void test_stack(void **state) {
         assert_contains(text, "    stop-signal  = QUIT\n");
         assert_contains(text, "    stop-timeout = 30s\n");
         assert_contains(text, "    start-secs   = 5s\n");
-        assert_contains(text, "    log-dir      = \"/var/log/app\"");
+        assert_contains(text, "    log-file     = \"/var/log/app/gunicorn.log\"");
         assert_contains(text, "-n w%i@%%h\"\n");
         assert_contains(text, "    instances    = 4\n");
         assert_contains(text, "    stop-timeout = 600s\n");
@@ -270,9 +271,11 @@ static void test_stack(void **state) {
         assert_int_equal(w->start_secs, 5 * USEC_PER_SEC);
         assert_string_equal(w->directory, "/srv/app");
         assert_string_equal(w->user, "www-data");
-        assert_string_equal(w->log_dir, "/var/log/app");
+        assert_string_equal(w->log_file, "/var/log/app/gunicorn.log");
         w = conf_find_worker(c, "celery");
         assert_int_equal(w->instances, 4);
+        /* the file stdout_logfile names, one per process as in supervisord */
+        assert_string_equal(w->log_file, "/var/log/app/celery-%i.log");
         assert_int_equal(w->policy, RESTART_ON_FAILURE);
         cmd0 = expand_instance(w->argv[5], 3);
         assert_string_equal(cmd0, "w3@%h");
@@ -512,13 +515,13 @@ static void test_warnings(void **state) {
         assert_warning(warnings, ini, 15, "[program:app] stdout_logfile_maxbytes: ignored: upkeep "
                        "keeps one log per process, rotated by stderr_logfile_maxbytes");
         assert_warning(warnings, ini, 17, "[program:app] stderr_logfile: upkeep writes stdout and "
-                       "stderr into one log, in the directory of stderr_logfile");
+                       "stderr into one file, the one stderr_logfile names");
         assert_warning(warnings, ini, 18, "[program:app] unknown key 'depends_on'");
         assert_warning(warnings, ini, 20, "[fcgi-program:php] FastCGI programs are not supported");
         assert_int_equal(count_lines(warnings), 7);
         assert_contains(text, "umask        = \"022\"");
-        /* stderr_logfile alone gives the worker's log-dir */
-        assert_contains(text, "log-dir      = \"/var/log\"");
+        /* stderr_logfile alone gives the worker's log-file */
+        assert_contains(text, "log-file     = \"/var/log/app.err\"");
         assert_contains(text, "max-size = 50M   # stderr_logfile_maxbytes, supervisord's default");
         conf_free(load_text(d, text));
 }
@@ -547,7 +550,12 @@ static void test_logs(void **state) {
                 "stdout_logfile_backups=5000\n"              /* line 18 */
                 "redirect_stderr=true\n"
                 "stderr_logfile=/var/log/odd.err\n"          /* line 20 */
-                "stderr_logfile_maxbytes=1GB\n");
+                "stderr_logfile_maxbytes=1GB\n"
+                "[program:pad]\n"
+                "command=/bin/pad %(process_num)d\n"
+                "process_name=pad_%(process_num)02d\n"
+                "numprocs=2\n"
+                "stdout_logfile=/var/log/pad-%(process_num)02d-100%%.log\n");
         _cleanup_free_ char *text = NULL, *warnings = NULL;
         const WorkerConfig *w;
         Config *c;
@@ -567,7 +575,7 @@ static void test_logs(void **state) {
 
         c = load_ini(ini);
         w = conf_find_worker(c, "file");
-        assert_string_equal(w->log_dir, "/var/log/x");
+        assert_string_equal(w->log_file, "/var/log/x/file.log");
         assert_int_equal(w->log.max_size, 1024);
         assert_int_equal(w->log.keep, 3);
         /* NONE: supervisord keeps nothing, upkeep keeps its defaults */
@@ -579,6 +587,11 @@ static void test_logs(void **state) {
         w = conf_find_worker(c, "odd");
         assert_int_equal(w->log.max_size, 1024);
         assert_int_equal(w->log.keep, 1000);
+        /* a padded process number in the path: a worker per process, each its file ('%' of
+         * the path doubled for expand_instance) */
+        assert_null(conf_find_worker(c, "pad"));
+        assert_string_equal(conf_find_worker(c, "pad_00")->log_file, "/var/log/pad-00-100%%.log");
+        assert_string_equal(conf_find_worker(c, "pad_01")->log_file, "/var/log/pad-01-100%%.log");
         conf_free(c);
 }
 
