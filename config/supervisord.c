@@ -34,6 +34,7 @@
 #include "svdemit.h"
 #include "svdexpand.h"
 #include "svdini.h"
+#include "svdlisten.h"
 #include "svdprogram.h"
 #include "svdvalue.h"
 
@@ -53,6 +54,8 @@ static void globals_done(Globals *g) {
         free(g->user);
         free(g->directory);
         strv_free(g->env);
+        free(g->stop_listener);
+        free(g->stdout_listener);
 }
 
 /* chmod and chown of [unix_http_server], for the socket it names. */
@@ -386,7 +389,7 @@ static void warn_sections(Parser *p) {
         static const char *const ignored[] = { "supervisord", "unix_http_server", "supervisorctl",
                                                "include" };
         static const char *const ignored_prefix[] = { "rpcinterface:", "ctlplugin:", "program:",
-                                                      "group:" };
+                                                      "group:", "eventlistener:" };
 
         for (size_t i = 0; i < p->n_sections; i++) {
                 const Section *s = &p->sections[i];
@@ -401,12 +404,12 @@ static void warn_sections(Parser *p) {
                 if (strcmp(s->name, "inet_http_server") == 0)
                         svd_warn(p, s->file, s->line, "[inet_http_server] upkeep serves no HTTP or "
                                  "XML-RPC, only its control socket, ignoring");
-                else if (strncmp(s->name, "eventlistener:", 14) == 0)
-                        svd_warn(p, s->file, s->line, "[%s] the event listener protocol is not "
-                                 "supported by upkeep, ignoring", s->name);
                 else if (strncmp(s->name, "fcgi-program:", 13) == 0)
-                        svd_warn(p, s->file, s->line, "[%s] FastCGI programs are not supported by "
-                                 "upkeep, ignoring", s->name);
+                        /* the socket supervisord binds and hands over is what upkeep lacks */
+                        svd_warn(p, s->file, s->line, "[%s] not run: upkeep holds no listening "
+                                 "socket for a program (socket=), so FastCGI programs are not "
+                                 "supported; run it as a [program:x] that binds its own socket",
+                                 s->name);
                 else
                         svd_warn(p, s->file, s->line, "[%s] unknown section, ignoring", s->name);
         }
@@ -459,6 +462,8 @@ static int translate(Parser *p, const char *path, char **ret) {
         if (r < 0)
                 return r;
         r = read_globals(p, &g);
+        if (r >= 0)
+                r = svd_read_listeners(p, &g);
         if (r >= 0) {
                 warn_sections(p);
                 r = translate_programs(p, &g, &outs);

@@ -118,6 +118,11 @@ static void emit_process(Parser *p, FILE *o, const Program *pg, const Proc *pr,
         if (instances > 1)
                 fprintf(o, "    instances    = %ld\n", instances);
         fprintf(o, "    autostart    = %s\n", pg->autostart ? "true" : "false");
+        if (pg->stop_listener) {
+                fputs("    required     = true   # [", o);
+                fput_comment(o, pg->stop_listener);
+                fputs("] stops supervisord when a program dies\n", o);
+        }
         fprintf(o, "    stop-signal  = %s\n", signal_to_name(pg->stop_signal) ?: "");
         fputs("    stop-timeout = ", o);
         fput_duration(o, pg->stopwaitsecs);

@@ -26,6 +26,8 @@ typedef struct Program {
         const char *default_directory; /* [supervisord] directory, when supervisord daemonizes */
         int default_umask;        /* [supervisord] umask, when supervisord daemonizes; -1: none */
         int umask;                /* its own, else default_umask; -1: upkeepd's */
+        const char *stop_listener;   /* Globals' */
+        const char *stdout_listener; /* Globals', when this program sends it its output */
         const char *log_stream;   /* "stdout" or "stderr": the one upkeep's single log follows */
         uint64_t log_max;         /* its *_logfile_maxbytes, in upkeep's limits */
         long log_keep;            /* its *_logfile_backups, likewise */
@@ -56,6 +58,9 @@ typedef struct Globals {
         char *directory;       /* what supervisord enters when it daemonizes, or NULL */
         int umask;             /* what it sets when it daemonizes; -1: not set */
         char **env;
+        char *stop_listener;   /* the [eventlistener:x] that stops supervisord when a program
+                                * dies (svdlisten.h), or NULL */
+        char *stdout_listener; /* the supervisor_stdout [eventlistener:x], or NULL */
 } Globals;
 
 /*

@@ -279,6 +279,20 @@ static int proc_output(Parser *p, const Program *pg, Expander *x, bool marker, b
 
         k = svd_find_key(s, strcmp(pg->log_stream, "stdout") == 0 ? "stdout_logfile"
                                                                   : "stderr_logfile");
+        if (pg->stdout_listener) {
+                /* supervisor_stdout prints its output on supervisord's stdout: upkeepd's */
+                if (first && k && !is_auto_or_none(k->value) && std_stream(k->value) <= 0)
+                        svd_warn_key(p, s, k, "not written: [%s] sends this program's output "
+                                     "to upkeepd's standard output instead", pg->stdout_listener);
+                pr->rotate = false;
+                pr->log_dir = strdup("-");
+                if (!pr->log_dir || asprintf(&pr->log_note, "[%s] supervisor_stdout",
+                                             pg->stdout_listener) < 0) {
+                        pr->log_note = NULL;
+                        return oom(p);
+                }
+                return 0;
+        }
         pr->rotate = !k || streq_ci(k->value, "AUTO"); /* NONE: supervisord keeps nothing */
         if (!k || is_auto_or_none(k->value))
                 return 0;
@@ -370,8 +384,23 @@ static int worker_name(Parser *p, const Section *s, const char *name, char **ret
         return 0;
 }
 
+/* Does the program send its output as events (to a supervisor_stdout listener)? */
+static bool events_enabled(const Section *s) {
+        static const char *const keys[] = { "stdout_events_enabled", "stderr_events_enabled" };
+        bool b;
+
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                const Key *k = svd_find_key(s, keys[i]);
+
+                if (k && svd_parse_bool(svd_strip(k->value), &b) == 0 && b)
+                        return true;
+        }
+        return false;
+}
+
 /* Warnings for the keys that have no native equivalent, given their values. */
-static void warn_unsupported_keys(Parser *p, const Section *s) {
+static void warn_unsupported_keys(Parser *p, const Program *pg) {
+        const Section *s = pg->sec;
         const char *known[ELEMENTSOF(program_keys)];
         uint64_t sz;
         const Key *k;
@@ -384,6 +413,9 @@ static void warn_unsupported_keys(Parser *p, const Section *s) {
         for (size_t i = 0; i < ELEMENTSOF(program_keys); i++) {
                 k = svd_find_key(s, program_keys[i].name);
                 if (!k)
+                        continue;
+                /* a supervisor_stdout listener takes them: translated to log-dir = "-" */
+                if (pg->stdout_listener && strstr(program_keys[i].name, "_events_enabled"))
                         continue;
                 switch (program_keys[i].use) {
                 case USE_UNLESS_0:
@@ -489,7 +521,7 @@ static int check_program_keys(Parser *p, Program *pg) {
         const Key *k;
         int r;
 
-        warn_unsupported_keys(p, pg->sec);
+        warn_unsupported_keys(p, pg);
         r = read_log(p, pg);
         if (r < 0)
                 return r;
@@ -733,6 +765,7 @@ int svd_translate_program(Parser *p, const Globals *g, const Section *s, Outs *o
                 .default_user = g->user,
                 .default_directory = g->directory,
                 .default_umask = g->umask,
+                .stop_listener = g->stop_listener,
         };
         Expander x = { .program_name = pg.name, .group_name = s->group ?: pg.name,
                        .env2 = g->env };
@@ -752,6 +785,8 @@ int svd_translate_program(Parser *p, const Globals *g, const Section *s, Outs *o
         if (r < 0)
                 return r;
         clamp_program(p, &pg);
+        if (g->stdout_listener && events_enabled(s))
+                pg.stdout_listener = g->stdout_listener;
         r = check_program_keys(p, &pg);
         if (r < 0)
                 return r;

@@ -305,3 +305,59 @@ def worker_log_file(c):
                          text=True, timeout=30, stdin=h.subprocess.DEVNULL)
     h.check(r.returncode != 0 and "bad.conf:" in r.stderr and "absolute" in r.stderr,
             f"refused: {r.stderr}")
+
+
+@h.test
+def supervisord_event_listeners(c):
+    """The "stop the container when a program dies" listener makes every program required
+    (upkeepd ends with the dead one's code); supervisor_stdout puts the output of the programs
+    that send events on upkeepd's stdout; another listener is a warning naming it."""
+    ini = c.write("supervisord.conf", f"""[unix_http_server]
+file=%(here)s/upkeep.sock
+
+[supervisord]
+nodaemon=true
+childlogdir=%(here)s/logs
+
+[program:talker]
+command=sh -c 'echo hello-on-stdout; exec sleep 1000'
+stdout_events_enabled=true
+stderr_events_enabled=true
+
+[program:stays]
+command={h.WORKER} --pidfile %(here)s/stays.pid
+
+[program:dies]
+command=sh -c 'while [ ! -e %(here)s/die ]; do sleep 0.05; done; exit 3'
+autorestart=false
+startsecs=0
+
+[eventlistener:processes]
+command=bash -c "printf 'READY\\n' && while read line; do kill -SIGQUIT $PPID; done < /dev/stdin"
+events=PROCESS_STATE_STOPPED,PROCESS_STATE_EXITED,PROCESS_STATE_FATAL
+
+[eventlistener:stdout]
+command = supervisor_stdout
+buffer_size = 100
+events = PROCESS_LOG
+result_handler = supervisor_stdout:event_handler
+
+[eventlistener:memmon]
+command=memmon -a 200MB
+events=TICK_60
+""")
+    d = c.start_daemon(ini)
+    stays = c.read_pidfile(c.path("stays.pid"))
+    h.wait_for(lambda: "talker | hello-on-stdout" in d.output(), 10,
+               "talker's output on upkeepd's stdout")
+    out = d.output()
+    h.check(f"{ini}:31: [eventlistener:memmon] the event listener protocol is not supported"
+            in out, f"a warning naming memmon:\n{out[-2000:]}")
+    h.check(f"{ini}:21: [eventlistener:processes] stops supervisord when a program dies" in out,
+            "the translation said")
+    with open(c.path("die"), "w"):
+        pass
+    rc = d.wait(15)
+    d.checked = True
+    h.check_eq(rc, 3, "upkeepd's exit code once a program died (required by the listener)")
+    h.wait_for(lambda: h.pid_gone(stays), 5, "the other programs stopped")

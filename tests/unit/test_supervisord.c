@@ -475,6 +475,53 @@ static void test_autorestart_exitcodes(void **state) {
         conf_free(c);
 }
 
+/* [eventlistener:x]: the shapes found in public supervisord.conf files. */
+static void test_listeners(void **state) {
+        Dir *d = *state;
+        _cleanup_free_ char *ini = write_file(d, "supervisord.conf",
+                "[program:a]\n"
+                "command=/bin/a\n"
+                "stdout_events_enabled=true\n"
+                "[program:b]\n"
+                "command=/bin/b\n"
+                "stdout_logfile=/var/log/b.log\n"
+                "[eventlistener:fatal]\n"                               /* line 7 */
+                "command=/usr/bin/python3 /usr/local/bin/kill_supervisor.py\n"
+                "events=PROCESS_STATE_FATAL\n"
+                "[eventlistener:crashmail]\n"                           /* line 10 */
+                "command=crashmail -a -m root@localhost\n"
+                "events=PROCESS_STATE_EXITED\n"
+                "[eventlistener:stdout]\n"                              /* line 13 */
+                "command = supervisor_stdout\n"
+                "buffer_size = 100\n"
+                "events = PROCESS_LOG\n"
+                "result_handler = supervisor_stdout:event_handler\n"
+                "[eventlistener:tick]\n"                                /* line 18 */
+                "command=sh -c 'kill -QUIT 1'\n"
+                "events=TICK_60,PROCESS_LOG\n");
+        _cleanup_free_ char *text = NULL, *warnings = NULL;
+        Config *c;
+
+        convert_ok(ini, &text, &warnings);
+        assert_warning(warnings, ini, 7, "[eventlistener:fatal] stops supervisord when a program "
+                       "dies: translated as required = true on every program");
+        assert_warning(warnings, ini, 10, "[eventlistener:crashmail] the event listener protocol "
+                       "is not supported");
+        assert_warning(warnings, ini, 13, "[eventlistener:stdout] supervisor_stdout");
+        /* a kill on other events than a process's end is not the pattern */
+        assert_warning(warnings, ini, 18, "[eventlistener:tick] the event listener protocol");
+        assert_int_equal(count_lines(warnings), 4);
+        assert_contains(text, "required     = true   # [eventlistener:fatal] stops supervisord "
+                        "when a program dies\n");
+        c = load_ini(ini);
+        assert_true(conf_find_worker(c, "a")->required);
+        assert_true(conf_find_worker(c, "b")->required);
+        /* a sends its output as events: upkeepd's stdout; b does not: its file */
+        assert_string_equal(conf_find_worker(c, "a")->log_dir, "-");
+        assert_string_equal(conf_find_worker(c, "b")->log_file, "/var/log/b.log");
+        conf_free(c);
+}
+
 static void test_warnings(void **state) {
         Dir *d = *state;
         _cleanup_free_ char *ini = write_file(d, "supervisord.conf",
@@ -517,7 +564,8 @@ static void test_warnings(void **state) {
         assert_warning(warnings, ini, 17, "[program:app] stderr_logfile: upkeep writes stdout and "
                        "stderr into one file, the one stderr_logfile names");
         assert_warning(warnings, ini, 18, "[program:app] unknown key 'depends_on'");
-        assert_warning(warnings, ini, 20, "[fcgi-program:php] FastCGI programs are not supported");
+        assert_warning(warnings, ini, 20, "[fcgi-program:php] not run: upkeep holds no listening "
+                       "socket for a program (socket=), so FastCGI programs are not supported");
         assert_int_equal(count_lines(warnings), 7);
         assert_contains(text, "umask        = \"022\"");
         /* stderr_logfile alone gives the worker's log-file */
@@ -1040,6 +1088,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_autorestart_exitcodes, setup_dir,
                                                 teardown_dir),
                 cmocka_unit_test_setup_teardown(test_warnings, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_listeners, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_logs, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_socket, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_process_num, setup_dir, teardown_dir),
