@@ -60,7 +60,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
 all: $(B)/upkeepd $(B)/upkeepctl $(B)/uk-worker $(B)/bench-stamp $(B)/spawn-floor \
-	$(B)/bench-lines $(B)/upkeep.service
+	$(B)/bench-lines $(B)/upkeep.service $(B)/uk-confdump
 
 $(B)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -88,6 +88,10 @@ $(B)/uk-worker: tests/helpers/uk-worker.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -D_GNU_SOURCE $(SANFLAGS),$(CFLAGS)) \
 		$(filter-out -fsanitize=address$(COMMA)undefined,$(LDFLAGS)) -o $@ $< $(LDLIBS)
+
+# what upkeepd understood of a configuration, as JSON: the tests compare it with supervisord's
+$(B)/uk-confdump: $(call obj,tests/helpers/uk-confdump.c $(CONF_SRCS)) $(B)/libupkeep.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
 # static, so the restart figures measure the supervisor and not the dynamic loader
 $(B)/bench-stamp: bench/stamp.c

@@ -162,6 +162,9 @@ static int read_daemonized(Parser *p, const Section *s, Expander *x, Globals *g)
                                      "not with nodaemon=true, ignoring");
                 return 0;
         }
+        /* it sets its umask when it daemonizes, 022 unless told otherwise */
+        if (g->umask < 0)
+                g->umask = 022;
         if (!dir)
                 return 0;
         r = svd_expand_key(p, s, dir, x, &g->directory);
