@@ -361,3 +361,33 @@ events=TICK_60
     d.checked = True
     h.check_eq(rc, 3, "upkeepd's exit code once a program died (required by the listener)")
     h.wait_for(lambda: h.pid_gone(stays), 5, "the other programs stopped")
+
+
+@h.test
+def demo_shows_health_and_alerts(c):
+    """conf/demo.conf (its paths, ports and weather cycle made local and short) shows what the
+    README says: web healthy, api degraded and back, alerts printed by the console sink, flaky's
+    crashes in ERRORS."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "conf", "demo.conf")) as f:
+        text = f.read()
+    build = os.path.dirname(h.UPKEEPD)
+    for old, new in (("/tmp/upkeep-demo", c.dir), ("build/uk-worker", h.WORKER),
+                     ("8101", str(h.free_port())), ("8102", str(h.free_port())),
+                     ("sleep 60", "sleep 3"), ("sleep 15", "sleep 3")):
+        h.check(old in text, f"{old!r} in demo.conf")
+        text = text.replace(old, new)
+    d = c.start_daemon(c.write("demo.conf", text))
+    status = lambda: h.subprocess.run([os.path.join(build, "upkeepctl"), "-s", c.sock, "status"],
+                                      capture_output=True, text=True, timeout=30).stdout
+    row = lambda name: next((ln.split() for ln in status().splitlines()
+                             if ln.split() and ln.split()[0] == name), [])
+    h.wait_for(lambda: "healthy" in row("web"), 15, "web healthy in status")
+    h.wait_for(lambda: "degraded" in row("api"), 20, "api degraded in status")
+    h.wait_for(lambda: "healthy" in row("api"), 20, "api healthy again")
+    h.wait_for(lambda: "alerts: console: ALERT firing warning api" in d.output(), 20,
+               "the console sink printed api's alert")
+    h.wait_for(lambda: row("flaky") and row("flaky")[-1] != "0/5m" and
+               any(x.endswith("/5m") and x != "0/5m" for x in row("flaky")), 20,
+               "flaky's crashes in ERRORS")
+    h.check(d.alive(), "upkeepd alive")
