@@ -8,6 +8,8 @@
 #   make deps              install the Debian packages needed to build and test (apt-get)
 #   make deps-demo         only those that build upkeep and run the demo
 #   make install           PREFIX=/usr/local DESTDIR=
+#   make deb               upkeep_<version>_<arch>.deb (debian/, dpkg-buildpackage)
+#   make check-package     the .deb through lintian, installed and purged in a clean Debian 12 root
 #   make fuzz              libFuzzer harnesses (clang), FUZZ_RUNS executions each (not in check)
 #   make valgrind          the integration suite with every upkeepd under valgrind memcheck
 #   make soak              RSS and descriptors of upkeepd over 100 000 restarts and SOAK_MINUTES
@@ -87,7 +89,7 @@ all: $(B)/upkeepd $(B)/upkeepctl $(B)/uk-worker $(B)/bench-stamp $(B)/spawn-floo
 
 $(B)/%.o: %.c $(HEADERS) | pkg-config-check
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(B)/libupkeep.a: $(call obj,$(LIB_SRCS))
 	rm -f $@
@@ -211,7 +213,7 @@ deps:
 deps-demo:
 	sh tests/deps.sh demo
 
-install: all
+install: $(B)/upkeepd $(B)/upkeepctl
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/upkeep
 	install -m 0755 $(B)/upkeepd $(DESTDIR)$(SBINDIR)/upkeepd
@@ -225,6 +227,16 @@ install: all
 	install -m 0644 conf/upkeepctl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/upkeepctl
 	[ -e $(DESTDIR)$(SYSCONFDIR)/upkeep/upkeep.conf ] || \
 		install -m 0644 conf/upkeep.conf $(DESTDIR)$(SYSCONFDIR)/upkeep/upkeep.conf
+
+# upkeep_<version>_<arch>.deb at the top of the tree (debian/, dpkg-buildpackage in build-deb/)
+deb:
+	sh tests/package/deb.sh
+
+# the .deb through lintian and into a clean Debian 12 root (debootstrap, cached in
+# build-root/): install, --check-config, --help, a worker, purge leaves nothing.  Not in
+# check-all (a minute, root, network); sh tests/deps.sh package installs what it needs.
+check-package:
+	sh tests/package/check-package.sh
 
 # libFuzzer harnesses (tests/fuzz/), built with clang into build-fuzz/ and run one after the
 # other for FUZZ_RUNS executions each, starting from tests/fuzz/corpus/<harness>/ (which holds
@@ -269,6 +281,6 @@ fuzz-deps:
 		echo "installing:$$p"; $$s apt-get install -y -q --no-install-recommends $$p; fi
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-deb build-root
 
-.PHONY: pkg-config-check pkg-config-check-test all unit check check-all bench-core bench bench-alerts bench-logs demo deps deps-demo install clean fuzz fuzz-build fuzz-deps valgrind soak
+.PHONY: pkg-config-check pkg-config-check-test all unit check check-all bench-core bench bench-alerts bench-logs demo deps deps-demo deb check-package install clean fuzz fuzz-build fuzz-deps valgrind soak

@@ -3,6 +3,8 @@
 # run as root:
 #   sh tests/deps.sh demo   what builds upkeep and runs `make demo` (tests/packages-build.txt)
 #   sh tests/deps.sh test   that and what the tests need (tests/packages-test.txt)
+#   sh tests/deps.sh package      what make deb and make check-package need
+#   sh tests/deps.sh container    what make check-container needs
 # No argument means test.  While installing, a policy-rc.d refusing every service start is in
 # place (an existing one is set aside and put back), so a server installed for the tests, such
 # as prometheus-alertmanager, is not left running as a system service.
@@ -12,7 +14,9 @@ purpose=${1:-test}
 case $purpose in
 demo)   lists="$here/packages-build.txt" ;;
 test)   lists="$here/packages-build.txt $here/packages-test.txt" ;;
-*)      echo "usage: sh tests/deps.sh [demo|test]" >&2; exit 2 ;;
+package) lists="$here/packages-build.txt $here/packages-package.txt" ;;
+container) lists="$here/packages-container.txt" ;;
+*)      echo "usage: sh tests/deps.sh [demo|test|package|container]" >&2; exit 2 ;;
 esac
 PKGS=$(sed 's/#.*//' $lists)
 missing=""
