@@ -10,6 +10,7 @@
 #   make install           PREFIX=/usr/local DESTDIR=
 #   make deb               upkeep_<version>_<arch>.deb (debian/, dpkg-buildpackage)
 #   make check-package     the .deb through lintian, installed and purged in a clean Debian 12 root
+#   make check-container   the container image built, run, stopped and failed (Docker engine)
 #   make fuzz              libFuzzer harnesses (clang), FUZZ_RUNS executions each (not in check)
 #   make valgrind          the integration suite with every upkeepd under valgrind memcheck
 #   make soak              RSS and descriptors of upkeepd over 100 000 restarts and SOAK_MINUTES
@@ -238,6 +239,12 @@ deb:
 check-package:
 	sh tests/package/check-package.sh
 
+# the image of conf/container/Dockerfile built on a debootstrap base and run: upkeepd PID 1,
+# healthy, worker lines in docker logs, restarts, docker stop, a required worker's exit code.
+# Not in check-all (minutes, root or a Docker engine); sh tests/deps.sh container installs it.
+check-container:
+	bash tests/container/check-container.sh
+
 # libFuzzer harnesses (tests/fuzz/), built with clang into build-fuzz/ and run one after the
 # other for FUZZ_RUNS executions each, starting from tests/fuzz/corpus/<harness>/ (which holds
 # the regressions, replayed first); new inputs go to build-fuzz/corpus/, a crashing input to
@@ -283,4 +290,4 @@ fuzz-deps:
 clean:
 	rm -rf build build-san build-fuzz build-deb build-root
 
-.PHONY: pkg-config-check pkg-config-check-test all unit check check-all bench-core bench bench-alerts bench-logs demo deps deps-demo deb check-package install clean fuzz fuzz-build fuzz-deps valgrind soak
+.PHONY: pkg-config-check pkg-config-check-test all unit check check-all bench-core bench bench-alerts bench-logs demo deps deps-demo deb check-package check-container install clean fuzz fuzz-build fuzz-deps valgrind soak
