@@ -152,9 +152,9 @@ check: all $(UNIT_TESTS)
 	python3 tests/integration/run.py --build $(B) || fail=1; \
 	exit $$fail
 
+# both halves run even when the first fails, so one run shows every failure
 check-all:
-	$(MAKE) check
-	$(MAKE) check SANITIZE=1
+	@fail=0; $(MAKE) check || fail=1; $(MAKE) check SANITIZE=1 || fail=1; exit $$fail
 
 # every upkeepd the integration tests start runs under memcheck; an error (invalid access,
 # definite or indirect leak) goes to wrapper-PID.log in the test's directory, where the harness
