@@ -6,7 +6,11 @@
 #   make bench-logs        worker log throughput against `writer | cat > file` (bench/logs.py)
 #   make demo              run upkeepd in the foreground on conf/demo.conf
 #   make deps              install the Debian packages needed to build and test (apt-get)
+#   make deps-demo         only those that build upkeep and run the demo
 #   make install           PREFIX=/usr/local DESTDIR=
+#   make deb               upkeep_<version>_<arch>.deb (debian/, dpkg-buildpackage)
+#   make check-package     the .deb through lintian, installed and purged in a clean Debian 12 root
+#   make check-container   the container image built, run, stopped and failed (Docker engine)
 #   make fuzz              libFuzzer harnesses (clang), FUZZ_RUNS executions each (not in check)
 #   make valgrind          the integration suite with every upkeepd under valgrind memcheck
 #   make soak              RSS and descriptors of upkeepd over 100 000 restarts and SOAK_MINUTES
@@ -41,9 +45,31 @@ else
 B       ?= build
 endif
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libcurl 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+# A library pkg-config does not know stops the build before the compiler with one line per
+# library naming the Debian package to install (pkg-config itself only ever sees the ones it
+# knows, so it has nothing to complain about).  DEB_<name>: the package of <name>.pc.
+DEB_libsystemd   := libsystemd-dev
+DEB_libconfuse   := libconfuse-dev
+DEB_inih         := libinih-dev
+DEB_jansson      := libjansson-dev
+DEB_zlib         := zlib1g-dev
+DEB_libcurl      := libcurl4-openssl-dev
+DEB_cmocka       := libcmocka-dev
+DEB_libmicrohttpd := libmicrohttpd-dev
+DEB_libpcre2-8   := libpcre2-dev
+HAVE_PKG_CONFIG  := $(shell command -v pkg-config)
+pc-missing = $(if $(HAVE_PKG_CONFIG),$(foreach p,$(1),$(if $(shell pkg-config --exists $(p) && echo y),,$(p))),$(1))
+pc-present = $(filter-out $(2),$(1))
+pc-flags = $(if $(HAVE_PKG_CONFIG),$(if $(strip $(2)),$(shell pkg-config $(1) $(2))))
+MISSING_PKGS      := $(call pc-missing,$(PKGS) libcurl)
+MISSING_TEST_PKGS := $(call pc-missing,cmocka)
+pc-report = $(if $(HAVE_PKG_CONFIG),,echo "pkg-config not found: install the Debian package pkg-config" >&2;) \
+	$(foreach p,$(1),echo "pkg-config: $(p) not found: install the Debian package $(or $(DEB_$(p)),that ships $(p).pc) ($(2))" >&2;) \
+	[ -z "$(strip $(1))" ]
+
+PKG_CFLAGS := $(call pc-flags,--cflags,$(call pc-present,$(PKGS) libcurl,$(MISSING_PKGS)))
+PKG_LIBS   := $(call pc-flags,--libs,$(call pc-present,$(PKGS),$(MISSING_PKGS)))
+CMOCKA_LIBS := $(if $(MISSING_TEST_PKGS),,$(shell pkg-config --libs cmocka))
 
 # The layout is the architecture (doc/ARCHITECTURE.md): lib/ pure code, config/ the
 # configuration and its importer, daemon/ upkeepd's runtime, ctl/ upkeepctl, include/ what both
@@ -62,9 +88,9 @@ obj = $(patsubst %.c,$(B)/%.o,$(1))
 all: $(B)/upkeepd $(B)/upkeepctl $(B)/uk-worker $(B)/bench-stamp $(B)/spawn-floor \
 	$(B)/bench-lines $(B)/upkeep.service $(B)/uk-confdump
 
-$(B)/%.o: %.c $(HEADERS)
+$(B)/%.o: %.c $(HEADERS) | pkg-config-check
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(B)/libupkeep.a: $(call obj,$(LIB_SRCS))
 	rm -f $@
@@ -106,15 +132,21 @@ $(B)/spawn-floor: bench/spawn-floor.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -o $@ $<
 
-$(B)/tests/%: $(call obj,tests/unit/%.c) $(call obj,$(CONF_SRCS)) $(B)/libupkeep.a
+$(B)/tests/%: $(call obj,tests/unit/%.c) $(call obj,$(CONF_SRCS)) $(B)/libupkeep.a | pkg-config-check-test
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
 
 # the URL redaction is tested against the real libcurl (the daemon dlopen()s it)
-$(B)/tests/test_redact: CMOCKA_LIBS += $(shell pkg-config --libs libcurl 2>/dev/null)
+$(B)/tests/test_redact: CMOCKA_LIBS += $(if $(filter libcurl,$(MISSING_PKGS)),,$(shell pkg-config --libs libcurl))
 
 # includes ctl/ctllogs.c for its static functions (and replaces fstat() in it)
 $(B)/tests/unit/test_ctllogs.o: ctl/ctllogs.c
+
+pkg-config-check:
+	@$(call pc-report,$(MISSING_PKGS),sh tests/deps.sh demo)
+
+pkg-config-check-test:
+	@$(call pc-report,$(MISSING_TEST_PKGS),sh tests/deps.sh test)
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
@@ -124,9 +156,9 @@ check: all $(UNIT_TESTS)
 	python3 tests/integration/run.py --build $(B) || fail=1; \
 	exit $$fail
 
+# both halves run even when the first fails, so one run shows every failure
 check-all:
-	$(MAKE) check
-	$(MAKE) check SANITIZE=1
+	@fail=0; $(MAKE) check || fail=1; $(MAKE) check SANITIZE=1 || fail=1; exit $$fail
 
 # every upkeepd the integration tests start runs under memcheck; an error (invalid access,
 # definite or indirect leak) goes to wrapper-PID.log in the test's directory, where the harness
@@ -181,9 +213,12 @@ demo: all
 	exec $(B)/upkeepd -c conf/demo.conf
 
 deps:
-	sh tests/deps.sh
+	sh tests/deps.sh test
 
-install: all
+deps-demo:
+	sh tests/deps.sh demo
+
+install: $(B)/upkeepd $(B)/upkeepctl
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/upkeep
 	install -m 0755 $(B)/upkeepd $(DESTDIR)$(SBINDIR)/upkeepd
@@ -197,6 +232,22 @@ install: all
 	install -m 0644 conf/upkeepctl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/upkeepctl
 	[ -e $(DESTDIR)$(SYSCONFDIR)/upkeep/upkeep.conf ] || \
 		install -m 0644 conf/upkeep.conf $(DESTDIR)$(SYSCONFDIR)/upkeep/upkeep.conf
+
+# upkeep_<version>_<arch>.deb at the top of the tree (debian/, dpkg-buildpackage in build-deb/)
+deb:
+	sh tests/package/deb.sh
+
+# the .deb through lintian and into a clean Debian 12 root (debootstrap, cached in
+# build-root/): install, --check-config, --help, a worker, purge leaves nothing.  Not in
+# check-all (a minute, root, network); sh tests/deps.sh package installs what it needs.
+check-package:
+	sh tests/package/check-package.sh
+
+# the image of conf/container/Dockerfile built on a debootstrap base and run: upkeepd PID 1,
+# healthy, worker lines in docker logs, restarts, docker stop, a required worker's exit code.
+# Not in check-all (minutes, root or a Docker engine); sh tests/deps.sh container installs it.
+check-container:
+	bash tests/container/check-container.sh
 
 # libFuzzer harnesses (tests/fuzz/), built with clang into build-fuzz/ and run one after the
 # other for FUZZ_RUNS executions each, starting from tests/fuzz/corpus/<harness>/ (which holds
@@ -241,6 +292,6 @@ fuzz-deps:
 		echo "installing:$$p"; $$s apt-get install -y -q --no-install-recommends $$p; fi
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-deb build-root
 
-.PHONY: all unit check check-all bench-core bench bench-alerts bench-logs demo deps install clean fuzz fuzz-build fuzz-deps valgrind soak
+.PHONY: pkg-config-check pkg-config-check-test all unit check check-all bench-core bench bench-alerts bench-logs demo deps deps-demo deb check-package check-container install clean fuzz fuzz-build fuzz-deps valgrind soak

@@ -67,6 +67,7 @@ static struct {
         int exit_after, ignore_term, grandchild, print_stderr, exit_code, exit_signal, http_port;
         unsigned orphans;
         const char *pidfile, *grandchild_pidfile, *health_file, *env_dump;
+        struct in_addr http_addr;
 } arg = { .exit_code = 1 };
 
 static enum health_mode health_mode = HEALTH_HEALTHY;
@@ -102,6 +103,7 @@ static void usage(void) {
               "  --stderr                   print the lines to stderr\n"
               "  --pidfile PATH             write own pid to PATH once ready\n"
               "  --http-port PORT           serve /health and /set on 127.0.0.1:PORT\n"
+              "  --http-addr ADDR           listen on this IPv4 address instead (0.0.0.0 in a container)\n"
               "  --health MODE              healthy|degraded|unhealthy|fail500|hang|slow\n"
               "  --health-file PATH         \"MODE [DELAY_MS]\" in PATH overrides the mode per request\n"
               "                             (\"slow\" waits 1000 ms unless a delay is given)\n"
@@ -301,7 +303,7 @@ static int listen_http(int port) {
         struct sockaddr_in sin = {
                 .sin_family = AF_INET,
                 .sin_port = htons((uint16_t) port),
-                .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                .sin_addr = arg.http_addr,
         };
         int one = 1;
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -592,6 +594,7 @@ static void parse_args(int argc, char **argv) {
                 { "stderr", no_argument, &arg.print_stderr, 1 },
                 { "pidfile", required_argument, NULL, 'p' },
                 { "http-port", required_argument, NULL, 'P' },
+                { "http-addr", required_argument, NULL, 'A' },
                 { "health", required_argument, NULL, 'H' },
                 { "health-file", required_argument, NULL, 'f' },
                 { "env-dump", required_argument, NULL, 'e' },
@@ -600,6 +603,7 @@ static void parse_args(int argc, char **argv) {
         };
         int c;
 
+        arg.http_addr.s_addr = htonl(INADDR_LOOPBACK);
         opterr = 0;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
@@ -636,6 +640,10 @@ static void parse_args(int argc, char **argv) {
                 case 'P':
                         if ((arg.http_port = (int) parse_uint(optarg, 65535, "--http-port")) == 0)
                                 bad_arg("--http-port", optarg);
+                        break;
+                case 'A':
+                        if (inet_pton(AF_INET, optarg, &arg.http_addr) != 1)
+                                bad_arg("--http-addr", optarg);
                         break;
                 case 'H':
                         if ((health_mode = parse_health_mode(optarg)) == HEALTH_INVALID)

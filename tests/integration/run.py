@@ -11,6 +11,7 @@ test, then "N passed, N failed" (", N skipped" when some were skipped); exit cod
 nothing failed.  Python 3.11 standard library only.
 """
 import argparse
+import atexit
 import errno
 import json
 import os
@@ -1398,7 +1399,7 @@ def start_as_pid1(c, wait_ready=False):
     """upkeepd on c's configuration as PID 1 of a new PID namespace (unshare -pf), or skip;
     signals sent through the Daemon go to upkeepd itself, not to unshare."""
     if os.geteuid() != 0:
-        raise TestSkip("not root")
+        raise TestSkip("needs root (a new PID namespace with unshare -pf)")
     unshare = shutil.which("unshare")
     if not unshare:
         raise TestSkip("no unshare")
@@ -1853,7 +1854,7 @@ def health_command(c):
 def control_permissions(c):
     """Peers are told apart by SO_PEERCRED: other users may read but not command."""
     if os.geteuid() != 0:
-        raise TestSkip("not root")
+        raise TestSkip("needs root (runs upkeepctl as nobody)")
     import pwd
     try:
         nobody = pwd.getpwnam("nobody")
@@ -1882,7 +1883,7 @@ def control_permissions(c):
 def privileges_dropped(c):
     """user = nobody: the worker runs with nobody's uid, gid and groups, none of root's."""
     if os.geteuid() != 0:
-        raise TestSkip("not root")
+        raise TestSkip("needs root (upkeepd drops the worker to user nobody)")
     import pwd
     try:
         nobody = pwd.getpwnam("nobody")
@@ -2083,6 +2084,23 @@ def run_one(fn, keep):
     return status, reason, details, elapsed, again
 
 
+def reachable_copies(paths):
+    """Copies of the programs in a fresh 0755 directory under the temporary directory, removed
+    at exit.  Some tests run upkeepctl or a worker as `nobody`, who may not reach the build
+    directory: a tree cloned under root's home (0700 on Debian) would fail them.  Every test
+    runs the copies, so every run exercises the same paths."""
+    d = tempfile.mkdtemp(prefix="uk-bin-")
+    os.chmod(d, 0o755)
+    atexit.register(shutil.rmtree, d, True)
+    out = []
+    for p in paths:
+        q = os.path.join(d, os.path.basename(p))
+        shutil.copy2(p, q)
+        os.chmod(q, 0o755)
+        out.append(q)
+    return out
+
+
 def main():
     global UPKEEPD, UPKEEPCTL, WORKER, SANITIZED, WRAPPER, TIME_SCALE
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
@@ -2108,6 +2126,8 @@ def main():
     UPKEEPD, UPKEEPCTL, WORKER = (os.path.join(build, n)
                                   for n in ("upkeepd", "upkeepctl", "uk-worker"))
     missing = [p for p in (UPKEEPD, UPKEEPCTL, WORKER) if not os.access(p, os.X_OK)]
+    if not missing:
+        UPKEEPD, UPKEEPCTL, WORKER = reachable_copies((UPKEEPD, UPKEEPCTL, WORKER))
     WRAPPER = shlex.split(os.environ.get("UPKEEP_WRAPPER", ""))
     TIME_SCALE = float(os.environ.get("UPKEEP_TIME_SCALE") or 1)
 

@@ -309,7 +309,7 @@ def chaos_fork_bomb(c):
     """A fork bomb as nobody under limit-nproc = 20: capped, upkeepd responsive, stop kills the
     whole group."""
     if os.geteuid() != 0:
-        raise h.TestSkip("not root")
+        raise h.TestSkip("needs root (the bomb runs as nobody)")
     try:
         pwd.getpwnam("nobody")
     except KeyError:
@@ -644,7 +644,7 @@ def security_socket_group(c):
     """The socket is 0660 and owned by socket-group, whose members may command; other users
     cannot connect; with socket-others = none a reader is turned away."""
     if os.geteuid() != 0:
-        raise h.TestSkip("not root")
+        raise h.TestSkip("needs root (sets the socket's group, runs clients as other users)")
     try:
         nobody = pwd.getpwnam("nobody")
         other = pwd.getpwnam("daemon")
