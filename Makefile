@@ -43,6 +43,9 @@ endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libcurl 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# the metrics listener: only upkeepd links libmicrohttpd
+MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # The layout is the architecture (doc/ARCHITECTURE.md): lib/ pure code, config/ the
@@ -71,7 +74,9 @@ $(B)/libupkeep.a: $(call obj,$(LIB_SRCS))
 	$(AR) rcs $@ $^
 
 $(B)/upkeepd: $(call obj,$(DAEMON_SRCS) $(CONF_SRCS)) $(B)/libupkeep.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(MHD_LIBS) $(LDLIBS)
+
+$(B)/daemon/webserver.o: PKG_CFLAGS += $(MHD_CFLAGS)
 
 $(B)/upkeepctl: $(call obj,$(CTL_SRCS)) $(B)/libupkeep.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
