@@ -115,6 +115,7 @@ static int apply(Exporter *x, const MetricsConfig *m) {
                 r = sd_event_add_time(e, &x->timer, CLOCK_MONOTONIC, loop_now(e), 0, on_timer, x);
                 if (r < 0)
                         return r;
+                (void) sd_event_source_set_enabled(x->timer, SD_EVENT_ON); /* not once only */
         }
         if (x->web && same(x->listen, m->listen) && same(x->token_file, m->token_file))
                 return webserver_reload_token(x->web);
