@@ -10,9 +10,12 @@ import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import __main__ as h
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 ALLOWED_LABELS = {"worker", "instance", "state", "status", "reason", "kind", "severity", "sink",
                   "result", "le", "version"}
@@ -401,14 +404,14 @@ def metrics_prometheus_scrape(c):
     c.wait_state("crashy", "FATAL", timeout=20)
     restarts = c.inst("crashy")["restarts"]
     h.check(restarts >= 1, f"crashy restarted before giving up ({restarts})")
-    c.write("prom.yml", f"""global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: upkeep
-    static_configs:
-      - targets: ["127.0.0.1:{port}"]
-""")
+    # the shipped example, with this test's target and a 1 s scrape interval
+    with open(os.path.join(ROOT, "conf", "prometheus", "prometheus.yml")) as f:
+        conf = f.read()
+    conf = conf.replace("127.0.0.1:9310", f"127.0.0.1:{port}")
+    conf = re.sub(r"(scrape|evaluation)_interval: \S+", r"\1_interval: 1s", conf)
+    h.check(f"127.0.0.1:{port}" in conf, "the example's target replaced")
+    c.write("prom.yml", conf)
+    shutil.copy(os.path.join(ROOT, "conf", "prometheus", "upkeep-rules.yml"), c.path())
     log = open(c.path("prometheus.log"), "wb")
     p = subprocess.Popen([prom, f"--config.file={c.path('prom.yml')}",
                           f"--storage.tsdb.path={c.path('tsdb')}",
@@ -430,7 +433,8 @@ scrape_configs:
         act = t and t["data"]["activeTargets"]
         return act if act and act[0]["health"] == "up" else None
     h.wait_for(target_up, 60, "Prometheus to report the target up")
-    q = urllib.parse.quote('upkeep_worker_restarts_total{worker="crashy",reason="crash"}')
+    q = urllib.parse.quote('upkeep_worker_restarts_total{worker="crashy",reason="crash",'
+                           'upkeep_instance="crashy"}')
 
     def queried():
         r = get(f"/query?query={q}")
@@ -481,3 +485,32 @@ def metrics_page_chromium(c):
                        capture_output=True, text=True, timeout=120,
                        env=dict(os.environ, HOME=home))
     h.check(os.path.exists(shot) and os.path.getsize(shot) > 1000, "a screenshot was taken")
+
+
+@h.test
+def metrics_examples(c):
+    """conf/prometheus: the scrape configuration passes promtool check config, the alerting
+    rules promtool check rules, and every upkeep_ metric the rules and the Grafana dashboard
+    name is one upkeepd exposes."""
+    tool = shutil.which("promtool")
+    if not tool:
+        raise h.TestSkip("promtool (Debian package prometheus) is not installed")
+    d = os.path.join(ROOT, "conf", "prometheus")
+    for what, f in (("rules", "upkeep-rules.yml"), ("config", "prometheus.yml")):
+        r = subprocess.run([tool, "check", what, os.path.join(d, f)], capture_output=True,
+                           text=True, timeout=30)
+        h.check_eq(r.returncode, 0, f"promtool check {what} {f}: {r.stdout}{r.stderr}")
+    import json
+    with open(os.path.join(d, "grafana-dashboard.json")) as f:
+        dash = json.load(f)
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    with open(os.path.join(d, "upkeep-rules.yml")) as f:
+        exprs.append(f.read())
+    c.conf(h.worker_block("ok", h.WORKER))
+    c.start_daemon(c.path("upkeep.conf"))
+    _, families = parse(metrics_text(c))
+    named = set(re.findall(r"\b((?:upkeep|process)_[a-z_]+?)(?:_bucket)?\b", " ".join(exprs)))
+    named.discard("upkeep_instance")  # the label the scrape configuration renames to
+    h.check(len(named) >= 8, f"the examples name the metrics: {sorted(named)}")
+    unknown = sorted(n for n in named if n not in families)
+    h.check(not unknown, f"metrics the examples name but upkeepd does not expose: {unknown}")
