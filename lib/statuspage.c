@@ -92,8 +92,13 @@ static void put_health(FILE *f, const json_t *h) {
         }
 }
 
-/* The worker's events with a count in the last hour: "crash 2/3/3/5" (1m/5m/15m/1h). */
-static void put_events(FILE *f, const json_t *events) {
+/*
+ * The worker's events with a count in the last hour: "crash 2/3/3/5" (1m/5m/15m/1h), under its
+ * first instance; with several instances, they are the worker's, which the line says.
+ */
+static void put_events(FILE *f, const json_t *w) {
+        const json_t *events = json_object_get(w, "events");
+        bool several = json_array_size(json_object_get(w, "instances")) > 1;
         const char *kind;
         json_t *c;
         bool any = false;
@@ -101,7 +106,15 @@ static void put_events(FILE *f, const json_t *events) {
         json_object_foreach((json_t *) events, kind, c) {
                 if (json_integer_value(json_object_get(c, "1h")) == 0)
                         continue;
-                fputs(any ? ", " : "<div class=\"ev\">last 1m/5m/15m/1h: ", f);
+                if (!any) {
+                        fputs("<div class=\"ev\">", f);
+                        if (several) {
+                                put_text(f, str(w, "name"));
+                                fputs(" (all instances), ", f);
+                        }
+                        fputs("last 1m/5m/15m/1h: ", f);
+                } else
+                        fputs(", ", f);
                 put_text(f, kind);
                 fprintf(f, " %lld/%lld/%lld/%lld",
                         (long long) json_integer_value(json_object_get(c, "1m")),
@@ -118,7 +131,7 @@ static void put_instance(FILE *f, const json_t *w, const json_t *i, bool first) 
         fputs("<tr><td>", f);
         put_text(f, str(i, "name"));
         if (first)
-                put_events(f, json_object_get(w, "events"));
+                put_events(f, w);
         fputs("</td><td><span class=\"st ", f);
         put_class(f, str(i, "state"));
         fputs("\">", f);
