@@ -92,8 +92,6 @@ typedef struct Collect {
         Row *rows;
         size_t n_rows;
         json_t *alerts;  /* held until rendered: the labels point into it */
-        json_t **output; /* per instance, likewise */
-        size_t n_output;
 } Collect;
 
 static int read_rows(Collect *c) {
@@ -120,7 +118,7 @@ static int read_rows(Collect *c) {
 
 static void collect_instance_figures(Collect *c) {
         for (size_t t = 0; t < ELEMENTSOF(instance_figures); t++) {
-                MetricFamily *f = metrics_family(&c->set, instance_figures[t].name,
+                MetricFamily f = metrics_family(&c->set, instance_figures[t].name,
                                                  instance_figures[t].type,
                                                  instance_figures[t].help);
 
@@ -129,13 +127,13 @@ static void collect_instance_figures(Collect *c) {
                         double value;
 
                         if (instance_figures[t].get(&r->v, &c->now, &value))
-                                metrics_sample(&c->set, f, NULL, value, r->labels, 2);
+                                metrics_sample(&c->set, &f, NULL, value, r->labels, 2);
                 }
         }
 }
 
 static void collect_states(Collect *c) {
-        MetricFamily *f = metrics_family(&c->set, "upkeep_worker_state", METRIC_GAUGE,
+        MetricFamily f = metrics_family(&c->set, "upkeep_worker_state", METRIC_GAUGE,
                                          "The instance's state: 1 for the one it is in.");
 
         for (size_t k = 0; k < c->n_rows; k++) {
@@ -143,16 +141,16 @@ static void collect_states(Collect *c) {
 
                 for (int s = 0; s < _STATE_MAX; s++) {
                         r->labels[2] = (MetricLabel) { "state", state_to_string((InstanceState) s) };
-                        metrics_sample(&c->set, f, NULL, r->v.state == s, r->labels, 3);
+                        metrics_sample(&c->set, &f, NULL, r->v.state == s, r->labels, 3);
                 }
         }
 }
 
 /* Probed instances only: one-hot health, and the latency histogram. */
 static void collect_health(Collect *c) {
-        MetricFamily *f = metrics_family(&c->set, "upkeep_worker_health", METRIC_GAUGE,
+        MetricFamily f = metrics_family(&c->set, "upkeep_worker_health", METRIC_GAUGE,
                                          "The health of a probed instance: 1 for its status.");
-        MetricFamily *h;
+        MetricFamily h;
 
         for (size_t k = 0; k < c->n_rows; k++) {
                 Row *r = &c->rows[k];
@@ -162,19 +160,19 @@ static void collect_health(Collect *c) {
                 for (int hc = 0; hc < _HEALTH_MAX; hc++) {
                         r->labels[2] = (MetricLabel) { "status",
                                                        health_class_to_string((HealthClass) hc) };
-                        metrics_sample(&c->set, f, NULL, r->v.probe->state == hc, r->labels, 3);
+                        metrics_sample(&c->set, &f, NULL, r->v.probe->state == hc, r->labels, 3);
                 }
         }
         h = metrics_family(&c->set, "upkeep_health_probe_duration_seconds", METRIC_HISTOGRAM,
                            "How long health probes took to answer, since upkeepd started.");
         for (size_t k = 0; k < c->n_rows; k++)
                 if (c->rows[k].v.probe->url)
-                        metrics_histogram(&c->set, h, &c->rows[k].v.probe->latency,
+                        metrics_histogram(&c->set, &h, &c->rows[k].v.probe->latency,
                                           c->rows[k].labels, 2);
 }
 
 static void collect_restarts(Collect *c) {
-        MetricFamily *f = metrics_family(&c->set, "upkeep_worker_restarts_total", METRIC_COUNTER,
+        MetricFamily f = metrics_family(&c->set, "upkeep_worker_restarts_total", METRIC_COUNTER,
                                          "Restarts of the instance since upkeepd started, by "
                                          "reason.");
 
@@ -185,7 +183,7 @@ static void collect_restarts(Collect *c) {
                         r->labels[2] = (MetricLabel) {
                                 "reason", restart_reason_to_string((RestartReason) why)
                         };
-                        metrics_sample(&c->set, f, NULL, (double) r->v.restarts_by[why],
+                        metrics_sample(&c->set, &f, NULL, (double) r->v.restarts_by[why],
                                        r->labels, 3);
                 }
         }
@@ -193,7 +191,7 @@ static void collect_restarts(Collect *c) {
 
 /* Per worker: its event windows' totals. */
 static void collect_events(Collect *c) {
-        MetricFamily *f = metrics_family(&c->set, "upkeep_worker_events_total", METRIC_COUNTER,
+        MetricFamily f = metrics_family(&c->set, "upkeep_worker_events_total", METRIC_COUNTER,
                                          "Events of the worker since upkeepd started, by kind.");
         size_t n;
         Worker *const *wks = sup_workers(c->sup, &n);
@@ -205,48 +203,34 @@ static void collect_events(Collect *c) {
                                 { "kind", event_kind_to_string((EventKind) k) },
                         };
 
-                        metrics_sample(&c->set, f, NULL,
+                        metrics_sample(&c->set, &f, NULL,
                                        (double) worker_events_total(wks[w], (EventKind) k), l, 2);
                 }
 }
 
 /* The bytes of the instance's output written to and dropped before its log file. */
 static void collect_logs(Collect *c) {
-        MetricFamily *wr = metrics_family(&c->set, "upkeep_log_bytes_total", METRIC_COUNTER,
-                                          "Bytes of the instance's output written to its log "
-                                          "file (shared by the instances of one file).");
-        MetricFamily *dr = metrics_family(&c->set, "upkeep_log_bytes_dropped_total",
-                                          METRIC_COUNTER,
-                                          "Bytes of the instance's output dropped because its "
-                                          "log file could not keep up.");
+        MetricFamily f = metrics_family(&c->set, "upkeep_log_bytes_total", METRIC_COUNTER,
+                                        "Bytes of the instance's output written to its log "
+                                        "file (shared by the instances of one file).");
 
-        c->output = calloc(c->n_rows, sizeof(json_t *));
-        if (!c->output && c->n_rows > 0) {
-                c->set.oom = true;
-                return;
-        }
-        for (size_t k = 0; k < c->n_rows; k++) {
-                Row *r = &c->rows[k];
-                OutputSpec spec = {};
-                json_t *o;
-
-                o = c->output[c->n_output++] = output_json(r->v.log_output,
-                                                           sup_output_spec(r->inst, &spec));
-                if (!o)
-                        continue;
-                metrics_sample(&c->set, wr, NULL,
-                               (double) json_integer_value(json_object_get(o, "bytes_written")),
-                               r->labels, 2);
-                metrics_sample(&c->set, dr, NULL,
-                               (double) json_integer_value(json_object_get(o, "bytes_dropped")),
-                               r->labels, 2);
-        }
+        for (size_t k = 0; k < c->n_rows; k++)
+                metrics_sample(&c->set, &f, NULL,
+                               (double) output_bytes_written(c->rows[k].v.log_output),
+                               c->rows[k].labels, 2);
+        f = metrics_family(&c->set, "upkeep_log_bytes_dropped_total", METRIC_COUNTER,
+                           "Bytes of the instance's output dropped because its log file could "
+                           "not keep up.");
+        for (size_t k = 0; k < c->n_rows; k++)
+                metrics_sample(&c->set, &f, NULL,
+                               (double) output_bytes_dropped(c->rows[k].v.log_output),
+                               c->rows[k].labels, 2);
 }
 
 static void collect_alerts(Collect *c, Alerts *alerts) {
-        MetricFamily *fir = metrics_family(&c->set, "upkeep_alerts_firing", METRIC_GAUGE,
+        MetricFamily fir = metrics_family(&c->set, "upkeep_alerts_firing", METRIC_GAUGE,
                                            "Workers whose alert is firing, by severity.");
-        MetricFamily *del;
+        MetricFamily del;
         static const char *const results[] = { "sent", "failed", "dropped" };
         json_t *active, *sinks, *x;
         size_t i;
@@ -260,7 +244,7 @@ static void collect_alerts(Collect *c, Alerts *alerts) {
                 json_array_foreach(active, i, x)
                         count += strcmp(json_string_value(json_object_get(x, "severity")) ?: "",
                                         name) == 0;
-                metrics_sample(&c->set, fir, NULL, count,
+                metrics_sample(&c->set, &fir, NULL, count,
                                (MetricLabel[]) { { "severity", name } }, 1);
         }
         del = metrics_family(&c->set, "upkeep_alert_deliveries_total", METRIC_COUNTER,
@@ -268,7 +252,7 @@ static void collect_alerts(Collect *c, Alerts *alerts) {
         sinks = json_object_get(c->alerts, "sinks");
         json_array_foreach(sinks, i, x)
                 for (size_t r = 0; r < ELEMENTSOF(results); r++)
-                        metrics_sample(&c->set, del, NULL,
+                        metrics_sample(&c->set, &del, NULL,
                                        (double) json_integer_value(json_object_get(x, results[r])),
                                        (MetricLabel[]) {
                                                { "sink", json_string_value(json_object_get(x, "name")) },
@@ -313,7 +297,9 @@ static unsigned open_fds(void) {
 }
 
 static void gauge(Collect *c, const char *name, MetricType type, const char *help, double v) {
-        metrics_sample(&c->set, metrics_family(&c->set, name, type, help), NULL, v, NULL, 0);
+        MetricFamily f = metrics_family(&c->set, name, type, help);
+
+        metrics_sample(&c->set, &f, NULL, v, NULL, 0);
 }
 
 static void collect_process(Collect *c) {
@@ -352,13 +338,13 @@ char *collector_text(Supervisor *sup, Alerts *alerts, size_t *ret_len) {
                 .now = { .mono = loop_now(sup_event(sup)), .real = clock_real_usec() },
         };
         char *text = NULL;
+        MetricFamily info;
 
         if (read_rows(&c) < 0)
                 return NULL;
-        metrics_sample(&c.set,
-                       metrics_family(&c.set, "upkeep_build_info", METRIC_GAUGE,
-                                      "upkeep's version, as a label; always 1."),
-                       NULL, 1, (MetricLabel[]) { { "version", UPKEEP_VERSION } }, 1);
+        info = metrics_family(&c.set, "upkeep_build_info", METRIC_GAUGE,
+                              "upkeep's version, as a label; always 1.");
+        metrics_sample(&c.set, &info, NULL, 1, (MetricLabel[]) { { "version", UPKEEP_VERSION } }, 1);
         collect_instance_figures(&c);
         collect_states(&c);
         collect_health(&c);
@@ -370,9 +356,6 @@ char *collector_text(Supervisor *sup, Alerts *alerts, size_t *ret_len) {
         text = metrics_render(&c.set, ret_len);
         metrics_set_done(&c.set);
         json_decref(c.alerts);
-        for (size_t k = 0; k < c.n_output; k++)
-                json_decref(c.output[k]);
-        free(c.output);
         free(c.rows);
         return text;
 }

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,14 @@ int exporter_new(Supervisor *s, Alerts *alerts, Exporter **ret) {
 
         if (!x)
                 return -ENOMEM;
+        /*
+         * The text of a scrape is 1.2 KiB per instance, a megabyte for 1000: allocated and freed
+         * at every scrape.  glibc raises its mmap threshold to the size of a freed mapping, after
+         * which such buffers come from the heap and stay in upkeepd's RSS once freed; a fixed
+         * threshold keeps them mappings, given back to the kernel as soon as they are freed.
+         */
+        if (sup_config(s)->metrics.listen || sup_config(s)->metrics.textfile)
+                (void) mallopt(M_MMAP_THRESHOLD, 256 * 1024);
         *x = (Exporter) { .sup = s, .alerts = alerts };
         r = apply(x, &sup_config(s)->metrics);
         if (r >= 0)

@@ -23,57 +23,53 @@ static const char *const type_names[_METRIC_TYPE_MAX] = {
         [METRIC_HISTOGRAM] = "histogram",
 };
 
-static bool grow(void **p, size_t *n_alloc, size_t want, size_t size) {
-        size_t n;
-        void *q;
-
-        if (want <= *n_alloc)
-                return true;
-        n = MAX(*n_alloc * 2, (size_t) 16);
-        q = reallocarray(*p, n, size);
-        if (!q)
-                return false;
-        *p = q;
-        *n_alloc = n;
-        return true;
-}
-
-MetricFamily *metrics_family(MetricSet *s, const char *name, MetricType type, const char *help) {
-        MetricFamily *f;
-
-        if (!grow((void **) &s->families, &s->n_alloc, s->n_families + 1, sizeof(MetricFamily))) {
-                s->oom = true;
-                return NULL;
+/* The memory stream, opened at the first family. */
+static FILE *out(MetricSet *s) {
+        if (!s->out && !s->failed) {
+                s->out = (struct _IO_FILE *) open_memstream(&s->text, &s->len);
+                s->failed = !s->out;
         }
-        f = &s->families[s->n_families++];
-        *f = (MetricFamily) { .name = name, .help = help, .type = type };
-        return f;
+        return s->failed ? NULL : (FILE *) s->out;
 }
 
-void metrics_sample(MetricSet *s, MetricFamily *f, const char *suffix, double value,
-                    const MetricLabel *labels, size_t n) {
-        MetricSample *m;
+static void put_header(FILE *f, const MetricFamily *fam);
+
+MetricFamily metrics_family(MetricSet *s, const char *name, MetricType type, const char *help) {
+        MetricFamily fam = { .name = name, .help = help, .type = type };
+        FILE *f = out(s);
 
         if (!f)
-                return;
-        if (!grow((void **) &f->samples, &f->n_alloc, f->n_samples + 1, sizeof(MetricSample))) {
-                s->oom = true;
+                return fam;
+        fam.serial = ++s->serial;
+        put_header(f, &fam);
+        return fam;
+}
+
+static void put_sample(FILE *f, const MetricFamily *fam, const char *suffix, double value,
+                       const MetricLabel *labels, size_t n);
+
+void metrics_sample(MetricSet *s, const MetricFamily *f, const char *suffix, double value,
+                    const MetricLabel *labels, size_t n) {
+        /* the text format wants a family's samples together, after its header */
+        if (f->serial == 0 || f->serial != s->serial || n > METRIC_MAX_LABELS) {
+                s->failed = true;
                 return;
         }
-        m = &f->samples[f->n_samples++];
-        *m = (MetricSample) { .suffix = suffix, .value = value, .n_labels = MIN(n, (size_t) METRIC_MAX_LABELS) };
-        for (size_t k = 0; k < m->n_labels; k++)
-                m->labels[k] = labels[k];
+        if (out(s))
+                put_sample(out(s), f, suffix, value, labels, n);
 }
 
 void metrics_set_done(MetricSet *s) {
-        for (size_t k = 0; k < s->n_families; k++)
-                free(s->families[k].samples);
-        free(s->families);
+        if (s->out)
+                fclose((FILE *) s->out);
+        free(s->text);
         *s = (MetricSet) {};
 }
 
-/* The shortest of %.15g, %.16g, %.17g that reads back as v; the spellings of the format for the rest. */
+/*
+ * Integers (most values: counts, 0 and 1) as integers; others as the shortest of %.15g, %.16g
+ * and %.17g that reads back as v; the format's spellings of NaN and the infinities.
+ */
 static void put_value(FILE *f, double v) {
         char buf[32];
 
@@ -83,6 +79,10 @@ static void put_value(FILE *f, double v) {
         }
         if (isinf(v)) {
                 fputs(v > 0 ? "+Inf" : "-Inf", f);
+                return;
+        }
+        if (fabs(v) < 1e15 && v == (double) (long long) v) {
+                fprintf(f, "%lld", (long long) v);
                 return;
         }
         snprintf(buf, sizeof buf, "%.15g", v);
@@ -97,13 +97,26 @@ static void put_value(FILE *f, double v) {
  * Label values: backslash, double quote and newline escaped; HELP texts: backslash and newline.
  * The text must be UTF-8: an invalid byte becomes U+FFFD (a configured name may hold anything).
  */
+static bool plain(char c, bool quote) {
+        return (unsigned char) c < 0x80 && c != '\\' && c != '\n' && !(quote && c == '"');
+}
+
 static void put_escaped(FILE *f, const char *s, bool quote) {
         size_t len = strlen(s);
 
         for (size_t k = 0; k < len;) {
                 bool valid;
-                size_t n = utf8_sequence(s + k, len - k, &valid);
+                size_t n = 0;
 
+                /* the common case: a run of ASCII that needs nothing, written at once */
+                while (k + n < len && plain(s[k + n], quote))
+                        n++;
+                if (n > 0) {
+                        fwrite(s + k, 1, n, f);
+                        k += n;
+                        continue;
+                }
+                n = utf8_sequence(s + k, len - k, &valid);
                 if (!valid)
                         fputs("\xef\xbf\xbd", f);
                 else if (s[k] == '\\')
@@ -118,55 +131,49 @@ static void put_escaped(FILE *f, const char *s, bool quote) {
         }
 }
 
-static void put_sample(FILE *f, const MetricFamily *fam, const MetricSample *m) {
+static void put_header(FILE *f, const MetricFamily *fam) {
+        fprintf(f, "# HELP %s ", fam->name);
+        put_escaped(f, fam->help ? fam->help : "", false);
+        fprintf(f, "\n# TYPE %s %s\n", fam->name, type_names[fam->type]);
+}
+
+static void put_sample(FILE *f, const MetricFamily *fam, const char *suffix, double value,
+                       const MetricLabel *labels, size_t n) {
         fputs(fam->name, f);
-        if (m->suffix)
-                fputs(m->suffix, f);
-        for (size_t k = 0; k < m->n_labels; k++) {
+        if (suffix)
+                fputs(suffix, f);
+        for (size_t k = 0; k < n; k++) {
                 fputc(k == 0 ? '{' : ',', f);
-                fputs(m->labels[k].name, f);
+                fputs(labels[k].name, f);
                 fputs("=\"", f);
-                put_escaped(f, m->labels[k].value ? m->labels[k].value : "", true);
+                put_escaped(f, labels[k].value ? labels[k].value : "", true);
                 fputc('"', f);
         }
-        if (m->n_labels > 0)
+        if (n > 0)
                 fputc('}', f);
         fputc(' ', f);
-        put_value(f, m->value);
+        put_value(f, value);
         fputc('\n', f);
 }
 
-char *metrics_render(const MetricSet *s, size_t *ret_len) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f;
+char *metrics_render(MetricSet *s, size_t *ret_len) {
+        FILE *f = out(s);
+        char *text;
 
-        if (s->oom)
-                return NULL;
-        f = open_memstream(&buf, &len);
         if (!f)
                 return NULL;
-        for (size_t k = 0; k < s->n_families; k++) {
-                const MetricFamily *fam = &s->families[k];
-
-                fprintf(f, "# HELP %s ", fam->name);
-                put_escaped(f, fam->help ? fam->help : "", false);
-                fprintf(f, "\n# TYPE %s %s\n", fam->name, type_names[fam->type]);
-                for (size_t n = 0; n < fam->n_samples; n++)
-                        put_sample(f, fam, &fam->samples[n]);
-        }
-        if (ferror(f)) {
-                fclose(f);
-                free(buf);
+        s->out = NULL;
+        if (ferror(f) | (fclose(f) != 0)) {
+                s->failed = true;
                 return NULL;
         }
-        if (fclose(f) != 0) {
-                free(buf);
+        if (s->failed)
                 return NULL;
-        }
+        text = s->text;
         if (ret_len)
-                *ret_len = len;
-        return buf;
+                *ret_len = s->len;
+        s->text = NULL;
+        return text;
 }
 
 static bool name_valid(const char *name, bool colon) {
@@ -197,7 +204,7 @@ void metric_histogram_observe(MetricHistogram *h, double seconds) {
         h->sum += seconds;
 }
 
-void metrics_histogram(MetricSet *s, MetricFamily *f, const MetricHistogram *h,
+void metrics_histogram(MetricSet *s, const MetricFamily *f, const MetricHistogram *h,
                        const MetricLabel *labels, size_t n) {
         /* le values as Prometheus' own clients spell them */
         static const char *const le[METRIC_LATENCY_BUCKETS + 1] = {

@@ -27,39 +27,39 @@ typedef struct MetricLabel {
         const char *name, *value;
 } MetricLabel;
 
-typedef struct MetricSample {
-        const char *suffix;   /* NULL, or "_bucket", "_sum", "_count" in a histogram */
-        MetricLabel labels[METRIC_MAX_LABELS];
-        size_t n_labels;
-        double value;
-} MetricSample;
-
+/* A family as metrics_family() added it: pass it to metrics_sample() for its samples. */
 typedef struct MetricFamily {
         const char *name, *help;
         MetricType type;
-        MetricSample *samples;
-        size_t n_samples, n_alloc;
+        unsigned serial;          /* 0: not added (out of memory) */
 } MetricFamily;
 
-/* The strings are borrowed: they must outlive the set's rendering. */
+/*
+ * The exposition being written: each family's HELP and TYPE when it is added, each sample at
+ * once, so that a scrape of thousands of instances keeps no sample in memory, only the text.
+ * Samples go to the family added last; one for another is refused (failed).  The strings are
+ * only read while they are passed.
+ */
 typedef struct MetricSet {
-        MetricFamily *families;
-        size_t n_families, n_alloc;
-        bool oom;             /* an addition failed: metrics_render() returns NULL */
+        struct _IO_FILE *out;     /* a memory stream over text/len */
+        char *text;
+        size_t len;
+        unsigned serial;          /* of the family added last */
+        bool failed;              /* out of memory, or a sample out of order: no text */
 } MetricSet;
 
-/*
- * Add a family; returns it, or NULL when out of memory (the set remembers, and the samples
- * added to NULL are dropped).  The pointer is valid until the next metrics_family().
- */
-MetricFamily *metrics_family(MetricSet *s, const char *name, MetricType type, const char *help);
-/* Add a sample to the family f (NULL: ignored) with n labels. */
-void metrics_sample(MetricSet *s, MetricFamily *f, const char *suffix, double value,
+/* Add a family (its HELP and TYPE lines); on failure (remembered) its serial is 0. */
+MetricFamily metrics_family(MetricSet *s, const char *name, MetricType type, const char *help);
+/* A sample of f, which must be the family added last (else the set fails), with n labels (at
+ * most METRIC_MAX_LABELS). */
+void metrics_sample(MetricSet *s, const MetricFamily *f, const char *suffix, double value,
                     const MetricLabel *labels, size_t n);
+/* Frees what the set holds (the text too, unless metrics_render() handed it over). */
 void metrics_set_done(MetricSet *s);
 
-/* The exposition, NUL-terminated (*ret_len without the NUL); NULL when out of memory. */
-char *metrics_render(const MetricSet *s, size_t *ret_len);
+/* The exposition, NUL-terminated (*ret_len without the NUL), handed over to the caller (free()
+ * it); NULL when anything failed. */
+char *metrics_render(MetricSet *s, size_t *ret_len);
 
 /* [a-zA-Z_:][a-zA-Z0-9_:]* for metric names; label names without ':' and not "__" first. */
 bool metrics_name_valid(const char *name);
@@ -80,5 +80,5 @@ typedef struct MetricHistogram {
 void metric_histogram_observe(MetricHistogram *h, double seconds);
 /* Its _bucket (with le="..."), _sum and _count samples in f, after the given labels (at most
  * METRIC_MAX_LABELS - 1). */
-void metrics_histogram(MetricSet *s, MetricFamily *f, const MetricHistogram *h,
+void metrics_histogram(MetricSet *s, const MetricFamily *f, const MetricHistogram *h,
                        const MetricLabel *labels, size_t n);
