@@ -514,3 +514,60 @@ def metrics_examples(c):
     h.check(len(named) >= 8, f"the examples name the metrics: {sorted(named)}")
     unknown = sorted(n for n in named if n not in families)
     h.check(not unknown, f"metrics the examples name but upkeepd does not expose: {unknown}")
+
+
+@h.test
+def metrics_restart_reasons_and_reload(c):
+    """Restarts counted by reason: health when the probes asked for it, reload when a reload
+    changed the command, kept across that reload; a reload adds the listener, changes the
+    token (the new one asked for from then on) and removes the listener again."""
+    hport, port = h.free_port(), h.free_port()
+    hf, blk = h.health_worker(c, "probed", hport)
+    h.set_health(hf, "healthy")
+    blk = h.with_health(blk, url=f"http://127.0.0.1:{hport}/health", interval="100ms",
+                        timeout="1s", failures=2, start_interval="100ms")
+    other = h.worker_block("other", h.WORKER)
+    c.conf(blk + other)
+    c.start_daemon(c.path("upkeep.conf"))
+    c.wait_state("probed", "RUNNING")
+    c.wait_state("other", "RUNNING")
+
+    def restarts(worker, why):
+        return value(parse(metrics_text(c))[0], "upkeep_worker_restarts_total", worker=worker,
+                     instance=worker, reason=why)
+    h.set_health(hf, "fail500")
+    h.wait_for(lambda: restarts("probed", "health") == 1, 15, "a restart by health")
+    h.set_health(hf, "healthy")
+    c.wait_state("probed", "RUNNING")
+    h.check_eq(restarts("probed", "crash"), 0.0, "not counted as a crash")
+
+    # a reload that changes other's command restarts it, and adds the listener with a token
+    tok = c.write("token", "first\n")
+    c.conf(blk + h.worker_block("other", h.WORKER + " --term-delay 0") +
+           f'metrics {{\n    listen = "127.0.0.1:{port}"\n    token-file = {h.q(tok)}\n}}\n')
+    r = c.ctl("reload")
+    h.check_eq(r.returncode, 0, f"reload ({r.stdout}{r.stderr})")
+    c.wait_state("other", "RUNNING")
+    h.wait_for(lambda: restarts("other", "reload") == 1, 10, "other restarted by the reload")
+    h.check_eq(restarts("probed", "health"), 1.0, "probed's count kept across the reload")
+    base = f"http://127.0.0.1:{port}"
+    h.check_eq(http_get(base + "/metrics", {"Authorization": "Bearer first"})[0], 200,
+               "the listener added by the reload, with its token")
+    c.write("token", "second\n")
+    r = c.ctl("reload")
+    h.check_eq(r.returncode, 0, "reload with a new token")
+    h.check_eq(http_get(base + "/metrics", {"Authorization": "Bearer first"})[0], 401,
+               "the old token refused")
+    h.check_eq(http_get(base + "/metrics", {"Authorization": "Bearer second"})[0], 200,
+               "the new token accepted")
+    c.conf(blk + h.worker_block("other", h.WORKER + " --term-delay 0"))
+    r = c.ctl("reload")
+    h.check_eq(r.returncode, 0, "reload without metrics")
+
+    def refused():
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            return False
+        except OSError:
+            return True
+    h.wait_for(refused, 10, "the listener closed by the reload")
