@@ -8,6 +8,8 @@
  * all and WEB_MAX_PER_IP from one address (more are refused at accept), WEB_MEMORY per
  * connection (a longer request head is answered 431 and closed), and WEB_IDLE_TIMEOUT without
  * a byte (then closed).  Anything but GET and HEAD is answered 405 and the connection closed.
+ * A connection holds its answer until the client read it: a scrape of 1000 instances is about
+ * a megabyte, so the cap on connections is also the cap on that memory.
  * Nothing is logged: a request may carry the token, and a flood of them must not fill the log.
  */
 #include <errno.h>
@@ -27,8 +29,8 @@
 #include "statuspage.h"
 #include "webserver.h"
 
-#define WEB_MAX_CONNECTIONS 64
-#define WEB_MAX_PER_IP 32
+#define WEB_MAX_CONNECTIONS 32
+#define WEB_MAX_PER_IP 16
 #define WEB_MEMORY (32 * 1024)      /* request head and buffers, per connection */
 #define WEB_IDLE_TIMEOUT 10         /* seconds without a byte */
 #define WEB_MAX_TOKEN 4096
