@@ -323,6 +323,7 @@ def metrics_hostile_clients(c):
     c.wait_state("probed", "RUNNING")
     base = f"http://127.0.0.1:{port}"
     h.check_eq(http_get(base + "/healthz")[0], 200, "the listener answers")
+    t0, sent0 = time.monotonic(), c.inst("probed")["health"]["probes_sent"]
 
     # 1000 idle connections (as many as the kernel accepts into the backlog)
     idle = []
@@ -395,9 +396,13 @@ def metrics_hostile_clients(c):
     except ConnectionResetError:
         pass
 
-    # afterwards: served again
+    # afterwards: served again, and the probes kept their period (200 ms) all along: at least
+    # half of the probes due were sent (a stalled loop would send none)
     h.wait_for(served_again, 15, "/metrics served again")
     h.check(d.alive(), "upkeepd alive after all that")
+    due = (time.monotonic() - t0) / 0.2
+    sent = c.inst("probed")["health"]["probes_sent"] - sent0
+    h.check(sent >= due / 2, f"{sent} probes sent of {due:.0f} due during the attack")
 
 
 @h.test
