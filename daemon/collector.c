@@ -91,7 +91,6 @@ typedef struct Collect {
         Now now;
         Row *rows;
         size_t n_rows;
-        json_t *alerts;  /* held until rendered: the labels point into it */
 } Collect;
 
 static int read_rows(Collect *c) {
@@ -232,11 +231,10 @@ static void collect_alerts(Collect *c, Alerts *alerts) {
                                            "Workers whose alert is firing, by severity.");
         MetricFamily del;
         static const char *const results[] = { "sent", "failed", "dropped" };
-        json_t *active, *sinks, *x;
+        json_t *all = alerts ? alerts_json(alerts) : NULL, *active, *sinks, *x;
         size_t i;
 
-        c->alerts = alerts ? alerts_json(alerts) : NULL;
-        active = json_object_get(c->alerts, "active");
+        active = json_object_get(all, "active");
         for (int s = SEV_NONE + 1; s < _SEV_MAX; s++) {
                 const char *name = severity_to_string((Severity) s);
                 unsigned count = 0;
@@ -249,7 +247,7 @@ static void collect_alerts(Collect *c, Alerts *alerts) {
         }
         del = metrics_family(&c->set, "upkeep_alert_deliveries_total", METRIC_COUNTER,
                              "Notifications per sink since upkeepd started, by result.");
-        sinks = json_object_get(c->alerts, "sinks");
+        sinks = json_object_get(all, "sinks");
         json_array_foreach(sinks, i, x)
                 for (size_t r = 0; r < ELEMENTSOF(results); r++)
                         metrics_sample(&c->set, &del, NULL,
@@ -259,6 +257,7 @@ static void collect_alerts(Collect *c, Alerts *alerts) {
                                                { "result", results[r] },
                                        },
                                        2);
+        json_decref(all);
 }
 
 /* ---- upkeepd itself, as Prometheus' own clients report a process ------------------------------ */
@@ -355,7 +354,6 @@ char *collector_text(Supervisor *sup, Alerts *alerts, size_t *ret_len) {
         collect_process(&c);
         text = metrics_render(&c.set, ret_len);
         metrics_set_done(&c.set);
-        json_decref(c.alerts);
         free(c.rows);
         return text;
 }

@@ -26,10 +26,10 @@ static const char *const type_names[_METRIC_TYPE_MAX] = {
 /* The memory stream, opened at the first family. */
 static FILE *out(MetricSet *s) {
         if (!s->out && !s->failed) {
-                s->out = (struct _IO_FILE *) open_memstream(&s->text, &s->len);
+                s->out = open_memstream(&s->text, &s->len);
                 s->failed = !s->out;
         }
-        return s->failed ? NULL : (FILE *) s->out;
+        return s->failed ? NULL : s->out;
 }
 
 static void put_header(FILE *f, const MetricFamily *fam);
@@ -61,7 +61,7 @@ void metrics_sample(MetricSet *s, const MetricFamily *f, const char *suffix, dou
 
 void metrics_set_done(MetricSet *s) {
         if (s->out)
-                fclose((FILE *) s->out);
+                fclose(s->out);
         free(s->text);
         *s = (MetricSet) {};
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef enum MetricType {
         METRIC_GAUGE,
@@ -41,7 +42,7 @@ typedef struct MetricFamily {
  * only read while they are passed.
  */
 typedef struct MetricSet {
-        struct _IO_FILE *out;     /* a memory stream over text/len */
+        FILE *out;                /* a memory stream over text/len */
         char *text;
         size_t len;
         unsigned serial;          /* of the family added last */

@@ -78,7 +78,8 @@ def metrics_exposition(c):
     """upkeepctl metrics: promtool accepts it; HELP and TYPE once per family, labels only those
     of the list, one state per instance, restarts by reason equal to what status counts (crash
     and manual), events per kind, upkeepd's own process figures, and a final newline."""
-    c.conf(h.worker_block("ok", h.WORKER, instances=2) + crashy(c))
+    c.conf(h.worker_block("ok", h.WORKER, instances=2) + crashy(c) +
+           "notify journal { type = log }\n")
     c.start_daemon(c.path("upkeep.conf"))
     c.wait_state("ok:0", "RUNNING")
     c.wait_state("ok:1", "RUNNING")
@@ -141,6 +142,14 @@ def metrics_exposition(c):
     h.check(ev is not None and ev >= 2, f"crash events of crashy: {ev}")
     status_crash = c.status("crashy")["workers"][0]["events"]["crash"]["total"]
     h.check(status_crash >= ev, "status counts at least the crashes the metrics counted before")
+    # the default rules: a warning after 2 restarts in 10 minutes; the sink's deliveries
+    firing = {dict(ls)["severity"]: v for (n, ls), v in samples2.items()
+              if n == "upkeep_alerts_firing"}
+    h.check_eq(sorted(firing), ["critical", "fatal", "warning"], "alerts_firing severities")
+    h.check(firing["warning"] + firing["critical"] >= 1, f"crashy's alert firing: {firing}")
+    results = {dict(ls)["result"] for (n, ls) in samples2
+               if n == "upkeep_alert_deliveries_total" and dict(ls)["sink"] == "journal"}
+    h.check_eq(results, {"sent", "failed", "dropped"}, "deliveries of the sink by result")
     fds = value(samples2, "process_open_fds")
     h.check(fds is not None and fds >= 3, f"process_open_fds: {fds}")
     rss = value(samples2, "process_resident_memory_bytes")
