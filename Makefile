@@ -4,6 +4,7 @@
 #   make check SANITIZE=1  the same in build-san/ with AddressSanitizer and UBSan
 #   make check-all         both of the above (what CI runs)
 #   make bench-logs        worker log throughput against `writer | cat > file` (bench/logs.py)
+#   make bench-metrics     GET /metrics for 100 and 1000 workers, idle CPU, RSS of the listener
 #   make demo              run upkeepd in the foreground on conf/demo.conf
 #   make deps              install the Debian packages needed to build and test (apt-get)
 #   make deps-demo         only those that build upkeep and run the demo
@@ -61,7 +62,7 @@ HAVE_PKG_CONFIG  := $(shell command -v pkg-config)
 pc-missing = $(if $(HAVE_PKG_CONFIG),$(foreach p,$(1),$(if $(shell pkg-config --exists $(p) && echo y),,$(p))),$(1))
 pc-present = $(filter-out $(2),$(1))
 pc-flags = $(if $(HAVE_PKG_CONFIG),$(if $(strip $(2)),$(shell pkg-config $(1) $(2))))
-MISSING_PKGS      := $(call pc-missing,$(PKGS) libcurl)
+MISSING_PKGS      := $(call pc-missing,$(PKGS) libcurl libmicrohttpd)
 MISSING_TEST_PKGS := $(call pc-missing,cmocka)
 pc-report = $(if $(HAVE_PKG_CONFIG),,echo "pkg-config not found: install the Debian package pkg-config" >&2;) \
 	$(foreach p,$(1),echo "pkg-config: $(p) not found: install the Debian package $(or $(DEB_$(p)),that ships $(p).pc) ($(2))" >&2;) \
@@ -69,6 +70,9 @@ pc-report = $(if $(HAVE_PKG_CONFIG),,echo "pkg-config not found: install the Deb
 
 PKG_CFLAGS := $(call pc-flags,--cflags,$(call pc-present,$(PKGS) libcurl,$(MISSING_PKGS)))
 PKG_LIBS   := $(call pc-flags,--libs,$(call pc-present,$(PKGS),$(MISSING_PKGS)))
+# the metrics listener: only upkeepd links libmicrohttpd
+MHD_CFLAGS := $(call pc-flags,--cflags,$(call pc-present,libmicrohttpd,$(MISSING_PKGS)))
+MHD_LIBS   := $(call pc-flags,--libs,$(call pc-present,libmicrohttpd,$(MISSING_PKGS)))
 CMOCKA_LIBS := $(if $(MISSING_TEST_PKGS),,$(shell pkg-config --libs cmocka))
 
 # The layout is the architecture (doc/ARCHITECTURE.md): lib/ pure code, config/ the
@@ -97,7 +101,9 @@ $(B)/libupkeep.a: $(call obj,$(LIB_SRCS))
 	$(AR) rcs $@ $^
 
 $(B)/upkeepd: $(call obj,$(DAEMON_SRCS) $(CONF_SRCS)) $(B)/libupkeep.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(MHD_LIBS) $(LDLIBS)
+
+$(B)/daemon/webserver.o: PKG_CFLAGS += $(MHD_CFLAGS)
 
 $(B)/upkeepctl: $(call obj,$(CTL_SRCS)) $(B)/libupkeep.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
@@ -192,6 +198,11 @@ bench-logs: all
 # and upkeepd's RSS before and during the burst (about a minute)
 bench-alerts: all
 	python3 bench/alerts.py --build $(B)
+
+# GET /metrics of 100 and 1000 workers against a status request, idle CPU with and without
+# the listener, and the RSS it adds (bench/metrics.py, about a minute)
+bench-metrics: all
+	python3 bench/metrics.py --build $(B)
 
 # upkeep beside supervisord, runit, s6 and monit on the same work, alternating (bench/peers.py,
 # about 10 minutes; installs the Debian packages of the peers when missing) and regenerates
@@ -294,4 +305,4 @@ fuzz-deps:
 clean:
 	rm -rf build build-san build-fuzz build-deb build-root
 
-.PHONY: pkg-config-check pkg-config-check-test all unit check check-all bench-core bench bench-alerts bench-logs demo deps deps-demo deb check-package check-container install clean fuzz fuzz-build fuzz-deps valgrind soak
+.PHONY: pkg-config-check pkg-config-check-test all unit check check-all bench-core bench bench-alerts bench-logs bench-metrics demo deps deps-demo deb check-package check-container install clean fuzz fuzz-build fuzz-deps valgrind soak

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "confcopy.h"
+#include "defaults.h"
 #include "parse.h"
 #include "strv.h"
 
@@ -222,6 +223,21 @@ static int copy_workers(cfg_t *cfg, Config *c) {
         return 0;
 }
 
+/* metrics { }: nothing is served or written without it */
+static int copy_metrics(cfg_t *cfg, Config *c) {
+        cfg_t *m = cfg_size(cfg, "metrics") > 0 ? cfg_getsec(cfg, "metrics") : NULL;
+        bool oom = false;
+
+        c->metrics.textfile_interval = CFG_METRICS_INTERVAL;
+        if (!m)
+                return 0;
+        c->metrics.textfile = strdup_or_null(cfg_getstr(m, "textfile"), &oom);
+        c->metrics.textfile_interval = (usec_t) cfg_getint(m, "textfile-interval");
+        c->metrics.listen = strdup_or_null(cfg_getstr(m, "listen"), &oom);
+        c->metrics.token_file = strdup_or_null(cfg_getstr(m, "token-file"), &oom);
+        return oom ? -ENOMEM : 0;
+}
+
 static int copy_sinks(cfg_t *cfg, Config *c) {
         int r;
 
@@ -248,6 +264,8 @@ int conf_copy(cfg_t *cfg, const char *path, Config **ret) {
                 r = copy_workers(cfg, c);
         if (r >= 0)
                 r = copy_sinks(cfg, c);
+        if (r >= 0)
+                r = copy_metrics(cfg, c);
         if (r < 0) {
                 conf_free(c);
                 return r;

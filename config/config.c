@@ -96,6 +96,7 @@ static const struct {
         { "repeat", 0, 30 * USEC_PER_DAY },
         { "resolve-after", 0, USEC_PER_DAY },
         { "resend", USEC_PER_SEC, USEC_PER_HOUR },
+        { "textfile-interval", CFG_METRICS_MIN_INTERVAL, CFG_METRICS_MAX_INTERVAL },
 };
 
 static int cb_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
@@ -489,6 +490,18 @@ static int validate_socket(cfg_t *cfg, cfg_opt_t *opt) {
         return 0;
 }
 
+/* "ADDRESS:PORT": an IPv4 address, or an IPv6 one in brackets, and a port 1..65535. */
+static int validate_listen(cfg_t *cfg, cfg_opt_t *opt) {
+        const char *s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+
+        if (!s || conf_parse_listen(s, NULL) < 0) {
+                cfg_error(cfg, "%s: invalid address '%s', expected ADDRESS:PORT, e.g. "
+                          "127.0.0.1:9310 or [::1]:9310", opt->name, s ? s : "");
+                return -1;
+        }
+        return 0;
+}
+
 /*
  * A worker's name is a file name under log-dir and a word on the control socket, so it is a
  * safe path component ("." and ".." are not) and not "all", which the control commands read as
@@ -624,6 +637,14 @@ static cfg_opt_t worker_opts[] = {
         CFG_END(),
 };
 
+static cfg_opt_t metrics_opts[] = {
+        CFG_STR("textfile", NULL, CFGF_NODEFAULT),
+        CFG_INT_CB("textfile-interval", (long) CFG_METRICS_INTERVAL, CFGF_NONE, cb_duration),
+        CFG_STR("listen", NULL, CFGF_NODEFAULT),
+        CFG_STR("token-file", NULL, CFGF_NODEFAULT),
+        CFG_END(),
+};
+
 static cfg_opt_t root_opts[] = {
         CFG_STR("log-dir", "/var/log/upkeep", CFGF_NONE),
         CFG_STR("log-file", NULL, CFGF_NODEFAULT),
@@ -639,6 +660,7 @@ static cfg_opt_t root_opts[] = {
         CFG_SEC("worker", worker_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
         CFG_SEC("alerts", alerts_opts, CFGF_NODEFAULT),
         CFG_SEC("notify", notify_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+        CFG_SEC("metrics", metrics_opts, CFGF_NODEFAULT),
         CFG_END(),
 };
 
@@ -747,6 +769,9 @@ static cfg_t *new_cfg(void) {
         cfg_set_validate_func(cfg, "notify", validate_sink);
         cfg_set_validate_func(cfg, "notify|command", validate_command);
         cfg_set_validate_func(cfg, "notify|url", validate_url);
+        cfg_set_validate_func(cfg, "metrics|listen", validate_listen);
+        cfg_set_validate_func(cfg, "metrics|textfile", validate_path);
+        cfg_set_validate_func(cfg, "metrics|token-file", validate_path);
         return cfg;
 }
 

@@ -1,10 +1,12 @@
 /*
  * The configuration's model (see confmodel.h).
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "confmodel.h"
 #include "parse.h"
@@ -116,6 +118,9 @@ Config *conf_free(Config *c) {
                 strv_free(c->sinks[i].argv);
         }
         free(c->sinks);
+        free(c->metrics.textfile);
+        free(c->metrics.listen);
+        free(c->metrics.token_file);
         free(c->path);
         free(c->log_dir);
         free(c->log_file);
@@ -141,4 +146,47 @@ const WorkerConfig *conf_find_worker(const Config *c, const char *name) {
                 if (strcmp(c->workers[i].name, name) == 0)
                         return &c->workers[i];
         return NULL;
+}
+
+int conf_parse_listen(const char *s, struct sockaddr_storage *ret) {
+        struct sockaddr_storage ss = {};
+        char host[INET6_ADDRSTRLEN + 2];
+        const char *colon = strrchr(s, ':');
+        unsigned long port;
+        size_t n;
+        char *end;
+
+        if (!colon || colon == s || !colon[1])
+                return -EINVAL;
+        errno = 0;
+        port = strtoul(colon + 1, &end, 10);
+        if (*end || errno || port == 0 || port > 65535 || !isdigit((unsigned char) colon[1]))
+                return -EINVAL;
+        n = (size_t) (colon - s);
+        if (s[0] == '[') {
+                struct sockaddr_in6 *a = (struct sockaddr_in6 *) &ss;
+
+                if (n < 3 || s[n - 1] != ']' || n - 2 >= sizeof host)
+                        return -EINVAL;
+                memcpy(host, s + 1, n - 2);
+                host[n - 2] = '\0';
+                a->sin6_family = AF_INET6;
+                a->sin6_port = htons((uint16_t) port);
+                if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+                        return -EINVAL;
+        } else {
+                struct sockaddr_in *a = (struct sockaddr_in *) &ss;
+
+                if (n >= sizeof host)
+                        return -EINVAL;
+                memcpy(host, s, n);
+                host[n] = '\0';
+                a->sin_family = AF_INET;
+                a->sin_port = htons((uint16_t) port);
+                if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+                        return -EINVAL;
+        }
+        if (ret)
+                *ret = ss;
+        return 0;
 }

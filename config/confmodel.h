@@ -112,6 +112,14 @@ typedef enum ReadyRule {
         _READY_INVALID = -1,
 } ReadyRule;
 
+/* metrics { }: both off (NULL) unless set */
+typedef struct MetricsConfig {
+        char *textfile;       /* the exposition, rewritten every textfile_interval */
+        usec_t textfile_interval;
+        char *listen;         /* "127.0.0.1:9310", "[::1]:9310": the HTTP listener */
+        char *token_file;     /* NULL: no token asked for */
+} MetricsConfig;
+
 typedef struct Config {
         char *path;
         char *log_dir;
@@ -129,6 +137,7 @@ typedef struct Config {
         size_t n_workers;
         SinkConfig *sinks;
         size_t n_sinks;
+        MetricsConfig metrics;
 } Config;
 
 Config *conf_free(Config *c);
@@ -143,5 +152,11 @@ const char *sink_type_to_string(SinkType t);
 RestartPolicy restart_policy_from_string(const char *s);
 DegradedPolicy degraded_policy_from_string(const char *s);
 SinkType sink_type_from_string(const char *s);
+/*
+ * "127.0.0.1:9310", "[::1]:9310" -> the socket address to listen on (ret may be NULL: only
+ * checked); -EINVAL for anything else.
+ */
+struct sockaddr_storage;
+int conf_parse_listen(const char *s, struct sockaddr_storage *ret);
 /* "10 in 10m" -> 10 restarts within 10 minutes. */
 int conf_parse_give_up(const char *s, unsigned *ret_count, usec_t *ret_within);

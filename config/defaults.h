@@ -23,6 +23,11 @@
 #define CFG_MAX_START_SECS USEC_PER_HOUR
 #define CFG_MAX_STOP_TIMEOUT USEC_PER_HOUR
 
+/* metrics { }: how often the textfile is rewritten, and its bounds */
+#define CFG_METRICS_INTERVAL (15 * USEC_PER_SEC)
+#define CFG_METRICS_MIN_INTERVAL USEC_PER_SEC
+#define CFG_METRICS_MAX_INTERVAL USEC_PER_HOUR
+
 #define CFG_MAX_INSTANCES 1000
 #define CFG_MAX_WORKERS 10000
 #define CFG_MAX_GIVE_UP 1000

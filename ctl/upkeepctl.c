@@ -34,6 +34,7 @@ static void usage(FILE *f) {
                    "       upkeepctl [-s SOCKET] health [--json]\n"
                    "       upkeepctl [-s SOCKET] alerts [--json]\n"
                    "       upkeepctl [-s SOCKET] alerts test SINK\n"
+                   "       upkeepctl [-s SOCKET] metrics [--json]\n"
                    "       upkeepctl [-s SOCKET] logs NAME [-n N] [-f]\n"
                    "       upkeepctl [-s SOCKET] logs --reopen\n"
                    "\n"
@@ -462,6 +463,10 @@ static int show(const Args *a, json_t *ans) {
                 return EXIT_OK;
         case PROTO_CMD_RELOAD:
                 return a->json ? EXIT_OK : print_reload(ans);
+        case PROTO_CMD_METRICS:
+                if (!a->json)
+                        fputs(json_string_value(json_object_get(ans, "text")) ?: "", stdout);
+                return EXIT_OK;
         default:
                 return print_results(ans, a->json);
         }

@@ -106,6 +106,7 @@ static void on_answer(const HttpResult *res, void *userdata) {
         p->has_last = true;
         p->last_at = clock_real_usec();
         p->last_latency = res->elapsed;
+        metric_histogram_observe(&p->latency, (double) res->elapsed / USEC_PER_SEC);
         p->last_code = res->http_code;
 
         if (res->curl_code != 0) {

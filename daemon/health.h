@@ -12,6 +12,7 @@
 #include "classify.h"
 #include "config.h"
 #include "macro.h"
+#include "metrics.h"
 #include "probejudge.h"
 #include "window.h"
 
@@ -57,6 +58,7 @@ typedef struct Probe {
         long last_code;
         HealthClass last_class;
         char last_reason[160];
+        MetricHistogram latency; /* every answer's, since upkeepd started (metrics) */
 } Probe;
 
 /* Prepare the probe of an instance whose worker has a health URL; no-op otherwise. */

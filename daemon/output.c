@@ -669,6 +669,14 @@ int output_attach(sd_event *e, LogOutput *o, const LogConfig *log, int pipe_fd, 
 
 /* ---- status and control ----------------------------------------------------------------------- */
 
+uint64_t output_bytes_written(const LogOutput *o) {
+        return o ? dest_bytes_written(o->dest) : 0;
+}
+
+uint64_t output_bytes_dropped(const LogOutput *o) {
+        return o ? o->dropped : 0;
+}
+
 json_t *output_json(const LogOutput *o, const OutputSpec *spec) {
         char path[PATH_MAX];
         json_t *file;

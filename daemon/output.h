@@ -49,6 +49,9 @@ LogOutput *output_release(LogOutput *o);
 /* {"file", "bytes_written", "bytes_dropped", "write_errors", "failing"} for status; o may be
  * NULL (never spawned yet). */
 json_t *output_json(const LogOutput *o, const OutputSpec *spec);
+/* Bytes written to o's file and dropped before it, since upkeepd started (0 for NULL). */
+uint64_t output_bytes_written(const LogOutput *o);
+uint64_t output_bytes_dropped(const LogOutput *o);
 /* {"name", "path"} of one instance, for the control request "logfile". */
 json_t *output_file_json(const OutputSpec *spec);
 /* Control request "reopen-logs" (and SIGUSR1): close and open every file again. */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "collector.h"
 #include "log.h"
 #include "looptime.h"
 #include "output.h"
@@ -247,6 +248,17 @@ static json_t *alerts_test_json(Alerts *alerts, const char *sink, ProtoError *re
         return json_pack("{s:b, s:s}", "ok", 1, "result", "queued");
 }
 
+/* {"ok": true, "text": ...}; NULL (out of memory) leaves *ret_error as it is. */
+static json_t *metrics_json(Supervisor *sup, Alerts *alerts) {
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+
+        text = collector_text(sup, alerts, &len);
+        if (!text)
+                return NULL;
+        return json_pack("{s:b, s:s%}", "ok", 1, "text", text, len);
+}
+
 /* A request that passed the checks of the command table; NULL with *ret_error set on failure. */
 static json_t *serve(Supervisor *sup, Alerts *alerts, ProtoCmd cmd, const char *name,
                      ProtoError *ret_error, char **ret_detail) {
@@ -276,6 +288,8 @@ static json_t *serve(Supervisor *sup, Alerts *alerts, ProtoCmd cmd, const char *
                 return logfile_json(sup, name, ret_error);
         case PROTO_CMD_REOPEN_LOGS:
                 return output_reopen_json();
+        case PROTO_CMD_METRICS:
+                return metrics_json(sup, alerts);
         default:
                 *ret_error = PROTO_E_UNKNOWN_COMMAND;
                 return NULL;

@@ -14,6 +14,7 @@
 #include "fsm.h"
 #include "health.h"
 #include "output.h"
+#include "restartreason.h"
 #include "window.h"
 
 typedef struct Instance Instance;
@@ -55,6 +56,8 @@ struct Instance {
         bool start_queued;       /* started by an operator while leftovers were being stopped */
         Circuit circuit;         /* give-up: the last restarts, the half-open attempt */
         struct LogOutput *log_output; /* where its stdout/stderr go (output.c), kept across runs */
+        uint64_t restarts_by[_RESTART_REASON_MAX]; /* every restart, by reason (metrics) */
+        RestartReason restart_cause; /* of the next automatic restart; crash unless said */
 };
 
 struct Worker {

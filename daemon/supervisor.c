@@ -188,6 +188,7 @@ static void do_spawn(Instance *i) {
         int errpipe, r;
 
         i->reason[0] = '\0';
+        i->restart_cause = RESTART_CRASH;
         r = launch_instance(&(LaunchSpec) {
                                     .cfg = i->worker->cfg,
                                     .index = i->index,
@@ -240,6 +241,8 @@ static void schedule_restart(Instance *i) {
         if (i->attempt < UINT32_MAX)
                 i->attempt++;
         i->restarts++;
+        i->restarts_by[i->restart_cause]++;
+        i->restart_cause = RESTART_CRASH;
         count_event(i, EVK_RESTART);
         circuit_record(&i->circuit, loop_now(s->event));
         i->next_retry_at = loop_now(s->event) + delay;
@@ -470,6 +473,8 @@ FsmReply sup_command(Instance *i, FsmEvent ev) {
         i->admin_stopped = ev == EV_STOP;
         record_changed(i->worker->sup);
         dispatch(i, ev);
+        if (ev == EV_RESTART)
+                i->restarts_by[RESTART_MANUAL]++;
         return REPLY_OK;
 }
 
@@ -589,8 +594,10 @@ static void on_probe_report(void *userdata, const ProbeVerdict *v) {
 
         if (v->good && i->state == STATE_STARTING)
                 dispatch(i, EV_HEALTHY);
-        else if (v->unhealthy)
+        else if (v->unhealthy) {
+                i->restart_cause = RESTART_HEALTH;
                 dispatch(i, EV_UNHEALTHY);
+        }
 }
 
 static bool on_probe_starting(void *userdata) {
@@ -721,8 +728,14 @@ static void schedule_cleanup(Supervisor *s) {
 
 void worker_succeed(Worker *w, Worker *old) {
         w->predecessor = old;
-        for (unsigned i = 0; i < old->n_instances && i < w->n_instances; i++)
-                w->instances[i].admin_stopped = old->instances[i].admin_stopped;
+        for (unsigned i = 0; i < old->n_instances && i < w->n_instances; i++) {
+                Instance *o = &old->instances[i];
+
+                w->instances[i].admin_stopped = o->admin_stopped;
+                /* the same instance to whoever counts its restarts, one more of them */
+                memcpy(w->instances[i].restarts_by, o->restarts_by, sizeof o->restarts_by);
+                w->instances[i].restarts_by[RESTART_RELOAD] += state_is_active(o->state);
+        }
 }
 
 void worker_reconfigure(Worker *w, const WorkerConfig *cfg) {

@@ -14,6 +14,7 @@
 #include "fsm.h"
 #include "health.h"
 #include "output.h"
+#include "restartreason.h"
 #include "window.h"
 
 typedef struct Instance Instance;
@@ -166,6 +167,7 @@ typedef struct InstanceView {
         bool spawn_attempted;    /* at least one spawn since upkeepd started (readiness) */
         bool admin_stopped;      /* an operator stopped it */
         const LogOutput *log_output; /* where its output goes (output.c); NULL before its first run */
+        const uint64_t *restarts_by; /* [_RESTART_REASON_MAX]: restarts by reason */
 } InstanceView;
 
 void sup_instance_view(const Instance *i, InstanceView *ret);

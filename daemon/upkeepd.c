@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "exporter.h"
 #include "conffile.h"
 #include "config.h"
 #include "control.h"
@@ -35,6 +36,7 @@
 static Supervisor *sup;
 static StateFile *state;
 static Alerts *alerts;
+static Exporter *exporter;
 
 static void usage(FILE *f) {
         fprintf(f,
@@ -246,7 +248,8 @@ static int watch_signals(sd_event *e) {
 
 /*
  * Who watches the supervisor, in this order: the state file (it hurries the recovery when
- * stopping begins, before sd_notify says STOPPING), sd_notify, then alerts.
+ * stopping begins, before sd_notify says STOPPING), sd_notify, alerts, then the metrics
+ * exporter (textfile and HTTP listener), which reads them all.
  */
 static int observe(Supervisor *s, const char *socket_path) {
         const Config *c = sup_config(s);
@@ -263,7 +266,10 @@ static int observe(Supervisor *s, const char *socket_path) {
         r = notify_observe(s);
         if (r < 0)
                 return r;
-        return alerts_observe(alerts);
+        r = alerts_observe(alerts);
+        if (r < 0)
+                return r;
+        return exporter_new(s, alerts, &exporter);
 }
 
 /* Everything up to the loop, which ends when the last worker is down; < 0 on a failure. */
@@ -350,6 +356,7 @@ int main(int argc, char **argv) {
         (void) statefile_save(state); /* no processes left; operator stops are kept */
         control = control_free(control, true);
         state = statefile_free(state);
+        exporter = exporter_free(exporter);
         alerts = alerts_free(alerts); /* before the configuration its destinations point into */
         sup = sup_free(sup);
         output_done();

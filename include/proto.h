@@ -44,6 +44,7 @@ typedef enum ProtoCmd {
         PROTO_CMD_ALERTS_TEST,
         PROTO_CMD_LOGFILE,
         PROTO_CMD_REOPEN_LOGS,
+        PROTO_CMD_METRICS,
         _PROTO_CMD_MAX,
         _PROTO_CMD_INVALID = -1,
 } ProtoCmd;

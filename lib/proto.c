@@ -30,6 +30,8 @@ const ProtoCommand proto_commands[_PROTO_CMD_MAX] = {
         [PROTO_CMD_LOGFILE] = { "logfile", false, false, PROTO_NAME_REQUIRED,
                                 "this command needs a name" },
         [PROTO_CMD_REOPEN_LOGS] = { "reopen-logs", true, false, PROTO_NAME_IGNORED, NULL },
+        /* {"ok": true, "text": the Prometheus exposition}: what the metrics listener serves */
+        [PROTO_CMD_METRICS] = { "metrics", false, true, PROTO_NAME_IGNORED, NULL },
 };
 
 ProtoCmd proto_cmd_from_string(const char *s) {
