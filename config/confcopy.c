@@ -84,6 +84,8 @@ static int copy_sink(cfg_t *n, SinkConfig *ret) {
                 .timeout = (usec_t) cfg_getint(n, "timeout"),
                 .queue = (unsigned) cfg_getint(n, "queue"),
                 .resend = (usec_t) cfg_getint(n, "resend"),
+                .output = cfg_getbool(n, "output"),
+                .output_lines = (unsigned) cfg_getint(n, "output-lines"),
         };
         if (oom)
                 return -ENOMEM;

@@ -258,6 +258,13 @@ static int validate_sink(cfg_t *cfg, cfg_opt_t *opt) {
                           cfg_title(n), cfg_getint(n, "queue"));
                 return -1;
         }
+        if (cfg_getint(n, "output-lines") < 0 ||
+            cfg_getint(n, "output-lines") > CFG_TAIL_MAX_LINES) {
+                cfg_error(cfg, "notify '%s': output-lines %ld is out of range, expected 0 (all "
+                          "that were kept) to %d", cfg_title(n), cfg_getint(n, "output-lines"),
+                          CFG_TAIL_MAX_LINES);
+                return -1;
+        }
         return conf_stash_take(cfg, opt, &stash_sinks, "notify");
 }
 
@@ -532,6 +539,8 @@ static cfg_opt_t notify_opts[] = {
         DURATION("timeout", 10 * USEC_PER_SEC),
         CFG_INT("queue", 100, CFGF_NONE),
         DURATION("resend", USEC_PER_MINUTE),
+        CFG_BOOL("output", cfg_true, CFGF_NONE),
+        CFG_INT("output-lines", 0, CFGF_NONE),
         CFG_END(),
 };
 

@@ -69,6 +69,8 @@ typedef struct SinkConfig {
         usec_t timeout;      /* one delivery (HTTP request, or the command's run time) */
         unsigned queue;      /* notifications waiting at most; older ones are dropped */
         usec_t resend;       /* alertmanager: re-send firing alerts this often */
+        bool output;         /* carry the crash context (the last lines of output) */
+        unsigned output_lines; /* at most that many of them; 0: all that were kept */
 } SinkConfig;
 
 typedef struct WorkerConfig {

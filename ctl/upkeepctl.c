@@ -228,7 +228,29 @@ static bool print_instance(json_t *i, int width, const char *errors) {
         return strcmp(state, "RUNNING") == 0;
 }
 
-static int print_status(json_t *ans) {
+/* status NAME: the last lines of output frozen with the last bad end, under the row. */
+static void print_last_output(json_t *i) {
+        const char *text = json_string_value(json_object_get(json_object_get(i, "last_exit"),
+                                                             "output"));
+
+        if (!text)
+                return;
+        printf("    last output:\n");
+        for (const char *p = text, *nl; *p; p = nl + 1) {
+                nl = strchrnul(p, '\n');
+                fputs("    | ", stdout);
+                /* what a worker printed may hold terminal escapes: never sent as they are */
+                for (const char *c = p; c < nl; c++)
+                        putchar((unsigned char) *c < 0x20 && *c != '\t' ? '?'
+                                : *c == 0x7f                              ? '?'
+                                                                          : *c);
+                putchar('\n');
+                if (!*nl)
+                        break;
+        }
+}
+
+static int print_status(json_t *ans, bool details) {
         json_t *workers = json_object_get(ans, "workers"), *w, *i;
         int width = name_width(workers), ret = EXIT_OK;
         size_t wi, ii;
@@ -239,9 +261,12 @@ static int print_status(json_t *ans) {
                 char errors[24];
 
                 worker_errors(w, errors, sizeof errors);
-                json_array_foreach(json_object_get(w, "instances"), ii, i)
+                json_array_foreach(json_object_get(w, "instances"), ii, i) {
                         if (!print_instance(i, width, errors))
                                 ret = EXIT_NOT_RUNNING;
+                        if (details)
+                                print_last_output(i);
+                }
         }
         return ret;
 }
@@ -451,7 +476,7 @@ static int report_error(const Args *a, json_t *ans) {
 static int show(const Args *a, json_t *ans) {
         switch (a->cmd) {
         case PROTO_CMD_STATUS:
-                return a->json ? status_exit_code(ans) : print_status(ans);
+                return a->json ? status_exit_code(ans) : print_status(ans, a->name != NULL);
         case PROTO_CMD_HEALTH:
                 return print_health(ans, a->json);
         case PROTO_CMD_ALERTS:

@@ -35,6 +35,7 @@
 #include "output.h"
 #include "logwriter.h"
 #include "parse.h"
+#include "tailring.h"
 #include "utf8.h"
 
 #define READ_CHUNK (128 * 1024)
@@ -49,6 +50,8 @@
  * most half full then (checked again every CALM_RECHECK otherwise) */
 #define CALM USEC_PER_SEC
 #define CALM_RECHECK (100 * USEC_PER_MSEC)
+/* the crash context in upkeepd's log: one message, within a log line (LOGFORMAT_LINE_MAX) */
+#define LOG_OUTPUT_MSG_MAX 3072
 
 typedef struct Stream Stream;
 
@@ -64,6 +67,8 @@ struct LogOutput {
         bool dropping;
         usec_t drop_since, last_drop;
         sd_event_source *calm;   /* ends the episode once no line was dropped for CALM */
+        TailRing tail;           /* the last bytes read, for crash context (tailring.c) */
+        unsigned tail_lines;     /* log { tail }; 0: none kept */
         char name[80];
 };
 
@@ -217,6 +222,8 @@ static LineResult frame(Stream *st, const char *in, size_t len, bool eof) {
         out = dest_reserve(st->out->dest);
         logline_frame(&f, in, len, eof, &out, &res);
         dest_commit(st->out->dest, out.used);
+        /* what went out, raw: at most the ring's size is copied, whatever the chunk */
+        tail_feed(&st->out->tail, in, res.consumed);
         return res;
 }
 
@@ -514,9 +521,27 @@ static void output_unref(LogOutput *o) {
                            "output closed, %llu bytes of it were dropped",
                            (unsigned long long) o->episode_dropped);
         o->calm = sd_event_source_disable_unref(o->calm);
+        free(o->tail.buf);
         dest_close(o->dest);
         free(o->key);
         free(o);
+}
+
+/*
+ * The crash context ring, sized when the configuration is read: CFG_TAIL_BYTES while tail is
+ * on, nothing while it is off (a reload may turn it on or off; what was kept is then lost).
+ */
+static int output_set_tail(LogOutput *o, unsigned lines) {
+        char *buf = NULL;
+
+        o->tail_lines = lines;
+        if ((lines > 0) == (o->tail.buf != NULL))
+                return 0;
+        if (lines > 0 && !(buf = malloc(CFG_TAIL_BYTES)))
+                return -ENOMEM;
+        free(o->tail.buf);
+        tail_init(&o->tail, buf, CFG_TAIL_BYTES);
+        return 0;
 }
 
 /* The file of a new output (or upkeepd's stdout) and its directory (*ret_dfd, or left -1);
@@ -574,6 +599,7 @@ static int output_new(const OutputSpec *spec, const char *key, char *reason, siz
                 return r;
         }
         dest_set_space_callback(o->dest, on_space, o);
+        (void) output_set_tail(o, spec->log->tail); /* no room: no crash context, that is all */
         o->refs = 1;
         o->hnext = outputs[hash(key)];
         outputs[hash(key)] = o;
@@ -593,6 +619,8 @@ int output_prepare(LogOutput **output, const OutputSpec *spec, char *reason, siz
                 return -ENAMETOOLONG;
         }
         if (*output && strcmp((*output)->key, key) == 0) {
+                (void) output_set_tail(*output, spec->log->tail);
+                tail_reset(&(*output)->tail);
                 dest_set_settings((*output)->dest, spec->log);
                 dest_verify((*output)->dest);
                 return 0;
@@ -601,6 +629,7 @@ int output_prepare(LogOutput **output, const OutputSpec *spec, char *reason, siz
         o = output_find(key);
         if (o) {
                 o->refs++;
+                (void) output_set_tail(o, spec->log->tail);
                 dest_set_settings(o->dest, spec->log);
                 dest_verify(o->dest);
         } else {
@@ -608,6 +637,8 @@ int output_prepare(LogOutput **output, const OutputSpec *spec, char *reason, siz
                 if (r < 0)
                         return r;
         }
+        /* a new run: its crash context is its own output, not what the last run printed */
+        tail_reset(&o->tail);
         *output = o;
         return 0;
 }
@@ -658,6 +689,49 @@ int output_attach(sd_event *e, LogOutput *o, const LogConfig *log, int pipe_fd, 
         st->opprev = &st->out->streams;
         st->out->streams = st;
         return 0;
+}
+
+/*
+ * The process just ended: its last bytes may still be in the pipes (the exit can be seen before
+ * them).  Read what is there now, without waiting: the pipes of an exited process hold all it
+ * wrote, unless a stream waits for room in the buffer.
+ */
+static void output_flush(LogOutput *o) {
+        for (Stream *st = o->streams, *next; st; st = next) {
+                next = st->onext;
+                if (!st->stalled)
+                        (void) stream_pump(st); /* may free st, never another stream */
+        }
+}
+
+char *output_last_lines(LogOutput *o) {
+        size_t n;
+        char *text;
+
+        if (!o || o->tail_lines == 0)
+                return NULL;
+        output_flush(o);
+        text = malloc(CFG_TAIL_BYTES + 1);
+        if (!text)
+                return NULL;
+        n = tail_read(&o->tail, o->tail_lines, text, CFG_TAIL_BYTES + 1);
+        if (n == 0) {
+                free(text);
+                return NULL;
+        }
+        return text;
+}
+
+void output_freeze(LogOutput *o, const char *instance, const char *why, char **slot) {
+        char msg[LOG_OUTPUT_MSG_MAX];
+
+        free(*slot);
+        *slot = output_last_lines(o);
+        if (!*slot)
+                return;
+        tail_indent(*slot, "    | ", msg, sizeof msg);
+        log_fields(LOG_NOTICE, instance, "last-output", LOG_KV(LF_S("cause", why)),
+                   "last output before %s:\n%s", why, msg);
 }
 
 /* ---- status and control ----------------------------------------------------------------------- */

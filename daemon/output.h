@@ -42,6 +42,16 @@ int output_prepare(LogOutput **output, const OutputSpec *spec, char *reason, siz
 /* Watch `pipe_fd` (taken over on success) and send what it carries to `o`, framed as `log`
  * says (timestamps, stderr marks, overflow, max-line). */
 int output_attach(sd_event *e, LogOutput *o, const LogConfig *log, int pipe_fd, bool is_stderr);
+/*
+ * Crash context: the last `log { tail }` lines of o, after reading what is left in its pipes;
+ * malloc'd, NULL when there are none (or tail is 0).
+ */
+char *output_last_lines(LogOutput *o);
+/*
+ * An instance ended badly (`why`: "the exit", "failed probes"): its last lines replace *slot
+ * (freed; NULL when there are none), and upkeepd's log gets them once.
+ */
+void output_freeze(LogOutput *o, const char *instance, const char *why, char **slot);
 /* The instance goes away: drop its reference to its output.  Returns NULL. */
 LogOutput *output_release(LogOutput *o);
 

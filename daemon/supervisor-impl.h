@@ -55,6 +55,8 @@ struct Instance {
         bool start_queued;       /* started by an operator while leftovers were being stopped */
         Circuit circuit;         /* give-up: the last restarts, the half-open attempt */
         struct LogOutput *log_output; /* where its stdout/stderr go (output.c), kept across runs */
+        char *last_output;       /* crash context: its last lines when its run ended badly */
+        bool output_frozen;      /* this run's end was frozen already (failed probes) */
 };
 
 struct Worker {

@@ -154,6 +154,16 @@ static void child_gone(Instance *i) {
         i->pid_start_time = 0;
 }
 
+/* Crash context: frozen when the run ended badly, forgotten when it ended well. */
+static void end_output(Instance *i) {
+        if (!exit_is_clean(i) && i->state != STATE_STOPPING)
+                output_freeze(i->log_output, i->name, "the exit", &i->last_output);
+        else if (!i->output_frozen) {
+                free(i->last_output);
+                i->last_output = NULL;
+        }
+}
+
 /* The main process ended (the registry collected it and killed what was left of its group). */
 static void on_child_exited(pid_t pid, const siginfo_t *si, void *userdata) {
         Instance *i = userdata;
@@ -167,6 +177,7 @@ static void on_child_exited(pid_t pid, const siginfo_t *si, void *userdata) {
         spawn_failed = launch_read_error(i->worker->cfg, i->errpipe, reason, sizeof reason);
         child_gone(i);
         if (!spawn_failed) {
+                end_output(i); /* before the events: alerts carry it */
                 count_event(i, EVK_EXIT);
                 if (!exit_is_clean(i) && i->state != STATE_STOPPING)
                         count_event(i, EVK_CRASH);
@@ -219,6 +230,7 @@ static void do_spawn(Instance *i) {
         }
         i->pid = pid;
         i->errpipe = errpipe;
+        i->output_frozen = false;
         i->started_at = loop_now(s->event);
         i->spawn_attempted = true;
         log_fields(LOG_DEBUG, i->name, "spawned", LOG_KV(LF_I("pid", pid)), "spawned pid %d",
@@ -592,8 +604,11 @@ static void on_probe_report(void *userdata, const ProbeVerdict *v) {
 
         if (v->good && i->state == STATE_STARTING)
                 dispatch(i, EV_HEALTHY);
-        else if (v->unhealthy)
+        else if (v->unhealthy) {
+                output_freeze(i->log_output, i->name, "failed probes", &i->last_output);
+                i->output_frozen = true;
                 dispatch(i, EV_UNHEALTHY);
+        }
 }
 
 static bool on_probe_starting(void *userdata) {
@@ -640,6 +655,7 @@ Worker *worker_free(Worker *w) {
                 child_gone(i);
                 probe_done(&i->probe);
                 i->log_output = output_release(i->log_output);
+                free(i->last_output);
                 circuit_done(&i->circuit);
         }
         free(w->instances);

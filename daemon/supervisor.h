@@ -166,6 +166,7 @@ typedef struct InstanceView {
         bool spawn_attempted;    /* at least one spawn since upkeepd started (readiness) */
         bool admin_stopped;      /* an operator stopped it */
         const LogOutput *log_output; /* where its output goes (output.c); NULL before its first run */
+        const char *last_output; /* crash context of its last bad end (output_freeze); NULL: none */
 } InstanceView;
 
 void sup_instance_view(const Instance *i, InstanceView *ret);
