@@ -97,6 +97,7 @@ static int copy_sink(cfg_t *n, SinkConfig *ret) {
 static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alerts,
                        WorkerConfig *ret) {
         cfg_t *rs = cfg_getsec(w, "restart"), *hs = cfg_getsec(w, "health");
+        cfg_t *es = cfg_size(w, "errors") > 0 ? cfg_getsec(w, "errors") : NULL;
         const char *err;
         bool oom = false;
 
@@ -139,6 +140,13 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
                         .successes = (unsigned) cfg_getint(hs, "successes"),
                         .degraded = (DegradedPolicy) cfg_getint(hs, "degraded"),
                         .max_body = (uint64_t) cfg_getint(hs, "max-body"),
+                };
+        if (es)
+                ret->errors = (ErrorsConfig) {
+                        .enabled = true,
+                        .json_level = cfg_getbool(es, "json-level"),
+                        .traceback = cfg_getbool(es, "traceback"),
+                        .match = strdup_or_null(cfg_getstr(es, "match"), &oom),
                 };
         if (oom)
                 return -ENOMEM;

@@ -97,6 +97,7 @@ static void worker_config_done(WorkerConfig *w) {
         free(w->log_dir);
         free(w->health.url);
         free(w->alerts.rules);
+        free(w->errors.match);
 }
 
 Config *conf_free(Config *c) {

@@ -44,6 +44,14 @@ typedef struct HealthConfig {
         uint64_t max_body;
 } HealthConfig;
 
+/* errors { }: what an application error looks like in the worker's output (lib/apperror.h). */
+typedef struct ErrorsConfig {
+        bool enabled;        /* the worker has an errors section: without one nothing is counted */
+        bool json_level;
+        bool traceback;
+        char *match;         /* a PCRE2 pattern matched against each line; NULL: none */
+} ErrorsConfig;
+
 typedef struct AlertConfig {
         AlertRule *rules;
         size_t n_rules;
@@ -100,6 +108,7 @@ typedef struct WorkerConfig {
         AlertConfig alerts; /* a copy of the global rules unless the worker has its own */
         char *log_dir;     /* the global one unless set per worker; "-": upkeepd's stdout */
         LogConfig log;     /* the global log section, overridden key by key */
+        ErrorsConfig errors;
 } WorkerConfig;
 
 typedef enum ReadyRule {

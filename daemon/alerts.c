@@ -406,6 +406,8 @@ static AlertNotice *notice_new(const Sink *k, const AlertEvent *event) {
                 e->output = NULL;
         else
                 e->output = tail_last_lines(e->output, k->cfg->output_lines);
+        if (!k->cfg->output)
+                e->last_error = NULL;
 
         switch (k->cfg->type) {
         case SINK_WEBHOOK:
@@ -540,17 +542,20 @@ static void worker_facts(Worker *w, usec_t now, AlertFacts *ret) {
         }
 }
 
-/* The crash context of the alert's instance (or, for the worker, of the first that has one). */
-static const char *worker_output(const WorkerAlert *wa) {
+/* The crash context of the alert's instance (or, for the worker, of the first that has one);
+ * with last_error, its last application error line instead. */
+static const char *worker_output(const WorkerAlert *wa, bool last_error) {
         const char *any = NULL;
 
         for (unsigned k = 0; k < worker_n_instances(wa->worker); k++) {
                 InstanceView i;
+                const char *s;
 
                 sup_instance_view(worker_instance(wa->worker, k), &i);
-                if (i.last_output && strcmp(i.name, wa->instance) == 0)
-                        return i.last_output;
-                any = any ?: i.last_output;
+                s = last_error ? output_last_error(i.log_output, NULL) : i.last_output;
+                if (s && strcmp(i.name, wa->instance) == 0)
+                        return s;
+                any = any ?: s;
         }
         return any;
 }
@@ -568,7 +573,8 @@ static AlertEvent worker_event(const WorkerAlert *wa, const AlertCounts *counts)
                 .started_at = wa->started,
                 .at = clock_real_usec(),
                 .counts = counts,
-                .output = worker_output(wa),
+                .output = worker_output(wa, false),
+                .last_error = worker_output(wa, true),
         };
 }
 
@@ -588,7 +594,7 @@ static void worker_notify(WorkerAlert *wa, EscNotice notice, Severity before) {
                          "recovered (no alert rule matched for %llus; was: %s)",
                          (unsigned long long) (p->resolve_after / USEC_PER_SEC), wa->summary);
                 e.summary = resolved;
-                e.output = NULL; /* the recovery needs no crash context */
+                e.output = e.last_error = NULL; /* the recovery needs no crash context */
         }
         if (notice == ESC_FIRING && before > SEV_NONE)
                 resolve_previous_level(wa->alerts, &e, before);

@@ -398,8 +398,58 @@ static void dest_check_path(LogDest *s) {
         dest_reopen(s);
 }
 
+/* One line of the ring at pos..pos+len (it may wrap around the end), to the scanner: only its
+ * first APPERR_LINE_MAX bytes are looked at, so a line that wraps is copied that far. */
+static AppErrorKind scan_line(LogDest *s, uint64_t pos, size_t len) {
+        static char wrapped[APPERR_LINE_MAX + 256];
+        struct iovec iov[2];
+        size_t n = MIN(len, sizeof wrapped), first;
+
+        if (ring_span(&s->ring, pos, n, iov) == 1)
+                return errscan_line(s->scan, iov[0].iov_base, n, &s->errors);
+        first = iov[0].iov_len;
+        memcpy(wrapped, iov[0].iov_base, first);
+        memcpy(wrapped + first, iov[1].iov_base, n - first);
+        return errscan_line(s->scan, wrapped, n, &s->errors);
+}
+
+/*
+ * The lines committed since the last scan, before they are written: the ring holds whole lines
+ * only.  The loop is told once per batch that found something, and not again until it looked.
+ */
+static void dest_scan(LogDest *s) {
+        uint64_t head, end;
+        size_t pending = ring_pending(&s->ring, &head);
+        bool found = false;
+
+        end = head + pending;
+        if (!s->scan) {
+                s->scan_pos = end;
+                return;
+        }
+        s->scan_pos = MAX(s->scan_pos, head);
+        while (s->scan_pos < end) {
+                struct iovec iov[2];
+                int n = ring_span(&s->ring, s->scan_pos, (size_t) (end - s->scan_pos), iov);
+                const char *nl = memchr(iov[0].iov_base, '\n', iov[0].iov_len);
+                size_t len;
+
+                if (nl)
+                        len = (size_t) (nl - (const char *) iov[0].iov_base);
+                else if (n == 2 && (nl = memchr(iov[1].iov_base, '\n', iov[1].iov_len)))
+                        len = iov[0].iov_len + (size_t) (nl - (const char *) iov[1].iov_base);
+                else
+                        break; /* cannot happen: whole lines only */
+                found |= scan_line(s, s->scan_pos, len) != APPERR_NONE;
+                s->scan_pos += len + 1;
+        }
+        if (found && !atomic_exchange(&s->errors.posted, true))
+                inbox_push(&s->inbox, INBOX_ERRORS);
+}
+
 /* Drain (unless waiting for a retry), and finish a closing destination once it is empty. */
 void dest_service(LogDest *s, usec_t now, bool final) {
+        dest_scan(s);
         if (!(s->failing || s->stalled) || now >= s->retry_at || final)
                 dest_drain(s);
         if (s->closing && !final && !s->compressing && ring_empty(&s->ring)) {
@@ -423,9 +473,17 @@ void dest_process(LogDest *s, usec_t now) {
         if (req & REQ_ADD)
                 dest_activate(s);
         if (req & REQ_SETTINGS) {
+                ErrScan *old = NULL;
+
                 pthread_mutex_lock(&s->lock);
                 s->w = s->settings;
+                if (s->scan_changed) {
+                        old = s->scan;
+                        s->scan = TAKE_PTR(s->next_scan);
+                        s->scan_changed = false;
+                }
                 pthread_mutex_unlock(&s->lock);
+                errscan_free(old);
                 if (s->fd >= 0)
                         schedule_time_rotation(s, clock_real_usec());
         }

@@ -33,6 +33,7 @@
 #include "logline.h"
 #include "logfile.h"
 #include "output.h"
+#include "errscan.h"
 #include "logwriter.h"
 #include "parse.h"
 #include "tailring.h"
@@ -68,6 +69,9 @@ struct LogOutput {
         usec_t drop_since, last_drop;
         sd_event_source *calm;   /* ends the episode once no line was dropped for CALM */
         TailRing tail;           /* the last bytes read, for crash context (tailring.c) */
+        uint64_t errors_seen[_APPERR_MAX]; /* the writer's counts already passed on */
+        char last_error[ERRSCAN_LAST_MAX];
+        AppErrorKind last_error_kind;
         unsigned tail_lines;     /* log { tail }; 0: none kept */
         char name[80];
 };
@@ -91,6 +95,8 @@ struct Stream {
 
 static Stream *streams;
 static sd_event *loop_event;
+static output_app_errors_t app_errors_hook;
+static void *app_errors_userdata;
 static LogOutput *outputs[HASH_SIZE];
 static char scratch[MAX_LINE_LIMIT + READ_CHUNK];
 static usec_t drain_deadline;
@@ -544,6 +550,58 @@ static int output_set_tail(LogOutput *o, unsigned lines) {
         return 0;
 }
 
+/* On the loop, once per batch the writer found application errors in: pass the new ones on. */
+static void on_app_errors(void *userdata) {
+        LogOutput *o = userdata;
+        ErrScanResults *res = dest_errors(o->dest);
+        unsigned n[_APPERR_MAX] = {};
+        bool any = false;
+
+        /* first: what the writer counts from now on wakes the loop again */
+        atomic_store(&res->posted, false);
+        for (int k = 0; k < _APPERR_MAX; k++) {
+                uint64_t c = atomic_load(&res->count[k]);
+
+                n[k] = (unsigned) MIN(c - o->errors_seen[k], (uint64_t) UINT_MAX);
+                o->errors_seen[k] = c;
+                any |= n[k] > 0;
+        }
+        pthread_mutex_lock(&res->lock);
+        memcpy(o->last_error, res->last, sizeof o->last_error);
+        o->last_error_kind = res->last_kind;
+        pthread_mutex_unlock(&res->lock);
+        if (any && app_errors_hook)
+                app_errors_hook(app_errors_userdata, o, n);
+}
+
+void output_set_app_errors_hook(output_app_errors_t hook, void *userdata) {
+        app_errors_hook = hook;
+        app_errors_userdata = userdata;
+}
+
+const char *output_last_error(const LogOutput *o, AppErrorKind *ret_kind) {
+        if (!o || !o->last_error[0])
+                return NULL;
+        if (ret_kind)
+                *ret_kind = o->last_error_kind;
+        return o->last_error;
+}
+
+/* A new scanner for the output's errors section (each run starts outside any traceback); a
+ * failure leaves errors uncounted, said once. */
+static void output_set_errors(LogOutput *o, const OutputSpec *spec) {
+        char prefix[96] = "";
+        ErrScan *scan = NULL;
+        int r;
+
+        if (!dest_path(o->dest))
+                snprintf(prefix, sizeof prefix, "%s | ", o->name);
+        r = errscan_new(spec->errors, spec->log, prefix, &scan);
+        if (r < 0)
+                log_msg(LOG_ERR, o->name, "cannot count application errors: %s", strerror(-r));
+        dest_set_errors(o->dest, scan);
+}
+
 /* The file of a new output (or upkeepd's stdout) and its directory (*ret_dfd, or left -1);
  * why not in reason. */
 static int output_open(const OutputSpec *spec, const char *key, char *reason, size_t len,
@@ -599,6 +657,7 @@ static int output_new(const OutputSpec *spec, const char *key, char *reason, siz
                 return r;
         }
         dest_set_space_callback(o->dest, on_space, o);
+        dest_set_errors_callback(o->dest, on_app_errors, o);
         (void) output_set_tail(o, spec->log->tail); /* no room: no crash context, that is all */
         o->refs = 1;
         o->hnext = outputs[hash(key)];
@@ -621,6 +680,7 @@ int output_prepare(LogOutput **output, const OutputSpec *spec, char *reason, siz
         if (*output && strcmp((*output)->key, key) == 0) {
                 (void) output_set_tail(*output, spec->log->tail);
                 tail_reset(&(*output)->tail);
+                output_set_errors(*output, spec);
                 dest_set_settings((*output)->dest, spec->log);
                 dest_verify((*output)->dest);
                 return 0;
@@ -639,6 +699,7 @@ int output_prepare(LogOutput **output, const OutputSpec *spec, char *reason, siz
         }
         /* a new run: its crash context is its own output, not what the last run printed */
         tail_reset(&o->tail);
+        output_set_errors(o, spec);
         *output = o;
         return 0;
 }
@@ -736,9 +797,30 @@ void output_freeze(LogOutput *o, const char *instance, const char *why, char **s
 
 /* ---- status and control ----------------------------------------------------------------------- */
 
+/* {"json-level": N, "traceback": N, "match": N, "last": {"kind", "line"} or null}: what the
+ * writer counted in this output since it was opened; null without an errors section. */
+static json_t *app_errors_json(const LogOutput *o, const OutputSpec *spec) {
+        json_t *j, *last = json_null();
+        AppErrorKind kind;
+        const char *line;
+
+        if (!spec->errors || !spec->errors->enabled)
+                return json_null();
+        j = json_object();
+        for (int k = APPERR_NONE + 1; j && k < _APPERR_MAX; k++)
+                json_object_set_new(j, apperr_kind_to_string((AppErrorKind) k),
+                                    json_integer((json_int_t) (o ? o->errors_seen[k] : 0)));
+        line = output_last_error(o, &kind);
+        if (line)
+                last = json_pack("{s:s, s:o}", "kind", apperr_kind_to_string(kind), "line",
+                                 utf8_json_string(line));
+        json_object_set_new(j, "last", last ?: json_null());
+        return j;
+}
+
 json_t *output_json(const LogOutput *o, const OutputSpec *spec) {
         char path[PATH_MAX];
-        json_t *file;
+        json_t *file, *j;
 
         if (o)
                 file = dest_path(o->dest) ? utf8_json_string(dest_path(o->dest)) : json_null();
@@ -746,11 +828,14 @@ json_t *output_json(const LogOutput *o, const OutputSpec *spec) {
                 file = utf8_json_string(path);
         else
                 file = json_null();
-        return json_pack("{s:o, s:I, s:I, s:I, s:b}", "file", file, "bytes_written",
-                         (json_int_t) (o ? dest_bytes_written(o->dest) : 0), "bytes_dropped",
-                         (json_int_t) (o ? o->dropped : 0), "write_errors",
-                         (json_int_t) (o ? dest_write_errors(o->dest) : 0), "failing",
-                         o ? dest_failing(o->dest) : false);
+        j = json_pack("{s:o, s:I, s:I, s:I, s:b}", "file", file, "bytes_written",
+                      (json_int_t) (o ? dest_bytes_written(o->dest) : 0), "bytes_dropped",
+                      (json_int_t) (o ? o->dropped : 0), "write_errors",
+                      (json_int_t) (o ? dest_write_errors(o->dest) : 0), "failing",
+                      o ? dest_failing(o->dest) : false);
+        if (j)
+                json_object_set_new(j, "app_errors", app_errors_json(o, spec));
+        return j;
 }
 
 json_t *output_file_json(const OutputSpec *spec) {

@@ -435,8 +435,8 @@ static void dispatch(Instance *i, FsmEvent ev) {
                 (void) sd_event_exit(s->event, 0);
 }
 
-/* Count an event in the worker's sliding windows. */
-static void count_event(Instance *i, EventKind k) {
+/* Count n events in the worker's sliding windows, told to the observers once. */
+static void count_events(Instance *i, EventKind k, unsigned n) {
         Worker *w = i->worker;
 
         /* most workers never see an event: their 1.5 KB of windows come with the first one */
@@ -448,8 +448,29 @@ static void count_event(Instance *i, EventKind k) {
                 }
                 win_init(w->window, loop_now(w->sup->event));
         }
-        win_add(w->window, k, loop_now(w->sup->event));
+        for (unsigned c = 0; c < n; c++)
+                win_add(w->window, k, loop_now(w->sup->event));
         OBSERVE(w->sup, event_counted, w, i, k);
+}
+
+static void count_event(Instance *i, EventKind k) {
+        count_events(i, k, 1);
+}
+
+/* The log writer counted application errors in o (once per batch): the instance writing there
+ * (the newest, when a replacement shares the file) gets them in its worker's windows. */
+static void on_app_errors(void *userdata, LogOutput *o, const unsigned n[_APPERR_MAX]) {
+        Supervisor *s = userdata;
+        unsigned total = 0;
+
+        for (int k = 0; k < _APPERR_MAX; k++)
+                total += n[k];
+        for (size_t w = 0; w < s->n_workers; w++)
+                for (unsigned k = 0; k < s->workers[w]->n_instances; k++)
+                        if (s->workers[w]->instances[k].log_output == o) {
+                                count_events(&s->workers[w]->instances[k], EVK_APP_ERROR, total);
+                                return;
+                        }
 }
 
 FsmReply sup_command(Instance *i, FsmEvent ev) {
@@ -821,6 +842,7 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
         s->workers = calloc(config->n_workers + 1, sizeof(Worker *));
         if (!s->workers)
                 return sup_free(s), -ENOMEM;
+        output_set_app_errors_hook(on_app_errors, s);
         if (conf_needs_http(config)) {
                 r = http_new(e, &s->http);
                 if (r < 0)
@@ -840,6 +862,7 @@ Supervisor *sup_free(Supervisor *s) {
         if (!s)
                 return NULL;
         s->n_observers = 0; /* they go first (upkeepd.c), and are not told of the teardown */
+        output_set_app_errors_hook(NULL, NULL);
         for (size_t w = 0; w < s->n_workers; w++)
                 worker_free(s->workers[w]);
         for (size_t w = 0; w < s->n_retiring; w++)
@@ -869,6 +892,7 @@ OutputSpec *sup_output_spec(const Instance *i, OutputSpec *ret) {
                 .numbered = w->instances > 1,
                 .log_dir = w->log_dir,
                 .log = &w->log,
+                .errors = &w->errors,
         };
         return ret;
 }

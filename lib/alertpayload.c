@@ -49,13 +49,14 @@ json_t *alert_webhook_json(const AlertEvent *e) {
 
         alert_rfc3339(started, sizeof started, e->started_at);
         alert_rfc3339(at, sizeof at, e->at);
-        return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:b, s:b, s:o, s:o}",
+        return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:b, s:b, s:o, s:o, s:o}",
                          "version", 1, "status", e->resolved ? "resolved" : "firing", "severity",
                          severity_to_string(e->severity), "worker", e->worker, "instance",
                          e->instance, "host", e->host, "summary", utf8_json_string(e->summary),
                          "started_at", started, "at", at, "repeat", e->repeat, "test", e->test,
                          "counts", counts_json(e->counts), "output",
-                         e->output ? utf8_json_string(e->output) : json_null());
+                         e->output ? utf8_json_string(e->output) : json_null(), "last_error",
+                         e->last_error ? utf8_json_string(e->last_error) : json_null());
 }
 
 /* The output as a Slack code block: its last lines within the limit, and no "```" inside
@@ -80,6 +81,10 @@ json_t *alert_slack_json(const AlertEvent *e) {
                      e->resolved ? "RESOLVED" : severity_to_string(e->severity), e->instance,
                      e->host, e->summary, e->test ? " (test)" : "");
         n = MIN(n, 511);
+        if (e->last_error && *e->last_error) {
+                n += snprintf(text + n, 512 - (size_t) n, "\nlast error: %s", e->last_error);
+                n = MIN(n, 511);
+        }
         if (e->output && *e->output)
                 slack_code_block(e->output, text + n, sizeof text - (size_t) n);
         return json_pack("{s:o}", "text", utf8_json_string(text));
@@ -101,6 +106,9 @@ json_t *alert_alertmanager_json(const AlertEvent *e, usec_t valid_for) {
         if (j && e->output && *e->output)
                 json_object_set_new(json_object_get(json_array_get(j, 0), "annotations"),
                                     "output", utf8_json_string(e->output));
+        if (j && e->last_error && *e->last_error)
+                json_object_set_new(json_object_get(json_array_get(j, 0), "annotations"),
+                                    "last_error", utf8_json_string(e->last_error));
         return j;
 }
 
@@ -123,7 +131,7 @@ static int env_add(char **env, size_t *n, const char *fmt, ...) {
 }
 
 char **alert_exec_env(const AlertEvent *e) {
-        _cleanup_strv_free_ char **env = calloc(7 + _EVK_MAX + 1, sizeof(char *));
+        _cleanup_strv_free_ char **env = calloc(8 + _EVK_MAX + 1, sizeof(char *));
         size_t n = 0;
 
         if (!env)
@@ -136,6 +144,8 @@ char **alert_exec_env(const AlertEvent *e) {
             env_add(env, &n, "UPKEEP_TEST=%d", e->test) < 0)
                 return NULL;
         if (e->output && env_add(env, &n, "UPKEEP_OUTPUT=%s", e->output) < 0)
+                return NULL;
+        if (e->last_error && env_add(env, &n, "UPKEEP_LAST_ERROR=%s", e->last_error) < 0)
                 return NULL;
         /* UPKEEP_COUNT_RESTART_5M=3 and the like, for the 5-minute window */
         for (int k = 0; e->counts && k < _EVK_MAX; k++) {

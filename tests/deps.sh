@@ -5,7 +5,9 @@ set -eu
 PKGS="make gcc libc6-dev pkg-config libsystemd-dev libcurl4-openssl-dev libconfuse-dev
 libinih-dev libjansson-dev zlib1g-dev libcmocka-dev python3 util-linux man-db prometheus-alertmanager"
 # tests/integration/t_errors.py: real applications whose output upkeep reads
-PKGS="$PKGS python3-uvicorn python3-fastapi"
+PKGS="$PKGS python3-uvicorn python3-fastapi python3-gunicorn python3-flask"
+# errors { match }: PCRE2
+PKGS="$PKGS libpcre2-dev"
 missing=""
 for p in $PKGS; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

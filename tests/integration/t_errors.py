@@ -75,3 +75,117 @@ notify cmd {{ type = exec command = "sh -c 'printf %s \\"$UPKEEP_OUTPUT\\" > {c.
     log = d.output()
     h.check_eq(log.count("last output before the exit"), 1, "last-output messages in the log")
     h.check("    | RuntimeError: DATABASE_URL is not set" in log, "the log has the lines")
+
+
+def app_errors(c, name):
+    """(events app-error total of the worker, the instance's output.app_errors)."""
+    st = c.status(name)
+    w = st["workers"][0]
+    return w["events"]["app-error"]["total"], w["instances"][0]["output"]["app_errors"]
+
+
+@h.test
+def app_errors_gunicorn_flask_json(c):
+    """A gunicorn/Flask app logs JSON lines with "level": "error" 30 times a second for 4 s:
+    app-error counts them (within 5 % of what it wrote), a warning alert on `event = app-error`
+    fires with the last line, and resolves once the app stops writing them."""
+    need_modules("gunicorn", "flask")
+    port, got, lock = h.webhook_receiver(c)
+    n_lines = 120
+    c.write("app.py", f"""
+import json, sys, threading, time
+from flask import Flask
+
+app = Flask(__name__)
+
+@app.route("/")
+def index():
+    return "ok"
+
+def noisy():
+    time.sleep(0.5)
+    for k in range({n_lines}):
+        print(json.dumps({{"level": "error", "msg": "payment failed", "n": k}}), file=sys.stderr,
+              flush=True)
+        print(json.dumps({{"level": "info", "msg": "request served"}}), flush=True)
+        time.sleep(1 / 30)
+    with open("{c.path('wrote')}", "w") as f:
+        f.write(str({n_lines}))
+
+threading.Thread(target=noisy, daemon=True).start()
+""")
+    c.conf(f"""
+alerts {{
+    rule warning {{ event = app-error count = 20 within = 3s }}
+    resolve-after = 1s
+}}
+notify hook {{ type = webhook url = "http://127.0.0.1:{port}/hook" timeout = 2s }}
+""" + f"""
+worker web {{
+    command = "{PY} -m gunicorn --chdir {c.dir} --workers 1 --bind 127.0.0.1:{h.free_port()} app:app"
+    start-secs = 0
+    errors {{ json-level = true }}
+}}
+""")
+    c.start_daemon(c.path("upkeep.conf"))
+
+    def notified(status):
+        with lock:
+            return [b for p, code, b in got if b["status"] == status]
+    fired = h.wait_for(lambda: notified("firing"), 30, "a firing app-error alert")[0]
+    h.check_eq(fired["severity"], "warning", "severity")
+    last = fired.get("last_error") or ""
+    h.check('"level": "error"' in last and "payment failed" in last,
+            f"the notification's last_error: {last!r}")
+    h.wait_for(lambda: os.path.exists(c.path("wrote")), 30, "the app done writing")
+    total = h.wait_for(lambda: (lambda t: t if t >= n_lines * 0.95 else None)(
+        app_errors(c, "web")[0]), 10, f"about {n_lines} app-errors counted")
+    h.check(abs(total - n_lines) <= n_lines * 0.05,
+            f"app-error total {total} within 5 % of the {n_lines} lines written")
+    total, detail = app_errors(c, "web")
+    h.check_eq(detail["json-level"], total, "all of them json-level")
+    h.check_eq(detail["last"]["kind"], "json-level", "kind of the last")
+    r = c.ctl("status", "web")
+    h.check(f"+{total} app json-level" in r.stdout or "app json-level" in r.stdout,
+            f"the ERRORS column names the kind:\n{r.stdout}")
+    h.wait_for(lambda: notified("resolved"), 20, "the alert resolved after the app stopped")
+
+
+@h.test
+def app_errors_traceback_split_garbage(c):
+    """A 40-line traceback counts once; a line split by max-line counts once (its pieces are not
+    matched again); a worker writing a megabyte of binary garbage counts nothing."""
+    c.write("w.py", r"""
+import os, random, sys
+out = sys.stdout.buffer
+out.write(b"Traceback (most recent call last):\n")
+for k in range(19):
+    out.write(b'  File "app.py", line %d, in f%d\n    raise ERROR_%d\n' % (k, k, k))
+out.write(b"RuntimeError: ERROR in the exception line\n")
+out.write(b"[" + b"ERROR x " * 200 + b"]\n")  # 1600 bytes: split at 256
+rnd = random.Random(7)
+out.write(bytes(rnd.getrandbits(8) for _ in range(1 << 20)))
+out.write(b"\ndone\n")
+out.flush()
+import time
+time.sleep(600)
+""")
+    c.conf(f"""
+worker w {{
+    command = "{PY} {c.path('w.py')}"
+    start-secs = 0
+    log {{ max-line = 256 }}
+    errors {{ json-level = true traceback = true match = "ERROR" }}
+}}
+""")
+    c.start_daemon(c.path("upkeep.conf"))
+    log = os.path.join(c.logdir, "w", "w.log")
+    h.wait_for(lambda: os.path.exists(log) and b"\ndone\n" in open(log, "rb").read(), 30,
+               "the worker's output written")
+    h.wait_for(lambda: app_errors(c, "w")[0] == 2, 10, "two app-errors")
+    h.hold_for(lambda: app_errors(c, "w")[0] == 2, 1.0, "still two app-errors")
+    total, detail = app_errors(c, "w")
+    h.check_eq((detail["traceback"], detail["match"], detail["json-level"]), (1, 1, 0),
+               "(traceback, match, json-level)")
+    h.check(open(log, "rb").read().count(b"[upkeep: line split]") >= 6,
+            "the long line was split")

@@ -149,8 +149,9 @@ static void test_webhook(void **state) {
         assert_int_equal(
                 json_integer_value(json_object_get(json_object_get(c, "health-failure"), "5m")), 3);
         assert_int_equal(json_object_size(json_object_get(c, "exit")), WIN_N_SPANS);
-        assert_int_equal(json_object_size(j), 13);
+        assert_int_equal(json_object_size(j), 14);
         assert_true(json_is_null(json_object_get(j, "output")));
+        assert_true(json_is_null(json_object_get(j, "last_error")));
         json_decref(j);
 
         /* resolved, repeated, a test without counts; a summary that is not UTF-8 */
@@ -330,6 +331,24 @@ static void test_output(void **state) {
         assert_string_equal(env[6], "UPKEEP_OUTPUT=Traceback (most recent call last):\n  File "
                                     "\"app.py\", line 4\nValueError: ```bad``` \xff");
         strv_free(env);
+
+        /* the last application error line, in each shape */
+        e.last_error = "{\"level\":\"error\",\"msg\":\"db down\"}";
+        j = alert_webhook_json(&e);
+        assert_string_equal(str(j, "last_error"), e.last_error);
+        json_decref(j);
+        j = alert_slack_json(&e);
+        assert_non_null(strstr(str(j, "text"), "\nlast error: {\"level\""));
+        json_decref(j);
+        j = alert_alertmanager_json(&e, 60 * USEC_PER_SEC);
+        assert_string_equal(json_string_value(json_object_get(json_object_get(
+                                    json_array_get(j, 0), "annotations"), "last_error")),
+                            e.last_error);
+        json_decref(j);
+        env = alert_exec_env(&e);
+        assert_string_equal(env[7], "UPKEEP_LAST_ERROR={\"level\":\"error\",\"msg\":\"db down\"}");
+        strv_free(env);
+        e.last_error = NULL;
 
         /* more than Slack takes: older lines go, the last one stays */
         for (size_t k = 0; k + 1 < sizeof big; k++)
