@@ -4,6 +4,7 @@
 #   make check SANITIZE=1  the same in build-san/ with AddressSanitizer and UBSan
 #   make check-all         both of the above (what CI runs)
 #   make bench-logs        worker log throughput against `writer | cat > file` (bench/logs.py)
+#   make bench-errors      the same with errors { } patterns, and the crash context's memory
 #   make demo              run upkeepd in the foreground on conf/demo.conf
 #   make deps              install the Debian packages needed to build and test (apt-get)
 #   make install           PREFIX=/usr/local DESTDIR=
@@ -154,6 +155,12 @@ bench-core: all
 bench-logs: all
 	python3 bench/logs.py --build $(B) $(if $(BENCH_DIR),--dir $(BENCH_DIR))
 
+# the same with the application error patterns configured (errors { }) in the same rounds, and
+# the memory of the crash context's tail buffers for 1000 instances (a few minutes)
+bench-errors: all
+	python3 bench/logs.py --build $(B) --errors $(if $(BENCH_DIR),--dir $(BENCH_DIR))
+	python3 bench/tailmem.py --build $(B)
+
 # 1000 alerts to a webhook that never answers, beside 100 probed workers: their probe period
 # and upkeepd's RSS before and during the burst (about a minute)
 bench-alerts: all
@@ -241,4 +248,4 @@ fuzz-deps:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all unit check check-all bench-core bench bench-alerts bench-logs demo deps install clean fuzz fuzz-build fuzz-deps valgrind soak
+.PHONY: all unit check check-all bench-core bench bench-alerts bench-logs bench-errors demo deps install clean fuzz fuzz-build fuzz-deps valgrind soak
