@@ -51,8 +51,8 @@
  * most half full then (checked again every CALM_RECHECK otherwise) */
 #define CALM USEC_PER_SEC
 #define CALM_RECHECK (100 * USEC_PER_MSEC)
-/* the crash context in upkeepd's log: one message, within a log line (LOGFORMAT_LINE_MAX) */
-#define LOG_OUTPUT_MSG_MAX 3072
+/* the crash context in upkeepd's log: one message, within log.c's message buffer (2048) */
+#define LOG_OUTPUT_MSG_MAX 1900
 
 typedef struct Stream Stream;
 

@@ -45,6 +45,25 @@ static size_t linearize(const TailRing *t, char *out) {
         return have;
 }
 
+/*
+ * Where the last Python traceback in s[0..end) starts, when it starts a line, is whole in the
+ * ring and what follows it fits in `room`: a traceback that ends a process is kept whole even
+ * past the line count.  end (past everything) when there is none.
+ */
+static size_t traceback_start(const char *s, size_t end, bool wrapped, size_t room) {
+        static const char header[] = TAIL_TRACEBACK_HEADER;
+        const char *p = s, *found = NULL;
+
+        while ((p = memmem(p, (size_t) (s + end - p), header, sizeof header - 1))) {
+                if (p > s ? p[-1] == '\n' : !wrapped)
+                        found = p;
+                p++;
+        }
+        if (!found || (size_t) (s + end - found) > room)
+                return end;
+        return (size_t) (found - s);
+}
+
 size_t tail_read(const TailRing *t, unsigned lines, char *out, size_t len) {
         char tmp[t->cap + 1];
         size_t n, begin, end;
@@ -80,6 +99,7 @@ size_t tail_read(const TailRing *t, unsigned lines, char *out, size_t len) {
                 if (!nl)
                         break;
         }
+        begin = MIN(begin, traceback_start(tmp, end, wrapped, len - 1));
         n = end - begin;
         memcpy(out, tmp + begin, n);
         out[n] = '\0';

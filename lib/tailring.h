@@ -8,13 +8,17 @@
  *
  * Reading back: whole lines only, oldest first, without the last '\n'.  When the ring wrapped
  * inside a line, that first partial line is left out, unless it is the only one: the last line
- * is always there, its end kept when it alone is longer than the ring.
+ * is always there, its end kept when it alone is longer than the ring.  A Python traceback
+ * (from its "Traceback (most recent call last):" line on) is kept whole when it fits, even
+ * beyond the number of lines asked for.
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#define TAIL_TRACEBACK_HEADER "Traceback (most recent call last):"
 
 typedef struct TailRing {
         char *buf;

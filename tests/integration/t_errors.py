@@ -64,9 +64,10 @@ notify cmd {{ type = exec command = "sh -c 'printf %s \\"$UPKEEP_OUTPUT\\" > {c.
     h.check_eq(last.get("code"), 1, "exit code")
     h.check(last.get("output", "").endswith("RuntimeError: DATABASE_URL is not set"),
             f"status last_exit.output: {last.get('output')!r}")
-    h.check("Traceback (most recent call last):" in last["output"] or
-            len(last["output"].split("\n")) == 20, f"the traceback, or the last 20 lines: "
+    h.check(last["output"].startswith("Traceback (most recent call last):"),
+            f"the traceback whole (it fits in the tail), beyond the 20 lines: "
             f"{last['output']!r}")
+    h.check(len(last["output"].split("\n")) > 20, "more than 20 lines: the whole traceback")
     r = c.ctl("status", "api")
     h.check("    | RuntimeError: DATABASE_URL is not set" in r.stdout,
             f"status api prints the output:\n{r.stdout}")
@@ -189,3 +190,27 @@ worker w {{
                "(traceback, match, json-level)")
     h.check(open(log, "rb").read().count(b"[upkeep: line split]") >= 6,
             "the long line was split")
+
+
+@h.test
+def crash_context_failed_probes(c):
+    """A worker restarted for failed probes has its last lines frozen with that restart: the
+    SIGTERM that follows is a stop upkeep asked for, and does not forget them."""
+    port = h.free_port()
+    c.conf(f"""
+worker w {{
+    command = "{h.WORKER} --http-port {port} --health fail500 --print 5"
+    start-secs = 0
+    restart {{ backoff = 30s jitter = 0% }}
+    health {{ url = "http://127.0.0.1:{port}/health" interval = 200ms start-interval = 200ms
+              failures = 2 }}
+}}
+""")
+    d = c.start_daemon(c.path("upkeep.conf"))
+    last = h.wait_for(lambda: (lambda le: le if le and le.get("output") else None)(
+        c.inst("w")["last_exit"]), 20, "last_exit.output after the restart for failed probes")
+    lines = last["output"].split("\n")
+    h.check(len(lines) == 5 and all(l.startswith("line ") for l in lines),
+            f"the worker's 5 lines: {last['output']!r}")
+    h.check_eq(d.output().count("last output before failed probes"), 1,
+               "last-output messages in the log")

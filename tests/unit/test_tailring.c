@@ -100,6 +100,34 @@ static void test_big_chunk_and_many_feeds(void **state) {
         assert_string_equal(out, "line 997\nline 998\nline 999");
 }
 
+static void test_traceback_whole_when_it_fits(void **state) {
+        char buf[512], out[512], small[64];
+        TailRing t;
+
+        (void) state;
+        tail_init(&t, buf, sizeof buf);
+        feed(&t, "starting\nTraceback (most recent call last):\n");
+        for (int i = 0; i < 6; i++)
+                feed(&t, "  File \"a.py\", line 1\n");
+        feed(&t, "ValueError: x\n");
+        /* 2 lines asked for, the 8-line traceback comes whole, and nothing before it */
+        tail_read(&t, 2, out, sizeof out);
+        assert_true(strncmp(out, "Traceback (most recent call last):\n", 35) == 0);
+        assert_non_null(strstr(out, "\nValueError: x"));
+        assert_int_equal(strlen(out), 35 + 6 * 22 + 13);
+        /* more lines asked for than the traceback has: those are kept too */
+        tail_read(&t, 20, out, sizeof out);
+        assert_true(strncmp(out, "starting\nTraceback", 18) == 0);
+        /* when it does not fit: the last lines, the exception line last */
+        tail_read(&t, 2, small, sizeof small);
+        assert_string_equal(small, "  File \"a.py\", line 1\nValueError: x");
+        /* a header inside a line is no traceback */
+        tail_reset(&t);
+        feed(&t, "x Traceback (most recent call last):\na\nb\n");
+        tail_read(&t, 1, out, sizeof out);
+        assert_string_equal(out, "b");
+}
+
 static void test_disabled(void **state) {
         char out[8];
         TailRing t;
@@ -140,6 +168,7 @@ int main(void) {
                 cmocka_unit_test(test_long_last_line_keeps_its_end),
                 cmocka_unit_test(test_output_bound_leaves_out_older_lines),
                 cmocka_unit_test(test_big_chunk_and_many_feeds),
+                cmocka_unit_test(test_traceback_whole_when_it_fits),
                 cmocka_unit_test(test_disabled),
                 cmocka_unit_test(test_last_lines_of_text),
                 cmocka_unit_test(test_indent),
