@@ -102,6 +102,9 @@ size_t tail_read(const TailRing *t, unsigned lines, char *out, size_t len) {
         begin = MIN(begin, traceback_start(tmp, end, wrapped, len - 1));
         n = end - begin;
         memcpy(out, tmp + begin, n);
+        /* the text is a C string from here on: a NUL byte the worker wrote would cut it */
+        for (char *c = out; (c = memchr(c, '\0', (size_t) (out + n - c))); c++)
+                *c = '?';
         out[n] = '\0';
         return n;
 }

@@ -32,7 +32,8 @@ void tail_feed(TailRing *t, const char *p, size_t n);
 void tail_reset(TailRing *t);
 /*
  * The last `lines` lines (0: none) into out (NUL-terminated, at most len - 1 bytes: older lines
- * are left out first, then the start of the last one).  Returns the length.
+ * are left out first, then the start of the last one; a NUL byte read becomes '?').  Returns
+ * the length.
  */
 size_t tail_read(const TailRing *t, unsigned lines, char *out, size_t len);
 

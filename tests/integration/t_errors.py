@@ -214,3 +214,33 @@ worker w {{
             f"the worker's 5 lines: {last['output']!r}")
     h.check_eq(d.output().count("last output before failed probes"), 1,
                "last-output messages in the log")
+
+
+@h.test
+def app_errors_framed_lines(c):
+    """What upkeep adds to a line (a timestamp, the stderr mark, the "name | " prefix on
+    upkeepd's stdout) is taken off before it is classified: a JSON error line still starts
+    with '{' for json-level, and a regex anchored at the start still matches."""
+    script = c.write("w.sh", "#!/bin/sh\n"
+                     "echo '{\"level\": \"error\", \"msg\": \"on stderr\"}' >&2\n"
+                     "echo 'FATAL at the start'\n"
+                     "exec sleep 600\n")
+    os.chmod(script, 0o755)
+    c.conf(f"""
+worker marked {{
+    command = "{script}"
+    log {{ timestamps = true stderr = mark }}
+    errors {{ json-level = true match = "^FATAL" }}
+}}
+worker plain {{
+    command = "{script}"
+    log-dir = "-"
+    errors {{ json-level = true match = "^FATAL" }}
+}}
+""")
+    c.start_daemon(c.path("upkeep.conf"))
+    for name in ("marked", "plain"):
+        h.wait_for(lambda: app_errors(c, name)[0] == 2, 10, f"{name}: two app-errors")
+        _, detail = app_errors(c, name)
+        h.check_eq((detail["json-level"], detail["match"]), (1, 1),
+                   f"{name}: (json-level, match)")

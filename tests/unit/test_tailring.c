@@ -128,6 +128,17 @@ static void test_traceback_whole_when_it_fits(void **state) {
         assert_string_equal(out, "b");
 }
 
+static void test_nul_bytes(void **state) {
+        char buf[64], out[64];
+        TailRing t;
+
+        (void) state;
+        tail_init(&t, buf, sizeof buf);
+        tail_feed(&t, "a\0b\nc\0\n", 7);
+        assert_int_equal(tail_read(&t, 2, out, sizeof out), 6);
+        assert_string_equal(out, "a?b\nc?");
+}
+
 static void test_disabled(void **state) {
         char out[8];
         TailRing t;
@@ -169,6 +180,7 @@ int main(void) {
                 cmocka_unit_test(test_output_bound_leaves_out_older_lines),
                 cmocka_unit_test(test_big_chunk_and_many_feeds),
                 cmocka_unit_test(test_traceback_whole_when_it_fits),
+                cmocka_unit_test(test_nul_bytes),
                 cmocka_unit_test(test_disabled),
                 cmocka_unit_test(test_last_lines_of_text),
                 cmocka_unit_test(test_indent),
