@@ -414,14 +414,34 @@ static AppErrorKind scan_line(LogDest *s, uint64_t pos, size_t len) {
 }
 
 /*
+ * A scanner the loop handed over.  Taken here, before every scan, rather than with the other
+ * settings: the loop sets it before the process that writes the lines exists, but the writer
+ * may be busy with the destination (with its requests already taken) when they arrive.
+ */
+static void dest_take_scan(LogDest *s) {
+        ErrScan *old = NULL;
+
+        pthread_mutex_lock(&s->lock);
+        if (s->scan_changed) {
+                old = s->scan;
+                s->scan = TAKE_PTR(s->next_scan);
+                s->scan_changed = false;
+        }
+        pthread_mutex_unlock(&s->lock);
+        errscan_free(old);
+}
+
+/*
  * The lines committed since the last scan, before they are written: the ring holds whole lines
  * only.  The loop is told once per batch that found something, and not again until it looked.
  */
 static void dest_scan(LogDest *s) {
         uint64_t head, end;
-        size_t pending = ring_pending(&s->ring, &head);
+        size_t pending;
         bool found = false;
 
+        dest_take_scan(s);
+        pending = ring_pending(&s->ring, &head);
         end = head + pending;
         if (!s->scan) {
                 s->scan_pos = end;
@@ -473,17 +493,9 @@ void dest_process(LogDest *s, usec_t now) {
         if (req & REQ_ADD)
                 dest_activate(s);
         if (req & REQ_SETTINGS) {
-                ErrScan *old = NULL;
-
                 pthread_mutex_lock(&s->lock);
                 s->w = s->settings;
-                if (s->scan_changed) {
-                        old = s->scan;
-                        s->scan = TAKE_PTR(s->next_scan);
-                        s->scan_changed = false;
-                }
                 pthread_mutex_unlock(&s->lock);
-                errscan_free(old);
                 if (s->fd >= 0)
                         schedule_time_rotation(s, clock_real_usec());
         }
