@@ -448,8 +448,7 @@ static void count_events(Instance *i, EventKind k, unsigned n) {
                 }
                 win_init(w->window, loop_now(w->sup->event));
         }
-        for (unsigned c = 0; c < n; c++)
-                win_add(w->window, k, loop_now(w->sup->event));
+        win_add_n(w->window, k, n, loop_now(w->sup->event));
         OBSERVE(w->sup, event_counted, w, i, k);
 }
 

@@ -68,6 +68,17 @@ void win_add(Window *w, EventKind k, usec_t now) {
         w->total[k]++;
 }
 
+static void bump_n(uint16_t *c, unsigned n) {
+        *c = (uint16_t) MIN((unsigned) *c + (uint64_t) n, (uint64_t) UINT16_MAX);
+}
+
+void win_add_n(Window *w, EventKind k, unsigned n, usec_t now) {
+        advance_all(w, now);
+        bump_n(&w->fine[k][w->fine_head % WIN_FINE_SLOTS], n);
+        bump_n(&w->coarse[k][w->coarse_head % WIN_COARSE_SLOTS], n);
+        w->total[k] += n;
+}
+
 static unsigned sum(const uint16_t *ring, uint64_t head, uint64_t slots, unsigned n) {
         unsigned total = 0;
 
