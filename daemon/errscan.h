@@ -46,3 +46,6 @@ ErrScan *errscan_free(ErrScan *e);
  * (without prefix, timestamp, stderr tag or split marker) recorded in `res` when it counts.
  */
 AppErrorKind errscan_line(ErrScan *e, const char *line, size_t len, ErrScanResults *res);
+/* On the writer: the whole lines of p[0..len) (which ends with '\n'), as errscan_line() would
+ * take them one by one; whether any counted. */
+bool errscan_span(ErrScan *e, const char *p, size_t len, ErrScanResults *res);

@@ -333,12 +333,17 @@ static void dest_scan(LogDest *s, uint64_t head, size_t pending) {
         while (s->scan_pos < end) {
                 struct iovec iov[2];
                 int n = ring_span(&s->ring, s->scan_pos, (size_t) (end - s->scan_pos), iov);
-                const char *nl = memchr(iov[0].iov_base, '\n', iov[0].iov_len);
+                const char *nl = memrchr(iov[0].iov_base, '\n', iov[0].iov_len);
                 size_t len;
 
-                if (nl)
-                        len = (size_t) (nl - (const char *) iov[0].iov_base);
-                else if (n == 2 && (nl = memchr(iov[1].iov_base, '\n', iov[1].iov_len)))
+                if (nl) {
+                        /* the whole lines before the end of the buffer, in one go */
+                        len = (size_t) (nl - (const char *) iov[0].iov_base) + 1;
+                        found |= errscan_span(s->scan, iov[0].iov_base, len, &s->errors);
+                        s->scan_pos += len;
+                        continue;
+                }
+                if (n == 2 && (nl = memchr(iov[1].iov_base, '\n', iov[1].iov_len)))
                         len = iov[0].iov_len + (size_t) (nl - (const char *) iov[1].iov_base);
                 else
                         break; /* cannot happen: whole lines only */

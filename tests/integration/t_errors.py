@@ -244,3 +244,33 @@ worker plain {{
         _, detail = app_errors(c, name)
         h.check_eq((detail["json-level"], detail["match"]), (1, 1),
                    f"{name}: (json-level, match)")
+
+
+@h.test
+def app_errors_counted_exactly(c):
+    """2000 lines, some of them errors by one rule or several (an anchored expression at a
+    line's start or end, a JSON level, both): each error line counts exactly once, and no
+    other line does, however the writer batches them."""
+    lines, expect = [], 0
+    for k in range(2000):
+        line = f"{k:05d} plain text with a few words"
+        if k % 7 == 0:
+            line = f"FATAL {k} went wrong"
+        if k % 11 == 0:
+            line += " x"
+        if k % 13 == 0:
+            line = '{"level": "error", "k": %d}' % k + (" x" if k % 11 == 0 else "")
+        # "^FATAL|x$" per line, or a JSON error object (a JSON line ending in " x" is no JSON)
+        is_json = line.startswith("{") and not line.endswith(" x")
+        expect += bool(line.startswith("FATAL") or line.endswith("x") or is_json)
+        lines.append(line)
+    c.write("lines.txt", "\n".join(lines) + "\n")
+    c.conf(f"""
+worker w {{
+    command = "sh -c 'cat {c.path("lines.txt")}; exec sleep 600'"
+    errors {{ json-level = true match = "^FATAL|x$" }}
+}}
+""")
+    c.start_daemon(c.path("upkeep.conf"))
+    h.wait_for(lambda: app_errors(c, "w")[0] == expect, 10, f"{expect} app-errors")
+    h.hold_for(lambda: app_errors(c, "w")[0] == expect, 0.5, f"still {expect}")
