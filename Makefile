@@ -5,6 +5,7 @@
 #   make check-all         both of the above (what CI runs)
 #   make bench-logs        worker log throughput against `writer | cat > file` (bench/logs.py)
 #   make bench-metrics     GET /metrics for 100 and 1000 workers, idle CPU, RSS of the listener
+#   make bench-errors      the same with errors { } patterns, and the crash context's memory
 #   make demo              run upkeepd in the foreground on conf/demo.conf
 #   make deps              install the Debian packages needed to build and test (apt-get)
 #   make deps-demo         only those that build upkeep and run the demo
@@ -29,6 +30,8 @@ COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 CC      ?= cc
 # libcurl is loaded with dlopen() when probes or webhooks need it: headers only at build time
 PKGS    := libsystemd libconfuse inih jansson zlib
+# PCRE2 (with its JIT): the errors { match } regular expression of a worker's output
+PKGS    += libpcre2-8
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu17 $(WARN) -D_GNU_SOURCE -Iinclude -Ilib -Iconfig -Idaemon -Ictl
@@ -194,6 +197,12 @@ bench-core: all
 bench-logs: all
 	python3 bench/logs.py --build $(B) $(if $(BENCH_DIR),--dir $(BENCH_DIR))
 
+# the same with the application error patterns configured (errors { }) in the same rounds, and
+# the memory of the crash context's tail buffers for 1000 instances (a few minutes)
+bench-errors: all
+	python3 bench/logs.py --build $(B) --errors $(if $(BENCH_DIR),--dir $(BENCH_DIR))
+	python3 bench/tailmem.py --build $(B)
+
 # 1000 alerts to a webhook that never answers, beside 100 probed workers: their probe period
 # and upkeepd's RSS before and during the burst (about a minute)
 bench-alerts: all
@@ -305,4 +314,4 @@ fuzz-deps:
 clean:
 	rm -rf build build-san build-fuzz build-deb build-root
 
-.PHONY: pkg-config-check pkg-config-check-test all unit check check-all bench-core bench bench-alerts bench-logs bench-metrics demo deps deps-demo deb check-package check-container install clean fuzz fuzz-build fuzz-deps valgrind soak
+.PHONY: pkg-config-check pkg-config-check-test all unit check check-all bench-core bench bench-alerts bench-logs bench-metrics bench-errors demo deps deps-demo deb check-package check-container install clean fuzz fuzz-build fuzz-deps valgrind soak

@@ -7,12 +7,16 @@ lines as fast as its stdout is read.
             status says every byte was written), and upkeepd's CPU time (all its threads)
   cat       `bench-lines N | cat > file` in the same directory, from start to cat's exit
 
-Rounds alternate between the two; the median of each is reported with the ratio and the CPU
+  errors    with --errors, also the worker under upkeepd with the application error patterns
+            configured (errors { traceback = true json-level = true match = "ERROR|CRITICAL" }:
+            every line is scanned on the writer thread), in the same rounds
+
+Rounds alternate between them; the median of each is reported with the ratios and the CPU
 seconds upkeepd spends per MB captured.  Every upkeepd round is checked for loss: bytes_written
 is exactly the total, no byte dropped, no write error, and the kept files hold a contiguous run
 of whole lines that ends with the last line written (only the newest ~300 MB are kept).
 
-    python3 bench/logs.py --build build [--dir /dev/shm] [--rounds 5] [--mb 500]
+    python3 bench/logs.py --build build [--dir /dev/shm] [--rounds 5] [--mb 500] [--errors]
 
 Prints a markdown table for bench/RESULTS.md.  Stdlib only; every wait has a deadline; only the
 processes started here are signalled, by pid.
@@ -97,7 +101,10 @@ def check_kept(logdir, n_lines):
     return len(files), total
 
 
-def run_upkeep(build, d, n_lines, buffer_size):
+ERRORS = '    errors { traceback = true  json-level = true  match = "ERROR|CRITICAL" }\n'
+
+
+def run_upkeep(build, d, n_lines, buffer_size, errors=False):
     logdir = os.path.join(d, "logs")
     sock = os.path.join(d, "upkeep.sock")
     shutil.rmtree(logdir, ignore_errors=True)
@@ -108,6 +115,7 @@ def run_upkeep(build, d, n_lines, buffer_size):
                 f'{"  buffer-size = " + buffer_size if buffer_size else ""} }}\n'
                 f'worker w {{\n    command = "{build}/bench-lines {n_lines}"\n'
                 f'    autostart = false\n    start-secs = 0\n'
+                f'{ERRORS if errors else ""}'
                 f'    restart {{ policy = never }}\n}}\n')
     out = open(os.path.join(d, "upkeepd.log"), "w")
     p = subprocess.Popen([os.path.join(build, "upkeepd"), "-c", conf], stdout=out,
@@ -132,6 +140,10 @@ def run_upkeep(build, d, n_lines, buffer_size):
         if (o["bytes_written"], o["bytes_dropped"], o["write_errors"]) != (total, 0, 0):
             raise RuntimeError(f"output counters {o}, expected {total} bytes written")
         wait_for(lambda: inst()["state"] in ("EXITED", "STOPPED"), 10, "the worker's exit")
+        if errors and o.get("app_errors") is None:
+            raise RuntimeError("errors { } configured but not in status")
+        if errors and (o.get("app_errors") or {}).get("last") is not None:
+            raise RuntimeError(f"app errors found in lines that hold none: {o['app_errors']}")
         files, kept = check_kept(logdir, n_lines)
         return t, cpu, files, kept
     finally:
@@ -182,6 +194,8 @@ def main():
     ap.add_argument("--mb", type=int, default=500, help="MB (10^6 bytes) per round")
     ap.add_argument("--buffer-size", default=None, help="the log section's buffer-size "
                     "(default: upkeepd's default, 256K)")
+    ap.add_argument("--errors", action="store_true", help="also with the application error "
+                    "patterns configured (errors { }), in the same rounds")
     args = ap.parse_args()
     build = os.path.abspath(os.path.join(ROOT, args.build) if not os.path.isabs(args.build)
                             else args.build)
@@ -194,7 +208,7 @@ def main():
     print(f"# {args.mb} MB of 100-byte lines per round, {args.rounds} rounds, files in {where}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start",
           flush=True)
-    up, cat, cpus = [], [], []
+    up, cat, cpus, upe, cpue = [], [], [], [], []
     try:
         for r in range(args.rounds):
             t, cpu, files, kept = run_upkeep(build, d, n_lines, args.buffer_size)
@@ -205,6 +219,12 @@ def main():
             print(f"round {r + 1}: upkeepd {up[-1]:7.0f} MB/s ({t:.2f}s, cpu {cpu:.2f}s, "
                   f"{files} files kept, {kept / MB:.0f} MB, contiguous, last line present)  "
                   f"cat {cat[-1]:7.0f} MB/s ({tc:.2f}s)", flush=True)
+            if args.errors:
+                t, cpu, files, kept = run_upkeep(build, d, n_lines, args.buffer_size, True)
+                upe.append(args.mb / t)
+                cpue.append(cpu / args.mb)
+                print(f"         with errors {{ }}: {upe[-1]:7.0f} MB/s ({t:.2f}s, cpu "
+                      f"{cpu:.2f}s, {files} files kept, contiguous)", flush=True)
     finally:
         shutil.rmtree(d, ignore_errors=True)
     mu, mc, mcpu = statistics.median(up), statistics.median(cat), statistics.median(cpus)
@@ -221,6 +241,20 @@ def main():
           f"{os.getloadavg()[0]:.1f} |")
     ok = mu >= 1100 and mu / mc >= 0.7
     print(f"\ntargets (>= 1100 MB/s, >= 0.7x cat): {'met' if ok else 'MISSED'}")
+    if args.errors:
+        me, mecpu = statistics.median(upe), statistics.median(cpue)
+        print()
+        print(f"| with errors {{ traceback json-level match = \"ERROR\\|CRITICAL\" }} | "
+              f"median of {args.rounds} |")
+        print("|---|---|")
+        print(f"| upkeepd with errors {{ }} | {me:.0f} MB/s |")
+        print(f"| with / without errors {{ }} (same run) | {me / mu:.2f}x |")
+        print(f"| with errors {{ }} / cat | {me / mc:.2f}x |")
+        print(f"| upkeepd CPU per MB captured, with errors {{ }} | {mecpu * 1000:.2f} ms |")
+        oke = me / mu >= 0.8 and me / mc >= 1.0
+        print(f"\ntargets with errors {{ }} (>= 0.8x without, >= 1x cat): "
+              f"{'met' if oke else 'MISSED'}")
+        ok = ok and oke
     return 0 if ok else 1
 
 

@@ -85,6 +85,8 @@ static int copy_sink(cfg_t *n, SinkConfig *ret) {
                 .timeout = (usec_t) cfg_getint(n, "timeout"),
                 .queue = (unsigned) cfg_getint(n, "queue"),
                 .resend = (usec_t) cfg_getint(n, "resend"),
+                .output = cfg_getbool(n, "output"),
+                .output_lines = (unsigned) cfg_getint(n, "output-lines"),
         };
         if (oom)
                 return -ENOMEM;
@@ -121,6 +123,7 @@ static int copy_status_words(cfg_t *hs, HealthWords *ret) {
 static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alerts,
                        WorkerConfig *ret) {
         cfg_t *rs = cfg_getsec(w, "restart"), *hs = cfg_getsec(w, "health");
+        cfg_t *es = cfg_size(w, "errors") > 0 ? cfg_getsec(w, "errors") : NULL;
         const char *err;
         bool oom = false;
 
@@ -168,6 +171,13 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
         if (hs && copy_status_words(hs, &ret->health.words) < 0)
                 return -ENOMEM;
         copy_clean_exits(rs, &ret->clean);
+        if (es)
+                ret->errors = (ErrorsConfig) {
+                        .enabled = true,
+                        .json_level = cfg_getbool(es, "json-level"),
+                        .traceback = cfg_getbool(es, "traceback"),
+                        .match = strdup_or_null(cfg_getstr(es, "match"), &oom),
+                };
         if (oom)
                 return -ENOMEM;
         if (cfg_getstr(rs, "give-up"))

@@ -8,6 +8,7 @@
  * would have been accepted.  After the parse the tree is copied into a plain Config (confcopy.c)
  * and the libconfuse tree is dropped, so nothing else depends on libconfuse.
  */
+#define PCRE2_CODE_UNIT_WIDTH 8
 #include <confuse.h>
 #include <ctype.h>
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pcre2.h>
 #include <sys/un.h>
 
 #include "confcopy.h"
@@ -217,7 +219,7 @@ static int cb_event(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
                 *(long *) result = k;
         else {
                 cfg_error(cfg, "%s: unknown event '%s', expected exit, crash, health-failure, "
-                          "timeout, restart, degraded or gave-up", opt->name, value);
+                          "timeout, restart, degraded, app-error or gave-up", opt->name, value);
                 return -1;
         }
         return 0;
@@ -258,6 +260,13 @@ static int validate_sink(cfg_t *cfg, cfg_opt_t *opt) {
         if (cfg_getint(n, "queue") < 1 || cfg_getint(n, "queue") > 100000) {
                 cfg_error(cfg, "notify '%s': queue %ld is out of range, expected 1 to 100000",
                           cfg_title(n), cfg_getint(n, "queue"));
+                return -1;
+        }
+        if (cfg_getint(n, "output-lines") < 0 ||
+            cfg_getint(n, "output-lines") > CFG_TAIL_MAX_LINES) {
+                cfg_error(cfg, "notify '%s': output-lines %ld is out of range, expected 0 (all "
+                          "that were kept) to %d", cfg_title(n), cfg_getint(n, "output-lines"),
+                          CFG_TAIL_MAX_LINES);
                 return -1;
         }
         return conf_stash_take(cfg, opt, &stash_sinks, "notify");
@@ -398,6 +407,27 @@ static int validate_status_words(cfg_t *cfg, cfg_opt_t *opt) {
                 }
         }
         return 0;
+}
+
+/* errors { match }: compiled once here to say what is wrong and where; upkeepd compiles it
+ * again (with the JIT) for each output. */
+static int validate_match(cfg_t *cfg, cfg_opt_t *opt) {
+        const char *s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+        PCRE2_UCHAR msg[160];
+        PCRE2_SIZE offset;
+        pcre2_code *re;
+        int err;
+
+        re = pcre2_compile((PCRE2_SPTR) s, PCRE2_ZERO_TERMINATED, 0, &err, &offset, NULL);
+        if (re) {
+                pcre2_code_free(re);
+                return 0;
+        }
+        pcre2_get_error_message(err, msg, sizeof msg);
+        cfg_error(cfg, "%s: invalid regular expression '%s' at offset %zu: %s, expected a "
+                  "PCRE2 pattern, e.g. \"ERROR|CRITICAL\"", opt->name, s, (size_t) offset,
+                  (const char *) msg);
+        return -1;
 }
 
 static int validate_factor(cfg_t *cfg, cfg_opt_t *opt) {
@@ -609,6 +639,15 @@ static cfg_opt_t notify_opts[] = {
         DURATION("timeout", 10 * USEC_PER_SEC),
         CFG_INT("queue", 100, CFGF_NONE),
         DURATION("resend", USEC_PER_MINUTE),
+        CFG_BOOL("output", cfg_true, CFGF_NONE),
+        CFG_INT("output-lines", 0, CFGF_NONE),
+        CFG_END(),
+};
+
+static cfg_opt_t errors_opts[] = {
+        CFG_BOOL("json-level", cfg_true, CFGF_NONE),
+        CFG_BOOL("traceback", cfg_true, CFGF_NONE),
+        CFG_STR("match", NULL, CFGF_NODEFAULT),
         CFG_END(),
 };
 
@@ -634,6 +673,7 @@ static cfg_opt_t worker_opts[] = {
         CFG_SEC("restart", restart_opts, CFGF_NONE),
         CFG_SEC("health", health_opts, CFGF_NODEFAULT),
         CFG_SEC("alerts", alerts_opts, CFGF_NODEFAULT),
+        CFG_SEC("errors", errors_opts, CFGF_NODEFAULT),
         CFG_END(),
 };
 
@@ -751,6 +791,7 @@ static cfg_t *new_cfg(void) {
         cfg_set_validate_func(cfg, "worker|restart|give-up", validate_give_up);
         cfg_set_validate_func(cfg, "worker|restart|clean-exit", validate_clean_exit);
         cfg_set_validate_func(cfg, "worker|health|url", validate_url);
+        cfg_set_validate_func(cfg, "worker|errors|match", validate_match);
         cfg_set_validate_func(cfg, "worker|health|failures", validate_count);
         cfg_set_validate_func(cfg, "worker|health|status-field", validate_status_field);
         cfg_set_validate_func(cfg, "worker|health|status-words|healthy", validate_status_words);

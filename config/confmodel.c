@@ -104,6 +104,7 @@ static void worker_config_done(WorkerConfig *w) {
         strv_free(w->health.words.unhealthy);
         free(w->health.words.field);
         free(w->alerts.rules);
+        free(w->errors.match);
 }
 
 Config *conf_free(Config *c) {

@@ -47,6 +47,14 @@ typedef struct HealthConfig {
         HealthWords words;    /* status-words and status-field */
 } HealthConfig;
 
+/* errors { }: what an application error looks like in the worker's output (lib/apperror.h). */
+typedef struct ErrorsConfig {
+        bool enabled;        /* the worker has an errors section: without one nothing is counted */
+        bool json_level;
+        bool traceback;
+        char *match;         /* a PCRE2 pattern matched against each line; NULL: none */
+} ErrorsConfig;
+
 typedef struct AlertConfig {
         AlertRule *rules;
         size_t n_rules;
@@ -72,6 +80,8 @@ typedef struct SinkConfig {
         usec_t timeout;      /* one delivery (HTTP request, or the command's run time) */
         unsigned queue;      /* notifications waiting at most; older ones are dropped */
         usec_t resend;       /* alertmanager: re-send firing alerts this often */
+        bool output;         /* carry the crash context (the last lines of output) */
+        unsigned output_lines; /* at most that many of them; 0: all that were kept */
 } SinkConfig;
 
 typedef struct WorkerConfig {
@@ -103,6 +113,7 @@ typedef struct WorkerConfig {
         char *log_dir;     /* the global one unless set per worker; "-": upkeepd's stdout */
         char *log_file;    /* NULL: log-dir/<worker>/<worker>.log; else this path (%i: index) */
         LogConfig log;     /* the global log section, overridden key by key */
+        ErrorsConfig errors;
 } WorkerConfig;
 
 typedef enum ReadyRule {

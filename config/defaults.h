@@ -31,3 +31,8 @@
 #define CFG_MAX_INSTANCES 1000
 #define CFG_MAX_WORKERS 10000
 #define CFG_MAX_GIVE_UP 1000
+
+/* crash context: log { tail } lines kept per instance, within CFG_TAIL_BYTES of output */
+#define CFG_TAIL_LINES 20
+#define CFG_TAIL_MAX_LINES 200
+#define CFG_TAIL_BYTES 4096

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "defaults.h"
 #include "logconf.h"
 #include "parse.h"
 
@@ -27,6 +28,7 @@ const LogConfig log_config_defaults = {
         .overflow = OVERFLOW_BLOCK,
         .buffer_size = DEF_BUFFER_SIZE,
         .max_line = DEF_MAX_LINE,
+        .tail = CFG_TAIL_LINES,
 };
 
 static const char *const format_names[_LOG_FORMAT_MAX] = {
@@ -175,6 +177,21 @@ static int cb_period(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result
         return 0;
 }
 
+static int cb_tail(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        char *end;
+        long v;
+
+        errno = 0;
+        v = strtol(value, &end, 10);
+        if (errno != 0 || end == value || *end != '\0' || v < 0 || v > CFG_TAIL_MAX_LINES) {
+                cfg_error(cfg, "%s: invalid count '%s', expected 0 (off) to %d lines", opt->name,
+                          value, CFG_TAIL_MAX_LINES);
+                return -1;
+        }
+        *(long *) result = v;
+        return 0;
+}
+
 /* libconfuse takes constant initialisers, hence the DEF_ macros shared with the struct above */
 #define LOG_OPTS(flags)                                                                      \
         {                                                                                    \
@@ -187,6 +204,7 @@ static int cb_period(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result
                 CFG_INT_CB("overflow", OVERFLOW_BLOCK, flags, cb_enum),                      \
                 CFG_INT_CB("buffer-size", DEF_BUFFER_SIZE, flags, cb_size),                  \
                 CFG_INT_CB("max-line", DEF_MAX_LINE, flags, cb_size),                        \
+                CFG_INT_CB("tail", CFG_TAIL_LINES, flags, cb_tail),                          \
                 CFG_END(),                                                                   \
         }
 
@@ -212,6 +230,7 @@ void logconf_copy(cfg_t *sec, const LogConfig *d, LogConfig *ret) {
                 .overflow = (OverflowPolicy) get_int(sec, "overflow", d->overflow),
                 .buffer_size = (uint64_t) get_int(sec, "buffer-size", (long) d->buffer_size),
                 .max_line = (uint64_t) get_int(sec, "max-line", (long) d->max_line),
+                .tail = (unsigned) get_int(sec, "tail", d->tail),
         };
         /* a framed line (prefix, timestamp, marker) must always fit in an empty buffer */
         if (ret->max_line > ret->buffer_size / 2)

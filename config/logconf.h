@@ -47,6 +47,7 @@ typedef struct LogConfig {
         OverflowPolicy overflow;
         uint64_t buffer_size;   /* per instance, between the pipes and the writer thread */
         uint64_t max_line;      /* longer lines are split with a marker */
+        unsigned tail;          /* last lines kept for crash context; 0: none */
 } LogConfig;
 
 extern const LogConfig log_config_defaults;

@@ -182,14 +182,37 @@ static int name_width(json_t *workers) {
         return width;
 }
 
-/* The ERRORS column: crashes and failed probes of the worker over the last 5 minutes. */
+/* The kind of the last application error of a worker's instances ("traceback"), or NULL. */
+static const char *last_app_error_kind(json_t *w) {
+        json_t *i;
+        size_t ii;
+
+        json_array_foreach(json_object_get(w, "instances"), ii, i) {
+                json_t *last = json_object_get(
+                        json_object_get(json_object_get(i, "output"), "app_errors"), "last");
+                const char *kind = json_string_value(json_object_get(last, "kind"));
+
+                if (kind)
+                        return kind;
+        }
+        return NULL;
+}
+
+/* The ERRORS column: crashes and failed probes of the worker over the last 5 minutes, then the
+ * application errors found in its output, with the kind of the last one ("+20 app traceback"). */
 static void worker_errors(json_t *w, char *buf, size_t len) {
         json_t *ev = json_object_get(w, "events");
         long long errors =
                 json_integer_value(json_object_get(json_object_get(ev, "crash"), "5m")) +
                 json_integer_value(json_object_get(json_object_get(ev, "health-failure"), "5m"));
+        long long app = json_integer_value(json_object_get(json_object_get(ev, "app-error"), "5m"));
+        const char *kind = last_app_error_kind(w);
 
-        snprintf(buf, len, "%lld/5m", errors);
+        if (app > 0)
+                snprintf(buf, len, "%lld/5m +%lld app%s%s", errors, app, kind ? " " : "",
+                         kind ?: "");
+        else
+                snprintf(buf, len, "%lld/5m", errors);
 }
 
 /* The INFO column: when the next start comes, and why. */
@@ -229,7 +252,29 @@ static bool print_instance(json_t *i, int width, const char *errors) {
         return strcmp(state, "RUNNING") == 0;
 }
 
-static int print_status(json_t *ans) {
+/* status NAME: the last lines of output frozen with the last bad end, under the row. */
+static void print_last_output(json_t *i) {
+        const char *text = json_string_value(json_object_get(json_object_get(i, "last_exit"),
+                                                             "output"));
+
+        if (!text)
+                return;
+        printf("    last output:\n");
+        for (const char *p = text, *nl; *p; p = nl + 1) {
+                nl = strchrnul(p, '\n');
+                fputs("    | ", stdout);
+                /* what a worker printed may hold terminal escapes: never sent as they are */
+                for (const char *c = p; c < nl; c++)
+                        putchar((unsigned char) *c < 0x20 && *c != '\t' ? '?'
+                                : *c == 0x7f                              ? '?'
+                                                                          : *c);
+                putchar('\n');
+                if (!*nl)
+                        break;
+        }
+}
+
+static int print_status(json_t *ans, bool details) {
         json_t *workers = json_object_get(ans, "workers"), *w, *i;
         int width = name_width(workers), ret = EXIT_OK;
         size_t wi, ii;
@@ -237,12 +282,15 @@ static int print_status(json_t *ans) {
         printf("%-*s %-9s %7s %8s %8s %-10s %-9s %6s  %s\n", width, "NAME", "STATE", "PID",
                "UPTIME", "RESTARTS", "LAST-EXIT", "HEALTH", "ERRORS", "INFO");
         json_array_foreach(workers, wi, w) {
-                char errors[24];
+                char errors[64];
 
                 worker_errors(w, errors, sizeof errors);
-                json_array_foreach(json_object_get(w, "instances"), ii, i)
+                json_array_foreach(json_object_get(w, "instances"), ii, i) {
                         if (!print_instance(i, width, errors))
                                 ret = EXIT_NOT_RUNNING;
+                        if (details)
+                                print_last_output(i);
+                }
         }
         return ret;
 }
@@ -452,7 +500,7 @@ static int report_error(const Args *a, json_t *ans) {
 static int show(const Args *a, json_t *ans) {
         switch (a->cmd) {
         case PROTO_CMD_STATUS:
-                return a->json ? status_exit_code(ans) : print_status(ans);
+                return a->json ? status_exit_code(ans) : print_status(ans, a->name != NULL);
         case PROTO_CMD_HEALTH:
                 return print_health(ans, a->json);
         case PROTO_CMD_ALERTS:

@@ -39,6 +39,7 @@
 #include "looptime.h"
 #include "parse.h"
 #include "supervisor.h"
+#include "tailring.h"
 #include "utf8.h"
 #include "urlredact.h"
 
@@ -395,9 +396,18 @@ static void sink_enqueue(Sink *k, AlertNotice *n) {
 }
 
 /* The notice one sink gets for an event: a body for HTTP, an environment for exec. */
-static AlertNotice *notice_new(const Sink *k, const AlertEvent *e) {
+static AlertNotice *notice_new(const Sink *k, const AlertEvent *event) {
         _cleanup_(json_decrefp) json_t *j = NULL;
+        AlertEvent sunk = *event, *e = &sunk;
         AlertNotice *n;
+
+        /* each sink carries the crash context or not, and as many of its lines as it wants */
+        if (!k->cfg->output || !e->output)
+                e->output = NULL;
+        else
+                e->output = tail_last_lines(e->output, k->cfg->output_lines);
+        if (!k->cfg->output)
+                e->last_error = NULL;
 
         switch (k->cfg->type) {
         case SINK_WEBHOOK:
@@ -532,6 +542,24 @@ static void worker_facts(Worker *w, usec_t now, AlertFacts *ret) {
         }
 }
 
+/* The crash context of the alert's instance (or, for the worker, of the first that has one);
+ * with last_error, its last application error line instead. */
+static const char *worker_output(const WorkerAlert *wa, bool last_error) {
+        const char *any = NULL;
+
+        for (unsigned k = 0; k < worker_n_instances(wa->worker); k++) {
+                InstanceView i;
+                const char *s;
+
+                sup_instance_view(worker_instance(wa->worker, k), &i);
+                s = last_error ? output_last_error(i.log_output, NULL) : i.last_output;
+                if (s && strcmp(i.name, wa->instance) == 0)
+                        return s;
+                any = any ?: s;
+        }
+        return any;
+}
+
 /* The event of a worker's current alert, at its current level. */
 static AlertEvent worker_event(const WorkerAlert *wa, const AlertCounts *counts) {
         const WorkerConfig *cfg = worker_config(wa->worker);
@@ -545,6 +573,8 @@ static AlertEvent worker_event(const WorkerAlert *wa, const AlertCounts *counts)
                 .started_at = wa->started,
                 .at = clock_real_usec(),
                 .counts = counts,
+                .output = worker_output(wa, false),
+                .last_error = worker_output(wa, true),
         };
 }
 
@@ -564,6 +594,7 @@ static void worker_notify(WorkerAlert *wa, EscNotice notice, Severity before) {
                          "recovered (no alert rule matched for %llus; was: %s)",
                          (unsigned long long) (p->resolve_after / USEC_PER_SEC), wa->summary);
                 e.summary = resolved;
+                e.output = e.last_error = NULL; /* the recovery needs no crash context */
         }
         if (notice == ESC_FIRING && before > SEV_NONE)
                 resolve_previous_level(wa->alerts, &e, before);

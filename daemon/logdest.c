@@ -278,6 +278,82 @@ static void dest_wrote(LogDest *s, uint64_t head, size_t k) {
         maybe_signal_space(s);
 }
 
+/* One line of the ring at pos..pos+len (it may wrap around the end), to the scanner: only its
+ * first APPERR_LINE_MAX bytes are looked at, so a line that wraps is copied that far. */
+static AppErrorKind scan_line(LogDest *s, uint64_t pos, size_t len) {
+        static char wrapped[APPERR_LINE_MAX + 256];
+        struct iovec iov[2];
+        size_t n = MIN(len, sizeof wrapped), first;
+
+        if (ring_span(&s->ring, pos, n, iov) == 1)
+                return errscan_line(s->scan, iov[0].iov_base, n, &s->errors);
+        first = iov[0].iov_len;
+        memcpy(wrapped, iov[0].iov_base, first);
+        memcpy(wrapped + first, iov[1].iov_base, n - first);
+        return errscan_line(s->scan, wrapped, n, &s->errors);
+}
+
+/*
+ * A scanner the loop handed over.  Taken at every scan, after the ring was read, rather than
+ * with the other settings: the loop sets it before the process that writes the lines exists,
+ * but the writer may be busy with the destination (its requests already taken) when they
+ * arrive, and must not scan them without it.
+ */
+static void dest_take_scan(LogDest *s) {
+        ErrScan *old = NULL;
+
+        pthread_mutex_lock(&s->lock);
+        if (s->scan_changed) {
+                old = s->scan;
+                s->scan = TAKE_PTR(s->next_scan);
+                s->scan_changed = false;
+        }
+        pthread_mutex_unlock(&s->lock);
+        errscan_free(old);
+}
+
+/*
+ * The lines the ring holds from head (pending bytes, as ring_pending() said) not scanned yet,
+ * before they are written: the ring holds whole lines only.  Called with what is about to be
+ * written, so nothing committed in between is written unscanned.  The loop is told once per
+ * batch that found something, and not again until it looked.
+ */
+static void dest_scan(LogDest *s, uint64_t head, size_t pending) {
+        uint64_t end = head + pending;
+        bool found = false;
+
+        /* after the ring was read: a scanner handed over before lines were committed is seen
+         * once they are (the loop set it, then spawned the process, then committed its lines) */
+        dest_take_scan(s);
+        if (!s->scan) {
+                s->scan_pos = end;
+                return;
+        }
+        s->scan_pos = MAX(s->scan_pos, head);
+        while (s->scan_pos < end) {
+                struct iovec iov[2];
+                int n = ring_span(&s->ring, s->scan_pos, (size_t) (end - s->scan_pos), iov);
+                const char *nl = memrchr(iov[0].iov_base, '\n', iov[0].iov_len);
+                size_t len;
+
+                if (nl) {
+                        /* the whole lines before the end of the buffer, in one go */
+                        len = (size_t) (nl - (const char *) iov[0].iov_base) + 1;
+                        found |= errscan_span(s->scan, iov[0].iov_base, len, &s->errors);
+                        s->scan_pos += len;
+                        continue;
+                }
+                if (n == 2 && (nl = memchr(iov[1].iov_base, '\n', iov[1].iov_len)))
+                        len = iov[0].iov_len + (size_t) (nl - (const char *) iov[1].iov_base);
+                else
+                        break; /* cannot happen: whole lines only */
+                found |= scan_line(s, s->scan_pos, len) != APPERR_NONE;
+                s->scan_pos += len + 1;
+        }
+        if (found && !atomic_exchange(&s->errors.posted, true))
+                inbox_push(&s->inbox, INBOX_ERRORS);
+}
+
 /*
  * Write what the ring holds, opening and rotating the file as needed, until it is empty, the
  * file fails (retried later), stdout is not read, or a rotation waits for the compression.
@@ -290,6 +366,7 @@ static void dest_drain(LogDest *s) {
                 ssize_t k;
                 int r;
 
+                dest_scan(s, head, pending);
                 if (pending == 0 && !due)
                         break;
                 if (s->fd < 0) {
@@ -400,6 +477,10 @@ static void dest_check_path(LogDest *s) {
 
 /* Drain (unless waiting for a retry), and finish a closing destination once it is empty. */
 void dest_service(LogDest *s, usec_t now, bool final) {
+        uint64_t head;
+        size_t pending = ring_pending(&s->ring, &head);
+
+        dest_scan(s, head, pending); /* also while the file cannot be written */
         if (!(s->failing || s->stalled) || now >= s->retry_at || final)
                 dest_drain(s);
         if (s->closing && !final && !s->compressing && ring_empty(&s->ring)) {

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "errscan.h"
 #include "logconf.h"
 #include "loginbox.h"
 #include "logring.h"
@@ -35,6 +36,7 @@ enum {
 enum {
         INBOX_SPACE = 1 << 0,
         INBOX_CLOSED = 1 << 1,
+        INBOX_ERRORS = 1 << 2,    /* application errors were counted (errscan.h) */
 };
 
 struct LogDest {
@@ -52,10 +54,15 @@ struct LogDest {
         LogDest *dnext;           /* the writer's finished compressions, under its lock */
         pthread_mutex_t lock;     /* settings */
         LogConfig settings;       /* the next ones (REQ_SETTINGS) */
+        ErrScan *next_scan;       /* the next scanner, under lock (REQ_SETTINGS) */
+        bool scan_changed;
+        ErrScanResults errors;    /* what the scanner found: the writer adds, the loop reads */
 
         /* loop */
         void (*space_cb)(void *userdata);
         void *space_userdata;
+        void (*errors_cb)(void *userdata);
+        void *errors_userdata;
         LogDest *all_next, **all_pprev;
         bool close_requested;
 
@@ -72,6 +79,8 @@ struct LogDest {
         bool active, closing, compressing, failing, force_rotate;
         LogDest *anext, **apprev;
         usec_t next_rotation;     /* CLOCK_REALTIME, USEC_INFINITY: none */
+        ErrScan *scan;            /* application errors; NULL: none counted */
+        uint64_t scan_pos;        /* ring position up to which lines were scanned */
         usec_t retry_at, retry_delay, fail_since;
         unsigned fail_count;
 

@@ -54,6 +54,8 @@ static void dest_free(LogDest *s);
 static void on_inbox(InboxEntry *e, unsigned flags) {
         LogDest *s = (LogDest *) ((char *) e - offsetof(LogDest, inbox));
 
+        if ((flags & INBOX_ERRORS) && s->errors_cb)
+                s->errors_cb(s->errors_userdata);
         if (flags & INBOX_CLOSED)
                 dest_free(s);
         else if ((flags & INBOX_SPACE) && s->space_cb)
@@ -246,6 +248,9 @@ static void dest_free(LogDest *s) {
         if (s->dfd >= 0)
                 close(s->dfd);
         pthread_mutex_destroy(&s->lock);
+        pthread_mutex_destroy(&s->errors.lock);
+        errscan_free(s->scan);
+        errscan_free(s->next_scan);
         ring_done(&s->ring);
         free(s->path);
         free(s->dir);
@@ -305,6 +310,7 @@ int dest_new_at(const char *path, bool own_dir, int dfd, int fd, const char *lab
         s->settings = s->w = *log;
         s->next_rotation = USEC_INFINITY;
         pthread_mutex_init(&s->lock, NULL);
+        pthread_mutex_init(&s->errors.lock, NULL);
         dest_link(s);
         if ((path && dest_set_path(s, path) < 0) || r < 0 || !s->label) {
                 dest_free(s);
@@ -322,6 +328,34 @@ void dest_set_settings(LogDest *s, const LogConfig *log) {
         pthread_mutex_unlock(&s->lock);
         if (W.running)
                 dest_kick(s, REQ_SETTINGS);
+}
+
+void dest_set_errors(LogDest *s, ErrScan *scan) {
+        ErrScan *old;
+
+        pthread_mutex_lock(&s->lock);
+        old = s->next_scan;
+        s->next_scan = scan;
+        s->scan_changed = true;
+        pthread_mutex_unlock(&s->lock);
+        errscan_free(old);
+        if (W.running)
+                dest_kick(s, REQ_SETTINGS);
+        else {
+                /* no writer yet (or any more): nothing scans meanwhile */
+                errscan_free(s->scan);
+                s->scan = TAKE_PTR(s->next_scan);
+                s->scan_changed = false;
+        }
+}
+
+void dest_set_errors_callback(LogDest *s, void (*cb)(void *userdata), void *userdata) {
+        s->errors_cb = cb;
+        s->errors_userdata = userdata;
+}
+
+ErrScanResults *dest_errors(LogDest *s) {
+        return &s->errors;
 }
 
 void dest_verify(LogDest *s) {

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "errscan.h"
 #include "logconf.h"
 #include "loginbox.h"
 #include "logline.h"
@@ -58,6 +59,12 @@ void dest_verify(LogDest *s);
 /* New rotation settings (the ring keeps its size), applied by the writer from its next
  * rotation check on. */
 void dest_set_settings(LogDest *s, const LogConfig *log);
+/* Application errors: the scanner (taken over; NULL: none) the writer uses from its next look
+ * at the destination on; the callback runs on the loop after the writer counted some (once per
+ * batch); what it counted. */
+void dest_set_errors(LogDest *s, ErrScan *scan);
+void dest_set_errors_callback(LogDest *s, void (*cb)(void *userdata), void *userdata);
+ErrScanResults *dest_errors(LogDest *s);
 /* Called on the loop when room came back after dest_want_space() returned false. */
 void dest_set_space_callback(LogDest *s, void (*cb)(void *userdata), void *userdata);
 

@@ -33,8 +33,10 @@
 #include "logline.h"
 #include "logfile.h"
 #include "output.h"
+#include "errscan.h"
 #include "logwriter.h"
 #include "parse.h"
+#include "tailring.h"
 #include "utf8.h"
 
 #define READ_CHUNK (128 * 1024)
@@ -49,6 +51,8 @@
  * most half full then (checked again every CALM_RECHECK otherwise) */
 #define CALM USEC_PER_SEC
 #define CALM_RECHECK (100 * USEC_PER_MSEC)
+/* the crash context in upkeepd's log: one message, within log.c's message buffer (2048) */
+#define LOG_OUTPUT_MSG_MAX 1900
 
 typedef struct Stream Stream;
 
@@ -64,6 +68,11 @@ struct LogOutput {
         bool dropping;
         usec_t drop_since, last_drop;
         sd_event_source *calm;   /* ends the episode once no line was dropped for CALM */
+        TailRing tail;           /* the last bytes read, for crash context (tailring.c) */
+        uint64_t errors_seen[_APPERR_MAX]; /* the writer's counts already passed on */
+        char last_error[ERRSCAN_LAST_MAX];
+        AppErrorKind last_error_kind;
+        unsigned tail_lines;     /* log { tail }; 0: none kept */
         char name[80];
 };
 
@@ -86,6 +95,8 @@ struct Stream {
 
 static Stream *streams;
 static sd_event *loop_event;
+static output_app_errors_t app_errors_hook;
+static void *app_errors_userdata;
 static LogOutput *outputs[HASH_SIZE];
 static char scratch[MAX_LINE_LIMIT + READ_CHUNK];
 static usec_t drain_deadline;
@@ -223,6 +234,8 @@ static LineResult frame(Stream *st, const char *in, size_t len, bool eof) {
         out = dest_reserve(st->out->dest);
         logline_frame(&f, in, len, eof, &out, &res);
         dest_commit(st->out->dest, out.used);
+        /* what went out, raw: at most the ring's size is copied, whatever the chunk */
+        tail_feed(&st->out->tail, in, res.consumed);
         return res;
 }
 
@@ -520,9 +533,79 @@ static void output_unref(LogOutput *o) {
                            "output closed, %llu bytes of it were dropped",
                            (unsigned long long) o->episode_dropped);
         o->calm = sd_event_source_disable_unref(o->calm);
+        free(o->tail.buf);
         dest_close(o->dest);
         free(o->key);
         free(o);
+}
+
+/*
+ * The crash context ring, sized when the configuration is read: CFG_TAIL_BYTES while tail is
+ * on, nothing while it is off (a reload may turn it on or off; what was kept is then lost).
+ */
+static int output_set_tail(LogOutput *o, unsigned lines) {
+        char *buf = NULL;
+
+        o->tail_lines = lines;
+        if ((lines > 0) == (o->tail.buf != NULL))
+                return 0;
+        if (lines > 0 && !(buf = malloc(CFG_TAIL_BYTES)))
+                return -ENOMEM;
+        free(o->tail.buf);
+        tail_init(&o->tail, buf, CFG_TAIL_BYTES);
+        return 0;
+}
+
+/* On the loop, once per batch the writer found application errors in: pass the new ones on. */
+static void on_app_errors(void *userdata) {
+        LogOutput *o = userdata;
+        ErrScanResults *res = dest_errors(o->dest);
+        unsigned n[_APPERR_MAX] = {};
+        bool any = false;
+
+        /* first: what the writer counts from now on wakes the loop again */
+        atomic_store(&res->posted, false);
+        for (int k = 0; k < _APPERR_MAX; k++) {
+                uint64_t c = atomic_load(&res->count[k]);
+
+                n[k] = (unsigned) MIN(c - o->errors_seen[k], (uint64_t) UINT_MAX);
+                o->errors_seen[k] = c;
+                any |= n[k] > 0;
+        }
+        pthread_mutex_lock(&res->lock);
+        memcpy(o->last_error, res->last, sizeof o->last_error);
+        o->last_error_kind = res->last_kind;
+        pthread_mutex_unlock(&res->lock);
+        if (any && app_errors_hook)
+                app_errors_hook(app_errors_userdata, o, n);
+}
+
+void output_set_app_errors_hook(output_app_errors_t hook, void *userdata) {
+        app_errors_hook = hook;
+        app_errors_userdata = userdata;
+}
+
+const char *output_last_error(const LogOutput *o, AppErrorKind *ret_kind) {
+        if (!o || !o->last_error[0])
+                return NULL;
+        if (ret_kind)
+                *ret_kind = o->last_error_kind;
+        return o->last_error;
+}
+
+/* A new scanner for the output's errors section (each run starts outside any traceback); a
+ * failure leaves errors uncounted, said once. */
+static void output_set_errors(LogOutput *o, const OutputSpec *spec) {
+        char prefix[96] = "";
+        ErrScan *scan = NULL;
+        int r;
+
+        if (!dest_path(o->dest))
+                snprintf(prefix, sizeof prefix, "%s | ", o->name);
+        r = errscan_new(spec->errors, spec->log, prefix, &scan);
+        if (r < 0)
+                log_msg(LOG_ERR, o->name, "cannot count application errors: %s", strerror(-r));
+        dest_set_errors(o->dest, scan);
 }
 
 /* The file of a new output (or upkeepd's stdout) and its directory (*ret_dfd, or left -1);
@@ -581,6 +664,8 @@ static int output_new(const OutputSpec *spec, const char *key, char *reason, siz
                 return r;
         }
         dest_set_space_callback(o->dest, on_space, o);
+        dest_set_errors_callback(o->dest, on_app_errors, o);
+        (void) output_set_tail(o, spec->log->tail); /* no room: no crash context, that is all */
         o->refs = 1;
         o->hnext = outputs[hash(key)];
         outputs[hash(key)] = o;
@@ -600,6 +685,9 @@ int output_prepare(LogOutput **output, const OutputSpec *spec, char *reason, siz
                 return -ENAMETOOLONG;
         }
         if (*output && strcmp((*output)->key, key) == 0) {
+                (void) output_set_tail(*output, spec->log->tail);
+                tail_reset(&(*output)->tail);
+                output_set_errors(*output, spec);
                 dest_set_settings((*output)->dest, spec->log);
                 dest_verify((*output)->dest);
                 return 0;
@@ -608,6 +696,7 @@ int output_prepare(LogOutput **output, const OutputSpec *spec, char *reason, siz
         o = output_find(key);
         if (o) {
                 o->refs++;
+                (void) output_set_tail(o, spec->log->tail);
                 dest_set_settings(o->dest, spec->log);
                 dest_verify(o->dest);
         } else {
@@ -615,6 +704,9 @@ int output_prepare(LogOutput **output, const OutputSpec *spec, char *reason, siz
                 if (r < 0)
                         return r;
         }
+        /* a new run: its crash context is its own output, not what the last run printed */
+        tail_reset(&o->tail);
+        output_set_errors(o, spec);
         *output = o;
         return 0;
 }
@@ -667,6 +759,49 @@ int output_attach(sd_event *e, LogOutput *o, const LogConfig *log, int pipe_fd, 
         return 0;
 }
 
+/*
+ * The process just ended: its last bytes may still be in the pipes (the exit can be seen before
+ * them).  Read what is there now, without waiting: the pipes of an exited process hold all it
+ * wrote, unless a stream waits for room in the buffer.
+ */
+static void output_flush(LogOutput *o) {
+        for (Stream *st = o->streams, *next; st; st = next) {
+                next = st->onext;
+                if (!st->stalled)
+                        (void) stream_pump(st); /* may free st, never another stream */
+        }
+}
+
+char *output_last_lines(LogOutput *o) {
+        size_t n;
+        char *text;
+
+        if (!o || o->tail_lines == 0)
+                return NULL;
+        output_flush(o);
+        text = malloc(CFG_TAIL_BYTES + 1);
+        if (!text)
+                return NULL;
+        n = tail_read(&o->tail, o->tail_lines, text, CFG_TAIL_BYTES + 1);
+        if (n == 0) {
+                free(text);
+                return NULL;
+        }
+        return text;
+}
+
+void output_freeze(LogOutput *o, const char *instance, const char *why, char **slot) {
+        char msg[LOG_OUTPUT_MSG_MAX];
+
+        free(*slot);
+        *slot = output_last_lines(o);
+        if (!*slot)
+                return;
+        tail_indent(*slot, "    | ", msg, sizeof msg);
+        log_fields(LOG_NOTICE, instance, "last-output", LOG_KV(LF_S("cause", why)),
+                   "last output before %s:\n%s", why, msg);
+}
+
 /* ---- status and control ----------------------------------------------------------------------- */
 
 uint64_t output_bytes_written(const LogOutput *o) {
@@ -677,9 +812,30 @@ uint64_t output_bytes_dropped(const LogOutput *o) {
         return o ? o->dropped : 0;
 }
 
+/* {"json-level": N, "traceback": N, "match": N, "last": {"kind", "line"} or null}: what the
+ * writer counted in this output since it was opened; null without an errors section. */
+static json_t *app_errors_json(const LogOutput *o, const OutputSpec *spec) {
+        json_t *j, *last = json_null();
+        AppErrorKind kind;
+        const char *line;
+
+        if (!spec->errors || !spec->errors->enabled)
+                return json_null();
+        j = json_object();
+        for (int k = APPERR_NONE + 1; j && k < _APPERR_MAX; k++)
+                json_object_set_new(j, apperr_kind_to_string((AppErrorKind) k),
+                                    json_integer((json_int_t) (o ? o->errors_seen[k] : 0)));
+        line = output_last_error(o, &kind);
+        if (line)
+                last = json_pack("{s:s, s:o}", "kind", apperr_kind_to_string(kind), "line",
+                                 utf8_json_string(line));
+        json_object_set_new(j, "last", last ?: json_null());
+        return j;
+}
+
 json_t *output_json(const LogOutput *o, const OutputSpec *spec) {
         char path[PATH_MAX];
-        json_t *file;
+        json_t *file, *j;
 
         if (o)
                 file = dest_path(o->dest) ? utf8_json_string(dest_path(o->dest)) : json_null();
@@ -687,11 +843,14 @@ json_t *output_json(const LogOutput *o, const OutputSpec *spec) {
                 file = utf8_json_string(path);
         else
                 file = json_null();
-        return json_pack("{s:o, s:I, s:I, s:I, s:b}", "file", file, "bytes_written",
-                         (json_int_t) (o ? dest_bytes_written(o->dest) : 0), "bytes_dropped",
-                         (json_int_t) (o ? o->dropped : 0), "write_errors",
-                         (json_int_t) (o ? dest_write_errors(o->dest) : 0), "failing",
-                         o ? dest_failing(o->dest) : false);
+        j = json_pack("{s:o, s:I, s:I, s:I, s:b}", "file", file, "bytes_written",
+                      (json_int_t) (o ? dest_bytes_written(o->dest) : 0), "bytes_dropped",
+                      (json_int_t) (o ? o->dropped : 0), "write_errors",
+                      (json_int_t) (o ? dest_write_errors(o->dest) : 0), "failing",
+                      o ? dest_failing(o->dest) : false);
+        if (j)
+                json_object_set_new(j, "app_errors", app_errors_json(o, spec));
+        return j;
 }
 
 json_t *output_file_json(const OutputSpec *spec) {

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
+#include "apperror.h"
 #include "config.h"
 
 typedef struct LogOutput LogOutput;
@@ -29,6 +30,7 @@ typedef struct OutputSpec {
         const char *log_dir;     /* "-": upkeepd's stdout */
         const char *log_file;    /* NULL: under log_dir; else this file, %i the index */
         const LogConfig *log;
+        const ErrorsConfig *errors; /* application errors to count; NULL: none */
 } OutputSpec;
 
 /* Start the log writer, own SIGUSR1 (reopen), and set up upkeepd's own log from `c`. */
@@ -43,6 +45,24 @@ int output_prepare(LogOutput **output, const OutputSpec *spec, char *reason, siz
 /* Watch `pipe_fd` (taken over on success) and send what it carries to `o`, framed as `log`
  * says (timestamps, stderr marks, overflow, max-line). */
 int output_attach(sd_event *e, LogOutput *o, const LogConfig *log, int pipe_fd, bool is_stderr);
+/*
+ * Crash context: the last `log { tail }` lines of o, after reading what is left in its pipes;
+ * malloc'd, NULL when there are none (or tail is 0).
+ */
+char *output_last_lines(LogOutput *o);
+/*
+ * An instance ended badly (`why`: "the exit", "failed probes"): its last lines replace *slot
+ * (freed; NULL when there are none), and upkeepd's log gets them once.
+ */
+void output_freeze(LogOutput *o, const char *instance, const char *why, char **slot);
+/*
+ * Application errors: the writer counted n[k] more of each kind in o's output (once per batch,
+ * never per line).  One hook for every output, set by whoever counts them (the supervisor).
+ */
+typedef void (*output_app_errors_t)(void *userdata, LogOutput *o, const unsigned n[_APPERR_MAX]);
+void output_set_app_errors_hook(output_app_errors_t hook, void *userdata);
+/* The last line that counted as an application error in o, and its kind; NULL: none yet. */
+const char *output_last_error(const LogOutput *o, AppErrorKind *ret_kind);
 /* The instance goes away: drop its reference to its output.  Returns NULL. */
 LogOutput *output_release(LogOutput *o);
 

@@ -54,6 +54,7 @@ static json_t *instance_json(const Instance *inst, usec_t t) {
                                             .exit_code = i.exit_code,
                                             .exit_signal = i.exit_signal,
                                             .reason = i.reason,
+                                            .last_output = i.last_output,
                                             .probe = i.probe->url ? &probe : NULL,
                                             .output = output_json(i.log_output,
                                                                       sup_output_spec(inst, &spec)),

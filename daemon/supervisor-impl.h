@@ -58,6 +58,8 @@ struct Instance {
         struct LogOutput *log_output; /* where its stdout/stderr go (output.c), kept across runs */
         uint64_t restarts_by[_RESTART_REASON_MAX]; /* every restart, by reason (metrics) */
         RestartReason restart_cause; /* of the next automatic restart; crash unless said */
+        char *last_output;       /* crash context: its last lines when its run ended badly */
+        bool output_frozen;      /* this run's end was frozen already (failed probes) */
 };
 
 struct Worker {

@@ -126,6 +126,7 @@ void sup_instance_view(const Instance *i, InstanceView *ret) {
                 .admin_stopped = i->admin_stopped,
                 .log_output = i->log_output,
                 .restarts_by = i->restarts_by,
+                .last_output = i->last_output,
         };
 }
 

@@ -151,6 +151,16 @@ static void child_gone(Instance *i) {
         i->pid_start_time = 0;
 }
 
+/* Crash context: frozen when the run ended badly, forgotten when it ended well. */
+static void end_output(Instance *i) {
+        if (!exit_is_clean(i) && i->state != STATE_STOPPING)
+                output_freeze(i->log_output, i->name, "the exit", &i->last_output);
+        else if (!i->output_frozen) {
+                free(i->last_output);
+                i->last_output = NULL;
+        }
+}
+
 /* The main process ended (the registry collected it and killed what was left of its group). */
 static void on_child_exited(pid_t pid, const siginfo_t *si, void *userdata) {
         Instance *i = userdata;
@@ -164,6 +174,7 @@ static void on_child_exited(pid_t pid, const siginfo_t *si, void *userdata) {
         spawn_failed = launch_read_error(i->worker->cfg, i->errpipe, reason, sizeof reason);
         child_gone(i);
         if (!spawn_failed) {
+                end_output(i); /* before the events: alerts carry it */
                 count_event(i, EVK_EXIT);
                 if (!exit_is_clean(i) && i->state != STATE_STOPPING)
                         count_event(i, EVK_CRASH);
@@ -217,6 +228,7 @@ static void do_spawn(Instance *i) {
         }
         i->pid = pid;
         i->errpipe = errpipe;
+        i->output_frozen = false;
         i->started_at = loop_now(s->event);
         i->spawn_attempted = true;
         log_fields(LOG_DEBUG, i->name, "spawned", LOG_KV(LF_I("pid", pid)), "spawned pid %d",
@@ -423,8 +435,8 @@ static void dispatch(Instance *i, FsmEvent ev) {
                 (void) sd_event_exit(s->event, 0);
 }
 
-/* Count an event in the worker's sliding windows. */
-static void count_event(Instance *i, EventKind k) {
+/* Count n events in the worker's sliding windows, told to the observers once. */
+static void count_events(Instance *i, EventKind k, unsigned n) {
         Worker *w = i->worker;
 
         /* most workers never see an event: their 1.5 KB of windows come with the first one */
@@ -436,8 +448,28 @@ static void count_event(Instance *i, EventKind k) {
                 }
                 win_init(w->window, loop_now(w->sup->event));
         }
-        win_add(w->window, k, loop_now(w->sup->event));
+        win_add_n(w->window, k, n, loop_now(w->sup->event));
         OBSERVE(w->sup, event_counted, w, i, k);
+}
+
+static void count_event(Instance *i, EventKind k) {
+        count_events(i, k, 1);
+}
+
+/* The log writer counted application errors in o (once per batch): the instance writing there
+ * (the newest, when a replacement shares the file) gets them in its worker's windows. */
+static void on_app_errors(void *userdata, LogOutput *o, const unsigned n[_APPERR_MAX]) {
+        Supervisor *s = userdata;
+        unsigned total = 0;
+
+        for (int k = 0; k < _APPERR_MAX; k++)
+                total += n[k];
+        for (size_t w = 0; w < s->n_workers; w++)
+                for (unsigned k = 0; k < s->workers[w]->n_instances; k++)
+                        if (s->workers[w]->instances[k].log_output == o) {
+                                count_events(&s->workers[w]->instances[k], EVK_APP_ERROR, total);
+                                return;
+                        }
 }
 
 FsmReply sup_command(Instance *i, FsmEvent ev) {
@@ -596,6 +628,8 @@ static void on_probe_report(void *userdata, const ProbeVerdict *v) {
                 dispatch(i, EV_HEALTHY);
         else if (v->unhealthy) {
                 i->restart_cause = RESTART_HEALTH;
+                output_freeze(i->log_output, i->name, "failed probes", &i->last_output);
+                i->output_frozen = true;
                 dispatch(i, EV_UNHEALTHY);
         }
 }
@@ -644,6 +678,7 @@ Worker *worker_free(Worker *w) {
                 child_gone(i);
                 probe_done(&i->probe);
                 i->log_output = output_release(i->log_output);
+                free(i->last_output);
                 circuit_done(&i->circuit);
         }
         free(w->instances);
@@ -815,6 +850,7 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
         s->workers = calloc(config->n_workers + 1, sizeof(Worker *));
         if (!s->workers)
                 return sup_free(s), -ENOMEM;
+        output_set_app_errors_hook(on_app_errors, s);
         if (conf_needs_http(config)) {
                 r = http_new(e, &s->http);
                 if (r < 0)
@@ -834,6 +870,7 @@ Supervisor *sup_free(Supervisor *s) {
         if (!s)
                 return NULL;
         s->n_observers = 0; /* they go first (upkeepd.c), and are not told of the teardown */
+        output_set_app_errors_hook(NULL, NULL);
         for (size_t w = 0; w < s->n_workers; w++)
                 worker_free(s->workers[w]);
         for (size_t w = 0; w < s->n_retiring; w++)
@@ -864,6 +901,7 @@ OutputSpec *sup_output_spec(const Instance *i, OutputSpec *ret) {
                 .log_dir = w->log_dir,
                 .log_file = w->log_file,
                 .log = &w->log,
+                .errors = &w->errors,
         };
         return ret;
 }

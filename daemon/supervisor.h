@@ -168,6 +168,7 @@ typedef struct InstanceView {
         bool admin_stopped;      /* an operator stopped it */
         const LogOutput *log_output; /* where its output goes (output.c); NULL before its first run */
         const uint64_t *restarts_by; /* [_RESTART_REASON_MAX]: restarts by reason */
+        const char *last_output; /* crash context of its last bad end (output_freeze); NULL: none */
 } InstanceView;
 
 void sup_instance_view(const Instance *i, InstanceView *ret);

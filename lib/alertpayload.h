@@ -28,7 +28,13 @@ typedef struct AlertEvent {
         usec_t started_at;          /* CLOCK_REALTIME, when the alert first fired */
         usec_t at;                  /* CLOCK_REALTIME, now */
         const AlertCounts *counts;  /* NULL: none (a test notification) */
+        const char *output;         /* crash context: the instance's last lines; NULL: none */
+        const char *last_error;     /* the last application error line (errors { }); NULL: none */
 } AlertEvent;
+
+/* Slack shows at most 3000 characters of a text block: the code block of output keeps the
+ * last lines within this many bytes. */
+#define ALERT_SLACK_OUTPUT_MAX 2800
 
 void alert_counts(Window *win, usec_t now, AlertCounts *ret);
 

@@ -39,11 +39,18 @@ static json_t *probe_json(const StatusProbe *p) {
 }
 
 static json_t *last_exit_json(const StatusInstance *i) {
+        json_t *o;
+
         if (!i->has_exited)
                 return json_null();
         if (i->exit_signal)
-                return json_pack("{s:s}", "signal", SIGNAL_NAME(i->exit_signal));
-        return json_pack("{s:i}", "code", i->exit_code);
+                o = json_pack("{s:s}", "signal", SIGNAL_NAME(i->exit_signal));
+        else
+                o = json_pack("{s:i}", "code", i->exit_code);
+        /* the crash context, when the last end was a bad one: the last lines of output */
+        if (i->last_output && i->last_output[0])
+                json_object_set_new(o, "output", utf8_json_string(i->last_output));
+        return o;
 }
 
 /* In BACKOFF, the time left until the next start (0 once it is due); null otherwise. */

@@ -15,6 +15,7 @@ const usec_t win_spans[WIN_N_SPANS] = {
 static const char *const kind_names[_EVK_MAX] = {
         [EVK_EXIT] = "exit",       [EVK_CRASH] = "crash",     [EVK_HEALTH_FAILURE] = "health-failure",
         [EVK_TIMEOUT] = "timeout", [EVK_RESTART] = "restart", [EVK_DEGRADED] = "degraded",
+        [EVK_APP_ERROR] = "app-error",
 };
 
 const char *event_kind_to_string(EventKind k) {
@@ -65,6 +66,17 @@ void win_add(Window *w, EventKind k, usec_t now) {
         bump(&w->fine[k][w->fine_head % WIN_FINE_SLOTS]);
         bump(&w->coarse[k][w->coarse_head % WIN_COARSE_SLOTS]);
         w->total[k]++;
+}
+
+static void bump_n(uint16_t *c, unsigned n) {
+        *c = (uint16_t) MIN((unsigned) *c + (uint64_t) n, (uint64_t) UINT16_MAX);
+}
+
+void win_add_n(Window *w, EventKind k, unsigned n, usec_t now) {
+        advance_all(w, now);
+        bump_n(&w->fine[k][w->fine_head % WIN_FINE_SLOTS], n);
+        bump_n(&w->coarse[k][w->coarse_head % WIN_COARSE_SLOTS], n);
+        w->total[k] += n;
 }
 
 static unsigned sum(const uint16_t *ring, uint64_t head, uint64_t slots, unsigned n) {

@@ -21,6 +21,7 @@ typedef enum EventKind {
         EVK_TIMEOUT,        /* a probe that did not answer in time */
         EVK_RESTART,        /* an automatic restart was scheduled */
         EVK_DEGRADED,       /* a degraded probe answer */
+        EVK_APP_ERROR,      /* an application error in the worker's output (errors { }) */
         _EVK_MAX,
         _EVK_INVALID = -1,
 } EventKind;
@@ -42,6 +43,8 @@ extern const usec_t win_spans[WIN_N_SPANS];
 
 void win_init(Window *w, usec_t now);
 void win_add(Window *w, EventKind k, usec_t now);
+/* n events at once (a batch of application errors), in O(1). */
+void win_add_n(Window *w, EventKind k, unsigned n, usec_t now);
 /* Events of kind k in the last `within` (1 s <= within <= 1 h; longer is clamped to 1 h). */
 unsigned win_count(Window *w, EventKind k, usec_t now, usec_t within);
 

@@ -691,10 +691,14 @@ def check_status_schema(st):
             check(i["state_since_s"] >= 0, f"{i['name']}: negative state_since_s")
             le = i["last_exit"]
             if le is not None:
-                ok = (set(le) == {"code"} and type(le["code"]) is int) or \
-                     (set(le) == {"signal"} and isinstance(le["signal"], str))
+                out = le.get("output")
+                keys = set(le) - {"output"}
+                ok = (keys == {"code"} and type(le["code"]) is int) or \
+                     (keys == {"signal"} and isinstance(le["signal"], str))
                 check(ok, f"{i['name']}: last_exit {le!r} is neither {{code:N}} nor "
                       "{signal:NAME}")
+                check(out is None or (isinstance(out, str) and out),
+                      f"{i['name']}: last_exit.output {out!r} is not a non-empty string")
             if i["state"] in ("STARTING", "RUNNING", "STOPPING"):
                 check(isinstance(i["pid"], int) and i["pid"] > 0,
                       f"{i['name']}: {i['state']} without a pid")

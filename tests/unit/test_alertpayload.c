@@ -149,7 +149,9 @@ static void test_webhook(void **state) {
         assert_int_equal(
                 json_integer_value(json_object_get(json_object_get(c, "health-failure"), "5m")), 3);
         assert_int_equal(json_object_size(json_object_get(c, "exit")), WIN_N_SPANS);
-        assert_int_equal(json_object_size(j), 12);
+        assert_int_equal(json_object_size(j), 14);
+        assert_true(json_is_null(json_object_get(j, "output")));
+        assert_true(json_is_null(json_object_get(j, "last_error")));
         json_decref(j);
 
         /* resolved, repeated, a test without counts; a summary that is not UTF-8 */
@@ -293,6 +295,73 @@ static void test_exec_env_out_of_memory(void **state) {
         fail_at = 0;
 }
 
+/* The crash context in each shape: webhook `output`, a Slack code block within its limit with
+ * the last line kept, an Alertmanager annotation, UPKEEP_OUTPUT for exec. */
+static void test_output(void **state) {
+        static char big[3 * ALERT_SLACK_OUTPUT_MAX];
+        AlertEvent e = event();
+        const char *text, *ann;
+        char **env;
+        json_t *j;
+
+        (void) state;
+        e.output = "Traceback (most recent call last):\n  File \"app.py\", line 4\n"
+                   "ValueError: ```bad``` \xff";
+        j = alert_webhook_json(&e);
+        assert_string_equal(str(j, "output"), "Traceback (most recent call last):\n  File "
+                                              "\"app.py\", line 4\nValueError: ```bad``` \xef\xbf\xbd");
+        json_decref(j);
+
+        j = alert_slack_json(&e);
+        text = str(j, "text");
+        assert_non_null(strstr(text, "10m00s\n```\nTraceback (most recent call last):\n"));
+        /* a "```" inside would end the block early */
+        assert_non_null(strstr(text, "ValueError: `'`bad`'` \xef\xbf\xbd\n```"));
+        json_decref(j);
+
+        j = alert_alertmanager_json(&e, 60 * USEC_PER_SEC);
+        ann = json_string_value(json_object_get(
+                json_object_get(json_array_get(j, 0), "annotations"), "output"));
+        assert_non_null(ann);
+        assert_non_null(strstr(ann, "ValueError: ```bad```"));
+        json_decref(j);
+
+        env = alert_exec_env(&e);
+        assert_non_null(env);
+        assert_string_equal(env[6], "UPKEEP_OUTPUT=Traceback (most recent call last):\n  File "
+                                    "\"app.py\", line 4\nValueError: ```bad``` \xff");
+        strv_free(env);
+
+        /* the last application error line, in each shape */
+        e.last_error = "{\"level\":\"error\",\"msg\":\"db down\"}";
+        j = alert_webhook_json(&e);
+        assert_string_equal(str(j, "last_error"), e.last_error);
+        json_decref(j);
+        j = alert_slack_json(&e);
+        assert_non_null(strstr(str(j, "text"), "\nlast error: {\"level\""));
+        json_decref(j);
+        j = alert_alertmanager_json(&e, 60 * USEC_PER_SEC);
+        assert_string_equal(json_string_value(json_object_get(json_object_get(
+                                    json_array_get(j, 0), "annotations"), "last_error")),
+                            e.last_error);
+        json_decref(j);
+        env = alert_exec_env(&e);
+        assert_string_equal(env[7], "UPKEEP_LAST_ERROR={\"level\":\"error\",\"msg\":\"db down\"}");
+        strv_free(env);
+        e.last_error = NULL;
+
+        /* more than Slack takes: older lines go, the last one stays */
+        for (size_t k = 0; k + 1 < sizeof big; k++)
+                big[k] = k % 50 == 49 ? '\n' : 'x';
+        memcpy(big + sizeof big - 16, "\nLastError: end", 16);
+        e.output = big;
+        j = alert_slack_json(&e);
+        text = str(j, "text");
+        assert_true(strlen(text) < 512 + ALERT_SLACK_OUTPUT_MAX + 16);
+        assert_non_null(strstr(text, "\nLastError: end\n```"));
+        json_decref(j);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_rfc3339),
@@ -302,6 +371,7 @@ int main(void) {
                 cmocka_unit_test(test_alertmanager),
                 cmocka_unit_test(test_exec_env),
                 cmocka_unit_test(test_exec_env_out_of_memory),
+                cmocka_unit_test(test_output),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -98,6 +98,14 @@ static void test_instance_backoff(void **state) {
         assert_true(json_is_null(member(o, "output")));
         json_decref(o);
 
+        /* a bad end with its crash context, not UTF-8 at the end */
+        i.last_output = "Traceback (most recent call last):\nValueError: x\xff";
+        o = status_instance_json(&i, S(100));
+        assert_int_equal(json_object_size(member(o, "last_exit")), 2);
+        assert_string_equal(json_string_value(member(member(o, "last_exit"), "output")),
+                            "Traceback (most recent call last):\nValueError: x\xef\xbf\xbd");
+        json_decref(o);
+
         /* a retry that is due shows 0, never a negative time */
         i.next_retry_at = S(50);
         o = status_instance_json(&i, S(100));

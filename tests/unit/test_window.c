@@ -37,6 +37,23 @@ static void test_counts_and_expiry_fine(void **state) {
         assert_int_equal(w.total[EVK_CRASH], 10);
 }
 
+static void test_add_n(void **state) {
+        Window w;
+
+        (void) state;
+        win_init(&w, T0);
+        win_add_n(&w, EVK_APP_ERROR, 30, T0);
+        win_add_n(&w, EVK_APP_ERROR, 12, T0 + S(2));
+        assert_int_equal(win_count(&w, EVK_APP_ERROR, T0 + S(2), S(1)), 12);
+        assert_int_equal(win_count(&w, EVK_APP_ERROR, T0 + S(2), M(1)), 42);
+        assert_int_equal(win_count(&w, EVK_APP_ERROR, T0 + S(2), M(60)), 42);
+        /* a flood saturates a slot instead of wrapping */
+        win_add_n(&w, EVK_APP_ERROR, 100000, T0 + S(3));
+        assert_int_equal(win_count(&w, EVK_APP_ERROR, T0 + S(3), S(1)), UINT16_MAX);
+        assert_int_equal(w.total[EVK_APP_ERROR], 100042);
+        assert_int_equal(win_count(&w, EVK_CRASH, T0 + S(3), M(60)), 0);
+}
+
 static void test_minutes(void **state) {
         Window w;
         usec_t now;
@@ -121,6 +138,7 @@ static void test_names(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_counts_and_expiry_fine),
+                cmocka_unit_test(test_add_n),
                 cmocka_unit_test(test_minutes),
                 cmocka_unit_test(test_long_gap_clears_everything),
                 cmocka_unit_test(test_clock_not_advancing),
