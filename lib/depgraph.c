@@ -1,0 +1,134 @@
+/*
+ * Dependencies between workers (see depgraph.h).  The cycle search is an iterative depth-first
+ * walk with three colours, so a long chain of workers does not grow the C stack.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "depgraph.h"
+
+static const char *const cond_names[_DEP_COND_MAX] = {
+        [DEP_READY] = "ready",
+        [DEP_STARTED] = "started",
+        [DEP_COMPLETED] = "completed",
+};
+
+const char *dep_cond_to_string(DepCond c) {
+        return c >= 0 && c < _DEP_COND_MAX ? cond_names[c] : "unknown";
+}
+
+int dep_parse(const char *s, size_t *ret_len, DepCond *ret_cond, const char **ret_err) {
+        const char *colon = strchr(s, ':');
+        size_t len = colon ? (size_t) (colon - s) : strlen(s);
+
+        if (len == 0) {
+                *ret_err = "empty worker name";
+                return -EINVAL;
+        }
+        *ret_len = len;
+        *ret_cond = DEP_READY;
+        if (!colon)
+                return 0;
+        for (int c = 0; c < _DEP_COND_MAX; c++)
+                if (strcmp(colon + 1, cond_names[c]) == 0) {
+                        *ret_cond = (DepCond) c;
+                        return 0;
+                }
+        *ret_err = "unknown condition";
+        return -EINVAL;
+}
+
+enum { WHITE, GREY, BLACK };
+
+int dep_find_cycle(const DepGraph *g, size_t *path) {
+        unsigned char *colour = calloc(g->n + 1, 1);
+        size_t *next = calloc(g->n + 1, sizeof(size_t)); /* the next edge to follow, per node */
+        size_t depth, len = 0;
+
+        if (!colour || !next) {
+                free(colour);
+                free(next);
+                return -ENOMEM;
+        }
+        for (size_t root = 0; root < g->n && len == 0; root++) {
+                if (colour[root] != WHITE)
+                        continue;
+                /* path[0 .. depth - 1] is the walk from root: its nodes are GREY */
+                depth = 0;
+                path[depth++] = root;
+                colour[root] = GREY;
+                while (depth > 0 && len == 0) {
+                        size_t k = path[depth - 1];
+
+                        if (next[k] == g->n_edges[k]) {
+                                colour[k] = BLACK;
+                                depth--;
+                                continue;
+                        }
+                        size_t d = g->edges[k][next[k]++];
+
+                        if (colour[d] == GREY) {
+                                /* d is on the walk: the cycle is from d to k */
+                                size_t from = 0;
+
+                                while (path[from] != d)
+                                        from++;
+                                len = depth - from;
+                                memmove(path, path + from, len * sizeof(size_t));
+                        } else if (colour[d] == WHITE) {
+                                colour[d] = GREY;
+                                path[depth++] = d;
+                        }
+                }
+        }
+        free(colour);
+        free(next);
+        return (int) len;
+}
+
+int dep_levels(const DepGraph *g, unsigned *level) {
+        /* at most n rounds of relaxation settle an acyclic graph; graphs are small (workers) */
+        bool changed = true;
+
+        for (size_t k = 0; k < g->n; k++)
+                level[k] = 0;
+        for (size_t round = 0; changed; round++) {
+                if (round > g->n)
+                        return -ELOOP;
+                changed = false;
+                for (size_t k = 0; k < g->n; k++)
+                        for (size_t e = 0; e < g->n_edges[k]; e++) {
+                                size_t d = g->edges[k][e];
+
+                                if (level[k] < level[d] + 1) {
+                                        level[k] = level[d] + 1;
+                                        changed = true;
+                                }
+                        }
+        }
+        return 0;
+}
+
+bool dep_met(DepCond c, const DepFacts *f) {
+        bool completed = f->state == STATE_EXITED && f->exited_ok;
+
+        switch (c) {
+        case DEP_READY:
+                /* a oneshot is ready once it has done its work */
+                return f->oneshot ? completed : f->state == STATE_RUNNING;
+        case DEP_STARTED:
+                return f->state == STATE_STARTING || f->state == STATE_RUNNING || completed;
+        case DEP_COMPLETED:
+                return completed;
+        default:
+                return false;
+        }
+}
+
+bool dep_may_stop(const DepDependent *dependents, size_t n) {
+        for (size_t k = 0; k < n; k++)
+                if (dependents[k].has_process && dependents[k].stopping)
+                        return false;
+        return true;
+}
