@@ -92,9 +92,33 @@ static int copy_sink(cfg_t *n, SinkConfig *ret) {
         return 0;
 }
 
+/* `after`, already checked entry by entry (config.c); the names are checked as a graph later. */
+static int copy_after(cfg_t *w, WorkerConfig *ret) {
+        unsigned n = cfg_size(w, "after");
+
+        ret->after = calloc(n + 1, sizeof(WorkerDep));
+        if (!ret->after)
+                return -ENOMEM;
+        for (unsigned k = 0; k < n; k++) {
+                const char *s = cfg_getnstr(w, "after", k), *err;
+                size_t len;
+                DepCond c;
+
+                if (dep_parse(s, &len, &c, &err) < 0)
+                        return -EINVAL;
+                ret->after[k] = (WorkerDep) { .name = strndup(s, len), .cond = c };
+                if (!ret->after[k].name)
+                        return -ENOMEM;
+                ret->n_after++;
+        }
+        return 0;
+}
+
 static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alerts,
                        WorkerConfig *ret) {
-        cfg_t *rs = cfg_getsec(w, "restart"), *hs = cfg_getsec(w, "health");
+        cfg_t *rs = cfg_getsec(w, "restart");
+        /* asked only when present: libconfuse reports an absent one as "no such option" */
+        cfg_t *hs = cfg_size(w, "health") > 0 ? cfg_getsec(w, "health") : NULL;
         const char *err;
         bool oom = false;
 
@@ -125,6 +149,8 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
                 .limit_nproc = cfg_getint(w, "limit-nproc"),
                 .limit_nofile = cfg_getint(w, "limit-nofile"),
                 .log_dir = strdup_or_null(cfg_getstr(w, "log-dir") ?: global_log_dir, &oom),
+                .oneshot = cfg_getint(w, "type") == 1,
+                .wait_timeout = (usec_t) cfg_getint(w, "wait-timeout"),
         };
         if (hs)
                 ret->health = (HealthConfig) {
@@ -145,6 +171,8 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
                                           &ret->give_up_within);
         if (copy_alerts(cfg_size(w, "alerts") > 0 ? cfg_getsec(w, "alerts") : global_alerts,
                         &ret->alerts) < 0)
+                return -ENOMEM;
+        if (copy_after(w, ret) < 0)
                 return -ENOMEM;
         /* already validated during the parse, so only memory can fail here */
         return argv_split(ret->command, &ret->argv, &err);

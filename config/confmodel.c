@@ -97,6 +97,9 @@ static void worker_config_done(WorkerConfig *w) {
         free(w->log_dir);
         free(w->health.url);
         free(w->alerts.rules);
+        for (size_t k = 0; k < w->n_after; k++)
+                free(w->after[k].name);
+        free(w->after);
 }
 
 Config *conf_free(Config *c) {

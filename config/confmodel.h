@@ -11,6 +11,7 @@
 #include "alertrule.h"
 #include "backoff.h"
 #include "defaults.h"
+#include "depgraph.h"
 #include "escalate.h"
 #include "logconf.h"
 #include "macro.h"
@@ -71,6 +72,12 @@ typedef struct SinkConfig {
         usec_t resend;       /* alertmanager: re-send firing alerts this often */
 } SinkConfig;
 
+/* One `after` entry: the worker named, and what of it is waited for. */
+typedef struct WorkerDep {
+        char *name;
+        DepCond cond;
+} WorkerDep;
+
 typedef struct WorkerConfig {
         char *name;
         char *command;
@@ -98,6 +105,12 @@ typedef struct WorkerConfig {
         AlertConfig alerts; /* a copy of the global rules unless the worker has its own */
         char *log_dir;     /* the global one unless set per worker; "-": upkeepd's stdout */
         LogConfig log;     /* the global log section, overridden key by key */
+        /* dependencies: started once every worker of `after` is ready (daemon/deps.c) */
+        WorkerDep *after;
+        size_t n_after;
+        unsigned after_line; /* where `after` was set, for the graph's errors */
+        bool oneshot;        /* type = oneshot: runs to completion, exit 0 is done */
+        usec_t wait_timeout; /* WAITING longer than this: a warning and an alert; 0: never */
 } WorkerConfig;
 
 typedef enum ReadyRule {

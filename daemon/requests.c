@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "deps.h"
 #include "log.h"
 #include "looptime.h"
 #include "output.h"
@@ -32,13 +33,19 @@ static StatusProbe status_probe(const Probe *p) {
         };
 }
 
-static json_t *instance_json(const Instance *inst, usec_t t) {
+static json_t *instance_json(const Supervisor *sup, const Instance *inst, usec_t t) {
         OutputSpec spec = {};
         StatusProbe probe;
         InstanceView i;
+        char waiting[320];
 
         sup_instance_view(inst, &i);
         probe = status_probe(i.probe);
+        if (i.state == STATE_WAITING) {
+                /* what it waits for, now: that one's state and retry time move on */
+                deps_describe(sup, inst, t, waiting, sizeof waiting);
+                i.reason = waiting;
+        }
         return status_instance_json(&(StatusInstance) {
                                             .name = i.name,
                                             .index = i.index,
@@ -98,7 +105,7 @@ static json_t *status_json(Supervisor *sup, const char *name, ProtoError *ret_er
                         if (!match && strcmp(name, sup_instance_name(i)) != 0)
                                 continue;
                         sup_instance_view(i, &v);
-                        json_array_append_new(insts, instance_json(i, t));
+                        json_array_append_new(insts, instance_json(sup, i, t));
                         not_running += status_not_running(v.state);
                 }
                 if (json_array_size(insts) == 0) {

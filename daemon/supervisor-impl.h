@@ -55,6 +55,7 @@ struct Instance {
         bool start_queued;       /* started by an operator while leftovers were being stopped */
         Circuit circuit;         /* give-up: the last restarts, the half-open attempt */
         struct LogOutput *log_output; /* where its stdout/stderr go (output.c), kept across runs */
+        bool stop_held;          /* to stop once its dependents are down (the gate, deps.c) */
 };
 
 struct Worker {
@@ -88,4 +89,6 @@ struct Supervisor {
         SupObserverSlot *observers;
         size_t n_observers;
         int exit_code;           /* what upkeepd exits with (a required worker's failure) */
+        const struct SupGate *gate; /* when an instance may start and stop (deps.c); NULL: always */
+        void *gate_userdata;
 };

@@ -128,11 +128,18 @@ static bool exit_is_clean(const Instance *i) {
         return i->exit_code == 0;
 }
 
+/* A oneshot's run to completion. */
+static bool exit_is_done(const Instance *i) {
+        return i->has_exited && !i->exit_signal && i->exit_code == 0;
+}
+
 static bool restart_wanted(const Instance *i, FsmEvent ev) {
         const WorkerConfig *w = i->worker->cfg;
 
         if (i->worker->sup->shutting_down || i->worker->retiring)
                 return false;
+        if (w->oneshot && ev == EV_EXIT && exit_is_done(i))
+                return false; /* a oneshot that exited 0 has done its work */
         switch (w->policy) {
         case RESTART_ALWAYS:
                 return true;
@@ -176,7 +183,7 @@ static void on_child_exited(pid_t pid, const siginfo_t *si, void *userdata) {
                 snprintf(i->reason, sizeof i->reason, "%s", reason);
                 dispatch(i, EV_SPAWN_FAILED);
         } else {
-                if (i->state == STATE_STARTING)
+                if (i->state == STATE_STARTING && !(i->worker->cfg->oneshot && exit_is_done(i)))
                         snprintf(i->reason, sizeof i->reason, "exited too quickly");
                 else
                         i->reason[0] = '\0';
@@ -299,6 +306,8 @@ static void check_required(Instance *i) {
                 return;
         if (i->state != STATE_FATAL && i->state != STATE_EXITED)
                 return;
+        if (i->worker->cfg->oneshot && i->state == STATE_EXITED && exit_is_done(i))
+                return; /* done, as it should be */
         s->exit_code = i->exit_signal ? 128 + i->exit_signal : i->exit_code;
         if (s->exit_code == 0 && i->state == STATE_FATAL)
                 s->exit_code = 1;
@@ -364,6 +373,15 @@ static void log_transition(const Instance *i, InstanceState old, FsmEvent ev) {
                            LOG_KV(LF_S("from", from), LF_S("to", to)), "%s -> %s", from, to);
 }
 
+/* WAITING for longer than wait-timeout: said, and counted for the alert rules; it waits on. */
+static void wait_timed_out(Instance *i) {
+        char buf[32];
+
+        log_event(LOG_WARNING, i->name, "wait-timeout", "still waiting for its dependencies "
+                  "after %s", format_duration(buf, sizeof buf, i->worker->cfg->wait_timeout));
+        count_event(i, EVK_WAIT_TIMEOUT);
+}
+
 /* The transition's actions, in a fixed order. */
 static void run_actions(Instance *i, unsigned actions) {
         if (actions & ACT_DISARM)
@@ -382,6 +400,10 @@ static void run_actions(Instance *i, unsigned actions) {
         }
         if (actions & ACT_ARM_RETRY)
                 entered_fatal(i);
+        if ((actions & ACT_ARM_WAIT) && i->worker->cfg->wait_timeout > 0)
+                arm_timer(i, i->worker->cfg->wait_timeout);
+        if (actions & ACT_WAIT_TIMEOUT)
+                wait_timed_out(i);
         if (actions & ACT_ARM_BACKOFF)
                 schedule_restart(i);
         if (actions & ACT_RESET_ATTEMPTS)
@@ -403,6 +425,10 @@ static void dispatch(Instance *i, FsmEvent ev) {
         FsmStep st = fsm_step(i->state, ev, &in);
         InstanceState old = i->state;
 
+        if ((st.actions & ACT_SPAWN) && s->gate && !s->gate->may_start(s->gate_userdata, i)) {
+                in.deps_unmet = true; /* a worker it comes after is not ready: WAITING */
+                st = fsm_step(i->state, ev, &in);
+        }
         i->pending_start = st.pending_start;
         i->pending_backoff = st.pending_backoff;
         circuit_follow(i, old, st.state, ev);
@@ -440,6 +466,32 @@ static void count_event(Instance *i, EventKind k) {
         OBSERVE(w->sup, event_counted, w, i, k);
 }
 
+/* A stop waits while the gate says its dependents must stop first (sup_gate_opened()). */
+static bool hold_stop(Instance *i) {
+        Supervisor *s = i->worker->sup;
+
+        if (!s->gate || i->pid <= 0 || i->state == STATE_STOPPING || i->stop_held ||
+            s->gate->may_stop(s->gate_userdata, i))
+                return i->stop_held;
+        i->stop_held = true;
+        s->gate->held(s->gate_userdata, i);
+        return true;
+}
+
+void sup_set_gate(Supervisor *s, const SupGate *ops, void *userdata) {
+        s->gate = ops;
+        s->gate_userdata = userdata;
+}
+
+void sup_gate_opened(Instance *i) {
+        if (i->stop_held) {
+                i->stop_held = false;
+                if (state_is_active(i->state))
+                        dispatch(i, EV_STOP);
+        } else if (i->state == STATE_WAITING)
+                dispatch(i, EV_DEPS_READY);
+}
+
 FsmReply sup_command(Instance *i, FsmEvent ev) {
         FsmInput in = { .pending_start = i->pending_start };
         FsmStep st = fsm_step(i->state, ev, &in);
@@ -472,6 +524,10 @@ FsmReply sup_command(Instance *i, FsmEvent ev) {
         /* remembered across reloads and upkeepd restarts: no autostart for it */
         i->admin_stopped = ev == EV_STOP;
         record_changed(i->worker->sup);
+        if (ev != EV_STOP)
+                i->stop_held = false;
+        else if (hold_stop(i))
+                return REPLY_OK;
         dispatch(i, ev);
         return REPLY_OK;
 }
@@ -537,6 +593,8 @@ void sup_start_all(Supervisor *s) {
 static void worker_stop(Worker *w) {
         for (unsigned k = 0; k < w->n_instances; k++) {
                 Instance *i = &w->instances[k];
+                if (hold_stop(i))
+                        continue; /* its dependents stop first */
                 if (state_is_active(i->state))
                         dispatch(i, EV_STOP);
                 else

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "control.h"
 #include "curl-dl.h"
+#include "deps.h"
 #include "log.h"
 #include "output.h"
 #include "notify.h"
@@ -35,6 +36,7 @@
 static Supervisor *sup;
 static StateFile *state;
 static Alerts *alerts;
+static Deps *deps;
 
 static void usage(FILE *f) {
         fprintf(f,
@@ -257,6 +259,9 @@ static int observe(Supervisor *s, const char *socket_path) {
                              : statefile_default_path(socket_path ?: c->socket);
         if (!path)
                 return -ENOMEM;
+        r = deps_new(s, &deps); /* the gate, before anything starts */
+        if (r < 0)
+                return r;
         r = statefile_new(s, path, &state);
         if (r < 0)
                 return r;
@@ -351,6 +356,7 @@ int main(int argc, char **argv) {
         control = control_free(control, true);
         state = statefile_free(state);
         alerts = alerts_free(alerts); /* before the configuration its destinations point into */
+        deps = deps_free(deps);
         sup = sup_free(sup);
         output_done();
         curl_dl_unload();

@@ -21,6 +21,7 @@ typedef enum EventKind {
         EVK_TIMEOUT,        /* a probe that did not answer in time */
         EVK_RESTART,        /* an automatic restart was scheduled */
         EVK_DEGRADED,       /* a degraded probe answer */
+        EVK_WAIT_TIMEOUT,   /* WAITING for its dependencies for longer than wait-timeout */
         _EVK_MAX,
         _EVK_INVALID = -1,
 } EventKind;
