@@ -40,6 +40,8 @@ static const AlertRule default_rules[] = {
         { SEV_CRITICAL, EVK_RESTART, 5, 10 * USEC_PER_MINUTE },
         { SEV_CRITICAL, EVK_HEALTH_FAILURE, 20, 5 * USEC_PER_MINUTE },
         { SEV_FATAL, ALERT_EVENT_GAVE_UP, 1, USEC_PER_MINUTE },
+        /* only workers with a wait-timeout count these */
+        { SEV_WARNING, EVK_WAIT_TIMEOUT, 1, 10 * USEC_PER_MINUTE },
 };
 
 static int copy_alerts(cfg_t *sec, AlertConfig *ret) {
