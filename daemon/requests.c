@@ -156,6 +156,12 @@ static json_t *command_json(Supervisor *sup, FsmEvent ev, const char *name, Prot
                 const char *done = sup_recovering(sup) && ev != EV_STOP ? "queued"
                                                                         : done_words[ev];
                 const char *iname = sup_instance_name(l[k]);
+                InstanceView v;
+
+                /* started, but for the workers it comes after: say so */
+                sup_instance_view(l[k], &v);
+                if (ev != EV_STOP && v.state == STATE_WAITING)
+                        done = "waiting";
 
                 if (r == REPLY_OK)
                         json_array_append_new(results, json_pack("{s:s, s:b, s:s}", "name",

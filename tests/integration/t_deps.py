@@ -77,6 +77,9 @@ def deps_failing_migrate_keeps_api_waiting(c):
     h.check("start api" not in order(c), f"api never exec'd: {order(c)}")
     r = c.ctl("status")
     h.check("waiting for migrate (" in r.stdout, f"upkeepctl status shows the reason:\n{r.stdout}")
+    r = c.ctl("start", "api")
+    h.check_eq(r.stdout.strip(), "api: waiting", "an operator's start of api says it waits")
+    h.check_eq(c.inst("api")["state"], "WAITING", "api still waits")
     rc, how = d.stop()
     d.checked = True
     h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit after SIGTERM (nothing waits on)")
