@@ -153,6 +153,10 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
                 .log_dir = strdup_or_null(cfg_getstr(w, "log-dir") ?: global_log_dir, &oom),
                 .oneshot = cfg_getint(w, "type") == 1,
                 .wait_timeout = (usec_t) cfg_getint(w, "wait-timeout"),
+                .ready = (WorkerReady) (cfg_getint(w, "ready") & 0xff),
+                .ready_fd = (int) (cfg_getint(w, "ready") >> 8),
+                .ready_timeout = (usec_t) cfg_getint(w, "ready-timeout"),
+                .watchdog = (usec_t) cfg_getint(w, "watchdog"),
         };
         if (hs)
                 ret->health = (HealthConfig) {

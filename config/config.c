@@ -96,6 +96,8 @@ static const struct {
         { "resolve-after", 0, USEC_PER_DAY },
         { "resend", USEC_PER_SEC, USEC_PER_HOUR },
         { "wait-timeout", 0, 7 * USEC_PER_DAY },
+        { "ready-timeout", 0, USEC_PER_DAY },
+        { "watchdog", 0, USEC_PER_DAY },
 };
 
 static int cb_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
@@ -164,6 +166,31 @@ static int cb_type(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) 
                 return 0;
         }
         cfg_error(cfg, "%s: unknown type '%s', expected simple or oneshot", opt->name, value);
+        return -1;
+}
+
+/* A worker's readiness: started, healthy, notify or fd:N, as kind | N << 8. */
+static int cb_worker_ready(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        static const char *const names[] = { "started", "healthy", "notify" };
+        static const WorkerReady kinds[] = { WREADY_STARTED, WREADY_HEALTHY, WREADY_NOTIFY };
+        char *end;
+        long fd;
+
+        for (size_t k = 0; k < ELEMENTSOF(names); k++)
+                if (strcmp(value, names[k]) == 0) {
+                        *(long *) result = kinds[k];
+                        return 0;
+                }
+        if (strncmp(value, "fd:", 3) == 0) {
+                errno = 0;
+                fd = strtol(value + 3, &end, 10);
+                if (errno == 0 && end != value + 3 && !*end && fd >= 3 && fd <= 255) {
+                        *(long *) result = WREADY_FD | fd << 8;
+                        return 0;
+                }
+        }
+        cfg_error(cfg, "%s: unknown value '%s', expected started, healthy, notify or fd:N "
+                  "(N from 3 to 255)", opt->name, value);
         return -1;
 }
 
@@ -616,6 +643,16 @@ static int validate_worker(cfg_t *cfg, cfg_opt_t *opt) {
                           "probe", cfg_title(w));
                 return -1;
         }
+        if ((cfg_getint(w, "ready") & 0xff) == WREADY_HEALTHY && cfg_size(w, "health") == 0) {
+                cfg_error(cfg, "worker '%s': ready = healthy without a health section, expected "
+                          "a health section or another ready", cfg_title(w));
+                return -1;
+        }
+        if (cfg_getint(w, "watchdog") > 0 && (cfg_getint(w, "ready") & 0xff) != WREADY_NOTIFY) {
+                cfg_error(cfg, "worker '%s': watchdog without ready = notify, expected ready = "
+                          "notify (WATCHDOG=1 comes over its NOTIFY_SOCKET)", cfg_title(w));
+                return -1;
+        }
         if (cfg_getint(rs, "max-delay") < cfg_getint(rs, "backoff")) {
                 cfg_error(cfg, "worker '%s': restart max-delay is below backoff, expected "
                           "max-delay >= backoff", cfg_title(w));
@@ -693,6 +730,9 @@ static cfg_opt_t worker_opts[] = {
         CFG_STR_LIST("after", "{}", CFGF_NONE),
         CFG_INT_CB("type", 0, CFGF_NONE, cb_type), /* 1: oneshot */
         DURATION("wait-timeout", 0),
+        CFG_INT_CB("ready", WREADY_AUTO, CFGF_NONE, cb_worker_ready),
+        DURATION("ready-timeout", CFG_READY_TIMEOUT),
+        DURATION("watchdog", 0),
         CFG_INT("limit-nproc", 0, CFGF_NONE),
         CFG_INT("limit-nofile", 0, CFGF_NONE),
         CFG_STR("log-dir", NULL, CFGF_NODEFAULT),

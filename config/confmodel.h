@@ -72,6 +72,16 @@ typedef struct SinkConfig {
         usec_t resend;       /* alertmanager: re-send firing alerts this often */
 } SinkConfig;
 
+/* When a new process of a worker counts as ready (STARTING -> RUNNING). */
+typedef enum WorkerReady {
+        WREADY_AUTO,    /* healthy with a health section, started otherwise */
+        WREADY_STARTED, /* after start-secs */
+        WREADY_HEALTHY, /* the first good probe answer */
+        WREADY_NOTIFY,  /* READY=1 on its NOTIFY_SOCKET */
+        WREADY_FD,      /* a newline written to fd ready_fd */
+        _WREADY_MAX,
+} WorkerReady;
+
 /* One `after` entry: the worker named, and what of it is waited for. */
 typedef struct WorkerDep {
         char *name;
@@ -111,6 +121,11 @@ typedef struct WorkerConfig {
         unsigned after_line; /* where `after` was set, for the graph's errors */
         bool oneshot;        /* type = oneshot: runs to completion, exit 0 is done */
         usec_t wait_timeout; /* WAITING longer than this: a warning and an alert; 0: never */
+        /* readiness told by the process itself (daemon/readiness.c) */
+        WorkerReady ready;
+        int ready_fd;         /* WREADY_FD: the descriptor it writes a line to */
+        usec_t ready_timeout; /* notify, fd: not ready by then is a failed start */
+        usec_t watchdog;      /* notify: WATCHDOG=1 at least this often, or it restarts; 0: no */
 } WorkerConfig;
 
 typedef enum ReadyRule {

@@ -150,6 +150,8 @@ static int build_env(const LaunchSpec *i, char ***ret, char *reason, size_t len)
         snprintf(idx, sizeof idx, "UPKEEP_INSTANCE=%u", i->index);
         if ((r = env_add(&l, buf)) < 0 || (r = env_add(&l, idx)) < 0)
                 goto out;
+        if (i->extra_env && (r = env_add_all(&l, i->extra_env)) < 0)
+                goto out;
         r = env_merge(&l, ret);
 out:
         free(l.e);
@@ -291,6 +293,8 @@ int launch_instance(const LaunchSpec *i, pid_t *ret_pid, int *ret_errpipe, char 
                                   .limit_nproc = (unsigned long) MAX(w->limit_nproc, 0),
                                   .limit_nofile = (unsigned long) MAX(w->limit_nofile, 0),
                                   .stdout_fd = out_w, .stderr_fd = err_w,
+                                  .extra_fd = i->ready_fd,
+                                  .extra_target = w->ready == WREADY_FD ? w->ready_fd : 0,
                           }, ret_pid, ret_errpipe);
         if (r < 0)
                 snprintf(reason, len, "cannot spawn: %s", strerror(-r));

@@ -60,6 +60,7 @@ static json_t *instance_json(const Supervisor *sup, const Instance *inst, usec_t
                                             .exit_code = i.exit_code,
                                             .exit_signal = i.exit_signal,
                                             .reason = i.reason,
+                                            .notify_status = i.notify_status,
                                             .probe = i.probe->url ? &probe : NULL,
                                             .output = output_json(i.log_output,
                                                                       sup_output_spec(inst, &spec)),

@@ -54,6 +54,22 @@ static _Noreturn void child_fail(int errpipe, int stage) {
         _exit(127);
 }
 
+/* The readiness descriptor at the number the worker expects, kept across exec; errpipe moves
+ * out of its way first.  Returns where errpipe is now. */
+static int give_extra_fd(const SpawnSpec *sp, int errpipe) {
+        if (errpipe == sp->extra_target) {
+                errpipe = fcntl(errpipe, F_DUPFD_CLOEXEC, sp->extra_target + 1);
+                if (errpipe < 0)
+                        _exit(127);
+        }
+        if (sp->extra_fd == sp->extra_target) {
+                if (fcntl(sp->extra_fd, F_SETFD, 0) < 0)
+                        child_fail(errpipe, SPAWN_STDIO);
+        } else if (dup2(sp->extra_fd, sp->extra_target) < 0)
+                child_fail(errpipe, SPAWN_STDIO);
+        return errpipe;
+}
+
 /*
  * Runs in the child between clone and exec, on its own stack but in upkeepd's memory
  * (CLONE_VM): system calls only, nothing that allocates or takes a lock.
@@ -107,6 +123,8 @@ static int child_exec(void *userdata) {
          * Linux 5.11 this fails and only our own descriptors are close-on-exec.
          */
         (void) close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+        if (sp->extra_target > 2)
+                errpipe = give_extra_fd(sp, errpipe);
         execvpe(sp->argv[0], sp->argv, sp->envp);
         child_fail(errpipe, SPAWN_EXEC);
 }

@@ -14,6 +14,7 @@
 #include "fsm.h"
 #include "health.h"
 #include "output.h"
+#include "readiness.h"
 #include "window.h"
 
 typedef struct Instance Instance;
@@ -56,6 +57,7 @@ struct Instance {
         Circuit circuit;         /* give-up: the last restarts, the half-open attempt */
         struct LogOutput *log_output; /* where its stdout/stderr go (output.c), kept across runs */
         bool stop_held;          /* to stop once its dependents are down (the gate, deps.c) */
+        Readiness ready;         /* ready = notify or fd:N: what the process says of itself */
 };
 
 struct Worker {
@@ -92,3 +94,14 @@ struct Supervisor {
         const struct SupGate *gate; /* when an instance may start and stop (deps.c); NULL: always */
         void *gate_userdata;
 };
+
+/* supervisor.c, for the other files of the supervisor: a transition, an event counted. */
+void instance_dispatch(Instance *i, FsmEvent ev);
+void instance_count_event(Instance *i, EventKind k);
+
+/* supervisor-ready.c: the supervisor's side of the gate and of readiness told by the process */
+bool instance_hold_stop(Instance *i);
+bool instance_ready_by_process(const Instance *i);
+ReadySpec *instance_ready_spec(Instance *i, ReadySpec *ret);
+/* The timer fired in STARTING while ready-timeout ran: the start failed (true), or not ours. */
+bool instance_ready_timed_out(Instance *i);

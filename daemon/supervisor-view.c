@@ -126,6 +126,7 @@ void sup_instance_view(const Instance *i, InstanceView *ret) {
                 .admin_stopped = i->admin_stopped,
                 .log_output = i->log_output,
                 .stop_held = i->stop_held,
+                .notify_status = readiness_status(&i->ready),
         };
 }
 

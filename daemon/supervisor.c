@@ -70,8 +70,11 @@ static void schedule_cleanup(Supervisor *s);
 static int instance_configure(Instance *i);
 
 static int on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
+        Instance *i = userdata;
+
         (void) src, (void) usec;
-        dispatch(userdata, EV_TIMER);
+        if (!instance_ready_timed_out(i))
+                dispatch(i, EV_TIMER);
         return 0;
 }
 
@@ -152,6 +155,7 @@ static bool restart_wanted(const Instance *i, FsmEvent ev) {
 
 static void child_gone(Instance *i) {
         probe_end(&i->probe);
+        readiness_end(&i->ready);
         if (i->pid > 0)
                 children_forget(i->worker->sup->children, i->pid);
         if (i->errpipe >= 0)
@@ -194,11 +198,15 @@ static void on_child_exited(pid_t pid, const siginfo_t *si, void *userdata) {
 static void do_spawn(Instance *i) {
         Supervisor *s = i->worker->sup;
         OutputSpec output;
+        char *const *extra_env;
         pid_t pid;
-        int errpipe, r;
+        int errpipe, ready_fd, r;
 
         i->reason[0] = '\0';
-        r = launch_instance(&(LaunchSpec) {
+        r = readiness_begin(&i->ready, instance_ready_spec(i, &(ReadySpec) {}), &extra_env,
+                            &ready_fd, i->reason, sizeof i->reason);
+        if (r >= 0)
+                r = launch_instance(&(LaunchSpec) {
                                     .cfg = i->worker->cfg,
                                     .index = i->index,
                                     .name = i->name,
@@ -206,9 +214,12 @@ static void do_spawn(Instance *i) {
                                     .log_output = &i->log_output,
                                     .env_warned = &i->worker->env_warned,
                                     .event = s->event,
+                                    .extra_env = extra_env,
+                                    .ready_fd = ready_fd,
                             },
                             &pid, &errpipe, i->reason, sizeof i->reason);
         if (r < 0) {
+                readiness_end(&i->ready);
                 i->spawn_attempted = true;
                 dispatch(i, EV_SPAWN_FAILED);
                 return;
@@ -228,9 +239,19 @@ static void do_spawn(Instance *i) {
         i->errpipe = errpipe;
         i->started_at = loop_now(s->event);
         i->spawn_attempted = true;
+        readiness_spawned(&i->ready, pid);
         log_fields(LOG_DEBUG, i->name, "spawned", LOG_KV(LF_I("pid", pid)), "spawned pid %d",
                    (int) pid);
-        if (i->probe.url)
+        if (instance_ready_by_process(i)) {
+                /* READY=1 or the line on fd N makes it RUNNING; probes only watch its health */
+                if (i->probe.url)
+                        probe_begin(&i->probe, i->started_at);
+                if (i->worker->cfg->ready_timeout > 0)
+                        arm_timer(i, i->worker->cfg->ready_timeout);
+        } else if (i->probe.url && i->worker->cfg->ready == WREADY_STARTED) {
+                probe_begin(&i->probe, i->started_at);
+                arm_timer(i, i->worker->cfg->start_secs);
+        } else if (i->probe.url)
                 /* with probes, the first good answer makes it RUNNING, not start-secs */
                 probe_begin(&i->probe, i->started_at);
         else if (i->worker->cfg->start_secs == 0)
@@ -362,8 +383,10 @@ static void log_transition(const Instance *i, InstanceState old, FsmEvent ev) {
                 log_ended(i, old, ev);
         else if (ev == EV_UNHEALTHY)
                 log_fields(LOG_NOTICE, i->name, "state-change",
-                           LOG_KV(LF_S("from", from), LF_S("to", to), LF_S("cause", "unhealthy")),
-                           "%s -> %s (unhealthy, restarting)", from, to);
+                           LOG_KV(LF_S("from", from), LF_S("to", to), LF_S("cause", "unhealthy"),
+                                  LF_S("reason", i->reason[0] ? i->reason : NULL)),
+                           "%s -> %s (%s, restarting)", from, to,
+                           i->reason[0] ? i->reason : "unhealthy");
         else if (i->state == STATE_RUNNING)
                 log_fields(LOG_INFO, i->name, "state-change",
                            LOG_KV(LF_S("from", from), LF_S("to", to), LF_I("pid", i->pid)),
@@ -449,6 +472,14 @@ static void dispatch(Instance *i, FsmEvent ev) {
                 (void) sd_event_exit(s->event, 0);
 }
 
+void instance_dispatch(Instance *i, FsmEvent ev) {
+        dispatch(i, ev);
+}
+
+void instance_count_event(Instance *i, EventKind k) {
+        count_event(i, k);
+}
+
 /* Count an event in the worker's sliding windows. */
 static void count_event(Instance *i, EventKind k) {
         Worker *w = i->worker;
@@ -464,32 +495,6 @@ static void count_event(Instance *i, EventKind k) {
         }
         win_add(w->window, k, loop_now(w->sup->event));
         OBSERVE(w->sup, event_counted, w, i, k);
-}
-
-/* A stop waits while the gate says its dependents must stop first (sup_gate_opened()). */
-static bool hold_stop(Instance *i) {
-        Supervisor *s = i->worker->sup;
-
-        if (!s->gate || i->pid <= 0 || i->state == STATE_STOPPING || i->stop_held ||
-            s->gate->may_stop(s->gate_userdata, i))
-                return i->stop_held;
-        i->stop_held = true;
-        s->gate->held(s->gate_userdata, i);
-        return true;
-}
-
-void sup_set_gate(Supervisor *s, const SupGate *ops, void *userdata) {
-        s->gate = ops;
-        s->gate_userdata = userdata;
-}
-
-void sup_gate_opened(Instance *i) {
-        if (i->stop_held) {
-                i->stop_held = false;
-                if (state_is_active(i->state))
-                        dispatch(i, EV_STOP);
-        } else if (i->state == STATE_WAITING)
-                dispatch(i, EV_DEPS_READY);
 }
 
 FsmReply sup_command(Instance *i, FsmEvent ev) {
@@ -526,7 +531,7 @@ FsmReply sup_command(Instance *i, FsmEvent ev) {
         record_changed(i->worker->sup);
         if (ev != EV_STOP)
                 i->stop_held = false;
-        else if (hold_stop(i))
+        else if (instance_hold_stop(i))
                 return REPLY_OK;
         dispatch(i, ev);
         return REPLY_OK;
@@ -593,7 +598,7 @@ void sup_start_all(Supervisor *s) {
 static void worker_stop(Worker *w) {
         for (unsigned k = 0; k < w->n_instances; k++) {
                 Instance *i = &w->instances[k];
-                if (hold_stop(i))
+                if (instance_hold_stop(i))
                         continue; /* its dependents stop first */
                 if (state_is_active(i->state))
                         dispatch(i, EV_STOP);
@@ -648,7 +653,8 @@ static void on_probe_count(void *userdata, EventKind k) {
 static void on_probe_report(void *userdata, const ProbeVerdict *v) {
         Instance *i = userdata;
 
-        if (v->good && i->state == STATE_STARTING)
+        if (v->good && i->state == STATE_STARTING &&
+            (i->worker->cfg->ready == WREADY_AUTO || i->worker->cfg->ready == WREADY_HEALTHY))
                 dispatch(i, EV_HEALTHY);
         else if (v->unhealthy)
                 dispatch(i, EV_UNHEALTHY);
@@ -726,6 +732,7 @@ int worker_new(Supervisor *s, const WorkerConfig *cfg, Worker **ret) {
                 i->worker = wk;
                 i->index = k;
                 i->errpipe = -1;
+                readiness_init(&i->ready);
                 i->state = STATE_STOPPED;
                 i->state_since = loop_now(s->event);
                 if (wk->n_instances > 1)

@@ -184,6 +184,7 @@ typedef struct InstanceView {
         bool admin_stopped;      /* an operator stopped it */
         const LogOutput *log_output; /* where its output goes (output.c); NULL before its first run */
         bool stop_held;          /* its stop waits for its dependents to be down */
+        const char *notify_status; /* ready = notify: STATUS= (or reloading, stopping); "" none */
 } InstanceView;
 
 void sup_instance_view(const Instance *i, InstanceView *ret);

@@ -45,6 +45,7 @@ typedef struct StatusInstance {
         int exit_code;              /* when exit_signal is 0 */
         int exit_signal;
         const char *reason;         /* NULL or "": none */
+        const char *notify_status;  /* ready = notify: its STATUS=; NULL or "": none */
         const StatusProbe *probe;   /* NULL: not probed */
         struct json_t *output;      /* the "output" member (output.c): taken, also on failure */
 } StatusInstance;
