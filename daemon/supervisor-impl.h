@@ -1,7 +1,7 @@
 /*
- * The supervisor's own structures, shared by the files that make it up (supervisor.c, and
- * supervisor-view.c for what the rest of upkeepd reads of it) and by nothing else: every other
- * part goes through supervisor.h.
+ * The supervisor's own structures, shared by the files that make it up (supervisor.c,
+ * supervisor-view.c for what the rest of upkeepd reads of it, supervisor-ready.c for the gate
+ * and readiness) and by nothing else: every other part goes through supervisor.h.
  */
 #pragma once
 

@@ -186,3 +186,172 @@ def deps_wait_timeout(c):
     rc, how = d.stop()
     d.checked = True
     h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit after SIGTERM")
+
+
+# ---------------------------------------------------------------------------------------------
+# readiness told by the process: ready = notify, fd:N
+
+NOTIFIER = r'''
+import os, socket, sys, time
+def send(text):
+    addr = os.environ["NOTIFY_SOCKET"]
+    if addr.startswith("@"):
+        addr = "\0" + addr[1:]
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.sendto(text.encode(), addr)
+    s.close()
+gate = sys.argv[1]
+while not os.path.exists(gate):
+    time.sleep(0.02)
+for step in sys.argv[2:]:
+    if step.startswith("sleep:"):
+        time.sleep(float(step[6:]))
+    else:
+        send(step.replace("%MYPPID%", str(os.getppid())).replace("\\n", "\n"))
+time.sleep(300)
+'''
+
+
+def notifier(c, *steps, gate="gate"):
+    """A worker that waits for the file `gate`, then sends each step (or sleeps)."""
+    script = c.write("notifier.py", NOTIFIER)
+    return " ".join(["/usr/bin/python3", script, c.path(gate)] + [f"'{s}'" for s in steps])
+
+
+def send_to(sock_env, text):
+    addr = sock_env
+    if addr.startswith("@"):
+        addr = "\0" + addr[1:]
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.sendto(text.encode(), addr)
+    s.close()
+
+
+def worker_env(pid):
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        return dict(kv.split("=", 1) for kv in f.read().decode().split("\0") if "=" in kv)
+
+
+@h.test
+def deps_redis_notify(c):
+    """A real redis-server --supervised systemd is ready = notify: a worker after it is not
+    started before its READY=1 and is started right after it; redis's STATUS= is in status."""
+    port = h.free_port()
+    c.conf(h.worker_block("redis", f"redis-server --supervised systemd --port {port} "
+                          "--bind 127.0.0.1 --save '' --appendonly no", ready="notify",
+                          ready_timeout="20s", directory=c.dir) +
+           h.worker_block("api", marking(c, "api"), after=["redis"], start_secs=0))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    redis = c.wait_state("redis", "RUNNING", timeout=20)
+    api = c.wait_state("api", "RUNNING")
+    # (redis rewrites its environment for its process title: its STATUS= shows it was heard)
+    h.check("ready" in (c.inst("redis")["notify_status"] or "").lower(),
+            f"redis's STATUS= in status: {c.inst('redis')['notify_status']!r}")
+    out = d.output()
+    order_ = [ln for ln in out.splitlines() if "redis: STARTING -> RUNNING" in ln or
+              "api: WAITING -> STARTING" in ln]
+    h.check(len(order_) == 2 and "redis" in order_[0],
+            f"api started after redis's READY=1:\n{out}")
+    h.check(api["pid"] > redis["pid"], "api spawned after redis")
+    rc, how = d.stop()
+    d.checked = True
+    h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit after SIGTERM")
+
+
+@h.test
+def deps_gunicorn_notify(c):
+    """A real gunicorn (>= 20 speaks sd_notify) with ready = notify becomes RUNNING on its
+    READY=1, and answers HTTP by then."""
+    port = h.free_port()
+    c.write("app.py", "def app(environ, start_response):\n"
+            "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+            "    return [b'hello']\n")
+    c.conf(h.worker_block("web", f"gunicorn --bind 127.0.0.1:{port} --workers 1 app:app",
+                          ready="notify", ready_timeout="30s", directory=c.dir,
+                          start_secs="30s"))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    c.wait_state("web", "RUNNING", timeout=30)
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+        h.check_eq(r.read(), b"hello", "gunicorn answers once RUNNING")
+    rc, how = d.stop()
+    d.checked = True
+    h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit after SIGTERM")
+
+
+@h.test
+def deps_notify_foreign_and_ready(c):
+    """READY=1 from a process outside the instance is ignored (and logged); the worker's own
+    READY=1 makes it RUNNING, its STATUS= is shown; MAINPID= naming a foreign pid is refused."""
+    c.conf(h.worker_block("n", notifier(c, "STATUS=warming up", "sleep:0.1",
+                                        f"MAINPID={os.getpid()}", "READY=1\\nSTATUS=serving"),
+                          ready="notify", ready_timeout="30s"))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    i = c.wait_state("n", "STARTING")
+    sock = worker_env(i["pid"])["NOTIFY_SOCKET"]
+    send_to(sock, "READY=1\nSTATUS=forged")
+    h.wait_for(lambda: "not a process of this instance" in d.output(), 5,
+               "the foreign message logged")
+    h.hold_for(lambda: c.inst("n")["state"] == "STARTING", 0.5, "n still STARTING")
+    h.check(c.inst("n")["notify_status"] is None, "the forged STATUS= is not shown")
+    with open(c.path("gate"), "w"):
+        pass
+    h.wait_for(lambda: c.inst("n")["notify_status"] == "warming up", 5, "STATUS= shown")
+    n = c.wait_state("n", "RUNNING")
+    h.check_eq(n["notify_status"], "serving", "the last STATUS=")
+    h.check_eq(n["pid"], i["pid"], "the main pid is still the one upkeepd started")
+    h.check(f"MAINPID={os.getpid()} refused" in d.output(), f"MAINPID refused:\n{d.output()}")
+    rc, how = d.stop()
+    d.checked = True
+    h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit after SIGTERM")
+
+
+@h.test
+def deps_notify_watchdog(c):
+    """A worker that stops sending WATCHDOG=1 is restarted once its watchdog elapses, counted as
+    a timeout event; WATCHDOG_USEC is in its environment."""
+    c.write("gate", "")
+    c.conf(h.worker_block("w", notifier(c, "READY=1", "sleep:0.2", "WATCHDOG=1", "sleep:0.2",
+                                        "WATCHDOG=1"),
+                          ready="notify", watchdog="700ms",
+                          restart=dict(backoff="200ms", factor=1, jitter="0%")))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    first = c.wait_state("w", "RUNNING")
+    h.check_eq(worker_env(first["pid"]).get("WATCHDOG_USEC"), "700000", "WATCHDOG_USEC")
+    # alive past one watchdog period thanks to the pings, then restarted
+    h.hold_for(lambda: c.inst("w")["pid"] == first["pid"], 0.6, "pings keep it running")
+    h.wait_for(lambda: c.inst("w")["restarts"] >= 1, 5, "a restart after the watchdog")
+    h.check("watchdog timeout" in d.output(), "the watchdog named in the log")
+    st = c.status()
+    w = next(w for w in st["workers"] if w["name"] == "w")
+    h.check(w["events"]["timeout"]["total"] >= 1, f"a timeout event: {w['events']['timeout']}")
+    h.check(h.pid_gone(first["pid"]) or not h.pid_alive(first["pid"]), "the old process is gone")
+    rc, how = d.stop()
+    d.checked = True
+    h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit after SIGTERM")
+
+
+@h.test
+def deps_ready_fd_and_timeout(c):
+    """ready = fd:3: RUNNING only once a line is written to fd 3, and a worker after it starts
+    then; one that never writes it fails its start after ready-timeout, through backoff."""
+    gate = c.path("gate")
+    c.conf(h.worker_block("f", f"sh -c 'while [ ! -e {gate} ]; do sleep 0.02; done; "
+                          "echo ready >&3; exec sleep 300'", ready="fd:3") +
+           h.worker_block("after_f", marking(c, "after_f"), after=["f"], start_secs=0) +
+           h.worker_block("never", "sleep 300", ready="fd:3", ready_timeout="300ms",
+                          restart=dict(backoff="300ms", factor=1, jitter="0%")))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    h.hold_for(lambda: c.inst("f")["state"] == "STARTING" and
+               c.inst("after_f")["state"] == "WAITING", 0.5, "f STARTING until its line")
+    with open(gate, "w"):
+        pass
+    c.wait_state("f", "RUNNING")
+    c.wait_state("after_f", "RUNNING")
+    h.wait_for(lambda: c.inst("never")["restarts"] >= 1, 5, "never restarted")
+    h.check("not ready within 300ms" in d.output(), "the ready-timeout in the log")
+    h.check(c.inst("never")["state"] != "RUNNING", "never is never RUNNING")
+    rc, how = d.stop()
+    d.checked = True
+    h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit after SIGTERM")
