@@ -103,12 +103,13 @@ static int copy_after(cfg_t *w, WorkerConfig *ret) {
                 return -ENOMEM;
         for (unsigned k = 0; k < n; k++) {
                 const char *s = cfg_getnstr(w, "after", k), *err;
-                size_t len;
-                DepCond c;
+                DepEntry e;
 
-                if (dep_parse(s, &len, &c, &err) < 0)
+                if (dep_parse(s, &e, &err) < 0)
                         return -EINVAL;
-                ret->after[k] = (WorkerDep) { .name = strndup(s, len), .cond = c };
+                ret->after[k] = (WorkerDep) {
+                        .name = strndup(s, e.len), .cond = e.cond, .bind = e.bind,
+                };
                 if (!ret->after[k].name)
                         return -ENOMEM;
                 ret->n_after++;

@@ -520,13 +520,12 @@ static int validate_after(cfg_t *cfg, cfg_opt_t *opt) {
 
         for (unsigned i = 0; i < cfg_opt_size(opt); i++) {
                 const char *s = cfg_opt_getnstr(opt, i), *err;
-                size_t len;
-                DepCond c;
+                DepEntry e;
 
-                if (dep_parse(s, &len, &c, &err) < 0) {
+                if (dep_parse(s, &e, &err) < 0) {
                         cfg_error(cfg, "%s: entry %u '%s': %s, expected \"worker\" or "
-                                  "\"worker:ready\", \"worker:started\", \"worker:completed\"",
-                                  opt->name, i + 1, s, err);
+                                  "\"worker:ready\", \"worker:started\", \"worker:completed\", "
+                                  "each optionally with \":bind\"", opt->name, i + 1, s, err);
                         return -1;
                 }
         }

@@ -86,6 +86,7 @@ typedef enum WorkerReady {
 typedef struct WorkerDep {
         char *name;
         DepCond cond;
+        bool bind;      /* restarted after it whenever it restarts */
 } WorkerDep;
 
 typedef struct WorkerConfig {

@@ -14,11 +14,13 @@
 #include "depgraph.h"
 #include "log.h"
 #include "parse.h"
+#include "strv.h"
 
 struct Deps {
         Supervisor *sup;
         sd_event_source *pass;
         bool any;            /* some worker, configured now or before a reload, has `after` */
+        char **restarted;    /* workers that restarted since the last pass, for `:bind` */
 };
 
 static const Worker *find_worker(const Supervisor *s, const char *name) {
@@ -153,12 +155,32 @@ static void pass_workers(Deps *d, Worker *const *l, size_t n) {
                 }
 }
 
+/* Workers bound to one that restarted (after "x:bind") restart, and wait for it again. */
+static void restart_bound(Deps *d, const char *name) {
+        size_t n;
+        Worker *const *l = sup_workers(d->sup, &n);
+
+        for (size_t w = 0; w < n; w++) {
+                const WorkerConfig *c = worker_config(l[w]);
+
+                for (size_t k = 0; k < c->n_after; k++)
+                        if (c->after[k].bind && strcmp(c->after[k].name, name) == 0)
+                                for (unsigned j = 0; j < worker_n_instances(l[w]); j++)
+                                        sup_restart_bound(worker_instance(l[w], j), name);
+        }
+}
+
 static int on_pass(sd_event_source *src, void *userdata) {
         Deps *d = userdata;
+        char **restarted = d->restarted;
         Worker *const *l;
         size_t n;
 
         (void) src;
+        d->restarted = NULL;
+        for (char **r = restarted; r && *r; r++)
+                restart_bound(d, *r);
+        strv_free(restarted);
         l = sup_workers(d->sup, &n);
         pass_workers(d, l, n);
         l = sup_retiring(d->sup, &n);
@@ -166,8 +188,30 @@ static int on_pass(sd_event_source *src, void *userdata) {
         return 0;
 }
 
+/*
+ * A ready instance that stops being so for a restart (a crash, a failed health check or
+ * watchdog, an operator's restart; not an operator's stop, not upkeepd stopping) restarts the
+ * workers bound to it, in the next pass.
+ */
+static void note_restart(Deps *d, const Instance *i, InstanceState old) {
+        InstanceView v;
+
+        if (!i || old != STATE_RUNNING || sup_shutting_down(d->sup))
+                return;
+        sup_instance_view(i, &v);
+        if (v.state != STATE_BACKOFF && !(v.state == STATE_STOPPING && !v.admin_stopped))
+                return;
+        for (char **r = d->restarted; r && *r; r++)
+                if (strcmp(*r, v.cfg->name) == 0)
+                        return;
+        if (strv_extend(&d->restarted, v.cfg->name) < 0)
+                log_msg(LOG_ERR, v.name, "out of memory: the workers bound to it are not "
+                        "restarted");
+}
+
 static void on_instance_changed(void *userdata, const Instance *i, InstanceState old) {
-        (void) i, (void) old;
+        if (((Deps *) userdata)->any)
+                note_restart(userdata, i, old);
         schedule(userdata);
 }
 
@@ -212,6 +256,7 @@ Deps *deps_free(Deps *d) {
         if (!d)
                 return NULL;
         d->pass = sd_event_source_disable_unref(d->pass);
+        strv_free(d->restarted);
         sup_set_gate(d->sup, NULL, NULL);
         free(d);
         return NULL;

@@ -36,6 +36,14 @@ void sup_gate_opened(Instance *i) {
                 instance_dispatch(i, EV_DEPS_READY);
 }
 
+void sup_restart_bound(Instance *i, const char *cause) {
+        if (i->state != STATE_STARTING && i->state != STATE_RUNNING)
+                return;
+        log_msg(LOG_NOTICE, i->name, "%s restarts and %s is bound to it: restarting", cause,
+                i->worker->cfg->name);
+        instance_dispatch(i, EV_RESTART);
+}
+
 /* Readiness comes from the process itself (ready = notify, fd:N), not from start-secs. */
 bool instance_ready_by_process(const Instance *i) {
         return i->worker->cfg->ready == WREADY_NOTIFY || i->worker->cfg->ready == WREADY_FD;

@@ -66,6 +66,8 @@ typedef struct SupGate {
 void sup_set_gate(Supervisor *s, const SupGate *ops, void *userdata);
 /* The gate opened for i: a WAITING instance starts, a held stop is carried out. */
 void sup_gate_opened(Instance *i);
+/* A worker i is bound to (after "x:bind") restarts: i restarts too, and waits for it again. */
+void sup_restart_bound(Instance *i, const char *cause);
 
 /* Takes over the configuration snapshot (freed with the supervisor). */
 int sup_new(sd_event *e, Config *config, Supervisor **ret);

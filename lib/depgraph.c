@@ -18,25 +18,39 @@ const char *dep_cond_to_string(DepCond c) {
         return c >= 0 && c < _DEP_COND_MAX ? cond_names[c] : "unknown";
 }
 
-int dep_parse(const char *s, size_t *ret_len, DepCond *ret_cond, const char **ret_err) {
-        const char *colon = strchr(s, ':');
-        size_t len = colon ? (size_t) (colon - s) : strlen(s);
+/* One word after a ':' (len bytes at w): a condition, or bind; false if unknown or repeated. */
+static bool parse_word(const char *w, size_t len, DepEntry *e, bool *cond_seen) {
+        if (len == 4 && memcmp(w, "bind", 4) == 0 && !e->bind)
+                return (e->bind = true);
+        for (int c = 0; c < _DEP_COND_MAX; c++)
+                if (len == strlen(cond_names[c]) && memcmp(w, cond_names[c], len) == 0 &&
+                    !*cond_seen) {
+                        e->cond = (DepCond) c;
+                        return (*cond_seen = true);
+                }
+        return false;
+}
 
-        if (len == 0) {
+int dep_parse(const char *s, DepEntry *ret, const char **ret_err) {
+        const char *colon = strchr(s, ':');
+        bool cond_seen = false;
+
+        *ret = (DepEntry) { .len = colon ? (size_t) (colon - s) : strlen(s), .cond = DEP_READY };
+        if (ret->len == 0) {
                 *ret_err = "empty worker name";
                 return -EINVAL;
         }
-        *ret_len = len;
-        *ret_cond = DEP_READY;
-        if (!colon)
-                return 0;
-        for (int c = 0; c < _DEP_COND_MAX; c++)
-                if (strcmp(colon + 1, cond_names[c]) == 0) {
-                        *ret_cond = (DepCond) c;
-                        return 0;
+        while (colon) {
+                const char *w = colon + 1, *next = strchr(w, ':');
+                size_t len = next ? (size_t) (next - w) : strlen(w);
+
+                if (!parse_word(w, len, ret, &cond_seen)) {
+                        *ret_err = "unknown or repeated condition";
+                        return -EINVAL;
                 }
-        *ret_err = "unknown condition";
-        return -EINVAL;
+                colon = next;
+        }
+        return 0;
 }
 
 enum { WHITE, GREY, BLACK };

@@ -21,11 +21,19 @@ typedef enum DepCond {
 
 const char *dep_cond_to_string(DepCond c);
 
+/* What an `after` entry says. */
+typedef struct DepEntry {
+        size_t len;        /* of the name, at the start of the entry */
+        DepCond cond;
+        bool bind;         /* ":bind": restart after it when it restarts */
+} DepEntry;
+
 /*
- * An `after` entry: "name" or "name:condition".  The name's length and the condition, or
- * -EINVAL (empty name, unknown condition) with *ret_err saying what was wrong.
+ * An `after` entry: "name", then optionally ":condition" and ":bind", in any order, each once
+ * ("redis:bind", "migrate:completed").  0, or -EINVAL (empty name, an unknown or repeated
+ * word) with *ret_err saying what was wrong.
  */
-int dep_parse(const char *s, size_t *ret_len, DepCond *ret_cond, const char **ret_err);
+int dep_parse(const char *s, DepEntry *ret, const char **ret_err);
 
 /* The graph: node k comes after nodes edges[k][0 .. n_edges[k] - 1]. */
 typedef struct DepGraph {

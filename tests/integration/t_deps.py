@@ -131,7 +131,7 @@ def deps_graph_errors(c):
     check(h.worker_block("a", "true", after=["a:started"]), 6, ["'a'", "itself"])
     check(h.worker_block("a", "true", after=["nope"]), 6, ["'nope'", "not configured"])
     check(h.worker_block("a", "true", after=["b:done"]) + h.worker_block("b", "true"), 6,
-          ["'b:done'", "unknown condition", "completed"])
+          ["'b:done'", "unknown or repeated condition", "completed"])
     check(h.worker_block("a", "true", type="forking"), 6, ["unknown type", "oneshot"])
     path = c.conf(chain(c), name="good.conf")
     r = subprocess.run([h.UPKEEPD, "--check-config", "-c", path], capture_output=True,
@@ -352,6 +352,41 @@ def deps_ready_fd_and_timeout(c):
     h.wait_for(lambda: c.inst("never")["restarts"] >= 1, 5, "never restarted")
     h.check("not ready within 300ms" in d.output(), "the ready-timeout in the log")
     h.check(c.inst("never")["state"] != "RUNNING", "never is never RUNNING")
+    rc, how = d.stop()
+    d.checked = True
+    h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit after SIGTERM")
+
+
+@h.test
+def deps_bind(c):
+    """after = {"db:bind"}: when db restarts (a crash, an operator's restart) the bound worker
+    restarts and waits for db to be ready again; one after db without bind runs on."""
+    c.conf(h.worker_block("db", marking(c, "db"), start_secs="300ms",
+                          restart=dict(backoff="300ms", factor=1, jitter="0%")) +
+           h.worker_block("bound", marking(c, "bound"), after=["db:bind"], start_secs=0) +
+           h.worker_block("free", marking(c, "free"), after=["db"], start_secs=0))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    db = c.wait_state("db", "RUNNING")
+    bound = c.wait_state("bound", "RUNNING")
+    free = c.wait_state("free", "RUNNING")
+    os.kill(db["pid"], 9)  # a crash of db, not of the others
+    h.wait_for(lambda: c.inst("bound")["state"] == "WAITING", 5, "bound waits for db again")
+    db2 = c.wait_state("db", "RUNNING")
+    bound2 = c.wait_state("bound", "RUNNING")
+    h.check(bound2["pid"] != bound["pid"], "bound restarted")
+    h.check_eq(c.inst("free")["pid"], free["pid"], "free (no bind) runs on")
+    starts = [ln for ln in order(c) if ln in ("start db", "start bound")]
+    h.check_eq(starts[-2:], ["start db", "start bound"], f"bound started again after db: {order(c)}")
+    h.check(bound2["pid"] > db2["pid"], "bound's new process after db's")
+    # an operator's restart of db too; an operator's stop of db does not restart bound
+    c.ctl("restart", "db")
+    h.wait_for(lambda: c.inst("bound")["pid"] not in (None, bound2["pid"]), 10,
+               "bound restarted with db's restart")
+    bound3 = c.wait_state("bound", "RUNNING")
+    c.ctl("stop", "db")
+    c.wait_state("db", "STOPPED")
+    h.hold_for(lambda: c.inst("bound")["pid"] == bound3["pid"], 0.5, "a stop of db restarts "
+               "nothing")
     rc, how = d.stop()
     d.checked = True
     h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit after SIGTERM")

@@ -14,27 +14,39 @@
 
 static void test_parse(void **state) {
         const char *err = NULL;
-        size_t len;
-        DepCond c;
+        DepEntry e;
 
         (void) state;
-        assert_int_equal(dep_parse("redis", &len, &c, &err), 0);
-        assert_int_equal(len, 5);
-        assert_int_equal(c, DEP_READY);
-        assert_int_equal(dep_parse("migrate:completed", &len, &c, &err), 0);
-        assert_int_equal(len, 7);
-        assert_int_equal(c, DEP_COMPLETED);
-        assert_int_equal(dep_parse("x:started", &len, &c, &err), 0);
-        assert_int_equal(len, 1);
-        assert_int_equal(c, DEP_STARTED);
-        assert_int_equal(dep_parse("x:ready", &len, &c, &err), 0);
-        assert_int_equal(c, DEP_READY);
-        assert_int_equal(dep_parse("x:2", &len, &c, &err), -EINVAL);
-        assert_string_equal(err, "unknown condition");
-        assert_int_equal(dep_parse("x:", &len, &c, &err), -EINVAL);
-        assert_int_equal(dep_parse(":ready", &len, &c, &err), -EINVAL);
+        assert_int_equal(dep_parse("redis", &e, &err), 0);
+        assert_int_equal(e.len, 5);
+        assert_int_equal(e.cond, DEP_READY);
+        assert_false(e.bind);
+        assert_int_equal(dep_parse("migrate:completed", &e, &err), 0);
+        assert_int_equal(e.len, 7);
+        assert_int_equal(e.cond, DEP_COMPLETED);
+        assert_int_equal(dep_parse("x:started", &e, &err), 0);
+        assert_int_equal(e.len, 1);
+        assert_int_equal(e.cond, DEP_STARTED);
+        assert_int_equal(dep_parse("x:ready", &e, &err), 0);
+        assert_int_equal(e.cond, DEP_READY);
+        assert_int_equal(dep_parse("redis:bind", &e, &err), 0);
+        assert_int_equal(e.len, 5);
+        assert_int_equal(e.cond, DEP_READY);
+        assert_true(e.bind);
+        assert_int_equal(dep_parse("redis:bind:started", &e, &err), 0);
+        assert_true(e.bind);
+        assert_int_equal(e.cond, DEP_STARTED);
+        assert_int_equal(dep_parse("redis:started:bind", &e, &err), 0);
+        assert_true(e.bind);
+        assert_int_equal(dep_parse("redis:bind:bind", &e, &err), -EINVAL);
+        assert_int_equal(dep_parse("redis:ready:started", &e, &err), -EINVAL);
+        assert_int_equal(dep_parse("x:2", &e, &err), -EINVAL);
+        assert_string_equal(err, "unknown or repeated condition");
+        assert_int_equal(dep_parse("x:", &e, &err), -EINVAL);
+        assert_int_equal(dep_parse("x:bind:", &e, &err), -EINVAL);
+        assert_int_equal(dep_parse(":ready", &e, &err), -EINVAL);
         assert_string_equal(err, "empty worker name");
-        assert_int_equal(dep_parse("", &len, &c, &err), -EINVAL);
+        assert_int_equal(dep_parse("", &e, &err), -EINVAL);
         assert_string_equal(dep_cond_to_string(DEP_COMPLETED), "completed");
         assert_string_equal(dep_cond_to_string(_DEP_COND_MAX), "unknown");
 }
