@@ -25,6 +25,8 @@ COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 CC      ?= cc
 # libcurl is loaded with dlopen() when probes or webhooks need it: headers only at build time
 PKGS    := libsystemd libconfuse inih jansson zlib
+# ready = "log:REGEX" (config/config.c checks it, daemon/readylog.c matches it)
+PKGS    += libpcre2-8
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu17 $(WARN) -D_GNU_SOURCE -Iinclude -Ilib -Iconfig -Idaemon -Ictl

@@ -154,8 +154,7 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
                 .log_dir = strdup_or_null(cfg_getstr(w, "log-dir") ?: global_log_dir, &oom),
                 .oneshot = cfg_getint(w, "type") == 1,
                 .wait_timeout = (usec_t) cfg_getint(w, "wait-timeout"),
-                .ready = (WorkerReady) (cfg_getint(w, "ready") & 0xff),
-                .ready_fd = (int) (cfg_getint(w, "ready") >> 8),
+
                 .ready_timeout = (usec_t) cfg_getint(w, "ready-timeout"),
                 .watchdog = (usec_t) cfg_getint(w, "watchdog"),
         };
@@ -181,6 +180,15 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
                 return -ENOMEM;
         if (copy_after(w, ret) < 0)
                 return -ENOMEM;
+        if (cfg_getstr(w, "ready")) {
+                const char *regex;
+
+                /* already checked during the parse */
+                (void) worker_ready_parse(cfg_getstr(w, "ready"), &ret->ready, &ret->ready_fd,
+                                          &regex);
+                if (regex && !(ret->ready_log = strdup(regex)))
+                        return -ENOMEM;
+        }
         /* already validated during the parse, so only memory can fail here */
         return argv_split(ret->command, &ret->argv, &err);
 }

@@ -8,7 +8,9 @@
  * would have been accepted.  After the parse the tree is copied into a plain Config (confcopy.c)
  * and the libconfuse tree is dropped, so nothing else depends on libconfuse.
  */
+#define PCRE2_CODE_UNIT_WIDTH 8
 #include <confuse.h>
+#include <pcre2.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -169,29 +171,43 @@ static int cb_type(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) 
         return -1;
 }
 
-/* A worker's readiness: started, healthy, notify or fd:N, as kind | N << 8. */
-static int cb_worker_ready(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        static const char *const names[] = { "started", "healthy", "notify" };
-        static const WorkerReady kinds[] = { WREADY_STARTED, WREADY_HEALTHY, WREADY_NOTIFY };
-        char *end;
-        long fd;
+/* A worker's readiness: started, healthy, notify, fd:N or log:REGEX (compiled here once, so a
+ * bad pattern is an error of the file, with PCRE2's reason). */
+static int validate_worker_ready(cfg_t *cfg, cfg_opt_t *opt) {
+        const char *s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1), *regex;
+        PCRE2_UCHAR msg[160];
+        PCRE2_SIZE at;
+        pcre2_code *re;
+        WorkerReady kind;
+        int fd, err;
 
-        for (size_t k = 0; k < ELEMENTSOF(names); k++)
-                if (strcmp(value, names[k]) == 0) {
-                        *(long *) result = kinds[k];
-                        return 0;
-                }
-        if (strncmp(value, "fd:", 3) == 0) {
-                errno = 0;
-                fd = strtol(value + 3, &end, 10);
-                if (errno == 0 && end != value + 3 && !*end && fd >= 3 && fd <= 255) {
-                        *(long *) result = WREADY_FD | fd << 8;
-                        return 0;
-                }
+        if (worker_ready_parse(s, &kind, &fd, &regex) < 0) {
+                cfg_error(cfg, "%s: unknown value '%s', expected started, healthy, notify, "
+                          "fd:N (N from 3 to 255) or \"log:REGEX\"", opt->name, s);
+                return -1;
         }
-        cfg_error(cfg, "%s: unknown value '%s', expected started, healthy, notify or fd:N "
-                  "(N from 3 to 255)", opt->name, value);
-        return -1;
+        if (kind != WREADY_LOG)
+                return 0;
+        re = pcre2_compile((PCRE2_SPTR) regex, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err, &at, NULL);
+        if (!re) {
+                (void) pcre2_get_error_message(err, msg, sizeof msg);
+                cfg_error(cfg, "%s: invalid pattern '%s' at offset %zu: %s, expected a PCRE2 "
+                          "regular expression", opt->name, regex, (size_t) at, (char *) msg);
+                return -1;
+        }
+        pcre2_code_free(re);
+        return 0;
+}
+
+/* The kind of the worker's `ready`, already checked; WREADY_AUTO when it is not set. */
+static WorkerReady ready_kind(cfg_t *w) {
+        const char *s = cfg_getstr(w, "ready"), *regex;
+        WorkerReady kind = WREADY_AUTO;
+        int fd;
+
+        if (s)
+                (void) worker_ready_parse(s, &kind, &fd, &regex);
+        return kind;
 }
 
 static int cb_degraded(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
@@ -642,12 +658,12 @@ static int validate_worker(cfg_t *cfg, cfg_opt_t *opt) {
                           "probe", cfg_title(w));
                 return -1;
         }
-        if ((cfg_getint(w, "ready") & 0xff) == WREADY_HEALTHY && cfg_size(w, "health") == 0) {
+        if (ready_kind(w) == WREADY_HEALTHY && cfg_size(w, "health") == 0) {
                 cfg_error(cfg, "worker '%s': ready = healthy without a health section, expected "
                           "a health section or another ready", cfg_title(w));
                 return -1;
         }
-        if (cfg_getint(w, "watchdog") > 0 && (cfg_getint(w, "ready") & 0xff) != WREADY_NOTIFY) {
+        if (cfg_getint(w, "watchdog") > 0 && ready_kind(w) != WREADY_NOTIFY) {
                 cfg_error(cfg, "worker '%s': watchdog without ready = notify, expected ready = "
                           "notify (WATCHDOG=1 comes over its NOTIFY_SOCKET)", cfg_title(w));
                 return -1;
@@ -729,7 +745,7 @@ static cfg_opt_t worker_opts[] = {
         CFG_STR_LIST("after", "{}", CFGF_NONE),
         CFG_INT_CB("type", 0, CFGF_NONE, cb_type), /* 1: oneshot */
         DURATION("wait-timeout", 0),
-        CFG_INT_CB("ready", WREADY_AUTO, CFGF_NONE, cb_worker_ready),
+        CFG_STR("ready", NULL, CFGF_NODEFAULT), /* started, healthy, notify, fd:N, log:REGEX */
         DURATION("ready-timeout", CFG_READY_TIMEOUT),
         DURATION("watchdog", 0),
         CFG_INT("limit-nproc", 0, CFGF_NONE),
@@ -839,6 +855,7 @@ static cfg_t *new_cfg(void) {
         cfg_set_validate_func(cfg, "worker|command", validate_command);
         cfg_set_validate_func(cfg, "worker|environment", validate_environment);
         cfg_set_validate_func(cfg, "worker|after", validate_after);
+        cfg_set_validate_func(cfg, "worker|ready", validate_worker_ready);
         cfg_set_validate_func(cfg, "worker|instances", validate_instances);
         cfg_set_validate_func(cfg, "worker|directory", validate_path);
         cfg_set_validate_func(cfg, "worker|env-file", validate_path);

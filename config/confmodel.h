@@ -79,6 +79,7 @@ typedef enum WorkerReady {
         WREADY_HEALTHY, /* the first good probe answer */
         WREADY_NOTIFY,  /* READY=1 on its NOTIFY_SOCKET */
         WREADY_FD,      /* a newline written to fd ready_fd */
+        WREADY_LOG,     /* a line of its output matches ready_log (PCRE2) */
         _WREADY_MAX,
 } WorkerReady;
 
@@ -125,6 +126,7 @@ typedef struct WorkerConfig {
         /* readiness told by the process itself (daemon/readiness.c) */
         WorkerReady ready;
         int ready_fd;         /* WREADY_FD: the descriptor it writes a line to */
+        char *ready_log;      /* WREADY_LOG: the pattern */
         usec_t ready_timeout; /* notify, fd: not ready by then is a failed start */
         usec_t watchdog;      /* notify: WATCHDOG=1 at least this often, or it restarts; 0: no */
 } WorkerConfig;
@@ -156,6 +158,10 @@ typedef struct Config {
 } Config;
 
 Config *conf_free(Config *c);
+
+/* A worker's `ready`: started, healthy, notify, fd:N (3 to 255) or log:REGEX (*ret_regex points
+ * into s).  -EINVAL for anything else. */
+int worker_ready_parse(const char *s, WorkerReady *ret_kind, int *ret_fd, const char **ret_regex);
 
 /* Does anything in this configuration talk HTTP (probes, webhooks)? */
 bool conf_needs_http(const Config *c);

@@ -238,11 +238,15 @@ static int attach_output(const LaunchSpec *i, int *ret_out_w, int *ret_err_w, ch
                 goto fail_errno;
         err_r = p[0], err_w = p[1];
         r = output_attach(e, *i->log_output, log, out_r, false);
+        if (r >= 0 && i->line_watch)
+                output_watch(out_r, i->line_watch, i->line_data);
         if (r >= 0)
                 out_r = -1; /* taken over: EOF ends the stream once every writer is gone */
         if (r >= 0)
                 r = fault("output-attach") ? -EMFILE
                                            : output_attach(e, *i->log_output, log, err_r, true);
+        if (r >= 0 && i->line_watch)
+                output_watch(err_r, i->line_watch, i->line_data);
         if (r >= 0)
                 err_r = -1;
         if (r < 0) {

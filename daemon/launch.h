@@ -24,6 +24,8 @@ typedef struct LaunchSpec {
         sd_event *event;
         char *const *extra_env;    /* NOTIFY_SOCKET= and the like (readiness.c); NULL: none */
         int ready_fd;              /* ready = fd:N: the write end, given as cfg->ready_fd */
+        OutputLineFn line_watch;   /* ready = "log:REGEX": its output lines go there too */
+        void *line_data;
 } LaunchSpec;
 
 /* Start the instance's process; on failure *reason says why (there is no process then). */

@@ -82,6 +82,8 @@ struct Stream {
         size_t max_line;
         char prefix[96];
         size_t prefix_len;
+        OutputLineFn watch;      /* output_watch(): the lines go there too */
+        void *watch_data;
 };
 
 static Stream *streams;
@@ -204,6 +206,20 @@ static void drop_episode_end(LogOutput *o) {
         o->episode_dropped = 0;
 }
 
+/* The lines just framed, to the stream's watcher (a line cut at max-line comes in pieces). */
+static void watch_lines(Stream *st, const char *in, size_t len) {
+        while (len > 0 && st->watch) {
+                const char *nl = memchr(in, '\n', len);
+                size_t n = nl ? (size_t) (nl - in) : len;
+
+                if (!st->watch(st->watch_data, in, n))
+                        st->watch = NULL;
+                n += nl != NULL;
+                in += n;
+                len -= n;
+        }
+}
+
 static LineResult frame(Stream *st, const char *in, size_t len, bool eof) {
         char stamp[LOGLINE_TIMESTAMP_MAX + 1];
         size_t stamp_len = st->timestamps ? stamp_now(stamp) : 0;
@@ -217,6 +233,8 @@ static LineResult frame(Stream *st, const char *in, size_t len, bool eof) {
         out = dest_reserve(st->out->dest);
         logline_frame(&f, in, len, eof, &out, &res);
         dest_commit(st->out->dest, out.used);
+        if (st->watch)
+                watch_lines(st, in, res.consumed);
         return res;
 }
 
@@ -658,6 +676,21 @@ int output_attach(sd_event *e, LogOutput *o, const LogConfig *log, int pipe_fd, 
         st->opprev = &st->out->streams;
         st->out->streams = st;
         return 0;
+}
+
+void output_watch(int pipe_fd, OutputLineFn fn, void *userdata) {
+        for (Stream *st = streams; st; st = st->next)
+                if (st->fd == pipe_fd && !st->eof) {
+                        st->watch = fn;
+                        st->watch_data = userdata;
+                        return;
+                }
+}
+
+void output_unwatch(void *userdata) {
+        for (Stream *st = streams; st; st = st->next)
+                if (st->watch && st->watch_data == userdata)
+                        st->watch = NULL;
 }
 
 /* ---- status and control ----------------------------------------------------------------------- */

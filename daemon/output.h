@@ -42,6 +42,13 @@ int output_prepare(LogOutput **output, const OutputSpec *spec, char *reason, siz
 /* Watch `pipe_fd` (taken over on success) and send what it carries to `o`, framed as `log`
  * says (timestamps, stderr marks, overflow, max-line). */
 int output_attach(sd_event *e, LogOutput *o, const LogConfig *log, int pipe_fd, bool is_stderr);
+/*
+ * The lines of the stream attached with pipe_fd go to fn as well, as they are framed, until fn
+ * returns false or output_unwatch(userdata) (ready = "log:REGEX", readiness.c).
+ */
+typedef bool (*OutputLineFn)(void *userdata, const char *line, size_t len);
+void output_watch(int pipe_fd, OutputLineFn fn, void *userdata);
+void output_unwatch(void *userdata);
 /* The instance goes away: drop its reference to its output.  Returns NULL. */
 LogOutput *output_release(LogOutput *o);
 

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "output.h"
+#include "readylog.h"
 #include "looptime.h"
 #include "macro.h"
 #include "parse.h"
@@ -241,6 +243,14 @@ int readiness_begin(Readiness *r, const ReadySpec *spec, char *const **ret_env, 
         r->spec = *spec;
         *ret_env = NULL;
         *ret_fd = -1;
+        if (spec->cfg->ready == WREADY_LOG) {
+                r->log = readylog_new(spec->cfg->ready_log);
+                if (!r->log) {
+                        snprintf(reason, len, "cannot compile its ready pattern");
+                        return -ENOMEM;
+                }
+                return 0;
+        }
         if (spec->cfg->ready == WREADY_NOTIFY)
                 ret = open_socket(r, reason, len);
         else if (spec->cfg->ready == WREADY_FD)
@@ -266,7 +276,22 @@ void readiness_spawned(Readiness *r, pid_t pid) {
                 (void) sd_event_source_set_description(r->watchdog, "worker-watchdog");
 }
 
+bool readiness_line(void *userdata, const char *line, size_t len) {
+        Readiness *r = userdata;
+
+        if (!r->log || r->pid <= 0 || !readylog_match(r->log, line, len))
+                return true;
+        r->log = readylog_free(r->log);
+        output_unwatch(r);
+        r->spec.ready(r->spec.userdata);
+        return false;
+}
+
 void readiness_end(Readiness *r) {
+        if (r->log) {
+                output_unwatch(r);
+                r->log = readylog_free(r->log);
+        }
         r->io = sd_event_source_disable_unref(r->io);
         r->watchdog = sd_event_source_disable_unref(r->watchdog);
         r->fd = close_fd(r->fd);

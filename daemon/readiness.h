@@ -32,6 +32,7 @@ typedef struct Readiness {
         char *envp[3];
         char status[256];           /* the last STATUS=, "" none */
         bool reloading, stopping;
+        struct ReadyLog *log;       /* ready = "log:REGEX": until a line matched */
 } Readiness;
 
 void readiness_init(Readiness *r);
@@ -41,6 +42,9 @@ void readiness_init(Readiness *r);
  */
 int readiness_begin(Readiness *r, const ReadySpec *spec, char *const **ret_env, int *ret_fd,
                     char *reason, size_t len);
+/* ready = "log:REGEX": an output line of the instance (an OutputLineFn, userdata r); false
+ * once it has matched. */
+bool readiness_line(void *r, const char *line, size_t len);
 /* The spawn succeeded: messages from now on are checked against pid's processes. */
 void readiness_spawned(Readiness *r, pid_t pid);
 /* The process is gone (or the spawn failed): everything closed. */

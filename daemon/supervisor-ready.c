@@ -46,7 +46,8 @@ void sup_restart_bound(Instance *i, const char *cause) {
 
 /* Readiness comes from the process itself (ready = notify, fd:N), not from start-secs. */
 bool instance_ready_by_process(const Instance *i) {
-        return i->worker->cfg->ready == WREADY_NOTIFY || i->worker->cfg->ready == WREADY_FD;
+        return i->worker->cfg->ready == WREADY_NOTIFY || i->worker->cfg->ready == WREADY_FD ||
+               i->worker->cfg->ready == WREADY_LOG;
 }
 
 /* The process failed its readiness (watchdog, ready-timeout): restarted through backoff. */

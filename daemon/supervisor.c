@@ -216,6 +216,8 @@ static void do_spawn(Instance *i) {
                                     .event = s->event,
                                     .extra_env = extra_env,
                                     .ready_fd = ready_fd,
+                                    .line_watch = i->ready.log ? readiness_line : NULL,
+                                    .line_data = &i->ready,
                             },
                             &pid, &errpipe, i->reason, sizeof i->reason);
         if (r < 0) {

@@ -133,6 +133,10 @@ def deps_graph_errors(c):
     check(h.worker_block("a", "true", after=["b:done"]) + h.worker_block("b", "true"), 6,
           ["'b:done'", "unknown or repeated condition", "completed"])
     check(h.worker_block("a", "true", type="forking"), 6, ["unknown type", "oneshot"])
+    check(h.worker_block("a", "true", ready="log:a(b"), 6, ["invalid pattern", "missing closing"])
+    check(h.worker_block("a", "true", ready="fd:2"), 6, ["'fd:2'", "fd:N (N from 3 to 255)"])
+    check(h.worker_block("a", "true", ready="healthy"), 7, ["without a health section"])
+    check(h.worker_block("a", "true", watchdog="1s"), 7, ["watchdog without ready = notify"])
     path = c.conf(chain(c), name="good.conf")
     r = subprocess.run([h.UPKEEPD, "--check-config", "-c", path], capture_output=True,
                        text=True, timeout=30, stdin=subprocess.DEVNULL)
@@ -387,6 +391,52 @@ def deps_bind(c):
     c.wait_state("db", "STOPPED")
     h.hold_for(lambda: c.inst("bound")["pid"] == bound3["pid"], 0.5, "a stop of db restarts "
                "nothing")
+    rc, how = d.stop()
+    d.checked = True
+    h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit after SIGTERM")
+
+
+UVICORN_APP = '''
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+'''
+
+
+@h.test
+def deps_ready_log(c):
+    """ready = "log:REGEX": a real uvicorn is RUNNING when it prints "Application startup
+    complete" (long before its start-secs), and a worker after it starts then; a line that does
+    not match does not make a worker ready, one that matches does; the lines still reach the
+    log file."""
+    port = h.free_port()
+    gate = c.path("gate")
+    c.write("app.py", UVICORN_APP)
+    c.conf(h.worker_block("web", f"/usr/bin/python3 -m uvicorn app:app --host 127.0.0.1 "
+                          f"--port {port} --lifespan on", directory=c.dir,
+                          ready="log:Application startup complete", start_secs="60s") +
+           h.worker_block("api", marking(c, "api"), after=["web"], start_secs=0) +
+           h.worker_block("sh", f"sh -c 'echo warming up; while [ ! -e {gate} ]; do "
+                          "sleep 0.02; done; echo >&2 \"listening on :80\"; exec sleep 300'",
+                          ready="log:^listening on :[0-9]+$", start_secs="60s"))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    c.wait_state("web", "RUNNING", timeout=20)  # within 20 s: the line, not start-secs (60 s)
+    c.wait_state("api", "RUNNING")
+    h.hold_for(lambda: c.inst("sh")["state"] == "STARTING", 0.5, "a line that does not match")
+    with open(gate, "w"):
+        pass
+    c.wait_state("sh", "RUNNING")
+    path = os.path.join(c.logdir, "sh", "sh.log")
+    h.wait_for(lambda: os.path.exists(path) and "listening on :80" in open(path).read(), 5,
+               "the matching line in the log file")
     rc, how = d.stop()
     d.checked = True
     h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit after SIGTERM")
