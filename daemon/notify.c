@@ -35,7 +35,8 @@ static bool instance_ready(const Supervisor *s, const InstanceView *i) {
         if (!i->cfg->autostart)
                 return true;
         if (sup_config(s)->ready == READY_STARTED)
-                return i->spawn_attempted;
+                /* one that waits for its dependencies was started as far as upkeepd goes */
+                return i->spawn_attempted || i->state == STATE_WAITING;
         if (i->state == STATE_FATAL || i->state == STATE_EXITED)
                 return true;
         if (i->state != STATE_RUNNING)

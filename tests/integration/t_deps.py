@@ -440,3 +440,45 @@ def deps_ready_log(c):
     rc, how = d.stop()
     d.checked = True
     h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit after SIGTERM")
+
+
+@h.test
+def deps_upkeepd_ready(c):
+    """upkeepd's own READY=1 to systemd: with ready = started an instance that waits for its
+    dependencies counts as started (READY=1 comes while it waits); with ready = healthy it is
+    sent only once the instance is RUNNING."""
+    import socket
+    for rule in ("started", "healthy"):
+        path = c.path(f"notify-{rule}.sock")
+        ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        ns.bind(path)
+        ns.settimeout(0.1)
+        c.closers.append(ns.close)
+        msgs = []
+
+        def reader(ns=ns, msgs=msgs):
+            while not c.stop_event.is_set():
+                try:
+                    msgs.append(ns.recv(4096).decode())
+                except (socket.timeout, OSError):
+                    continue
+        c.background(reader)
+        env = os.environ.copy()
+        env["NOTIFY_SOCKET"] = path
+        env.pop("WATCHDOG_USEC", None)
+        c.conf(f"ready = {rule}\n" +
+               h.worker_block("gate", "sleep 300", autostart=False, start_secs=0) +
+               h.worker_block("x", "sleep 300", after=["gate"], start_secs=0))
+        d = c.start_daemon(c.path("upkeep.conf"), env=env, name=f"upkeepd-{rule}")
+        c.wait_state("x", "WAITING")
+        if rule == "started":
+            h.wait_for(lambda: any("READY=1" in m for m in msgs), 5, "READY=1 while x waits")
+        else:
+            h.hold_for(lambda: not any("READY=1" in m for m in msgs), 0.5,
+                       "no READY=1 while x waits")
+            c.ctl("start", "gate")
+            c.wait_state("x", "RUNNING")
+            h.wait_for(lambda: any("READY=1" in m for m in msgs), 5, "READY=1 once x runs")
+        rc, how = d.stop()
+        d.checked = True
+        h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit after SIGTERM")
