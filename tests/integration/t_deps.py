@@ -49,13 +49,15 @@ def deps_chain_order(c):
     c.wait_state("api", "RUNNING")
     m = c.wait_state("migrate", "EXITED")
     h.check_eq((m["last_exit"], m["restarts"]), ({"code": 0}, 0), "migrate exited 0, not restarted")
+    h.wait_for(lambda: len(order(c)) >= 3, 5, "three lines written")
     h.check_eq(order(c), ["start migrate", "start api", "start worker"], "exec order")
     for name in ("api", "worker"):
         h.check(f"{name}: STOPPED -> WAITING" in d.output(), f"{name} waited first")
     rc, how = d.stop()
     d.checked = True
     h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit after SIGTERM")
-    h.check_eq(order(c)[3:], ["stop worker", "stop api"], "stop order at shutdown")
+    h.check_eq([ln for ln in order(c) if ln.startswith("stop")], ["stop worker", "stop api"],
+               "stop order at shutdown")
 
 
 @h.test
@@ -99,7 +101,8 @@ def deps_stop_all_reverse(c):
     h.check_eq(r.returncode, 0, f"stop all: {r.stdout} {r.stderr}")
     c.wait_state("api", "STOPPED")
     c.wait_state("worker", "STOPPED")
-    h.check_eq(order(c)[2:], ["stop worker", "stop api"], "stop order")
+    h.check_eq([ln for ln in order(c) if ln.startswith("stop")], ["stop worker", "stop api"],
+               "stop order")
     r = c.ctl("start", "all")
     c.wait_state("worker", "RUNNING")
     pid = c.inst("worker")["pid"]
@@ -379,6 +382,8 @@ def deps_bind(c):
     bound2 = c.wait_state("bound", "RUNNING")
     h.check(bound2["pid"] != bound["pid"], "bound restarted")
     h.check_eq(c.inst("free")["pid"], free["pid"], "free (no bind) runs on")
+    # RUNNING at once (start-secs 0): its shell may not have written its line yet
+    h.wait_for(lambda: order(c).count("start bound") >= 2, 5, "bound's second exec written")
     starts = [ln for ln in order(c) if ln in ("start db", "start bound")]
     h.check_eq(starts[-2:], ["start db", "start bound"], f"bound started again after db: {order(c)}")
     h.check(bound2["pid"] > db2["pid"], "bound's new process after db's")
@@ -482,3 +487,28 @@ def deps_upkeepd_ready(c):
         rc, how = d.stop()
         d.checked = True
         h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit after SIGTERM")
+
+
+@h.test
+def deps_reload_stops_in_order(c):
+    """A reload that replaces both db and the api after it (their commands changed) stops the
+    old api before the old db, and starts the new api only once the new db is ready."""
+    def conf(gen):
+        c.conf(h.worker_block("db", marking(c, f"db{gen}"), start_secs="200ms",
+                              stop_timeout="5s") +
+               h.worker_block("api", marking(c, f"api{gen}", "sleep 0.3; sleep 300 & wait"),
+                              after=["db"], start_secs=0, stop_timeout="5s"))
+    conf(1)
+    d = c.start_daemon(c.path("upkeep.conf"))
+    c.wait_state("api", "RUNNING")
+    h.wait_for(lambda: "start api1" in order(c), 5, "api1 exec'd")
+    conf(2)
+    r = c.ctl("reload")
+    h.check_eq(r.returncode, 0, f"reload: {r.stdout} {r.stderr}")
+    h.wait_for(lambda: "start api2" in order(c), 10, "api2 exec'd")
+    o = order(c)
+    h.check(o.index("stop api1") < o.index("stop db1"), f"old api stopped before old db: {o}")
+    h.check(o.index("start db2") < o.index("start api2"), f"new db before new api: {o}")
+    rc, how = d.stop()
+    d.checked = True
+    h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit after SIGTERM")
