@@ -478,6 +478,8 @@ def deps_upkeepd_ready(c):
         c.wait_state("x", "WAITING")
         if rule == "started":
             h.wait_for(lambda: any("READY=1" in m for m in msgs), 5, "READY=1 while x waits")
+            h.wait_for(lambda: any(m.startswith("STATUS=") and m.endswith(", 1 waiting")
+                                   for m in msgs), 5, "STATUS= counts the waiting one")
         else:
             h.hold_for(lambda: not any("READY=1" in m for m in msgs), 0.5,
                        "no READY=1 while x waits")
