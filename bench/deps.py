@@ -47,7 +47,7 @@ def wait_for(pred, timeout, what):
         v = pred()
         if v:
             return v
-        time.sleep(0.005)
+        time.sleep(0.05)  # polling with upkeepctl costs CPU the figures would share
     sys.exit(f"timed out waiting for {what}")
 
 
