@@ -292,7 +292,8 @@ def deps_notify_foreign_and_ready(c):
     """READY=1 from a process outside the instance is ignored (and logged); the worker's own
     READY=1 makes it RUNNING, its STATUS= is shown; MAINPID= naming a foreign pid is refused."""
     c.conf(h.worker_block("n", notifier(c, "STATUS=warming up", "sleep:0.1",
-                                        f"MAINPID={os.getpid()}", "READY=1\\nSTATUS=serving"),
+                                        f"MAINPID={os.getpid()}", "READY=1\\nSTATUS=serving",
+                                        "sleep:1", "RELOADING=1", "sleep:1", "READY=1"),
                           ready="notify", ready_timeout="30s"))
     d = c.start_daemon(c.path("upkeep.conf"))
     i = c.wait_state("n", "STARTING")
@@ -308,6 +309,9 @@ def deps_notify_foreign_and_ready(c):
     n = c.wait_state("n", "RUNNING")
     h.check_eq(n["notify_status"], "serving", "the last STATUS=")
     h.check_eq(n["pid"], i["pid"], "the main pid is still the one upkeepd started")
+    h.wait_for(lambda: c.inst("n")["notify_status"] == "reloading", 5, "RELOADING=1 shown")
+    h.wait_for(lambda: c.inst("n")["notify_status"] == "serving", 5, "READY=1 ends reloading")
+    h.check_eq(c.inst("n")["state"], "RUNNING", "RUNNING throughout")
     h.check(f"MAINPID={os.getpid()} refused" in d.output(), f"MAINPID refused:\n{d.output()}")
     rc, how = d.stop()
     d.checked = True
