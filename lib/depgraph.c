@@ -101,29 +101,6 @@ int dep_find_cycle(const DepGraph *g, size_t *path) {
         return (int) len;
 }
 
-int dep_levels(const DepGraph *g, unsigned *level) {
-        /* at most n rounds of relaxation settle an acyclic graph; graphs are small (workers) */
-        bool changed = true;
-
-        for (size_t k = 0; k < g->n; k++)
-                level[k] = 0;
-        for (size_t round = 0; changed; round++) {
-                if (round > g->n)
-                        return -ELOOP;
-                changed = false;
-                for (size_t k = 0; k < g->n; k++)
-                        for (size_t e = 0; e < g->n_edges[k]; e++) {
-                                size_t d = g->edges[k][e];
-
-                                if (level[k] < level[d] + 1) {
-                                        level[k] = level[d] + 1;
-                                        changed = true;
-                                }
-                        }
-        }
-        return 0;
-}
-
 bool dep_met(DepCond c, const DepFacts *f) {
         bool completed = f->state == STATE_EXITED && f->exited_ok;
 

@@ -1,7 +1,8 @@
 /*
- * Dependencies between workers (`after = ["redis", "migrate:completed"]`) as pure decisions:
- * what an entry says, whether the graph has a cycle (and which), the start order, whether one
- * instance may start now and whether one may stop now.  The supervisor's runtime part
+ * Dependencies between workers (`after = { "redis", "migrate:completed" }`) as pure decisions:
+ * what an entry says, whether the graph has a cycle (and which), whether one instance may start
+ * now and whether one may stop now.  The order follows from the last two, asked again at every
+ * change: what may start starts (in parallel), what may stop stops (dependents first).  The supervisor's runtime part
  * (daemon/deps.c) feeds them the states it sees.
  */
 #pragma once
@@ -48,13 +49,6 @@ typedef struct DepGraph {
  * path holds g->n nodes.  -ENOMEM.
  */
 int dep_find_cycle(const DepGraph *g, size_t *path);
-
-/*
- * Start levels: 0 for a node that comes after nothing, else one more than the highest of what
- * it comes after.  Nodes of one level may start together; stopping goes from the highest level
- * down.  -ELOOP on a cycle, -ENOMEM.
- */
-int dep_levels(const DepGraph *g, unsigned *level);
 
 /* What one instance of a dependency looks like, for the condition of a link to it. */
 typedef struct DepFacts {
