@@ -263,6 +263,14 @@ fail_errno:
         return r;
 }
 
+/* WATCHDOG_PID= is the child's own pid, only known in the child: spawn writes it there. */
+static char *pid_slot(char **env) {
+        for (char **e = env; e && *e; e++)
+                if (strncmp(*e, "WATCHDOG_PID=", 13) == 0 && strlen(*e) >= 13 + 10)
+                        return *e + 13;
+        return NULL;
+}
+
 int launch_instance(const LaunchSpec *i, pid_t *ret_pid, int *ret_errpipe, char *reason,
                     size_t len) {
         const WorkerConfig *w = i->cfg;
@@ -288,6 +296,7 @@ int launch_instance(const LaunchSpec *i, pid_t *ret_pid, int *ret_errpipe, char 
         if (r < 0)
                 return r;
         r = spawn_process(&(SpawnSpec) {
+                                  .pid_slot = pid_slot(env),
                                   .argv = argv, .envp = env,
                                   .set_credentials = cred.change, .uid = cred.uid,
                                   .gid = cred.gid, .groups = cred.groups,

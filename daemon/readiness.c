@@ -208,6 +208,9 @@ static int open_socket(Readiness *r, char *reason, size_t len) {
                 snprintf(r->env[1], sizeof r->env[1], "WATCHDOG_USEC=%llu",
                          (unsigned long long) r->spec.cfg->watchdog);
                 r->envp[1] = r->env[1];
+                /* the spawn writes the child's pid over the placeholder (spawn.c) */
+                snprintf(r->env[2], sizeof r->env[2], "WATCHDOG_PID=0000000000");
+                r->envp[2] = r->env[2];
         }
         if (sd_event_add_io(r->spec.event, &r->io, r->fd, EPOLLIN, on_socket, r) < 0)
                 goto fail;
@@ -299,5 +302,5 @@ void readiness_end(Readiness *r) {
         r->pid = 0;
         r->status[0] = '\0';
         r->reloading = r->stopping = false;
-        r->envp[0] = r->envp[1] = r->envp[2] = NULL;
+        r->envp[0] = r->envp[1] = r->envp[2] = r->envp[3] = NULL;
 }

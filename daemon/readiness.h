@@ -28,8 +28,8 @@ typedef struct Readiness {
         int child_fd;               /* fd:N: the write end, until the spawn took it */
         sd_event_source *io, *watchdog;
         pid_t pid;                  /* the main process, once spawned */
-        char env[2][160];           /* NOTIFY_SOCKET=..., WATCHDOG_USEC=... */
-        char *envp[3];
+        char env[3][160];           /* NOTIFY_SOCKET=, WATCHDOG_USEC=, WATCHDOG_PID= */
+        char *envp[4];
         char status[256];           /* the last STATUS=, "" none */
         bool reloading, stopping;
         struct ReadyLog *log;       /* ready = "log:REGEX": until a line matched */

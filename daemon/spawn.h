@@ -37,6 +37,8 @@ typedef struct SpawnSpec {
         int stdout_fd, stderr_fd; /* stdin is /dev/null; these stay the caller's */
         int extra_fd;             /* given to the worker as extra_target (ready = fd:N) ... */
         int extra_target;         /* ... when > 2; 0: none */
+        char *pid_slot;           /* in an envp string: the child writes its pid there (WATCHDOG_PID=),
+                                   * room for 10 digits and a NUL; NULL: none */
 } SpawnSpec;
 
 /*

@@ -329,7 +329,9 @@ def deps_notify_watchdog(c):
                           restart=dict(backoff="200ms", factor=1, jitter="0%")))
     d = c.start_daemon(c.path("upkeep.conf"))
     first = c.wait_state("w", "RUNNING")
-    h.check_eq(worker_env(first["pid"]).get("WATCHDOG_USEC"), "700000", "WATCHDOG_USEC")
+    env = worker_env(first["pid"])
+    h.check_eq((env.get("WATCHDOG_USEC"), env.get("WATCHDOG_PID")), ("700000", str(first["pid"])),
+               "WATCHDOG_USEC and WATCHDOG_PID")
     # alive past one watchdog period thanks to the pings, then restarted
     h.hold_for(lambda: c.inst("w")["pid"] == first["pid"], 0.6, "pings keep it running")
     h.wait_for(lambda: c.inst("w")["restarts"] >= 1, 5, "a restart after the watchdog")
