@@ -105,3 +105,5 @@ bool instance_ready_by_process(const Instance *i);
 ReadySpec *instance_ready_spec(Instance *i, ReadySpec *ret);
 /* The timer fired in STARTING while ready-timeout ran: the start failed (true), or not ours. */
 bool instance_ready_timed_out(Instance *i);
+/* WAITING for longer than wait-timeout: said, and counted for the alert rules; it waits on. */
+void instance_wait_timed_out(Instance *i);

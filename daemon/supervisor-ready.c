@@ -44,6 +44,14 @@ void sup_restart_bound(Instance *i, const char *cause) {
         instance_dispatch(i, EV_RESTART);
 }
 
+void instance_wait_timed_out(Instance *i) {
+        char buf[32];
+
+        log_event(LOG_WARNING, i->name, "wait-timeout", "still waiting for its dependencies "
+                  "after %s", format_duration(buf, sizeof buf, i->worker->cfg->wait_timeout));
+        instance_count_event(i, EVK_WAIT_TIMEOUT);
+}
+
 /* Readiness comes from the process itself (ready = notify, fd:N), not from start-secs. */
 bool instance_ready_by_process(const Instance *i) {
         return i->worker->cfg->ready == WREADY_NOTIFY || i->worker->cfg->ready == WREADY_FD ||

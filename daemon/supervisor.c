@@ -398,15 +398,6 @@ static void log_transition(const Instance *i, InstanceState old, FsmEvent ev) {
                            LOG_KV(LF_S("from", from), LF_S("to", to)), "%s -> %s", from, to);
 }
 
-/* WAITING for longer than wait-timeout: said, and counted for the alert rules; it waits on. */
-static void wait_timed_out(Instance *i) {
-        char buf[32];
-
-        log_event(LOG_WARNING, i->name, "wait-timeout", "still waiting for its dependencies "
-                  "after %s", format_duration(buf, sizeof buf, i->worker->cfg->wait_timeout));
-        count_event(i, EVK_WAIT_TIMEOUT);
-}
-
 /* The transition's actions, in a fixed order. */
 static void run_actions(Instance *i, unsigned actions) {
         if (actions & ACT_DISARM)
@@ -428,7 +419,7 @@ static void run_actions(Instance *i, unsigned actions) {
         if ((actions & ACT_ARM_WAIT) && i->worker->cfg->wait_timeout > 0)
                 arm_timer(i, i->worker->cfg->wait_timeout);
         if (actions & ACT_WAIT_TIMEOUT)
-                wait_timed_out(i);
+                instance_wait_timed_out(i);
         if (actions & ACT_ARM_BACKOFF)
                 schedule_restart(i);
         if (actions & ACT_RESET_ATTEMPTS)
