@@ -6,6 +6,7 @@
 #   make bench-logs        worker log throughput against `writer | cat > file` (bench/logs.py)
 #   make bench-metrics     GET /metrics for 100 and 1000 workers, idle CPU, RSS of the listener
 #   make bench-errors      the same with errors { } patterns, and the crash context's memory
+#   make bench-deps        READY=1 -> dependent exec'd, a chain of 20 `after` (bench/deps.py)
 #   make demo              run upkeepd in the foreground on conf/demo.conf
 #   make deps              install the Debian packages needed to build and test (apt-get)
 #   make deps-demo         only those that build upkeep and run the demo
@@ -30,7 +31,7 @@ COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 CC      ?= cc
 # libcurl is loaded with dlopen() when probes or webhooks need it: headers only at build time
 PKGS    := libsystemd libconfuse inih jansson zlib
-# PCRE2 (with its JIT): the errors { match } regular expression of a worker's output
+# PCRE2 (with its JIT): the errors { match } regular expression of a worker's output; ready = "log:REGEX" (daemon/readylog.c)
 PKGS    += libpcre2-8
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
@@ -213,6 +214,10 @@ bench-alerts: all
 bench-metrics: all
 	python3 bench/metrics.py --build $(B)
 
+# READY=1 -> dependent exec'd, and a chain of 20 workers each after the previous (bench/deps.py)
+bench-deps: all
+	python3 bench/deps.py --build $(B)
+
 # upkeep beside supervisord, runit, s6 and monit on the same work, alternating (bench/peers.py,
 # about 10 minutes; installs the Debian packages of the peers when missing) and regenerates
 # bench/RESULTS.md.  BENCH_ONLY=restart,crash,startstop,idle,status,probes,logs runs only those
@@ -314,4 +319,4 @@ fuzz-deps:
 clean:
 	rm -rf build build-san build-fuzz build-deb build-root
 
-.PHONY: pkg-config-check pkg-config-check-test all unit check check-all bench-core bench bench-alerts bench-logs bench-metrics bench-errors demo deps deps-demo deb check-package check-container install clean fuzz fuzz-build fuzz-deps valgrind soak
+.PHONY: pkg-config-check pkg-config-check-test all unit check check-all bench-core bench bench-alerts bench-logs bench-metrics bench-errors bench-deps demo deps deps-demo deb check-package check-container install clean fuzz fuzz-build fuzz-deps valgrind soak

@@ -8,15 +8,40 @@
  * and the arguments are ignored, so a service directory's ./run (runit, s6, which passes the
  * service's name as an argument) can be a symbolic link to this binary and nothing else runs
  * between the supervisor's exec and the stamp.  With $BENCH_NOTIFY_FD set it then writes a newline
- * to that descriptor (s6's readiness notification, notification-fd).
+ * to that descriptor (s6's readiness notification, notification-fd); with $BENCH_SD_NOTIFY set,
+ * it sends READY=1 to $NOTIFY_SOCKET (sd_notify's protocol, by hand: the binary is static).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+/* READY=1 to $NOTIFY_SOCKET; "@name" is an abstract address. */
+static void sd_ready(void) {
+        const char *addr = getenv("NOTIFY_SOCKET");
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        size_t len;
+        int fd;
+
+        if (!addr || !*addr || strlen(addr) >= sizeof sa.sun_path)
+                return;
+        len = strlen(addr);
+        memcpy(sa.sun_path, addr, len);
+        if (sa.sun_path[0] == '@')
+                sa.sun_path[0] = '\0';
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return;
+        (void) sendto(fd, "READY=1", 7, 0, (struct sockaddr *) &sa,
+                      (socklen_t) (offsetof(struct sockaddr_un, sun_path) + len));
+        close(fd);
+}
 
 int main(int argc, char **argv) {
         struct timespec ts;
@@ -43,6 +68,8 @@ int main(int argc, char **argv) {
                 if (write(nfd, "\n", 1) == 1)
                         close(nfd);
         }
+        if (getenv("BENCH_SD_NOTIFY"))
+                sd_ready();
         if (code && *code)
                 return atoi(code);
         for (;;)

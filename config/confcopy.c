@@ -41,6 +41,8 @@ static const AlertRule default_rules[] = {
         { SEV_CRITICAL, EVK_RESTART, 5, 10 * USEC_PER_MINUTE },
         { SEV_CRITICAL, EVK_HEALTH_FAILURE, 20, 5 * USEC_PER_MINUTE },
         { SEV_FATAL, ALERT_EVENT_GAVE_UP, 1, USEC_PER_MINUTE },
+        /* only workers with a wait-timeout count these */
+        { SEV_WARNING, EVK_WAIT_TIMEOUT, 1, 10 * USEC_PER_MINUTE },
 };
 
 static int copy_alerts(cfg_t *sec, AlertConfig *ret) {
@@ -120,9 +122,34 @@ static int copy_status_words(cfg_t *hs, HealthWords *ret) {
         return oom ? -ENOMEM : 0;
 }
 
+/* `after`, already checked entry by entry (config.c); the names are checked as a graph later. */
+static int copy_after(cfg_t *w, WorkerConfig *ret) {
+        unsigned n = cfg_size(w, "after");
+
+        ret->after = calloc(n + 1, sizeof(WorkerDep));
+        if (!ret->after)
+                return -ENOMEM;
+        for (unsigned k = 0; k < n; k++) {
+                const char *s = cfg_getnstr(w, "after", k), *err;
+                DepEntry e;
+
+                if (dep_parse(s, &e, &err) < 0)
+                        return -EINVAL;
+                ret->after[k] = (WorkerDep) {
+                        .name = strndup(s, e.len), .cond = e.cond, .bind = e.bind,
+                };
+                if (!ret->after[k].name)
+                        return -ENOMEM;
+                ret->n_after++;
+        }
+        return 0;
+}
+
 static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alerts,
                        WorkerConfig *ret) {
-        cfg_t *rs = cfg_getsec(w, "restart"), *hs = cfg_getsec(w, "health");
+        cfg_t *rs = cfg_getsec(w, "restart");
+        /* asked only when present: libconfuse reports an absent one as "no such option" */
+        cfg_t *hs = cfg_size(w, "health") > 0 ? cfg_getsec(w, "health") : NULL;
         cfg_t *es = cfg_size(w, "errors") > 0 ? cfg_getsec(w, "errors") : NULL;
         const char *err;
         bool oom = false;
@@ -155,6 +182,11 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
                 .limit_nofile = cfg_getint(w, "limit-nofile"),
                 .log_dir = strdup_or_null(cfg_getstr(w, "log-dir") ?: global_log_dir, &oom),
                 .log_file = strdup_or_null(cfg_getstr(w, "log-file"), &oom),
+                .oneshot = cfg_getint(w, "type") == 1,
+                .wait_timeout = (usec_t) cfg_getint(w, "wait-timeout"),
+
+                .ready_timeout = (usec_t) cfg_getint(w, "ready-timeout"),
+                .watchdog = (usec_t) cfg_getint(w, "watchdog"),
         };
         if (hs)
                 ret->health = (HealthConfig) {
@@ -186,6 +218,17 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
         if (copy_alerts(cfg_size(w, "alerts") > 0 ? cfg_getsec(w, "alerts") : global_alerts,
                         &ret->alerts) < 0)
                 return -ENOMEM;
+        if (copy_after(w, ret) < 0)
+                return -ENOMEM;
+        if (cfg_getstr(w, "ready")) {
+                const char *regex;
+
+                /* already checked during the parse */
+                (void) worker_ready_parse(cfg_getstr(w, "ready"), &ret->ready, &ret->ready_fd,
+                                          &regex);
+                if (regex && !(ret->ready_log = strdup(regex)))
+                        return -ENOMEM;
+        }
         /* already validated during the parse, so only memory can fail here */
         return argv_split(ret->command, &ret->argv, &err);
 }

@@ -10,6 +10,7 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <confuse.h>
+#include <pcre2.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -99,6 +100,9 @@ static const struct {
         { "resolve-after", 0, USEC_PER_DAY },
         { "resend", USEC_PER_SEC, USEC_PER_HOUR },
         { "textfile-interval", CFG_METRICS_MIN_INTERVAL, CFG_METRICS_MAX_INTERVAL },
+        { "wait-timeout", 0, 7 * USEC_PER_DAY },
+        { "ready-timeout", 0, USEC_PER_DAY },
+        { "watchdog", 0, USEC_PER_DAY },
 };
 
 static int cb_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
@@ -159,6 +163,54 @@ static int cb_fraction(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *resu
         }
         *(double *) result = f;
         return 0;
+}
+
+static int cb_type(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        if (strcmp(value, "simple") == 0 || strcmp(value, "oneshot") == 0) {
+                *(long *) result = strcmp(value, "oneshot") == 0;
+                return 0;
+        }
+        cfg_error(cfg, "%s: unknown type '%s', expected simple or oneshot", opt->name, value);
+        return -1;
+}
+
+/* A worker's readiness: started, healthy, notify, fd:N or log:REGEX (compiled here once, so a
+ * bad pattern is an error of the file, with PCRE2's reason). */
+static int validate_worker_ready(cfg_t *cfg, cfg_opt_t *opt) {
+        const char *s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1), *regex;
+        PCRE2_UCHAR msg[160];
+        PCRE2_SIZE at;
+        pcre2_code *re;
+        WorkerReady kind;
+        int fd, err;
+
+        if (worker_ready_parse(s, &kind, &fd, &regex) < 0) {
+                cfg_error(cfg, "%s: unknown value '%s', expected started, healthy, notify, "
+                          "fd:N (N from 3 to 255) or \"log:REGEX\"", opt->name, s);
+                return -1;
+        }
+        if (kind != WREADY_LOG)
+                return 0;
+        re = pcre2_compile((PCRE2_SPTR) regex, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err, &at, NULL);
+        if (!re) {
+                (void) pcre2_get_error_message(err, msg, sizeof msg);
+                cfg_error(cfg, "%s: invalid pattern '%s' at offset %zu: %s, expected a PCRE2 "
+                          "regular expression", opt->name, regex, (size_t) at, (char *) msg);
+                return -1;
+        }
+        pcre2_code_free(re);
+        return 0;
+}
+
+/* The kind of the worker's `ready`, already checked; WREADY_AUTO when it is not set. */
+static WorkerReady ready_kind(cfg_t *w) {
+        const char *s = cfg_getstr(w, "ready"), *regex;
+        WorkerReady kind = WREADY_AUTO;
+        int fd;
+
+        if (s)
+                (void) worker_ready_parse(s, &kind, &fd, &regex);
+        return kind;
 }
 
 static int cb_degraded(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
@@ -546,6 +598,136 @@ static bool valid_worker_name(const char *s) {
         return true;
 }
 
+/*
+ * Where each worker's `after` was set: the graph is checked once every worker is known, after
+ * the parse, and its errors point there.  Reset by every conf_load().
+ */
+typedef struct AfterLine {
+        char *worker;
+        unsigned line;
+} AfterLine;
+
+static AfterLine *after_lines;
+static size_t n_after_lines;
+
+static void after_lines_clear(void) {
+        for (size_t k = 0; k < n_after_lines; k++)
+                free(after_lines[k].worker);
+        free(after_lines);
+        after_lines = NULL;
+        n_after_lines = 0;
+}
+
+static unsigned after_line(const char *worker) {
+        for (size_t k = n_after_lines; k > 0; k--)
+                if (strcmp(after_lines[k - 1].worker, worker) == 0)
+                        return after_lines[k - 1].line;
+        return 0;
+}
+
+/* Each entry is "name" or "name:condition"; the names are checked once every worker is known. */
+static int validate_after(cfg_t *cfg, cfg_opt_t *opt) {
+        AfterLine *l;
+
+        for (unsigned i = 0; i < cfg_opt_size(opt); i++) {
+                const char *s = cfg_opt_getnstr(opt, i), *err;
+                DepEntry e;
+
+                if (dep_parse(s, &e, &err) < 0) {
+                        cfg_error(cfg, "%s: entry %u '%s': %s, expected \"worker\" or "
+                                  "\"worker:ready\", \"worker:started\", \"worker:completed\", "
+                                  "each optionally with \":bind\"", opt->name, i + 1, s, err);
+                        return -1;
+                }
+        }
+        l = reallocarray(after_lines, n_after_lines + 1, sizeof *l);
+        if (!l)
+                return -1;
+        after_lines = l;
+        l[n_after_lines] = (AfterLine) { strdup(cfg_title(cfg) ?: ""), (unsigned) cfg->line };
+        if (!l[n_after_lines].worker)
+                return -1;
+        n_after_lines++;
+        return 0;
+}
+
+/* A worker of `after` that is not configured, or itself: the first one, or NULL. */
+static const char *unknown_dep(const Config *c, const WorkerConfig *w, size_t *ret_self) {
+        for (size_t k = 0; k < w->n_after; k++) {
+                const WorkerConfig *d = conf_find_worker(c, w->after[k].name);
+
+                if (!d)
+                        return w->after[k].name;
+                if (d == w) {
+                        *ret_self = k;
+                        return w->after[k].name;
+                }
+        }
+        return NULL;
+}
+
+/* "a after b after a": the cycle found, as the error names it. */
+static void print_cycle(const Config *c, const char *shown, const size_t *path, int len) {
+        const WorkerConfig *first = &c->workers[path[0]];
+
+        fprintf(cfg_errors, "%s:%u: worker '%s': dependency cycle: ", shown, first->after_line,
+                first->name);
+        for (int k = 0; k < len; k++)
+                fprintf(cfg_errors, "%s after ", c->workers[path[k]].name);
+        fprintf(cfg_errors, "%s, expected `after` to form no cycle\n", first->name);
+}
+
+/* The dependency graph, once every worker is known: names that exist, no self, no cycle. */
+static int check_after(const Config *c, const char *shown) {
+        _cleanup_free_ size_t *edges = NULL, *n_edges = NULL, *path = NULL;
+        _cleanup_free_ const size_t **rows = NULL;
+        size_t total = 0, self = SIZE_MAX;
+        int len;
+
+        for (size_t w = 0; w < c->n_workers; w++) {
+                const WorkerConfig *wc = &c->workers[w];
+                const char *bad = unknown_dep(c, wc, &self);
+
+                if (bad && self != SIZE_MAX) {
+                        fprintf(cfg_errors, "%s:%u: worker '%s': after names itself, expected "
+                                "other workers\n", shown, wc->after_line, wc->name);
+                        return -EINVAL;
+                }
+                if (bad) {
+                        fprintf(cfg_errors, "%s:%u: worker '%s': after names '%s', which is not "
+                                "configured, expected the name of a worker section\n", shown,
+                                wc->after_line, wc->name, bad);
+                        return -EINVAL;
+                }
+                total += wc->n_after;
+        }
+        if (total == 0)
+                return 0;
+        edges = calloc(total + 1, sizeof(size_t));
+        n_edges = calloc(c->n_workers + 1, sizeof(size_t));
+        rows = calloc(c->n_workers + 1, sizeof(size_t *));
+        path = calloc(c->n_workers + 1, sizeof(size_t));
+        if (!edges || !n_edges || !rows || !path)
+                return -ENOMEM;
+        total = 0;
+        for (size_t w = 0; w < c->n_workers; w++) {
+                rows[w] = edges + total;
+                n_edges[w] = c->workers[w].n_after;
+                for (size_t k = 0; k < c->workers[w].n_after; k++)
+                        edges[total++] = (size_t) (conf_find_worker(c, c->workers[w].after[k].name) -
+                                                   c->workers);
+        }
+        len = dep_find_cycle(&(DepGraph) { .n = c->n_workers, .edges = rows, .n_edges = n_edges },
+                             path);
+        if (len < 0)
+                return len;
+        if (len > 0) {
+                print_cycle(c, shown, path, len);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 /* Called by libconfuse at the end of each worker section: checks that need several keys. */
 static int validate_worker(cfg_t *cfg, cfg_opt_t *opt) {
         cfg_t *w = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
@@ -569,6 +751,16 @@ static int validate_worker(cfg_t *cfg, cfg_opt_t *opt) {
         if (cfg_size(w, "health") > 0 && !cfg_getstr(cfg_getsec(w, "health"), "url")) {
                 cfg_error(cfg, "worker '%s': health section without 'url', expected the URL to "
                           "probe", cfg_title(w));
+                return -1;
+        }
+        if (ready_kind(w) == WREADY_HEALTHY && cfg_size(w, "health") == 0) {
+                cfg_error(cfg, "worker '%s': ready = healthy without a health section, expected "
+                          "a health section or another ready", cfg_title(w));
+                return -1;
+        }
+        if (cfg_getint(w, "watchdog") > 0 && ready_kind(w) != WREADY_NOTIFY) {
+                cfg_error(cfg, "worker '%s': watchdog without ready = notify, expected ready = "
+                          "notify (WATCHDOG=1 comes over its NOTIFY_SOCKET)", cfg_title(w));
                 return -1;
         }
         if (cfg_getint(rs, "max-delay") < cfg_getint(rs, "backoff")) {
@@ -665,6 +857,12 @@ static cfg_opt_t worker_opts[] = {
         DURATION("stop-timeout", 10 * USEC_PER_SEC),
         DURATION("start-secs", USEC_PER_SEC),
         CFG_BOOL("required", cfg_false, CFGF_NONE),
+        CFG_STR_LIST("after", "{}", CFGF_NONE),
+        CFG_INT_CB("type", 0, CFGF_NONE, cb_type), /* 1: oneshot */
+        DURATION("wait-timeout", 0),
+        CFG_STR("ready", NULL, CFGF_NODEFAULT), /* started, healthy, notify, fd:N, log:REGEX */
+        DURATION("ready-timeout", CFG_READY_TIMEOUT),
+        DURATION("watchdog", 0),
         CFG_INT("limit-nproc", 0, CFGF_NONE),
         CFG_INT("limit-nofile", 0, CFGF_NONE),
         CFG_STR("log-dir", NULL, CFGF_NODEFAULT),
@@ -782,6 +980,8 @@ static cfg_t *new_cfg(void) {
         cfg_set_validate_func(cfg, "worker", validate_worker);
         cfg_set_validate_func(cfg, "worker|command", validate_command);
         cfg_set_validate_func(cfg, "worker|environment", validate_environment);
+        cfg_set_validate_func(cfg, "worker|after", validate_after);
+        cfg_set_validate_func(cfg, "worker|ready", validate_worker_ready);
         cfg_set_validate_func(cfg, "worker|instances", validate_instances);
         cfg_set_validate_func(cfg, "worker|directory", validate_path);
         cfg_set_validate_func(cfg, "worker|env-file", validate_path);
@@ -866,6 +1066,14 @@ int conf_load(const char *raw, const char *path, const char *name, Config **ret,
         r = cfg ? parse_text(cfg, raw, path, name ?: path) : -ENOMEM;
         if (r >= 0)
                 r = conf_copy(cfg, path, ret);
+        if (r >= 0) {
+                for (size_t w = 0; w < (*ret)->n_workers; w++)
+                        (*ret)->workers[w].after_line = after_line((*ret)->workers[w].name);
+                r = check_after(*ret, name ?: path);
+                if (r < 0)
+                        *ret = conf_free(*ret);
+        }
+        after_lines_clear();
         if (cfg)
                 cfg_free(cfg);
         fclose(cfg_errors);

@@ -105,6 +105,39 @@ static void worker_config_done(WorkerConfig *w) {
         free(w->health.words.field);
         free(w->alerts.rules);
         free(w->errors.match);
+        for (size_t k = 0; k < w->n_after; k++)
+                free(w->after[k].name);
+        free(w->after);
+        free(w->ready_log);
+}
+
+int worker_ready_parse(const char *s, WorkerReady *ret_kind, int *ret_fd, const char **ret_regex) {
+        static const char *const names[] = { "started", "healthy", "notify" };
+        static const WorkerReady kinds[] = { WREADY_STARTED, WREADY_HEALTHY, WREADY_NOTIFY };
+        char *end;
+        long fd;
+
+        *ret_fd = 0;
+        *ret_regex = NULL;
+        for (size_t k = 0; k < ELEMENTSOF(names); k++)
+                if (strcmp(s, names[k]) == 0) {
+                        *ret_kind = kinds[k];
+                        return 0;
+                }
+        if (strncmp(s, "log:", 4) == 0 && s[4]) {
+                *ret_kind = WREADY_LOG;
+                *ret_regex = s + 4;
+                return 0;
+        }
+        if (strncmp(s, "fd:", 3) != 0)
+                return -EINVAL;
+        errno = 0;
+        fd = strtol(s + 3, &end, 10);
+        if (errno != 0 || end == s + 3 || *end || fd < 3 || fd > 255)
+                return -EINVAL;
+        *ret_kind = WREADY_FD;
+        *ret_fd = (int) fd;
+        return 0;
 }
 
 Config *conf_free(Config *c) {

@@ -13,6 +13,7 @@
 #include "classify.h"
 #include "cleanexit.h"
 #include "defaults.h"
+#include "depgraph.h"
 #include "escalate.h"
 #include "logconf.h"
 #include "macro.h"
@@ -84,6 +85,24 @@ typedef struct SinkConfig {
         unsigned output_lines; /* at most that many of them; 0: all that were kept */
 } SinkConfig;
 
+/* When a new process of a worker counts as ready (STARTING -> RUNNING). */
+typedef enum WorkerReady {
+        WREADY_AUTO,    /* healthy with a health section, started otherwise */
+        WREADY_STARTED, /* after start-secs */
+        WREADY_HEALTHY, /* the first good probe answer */
+        WREADY_NOTIFY,  /* READY=1 on its NOTIFY_SOCKET */
+        WREADY_FD,      /* a newline written to fd ready_fd */
+        WREADY_LOG,     /* a line of its output matches ready_log (PCRE2) */
+        _WREADY_MAX,
+} WorkerReady;
+
+/* One `after` entry: the worker named, and what of it is waited for. */
+typedef struct WorkerDep {
+        char *name;
+        DepCond cond;
+        bool bind;      /* restarted after it whenever it restarts */
+} WorkerDep;
+
 typedef struct WorkerConfig {
         char *name;
         char *command;
@@ -114,6 +133,18 @@ typedef struct WorkerConfig {
         char *log_file;    /* NULL: log-dir/<worker>/<worker>.log; else this path (%i: index) */
         LogConfig log;     /* the global log section, overridden key by key */
         ErrorsConfig errors;
+        /* dependencies: started once every worker of `after` is ready (daemon/deps.c) */
+        WorkerDep *after;
+        size_t n_after;
+        unsigned after_line; /* where `after` was set, for the graph's errors */
+        bool oneshot;        /* type = oneshot: runs to completion, exit 0 is done */
+        usec_t wait_timeout; /* WAITING longer than this: a warning and an alert; 0: never */
+        /* readiness told by the process itself (daemon/readiness.c) */
+        WorkerReady ready;
+        int ready_fd;         /* WREADY_FD: the descriptor it writes a line to */
+        char *ready_log;      /* WREADY_LOG: the pattern */
+        usec_t ready_timeout; /* notify, fd: not ready by then is a failed start */
+        usec_t watchdog;      /* notify: WATCHDOG=1 at least this often, or it restarts; 0: no */
 } WorkerConfig;
 
 typedef enum ReadyRule {
@@ -152,6 +183,10 @@ typedef struct Config {
 } Config;
 
 Config *conf_free(Config *c);
+
+/* A worker's `ready`: started, healthy, notify, fd:N (3 to 255) or log:REGEX (*ret_regex points
+ * into s).  -EINVAL for anything else. */
+int worker_ready_parse(const char *s, WorkerReady *ret_kind, int *ret_fd, const char **ret_regex);
 
 /* Does anything in this configuration talk HTTP (probes, webhooks)? */
 bool conf_needs_http(const Config *c);

@@ -30,6 +30,8 @@
 
 #define CFG_MAX_INSTANCES 1000
 #define CFG_MAX_WORKERS 10000
+/* ready = notify or fd:N: not ready by then is a failed start */
+#define CFG_READY_TIMEOUT (60 * USEC_PER_SEC)
 #define CFG_MAX_GIVE_UP 1000
 
 /* crash context: log { tail } lines kept per instance, within CFG_TAIL_BYTES of output */

@@ -227,6 +227,7 @@ int svd_outs_add(Parser *p, Outs *outs, const char *name, const Program *pg, lon
                 .num = num,
                 .file = pg->sec->file,
                 .line = pg->sec->line,
+                .autostart = pg->autostart,
                 .text = text,
         };
         if (!outs->v[outs->n].name) {
@@ -299,6 +300,49 @@ static void emit_globals(Parser *p, FILE *o, const Globals *g) {
         }
 }
 
+/* supervisord's start order: by group priority, then by the program's own. */
+static bool same_level(const Out *x, const Out *y) {
+        return x->group_priority == y->group_priority && x->priority == y->priority;
+}
+
+/*
+ * priority as a start order: a worker comes after every autostart worker of the nearest lower
+ * priority that has one, ":started" (spawned, not ready: supervisord never waits for more), so
+ * a stop goes the other way round.  Equal priorities (the default 999 everywhere) stay free.
+ */
+static void emit_worker(FILE *o, const Outs *outs, size_t i) {
+        const Out *x = &outs->v[i];
+        size_t len = strlen(x->text), lo, hi;
+        const char *sep = " ";
+
+        for (lo = i; lo > 0 && same_level(&outs->v[lo - 1], x); lo--)
+                ;
+        /* the nearest lower level with an autostart worker: [lo, hi) */
+        for (hi = lo; lo > 0; hi = lo) {
+                bool any = false;
+
+                for (lo = hi; lo > 0 && same_level(&outs->v[lo - 1], &outs->v[hi - 1]); lo--)
+                        any = any || outs->v[lo - 1].autostart;
+                if (any)
+                        break;
+        }
+        if (lo == hi || len < 2 || strcmp(x->text + len - 2, "}\n") != 0) {
+                fputs(x->text, o);
+                return;
+        }
+        fwrite(x->text, 1, len - 2, o);
+        fputs("    after        = {", o);
+        for (size_t k = lo; k < hi; k++)
+                if (outs->v[k].autostart) {
+                        fputs(sep, o);
+                        fputc('"', o);
+                        fputs(outs->v[k].name, o);
+                        fputs(":started\"", o);
+                        sep = ", ";
+                }
+        fputs(" }   # priority\n}\n", o);
+}
+
 int svd_emit(Parser *p, const char *path, const Globals *g, const char *groups, const Outs *outs,
              char **ret) {
         _cleanup_free_ char *text = NULL;
@@ -315,7 +359,7 @@ int svd_emit(Parser *p, const char *path, const Globals *g, const char *groups, 
         fputs(groups, o);
         for (size_t i = 0; i < outs->n; i++) {
                 fputc('\n', o);
-                fputs(outs->v[i].text, o);
+                emit_worker(o, outs, i);
         }
         if (fclose(o) != 0)
                 return svd_fail(p, -ENOMEM, NO_FILE, 0, "out of memory");

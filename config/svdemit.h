@@ -76,6 +76,7 @@ typedef struct Out {
         const char *program; /* the program's name */
         long num;
         unsigned file, line; /* its program's section */
+        bool autostart;
         char *text;
 } Out;
 

@@ -217,7 +217,8 @@ static void worker_errors(json_t *w, char *buf, size_t len) {
 
 /* The INFO column: when the next start comes, and why. */
 static void describe_info(json_t *i, char *buf, size_t len) {
-        const char *reason = json_string_value(json_object_get(i, "reason"));
+        const char *reason = json_string_value(json_object_get(i, "reason")) ?:
+                             json_string_value(json_object_get(i, "notify_status"));
         json_t *retry = json_object_get(i, "next_retry_s");
         char rb[32];
 

@@ -150,6 +150,8 @@ static int build_env(const LaunchSpec *i, char ***ret, char *reason, size_t len)
         snprintf(idx, sizeof idx, "UPKEEP_INSTANCE=%u", i->index);
         if ((r = env_add(&l, buf)) < 0 || (r = env_add(&l, idx)) < 0)
                 goto out;
+        if (i->extra_env && (r = env_add_all(&l, i->extra_env)) < 0)
+                goto out;
         r = env_merge(&l, ret);
 out:
         free(l.e);
@@ -236,11 +238,15 @@ static int attach_output(const LaunchSpec *i, int *ret_out_w, int *ret_err_w, ch
                 goto fail_errno;
         err_r = p[0], err_w = p[1];
         r = output_attach(e, *i->log_output, log, out_r, false);
+        if (r >= 0 && i->line_watch)
+                output_watch(out_r, i->line_watch, i->line_data);
         if (r >= 0)
                 out_r = -1; /* taken over: EOF ends the stream once every writer is gone */
         if (r >= 0)
                 r = fault("output-attach") ? -EMFILE
                                            : output_attach(e, *i->log_output, log, err_r, true);
+        if (r >= 0 && i->line_watch)
+                output_watch(err_r, i->line_watch, i->line_data);
         if (r >= 0)
                 err_r = -1;
         if (r < 0) {
@@ -255,6 +261,14 @@ fail_errno:
         r = negative_errno();
         snprintf(reason, len, "cannot spawn: %s", strerror(-r));
         return r;
+}
+
+/* WATCHDOG_PID= is the child's own pid, only known in the child: spawn writes it there. */
+static char *pid_slot(char **env) {
+        for (char **e = env; e && *e; e++)
+                if (strncmp(*e, "WATCHDOG_PID=", 13) == 0 && strlen(*e) >= 13 + 10)
+                        return *e + 13;
+        return NULL;
 }
 
 int launch_instance(const LaunchSpec *i, pid_t *ret_pid, int *ret_errpipe, char *reason,
@@ -282,6 +296,7 @@ int launch_instance(const LaunchSpec *i, pid_t *ret_pid, int *ret_errpipe, char 
         if (r < 0)
                 return r;
         r = spawn_process(&(SpawnSpec) {
+                                  .pid_slot = pid_slot(env),
                                   .argv = argv, .envp = env,
                                   .set_credentials = cred.change, .uid = cred.uid,
                                   .gid = cred.gid, .groups = cred.groups,
@@ -291,6 +306,8 @@ int launch_instance(const LaunchSpec *i, pid_t *ret_pid, int *ret_errpipe, char 
                                   .limit_nproc = (unsigned long) MAX(w->limit_nproc, 0),
                                   .limit_nofile = (unsigned long) MAX(w->limit_nofile, 0),
                                   .stdout_fd = out_w, .stderr_fd = err_w,
+                                  .extra_fd = i->ready_fd,
+                                  .extra_target = w->ready == WREADY_FD ? w->ready_fd : 0,
                           }, ret_pid, ret_errpipe);
         if (r < 0)
                 snprintf(reason, len, "cannot spawn: %s", strerror(-r));

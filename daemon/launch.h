@@ -22,6 +22,10 @@ typedef struct LaunchSpec {
         LogOutput **log_output;    /* the instance's worker output, kept across runs */
         bool *env_warned;          /* the worker's: the world-readable env-file warning was given */
         sd_event *event;
+        char *const *extra_env;    /* NOTIFY_SOCKET= and the like (readiness.c); NULL: none */
+        int ready_fd;              /* ready = fd:N: the write end, given as cfg->ready_fd */
+        OutputLineFn line_watch;   /* ready = "log:REGEX": its output lines go there too */
+        void *line_data;
 } LaunchSpec;
 
 /* Start the instance's process; on failure *reason says why (there is no process then). */

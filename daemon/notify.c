@@ -35,7 +35,8 @@ static bool instance_ready(const Supervisor *s, const InstanceView *i) {
         if (!i->cfg->autostart)
                 return true;
         if (sup_config(s)->ready == READY_STARTED)
-                return i->spawn_attempted;
+                /* one that waits for its dependencies was started as far as upkeepd goes */
+                return i->spawn_attempted || i->state == STATE_WAITING;
         if (i->state == STATE_FATAL || i->state == STATE_EXITED)
                 return true;
         if (i->state != STATE_RUNNING)
@@ -65,6 +66,9 @@ static void notify_state_changed(Supervisor *s) {
                  counts[STATE_RUNNING], counts[STATE_STARTING], counts[STATE_BACKOFF],
                  counts[STATE_FATAL],
                  counts[STATE_STOPPED] + counts[STATE_EXITED] + counts[STATE_STOPPING]);
+        if (counts[STATE_WAITING] > 0) /* only then: the usual line stays as it was */
+                snprintf(status + strlen(status), sizeof status - strlen(status), ", %u waiting",
+                         counts[STATE_WAITING]);
         if (strcmp(status, last_status) != 0) {
                 snprintf(last_status, sizeof last_status, "%s", status);
                 (void) sd_notifyf(false, "STATUS=%s", status);

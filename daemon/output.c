@@ -91,6 +91,8 @@ struct Stream {
         size_t max_line;
         char prefix[96];
         size_t prefix_len;
+        OutputLineFn watch;      /* output_watch(): the lines go there too */
+        void *watch_data;
 };
 
 static Stream *streams;
@@ -221,6 +223,20 @@ static void drop_episode_end(LogOutput *o) {
         o->episode_dropped = 0;
 }
 
+/* The lines just framed, to the stream's watcher (a line cut at max-line comes in pieces). */
+static void watch_lines(Stream *st, const char *in, size_t len) {
+        while (len > 0 && st->watch) {
+                const char *nl = memchr(in, '\n', len);
+                size_t n = nl ? (size_t) (nl - in) : len;
+
+                if (!st->watch(st->watch_data, in, n))
+                        st->watch = NULL;
+                n += nl != NULL;
+                in += n;
+                len -= n;
+        }
+}
+
 static LineResult frame(Stream *st, const char *in, size_t len, bool eof) {
         char stamp[LOGLINE_TIMESTAMP_MAX + 1];
         size_t stamp_len = st->timestamps ? stamp_now(stamp) : 0;
@@ -236,6 +252,8 @@ static LineResult frame(Stream *st, const char *in, size_t len, bool eof) {
         dest_commit(st->out->dest, out.used);
         /* what went out, raw: at most the ring's size is copied, whatever the chunk */
         tail_feed(&st->out->tail, in, res.consumed);
+        if (st->watch)
+                watch_lines(st, in, res.consumed);
         return res;
 }
 
@@ -800,6 +818,21 @@ void output_freeze(LogOutput *o, const char *instance, const char *why, char **s
         tail_indent(*slot, "    | ", msg, sizeof msg);
         log_fields(LOG_NOTICE, instance, "last-output", LOG_KV(LF_S("cause", why)),
                    "last output before %s:\n%s", why, msg);
+}
+
+void output_watch(int pipe_fd, OutputLineFn fn, void *userdata) {
+        for (Stream *st = streams; st; st = st->next)
+                if (st->fd == pipe_fd && !st->eof) {
+                        st->watch = fn;
+                        st->watch_data = userdata;
+                        return;
+                }
+}
+
+void output_unwatch(void *userdata) {
+        for (Stream *st = streams; st; st = st->next)
+                if (st->watch && st->watch_data == userdata)
+                        st->watch = NULL;
 }
 
 /* ---- status and control ----------------------------------------------------------------------- */

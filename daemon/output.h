@@ -63,6 +63,13 @@ typedef void (*output_app_errors_t)(void *userdata, LogOutput *o, const unsigned
 void output_set_app_errors_hook(output_app_errors_t hook, void *userdata);
 /* The last line that counted as an application error in o, and its kind; NULL: none yet. */
 const char *output_last_error(const LogOutput *o, AppErrorKind *ret_kind);
+/*
+ * The lines of the stream attached with pipe_fd go to fn as well, as they are framed, until fn
+ * returns false or output_unwatch(userdata) (ready = "log:REGEX", readiness.c).
+ */
+typedef bool (*OutputLineFn)(void *userdata, const char *line, size_t len);
+void output_watch(int pipe_fd, OutputLineFn fn, void *userdata);
+void output_unwatch(void *userdata);
 /* The instance goes away: drop its reference to its output.  Returns NULL. */
 LogOutput *output_release(LogOutput *o);
 

@@ -8,6 +8,7 @@
 
 #include "alerts.h"
 #include "collector.h"
+#include "deps.h"
 #include "log.h"
 #include "looptime.h"
 #include "output.h"
@@ -33,13 +34,19 @@ static StatusProbe status_probe(const Probe *p) {
         };
 }
 
-static json_t *instance_json(const Instance *inst, usec_t t) {
+static json_t *instance_json(const Supervisor *sup, const Instance *inst, usec_t t) {
         OutputSpec spec = {};
         StatusProbe probe;
         InstanceView i;
+        char waiting[320];
 
         sup_instance_view(inst, &i);
         probe = status_probe(i.probe);
+        if (i.state == STATE_WAITING) {
+                /* what it waits for, now: that one's state and retry time move on */
+                deps_describe(sup, inst, t, waiting, sizeof waiting);
+                i.reason = waiting;
+        }
         return status_instance_json(&(StatusInstance) {
                                             .name = i.name,
                                             .index = i.index,
@@ -55,6 +62,7 @@ static json_t *instance_json(const Instance *inst, usec_t t) {
                                             .exit_signal = i.exit_signal,
                                             .reason = i.reason,
                                             .last_output = i.last_output,
+                                            .notify_status = i.notify_status,
                                             .probe = i.probe->url ? &probe : NULL,
                                             .output = output_json(i.log_output,
                                                                       sup_output_spec(inst, &spec)),
@@ -100,7 +108,7 @@ static json_t *status_json(Supervisor *sup, const char *name, ProtoError *ret_er
                         if (!match && strcmp(name, sup_instance_name(i)) != 0)
                                 continue;
                         sup_instance_view(i, &v);
-                        json_array_append_new(insts, instance_json(i, t));
+                        json_array_append_new(insts, instance_json(sup, i, t));
                         not_running += status_not_running(v.state);
                 }
                 if (json_array_size(insts) == 0) {
@@ -151,6 +159,12 @@ static json_t *command_json(Supervisor *sup, FsmEvent ev, const char *name, Prot
                 const char *done = sup_recovering(sup) && ev != EV_STOP ? "queued"
                                                                         : done_words[ev];
                 const char *iname = sup_instance_name(l[k]);
+                InstanceView v;
+
+                /* started, but for the workers it comes after: say so */
+                sup_instance_view(l[k], &v);
+                if (ev != EV_STOP && v.state == STATE_WAITING)
+                        done = "waiting";
 
                 if (r == REPLY_OK)
                         json_array_append_new(results, json_pack("{s:s, s:b, s:s}", "name",

@@ -54,6 +54,35 @@ static _Noreturn void child_fail(int errpipe, int stage) {
         _exit(127);
 }
 
+/* The child's pid, in decimal, where the parent left room for it (no allocation, no libc
+ * formatting: we run on the parent's memory). */
+static void write_pid(char *slot) {
+        char digits[12];
+        int n = 0;
+
+        for (unsigned long v = (unsigned long) getpid(); v > 0 || n == 0; v /= 10)
+                digits[n++] = (char) ('0' + v % 10);
+        for (int k = 0; k < n; k++)
+                slot[k] = digits[n - 1 - k];
+        slot[n] = '\0';
+}
+
+/* The readiness descriptor at the number the worker expects, kept across exec; errpipe moves
+ * out of its way first.  Returns where errpipe is now. */
+static int give_extra_fd(const SpawnSpec *sp, int errpipe) {
+        if (errpipe == sp->extra_target) {
+                errpipe = fcntl(errpipe, F_DUPFD_CLOEXEC, sp->extra_target + 1);
+                if (errpipe < 0)
+                        _exit(127);
+        }
+        if (sp->extra_fd == sp->extra_target) {
+                if (fcntl(sp->extra_fd, F_SETFD, 0) < 0)
+                        child_fail(errpipe, SPAWN_STDIO);
+        } else if (dup2(sp->extra_fd, sp->extra_target) < 0)
+                child_fail(errpipe, SPAWN_STDIO);
+        return errpipe;
+}
+
 /*
  * Runs in the child between clone and exec, on its own stack but in upkeepd's memory
  * (CLONE_VM): system calls only, nothing that allocates or takes a lock.
@@ -107,6 +136,10 @@ static int child_exec(void *userdata) {
          * Linux 5.11 this fails and only our own descriptors are close-on-exec.
          */
         (void) close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+        if (sp->extra_target > 2)
+                errpipe = give_extra_fd(sp, errpipe);
+        if (sp->pid_slot)
+                write_pid(sp->pid_slot);
         execvpe(sp->argv[0], sp->argv, sp->envp);
         child_fail(errpipe, SPAWN_EXEC);
 }

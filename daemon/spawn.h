@@ -35,6 +35,10 @@ typedef struct SpawnSpec {
         int umask;                /* -1: upkeepd's */
         unsigned long limit_nproc, limit_nofile; /* 0: inherited */
         int stdout_fd, stderr_fd; /* stdin is /dev/null; these stay the caller's */
+        int extra_fd;             /* given to the worker as extra_target (ready = fd:N) ... */
+        int extra_target;         /* ... when > 2; 0: none */
+        char *pid_slot;           /* in an envp string: the child writes its pid there (WATCHDOG_PID=),
+                                   * room for 10 digits and a NUL; NULL: none */
 } SpawnSpec;
 
 /*

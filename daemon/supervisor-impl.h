@@ -1,7 +1,7 @@
 /*
- * The supervisor's own structures, shared by the files that make it up (supervisor.c, and
- * supervisor-view.c for what the rest of upkeepd reads of it) and by nothing else: every other
- * part goes through supervisor.h.
+ * The supervisor's own structures, shared by the files that make it up (supervisor.c,
+ * supervisor-view.c for what the rest of upkeepd reads of it, supervisor-ready.c for the gate
+ * and readiness) and by nothing else: every other part goes through supervisor.h.
  */
 #pragma once
 
@@ -15,6 +15,7 @@
 #include "health.h"
 #include "output.h"
 #include "restartreason.h"
+#include "readiness.h"
 #include "window.h"
 
 typedef struct Instance Instance;
@@ -60,6 +61,8 @@ struct Instance {
         RestartReason restart_cause; /* of the next automatic restart; crash unless said */
         char *last_output;       /* crash context: its last lines when its run ended badly */
         bool output_frozen;      /* this run's end was frozen already (failed probes) */
+        bool stop_held;          /* to stop once its dependents are down (the gate, deps.c) */
+        Readiness ready;         /* ready = notify or fd:N: what the process says of itself */
 };
 
 struct Worker {
@@ -93,4 +96,19 @@ struct Supervisor {
         SupObserverSlot *observers;
         size_t n_observers;
         int exit_code;           /* what upkeepd exits with (a required worker's failure) */
+        const struct SupGate *gate; /* when an instance may start and stop (deps.c); NULL: always */
+        void *gate_userdata;
 };
+
+/* supervisor.c, for the other files of the supervisor: a transition, an event counted. */
+void instance_dispatch(Instance *i, FsmEvent ev);
+void instance_count_event(Instance *i, EventKind k);
+
+/* supervisor-ready.c: the supervisor's side of the gate and of readiness told by the process */
+bool instance_hold_stop(Instance *i);
+bool instance_ready_by_process(const Instance *i);
+ReadySpec *instance_ready_spec(Instance *i, ReadySpec *ret);
+/* The timer fired in STARTING while ready-timeout ran: the start failed (true), or not ours. */
+bool instance_ready_timed_out(Instance *i);
+/* WAITING for longer than wait-timeout: said, and counted for the alert rules; it waits on. */
+void instance_wait_timed_out(Instance *i);

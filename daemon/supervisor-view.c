@@ -127,6 +127,8 @@ void sup_instance_view(const Instance *i, InstanceView *ret) {
                 .log_output = i->log_output,
                 .restarts_by = i->restarts_by,
                 .last_output = i->last_output,
+                .stop_held = i->stop_held,
+                .notify_status = readiness_status(&i->ready),
         };
 }
 

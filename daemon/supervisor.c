@@ -70,8 +70,11 @@ static void schedule_cleanup(Supervisor *s);
 static int instance_configure(Instance *i);
 
 static int on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
+        Instance *i = userdata;
+
         (void) src, (void) usec;
-        dispatch(userdata, EV_TIMER);
+        if (!instance_ready_timed_out(i))
+                dispatch(i, EV_TIMER);
         return 0;
 }
 
@@ -125,11 +128,18 @@ static bool exit_is_clean(const Instance *i) {
         return clean_exits_test(&i->worker->cfg->clean, i->exit_code, i->exit_signal);
 }
 
+/* A oneshot's run to completion. */
+static bool exit_is_done(const Instance *i) {
+        return i->has_exited && !i->exit_signal && i->exit_code == 0;
+}
+
 static bool restart_wanted(const Instance *i, FsmEvent ev) {
         const WorkerConfig *w = i->worker->cfg;
 
         if (i->worker->sup->shutting_down || i->worker->retiring)
                 return false;
+        if (w->oneshot && ev == EV_EXIT && exit_is_done(i))
+                return false; /* a oneshot that exited 0 has done its work */
         switch (w->policy) {
         case RESTART_ALWAYS:
                 return true;
@@ -142,6 +152,7 @@ static bool restart_wanted(const Instance *i, FsmEvent ev) {
 
 static void child_gone(Instance *i) {
         probe_end(&i->probe);
+        readiness_end(&i->ready);
         if (i->pid > 0)
                 children_forget(i->worker->sup->children, i->pid);
         if (i->errpipe >= 0)
@@ -184,7 +195,7 @@ static void on_child_exited(pid_t pid, const siginfo_t *si, void *userdata) {
                 snprintf(i->reason, sizeof i->reason, "%s", reason);
                 dispatch(i, EV_SPAWN_FAILED);
         } else {
-                if (i->state == STATE_STARTING)
+                if (i->state == STATE_STARTING && !(i->worker->cfg->oneshot && exit_is_done(i)))
                         snprintf(i->reason, sizeof i->reason, "exited too quickly");
                 else
                         i->reason[0] = '\0';
@@ -195,12 +206,16 @@ static void on_child_exited(pid_t pid, const siginfo_t *si, void *userdata) {
 static void do_spawn(Instance *i) {
         Supervisor *s = i->worker->sup;
         OutputSpec output;
+        char *const *extra_env;
         pid_t pid;
-        int errpipe, r;
+        int errpipe, ready_fd, r;
 
         i->reason[0] = '\0';
         i->restart_cause = RESTART_CRASH;
-        r = launch_instance(&(LaunchSpec) {
+        r = readiness_begin(&i->ready, instance_ready_spec(i, &(ReadySpec) {}), &extra_env,
+                            &ready_fd, i->reason, sizeof i->reason);
+        if (r >= 0)
+                r = launch_instance(&(LaunchSpec) {
                                     .cfg = i->worker->cfg,
                                     .index = i->index,
                                     .name = i->name,
@@ -208,9 +223,14 @@ static void do_spawn(Instance *i) {
                                     .log_output = &i->log_output,
                                     .env_warned = &i->worker->env_warned,
                                     .event = s->event,
+                                    .extra_env = extra_env,
+                                    .ready_fd = ready_fd,
+                                    .line_watch = i->ready.log ? readiness_line : NULL,
+                                    .line_data = &i->ready,
                             },
                             &pid, &errpipe, i->reason, sizeof i->reason);
         if (r < 0) {
+                readiness_end(&i->ready);
                 i->spawn_attempted = true;
                 dispatch(i, EV_SPAWN_FAILED);
                 return;
@@ -231,9 +251,19 @@ static void do_spawn(Instance *i) {
         i->output_frozen = false;
         i->started_at = loop_now(s->event);
         i->spawn_attempted = true;
+        readiness_spawned(&i->ready, pid);
         log_fields(LOG_DEBUG, i->name, "spawned", LOG_KV(LF_I("pid", pid)), "spawned pid %d",
                    (int) pid);
-        if (i->probe.url)
+        if (instance_ready_by_process(i)) {
+                /* READY=1 or the line on fd N makes it RUNNING; probes only watch its health */
+                if (i->probe.url)
+                        probe_begin(&i->probe, i->started_at);
+                if (i->worker->cfg->ready_timeout > 0)
+                        arm_timer(i, i->worker->cfg->ready_timeout);
+        } else if (i->probe.url && i->worker->cfg->ready == WREADY_STARTED) {
+                probe_begin(&i->probe, i->started_at);
+                arm_timer(i, i->worker->cfg->start_secs);
+        } else if (i->probe.url)
                 /* with probes, the first good answer makes it RUNNING, not start-secs */
                 probe_begin(&i->probe, i->started_at);
         else if (i->worker->cfg->start_secs == 0)
@@ -311,6 +341,8 @@ static void check_required(Instance *i) {
                 return;
         if (i->state != STATE_FATAL && i->state != STATE_EXITED)
                 return;
+        if (i->worker->cfg->oneshot && i->state == STATE_EXITED && exit_is_done(i))
+                return; /* done, as it should be */
         s->exit_code = i->exit_signal ? 128 + i->exit_signal : i->exit_code;
         if (s->exit_code == 0 && i->state == STATE_FATAL)
                 s->exit_code = 1;
@@ -365,8 +397,10 @@ static void log_transition(const Instance *i, InstanceState old, FsmEvent ev) {
                 log_ended(i, old, ev);
         else if (ev == EV_UNHEALTHY)
                 log_fields(LOG_NOTICE, i->name, "state-change",
-                           LOG_KV(LF_S("from", from), LF_S("to", to), LF_S("cause", "unhealthy")),
-                           "%s -> %s (unhealthy, restarting)", from, to);
+                           LOG_KV(LF_S("from", from), LF_S("to", to), LF_S("cause", "unhealthy"),
+                                  LF_S("reason", i->reason[0] ? i->reason : NULL)),
+                           "%s -> %s (%s, restarting)", from, to,
+                           i->reason[0] ? i->reason : "unhealthy");
         else if (i->state == STATE_RUNNING)
                 log_fields(LOG_INFO, i->name, "state-change",
                            LOG_KV(LF_S("from", from), LF_S("to", to), LF_I("pid", i->pid)),
@@ -394,6 +428,10 @@ static void run_actions(Instance *i, unsigned actions) {
         }
         if (actions & ACT_ARM_RETRY)
                 entered_fatal(i);
+        if ((actions & ACT_ARM_WAIT) && i->worker->cfg->wait_timeout > 0)
+                arm_timer(i, i->worker->cfg->wait_timeout);
+        if (actions & ACT_WAIT_TIMEOUT)
+                instance_wait_timed_out(i);
         if (actions & ACT_ARM_BACKOFF)
                 schedule_restart(i);
         if (actions & ACT_RESET_ATTEMPTS)
@@ -415,6 +453,10 @@ static void dispatch(Instance *i, FsmEvent ev) {
         FsmStep st = fsm_step(i->state, ev, &in);
         InstanceState old = i->state;
 
+        if ((st.actions & ACT_SPAWN) && s->gate && !s->gate->may_start(s->gate_userdata, i)) {
+                in.deps_unmet = true; /* a worker it comes after is not ready: WAITING */
+                st = fsm_step(i->state, ev, &in);
+        }
         i->pending_start = st.pending_start;
         i->pending_backoff = st.pending_backoff;
         circuit_follow(i, old, st.state, ev);
@@ -433,6 +475,14 @@ static void dispatch(Instance *i, FsmEvent ev) {
         }
         if (s->shutting_down && sup_all_down(s))
                 (void) sd_event_exit(s->event, 0);
+}
+
+void instance_dispatch(Instance *i, FsmEvent ev) {
+        dispatch(i, ev);
+}
+
+void instance_count_event(Instance *i, EventKind k) {
+        count_event(i, k);
 }
 
 /* Count n events in the worker's sliding windows, told to the observers once. */
@@ -504,6 +554,10 @@ FsmReply sup_command(Instance *i, FsmEvent ev) {
         /* remembered across reloads and upkeepd restarts: no autostart for it */
         i->admin_stopped = ev == EV_STOP;
         record_changed(i->worker->sup);
+        if (ev != EV_STOP)
+                i->stop_held = false;
+        else if (instance_hold_stop(i))
+                return REPLY_OK;
         dispatch(i, ev);
         if (ev == EV_RESTART)
                 i->restarts_by[RESTART_MANUAL]++;
@@ -571,6 +625,8 @@ void sup_start_all(Supervisor *s) {
 static void worker_stop(Worker *w) {
         for (unsigned k = 0; k < w->n_instances; k++) {
                 Instance *i = &w->instances[k];
+                if (instance_hold_stop(i))
+                        continue; /* its dependents stop first */
                 if (state_is_active(i->state))
                         dispatch(i, EV_STOP);
                 else
@@ -624,7 +680,8 @@ static void on_probe_count(void *userdata, EventKind k) {
 static void on_probe_report(void *userdata, const ProbeVerdict *v) {
         Instance *i = userdata;
 
-        if (v->good && i->state == STATE_STARTING)
+        if (v->good && i->state == STATE_STARTING &&
+            (i->worker->cfg->ready == WREADY_AUTO || i->worker->cfg->ready == WREADY_HEALTHY))
                 dispatch(i, EV_HEALTHY);
         else if (v->unhealthy) {
                 i->restart_cause = RESTART_HEALTH;
@@ -707,6 +764,7 @@ int worker_new(Supervisor *s, const WorkerConfig *cfg, Worker **ret) {
                 i->worker = wk;
                 i->index = k;
                 i->errpipe = -1;
+                readiness_init(&i->ready);
                 i->state = STATE_STOPPED;
                 i->state_since = loop_now(s->event);
                 if (wk->n_instances > 1)

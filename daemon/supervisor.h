@@ -51,6 +51,25 @@ typedef struct SupObserver {
 
 int sup_observe(Supervisor *s, const SupObserver *ops, void *userdata);
 
+/*
+ * Who says when an instance may start and when it may stop (deps.c: the dependencies between
+ * workers), set by upkeepd.c; the supervisor asks it and never names it.  Without one, always.
+ */
+typedef struct SupGate {
+        /* i is about to be spawned: false makes it WAITING until sup_gate_opened(i) */
+        bool (*may_start)(void *userdata, const Instance *i);
+        /* i, which has a process, is to stop: false holds the stop until sup_gate_opened(i) */
+        bool (*may_stop)(void *userdata, const Instance *i);
+        /* a stop was held */
+        void (*held)(void *userdata, const Instance *i);
+} SupGate;
+
+void sup_set_gate(Supervisor *s, const SupGate *ops, void *userdata);
+/* The gate opened for i: a WAITING instance starts, a held stop is carried out. */
+void sup_gate_opened(Instance *i);
+/* A worker i is bound to (after "x:bind") restarts: i restarts too, and waits for it again. */
+void sup_restart_bound(Instance *i, const char *cause);
+
 /* Takes over the configuration snapshot (freed with the supervisor). */
 int sup_new(sd_event *e, Config *config, Supervisor **ret);
 Supervisor *sup_free(Supervisor *s);
@@ -169,6 +188,8 @@ typedef struct InstanceView {
         const LogOutput *log_output; /* where its output goes (output.c); NULL before its first run */
         const uint64_t *restarts_by; /* [_RESTART_REASON_MAX]: restarts by reason */
         const char *last_output; /* crash context of its last bad end (output_freeze); NULL: none */
+        bool stop_held;          /* its stop waits for its dependents to be down */
+        const char *notify_status; /* ready = notify: STATUS= (or reloading, stopping); "" none */
 } InstanceView;
 
 void sup_instance_view(const Instance *i, InstanceView *ret);

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "control.h"
 #include "curl-dl.h"
+#include "deps.h"
 #include "log.h"
 #include "output.h"
 #include "notify.h"
@@ -37,6 +38,7 @@ static Supervisor *sup;
 static StateFile *state;
 static Alerts *alerts;
 static Exporter *exporter;
+static Deps *deps;
 
 static void usage(FILE *f) {
         fprintf(f,
@@ -260,6 +262,9 @@ static int observe(Supervisor *s, const char *socket_path) {
                              : statefile_default_path(socket_path ?: c->socket);
         if (!path)
                 return -ENOMEM;
+        r = deps_new(s, &deps); /* the gate, before anything starts */
+        if (r < 0)
+                return r;
         r = statefile_new(s, path, &state);
         if (r < 0)
                 return r;
@@ -358,6 +363,7 @@ int main(int argc, char **argv) {
         state = statefile_free(state);
         exporter = exporter_free(exporter);
         alerts = alerts_free(alerts); /* before the configuration its destinations point into */
+        deps = deps_free(deps);
         sup = sup_free(sup);
         output_done();
         curl_dl_unload();

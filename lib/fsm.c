@@ -7,7 +7,9 @@
  *     stop-timeout in STOPPING and retry-after in FATAL, and is disarmed in every other state;
  *   - an automatic restart goes through BACKOFF, unless the circuit breaker gives up: then
  *     FATAL, from which only retry-after (half-open) or an admin start leads out;
- *   - an admin start resets the backoff sequence, an automatic restart never does.
+ *   - an admin start resets the backoff sequence, an automatic restart never does;
+ *   - a spawn while a worker it comes after is not ready becomes WAITING instead (no process,
+ *     the timer means wait-timeout), left by EV_DEPS_READY or a stop; waiting kills nothing.
  */
 #include <string.h>
 
@@ -17,7 +19,7 @@
 static const char *const state_names[_STATE_MAX] = {
         [STATE_STOPPED] = "STOPPED",   [STATE_STARTING] = "STARTING", [STATE_RUNNING] = "RUNNING",
         [STATE_BACKOFF] = "BACKOFF",   [STATE_STOPPING] = "STOPPING", [STATE_EXITED] = "EXITED",
-        [STATE_FATAL] = "FATAL",
+        [STATE_FATAL] = "FATAL",       [STATE_WAITING] = "WAITING",
 };
 
 const char *state_to_string(InstanceState s) {
@@ -33,7 +35,7 @@ InstanceState state_from_string(const char *s) {
 
 bool state_is_active(InstanceState s) {
         return s == STATE_STARTING || s == STATE_RUNNING || s == STATE_BACKOFF ||
-               s == STATE_STOPPING;
+               s == STATE_STOPPING || s == STATE_WAITING;
 }
 
 const char *fsm_reply_to_string(FsmReply r) {
@@ -62,7 +64,7 @@ static FsmStep after_failure(const FsmInput *in, InstanceState if_no_restart) {
         return step(if_no_restart, ACT_DISARM);
 }
 
-FsmStep fsm_step(InstanceState s, FsmEvent ev, const FsmInput *in) {
+static FsmStep state_step(InstanceState s, FsmEvent ev, const FsmInput *in) {
         FsmStep r;
 
         switch (s) {
@@ -125,6 +127,22 @@ FsmStep fsm_step(InstanceState s, FsmEvent ev, const FsmInput *in) {
                         return refuse(s, REPLY_OK, false);
                 }
 
+        case STATE_WAITING:
+                switch (ev) {
+                case EV_START:
+                case EV_RESTART:
+                        /* an operator's start: backoff starts over, and it still waits */
+                        return step(STATE_STARTING, ACT_RESET_ATTEMPTS | ACT_SPAWN);
+                case EV_DEPS_READY:
+                        return step(STATE_STARTING, ACT_DISARM | ACT_SPAWN);
+                case EV_STOP:
+                        return step(STATE_STOPPED, ACT_DISARM);
+                case EV_TIMER:
+                        return step(STATE_WAITING, ACT_WAIT_TIMEOUT);
+                default:
+                        return refuse(s, REPLY_OK, false);
+                }
+
         case STATE_STOPPING:
                 switch (ev) {
                 case EV_START:
@@ -157,4 +175,20 @@ FsmStep fsm_step(InstanceState s, FsmEvent ev, const FsmInput *in) {
         default:
                 return refuse(s, REPLY_OK, false);
         }
+}
+
+/* A spawn that must wait for the workers it comes after becomes WAITING, with no process. */
+FsmStep fsm_step(InstanceState s, FsmEvent ev, const FsmInput *in) {
+        FsmStep r = state_step(s, ev, in);
+
+        if (in->deps_unmet && (r.actions & ACT_SPAWN)) {
+                r.actions &= ~(unsigned) ACT_SPAWN;
+                /* already waiting: its wait-timeout runs on */
+                if (s == STATE_WAITING)
+                        r.actions &= ~(unsigned) ACT_DISARM;
+                else
+                        r.actions |= ACT_DISARM | ACT_ARM_WAIT;
+                r.state = STATE_WAITING;
+        }
+        return r;
 }

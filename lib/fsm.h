@@ -15,6 +15,7 @@ typedef enum InstanceState {
         STATE_STOPPING,
         STATE_EXITED,
         STATE_FATAL,
+        STATE_WAITING,  /* would start, but a worker it comes after is not ready yet */
         _STATE_MAX,
         _STATE_INVALID = -1,
 } InstanceState;
@@ -28,6 +29,7 @@ typedef enum FsmEvent {
         EV_TIMER,        /* the instance's one timer fired; its meaning depends on the state */
         EV_HEALTHY,      /* a good probe answer (healthy, or degraded when that is tolerated) */
         EV_UNHEALTHY,    /* the failure threshold of the probes was reached */
+        EV_DEPS_READY,   /* WAITING: every worker it comes after is ready now */
         _EV_MAX,
         _EV_INVALID = -1,
 } FsmEvent;
@@ -43,6 +45,8 @@ typedef enum FsmAction {
         ACT_RESET_ATTEMPTS = 1 << 6, /* admin action: backoff starts over */
         ACT_COUNT_RESTART = 1 << 7,  /* an automatic restart is scheduled */
         ACT_ARM_RETRY = 1 << 8,      /* circuit open: arm the timer for retry-after, if set */
+        ACT_ARM_WAIT = 1 << 9,       /* entered WAITING: arm the timer for wait-timeout, if set */
+        ACT_WAIT_TIMEOUT = 1 << 10,  /* WAITING for longer than wait-timeout: alert */
 } FsmAction;
 
 typedef enum FsmReply {
@@ -57,6 +61,7 @@ typedef struct FsmInput {
         bool pending_start;   /* an admin start is queued behind the current stop */
         bool pending_backoff; /* a restart through backoff is queued behind the current stop */
         bool give_up;         /* the circuit breaker says: no more restarts */
+        bool deps_unmet;      /* a worker it comes after is not ready: a spawn becomes WAITING */
 } FsmInput;
 
 typedef struct FsmStep {
@@ -71,6 +76,6 @@ FsmStep fsm_step(InstanceState s, FsmEvent ev, const FsmInput *in);
 
 const char *state_to_string(InstanceState s);
 InstanceState state_from_string(const char *s);
-/* STARTING, RUNNING, BACKOFF, STOPPING: a process exists or will exist without admin action. */
+/* STARTING, RUNNING, BACKOFF, STOPPING, WAITING: a process exists or will exist without admin action. */
 bool state_is_active(InstanceState s);
 const char *fsm_reply_to_string(FsmReply r);

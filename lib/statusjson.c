@@ -76,6 +76,7 @@ json_t *status_instance_json(const StatusInstance *i, usec_t now) {
         json_object_set_new(o, "last_exit", last_exit_json(i));
         json_object_set_new(o, "next_retry_s", next_retry_json(i, now));
         json_object_set_new(o, "reason", maybe_string(i->reason));
+        json_object_set_new(o, "notify_status", maybe_string(i->notify_status));
         json_object_set_new(o, "health", probe_json(i->probe));
         json_object_set_new(o, "output", i->output ?: json_null());
         return o;

@@ -46,6 +46,7 @@ typedef struct StatusInstance {
         int exit_signal;
         const char *reason;         /* NULL or "": none */
         const char *last_output;    /* crash context of the last bad end; NULL: none */
+        const char *notify_status;  /* ready = notify: its STATUS=; NULL or "": none */
         const StatusProbe *probe;   /* NULL: not probed */
         struct json_t *output;      /* the "output" member (output.c): taken, also on failure */
 } StatusInstance;

@@ -16,6 +16,7 @@ static const char *const kind_names[_EVK_MAX] = {
         [EVK_EXIT] = "exit",       [EVK_CRASH] = "crash",     [EVK_HEALTH_FAILURE] = "health-failure",
         [EVK_TIMEOUT] = "timeout", [EVK_RESTART] = "restart", [EVK_DEGRADED] = "degraded",
         [EVK_APP_ERROR] = "app-error",
+        [EVK_WAIT_TIMEOUT] = "wait-timeout",
 };
 
 const char *event_kind_to_string(EventKind k) {

@@ -22,6 +22,7 @@ typedef enum EventKind {
         EVK_RESTART,        /* an automatic restart was scheduled */
         EVK_DEGRADED,       /* a degraded probe answer */
         EVK_APP_ERROR,      /* an application error in the worker's output (errors { }) */
+        EVK_WAIT_TIMEOUT,   /* WAITING for its dependencies for longer than wait-timeout */
         _EVK_MAX,
         _EVK_INVALID = -1,
 } EventKind;

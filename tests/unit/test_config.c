@@ -246,6 +246,53 @@ static void test_umask(void **state) {
         }
 }
 
+/* after, type, ready, wait-timeout, ready-timeout, watchdog: what reaches the WorkerConfig. */
+static void test_deps_and_ready(void **state) {
+        _cleanup_free_ char *errors = NULL;
+        const WorkerConfig *w;
+        Config *c = NULL;
+
+        (void) state;
+        if (load("worker migrate { command = \"/bin/true\" type = oneshot }\n"
+                 "worker redis { command = \"/bin/true\" ready = notify watchdog = 5s\n"
+                 "               ready-timeout = 2s }\n"
+                 "worker api { command = \"/bin/true\" ready = \"fd:3\" wait-timeout = 1m\n"
+                 "             after = { \"migrate:completed\", \"redis:bind\" } }\n"
+                 "worker web { command = \"/bin/true\" ready = \"log:^up ([0-9]+)$\"\n"
+                 "             after = { \"api:started\" } }\n",
+                 &c, &errors) < 0) {
+                print_error("%s", errors);
+                fail();
+        }
+        w = conf_find_worker(c, "migrate");
+        assert_true(w->oneshot);
+        assert_int_equal(w->ready, WREADY_AUTO);
+        assert_int_equal(w->n_after, 0);
+        assert_int_equal(w->ready_timeout, 60 * USEC_PER_SEC);
+        w = conf_find_worker(c, "redis");
+        assert_false(w->oneshot);
+        assert_int_equal(w->ready, WREADY_NOTIFY);
+        assert_int_equal(w->watchdog, 5 * USEC_PER_SEC);
+        assert_int_equal(w->ready_timeout, 2 * USEC_PER_SEC);
+        w = conf_find_worker(c, "api");
+        assert_int_equal(w->ready, WREADY_FD);
+        assert_int_equal(w->ready_fd, 3);
+        assert_int_equal(w->wait_timeout, USEC_PER_MINUTE);
+        assert_int_equal(w->n_after, 2);
+        assert_string_equal(w->after[0].name, "migrate");
+        assert_int_equal(w->after[0].cond, DEP_COMPLETED);
+        assert_false(w->after[0].bind);
+        assert_string_equal(w->after[1].name, "redis");
+        assert_int_equal(w->after[1].cond, DEP_READY);
+        assert_true(w->after[1].bind);
+        assert_int_equal(w->after_line, 5);
+        w = conf_find_worker(c, "web");
+        assert_int_equal(w->ready, WREADY_LOG);
+        assert_string_equal(w->ready_log, "^up ([0-9]+)$");
+        assert_int_equal(w->after[0].cond, DEP_STARTED);
+        conf_free(c);
+}
+
 static void test_defaults(void **state) {
         Config *c = NULL;
         char *errors = NULL;
@@ -767,6 +814,7 @@ int main(void) {
                 cmocka_unit_test(test_full_config),
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_umask),
+                cmocka_unit_test(test_deps_and_ready),
                 cmocka_unit_test(test_empty_file),
                 cmocka_unit_test(test_missing_file),
                 cmocka_unit_test(test_large_file),

@@ -157,7 +157,7 @@ static const Transition transitions[] = {
 static const char *const event_names[_EV_MAX] = {
         [EV_START] = "start",   [EV_STOP] = "stop",       [EV_RESTART] = "restart",
         [EV_SPAWN_FAILED] = "spawn-failed", [EV_EXIT] = "exit", [EV_TIMER] = "timer",
-        [EV_HEALTHY] = "healthy", [EV_UNHEALTHY] = "unhealthy",
+        [EV_HEALTHY] = "healthy", [EV_UNHEALTHY] = "unhealthy", [EV_DEPS_READY] = "deps-ready",
 };
 
 static void test_transition(void **state) {
@@ -221,6 +221,15 @@ static void check_invariants(InstanceState s, FsmEvent ev, const FsmInput *in) {
         else if ((ev == EV_START || ev == EV_RESTART) && r.state != s &&
                  r.state == STATE_STARTING && !(r.actions & ACT_RESET_ATTEMPTS))
                 why = "an admin start does not reset the attempts";
+        /* waiting for the workers it comes after: no process, and the wait-timeout armed */
+        else if (in->deps_unmet && (r.actions & ACT_SPAWN))
+                why = "a spawn while a dependency is not ready";
+        else if (r.state != s && r.state == STATE_WAITING && !(r.actions & ACT_ARM_WAIT))
+                why = "entering WAITING without arming the wait-timeout";
+        else if (s == STATE_WAITING && r.state == s && (r.actions & ACT_DISARM))
+                why = "staying WAITING disarms the wait-timeout";
+        else if (s == STATE_WAITING && ev == EV_STOP && r.state != STATE_STOPPED)
+                why = "a stop leaves WAITING elsewhere than STOPPED";
         else if ((ev == EV_EXIT || ev == EV_SPAWN_FAILED) && in->restart_wanted && !in->give_up &&
                  (s == STATE_STARTING || s == STATE_RUNNING) && r.state != STATE_BACKOFF)
                 why = "a wanted restart does not go through BACKOFF";
@@ -238,12 +247,13 @@ static void test_invariants(void **state) {
         (void) state;
         for (int s = 0; s < _STATE_MAX; s++)
                 for (int ev = 0; ev < _EV_MAX; ev++)
-                        for (unsigned bits = 0; bits < 16; bits++) {
+                        for (unsigned bits = 0; bits < 32; bits++) {
                                 FsmInput in = {
                                         .restart_wanted = bits & 1,
                                         .pending_start = bits & 2,
                                         .pending_backoff = bits & 4,
                                         .give_up = bits & 8,
+                                        .deps_unmet = bits & 16,
                                 };
 
                                 check_invariants((InstanceState) s, (FsmEvent) ev, &in);
@@ -253,6 +263,7 @@ static void test_invariants(void **state) {
 static void test_state_names(void **state) {
         static const char *const names[_STATE_MAX] = {
                 "STOPPED", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED", "FATAL",
+                "WAITING",
         };
 
         (void) state;
@@ -279,6 +290,44 @@ static void test_active_states(void **state) {
         assert_false(state_is_active(STATE_EXITED));
         assert_false(state_is_active(STATE_FATAL));
         assert_false(state_is_active(_STATE_INVALID));
+        assert_true(state_is_active(STATE_WAITING));
+}
+
+/*
+ * A start while a dependency is not ready waits (no process), and so does the restart after a
+ * backoff; readiness of the dependency spawns it; a stop while waiting kills nothing.
+ */
+static void test_waiting(void **state) {
+        const FsmInput unmet = { .deps_unmet = true }, met = { 0 };
+        FsmStep r;
+
+        (void) state;
+        r = fsm_step(STATE_STOPPED, EV_START, &unmet);
+        assert_int_equal(r.state, STATE_WAITING);
+        assert_false(r.actions & ACT_SPAWN);
+        assert_true(r.actions & ACT_ARM_WAIT);
+        r = fsm_step(STATE_BACKOFF, EV_TIMER, &unmet);
+        assert_int_equal(r.state, STATE_WAITING);
+        assert_false(r.actions & ACT_SPAWN);
+        r = fsm_step(STATE_WAITING, EV_TIMER, &unmet);
+        assert_int_equal(r.state, STATE_WAITING);
+        assert_int_equal(r.actions, ACT_WAIT_TIMEOUT);
+        r = fsm_step(STATE_WAITING, EV_DEPS_READY, &met);
+        assert_int_equal(r.state, STATE_STARTING);
+        assert_true(r.actions & ACT_SPAWN);
+        assert_false(r.actions & ACT_RESET_ATTEMPTS); /* may come after a backoff */
+        r = fsm_step(STATE_WAITING, EV_START, &unmet);
+        assert_int_equal(r.state, STATE_WAITING);
+        assert_false(r.actions & (ACT_SPAWN | ACT_DISARM));
+        r = fsm_step(STATE_WAITING, EV_STOP, &unmet);
+        assert_int_equal(r.state, STATE_STOPPED);
+        assert_int_equal(r.actions, ACT_DISARM);
+        r = fsm_step(STATE_STOPPING, EV_EXIT, &(FsmInput) { .pending_start = true,
+                                                            .deps_unmet = true });
+        assert_int_equal(r.state, STATE_WAITING);
+        /* a process that exists is never touched by waiting */
+        r = fsm_step(STATE_RUNNING, EV_TIMER, &unmet);
+        assert_int_equal(r.state, STATE_RUNNING);
 }
 
 static void test_reply_names(void **state) {
@@ -325,6 +374,7 @@ int main(void) {
                 cmocka_unit_test(test_state_names),
                 cmocka_unit_test(test_active_states),
                 cmocka_unit_test(test_reply_names),
+                cmocka_unit_test(test_waiting),
                 cmocka_unit_test(test_crash_loop_then_admin_restart),
         };
         struct CMUnitTest tests[ELEMENTSOF(transitions) + ELEMENTSOF(fixed)];

@@ -48,7 +48,7 @@ static void test_instance_running(void **state) {
         static const char *const keys[] = { "name", "index", "state", "state_since_s",
                                             "restarts", "attempt", "pid", "uptime_s",
                                             "last_exit", "next_retry_s", "reason", "health",
-                                            "output", NULL };
+                                            "output", "notify_status", NULL };
         StatusInstance i = {
                 .name = "web:1", .index = 1, .state = STATE_RUNNING, .state_since = S(90),
                 .started_at = S(88), .restarts = 2, .attempt = 0, .pid = 4242,
@@ -72,6 +72,7 @@ static void test_instance_running(void **state) {
         assert_int_equal(json_object_size(member(o, "last_exit")), 1);
         assert_true(json_is_null(member(o, "next_retry_s")));
         assert_true(json_is_null(member(o, "reason")));
+        assert_true(json_is_null(member(o, "notify_status")));
         assert_true(json_is_null(member(o, "health")));
         assert_string_equal(json_string_value(member(member(o, "output"), "file")),
                             "/var/log/upkeep/w.log");

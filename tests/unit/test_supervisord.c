@@ -254,6 +254,10 @@ static void test_stack(void **state) {
         gu = strstr(text, "worker \"gunicorn\"");
         ce = strstr(text, "worker \"celery\"");
         assert_true(ng && gu && ce && ce < ng && ng < gu);
+        /* and that order is kept by upkeepd: each comes after the previous priority, started */
+        assert_contains(ng, "    after        = { \"celery:started\" }   # priority\n}\n");
+        assert_contains(gu, "    after        = { \"nginx:started\" }   # priority\n}\n");
+        assert_true(strstr(ce, "    after        =") > ng); /* celery comes first: none */
 
         /* groups and the ignored sections are silent; so are stopasgroup and maxbytes=0 */
         assert_int_equal(count_lines(warnings), 0);
@@ -285,6 +289,11 @@ static void test_stack(void **state) {
         assert_int_equal(conf_find_worker(c, "gunicorn")->log.max_size, 0);
         w = conf_find_worker(c, "nginx");
         assert_string_equal(w->argv[2], "daemon off;");
+        assert_int_equal(w->n_after, 1);
+        assert_string_equal(w->after[0].name, "celery");
+        assert_int_equal(w->after[0].cond, DEP_STARTED);
+        assert_int_equal(conf_find_worker(c, "celery")->n_after, 0);
+        assert_string_equal(conf_find_worker(c, "gunicorn")->after[0].name, "nginx");
         /* the container pattern: upkeepd's own stdout */
         assert_string_equal(w->log_dir, "-");
         assert_string_equal(c->socket + strlen(d->path), "/supervisor.sock");
