@@ -45,7 +45,7 @@ STATES = {"STOPPED", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED", "FA
 TEST_TIMEOUT = 60  # seconds, a safety net: every wait inside a test has its own deadline
 
 # set by main()
-UPKEEPD = UPKEEPCTL = WORKER = None
+UPKEEPD = UPKEEPCTL = WORKER = BUILD = None
 SANITIZED = False
 # UPKEEP_WRAPPER="valgrind ..." runs every upkeepd a test starts under that command (make valgrind),
 # "{testdir}" in it standing for the test's directory, where teardown reads wrapper-*.log;
@@ -2106,7 +2106,7 @@ def reachable_copies(paths):
 
 
 def main():
-    global UPKEEPD, UPKEEPCTL, WORKER, SANITIZED, WRAPPER, TIME_SCALE
+    global UPKEEPD, UPKEEPCTL, WORKER, SANITIZED, WRAPPER, TIME_SCALE, BUILD
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument("--build", default="build", help="directory with upkeepd, upkeepctl, uk-worker")
     ap.add_argument("-k", dest="select", action="append", default=[],
@@ -2127,6 +2127,7 @@ def main():
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         build = os.path.join(root, build)
     build = os.path.abspath(build)
+    BUILD = build  # the build directory itself, for test-only helpers run as root
     UPKEEPD, UPKEEPCTL, WORKER = (os.path.join(build, n)
                                   for n in ("upkeepd", "upkeepctl", "uk-worker"))
     missing = [p for p in (UPKEEPD, UPKEEPCTL, WORKER) if not os.access(p, os.X_OK)]

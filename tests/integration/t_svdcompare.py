@@ -283,7 +283,7 @@ def supervisord_compare_parser(c):
                            timeout=60, stdin=subprocess.DEVNULL)
         h.check_eq(r.returncode, 0, f"{name}: supervisord's parser: {r.stderr}")
         sv = json.loads(r.stdout)
-        r = subprocess.run([os.path.join(os.path.dirname(h.UPKEEPD), "uk-confdump"), path],
+        r = subprocess.run([os.path.join(h.BUILD, "uk-confdump"), path],
                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
         h.check_eq(r.returncode, 0, f"{name}: upkeep: {r.stderr}")
         total += compare(name, sv, json.loads(r.stdout), expect)
