@@ -208,6 +208,48 @@ static int copy_sinks(cfg_t *cfg, Config *c) {
         return 0;
 }
 
+static int copy_listens(cfg_t *cfg, Config *c) {
+        c->listens = calloc(cfg_size(cfg, "listen") + 1, sizeof(ListenConfig));
+        if (!c->listens)
+                return -ENOMEM;
+        for (unsigned i = 0; i < cfg_size(cfg, "listen"); i++) {
+                cfg_t *l = cfg_getnsec(cfg, "listen", i);
+                bool oom = false;
+
+                c->listens[i] = (ListenConfig) {
+                        .name = strdup_or_null(cfg_title(l), &oom),
+                        .address = strdup_or_null(cfg_getstr(l, "address"), &oom),
+                        .backlog = (int) cfg_getint(l, "backlog"),
+                        .mode = (int) cfg_getint(l, "mode"),
+                        .owner = strdup_or_null(cfg_getstr(l, "owner"), &oom),
+                };
+                c->n_listens++;
+                if (oom)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Each worker's sockets, and their addresses in the same order (checked during the parse). */
+static int copy_worker_sockets(cfg_t *cfg, Config *c) {
+        for (size_t i = 0; i < c->n_workers; i++) {
+                WorkerConfig *w = &c->workers[i];
+                bool oom = false;
+
+                w->sockets = strv_from_list(cfg_getnsec(cfg, "worker", (unsigned) i), "sockets",
+                                            &oom);
+                if (oom)
+                        return -ENOMEM;
+                for (char **s = w->sockets; *s; s++) {
+                        const ListenConfig *l = conf_find_listen(c, *s);
+
+                        if (l && strv_extend(&w->socket_addresses, l->address) < 0)
+                                return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
 int conf_copy(cfg_t *cfg, const char *path, Config **ret) {
         Config *c = calloc(1, sizeof(Config));
         int r;
@@ -219,6 +261,10 @@ int conf_copy(cfg_t *cfg, const char *path, Config **ret) {
                 r = copy_workers(cfg, c);
         if (r >= 0)
                 r = copy_sinks(cfg, c);
+        if (r >= 0)
+                r = copy_listens(cfg, c);
+        if (r >= 0)
+                r = copy_worker_sockets(cfg, c);
         if (r < 0) {
                 conf_free(c);
                 return r;

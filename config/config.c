@@ -21,6 +21,7 @@
 #include "confcopy.h"
 #include "config.h"
 #include "confstash.h"
+#include "listen.h"
 #include "parse.h"
 
 /* libconfuse's error callback carries no user pointer; parsing is single-threaded. */
@@ -483,7 +484,63 @@ static int validate_worker(cfg_t *cfg, cfg_opt_t *opt) {
         return conf_stash_take(cfg, opt, &stash_workers, "worker");
 }
 
+/* A held socket's mode: any octal permissions (a unix socket for clients of every user). */
+static int cb_listen_mode(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        unsigned m;
+
+        if (parse_umask(value, &m) < 0) {
+                cfg_error(cfg, "%s: invalid mode '%s', expected octal permissions up to 0777, "
+                          "e.g. \"0660\"", opt->name, value);
+                return -1;
+        }
+        *(long *) result = (long) m;
+        return 0;
+}
+
+/* Called at the end of each listen section. */
+static int validate_listen(cfg_t *cfg, cfg_opt_t *opt) {
+        cfg_t *l = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+        const char *addr = cfg_getstr(l, "address"), *err = NULL;
+        long backlog = cfg_getint(l, "backlog");
+        ListenAddress a;
+
+        if (!valid_worker_name(cfg_title(l))) {
+                cfg_error(cfg, "listen '%s': invalid name, expected 1 to 64 letters, digits, "
+                          "'_', '.' or '-'", cfg_title(l));
+                return -1;
+        }
+        if (!addr) {
+                cfg_error(cfg, "listen '%s': 'address' is missing, expected "
+                          "\"tcp://127.0.0.1:8000\" or \"unix:/run/app.sock\"", cfg_title(l));
+                return -1;
+        }
+        if (listen_address_parse(addr, &a, &err) < 0) {
+                cfg_error(cfg, "listen '%s': invalid address '%s', %s", cfg_title(l), addr, err);
+                return -1;
+        }
+        if (backlog < 1 || backlog > CFG_MAX_LISTEN_BACKLOG) {
+                cfg_error(cfg, "listen '%s': backlog %ld is out of range, expected 1 to %d",
+                          cfg_title(l), backlog, CFG_MAX_LISTEN_BACKLOG);
+                return -1;
+        }
+        if (a.family != LISTEN_UNIX && (cfg_getstr(l, "owner") ||
+                                        cfg_getint(l, "mode") != CFG_LISTEN_MODE)) {
+                cfg_error(cfg, "listen '%s': mode and owner are a socket file's, expected them "
+                          "only with a unix: address", cfg_title(l));
+                return -1;
+        }
+        return 0;
+}
+
 #define DURATION(name, def) CFG_INT_CB(name, (long) (def), CFGF_NONE, cb_duration)
+
+static cfg_opt_t listen_opts[] = {
+        CFG_STR("address", NULL, CFGF_NODEFAULT),
+        CFG_INT("backlog", CFG_LISTEN_BACKLOG, CFGF_NONE),
+        CFG_INT_CB("mode", CFG_LISTEN_MODE, CFGF_NONE, cb_listen_mode),
+        CFG_STR("owner", NULL, CFGF_NODEFAULT),
+        CFG_END(),
+};
 
 static cfg_opt_t restart_opts[] = {
         CFG_INT_CB("policy", RESTART_ALWAYS, CFGF_NONE, cb_policy),
@@ -551,6 +608,7 @@ static cfg_opt_t worker_opts[] = {
         CFG_BOOL("required", cfg_false, CFGF_NONE),
         CFG_INT("limit-nproc", 0, CFGF_NONE),
         CFG_INT("limit-nofile", 0, CFGF_NONE),
+        CFG_STR_LIST("sockets", "{}", CFGF_NONE),
         CFG_STR("log-dir", NULL, CFGF_NODEFAULT),
         CFG_SEC("log", logconf_worker_opts, CFGF_NODEFAULT),
         CFG_SEC("restart", restart_opts, CFGF_NONE),
@@ -574,6 +632,7 @@ static cfg_opt_t root_opts[] = {
         CFG_SEC("worker", worker_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
         CFG_SEC("alerts", alerts_opts, CFGF_NODEFAULT),
         CFG_SEC("notify", notify_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+        CFG_SEC("listen", listen_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
         CFG_END(),
 };
 
@@ -675,7 +734,74 @@ static cfg_t *new_cfg(void) {
         cfg_set_validate_func(cfg, "notify", validate_sink);
         cfg_set_validate_func(cfg, "notify|command", validate_command);
         cfg_set_validate_func(cfg, "notify|url", validate_url);
+        cfg_set_validate_func(cfg, "listen", validate_listen);
         return cfg;
+}
+
+static bool listed(char *const *l, const char *s) {
+        for (; l && *l; l++)
+                if (strcmp(*l, s) == 0)
+                        return true;
+        return false;
+}
+
+/* A worker's {fd:NAME} references: each names one of its sockets. */
+static int check_fd_references(cfg_t *w, const char *name, char **sockets) {
+        _cleanup_strv_free_ char **argv = NULL;
+        const char *err, *bad;
+
+        if (argv_split(cfg_getstr(w, "command"), &argv, &err) < 0)
+                return 0; /* reported by validate_command */
+        for (char **a = argv; *a; a++) {
+                _cleanup_free_ char *x = NULL;
+
+                if (listen_expand_fds(*a, sockets, &x, &bad) == -ENOENT) {
+                        fprintf(cfg_errors, "%s:%d: worker '%s': {fd:%.*s} in command, expected "
+                                "the name of one of its sockets (sockets = [...])\n", name,
+                                w->line, cfg_title(w), (int) strcspn(bad, "}"), bad);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+/*
+ * Each name in a worker's sockets list is a listen section (which may come anywhere in the
+ * file, so this is checked once the whole file is parsed), named once.
+ */
+static int check_sockets(cfg_t *cfg, const char *name) {
+        for (unsigned i = 0; i < cfg_size(cfg, "worker"); i++) {
+                cfg_t *w = cfg_getnsec(cfg, "worker", i);
+                _cleanup_strv_free_ char **sockets = NULL;
+                unsigned n = cfg_size(w, "sockets");
+
+                if (n > CFG_MAX_SOCKETS) {
+                        fprintf(cfg_errors, "%s:%d: worker '%s': %u sockets, expected at most "
+                                "%d\n", name, w->line, cfg_title(w), n, CFG_MAX_SOCKETS);
+                        return -EINVAL;
+                }
+                for (unsigned k = 0; k < n; k++) {
+                        const char *s = cfg_getnstr(w, "sockets", k);
+
+                        if (!cfg_gettsec(cfg, "listen", s)) {
+                                fprintf(cfg_errors, "%s:%d: worker '%s': sockets: no listen "
+                                        "section '%s', expected the name of a listen section\n",
+                                        name, w->line, cfg_title(w), s);
+                                return -EINVAL;
+                        }
+                        if (listed(sockets, s)) {
+                                fprintf(cfg_errors, "%s:%d: worker '%s': sockets: '%s' twice, "
+                                        "expected each socket once\n", name, w->line,
+                                        cfg_title(w), s);
+                                return -EINVAL;
+                        }
+                        if (strv_extend(&sockets, s) < 0)
+                                return -ENOMEM;
+                }
+                if (check_fd_references(w, name, sockets) < 0)
+                        return -EINVAL;
+        }
+        return 0;
 }
 
 /* Parse `raw` into `cfg`; errors go to cfg_errors as "name:line: ...". */
@@ -709,7 +835,7 @@ static int parse_text(cfg_t *cfg, const char *raw, const char *path, const char 
                         cfg_size(cfg, "worker"), CFG_MAX_WORKERS);
                 return -EINVAL;
         }
-        return 0;
+        return check_sockets(cfg, name);
 }
 
 int conf_load(const char *raw, const char *path, const char *name, Config **ret,

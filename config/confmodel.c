@@ -97,6 +97,8 @@ static void worker_config_done(WorkerConfig *w) {
         free(w->log_dir);
         free(w->health.url);
         free(w->alerts.rules);
+        strv_free(w->sockets);
+        strv_free(w->socket_addresses);
 }
 
 Config *conf_free(Config *c) {
@@ -111,6 +113,12 @@ Config *conf_free(Config *c) {
                 strv_free(c->sinks[i].argv);
         }
         free(c->sinks);
+        for (size_t i = 0; i < c->n_listens; i++) {
+                free(c->listens[i].name);
+                free(c->listens[i].address);
+                free(c->listens[i].owner);
+        }
+        free(c->listens);
         free(c->path);
         free(c->log_dir);
         free(c->log_file);
@@ -135,5 +143,12 @@ const WorkerConfig *conf_find_worker(const Config *c, const char *name) {
         for (size_t i = 0; i < c->n_workers; i++)
                 if (strcmp(c->workers[i].name, name) == 0)
                         return &c->workers[i];
+        return NULL;
+}
+
+const ListenConfig *conf_find_listen(const Config *c, const char *name) {
+        for (size_t i = 0; i < c->n_listens; i++)
+                if (strcmp(c->listens[i].name, name) == 0)
+                        return &c->listens[i];
         return NULL;
 }

@@ -98,7 +98,21 @@ typedef struct WorkerConfig {
         AlertConfig alerts; /* a copy of the global rules unless the worker has its own */
         char *log_dir;     /* the global one unless set per worker; "-": upkeepd's stdout */
         LogConfig log;     /* the global log section, overridden key by key */
+        /* held sockets (listen sections) each instance gets as descriptors 3, 4, ...: their
+         * names, and their addresses in the same order (a reload that moves one restarts the
+         * workers using it) */
+        char **sockets;
+        char **socket_addresses;
 } WorkerConfig;
+
+/* A socket upkeepd binds once and holds for its workers: listen NAME { ... }. */
+typedef struct ListenConfig {
+        char *name;
+        char *address;     /* "tcp://127.0.0.1:8000", "tcp://[::]:8000", "unix:/run/app.sock" */
+        int backlog;
+        int mode;          /* unix: the file's permissions */
+        char *owner;       /* unix: "user" or "user:group" owning the file; NULL: upkeepd's */
+} ListenConfig;
 
 typedef enum ReadyRule {
         READY_STARTED, /* every autostart instance had its first spawn attempt */
@@ -124,6 +138,8 @@ typedef struct Config {
         size_t n_workers;
         SinkConfig *sinks;
         size_t n_sinks;
+        ListenConfig *listens;
+        size_t n_listens;
 } Config;
 
 Config *conf_free(Config *c);
@@ -131,6 +147,7 @@ Config *conf_free(Config *c);
 /* Does anything in this configuration talk HTTP (probes, webhooks)? */
 bool conf_needs_http(const Config *c);
 const WorkerConfig *conf_find_worker(const Config *c, const char *name);
+const ListenConfig *conf_find_listen(const Config *c, const char *name);
 const char *restart_policy_to_string(RestartPolicy p);
 const char *degraded_policy_to_string(DegradedPolicy p);
 const char *sink_type_to_string(SinkType t);

@@ -26,3 +26,9 @@
 #define CFG_MAX_INSTANCES 1000
 #define CFG_MAX_WORKERS 10000
 #define CFG_MAX_GIVE_UP 1000
+
+/* listen { } defaults and limits: the accept queue, a unix socket's mode, sockets per worker */
+#define CFG_LISTEN_BACKLOG 1024
+#define CFG_LISTEN_MODE 0666
+#define CFG_MAX_LISTEN_BACKLOG 65535
+#define CFG_MAX_SOCKETS 64

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "reload.h"
 #include "reloadplan.h"
+#include "sockets.h"
 #include "strv.h"
 
 /* Settings that shape the process itself: changing one means a new process. */
@@ -26,7 +27,10 @@ static bool process_changed(const WorkerConfig *a, const WorkerConfig *b) {
                !streq_ptr(a->env_file, b->env_file) ||
                !strv_equal(a->environment, b->environment) || a->instances != b->instances ||
                !streq_ptr(a->log_dir, b->log_dir) || a->limit_nproc != b->limit_nproc ||
-               a->limit_nofile != b->limit_nofile;
+               a->limit_nofile != b->limit_nofile ||
+               /* its descriptors: which sockets, and where each listens */
+               !strv_equal(a->sockets, b->sockets) ||
+               !strv_equal(a->socket_addresses, b->socket_addresses);
 }
 
 void reload_summary_done(ReloadSummary *r) {
@@ -169,6 +173,7 @@ int sup_reload(Supervisor *s, Config *config, ReloadSummary *sum) {
 int sup_reload_file(Supervisor *s, ReloadSummary *sum, char **ret_errors) {
         const char *path = sup_config(s)->path;
         Config *config = NULL;
+        char err[512];
         int r;
 
         log_info("reloading %s", path);
@@ -178,6 +183,13 @@ int sup_reload_file(Supervisor *s, ReloadSummary *sum, char **ret_errors) {
                         (*ret_errors)[strcspn(*ret_errors, "\n")] = '\0';
                 log_error("reload failed, keeping the running configuration: %s",
                           *ret_errors ?: "invalid configuration");
+                return r;
+        }
+        r = sockets_apply(config, err, sizeof err);
+        if (r < 0) {
+                log_error("reload failed, keeping the running configuration: %s", err);
+                *ret_errors = strdup(err);
+                conf_free(config);
                 return r;
         }
         sup_reload_begins(s);

@@ -23,6 +23,7 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
+#include "listen.h"
 #include "macro.h"
 #include "spawn.h"
 
@@ -35,6 +36,7 @@ static const char *const stage_names[_SPAWN_STAGE_MAX] = {
         [SPAWN_SETSID] = "setsid",   [SPAWN_STDIO] = "stdio",   [SPAWN_GROUPS] = "setgroups",
         [SPAWN_SETGID] = "setgid",   [SPAWN_SETUID] = "setuid", [SPAWN_CHDIR] = "chdir",
         [SPAWN_RLIMIT] = "setrlimit",
+        [SPAWN_FDS] = "sockets",
         [SPAWN_EXEC] = "exec",
 };
 
@@ -52,6 +54,31 @@ static _Noreturn void child_fail(int errpipe, int stage) {
 
         (void) !write(errpipe, &e, sizeof e);
         _exit(127);
+}
+
+/*
+ * The held sockets as descriptors 3, 4, ... without close-on-exec.  A source may sit where a
+ * target goes (or where the error pipe is): everything is first moved above the targets.
+ */
+static int pass_fds(const SpawnSpec *sp, int *errpipe) {
+        int tmp[SPAWN_MAX_FDS], above = LISTEN_FDS_START + (int) sp->n_fds;
+
+        if (sp->n_fds > SPAWN_MAX_FDS) {
+                errno = EMFILE;
+                return -1;
+        }
+        int ep = fcntl(*errpipe, F_DUPFD_CLOEXEC, above);
+
+        if (ep < 0)
+                return -1;
+        *errpipe = ep;
+        for (size_t k = 0; k < sp->n_fds; k++)
+                if ((tmp[k] = fcntl(sp->fds[k], F_DUPFD_CLOEXEC, above)) < 0)
+                        return -1;
+        for (size_t k = 0; k < sp->n_fds; k++)
+                if (dup2(tmp[k], LISTEN_FDS_START + (int) k) < 0)
+                        return -1;
+        return 0;
 }
 
 /*
@@ -99,6 +126,8 @@ static int child_exec(void *userdata) {
                 child_fail(errpipe, SPAWN_CHDIR);
         if (sp->umask >= 0)
                 (void) umask((mode_t) sp->umask); /* cannot fail */
+        if (sp->n_fds > 0 && pass_fds(sp, &errpipe) < 0)
+                child_fail(errpipe, SPAWN_FDS);
 
         /*
          * Nothing of upkeepd's beyond stdio may reach the worker: libcurl opens its sockets
@@ -106,7 +135,11 @@ static int child_exec(void *userdata) {
          * probe connection would keep it open after curl closed it.  Best effort: before
          * Linux 5.11 this fails and only our own descriptors are close-on-exec.
          */
-        (void) close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+        (void) close_range(LISTEN_FDS_START + (unsigned) sp->n_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+        /* for sd_listen_fds(): the sockets are this process's, not those of a child it
+         * starts with the same environment (which, without LISTEN_PID, would take them) */
+        if (sp->listen_pid)
+                listen_format_pid(sp->listen_pid, getpid());
         execvpe(sp->argv[0], sp->argv, sp->envp);
         child_fail(errpipe, SPAWN_EXEC);
 }

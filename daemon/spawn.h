@@ -19,6 +19,7 @@ typedef enum SpawnStage {
         SPAWN_SETUID,
         SPAWN_CHDIR,
         SPAWN_RLIMIT,
+        SPAWN_FDS,
         SPAWN_EXEC,
         _SPAWN_STAGE_MAX,
 } SpawnStage;
@@ -35,7 +36,15 @@ typedef struct SpawnSpec {
         int umask;                /* -1: upkeepd's */
         unsigned long limit_nproc, limit_nofile; /* 0: inherited */
         int stdout_fd, stderr_fd; /* stdin is /dev/null; these stay the caller's */
+        /* held sockets, passed as descriptors 3, 4, ... (they stay the caller's) */
+        const int *fds;
+        size_t n_fds;             /* at most SPAWN_MAX_FDS */
+        /* an entry of envp, LISTEN_PID_MAX bytes: the child writes "LISTEN_PID=<its pid>"
+         * there just before exec (its pid is known only then); NULL: none */
+        char *listen_pid;
 } SpawnSpec;
+
+#define SPAWN_MAX_FDS 64
 
 /*
  * Start the process in a session (and process group) of its own with a clean signal state.

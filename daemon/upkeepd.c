@@ -28,6 +28,7 @@
 #include "notify.h"
 #include "proto.h"
 #include "reload.h"
+#include "sockets.h"
 #include "statefile.h"
 #include "supervisor.h"
 #include "supervisord.h"
@@ -213,6 +214,16 @@ static void block_signals(void) {
         sigprocmask(SIG_BLOCK, &mask, NULL);
 }
 
+/* --check-config: an address another process holds is an error now, not at the next start. */
+static int check_sockets(const Config *c) {
+        char err[512];
+        int r = sockets_check(c, err, sizeof err);
+
+        if (r < 0)
+                fprintf(stderr, "%s: %s\n", c->path, err);
+        return r;
+}
+
 /* The configuration to run, or the answer to --check-config. */
 static int load(const Options *o, Config **ret) {
         _cleanup_free_ char *errors = NULL, *warnings = NULL;
@@ -223,6 +234,10 @@ static int load(const Options *o, Config **ret) {
                 return 2;
         }
         import_warnings(warnings, o->check_only);
+        if (o->check_only && check_sockets(config) < 0) {
+                conf_free(config);
+                return 2;
+        }
         if (o->check_only) {
                 printf("%s: configuration OK, %zu worker%s\n", o->config_path, config->n_workers,
                        config->n_workers == 1 ? "" : "s");
@@ -318,6 +333,7 @@ int main(int argc, char **argv) {
         Control *control = NULL;
         sd_event *e = NULL;
         Options o;
+        char err[512];
         int r, exit_code;
 
         r = parse_options(argc, argv, &o);
@@ -340,6 +356,13 @@ int main(int argc, char **argv) {
                 return 1;
         }
         reserve_descriptors(e, config); /* before start() makes the first thread */
+        /* bound before any worker runs, with upkeepd's own rights (a port below 1024) */
+        if (sockets_open(config, err, sizeof err) < 0) {
+                log_error("%s", err);
+                conf_free(config);
+                sd_event_unref(e);
+                return 1;
+        }
         if (start(e, config, &o, &control) < 0)
                 return 1;
         r = sd_event_loop(e);
@@ -352,6 +375,7 @@ int main(int argc, char **argv) {
         state = statefile_free(state);
         alerts = alerts_free(alerts); /* before the configuration its destinations point into */
         sup = sup_free(sup);
+        sockets_close_all();
         output_done();
         curl_dl_unload();
         sd_event_unref(e);

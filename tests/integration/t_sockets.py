@@ -1,0 +1,389 @@
+"""
+Sockets held by upkeepd (listen sections): bound once, shared by every instance of a worker as
+descriptor 3 with LISTEN_FDS, LISTEN_FDNAMES and LISTEN_PID, kept open across crashes, restarts
+and reloads, so a load client on 127.0.0.1 sees no refused connection and no error answer.
+Served by real gunicorn (--bind fd://3) and by a small Python server.  Only processes the test
+started are signalled, by PID.
+"""
+import errno
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import threading
+import time
+
+import __main__ as h
+
+# A plain HTTP/1.0 server on the held socket: descriptor argv[1], its environment written to
+# argv[2] (with a grandchild's, for LISTEN_PID), a graceful SIGTERM (the request in hand is
+# answered, nothing more is accepted).
+SERVER = r'''
+import os, signal, socket, subprocess, sys
+fd, out = int(sys.argv[1]), sys.argv[2]
+stop = False
+def on_term(sig, frm):
+    global stop
+    stop = True
+signal.signal(signal.SIGTERM, on_term)
+gc = subprocess.run(["sh", "-c", 'echo "$$ ${LISTEN_PID:-none} ${LISTEN_FDS:-none}"'],
+                    capture_output=True, text=True).stdout.strip()
+env = {k: v for k, v in os.environ.items() if k.startswith("LISTEN_")}
+with open(out + ".tmp", "w") as f:
+    f.write(f"pid={os.getpid()}\nargv={' '.join(sys.argv[1:])}\ngrandchild={gc}\n")
+    for k, v in sorted(env.items()):
+        f.write(f"{k}={v}\n")
+os.rename(out + ".tmp", out)
+s = socket.socket(fileno=fd)
+s.settimeout(0.2)
+body = str(os.getpid()).encode()
+while not stop:
+    try:
+        c, _ = s.accept()
+    except (socket.timeout, InterruptedError, BlockingIOError):
+        continue
+    c.settimeout(5)
+    req = b""
+    while b"\r\n\r\n" not in req:
+        chunk = c.recv(4096)
+        if not chunk:
+            break
+        req += chunk
+    c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    c.close()
+'''
+
+WSGI = '''
+import os
+def app(environ, start_response):
+    body = str(os.getpid()).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+'''
+
+
+class Load:
+    """A client thread sending one request after another and counting what came back."""
+
+    def __init__(self, c, addr):
+        self.addr = addr  # (host, port) or a unix path
+        self.counts = {"ok": 0, "non2xx": 0, "refused": 0, "reset": 0, "other": 0}
+        self.errors = []
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+        c.closers.append(self.finish)
+
+    def one(self):
+        fam = socket.AF_UNIX if isinstance(self.addr, str) else socket.AF_INET
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.settimeout(15)
+        try:
+            s.connect(self.addr)
+        except ConnectionRefusedError:
+            return "refused", "connection refused"
+        except OSError as e:
+            s.close()
+            return ("refused" if e.errno == errno.ENOENT else "other"), repr(e)
+        try:
+            s.sendall(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except (ConnectionResetError, BrokenPipeError) as e:
+            return "reset", repr(e)
+        except OSError as e:
+            return "other", repr(e)
+        finally:
+            s.close()
+        if not data:
+            return "reset", "connection closed without an answer"
+        line = data.split(b"\r\n", 1)[0].decode(errors="replace")
+        parts = line.split()
+        if len(parts) >= 2 and parts[1].startswith("2"):
+            return "ok", None
+        return "non2xx", line
+
+    def run(self):
+        while not self.stop.is_set():
+            kind, why = self.one()
+            with self.lock:
+                self.counts[kind] += 1
+                if why and len(self.errors) < 20:
+                    self.errors.append(f"{kind}: {why}")
+
+    def snapshot(self):
+        with self.lock:
+            return dict(self.counts)
+
+    def wait_served(self, n, what):
+        start = self.snapshot()["ok"]
+        h.wait_for(lambda: self.snapshot()["ok"] >= start + n, 20, f"{n} more answers {what}")
+
+    def finish(self):
+        self.stop.set()
+        self.thread.join(20)
+        return self.snapshot()
+
+
+def listen_block(name, address, **keys):
+    lines = [f"listen {name} {{", f"    address = {h.q(address)}"]
+    for k, v in keys.items():
+        lines.append(f"    {k} = {h.fmt_value(v)}")
+    return "\n".join(lines + ["}"]) + "\n"
+
+
+def server(c):
+    return c.write("server.py", SERVER)
+
+
+def python_worker(c, name, socket_name, instances=3, **keys):
+    return h.worker_block(name, f"python3 {server(c)} {{fd:{socket_name}}} "
+                                f"{c.path(name + '-env-%i')}",
+                          instances=instances, sockets=[socket_name], stop_timeout="10s",
+                          start_secs="300ms", **keys)
+
+
+def read_env(path):
+    with open(path) as f:
+        return dict(ln.split("=", 1) for ln in f.read().splitlines() if "=" in ln)
+
+
+def pids_of(c, worker):
+    return {i["name"]: i["pid"] for w in c.status()["workers"] if w["name"] == worker
+            for i in w["instances"]}
+
+
+def all_running(c, worker, n):
+    def pred():
+        insts = [i for w in c.status()["workers"] if w["name"] == worker for i in w["instances"]]
+        return insts if len(insts) == n and all(i["state"] == "RUNNING" for i in insts) else None
+    return h.wait_for(pred, 30, f"{n} instances of {worker} RUNNING")
+
+
+def judge(load, what, allow_inflight=0):
+    """No refused connection, no error answer; a SIGKILL may cut the request the killed
+    process had accepted (allow_inflight), which no supervisor can answer for it."""
+    got = load.finish()
+    h.check(got["ok"] > 0, f"{what}: no request served ({got})")
+    h.check(got["refused"] == 0 and got["non2xx"] == 0 and got["other"] == 0,
+            f"{what}: {got}, first errors {load.errors[:5]}")
+    h.check(got["reset"] <= allow_inflight,
+            f"{what}: {got['reset']} connections cut (at most {allow_inflight} in flight in the "
+            f"killed instance), first errors {load.errors[:5]}")
+    print(f"    {what}: {got['ok']} requests served, {got['reset']} in flight cut", flush=True)
+    return got
+
+
+@h.test
+def sockets_python_env_kill_restart(c):
+    """Three instances of a Python server share one held socket (descriptor 3, {fd:web} in the
+    command); LISTEN_PID is each worker's own pid, a grandchild's LISTEN_PID is not its own;
+    a load client sees no refused connection through a SIGKILL of one instance and through
+    `upkeepctl restart` of the worker."""
+    port = h.free_port()
+    c.conf(listen_block("web", f"tcp://127.0.0.1:{port}") + python_worker(c, "py", "web"))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    insts = all_running(c, "py", 3)
+    for i in insts:
+        env = h.wait_for(lambda: (lambda p: read_env(p) if os.path.exists(p) else None)(
+            c.path(f"py-env-{i['index']}")), 10, f"the environment of {i['name']}")
+        h.check_eq(env.get("pid"), str(i["pid"]), f"{i['name']}: the server's pid")
+        h.check_eq(env.get("LISTEN_PID"), str(i["pid"]), f"{i['name']}: LISTEN_PID")
+        h.check_eq(env.get("LISTEN_FDS"), "1", f"{i['name']}: LISTEN_FDS")
+        h.check_eq(env.get("LISTEN_FDNAMES"), "web", f"{i['name']}: LISTEN_FDNAMES")
+        h.check(env.get("argv", "").startswith("3 "), f"{{fd:web}} became 3: {env.get('argv')}")
+        gpid, glisten, gfds = env["grandchild"].split()
+        h.check(glisten == str(i["pid"]) and gpid != glisten,
+                f"a grandchild inherits LISTEN_PID of its parent ({glisten}), which is not its "
+                f"own pid ({gpid}), so sd_listen_fds() ignores LISTEN_FDS={gfds} there")
+    # one accept queue: the three instances all answer
+    load = Load(c, ("127.0.0.1", port))
+    load.wait_served(30, "before anything")
+    victim = insts[1]
+    os.kill(victim["pid"], signal.SIGKILL)
+    h.wait_for(lambda: pids_of(c, "py").get(victim["name"]) not in (None, victim["pid"]), 20,
+               f"{victim['name']} restarted")
+    all_running(c, "py", 3)
+    load.wait_served(30, "after the SIGKILL")
+    judge(load, "SIGKILL of one instance", allow_inflight=1)
+
+    load = Load(c, ("127.0.0.1", port))
+    load.wait_served(20, "before the restart")
+    before = pids_of(c, "py")
+    r = c.ctl("restart", "py")
+    h.check_eq(r.returncode, 0, f"upkeepctl restart py: {r.stdout} {r.stderr}")
+    h.wait_for(lambda: all(p and p != before[n] for n, p in pids_of(c, "py").items()), 30,
+               "every instance replaced")
+    all_running(c, "py", 3)
+    load.wait_served(30, "after the restart")
+    judge(load, "upkeepctl restart py")
+    h.check(d.alive(), "upkeepd still running")
+
+
+@h.test
+def sockets_gunicorn(c):
+    """gunicorn (2 sync workers each), three instances on one held socket: no refused
+    connection and no error answer through a SIGKILL of one instance's master and through
+    `upkeepctl restart`.  gunicorn takes the socket from LISTEN_FDS only when LISTEN_PID is its
+    own pid, and is given no --bind: gunicorn 20.1 with both --bind fd://3 and LISTEN_FDS opens
+    descriptor 3 twice and fails (EBADF)."""
+    if not shutil.which("gunicorn"):
+        raise h.TestSkip("gunicorn is not installed (Debian package gunicorn)")
+    port = h.free_port()
+    c.write("app.py", WSGI)
+    c.conf(listen_block("web", f"tcp://127.0.0.1:{port}") + h.worker_block(
+        "gu", f"gunicorn --workers 2 --chdir {c.dir} "
+              f"--graceful-timeout 10 app:app",
+        instances=3, sockets=["web"], stop_timeout="15s", start_secs="300ms"))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    insts = all_running(c, "gu", 3)
+    load = Load(c, ("127.0.0.1", port))
+    load.wait_served(30, "from gunicorn")
+    os.kill(insts[0]["pid"], signal.SIGKILL)
+    h.wait_for(lambda: pids_of(c, "gu").get(insts[0]["name"]) not in (None, insts[0]["pid"]),
+               20, f"{insts[0]['name']} restarted")
+    all_running(c, "gu", 3)
+    load.wait_served(30, "after the SIGKILL")
+    # each of the killed master's two workers may have had a request in hand
+    judge(load, "gunicorn: SIGKILL of one master", allow_inflight=2)
+
+    load = Load(c, ("127.0.0.1", port))
+    load.wait_served(20, "before the restart")
+    before = pids_of(c, "gu")
+    r = c.ctl("restart", "gu")
+    h.check_eq(r.returncode, 0, f"upkeepctl restart gu: {r.stdout} {r.stderr}")
+    h.wait_for(lambda: all(p and p != before[n] for n, p in pids_of(c, "gu").items()), 40,
+               "every gunicorn replaced")
+    all_running(c, "gu", 3)
+    load.wait_served(30, "after the restart")
+    judge(load, "gunicorn: upkeepctl restart")
+    h.check(d.alive(), "upkeepd still running")
+
+
+@h.test
+def sockets_address_in_use(c):
+    """An address another process holds: --check-config exits 2 and upkeepd exits 1, both
+    naming the address and the pid that holds it."""
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    c.closers.append(holder.close)
+    port = holder.getsockname()[1]
+    addr = f"tcp://127.0.0.1:{port}"
+    conf = c.conf(listen_block("web", addr) + python_worker(c, "py", "web", instances=1))
+    r = subprocess.run([h.UPKEEPD, "--check-config", "-c", conf], capture_output=True,
+                       text=True, timeout=30)
+    h.check_eq(r.returncode, 2, f"--check-config exit code (stderr {r.stderr!r})")
+    for want in (addr, "in use", f"pid {os.getpid()}"):
+        h.check(want in r.stderr, f"--check-config names {want!r}: {r.stderr!r}")
+    d = c.start_daemon(conf, wait_ready=False)
+    rc = d.wait(20)
+    d.checked = True
+    h.check_eq(rc, 1, "upkeepd's exit code when an address is in use")
+    out = d.output()
+    for want in (addr, "in use", f"pid {os.getpid()}"):
+        h.check(want in out, f"upkeepd's error names {want!r}: {out[-500:]!r}")
+
+
+@h.test
+def sockets_config_errors(c):
+    """A worker's sockets name listen sections, {fd:NAME} one of its sockets, an address is
+    tcp://ADDRESS:PORT or unix:/PATH: each mistake is file:line with what was expected."""
+    cases = (
+        (listen_block("web", "tcp://127.0.0.1:80") +
+         h.worker_block("w", "sleep 1", sockets=["nope"]), "no listen section 'nope'"),
+        (listen_block("web", "tcp://127.0.0.1:80") +
+         h.worker_block("w", "srv --fd {fd:api}", sockets=["web"]), "{fd:api} in command"),
+        (listen_block("web", "tcp://localhost:80"), "invalid address 'tcp://localhost:80'"),
+        (listen_block("web", "tcp://127.0.0.1:0"), "port from 1 to 65535"),
+        (listen_block("web", "unix:run/app.sock"), "unix:/absolute/path"),
+        (listen_block("web", "tcp://127.0.0.1:80", mode="0600"), "only with a unix: address"),
+        (listen_block("web", "tcp://127.0.0.1:80", backlog=0), "backlog 0 is out of range"),
+        ("listen web { backlog = 5 }\n", "'address' is missing"),
+        (listen_block("web", "tcp://127.0.0.1:80") +
+         h.worker_block("w", "sleep 1", sockets=["web", "web"]), "'web' twice"),
+    )
+    for k, (body, want) in enumerate(cases):
+        path = c.conf(body, name=f"bad{k}.conf", logdir=c.path("never"))
+        r = subprocess.run([h.UPKEEPD, "--check-config", "-c", path], capture_output=True,
+                           text=True, timeout=30)
+        h.check_eq(r.returncode, 2, f"case {k}: exit code (stderr {r.stderr!r})")
+        h.check(want in r.stderr and f"bad{k}.conf:" in r.stderr and "expected" in r.stderr,
+                f"case {k}: the error says {want!r} at file:line: {r.stderr!r}")
+
+
+@h.test
+def sockets_reload_and_unix(c):
+    """A reload binds a new socket, rebinds only the one whose address changed (the other
+    keeps its descriptor and never refuses a connection meanwhile) and closes a removed one;
+    a unix: socket gets its mode, is served, and its file is removed when upkeepd stops."""
+    p1, p2, p3 = h.free_port(), h.free_port(), h.free_port()
+    upath = c.path("app.sock")
+
+    def conf(second, with_unix):
+        body = listen_block("a", f"tcp://127.0.0.1:{p1}") + python_worker(c, "wa", "a", 2)
+        body += listen_block("b", f"tcp://127.0.0.1:{second}") + python_worker(c, "wb", "b", 1)
+        if with_unix:
+            body += listen_block("u", f"unix:{upath}", mode="0600") + \
+                python_worker(c, "wu", "u", 1)
+        return c.conf(body)
+
+    conf(p2, False)
+    d = c.start_daemon(c.path("upkeep.conf"))
+    all_running(c, "wa", 2)
+    all_running(c, "wb", 1)
+
+    def listening_inode(port):
+        """The inode of the socket listening on 127.0.0.1:port, from /proc/net/tcp, or None."""
+        with open("/proc/net/tcp") as f:
+            for ln in f.read().splitlines()[1:]:
+                p = ln.split()
+                if p[1].endswith(f":{port:04X}") and p[3] == "0A":
+                    return p[9]
+        return None
+    a_inode, b_inode = listening_inode(p1), listening_inode(p2)
+    h.check(a_inode and b_inode, "a and b listening")
+    wa_before = pids_of(c, "wa")
+    load = Load(c, ("127.0.0.1", p1))
+    load.wait_served(10, "on a")
+    conf(p3, True)
+    r = c.ctl("reload")
+    h.check_eq(r.returncode, 0, f"reload: {r.stdout} {r.stderr}")
+    all_running(c, "wu", 1)
+    all_running(c, "wb", 1)
+    h.check_eq(pids_of(c, "wa"), wa_before, "wa, whose socket did not move, was not restarted")
+    load.wait_served(10, "on a after the reload")
+    judge(load, "socket a across a reload")
+
+    def answers(addr):
+        fam = socket.AF_UNIX if isinstance(addr, str) else socket.AF_INET
+        s = socket.socket(fam)
+        s.settimeout(10)
+        try:
+            s.connect(addr)
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            return s.recv(100).startswith(b"HTTP/1.0 200")
+        finally:
+            s.close()
+    h.wait_for(lambda: answers(("127.0.0.1", p3)), 10, "b served on its new port")
+    try:
+        answers(("127.0.0.1", p2))
+        h.fail(f"the old address of b (port {p2}) still accepts connections")
+    except ConnectionRefusedError:
+        pass
+    h.check(answers(upath), "the unix socket is served")
+    h.check_eq(stat.S_IMODE(os.stat(upath).st_mode), 0o600, "the unix socket's mode")
+    h.check_eq(listening_inode(p1), a_inode, "a's socket, unchanged by the reload, is the same")
+    h.check_eq(listening_inode(p2), None, "b's old socket is closed")
+    rc, how = d.stop()
+    d.checked = True
+    h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit")
+    h.check(not os.path.exists(upath), "the unix socket file is removed when upkeepd stops")
