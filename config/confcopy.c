@@ -95,6 +95,7 @@ static int copy_sink(cfg_t *n, SinkConfig *ret) {
 static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alerts,
                        WorkerConfig *ret) {
         cfg_t *rs = cfg_getsec(w, "restart"), *hs = cfg_getsec(w, "health");
+        cfg_t *ro = cfg_getsec(w, "rolling");
         const char *err;
         bool oom = false;
 
@@ -125,6 +126,12 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
                 .limit_nproc = cfg_getint(w, "limit-nproc"),
                 .limit_nofile = cfg_getint(w, "limit-nofile"),
                 .log_dir = strdup_or_null(cfg_getstr(w, "log-dir") ?: global_log_dir, &oom),
+                .rolling = {
+                        .max_unavailable = (unsigned) cfg_getint(ro, "max-unavailable"),
+                        .surge = (unsigned) cfg_getint(ro, "surge"),
+                        .ready_timeout = (usec_t) cfg_getint(ro, "ready-timeout"),
+                        .on_failure = (RollOnFailure) cfg_getint(ro, "on-failure"),
+                },
         };
         if (hs)
                 ret->health = (HealthConfig) {

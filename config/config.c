@@ -96,6 +96,7 @@ static const struct {
         { "repeat", 0, 30 * USEC_PER_DAY },
         { "resolve-after", 0, USEC_PER_DAY },
         { "resend", USEC_PER_SEC, USEC_PER_HOUR },
+        { "ready-timeout", 100 * USEC_PER_MSEC, USEC_PER_DAY },
 };
 
 static int cb_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
@@ -534,6 +535,43 @@ static int validate_listen(cfg_t *cfg, cfg_opt_t *opt) {
 
 #define DURATION(name, def) CFG_INT_CB(name, (long) (def), CFGF_NONE, cb_duration)
 
+static int cb_on_failure(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        RollOnFailure f = roll_on_failure_from_string(value);
+
+        if (f < 0) {
+                cfg_error(cfg, "%s: unknown value '%s', expected pause or continue", opt->name,
+                          value);
+                return -1;
+        }
+        *(long *) result = f;
+        return 0;
+}
+
+static int validate_rolling(cfg_t *cfg, cfg_opt_t *opt) {
+        cfg_t *r = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+        long mu = cfg_getint(r, "max-unavailable"), surge = cfg_getint(r, "surge");
+
+        if (mu < 1 || mu > CFG_MAX_INSTANCES) {
+                cfg_error(cfg, "rolling: max-unavailable %ld is out of range, expected 1 to %d",
+                          mu, CFG_MAX_INSTANCES);
+                return -1;
+        }
+        if (surge != 0) {
+                cfg_error(cfg, "rolling: surge %ld is not supported, expected 0 (a replacement "
+                          "starts once its predecessor stopped)", surge);
+                return -1;
+        }
+        return 0;
+}
+
+static cfg_opt_t rolling_opts[] = {
+        CFG_INT("max-unavailable", CFG_ROLL_MAX_UNAVAILABLE, CFGF_NONE),
+        CFG_INT("surge", 0, CFGF_NONE),
+        DURATION("ready-timeout", CFG_ROLL_READY_TIMEOUT),
+        CFG_INT_CB("on-failure", ROLL_FAILURE_PAUSE, CFGF_NONE, cb_on_failure),
+        CFG_END(),
+};
+
 static cfg_opt_t listen_opts[] = {
         CFG_STR("address", NULL, CFGF_NODEFAULT),
         CFG_INT("backlog", CFG_LISTEN_BACKLOG, CFGF_NONE),
@@ -614,6 +652,7 @@ static cfg_opt_t worker_opts[] = {
         CFG_SEC("restart", restart_opts, CFGF_NONE),
         CFG_SEC("health", health_opts, CFGF_NODEFAULT),
         CFG_SEC("alerts", alerts_opts, CFGF_NODEFAULT),
+        CFG_SEC("rolling", rolling_opts, CFGF_NONE),
         CFG_END(),
 };
 
@@ -735,6 +774,7 @@ static cfg_t *new_cfg(void) {
         cfg_set_validate_func(cfg, "notify|command", validate_command);
         cfg_set_validate_func(cfg, "notify|url", validate_url);
         cfg_set_validate_func(cfg, "listen", validate_listen);
+        cfg_set_validate_func(cfg, "worker|rolling", validate_rolling);
         return cfg;
 }
 

@@ -14,6 +14,7 @@
 #include "escalate.h"
 #include "logconf.h"
 #include "macro.h"
+#include "roll.h"
 #include "window.h"
 
 typedef enum RestartPolicy {
@@ -71,6 +72,14 @@ typedef struct SinkConfig {
         usec_t resend;       /* alertmanager: re-send firing alerts this often */
 } SinkConfig;
 
+/* rolling { }: how `upkeepctl restart` replaces several instances */
+typedef struct RollingConfig {
+        unsigned max_unavailable; /* instances restarting at once */
+        unsigned surge;           /* 0 (1, a replacement before the stop, is refused for now) */
+        usec_t ready_timeout;     /* a replacement not ready by then: on_failure */
+        RollOnFailure on_failure;
+} RollingConfig;
+
 typedef struct WorkerConfig {
         char *name;
         char *command;
@@ -103,6 +112,7 @@ typedef struct WorkerConfig {
          * workers using it) */
         char **sockets;
         char **socket_addresses;
+        RollingConfig rolling;
 } WorkerConfig;
 
 /* A socket upkeepd binds once and holds for its workers: listen NAME { ... }. */

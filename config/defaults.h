@@ -32,3 +32,7 @@
 #define CFG_LISTEN_MODE 0666
 #define CFG_MAX_LISTEN_BACKLOG 65535
 #define CFG_MAX_SOCKETS 64
+
+/* rolling { } defaults */
+#define CFG_ROLL_MAX_UNAVAILABLE 1
+#define CFG_ROLL_READY_TIMEOUT (60 * USEC_PER_SEC)

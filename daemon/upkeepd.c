@@ -28,6 +28,7 @@
 #include "notify.h"
 #include "proto.h"
 #include "reload.h"
+#include "rolling.h"
 #include "sockets.h"
 #include "statefile.h"
 #include "supervisor.h"
@@ -278,6 +279,9 @@ static int observe(Supervisor *s, const char *socket_path) {
         r = notify_observe(s);
         if (r < 0)
                 return r;
+        r = roll_setup(s);
+        if (r < 0)
+                return r;
         return alerts_observe(alerts);
 }
 
@@ -373,6 +377,7 @@ int main(int argc, char **argv) {
         (void) statefile_save(state); /* no processes left; operator stops are kept */
         control = control_free(control, true);
         state = statefile_free(state);
+        roll_teardown();
         alerts = alerts_free(alerts); /* before the configuration its destinations point into */
         sup = sup_free(sup);
         sockets_close_all();

@@ -44,6 +44,10 @@ typedef enum ProtoCmd {
         PROTO_CMD_ALERTS_TEST,
         PROTO_CMD_LOGFILE,
         PROTO_CMD_REOPEN_LOGS,
+        /* restart NAME --all-at-once | --continue | --abort (a rolling restart's) */
+        PROTO_CMD_RESTART_ALL_AT_ONCE,
+        PROTO_CMD_RESTART_CONTINUE,
+        PROTO_CMD_RESTART_ABORT,
         _PROTO_CMD_MAX,
         _PROTO_CMD_INVALID = -1,
 } ProtoCmd;

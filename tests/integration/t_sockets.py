@@ -36,6 +36,22 @@ with open(out + ".tmp", "w") as f:
     for k, v in sorted(env.items()):
         f.write(f"{k}={v}\n")
 os.rename(out + ".tmp", out)
+if len(sys.argv) > 3:
+    # health on a unix socket of the instance's own: 503 for good if argv[4] existed at start
+    import threading
+    code = b"503 Unavailable" if os.path.exists(sys.argv[4]) else b"200 OK"
+    hs = socket.socket(socket.AF_UNIX)
+    if os.path.exists(sys.argv[3]):
+        os.unlink(sys.argv[3])
+    hs.bind(sys.argv[3])
+    hs.listen()
+    def health():
+        while True:
+            c, _ = hs.accept()
+            c.recv(4096)
+            c.sendall(b"HTTP/1.0 " + code + b"\r\nContent-Length: 0\r\n\r\n")
+            c.close()
+    threading.Thread(target=health, daemon=True).start()
 s = socket.socket(fileno=fd)
 s.settimeout(0.2)
 body = str(os.getpid()).encode()
@@ -387,3 +403,102 @@ def sockets_reload_and_unix(c):
     d.checked = True
     h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit")
     h.check(not os.path.exists(upath), "the unix socket file is removed when upkeepd stops")
+
+
+def roll_lines(d):
+    return [ln for ln in d.output().splitlines() if "rolling restart" in ln or "-> RUNNING" in ln]
+
+
+@h.test
+def rolling_restart_one_at_a_time(c):
+    """`upkeepctl restart py` on 3 instances behind a held socket replaces them one at a time:
+    the next is stopped only once the previous replacement is RUNNING, status shows the roll,
+    and a load client sees no error at all; --all-at-once restarts them together."""
+    port = h.free_port()
+    c.conf(listen_block("web", f"tcp://127.0.0.1:{port}") + python_worker(c, "py", "web"))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    all_running(c, "py", 3)
+    load = Load(c, ("127.0.0.1", port))
+    load.wait_served(20, "before the roll")
+    before = pids_of(c, "py")
+    r = c.ctl("restart", "py")
+    h.check_eq(r.returncode, 0, f"upkeepctl restart py: {r.stdout} {r.stderr}")
+    h.check("rolling" in r.stdout, f"the answer says the restart rolls: {r.stdout!r}")
+    seen = h.wait_for(lambda: (lambda o: o if "rolling:" in o else None)(
+        c.ctl("status").stdout), 10, "status to show the roll")
+    h.check("py: rolling: " in seen, f"status shows the roll: {seen!r}")
+    h.wait_for(lambda: "rolling restart done" in d.output(), 30, "the roll to end")
+    after = all_running(c, "py", 3)
+    h.check(all(i["pid"] != before[i["name"]] for i in after), "every instance replaced")
+    judge(load, "rolling restart of 3 instances")
+    # the log: each replacement RUNNING before the next is stopped
+    lines = roll_lines(d)
+    order = []
+    for ln in lines:
+        for k in range(3):
+            if f"py:{k}: rolling restart {k + 1}/3" in ln:
+                order.append(("begin", k))
+            if f"py:{k}: STARTING -> RUNNING" in ln and ("begin", k) in order:
+                order.append(("ready", k))
+    want = [("begin", 0), ("ready", 0), ("begin", 1), ("ready", 1), ("begin", 2), ("ready", 2)]
+    h.check_eq(order, want, "one instance at a time, each ready before the next")
+    h.check("rolling:" not in c.ctl("status").stdout, "status no longer shows a roll")
+
+    before = pids_of(c, "py")
+    r = c.ctl("restart", "py", "--all-at-once")
+    h.check_eq(r.returncode, 0, f"restart --all-at-once: {r.stdout} {r.stderr}")
+    h.check("restarted" in r.stdout and "rolling" not in r.stdout,
+            f"--all-at-once restarts every instance at once: {r.stdout!r}")
+    h.wait_for(lambda: all(p and p != before[n] for n, p in pids_of(c, "py").items()), 20,
+               "every instance replaced")
+    h.check(d.alive(), "upkeepd still running")
+
+
+@h.test
+def rolling_restart_pauses(c):
+    """A replacement that never becomes healthy (503) pauses the roll after ready-timeout with
+    the other instances still serving (no error for the load client); status says
+    `rolling: paused at 1/3 (py:0 not healthy: 503)`; --continue goes on to the next (which
+    pauses again), --abort ends the roll with 3 instances still there."""
+    port = h.free_port()
+    bad = c.path("unhealthy")
+    cmd = (f"python3 {server(c)} {{fd:web}} {c.path('py-env-%i')} {c.path('h-%i.sock')} {bad}")
+    block = h.worker_block("py", cmd, instances=3, sockets=["web"], stop_timeout="10s")
+    block = block.rstrip().rstrip("}") + (
+        f"    health {{\n        url = {h.q('unix:' + c.path('h-%i.sock') + ':/health')}\n"
+        f"        start-interval = 100ms\n        interval = 1s\n        failures = 1000\n"
+        f"    }}\n    rolling {{ ready-timeout = 2s }}\n}}\n")
+    c.conf(listen_block("web", f"tcp://127.0.0.1:{port}") + block)
+    d = c.start_daemon(c.path("upkeep.conf"))
+    all_running(c, "py", 3)
+    load = Load(c, ("127.0.0.1", port))
+    load.wait_served(20, "before the roll")
+    with open(bad, "w") as f:
+        f.write("replacements answer 503\n")
+    r = c.ctl("restart", "py")
+    h.check_eq(r.returncode, 0, f"upkeepctl restart py: {r.stdout} {r.stderr}")
+    want = "py: rolling: paused at 1/3 (py:0 not healthy: 503)"
+    h.wait_for(lambda: want in c.ctl("status").stdout, 20, f"status to say {want!r}")
+    h.check("roll-paused" in d.output() or "rolling restart paused" in d.output(),
+            "an error is logged when the roll pauses")
+    h.check_eq(c.status("py")["workers"][0].get("rolling"),
+               "paused at 1/3 (py:0 not healthy: 503)", "status --json: rolling")
+    load.wait_served(20, "while the roll is paused")
+    insts = {i["name"]: i for i in c.status()["workers"][0]["instances"]}
+    h.check(insts["py:1"]["state"] == "RUNNING" and insts["py:2"]["state"] == "RUNNING",
+            f"the old instances keep running: {insts}")
+    r = c.ctl("restart", "py", "--continue")
+    h.check_eq(r.returncode, 0, f"--continue: {r.stdout} {r.stderr}")
+    want = "py: rolling: paused at 2/3 (py:1 not healthy: 503)"
+    h.wait_for(lambda: want in c.ctl("status").stdout, 20, f"status to say {want!r}")
+    r = c.ctl("restart", "py", "--abort")
+    h.check_eq(r.returncode, 0, f"--abort: {r.stdout} {r.stderr}")
+    h.check("rolling:" not in c.ctl("status").stdout, "no roll after --abort")
+    insts = c.status()["workers"][0]["instances"]
+    h.check_eq(len(insts), 3, "three instances after --abort")
+    h.check_eq(insts[2]["state"], "RUNNING", "py:2, never begun, runs on")
+    r = c.ctl("restart", "py", "--abort")
+    h.check(r.returncode != 0 and "no rolling restart" in (r.stdout + r.stderr),
+            f"--abort without a roll is an error: {r.returncode} {r.stdout} {r.stderr}")
+    judge(load, "a paused roll")
+    h.check(d.alive(), "upkeepd still running")
