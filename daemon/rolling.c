@@ -20,10 +20,12 @@ struct Rolling {
         Roll roll;
         sd_event_source *defer, *timer;
         char why[400];     /* why it paused */
+        bool alerted;      /* a pause was raised as an alert, not resolved yet */
         Rolling *next;
 };
 
 static Supervisor *sup;
+static Alerts *alerts;
 static Rolling *rolls;
 
 static Rolling *find(const char *name) {
@@ -31,6 +33,17 @@ static Rolling *find(const char *name) {
                 if (strcmp(r->name, name) == 0)
                         return r;
         return NULL;
+}
+
+/* A pause is over (continued, aborted, or the roll ended): the alert is resolved. */
+static void resolve(Rolling *r, const char *how) {
+        char summary[128];
+
+        if (!r->alerted || !alerts)
+                return;
+        snprintf(summary, sizeof summary, "rolling restart %s", how);
+        alerts_raise(alerts, r->name, r->name, SEV_CRITICAL, true, summary);
+        r->alerted = false;
 }
 
 static void rolling_free(Rolling *r) {
@@ -106,8 +119,19 @@ static void step(Rolling *r) {
                                    "rolling restart %s; the other instances keep serving: "
                                    "upkeepctl restart %s --continue | --abort",
                                    roll_describe(r->name, buf, sizeof buf), r->name);
+                        if (alerts) {
+                                char summary[600];
+
+                                snprintf(summary, sizeof summary, "rolling restart %s", buf);
+                                alerts_raise(alerts, r->name,
+                                             sup_instance_name(worker_instance(r->worker,
+                                                                               a.index)),
+                                             SEV_CRITICAL, false, summary);
+                                r->alerted = true;
+                        }
                 } else if (a.kind == ROLL_ACT_DONE) {
                         log_msg(LOG_INFO, r->name, "rolling restart done, %u instances", n);
+                        resolve(r, "done");
                         rolling_free(r);
                         return;
                 }
@@ -166,7 +190,7 @@ static void on_stopping(void *userdata) {
                 rolling_free(rolls);
 }
 
-int roll_setup(Supervisor *s) {
+int roll_setup(Supervisor *s, Alerts *a) {
         static const SupObserver ops = {
                 .instance_changed = on_instance_changed,
                 .worker_removed = on_worker_removed,
@@ -174,6 +198,7 @@ int roll_setup(Supervisor *s) {
         };
 
         sup = s;
+        alerts = a;
         return sup_observe(s, &ops, NULL);
 }
 
@@ -224,6 +249,7 @@ int roll_resume(const char *worker) {
                 return -EINVAL;
         r->why[0] = '\0';
         log_msg(LOG_NOTICE, worker, "rolling restart continued");
+        resolve(r, "continued");
         poke(r);
         return 0;
 }
@@ -236,6 +262,7 @@ int roll_stop(const char *worker) {
         log_msg(LOG_NOTICE, worker, "rolling restart aborted at %u/%u", roll_finished(&r->roll),
                 r->roll.n);
         roll_abort(&r->roll);
+        resolve(r, "aborted");
         rolling_free(r);
         return 0;
 }

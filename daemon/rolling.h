@@ -9,10 +9,11 @@
 
 #include <stddef.h>
 
+#include "alerts.h"
 #include "supervisor.h"
 
-/* Watch s (instance changes drive the rolls). */
-int roll_setup(Supervisor *s);
+/* Watch s (instance changes drive the rolls); a paused roll is an alert of a. */
+int roll_setup(Supervisor *s, Alerts *a);
 void roll_teardown(void);
 /* Begin a roll of w: 0, -EBUSY if one is under way, -ENOMEM. */
 int roll_begin(Worker *w);

@@ -279,7 +279,7 @@ static int observe(Supervisor *s, const char *socket_path) {
         r = notify_observe(s);
         if (r < 0)
                 return r;
-        r = roll_setup(s);
+        r = roll_setup(s, alerts);
         if (r < 0)
                 return r;
         return alerts_observe(alerts);

@@ -479,8 +479,8 @@ def rolling_restart_pauses(c):
     h.check_eq(r.returncode, 0, f"upkeepctl restart py: {r.stdout} {r.stderr}")
     want = "py: rolling: paused at 1/3 (py:0 not healthy: 503)"
     h.wait_for(lambda: want in c.ctl("status").stdout, 20, f"status to say {want!r}")
-    h.check("roll-paused" in d.output() or "rolling restart paused" in d.output(),
-            "an error is logged when the roll pauses")
+    h.wait_for(lambda: "alert critical: rolling restart paused at 1/3 (py:0 not healthy: 503)"
+               in d.output(), 10, "the alert of the paused roll")
     h.check_eq(c.status("py")["workers"][0].get("rolling"),
                "paused at 1/3 (py:0 not healthy: 503)", "status --json: rolling")
     load.wait_served(20, "while the roll is paused")
@@ -493,6 +493,8 @@ def rolling_restart_pauses(c):
     h.wait_for(lambda: want in c.ctl("status").stdout, 20, f"status to say {want!r}")
     r = c.ctl("restart", "py", "--abort")
     h.check_eq(r.returncode, 0, f"--abort: {r.stdout} {r.stderr}")
+    h.wait_for(lambda: "alert resolved: rolling restart aborted" in d.output(), 10,
+               "the alert resolved by --abort")
     h.check("rolling:" not in c.ctl("status").stdout, "no roll after --abort")
     insts = c.status()["workers"][0]["instances"]
     h.check_eq(len(insts), 3, "three instances after --abort")
