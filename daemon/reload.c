@@ -16,6 +16,7 @@
 #include "log.h"
 #include "reload.h"
 #include "reloadplan.h"
+#include "rolling.h"
 #include "sockets.h"
 #include "strv.h"
 
@@ -33,6 +34,16 @@ static bool process_changed(const WorkerConfig *a, const WorkerConfig *b) {
                !strv_equal(a->socket_addresses, b->socket_addresses);
 }
 
+/*
+ * A worker of several instances whose process settings changed, but neither how many
+ * instances it has nor where their output goes, is kept and rolled (rolling.c): its instances
+ * take the new settings at their next start, one at a time, and it keeps serving.
+ */
+static bool rolls(const WorkerConfig *a, const WorkerConfig *b) {
+        return a->instances == b->instances && a->instances > 1 &&
+               streq_ptr(a->log_dir, b->log_dir);
+}
+
 void reload_summary_done(ReloadSummary *r) {
         strv_free(r->added);
         strv_free(r->removed);
@@ -48,17 +59,21 @@ typedef struct Reload {
         Config *config;          /* the new one */
         ReloadPlan plan;
         Worker **next;           /* the new worker table, in the new configuration's order */
+        bool *roll;              /* per new worker: kept, but rolled to its new settings */
 } Reload;
 
 static void reload_done(Reload *rl) {
         reload_plan_done(&rl->plan);
         free(rl->next);
+        free(rl->roll);
 }
 
 static bool same_process(size_t o, size_t n, void *userdata) {
         Reload *rl = userdata;
 
-        return !process_changed(worker_config(rl->workers[o]), &rl->config->workers[n]);
+        const WorkerConfig *a = worker_config(rl->workers[o]), *b = &rl->config->workers[n];
+
+        return !process_changed(a, b) || rolls(a, b);
 }
 
 static int reload_plan_make(Reload *rl) {
@@ -81,7 +96,8 @@ static int reload_build(Reload *rl) {
         int r;
 
         rl->next = calloc(n + 1, sizeof(Worker *));
-        if (!rl->next)
+        rl->roll = calloc(n + 1, sizeof(bool));
+        if (!rl->next || !rl->roll)
                 return -ENOMEM;
         for (size_t k = 0; k < n; k++) {
                 Worker *old = rl->plan.from[k] != RELOAD_NONE ? rl->workers[rl->plan.from[k]]
@@ -131,8 +147,13 @@ static void reload_adopt(Reload *rl, ReloadSummary *sum) {
 
                 switch (rl->plan.next[k]) {
                 case RELOAD_KEEP:
+                        rl->roll[k] = process_changed(worker_config(w), wc);
                         worker_reconfigure(w, wc);
-                        (void) strv_extend(&sum->kept, wc->name);
+                        if (rl->roll[k])
+                                log_info("%s: process settings changed, rolling restart",
+                                         wc->name);
+                        (void) strv_extend(rl->roll[k] ? &sum->restarted : &sum->kept,
+                                           wc->name);
                         break;
                 case RELOAD_RESTART:
                         (void) strv_extend(&sum->restarted, wc->name);
@@ -167,6 +188,14 @@ int sup_reload(Supervisor *s, Config *config, ReloadSummary *sum) {
         for (size_t k = 0; k < n; k++)
                 if (rl.plan.next[k] != RELOAD_KEEP)
                         worker_start(workers[k]); /* waits if it has a predecessor */
+        for (size_t k = 0; k < n; k++)
+                if (rl.roll[k]) {
+                        /* a roll to the previous settings under way gives way to this one */
+                        (void) roll_stop(worker_config(workers[k])->name);
+                        if (roll_begin(workers[k]) < 0)
+                                log_error("%s: cannot begin the rolling restart",
+                                          worker_config(workers[k])->name);
+                }
         return 0;
 }
 

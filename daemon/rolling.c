@@ -236,7 +236,7 @@ int roll_begin(Worker *w) {
         (void) sd_event_source_set_enabled(r->timer, SD_EVENT_OFF);
         log_msg(LOG_INFO, c->name, "rolling restart of %u instances, %u at a time",
                 worker_n_instances(w), r->roll.max_unavailable);
-        step(r);
+        poke(r); /* from the loop: the caller may be in the middle of a reload */
         return 0;
 }
 

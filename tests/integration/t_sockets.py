@@ -504,3 +504,38 @@ def rolling_restart_pauses(c):
             f"--abort without a roll is an error: {r.returncode} {r.stdout} {r.stderr}")
     judge(load, "a paused roll")
     h.check(d.alive(), "upkeepd still running")
+
+
+@h.test
+def rolling_reload_changed_settings(c):
+    """A reload that changes a process setting (the environment) of a worker of 3 instances
+    rolls it (one at a time, each replacement RUNNING before the next) instead of stopping them
+    all: the load client sees no error, and every instance runs with the new settings."""
+    port = h.free_port()
+
+    def conf(version):
+        c.conf(listen_block("web", f"tcp://127.0.0.1:{port}") +
+               python_worker(c, "py", "web", environment=[f"VERSION={version}"]))
+    conf(1)
+    d = c.start_daemon(c.path("upkeep.conf"))
+    before = pids_of(c, "py")
+    all_running(c, "py", 3)
+    load = Load(c, ("127.0.0.1", port))
+    load.wait_served(20, "before the reload")
+    for k in range(3):
+        os.unlink(c.path(f"py-env-{k}"))
+    conf(2)
+    r = c.ctl("reload")
+    h.check_eq(r.returncode, 0, f"reload: {r.stdout} {r.stderr}")
+    h.wait_for(lambda: "py: rolling restart done" in d.output(), 30, "the roll to end")
+    after = all_running(c, "py", 3)
+    h.check(all(i["pid"] != before[i["name"]] for i in after), "every instance replaced")
+    for k in range(3):
+        env = h.wait_for(lambda: (lambda p: read_env(p) if os.path.exists(p) else None)(
+            c.path(f"py-env-{k}")), 10, f"the environment of py:{k}")
+        h.check_eq(env.get("pid"), str(after[k]["pid"]), f"py:{k} wrote its environment")
+    out = d.output()
+    h.check("py: process settings changed, rolling restart" in out, "the reload rolls py")
+    starts = [ln for ln in out.splitlines() if "rolling restart " in ln and "/3" in ln]
+    h.check_eq(len(starts), 3, f"three steps: {starts}")
+    judge(load, "reload with changed settings")
