@@ -126,6 +126,8 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
                 .limit_nproc = cfg_getint(w, "limit-nproc"),
                 .limit_nofile = cfg_getint(w, "limit-nofile"),
                 .log_dir = strdup_or_null(cfg_getstr(w, "log-dir") ?: global_log_dir, &oom),
+                .restart_every = (usec_t) cfg_getint(w, "restart-every"),
+                .reload_signal = (int) cfg_getint(w, "reload-signal"),
                 .rolling = {
                         .max_unavailable = (unsigned) cfg_getint(ro, "max-unavailable"),
                         .surge = (unsigned) cfg_getint(ro, "surge"),

@@ -97,6 +97,7 @@ static const struct {
         { "resolve-after", 0, USEC_PER_DAY },
         { "resend", USEC_PER_SEC, USEC_PER_HOUR },
         { "ready-timeout", 100 * USEC_PER_MSEC, USEC_PER_DAY },
+        { "restart-every", 0, 365 * USEC_PER_DAY },
 };
 
 static int cb_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
@@ -547,6 +548,17 @@ static int cb_on_failure(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *re
         return 0;
 }
 
+/* 0 is off; a period under a second would restart a worker before it could serve. */
+static int validate_every(cfg_t *cfg, cfg_opt_t *opt) {
+        long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+
+        if (v != 0 && v < (long) USEC_PER_SEC) {
+                cfg_error(cfg, "%s: too short, expected 0 (off) or 1s to 365d", opt->name);
+                return -1;
+        }
+        return 0;
+}
+
 static int validate_rolling(cfg_t *cfg, cfg_opt_t *opt) {
         cfg_t *r = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
         long mu = cfg_getint(r, "max-unavailable"), surge = cfg_getint(r, "surge");
@@ -647,6 +659,8 @@ static cfg_opt_t worker_opts[] = {
         CFG_INT("limit-nproc", 0, CFGF_NONE),
         CFG_INT("limit-nofile", 0, CFGF_NONE),
         CFG_STR_LIST("sockets", "{}", CFGF_NONE),
+        DURATION("restart-every", 0),
+        CFG_INT_CB("reload-signal", 0, CFGF_NONE, cb_signal),
         CFG_STR("log-dir", NULL, CFGF_NODEFAULT),
         CFG_SEC("log", logconf_worker_opts, CFGF_NODEFAULT),
         CFG_SEC("restart", restart_opts, CFGF_NONE),
@@ -775,6 +789,7 @@ static cfg_t *new_cfg(void) {
         cfg_set_validate_func(cfg, "notify|url", validate_url);
         cfg_set_validate_func(cfg, "listen", validate_listen);
         cfg_set_validate_func(cfg, "worker|rolling", validate_rolling);
+        cfg_set_validate_func(cfg, "worker|restart-every", validate_every);
         return cfg;
 }
 

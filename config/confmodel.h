@@ -113,6 +113,8 @@ typedef struct WorkerConfig {
         char **sockets;
         char **socket_addresses;
         RollingConfig rolling;
+        usec_t restart_every;    /* scheduled restart (rolled), shortened by up to 10%; 0: off */
+        int reload_signal;       /* upkeepctl reload-worker sends it to each process; 0: none */
 } WorkerConfig;
 
 /* A socket upkeepd binds once and holds for its workers: listen NAME { ... }. */

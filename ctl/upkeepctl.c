@@ -31,6 +31,7 @@ static void usage(FILE *f) {
         fprintf(f, "usage: upkeepctl [-s SOCKET] status [NAME] [--json]\n"
                    "       upkeepctl [-s SOCKET] start|stop|restart NAME|all [--json]\n"
                    "       upkeepctl [-s SOCKET] restart NAME --all-at-once|--continue|--abort\n"
+                   "       upkeepctl [-s SOCKET] reload-worker NAME|all [--json]\n"
                    "       upkeepctl [-s SOCKET] reload [--json]\n"
                    "       upkeepctl [-s SOCKET] health [--json]\n"
                    "       upkeepctl [-s SOCKET] alerts [--json]\n"

@@ -4,6 +4,7 @@
  * connections themselves are control.c's.
  */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include "log.h"
 #include "looptime.h"
 #include "output.h"
+#include "parse.h"
 #include "proto.h"
 #include "reload.h"
 #include "requests.h"
@@ -219,6 +221,40 @@ static json_t *restart_json(Supervisor *sup, const char *name, ProtoError *ret_e
         return json_pack("{s:b, s:o}", "ok", 1, "results", results);
 }
 
+/* reload-worker NAME: the worker's reload-signal to each instance's main process. */
+static json_t *reload_worker_json(Supervisor *sup, const char *name, ProtoError *ret_error) {
+        _cleanup_free_ Instance **l = NULL;
+        json_t *results;
+        size_t n;
+
+        if (sup_find_instances(sup, name, &l, &n) < 0) {
+                *ret_error = PROTO_E_NO_SUCH_PROCESS;
+                return NULL;
+        }
+        results = json_array();
+        for (size_t k = 0; k < n; k++) {
+                InstanceView v;
+                const char *err = NULL;
+
+                sup_instance_view(l[k], &v);
+                if (v.cfg->reload_signal <= 0)
+                        err = "no reload-signal configured";
+                else if (v.pid <= 0 || v.state == STATE_STOPPING)
+                        err = "not running";
+                else if (kill(v.pid, v.cfg->reload_signal) < 0)
+                        err = strerror(errno);
+                else
+                        log_msg(LOG_INFO, v.name, "sent %s (reload-worker)",
+                                SIGNAL_LABEL(v.cfg->reload_signal));
+                json_array_append_new(results,
+                                      err ? json_pack("{s:s, s:b, s:s}", "name", v.name, "ok", 0,
+                                                      "error", err)
+                                          : json_pack("{s:s, s:b, s:s}", "name", v.name, "ok", 1,
+                                                      "result", "signalled"));
+        }
+        return json_pack("{s:b, s:o}", "ok", 1, "results", results);
+}
+
 /* restart NAME --continue | --abort */
 static json_t *roll_control_json(Supervisor *sup, const char *name, bool resume,
                                  ProtoError *ret_error) {
@@ -343,6 +379,8 @@ static json_t *serve(Supervisor *sup, Alerts *alerts, ProtoCmd cmd, const char *
                 return restart_json(sup, name, ret_error);
         case PROTO_CMD_RESTART_ALL_AT_ONCE:
                 return command_json(sup, EV_RESTART, name, ret_error);
+        case PROTO_CMD_RELOAD_WORKER:
+                return reload_worker_json(sup, name, ret_error);
         case PROTO_CMD_RESTART_CONTINUE:
         case PROTO_CMD_RESTART_ABORT:
                 return roll_control_json(sup, name, cmd == PROTO_CMD_RESTART_CONTINUE, ret_error);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "looptime.h"
@@ -21,12 +22,32 @@ struct Rolling {
         sd_event_source *defer, *timer;
         char why[400];     /* why it paused */
         bool alerted;      /* a pause was raised as an alert, not resolved yet */
+        bool scheduled;    /* restart-every: instances that do not run are left alone */
         Rolling *next;
 };
 
 static Supervisor *sup;
 static Alerts *alerts;
 static Rolling *rolls;
+
+/* restart-every timers, one per worker that has it */
+typedef struct Every Every;
+struct Every {
+        char *name;
+        usec_t period;
+        sd_event_source *timer;
+        bool seen;      /* still configured (roll_schedule()) */
+        Every *next;
+};
+
+static Every *everies;
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+static void every_free(Every *e) {
+        sd_event_source_disable_unref(e->timer);
+        free(e->name);
+        free(e);
+}
 
 static Rolling *find(const char *name) {
         for (Rolling *r = rolls; r; r = r->next)
@@ -106,7 +127,13 @@ static void step(Rolling *r) {
                 a = roll_decide(&r->roll, ready, now);
                 if (a.kind == ROLL_ACT_RESTART) {
                         Instance *i = worker_instance(r->worker, a.index);
+                        InstanceView v;
 
+                        sup_instance_view(i, &v);
+                        if (r->scheduled && (v.pid <= 0 || v.admin_stopped)) {
+                                roll_skip(&r->roll, a.index);
+                                continue;
+                        }
                         log_msg(LOG_INFO, sup_instance_name(i), "rolling restart %u/%u",
                                 a.index + 1, n);
                         if (sup_command(i, EV_RESTART) != REPLY_OK)
@@ -188,6 +215,17 @@ static void on_stopping(void *userdata) {
         (void) userdata;
         while (rolls)
                 rolling_free(rolls);
+        while (everies) {
+                Every *e = everies;
+
+                everies = e->next;
+                every_free(e);
+        }
+}
+
+static void on_config_applied(void *userdata, const Config *c, Http *http) {
+        (void) userdata, (void) http;
+        roll_schedule(c);
 }
 
 int roll_setup(Supervisor *s, Alerts *a) {
@@ -195,19 +233,24 @@ int roll_setup(Supervisor *s, Alerts *a) {
                 .instance_changed = on_instance_changed,
                 .worker_removed = on_worker_removed,
                 .stopping = on_stopping,
+                .config_applied = on_config_applied,
         };
+        int r;
 
         sup = s;
         alerts = a;
-        return sup_observe(s, &ops, NULL);
+        rng ^= (uint64_t) loop_now(sup_event(s)) ^ ((uint64_t) getpid() << 32);
+        r = sup_observe(s, &ops, NULL);
+        if (r >= 0)
+                roll_schedule(sup_config(s));
+        return r;
 }
 
 void roll_teardown(void) {
-        while (rolls)
-                rolling_free(rolls);
+        on_stopping(NULL);
 }
 
-int roll_begin(Worker *w) {
+static int begin(Worker *w, bool scheduled) {
         const WorkerConfig *c = worker_config(w);
         Rolling *r;
         int q;
@@ -218,6 +261,7 @@ int roll_begin(Worker *w) {
         if (!r)
                 return -ENOMEM;
         r->worker = w;
+        r->scheduled = scheduled;
         r->name = strdup(c->name);
         q = r->name ? roll_init(&r->roll, worker_n_instances(w), c->rolling.max_unavailable,
                                 c->rolling.ready_timeout, c->rolling.on_failure)
@@ -238,6 +282,102 @@ int roll_begin(Worker *w) {
                 worker_n_instances(w), r->roll.max_unavailable);
         poke(r); /* from the loop: the caller may be in the middle of a reload */
         return 0;
+}
+
+int roll_begin(Worker *w) {
+        return begin(w, false);
+}
+
+static double random_unit(void) {
+        rng ^= rng >> 12;
+        rng ^= rng << 25;
+        rng ^= rng >> 27;
+        return (double) ((rng * 2685821657736338717ULL) >> 11) / (double) (1ULL << 53);
+}
+
+static Worker *worker_named(const char *name) {
+        size_t n;
+        Worker *const *wks = sup_workers(sup, &n);
+
+        for (size_t k = 0; k < n; k++)
+                if (strcmp(worker_config(wks[k])->name, name) == 0)
+                        return wks[k];
+        return NULL;
+}
+
+static void every_arm(Every *e) {
+        usec_t d = roll_every_delay(e->period, 0.1, random_unit());
+
+        (void) sd_event_source_set_time(e->timer, loop_now(sup_event(sup)) + d);
+        (void) sd_event_source_set_enabled(e->timer, SD_EVENT_ONESHOT);
+}
+
+static int on_every(sd_event_source *s, usec_t t, void *userdata) {
+        Every *e = userdata;
+        Worker *w = worker_named(e->name);
+
+        (void) s, (void) t;
+        every_arm(e);
+        if (!w || sup_shutting_down(sup) || sup_recovering(sup))
+                return 0;
+        log_msg(LOG_INFO, e->name, "restart-every: scheduled restart");
+        if (worker_n_instances(w) > 1) {
+                if (begin(w, true) == -EBUSY)
+                        log_msg(LOG_NOTICE, e->name, "restart-every: a rolling restart is "
+                                "under way, skipped");
+        } else {
+                InstanceView v;
+
+                sup_instance_view(worker_instance(w, 0), &v);
+                if (v.pid > 0 && !v.admin_stopped)
+                        (void) sup_command(worker_instance(w, 0), EV_RESTART);
+        }
+        return 0;
+}
+
+void roll_schedule(const Config *c) {
+        Every **p;
+
+        for (Every *e = everies; e; e = e->next)
+                e->seen = false;
+        for (size_t k = 0; k < c->n_workers; k++) {
+                const WorkerConfig *w = &c->workers[k];
+                Every *e;
+
+                if (w->restart_every == 0)
+                        continue;
+                for (e = everies; e; e = e->next)
+                        if (strcmp(e->name, w->name) == 0 && e->period == w->restart_every)
+                                break;
+                if (e) {
+                        e->seen = true; /* the same period: its schedule goes on */
+                        continue;
+                }
+                e = calloc(1, sizeof(Every));
+                if (!e || !(e->name = strdup(w->name)) ||
+                    sd_event_add_time(sup_event(sup), &e->timer, CLOCK_MONOTONIC, USEC_INFINITY,
+                                      USEC_PER_SEC, on_every, e) < 0) {
+                        if (e)
+                                every_free(e);
+                        log_msg(LOG_ERR, w->name, "restart-every: cannot schedule it");
+                        continue;
+                }
+                e->period = w->restart_every;
+                e->seen = true;
+                e->next = everies;
+                everies = e;
+                every_arm(e);
+        }
+        for (p = &everies; *p;) {
+                Every *e = *p;
+
+                if (e->seen) {
+                        p = &e->next;
+                        continue;
+                }
+                *p = e->next;
+                every_free(e);
+        }
 }
 
 int roll_resume(const char *worker) {

@@ -17,6 +17,12 @@ int roll_setup(Supervisor *s, Alerts *a);
 void roll_teardown(void);
 /* Begin a roll of w: 0, -EBUSY if one is under way, -ENOMEM. */
 int roll_begin(Worker *w);
+/*
+ * restart-every: each worker that has it is restarted (rolled, when it has several
+ * instances; only instances that run) that long after upkeepd started or the period was
+ * configured, less a random jitter of up to 10%, then again and again.
+ */
+void roll_schedule(const Config *c);
 /* The roll of the worker of that name: resume a paused one, or end it.  -ENOENT: none. */
 int roll_resume(const char *worker);
 int roll_stop(const char *worker);

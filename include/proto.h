@@ -48,6 +48,8 @@ typedef enum ProtoCmd {
         PROTO_CMD_RESTART_ALL_AT_ONCE,
         PROTO_CMD_RESTART_CONTINUE,
         PROTO_CMD_RESTART_ABORT,
+        /* reload-worker NAME: its reload-signal to each instance's process */
+        PROTO_CMD_RELOAD_WORKER,
         _PROTO_CMD_MAX,
         _PROTO_CMD_INVALID = -1,
 } ProtoCmd;

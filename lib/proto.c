@@ -36,6 +36,8 @@ const ProtoCommand proto_commands[_PROTO_CMD_MAX] = {
                                          "this command needs a worker name" },
         [PROTO_CMD_RESTART_ABORT] = { "restart-abort", true, false, PROTO_NAME_REQUIRED,
                                       "this command needs a worker name" },
+        [PROTO_CMD_RELOAD_WORKER] = { "reload-worker", true, true, PROTO_NAME_REQUIRED,
+                                      "this command needs a name" },
 };
 
 ProtoCmd proto_cmd_from_string(const char *s) {

@@ -103,6 +103,17 @@ unsigned roll_finished(const Roll *r) {
         return f;
 }
 
+usec_t roll_every_delay(usec_t every, double jitter, double unit) {
+        double cut;
+
+        if (!(unit >= 0.0 && unit < 1.0))
+                unit = 0.0;
+        if (!(jitter >= 0.0 && jitter <= 1.0))
+                jitter = 0.0;
+        cut = (double) every * jitter * unit;
+        return MAX(every - (usec_t) cut, (usec_t) 1);
+}
+
 static const char *const state_names[] = {
         [ROLL_RUNNING] = "running", [ROLL_PAUSED] = "paused",
         [ROLL_DONE] = "done",       [ROLL_ABORTED] = "aborted",

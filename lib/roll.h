@@ -80,6 +80,12 @@ void roll_abort(Roll *r);
 usec_t roll_deadline(const Roll *r);
 /* Instances replaced or given up on: the "2" of "2/4". */
 unsigned roll_finished(const Roll *r);
+/*
+ * restart-every: the delay to the next scheduled restart, `every` shortened by up to `jitter`
+ * of it (a fraction) with unit in [0, 1) drawn by the caller, so workers configured alike are
+ * not all restarted at the same moment; never 0.
+ */
+usec_t roll_every_delay(usec_t every, double jitter, double unit);
 const char *roll_state_to_string(RollState s);
 RollOnFailure roll_on_failure_from_string(const char *s);
 const char *roll_on_failure_to_string(RollOnFailure f);

@@ -28,6 +28,10 @@ def on_term(sig, frm):
     global stop
     stop = True
 signal.signal(signal.SIGTERM, on_term)
+def on_hup(sig, frm):
+    with open(out + ".hup", "a") as f:
+        f.write(f"{os.getpid()}\n")
+signal.signal(signal.SIGHUP, on_hup)
 gc = subprocess.run(["sh", "-c", 'echo "$$ ${LISTEN_PID:-none} ${LISTEN_FDS:-none}"'],
                     capture_output=True, text=True).stdout.strip()
 env = {k: v for k, v in os.environ.items() if k.startswith("LISTEN_")}
@@ -539,3 +543,56 @@ def rolling_reload_changed_settings(c):
     starts = [ln for ln in out.splitlines() if "rolling restart " in ln and "/3" in ln]
     h.check_eq(len(starts), 3, f"three steps: {starts}")
     judge(load, "reload with changed settings")
+
+
+@h.test
+def rolling_restart_every(c):
+    """restart-every = 3s: nothing is restarted at start-up, then the worker of 2 instances is
+    rolled (and a worker of one restarted) about every 3 s (jitter of up to 10% shorter), with
+    no error for the load client."""
+    port = h.free_port()
+    c.conf(listen_block("web", f"tcp://127.0.0.1:{port}") +
+           python_worker(c, "py", "web", instances=2, restart_every="3s") +
+           h.worker_block("one", "sleep 1000", restart_every="3s", start_secs="100ms"))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    t0 = time.monotonic()
+    all_running(c, "py", 2)
+    first = {**pids_of(c, "py"), **pids_of(c, "one")}
+    load = Load(c, ("127.0.0.1", port))
+    # not at start-up: the first is due 2.7 s to 3 s after upkeepd started
+    h.hold_for(lambda: {**pids_of(c, "py"), **pids_of(c, "one")} == first,
+               max(0.1, 2.5 - (time.monotonic() - t0)), "no restart before the period")
+    h.wait_for(lambda: "py: rolling restart done" in d.output(), 15, "the scheduled roll")
+    h.wait_for(lambda: all(p and p != first[n] for n, p in
+                           {**pids_of(c, "py"), **pids_of(c, "one")}.items()), 15,
+               "every instance replaced by the schedule")
+    h.check("one: restart-every: scheduled restart" in d.output(), "one restarted on schedule")
+    all_running(c, "py", 2)
+    load.wait_served(10, "after the scheduled roll")
+    judge(load, "restart-every")
+
+
+@h.test
+def reload_worker_signal(c):
+    """reload-signal = HUP: `upkeepctl reload-worker py` sends it to each instance's process
+    (which stays the same process); a worker without reload-signal answers an error."""
+    port = h.free_port()
+    c.conf(listen_block("web", f"tcp://127.0.0.1:{port}") +
+           python_worker(c, "py", "web", instances=2, reload_signal="HUP") +
+           h.worker_block("plain", "sleep 1000", start_secs="100ms"))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    insts = all_running(c, "py", 2)
+    for i in insts:  # the handler is set before the environment is written
+        h.wait_for(lambda: os.path.exists(c.path(f"py-env-{i['index']}")), 10, "py ready")
+    r = c.ctl("reload-worker", "py")
+    h.check_eq((r.returncode, r.stdout), (0, "py:0: signalled\npy:1: signalled\n"),
+               "reload-worker py")
+    for i in insts:
+        got = h.wait_for(lambda: (lambda p: open(p).read() if os.path.exists(p) else None)(
+            c.path(f"py-env-{i['index']}.hup")), 10, f"{i['name']} to get SIGHUP")
+        h.check_eq(got.split(), [str(i["pid"])], f"{i['name']}: SIGHUP to its own process")
+    h.check_eq(pids_of(c, "py"), {i["name"]: i["pid"] for i in insts}, "no process replaced")
+    r = c.ctl("reload-worker", "plain")
+    h.check(r.returncode != 0 and "no reload-signal configured" in r.stdout + r.stderr,
+            f"reload-worker without reload-signal: {r.returncode} {r.stdout} {r.stderr}")
+    h.check(d.alive(), "upkeepd still running")

@@ -142,11 +142,25 @@ static void test_single(void **state) {
         roll_done(&r);
 }
 
+static void test_every_delay(void **state) {
+        (void) state;
+        assert_int_equal(roll_every_delay(100 * SEC, 0.1, 0.0), 100 * SEC);
+        assert_int_equal(roll_every_delay(100 * SEC, 0.1, 0.5), 95 * SEC);
+        assert_true(roll_every_delay(100 * SEC, 0.1, 0.999999) > 90 * SEC);
+        assert_int_equal(roll_every_delay(100 * SEC, 0.0, 0.7), 100 * SEC);
+        /* out of range values are read as none */
+        assert_int_equal(roll_every_delay(100 * SEC, 0.1, 1.0), 100 * SEC);
+        assert_int_equal(roll_every_delay(100 * SEC, 2.0, 0.5), 100 * SEC);
+        assert_int_equal(roll_every_delay(0, 0.1, 0.5), 1);
+        assert_int_equal(roll_every_delay(10, 1.0, 0.99999), 1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_one_at_a_time), cmocka_unit_test(test_max_unavailable),
                 cmocka_unit_test(test_pause_continue), cmocka_unit_test(test_on_failure_continue),
                 cmocka_unit_test(test_abort_skip),    cmocka_unit_test(test_single),
+                cmocka_unit_test(test_every_delay),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
