@@ -249,6 +249,16 @@ static int copy_worker_sockets(cfg_t *cfg, Config *c) {
                                             &oom);
                 if (oom)
                         return -ENOMEM;
+                if (cfg_getstr(cfg_getnsec(cfg, "worker", (unsigned) i), "stdin-socket")) {
+                        const char *n = cfg_getstr(cfg_getnsec(cfg, "worker", (unsigned) i),
+                                                   "stdin-socket");
+                        const ListenConfig *l = conf_find_listen(c, n);
+
+                        w->stdin_socket = strdup_or_null(n, &oom);
+                        w->stdin_socket_address = strdup_or_null(l ? l->address : NULL, &oom);
+                        if (oom)
+                                return -ENOMEM;
+                }
                 for (char **s = w->sockets; *s; s++) {
                         const ListenConfig *l = conf_find_listen(c, *s);
 

@@ -659,6 +659,7 @@ static cfg_opt_t worker_opts[] = {
         CFG_INT("limit-nproc", 0, CFGF_NONE),
         CFG_INT("limit-nofile", 0, CFGF_NONE),
         CFG_STR_LIST("sockets", "{}", CFGF_NONE),
+        CFG_STR("stdin-socket", NULL, CFGF_NODEFAULT),
         DURATION("restart-every", 0),
         CFG_INT_CB("reload-signal", 0, CFGF_NONE, cb_signal),
         CFG_STR("log-dir", NULL, CFGF_NODEFAULT),
@@ -855,6 +856,13 @@ static int check_sockets(cfg_t *cfg, const char *name) {
                 }
                 if (check_fd_references(w, name, sockets) < 0)
                         return -EINVAL;
+                if (cfg_getstr(w, "stdin-socket") &&
+                    !cfg_gettsec(cfg, "listen", cfg_getstr(w, "stdin-socket"))) {
+                        fprintf(cfg_errors, "%s:%d: worker '%s': stdin-socket: no listen "
+                                "section '%s', expected the name of a listen section\n", name,
+                                w->line, cfg_title(w), cfg_getstr(w, "stdin-socket"));
+                        return -EINVAL;
+                }
         }
         return 0;
 }

@@ -99,6 +99,8 @@ static void worker_config_done(WorkerConfig *w) {
         free(w->alerts.rules);
         strv_free(w->sockets);
         strv_free(w->socket_addresses);
+        free(w->stdin_socket);
+        free(w->stdin_socket_address);
 }
 
 Config *conf_free(Config *c) {

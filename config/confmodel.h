@@ -112,6 +112,10 @@ typedef struct WorkerConfig {
          * workers using it) */
         char **sockets;
         char **socket_addresses;
+        /* a held socket given as standard input (FastCGI, supervisord's fcgi-program), and
+         * its address; NULL: /dev/null */
+        char *stdin_socket;
+        char *stdin_socket_address;
         RollingConfig rolling;
         usec_t restart_every;    /* scheduled restart (rolled), shortened by up to 10%; 0: off */
         int reload_signal;       /* upkeepctl reload-worker sends it to each process; 0: none */

@@ -9,6 +9,7 @@
  *   svdemit.c     the model of what the file becomes, and the native text written from it
  *   svdprogram.c  a [program:x] becomes one native worker, or one per process when its
  *                 processes differ in a way upkeep's instances cannot express
+ *   svdfcgi.c     a [fcgi-program:x]: the same, with its socket held as their stdin
  *   supervisord.c this file: the daemon's sections, [group:x], [include], and the whole run
  *
  * Keys and sections without a native equivalent become "file:line: ..." warnings; values
@@ -34,6 +35,7 @@
 #include "svdemit.h"
 #include "svdexpand.h"
 #include "svdini.h"
+#include "svdfcgi.h"
 #include "svdprogram.h"
 #include "svdvalue.h"
 
@@ -386,7 +388,7 @@ static void warn_sections(Parser *p) {
         static const char *const ignored[] = { "supervisord", "unix_http_server", "supervisorctl",
                                                "include" };
         static const char *const ignored_prefix[] = { "rpcinterface:", "ctlplugin:", "program:",
-                                                      "group:" };
+                                                      "group:", "fcgi-program:" };
 
         for (size_t i = 0; i < p->n_sections; i++) {
                 const Section *s = &p->sections[i];
@@ -404,9 +406,6 @@ static void warn_sections(Parser *p) {
                 else if (strncmp(s->name, "eventlistener:", 14) == 0)
                         svd_warn(p, s->file, s->line, "[%s] the event listener protocol is not "
                                  "supported by upkeep, ignoring", s->name);
-                else if (strncmp(s->name, "fcgi-program:", 13) == 0)
-                        svd_warn(p, s->file, s->line, "[%s] FastCGI programs are not supported by "
-                                 "upkeep, ignoring", s->name);
                 else
                         svd_warn(p, s->file, s->line, "[%s] unknown section, ignoring", s->name);
         }
@@ -436,8 +435,11 @@ static int translate_programs(Parser *p, const Globals *g, Outs *outs) {
         int r;
 
         for (size_t i = 0; i < p->n_sections; i++)
-                if (strncmp(p->sections[i].name, "program:", 8) == 0) {
-                        r = svd_translate_program(p, g, &p->sections[i], outs);
+                if (strncmp(p->sections[i].name, "program:", 8) == 0 ||
+                    strncmp(p->sections[i].name, "fcgi-program:", 13) == 0) {
+                        r = strncmp(p->sections[i].name, "fcgi", 4) == 0
+                                    ? svd_translate_fcgi(p, g, &p->sections[i], outs)
+                                    : svd_translate_program(p, g, &p->sections[i], outs);
                         if (r < 0)
                                 return r;
                 }

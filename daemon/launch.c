@@ -334,6 +334,7 @@ int launch_instance(const LaunchSpec *i, pid_t *ret_pid, int *ret_errpipe, char 
         _cleanup_close_ int out_w = -1, err_w = -1;
         int fds[SPAWN_MAX_FDS];
         size_t n_fds = 0;
+        int stdin_fd = -1;
         char *listen_pid = NULL;
         Credentials cred;
         int r;
@@ -344,6 +345,10 @@ int launch_instance(const LaunchSpec *i, pid_t *ret_pid, int *ret_errpipe, char 
         r = held_fds(w, fds, &n_fds, reason, len);
         if (r < 0)
                 return r;
+        if (w->stdin_socket && (stdin_fd = sockets_fd(w->stdin_socket)) < 0) {
+                snprintf(reason, len, "socket '%s' is not held", w->stdin_socket);
+                return -ENOENT;
+        }
         r = build_env(i, &env, reason, len);
         if (r >= 0)
                 r = build_argv(i, &argv);
@@ -369,6 +374,7 @@ int launch_instance(const LaunchSpec *i, pid_t *ret_pid, int *ret_errpipe, char 
                                   .limit_nproc = (unsigned long) MAX(w->limit_nproc, 0),
                                   .limit_nofile = (unsigned long) MAX(w->limit_nofile, 0),
                                   .stdout_fd = out_w, .stderr_fd = err_w,
+                                  .use_stdin_fd = stdin_fd >= 0, .stdin_fd = stdin_fd,
                                   .fds = fds, .n_fds = n_fds, .listen_pid = listen_pid,
                           }, ret_pid, ret_errpipe);
         if (r < 0)

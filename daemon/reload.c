@@ -31,7 +31,9 @@ static bool process_changed(const WorkerConfig *a, const WorkerConfig *b) {
                a->limit_nofile != b->limit_nofile ||
                /* its descriptors: which sockets, and where each listens */
                !strv_equal(a->sockets, b->sockets) ||
-               !strv_equal(a->socket_addresses, b->socket_addresses);
+               !strv_equal(a->socket_addresses, b->socket_addresses) ||
+               !streq_ptr(a->stdin_socket, b->stdin_socket) ||
+               !streq_ptr(a->stdin_socket_address, b->stdin_socket_address);
 }
 
 /*

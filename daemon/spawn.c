@@ -101,7 +101,7 @@ static int child_exec(void *userdata) {
         if (setsid() < 0)
                 child_fail(errpipe, SPAWN_SETSID);
 
-        nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        nullfd = sp->use_stdin_fd ? sp->stdin_fd : open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (nullfd < 0 || dup2(nullfd, STDIN_FILENO) < 0 ||
             dup2(sp->stdout_fd, STDOUT_FILENO) < 0 || dup2(sp->stderr_fd, STDERR_FILENO) < 0)
                 child_fail(errpipe, SPAWN_STDIO);

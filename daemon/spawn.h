@@ -36,6 +36,8 @@ typedef struct SpawnSpec {
         int umask;                /* -1: upkeepd's */
         unsigned long limit_nproc, limit_nofile; /* 0: inherited */
         int stdout_fd, stderr_fd; /* stdin is /dev/null; these stay the caller's */
+        bool use_stdin_fd;        /* stdin_fd (a held socket, the caller's) instead of /dev/null */
+        int stdin_fd;
         /* held sockets, passed as descriptors 3, 4, ... (they stay the caller's) */
         const int *fds;
         size_t n_fds;             /* at most SPAWN_MAX_FDS */

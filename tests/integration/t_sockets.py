@@ -596,3 +596,56 @@ def reload_worker_signal(c):
     h.check(r.returncode != 0 and "no reload-signal configured" in r.stdout + r.stderr,
             f"reload-worker without reload-signal: {r.returncode} {r.stdout} {r.stderr}")
     h.check(d.alive(), "upkeepd still running")
+
+
+STDIN_SERVER = r'''
+import socket
+s = socket.socket(fileno=0)
+while True:
+    c, _ = s.accept()
+    c.recv(4096)
+    c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    c.close()
+'''
+
+
+@h.test
+def fcgi_program_import(c):
+    """A supervisord.conf [fcgi-program:x] with socket= runs as a worker whose processes get
+    the socket upkeepd holds as standard input (as supervisord passes it), shared by its
+    numprocs; --convert shows the listen section and stdin-socket."""
+    port = h.free_port()
+    srv = c.write("stdin_server.py", STDIN_SERVER)
+    conf = c.write("supervisord.conf", f"""[unix_http_server]
+file={c.sock}
+
+[supervisord]
+logfile={c.path('svd.log')}
+
+[fcgi-program:app]
+command=python3 {srv}
+socket=tcp://localhost:{port}
+socket_backlog=64
+process_name=%(program_name)s_%(process_num)s
+numprocs=2
+startsecs=0
+stdout_logfile={c.path('app.log')}
+""")
+    r = subprocess.run([h.UPKEEPD, "--convert", conf], capture_output=True, text=True,
+                       timeout=30)
+    h.check_eq(r.returncode, 0, f"--convert: {r.stderr}")
+    for want in ("listen app {", f'address = "tcp://127.0.0.1:{port}"', "backlog = 64",
+                 'stdin-socket = "app"', "instances    = 2"):
+        h.check(want in r.stdout, f"--convert has {want!r}: {r.stdout}")
+    h.check("fcgi" not in r.stderr.lower(), f"no warning about the section: {r.stderr!r}")
+    d = c.start_daemon(conf)
+    all_running(c, "app", 2)
+    load = Load(c, ("127.0.0.1", port))
+    load.wait_served(20, "from the fcgi-program's processes")
+    victim = pids_of(c, "app")["app:0"]
+    os.kill(victim, signal.SIGKILL)
+    h.wait_for(lambda: pids_of(c, "app").get("app:0") not in (None, victim), 20,
+               "app:0 restarted")
+    load.wait_served(20, "after the SIGKILL")
+    judge(load, "fcgi-program behind its held socket", allow_inflight=1)
+    h.check(d.alive(), "upkeepd still running")
