@@ -356,7 +356,9 @@ void roll_schedule(const Config *c) {
                 e = calloc(1, sizeof(Every));
                 if (!e || !(e->name = strdup(w->name)) ||
                     sd_event_add_time(sup_event(sup), &e->timer, CLOCK_MONOTONIC, USEC_INFINITY,
-                                      USEC_PER_SEC, on_every, e) < 0) {
+                                      /* coalesced with other wake-ups by at most 1% */
+                                      MIN(USEC_PER_SEC, w->restart_every / 100), on_every,
+                                      e) < 0) {
                         if (e)
                                 every_free(e);
                         log_msg(LOG_ERR, w->name, "restart-every: cannot schedule it");
