@@ -250,7 +250,8 @@ def sockets_python_env_kill_restart(c):
 
 @h.test
 def sockets_gunicorn(c):
-    """gunicorn (2 sync workers each), three instances on one held socket: no refused
+    """gunicorn (2 sync workers each), three instances on one held socket shared with a Python
+    server (both answer from its one queue): no refused
     connection and no error answer through a SIGKILL of one instance's master and through
     `upkeepctl restart`.  gunicorn takes the socket from LISTEN_FDS only when LISTEN_PID is its
     own pid, and is given no --bind: gunicorn 20.1 with both --bind fd://3 and LISTEN_FDS opens
@@ -262,9 +263,28 @@ def sockets_gunicorn(c):
     c.conf(listen_block("web", f"tcp://127.0.0.1:{port}") + h.worker_block(
         "gu", f"gunicorn --workers 2 --chdir {c.dir} "
               f"--graceful-timeout 10 app:app",
-        instances=3, sockets=["web"], stop_timeout="15s", start_secs="300ms"))
+        instances=3, sockets=["web"], stop_timeout="15s", start_secs="300ms") +
+        python_worker(c, "py", "web", instances=1))
     d = c.start_daemon(c.path("upkeep.conf"))
     insts = all_running(c, "gu", 3)
+    py = all_running(c, "py", 1)[0]
+
+    def answers(n):
+        """Who answered n requests: the pids in the bodies."""
+        seen = set()
+        for _ in range(n):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                data = b""
+                while chunk := s.recv(4096):
+                    data += chunk
+            seen.add(int(data.split(b"\r\n\r\n", 1)[1]))
+        return seen
+    # gunicorn and the Python server share the socket: both take connections from its queue
+    seen = h.wait_for(lambda: (lambda w: w if py["pid"] in w and len(w) > 1 else None)(
+        answers(100)), 20, "answers from gunicorn and from the Python server")
+    h.check(py["pid"] in seen and len(seen - {py["pid"]}) >= 1,
+            f"answers from the Python server ({py['pid']}) and gunicorn workers: {seen}")
     load = Load(c, ("127.0.0.1", port))
     load.wait_served(30, "from gunicorn")
     os.kill(insts[0]["pid"], signal.SIGKILL)
