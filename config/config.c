@@ -854,7 +854,8 @@ static int check_sockets(cfg_t *cfg, const char *name) {
                         if (strv_extend(&sockets, s) < 0)
                                 return -ENOMEM;
                 }
-                if (check_fd_references(w, name, sockets) < 0)
+                /* without sockets, "{fd:" is the command's own text (and stays as it is) */
+                if (n > 0 && check_fd_references(w, name, sockets) < 0)
                         return -EINVAL;
                 if (cfg_getstr(w, "stdin-socket") &&
                     !cfg_gettsec(cfg, "listen", cfg_getstr(w, "stdin-socket"))) {

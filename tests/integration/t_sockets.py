@@ -251,9 +251,8 @@ def sockets_python_env_kill_restart(c):
 @h.test
 def sockets_gunicorn(c):
     """gunicorn (2 sync workers each), three instances on one held socket shared with a Python
-    server (both answer from its one queue): no refused
-    connection and no error answer through a SIGKILL of one instance's master and through
-    `upkeepctl restart`.  gunicorn takes the socket from LISTEN_FDS only when LISTEN_PID is its
+    server (both answer from its one queue): no refused connection and no error answer
+    through a SIGKILL of one instance's master and through `upkeepctl restart`.  gunicorn takes the socket from LISTEN_FDS only when LISTEN_PID is its
     own pid, and is given no --bind: gunicorn 20.1 with both --bind fd://3 and LISTEN_FDS opens
     descriptor 3 twice and fails (EBADF)."""
     if not shutil.which("gunicorn"):
@@ -352,6 +351,11 @@ def sockets_config_errors(c):
         (listen_block("web", "tcp://127.0.0.1:80") +
          h.worker_block("w", "sleep 1", sockets=["web", "web"]), "'web' twice"),
     )
+    # without sockets, {fd:...} is the command's own text
+    path = c.conf(h.worker_block("w", "echo {fd:x}"), name="plain.conf", logdir=c.path("never"))
+    r = subprocess.run([h.UPKEEPD, "--check-config", "-c", path], capture_output=True,
+                       text=True, timeout=30)
+    h.check_eq(r.returncode, 0, f"{{fd:x}} in a worker without sockets: {r.stderr!r}")
     for k, (body, want) in enumerate(cases):
         path = c.conf(body, name=f"bad{k}.conf", logdir=c.path("never"))
         r = subprocess.run([h.UPKEEPD, "--check-config", "-c", path], capture_output=True,
