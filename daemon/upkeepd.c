@@ -37,6 +37,7 @@
 static Supervisor *sup;
 static StateFile *state;
 static Alerts *alerts;
+static bool sockets_pending; /* an address was in use at start: bound after the recovery */
 
 static void usage(FILE *f) {
         fprintf(f,
@@ -285,6 +286,22 @@ static int observe(Supervisor *s, const char *socket_path) {
         return alerts_observe(alerts);
 }
 
+/* The held sockets not bound at start (in use), then every autostart worker. */
+static void start_workers(Supervisor *s) {
+        char err[512];
+
+        if (sockets_pending) {
+                sockets_pending = false;
+                if (sockets_open(sup_config(s), err, sizeof err) < 0) {
+                        log_error("%s", err);
+                        sup_set_failed(s);
+                        sup_shutdown(s);
+                        return;
+                }
+        }
+        sup_start_all(s);
+}
+
 /* Everything up to the loop, which ends when the last worker is down; < 0 on a failure. */
 static int start(sd_event *e, Config *config, const Options *o, Control **control) {
         int r;
@@ -322,7 +339,7 @@ static int start(sd_event *e, Config *config, const Options *o, Control **contro
         log_info("upkeepd %s started with %s, %zu worker%s, pid %d", UPKEEP_VERSION,
                  o->config_path, sup_config(sup)->n_workers,
                  sup_config(sup)->n_workers == 1 ? "" : "s", (int) getpid());
-        r = statefile_recover(state, sup_start_all);
+        r = statefile_recover(state, start_workers);
         if (r < 0) {
                 log_error("cannot read the state of a previous run: %s", strerror(-r));
                 return r;
@@ -361,7 +378,12 @@ int main(int argc, char **argv) {
         }
         reserve_descriptors(e, config); /* before start() makes the first thread */
         /* bound before any worker runs, with upkeepd's own rights (a port below 1024) */
-        if (sockets_open(config, err, sizeof err) < 0) {
+        r = sockets_open(config, err, sizeof err);
+        if (r == -EADDRINUSE) {
+                /* maybe by workers a killed upkeepd left: tried again once they are stopped */
+                log_notice("%s: trying again once what a previous upkeepd left is stopped", err);
+                sockets_pending = true;
+        } else if (r < 0) {
                 log_error("%s", err);
                 conf_free(config);
                 sd_event_unref(e);

@@ -683,3 +683,30 @@ stdout_logfile={c.path('app.log')}
     load.wait_served(20, "after the SIGKILL")
     judge(load, "fcgi-program behind its held socket", allow_inflight=1)
     h.check(d.alive(), "upkeepd still running")
+
+
+@h.test
+def sockets_after_killed_upkeepd(c):
+    """upkeepd killed with SIGKILL leaves its workers running, holding the socket: the next
+    upkeepd finds the address in use by them, stops them (state file) and only then binds it
+    and starts fresh workers, which serve."""
+    port = h.free_port()
+    c.conf(listen_block("web", f"tcp://127.0.0.1:{port}") + python_worker(c, "py", "web", 2))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    old = [i["pid"] for i in all_running(c, "py", 2)]
+    h.wait_for(lambda: os.path.exists(c.path("upkeep.state")), 10, "the state file")
+    d.send(signal.SIGKILL)
+    d.wait(10)
+    d.checked = True
+    h.check(all(h.pid_alive(p) for p in old), "the workers outlived upkeepd")
+    d2 = c.start_daemon(c.path("upkeep.conf"), name="upkeepd2")
+    h.wait_for(lambda: all(h.pid_gone(p) for p in old), 20, "the leftovers stopped")
+    new = all_running(c, "py", 2)
+    h.check(not set(old) & {i["pid"] for i in new}, "fresh workers")
+    load = Load(c, ("127.0.0.1", port))
+    load.wait_served(20, "from the fresh workers")
+    judge(load, "after a killed upkeepd")
+    out = d2.output()
+    h.check("trying again once what a previous upkeepd left is stopped" in out and
+            "listen web: holding" in out, f"bound after the recovery: {out[-800:]}")
+    h.check(d2.alive(), "upkeepd still running")
