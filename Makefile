@@ -7,6 +7,7 @@
 #   make bench-metrics     GET /metrics for 100 and 1000 workers, idle CPU, RSS of the listener
 #   make bench-errors      the same with errors { } patterns, and the crash context's memory
 #   make bench-deps        READY=1 -> dependent exec'd, a chain of 20 `after` (bench/deps.py)
+#   make bench-rolling     rolling restart and crash behind a held socket vs all-at-once (bench/rolling.py)
 #   make demo              run upkeepd in the foreground on conf/demo.conf
 #   make deps              install the Debian packages needed to build and test (apt-get)
 #   make deps-demo         only those that build upkeep and run the demo
@@ -218,6 +219,11 @@ bench-metrics: all
 bench-deps: all
 	python3 bench/deps.py --build $(B)
 
+# rolling restart of 4 instances behind a held socket against today's all-at-once restart, and a
+# crash behind a held socket: time and failed requests (about a minute)
+bench-rolling: all
+	python3 bench/rolling.py --build $(B)
+
 # upkeep beside supervisord, runit, s6 and monit on the same work, alternating (bench/peers.py,
 # about 10 minutes; installs the Debian packages of the peers when missing) and regenerates
 # bench/RESULTS.md.  BENCH_ONLY=restart,crash,startstop,idle,status,probes,logs runs only those
@@ -319,4 +325,4 @@ fuzz-deps:
 clean:
 	rm -rf build build-san build-fuzz build-deb build-root
 
-.PHONY: pkg-config-check pkg-config-check-test all unit check check-all bench-core bench bench-alerts bench-logs bench-metrics bench-errors bench-deps demo deps deps-demo deb check-package check-container install clean fuzz fuzz-build fuzz-deps valgrind soak
+.PHONY: pkg-config-check pkg-config-check-test all unit check check-all bench-core bench bench-alerts bench-logs bench-metrics bench-errors bench-deps bench-rolling demo deps deps-demo deb check-package check-container install clean fuzz fuzz-build fuzz-deps valgrind soak

@@ -151,6 +151,7 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
         /* asked only when present: libconfuse reports an absent one as "no such option" */
         cfg_t *hs = cfg_size(w, "health") > 0 ? cfg_getsec(w, "health") : NULL;
         cfg_t *es = cfg_size(w, "errors") > 0 ? cfg_getsec(w, "errors") : NULL;
+        cfg_t *ro = cfg_getsec(w, "rolling");
         const char *err;
         bool oom = false;
 
@@ -187,6 +188,14 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
 
                 .ready_timeout = (usec_t) cfg_getint(w, "ready-timeout"),
                 .watchdog = (usec_t) cfg_getint(w, "watchdog"),
+                .restart_every = (usec_t) cfg_getint(w, "restart-every"),
+                .reload_signal = (int) cfg_getint(w, "reload-signal"),
+                .rolling = {
+                        .max_unavailable = (unsigned) cfg_getint(ro, "max-unavailable"),
+                        .surge = (unsigned) cfg_getint(ro, "surge"),
+                        .ready_timeout = (usec_t) cfg_getint(ro, "ready-timeout"),
+                        .on_failure = (RollOnFailure) cfg_getint(ro, "on-failure"),
+                },
         };
         if (hs)
                 ret->health = (HealthConfig) {
@@ -306,6 +315,58 @@ static int copy_sinks(cfg_t *cfg, Config *c) {
         return 0;
 }
 
+static int copy_listens(cfg_t *cfg, Config *c) {
+        c->listens = calloc(cfg_size(cfg, "listen") + 1, sizeof(ListenConfig));
+        if (!c->listens)
+                return -ENOMEM;
+        for (unsigned i = 0; i < cfg_size(cfg, "listen"); i++) {
+                cfg_t *l = cfg_getnsec(cfg, "listen", i);
+                bool oom = false;
+
+                c->listens[i] = (ListenConfig) {
+                        .name = strdup_or_null(cfg_title(l), &oom),
+                        .address = strdup_or_null(cfg_getstr(l, "address"), &oom),
+                        .backlog = (int) cfg_getint(l, "backlog"),
+                        .mode = (int) cfg_getint(l, "mode"),
+                        .owner = strdup_or_null(cfg_getstr(l, "owner"), &oom),
+                };
+                c->n_listens++;
+                if (oom)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Each worker's sockets, and their addresses in the same order (checked during the parse). */
+static int copy_worker_sockets(cfg_t *cfg, Config *c) {
+        for (size_t i = 0; i < c->n_workers; i++) {
+                WorkerConfig *w = &c->workers[i];
+                bool oom = false;
+
+                w->sockets = strv_from_list(cfg_getnsec(cfg, "worker", (unsigned) i), "sockets",
+                                            &oom);
+                if (oom)
+                        return -ENOMEM;
+                if (cfg_getstr(cfg_getnsec(cfg, "worker", (unsigned) i), "stdin-socket")) {
+                        const char *n = cfg_getstr(cfg_getnsec(cfg, "worker", (unsigned) i),
+                                                   "stdin-socket");
+                        const ListenConfig *l = conf_find_listen(c, n);
+
+                        w->stdin_socket = strdup_or_null(n, &oom);
+                        w->stdin_socket_address = strdup_or_null(l ? l->address : NULL, &oom);
+                        if (oom)
+                                return -ENOMEM;
+                }
+                for (char **s = w->sockets; *s; s++) {
+                        const ListenConfig *l = conf_find_listen(c, *s);
+
+                        if (l && strv_extend(&w->socket_addresses, l->address) < 0)
+                                return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
 int conf_copy(cfg_t *cfg, const char *path, Config **ret) {
         Config *c = calloc(1, sizeof(Config));
         int r;
@@ -319,6 +380,10 @@ int conf_copy(cfg_t *cfg, const char *path, Config **ret) {
                 r = copy_sinks(cfg, c);
         if (r >= 0)
                 r = copy_metrics(cfg, c);
+        if (r >= 0)
+                r = copy_listens(cfg, c);
+        if (r >= 0)
+                r = copy_worker_sockets(cfg, c);
         if (r < 0) {
                 conf_free(c);
                 return r;

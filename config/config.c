@@ -25,6 +25,8 @@
 #include "confcopy.h"
 #include "config.h"
 #include "confstash.h"
+#include "confvalue.h"
+#include "listen.h"
 #include "parse.h"
 
 /* libconfuse's error callback carries no user pointer; parsing is single-threaded. */
@@ -80,100 +82,6 @@ static void error_func(cfg_t *cfg, const char *fmt, va_list ap) {
 
 static SectionStash stash_workers, stash_sinks;
 
-/* Limits per duration key: a value outside them is a configuration error, not a surprise later. */
-static const struct {
-        const char *key;
-        usec_t min, max;
-} duration_limits[] = {
-        { "stop-timeout", 0, CFG_MAX_STOP_TIMEOUT },
-        { "start-secs", 0, CFG_MAX_START_SECS },
-        { "backoff", 0, USEC_PER_DAY },
-        { "max-delay", 0, 7 * USEC_PER_DAY },
-        { "reset-after", 0, 365 * USEC_PER_DAY },
-        { "retry-after", 0, 7 * USEC_PER_DAY },
-        { "interval", 100 * USEC_PER_MSEC, USEC_PER_DAY },
-        { "timeout", 10 * USEC_PER_MSEC, USEC_PER_HOUR },
-        { "start-period", 0, USEC_PER_DAY },
-        { "start-interval", 100 * USEC_PER_MSEC, USEC_PER_DAY },
-        { "within", USEC_PER_SEC, USEC_PER_HOUR },
-        { "repeat", 0, 30 * USEC_PER_DAY },
-        { "resolve-after", 0, USEC_PER_DAY },
-        { "resend", USEC_PER_SEC, USEC_PER_HOUR },
-        { "textfile-interval", CFG_METRICS_MIN_INTERVAL, CFG_METRICS_MAX_INTERVAL },
-        { "wait-timeout", 0, 7 * USEC_PER_DAY },
-        { "ready-timeout", 0, USEC_PER_DAY },
-        { "watchdog", 0, USEC_PER_DAY },
-};
-
-static int cb_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        char lo[32], hi[32];
-        usec_t d;
-        int r;
-
-        r = parse_duration(value, &d);
-        if (r < 0) {
-                cfg_error(cfg, "%s: invalid duration '%s', expected a number with a unit "
-                          "(us, ms, s, m, h, d), e.g. 500ms, 10s, 5m",
-                          opt->name, value);
-                return -1;
-        }
-        for (size_t i = 0; i < ELEMENTSOF(duration_limits); i++)
-                if (strcmp(duration_limits[i].key, opt->name) == 0 &&
-                    (d < duration_limits[i].min || d > duration_limits[i].max)) {
-                        cfg_error(cfg, "%s: %s is out of range, expected %s to %s", opt->name, value,
-                                  format_duration(lo, sizeof lo, duration_limits[i].min),
-                                  format_duration(hi, sizeof hi, duration_limits[i].max));
-                        return -1;
-                }
-        *(long *) result = (long) d;
-        return 0;
-}
-
-static int cb_signal(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        int sig;
-
-        if (parse_signal(value, &sig) < 0) {
-                cfg_error(cfg, "%s: unknown signal '%s', expected a name like TERM, INT, QUIT, "
-                          "HUP or a number", opt->name, value);
-                return -1;
-        }
-        *(long *) result = sig;
-        return 0;
-}
-
-static int cb_policy(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        long v = restart_policy_from_string(value);
-
-        if (v >= 0) {
-                *(long *) result = v;
-                return 0;
-        }
-        cfg_error(cfg, "%s: unknown policy '%s', expected always, on-failure or never", opt->name,
-                  value);
-        return -1;
-}
-
-static int cb_fraction(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        double f;
-
-        if (parse_fraction(value, &f) < 0) {
-                cfg_error(cfg, "%s: invalid value '%s', expected a percentage from 0%% to 100%%",
-                          opt->name, value);
-                return -1;
-        }
-        *(double *) result = f;
-        return 0;
-}
-
-static int cb_type(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        if (strcmp(value, "simple") == 0 || strcmp(value, "oneshot") == 0) {
-                *(long *) result = strcmp(value, "oneshot") == 0;
-                return 0;
-        }
-        cfg_error(cfg, "%s: unknown type '%s', expected simple or oneshot", opt->name, value);
-        return -1;
-}
-
 /* A worker's readiness: started, healthy, notify, fd:N or log:REGEX (compiled here once, so a
  * bad pattern is an error of the file, with PCRE2's reason). */
 static int validate_worker_ready(cfg_t *cfg, cfg_opt_t *opt) {
@@ -211,70 +119,6 @@ static WorkerReady ready_kind(cfg_t *w) {
         if (s)
                 (void) worker_ready_parse(s, &kind, &fd, &regex);
         return kind;
-}
-
-static int cb_degraded(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        long v = degraded_policy_from_string(value);
-
-        if (v >= 0) {
-                *(long *) result = v;
-                return 0;
-        }
-        cfg_error(cfg, "%s: unknown value '%s', expected ignore, alert or restart", opt->name,
-                  value);
-        return -1;
-}
-
-static int cb_ready(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        if (strcmp(value, "started") == 0)
-                *(long *) result = READY_STARTED;
-        else if (strcmp(value, "healthy") == 0)
-                *(long *) result = READY_HEALTHY;
-        else {
-                cfg_error(cfg, "%s: unknown value '%s', expected started or healthy", opt->name,
-                          value);
-                return -1;
-        }
-        return 0;
-}
-
-static int cb_sink_type(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        long v = sink_type_from_string(value);
-
-        if (v >= 0) {
-                *(long *) result = v;
-                return 0;
-        }
-        cfg_error(cfg, "%s: unknown type '%s', expected log, exec, webhook, slack or "
-                  "alertmanager", opt->name, value);
-        return -1;
-}
-
-static int cb_severity(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        Severity sv = severity_from_string(value);
-
-        if (sv <= SEV_NONE) {
-                cfg_error(cfg, "%s: unknown severity '%s', expected warning, critical or fatal",
-                          opt->name, value);
-                return -1;
-        }
-        *(long *) result = sv;
-        return 0;
-}
-
-static int cb_event(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        EventKind k = event_kind_from_string(value);
-
-        if (strcmp(value, "gave-up") == 0)
-                *(long *) result = ALERT_EVENT_GAVE_UP;
-        else if (k != _EVK_INVALID)
-                *(long *) result = k;
-        else {
-                cfg_error(cfg, "%s: unknown event '%s', expected exit, crash, health-failure, "
-                          "timeout, restart, degraded, app-error or gave-up", opt->name, value);
-                return -1;
-        }
-        return 0;
 }
 
 static int validate_rule(cfg_t *cfg, cfg_opt_t *opt) {
@@ -322,55 +166,6 @@ static int validate_sink(cfg_t *cfg, cfg_opt_t *opt) {
                 return -1;
         }
         return conf_stash_take(cfg, opt, &stash_sinks, "notify");
-}
-
-static int cb_mode(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        char *end;
-        long m = strtol(value, &end, 8);
-
-        if (*end || m < 0 || m > 0777 || (m & 0600) != 0600) {
-                cfg_error(cfg, "%s: invalid mode '%s', expected octal permissions that include "
-                          "0600, e.g. 0660", opt->name, value);
-                return -1;
-        }
-        *(long *) result = m;
-        return 0;
-}
-
-static int cb_umask(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        unsigned m;
-
-        if (parse_umask(value, &m) < 0) {
-                cfg_error(cfg, "%s: invalid umask '%s', expected 1 to 4 octal digits up to 0777, "
-                          "e.g. \"022\"", opt->name, value);
-                return -1;
-        }
-        *(long *) result = (long) m;
-        return 0;
-}
-
-static int cb_others(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        if (strcmp(value, "read") == 0)
-                *(long *) result = 1;
-        else if (strcmp(value, "none") == 0)
-                *(long *) result = 0;
-        else {
-                cfg_error(cfg, "%s: unknown value '%s', expected read or none", opt->name, value);
-                return -1;
-        }
-        return 0;
-}
-
-static int cb_size(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
-        uint64_t v;
-
-        if (parse_size(value, &v) < 0 || v < 1 || v > (1ULL << 30)) {
-                cfg_error(cfg, "%s: invalid size '%s', expected 1 to 1G with an optional unit "
-                          "(K, M, G), e.g. 16K", opt->name, value);
-                return -1;
-        }
-        *(long *) result = (long) v;
-        return 0;
 }
 
 static int validate_give_up(cfg_t *cfg, cfg_opt_t *opt) {
@@ -633,6 +428,19 @@ static int validate_worker(cfg_t *cfg, cfg_opt_t *opt) {
                           "notify (WATCHDOG=1 comes over its NOTIFY_SOCKET)", cfg_title(w));
                 return -1;
         }
+        if (ready_kind(w) == WREADY_FD && cfg_size(w, "sockets") > 0) {
+                const char *regex;
+                WorkerReady kind;
+                int fd;
+
+                (void) worker_ready_parse(cfg_getstr(w, "ready"), &kind, &fd, &regex);
+                if (fd < 3 + (int) cfg_size(w, "sockets")) {
+                        cfg_error(cfg, "worker '%s': ready = fd:%d is a descriptor its sockets "
+                                  "take (3 to %u), expected fd:%u or above", cfg_title(w), fd,
+                                  2 + cfg_size(w, "sockets"), 3 + cfg_size(w, "sockets"));
+                        return -1;
+                }
+        }
         if (cfg_getint(rs, "max-delay") < cfg_getint(rs, "backoff")) {
                 cfg_error(cfg, "worker '%s': restart max-delay is below backoff, expected "
                           "max-delay >= backoff", cfg_title(w));
@@ -641,7 +449,90 @@ static int validate_worker(cfg_t *cfg, cfg_opt_t *opt) {
         return conf_stash_take(cfg, opt, &stash_workers, "worker");
 }
 
+/* Called at the end of each listen section. */
+static int validate_listen_section(cfg_t *cfg, cfg_opt_t *opt) {
+        cfg_t *l = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+        const char *addr = cfg_getstr(l, "address"), *err = NULL;
+        long backlog = cfg_getint(l, "backlog");
+        ListenAddress a;
+
+        if (!valid_worker_name(cfg_title(l))) {
+                cfg_error(cfg, "listen '%s': invalid name, expected 1 to 64 letters, digits, "
+                          "'_', '.' or '-'", cfg_title(l));
+                return -1;
+        }
+        if (!addr) {
+                cfg_error(cfg, "listen '%s': 'address' is missing, expected "
+                          "\"tcp://127.0.0.1:8000\" or \"unix:/run/app.sock\"", cfg_title(l));
+                return -1;
+        }
+        if (listen_address_parse(addr, &a, &err) < 0) {
+                cfg_error(cfg, "listen '%s': invalid address '%s', %s", cfg_title(l), addr, err);
+                return -1;
+        }
+        if (backlog < 1 || backlog > CFG_MAX_LISTEN_BACKLOG) {
+                cfg_error(cfg, "listen '%s': backlog %ld is out of range, expected 1 to %d",
+                          cfg_title(l), backlog, CFG_MAX_LISTEN_BACKLOG);
+                return -1;
+        }
+        if (a.family != LISTEN_UNIX && (cfg_getstr(l, "owner") ||
+                                        cfg_getint(l, "mode") != CFG_LISTEN_MODE)) {
+                cfg_error(cfg, "listen '%s': mode and owner are a socket file's, expected them "
+                          "only with a unix: address", cfg_title(l));
+                return -1;
+        }
+        return 0;
+}
+
 #define DURATION(name, def) CFG_INT_CB(name, (long) (def), CFGF_NONE, cb_duration)
+
+/* 0 is off; a period under a second would restart a worker before it could serve. */
+static int validate_every(cfg_t *cfg, cfg_opt_t *opt) {
+        long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+
+        if (v != 0 && v < (long) USEC_PER_SEC) {
+                cfg_error(cfg, "%s: too short, expected 0 (off) or 1s to 365d", opt->name);
+                return -1;
+        }
+        return 0;
+}
+
+static int validate_rolling(cfg_t *cfg, cfg_opt_t *opt) {
+        cfg_t *r = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+        long mu = cfg_getint(r, "max-unavailable"), surge = cfg_getint(r, "surge");
+
+        if (mu < 1 || mu > CFG_MAX_INSTANCES) {
+                cfg_error(cfg, "rolling: max-unavailable %ld is out of range, expected 1 to %d",
+                          mu, CFG_MAX_INSTANCES);
+                return -1;
+        }
+        if (cfg_getint(r, "ready-timeout") < (long) (100 * USEC_PER_MSEC)) {
+                cfg_error(cfg, "rolling: ready-timeout is out of range, expected 100ms to 1d");
+                return -1;
+        }
+        if (surge != 0) {
+                cfg_error(cfg, "rolling: surge %ld is not supported, expected 0 (a replacement "
+                          "starts once its predecessor stopped)", surge);
+                return -1;
+        }
+        return 0;
+}
+
+static cfg_opt_t rolling_opts[] = {
+        CFG_INT("max-unavailable", CFG_ROLL_MAX_UNAVAILABLE, CFGF_NONE),
+        CFG_INT("surge", 0, CFGF_NONE),
+        DURATION("ready-timeout", CFG_ROLL_READY_TIMEOUT),
+        CFG_INT_CB("on-failure", ROLL_FAILURE_PAUSE, CFGF_NONE, cb_on_failure),
+        CFG_END(),
+};
+
+static cfg_opt_t listen_opts[] = {
+        CFG_STR("address", NULL, CFGF_NODEFAULT),
+        CFG_INT("backlog", CFG_LISTEN_BACKLOG, CFGF_NONE),
+        CFG_INT_CB("mode", CFG_LISTEN_MODE, CFGF_NONE, cb_listen_mode),
+        CFG_STR("owner", NULL, CFGF_NODEFAULT),
+        CFG_END(),
+};
 
 static cfg_opt_t restart_opts[] = {
         CFG_INT_CB("policy", RESTART_ALWAYS, CFGF_NONE, cb_policy),
@@ -735,6 +626,10 @@ static cfg_opt_t worker_opts[] = {
         DURATION("watchdog", 0),
         CFG_INT("limit-nproc", 0, CFGF_NONE),
         CFG_INT("limit-nofile", 0, CFGF_NONE),
+        CFG_STR_LIST("sockets", "{}", CFGF_NONE),
+        CFG_STR("stdin-socket", NULL, CFGF_NODEFAULT),
+        DURATION("restart-every", 0),
+        CFG_INT_CB("reload-signal", 0, CFGF_NONE, cb_signal),
         CFG_STR("log-dir", NULL, CFGF_NODEFAULT),
         CFG_STR("log-file", NULL, CFGF_NODEFAULT),
         CFG_SEC("log", logconf_worker_opts, CFGF_NODEFAULT),
@@ -742,6 +637,7 @@ static cfg_opt_t worker_opts[] = {
         CFG_SEC("health", health_opts, CFGF_NODEFAULT),
         CFG_SEC("alerts", alerts_opts, CFGF_NODEFAULT),
         CFG_SEC("errors", errors_opts, CFGF_NODEFAULT),
+        CFG_SEC("rolling", rolling_opts, CFGF_NONE),
         CFG_END(),
 };
 
@@ -769,6 +665,7 @@ static cfg_opt_t root_opts[] = {
         CFG_SEC("alerts", alerts_opts, CFGF_NODEFAULT),
         CFG_SEC("notify", notify_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
         CFG_SEC("metrics", metrics_opts, CFGF_NODEFAULT),
+        CFG_SEC("listen", listen_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
         CFG_END(),
 };
 
@@ -883,7 +780,84 @@ static cfg_t *new_cfg(void) {
         cfg_set_validate_func(cfg, "metrics|listen", validate_listen);
         cfg_set_validate_func(cfg, "metrics|textfile", validate_path);
         cfg_set_validate_func(cfg, "metrics|token-file", validate_path);
+        cfg_set_validate_func(cfg, "listen", validate_listen_section);
+        cfg_set_validate_func(cfg, "worker|rolling", validate_rolling);
+        cfg_set_validate_func(cfg, "worker|restart-every", validate_every);
         return cfg;
+}
+
+static bool listed(char *const *l, const char *s) {
+        for (; l && *l; l++)
+                if (strcmp(*l, s) == 0)
+                        return true;
+        return false;
+}
+
+/* A worker's {fd:NAME} references: each names one of its sockets. */
+static int check_fd_references(cfg_t *w, const char *name, char **sockets) {
+        _cleanup_strv_free_ char **argv = NULL;
+        const char *err, *bad;
+
+        if (argv_split(cfg_getstr(w, "command"), &argv, &err) < 0)
+                return 0; /* reported by validate_command */
+        for (char **a = argv; *a; a++) {
+                _cleanup_free_ char *x = NULL;
+
+                if (listen_expand_fds(*a, sockets, &x, &bad) == -ENOENT) {
+                        fprintf(cfg_errors, "%s:%d: worker '%s': {fd:%.*s} in command, expected "
+                                "the name of one of its sockets (sockets = [...])\n", name,
+                                w->line, cfg_title(w), (int) strcspn(bad, "}"), bad);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+/*
+ * Each name in a worker's sockets list is a listen section (which may come anywhere in the
+ * file, so this is checked once the whole file is parsed), named once.
+ */
+static int check_sockets(cfg_t *cfg, const char *name) {
+        for (unsigned i = 0; i < cfg_size(cfg, "worker"); i++) {
+                cfg_t *w = cfg_getnsec(cfg, "worker", i);
+                _cleanup_strv_free_ char **sockets = NULL;
+                unsigned n = cfg_size(w, "sockets");
+
+                if (n > CFG_MAX_SOCKETS) {
+                        fprintf(cfg_errors, "%s:%d: worker '%s': %u sockets, expected at most "
+                                "%d\n", name, w->line, cfg_title(w), n, CFG_MAX_SOCKETS);
+                        return -EINVAL;
+                }
+                for (unsigned k = 0; k < n; k++) {
+                        const char *s = cfg_getnstr(w, "sockets", k);
+
+                        if (!cfg_gettsec(cfg, "listen", s)) {
+                                fprintf(cfg_errors, "%s:%d: worker '%s': sockets: no listen "
+                                        "section '%s', expected the name of a listen section\n",
+                                        name, w->line, cfg_title(w), s);
+                                return -EINVAL;
+                        }
+                        if (listed(sockets, s)) {
+                                fprintf(cfg_errors, "%s:%d: worker '%s': sockets: '%s' twice, "
+                                        "expected each socket once\n", name, w->line,
+                                        cfg_title(w), s);
+                                return -EINVAL;
+                        }
+                        if (strv_extend(&sockets, s) < 0)
+                                return -ENOMEM;
+                }
+                /* without sockets, "{fd:" is the command's own text (and stays as it is) */
+                if (n > 0 && check_fd_references(w, name, sockets) < 0)
+                        return -EINVAL;
+                if (cfg_getstr(w, "stdin-socket") &&
+                    !cfg_gettsec(cfg, "listen", cfg_getstr(w, "stdin-socket"))) {
+                        fprintf(cfg_errors, "%s:%d: worker '%s': stdin-socket: no listen "
+                                "section '%s', expected the name of a listen section\n", name,
+                                w->line, cfg_title(w), cfg_getstr(w, "stdin-socket"));
+                        return -EINVAL;
+                }
+        }
+        return 0;
 }
 
 /* Parse `raw` into `cfg`; errors go to cfg_errors as "name:line: ...". */
@@ -917,7 +891,7 @@ static int parse_text(cfg_t *cfg, const char *raw, const char *path, const char 
                         cfg_size(cfg, "worker"), CFG_MAX_WORKERS);
                 return -EINVAL;
         }
-        return 0;
+        return check_sockets(cfg, name);
 }
 
 int conf_load(const char *raw, const char *path, const char *name, Config **ret,

@@ -109,6 +109,10 @@ static void worker_config_done(WorkerConfig *w) {
                 free(w->after[k].name);
         free(w->after);
         free(w->ready_log);
+        strv_free(w->sockets);
+        strv_free(w->socket_addresses);
+        free(w->stdin_socket);
+        free(w->stdin_socket_address);
 }
 
 int worker_ready_parse(const char *s, WorkerReady *ret_kind, int *ret_fd, const char **ret_regex) {
@@ -155,6 +159,12 @@ Config *conf_free(Config *c) {
         free(c->metrics.textfile);
         free(c->metrics.listen);
         free(c->metrics.token_file);
+        for (size_t i = 0; i < c->n_listens; i++) {
+                free(c->listens[i].name);
+                free(c->listens[i].address);
+                free(c->listens[i].owner);
+        }
+        free(c->listens);
         free(c->path);
         free(c->log_dir);
         free(c->log_file);
@@ -223,4 +233,11 @@ int conf_parse_listen(const char *s, struct sockaddr_storage *ret) {
         if (ret)
                 *ret = ss;
         return 0;
+}
+
+const ListenConfig *conf_find_listen(const Config *c, const char *name) {
+        for (size_t i = 0; i < c->n_listens; i++)
+                if (strcmp(c->listens[i].name, name) == 0)
+                        return &c->listens[i];
+        return NULL;
 }

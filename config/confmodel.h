@@ -17,6 +17,7 @@
 #include "escalate.h"
 #include "logconf.h"
 #include "macro.h"
+#include "roll.h"
 #include "window.h"
 
 typedef enum RestartPolicy {
@@ -102,6 +103,13 @@ typedef struct WorkerDep {
         DepCond cond;
         bool bind;      /* restarted after it whenever it restarts */
 } WorkerDep;
+/* rolling { }: how `upkeepctl restart` replaces several instances */
+typedef struct RollingConfig {
+        unsigned max_unavailable; /* instances restarting at once */
+        unsigned surge;           /* 0 (1, a replacement before the stop, is refused for now) */
+        usec_t ready_timeout;     /* a replacement not ready by then: on_failure */
+        RollOnFailure on_failure;
+} RollingConfig;
 
 typedef struct WorkerConfig {
         char *name;
@@ -145,7 +153,28 @@ typedef struct WorkerConfig {
         char *ready_log;      /* WREADY_LOG: the pattern */
         usec_t ready_timeout; /* notify, fd: not ready by then is a failed start */
         usec_t watchdog;      /* notify: WATCHDOG=1 at least this often, or it restarts; 0: no */
+        /* held sockets (listen sections) each instance gets as descriptors 3, 4, ...: their
+         * names, and their addresses in the same order (a reload that moves one restarts the
+         * workers using it) */
+        char **sockets;
+        char **socket_addresses;
+        /* a held socket given as standard input (FastCGI, supervisord's fcgi-program), and
+         * its address; NULL: /dev/null */
+        char *stdin_socket;
+        char *stdin_socket_address;
+        RollingConfig rolling;
+        usec_t restart_every;    /* scheduled restart (rolled), shortened by up to 10%; 0: off */
+        int reload_signal;       /* upkeepctl reload-worker sends it to each process; 0: none */
 } WorkerConfig;
+
+/* A socket upkeepd binds once and holds for its workers: listen NAME { ... }. */
+typedef struct ListenConfig {
+        char *name;
+        char *address;     /* "tcp://127.0.0.1:8000", "tcp://[::]:8000", "unix:/run/app.sock" */
+        int backlog;
+        int mode;          /* unix: the file's permissions */
+        char *owner;       /* unix: "user" or "user:group" owning the file; NULL: upkeepd's */
+} ListenConfig;
 
 typedef enum ReadyRule {
         READY_STARTED, /* every autostart instance had its first spawn attempt */
@@ -180,6 +209,8 @@ typedef struct Config {
         SinkConfig *sinks;
         size_t n_sinks;
         MetricsConfig metrics;
+        ListenConfig *listens;
+        size_t n_listens;
 } Config;
 
 Config *conf_free(Config *c);
@@ -191,6 +222,7 @@ int worker_ready_parse(const char *s, WorkerReady *ret_kind, int *ret_fd, const 
 /* Does anything in this configuration talk HTTP (probes, webhooks)? */
 bool conf_needs_http(const Config *c);
 const WorkerConfig *conf_find_worker(const Config *c, const char *name);
+const ListenConfig *conf_find_listen(const Config *c, const char *name);
 const char *restart_policy_to_string(RestartPolicy p);
 const char *degraded_policy_to_string(DegradedPolicy p);
 const char *sink_type_to_string(SinkType t);

@@ -38,3 +38,12 @@
 #define CFG_TAIL_LINES 20
 #define CFG_TAIL_MAX_LINES 200
 #define CFG_TAIL_BYTES 4096
+/* listen { } defaults and limits: the accept queue, a unix socket's mode, sockets per worker */
+#define CFG_LISTEN_BACKLOG 1024
+#define CFG_LISTEN_MODE 0666
+#define CFG_MAX_LISTEN_BACKLOG 65535
+#define CFG_MAX_SOCKETS 64
+
+/* rolling { } defaults */
+#define CFG_ROLL_MAX_UNAVAILABLE 1
+#define CFG_ROLL_READY_TIMEOUT (60 * USEC_PER_SEC)

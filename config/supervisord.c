@@ -9,6 +9,7 @@
  *   svdemit.c     the model of what the file becomes, and the native text written from it
  *   svdprogram.c  a [program:x] becomes one native worker, or one per process when its
  *                 processes differ in a way upkeep's instances cannot express
+ *   svdfcgi.c     a [fcgi-program:x]: the same, with its socket held as their stdin
  *   supervisord.c this file: the daemon's sections, [group:x], [include], and the whole run
  *
  * Keys and sections without a native equivalent become "file:line: ..." warnings; values
@@ -35,6 +36,7 @@
 #include "svdexpand.h"
 #include "svdini.h"
 #include "svdlisten.h"
+#include "svdfcgi.h"
 #include "svdprogram.h"
 #include "svdvalue.h"
 
@@ -392,7 +394,7 @@ static void warn_sections(Parser *p) {
         static const char *const ignored[] = { "supervisord", "unix_http_server", "supervisorctl",
                                                "include" };
         static const char *const ignored_prefix[] = { "rpcinterface:", "ctlplugin:", "program:",
-                                                      "group:", "eventlistener:" };
+                                                      "group:", "eventlistener:", "fcgi-program:" };
 
         for (size_t i = 0; i < p->n_sections; i++) {
                 const Section *s = &p->sections[i];
@@ -407,12 +409,6 @@ static void warn_sections(Parser *p) {
                 if (strcmp(s->name, "inet_http_server") == 0)
                         svd_warn(p, s->file, s->line, "[inet_http_server] upkeep serves no HTTP or "
                                  "XML-RPC, only its control socket, ignoring");
-                else if (strncmp(s->name, "fcgi-program:", 13) == 0)
-                        /* the socket supervisord binds and hands over is what upkeep lacks */
-                        svd_warn(p, s->file, s->line, "[%s] not run: upkeep holds no listening "
-                                 "socket for a program (socket=), so FastCGI programs are not "
-                                 "supported; run it as a [program:x] that binds its own socket",
-                                 s->name);
                 else
                         svd_warn(p, s->file, s->line, "[%s] unknown section, ignoring", s->name);
         }
@@ -442,8 +438,11 @@ static int translate_programs(Parser *p, const Globals *g, Outs *outs) {
         int r;
 
         for (size_t i = 0; i < p->n_sections; i++)
-                if (strncmp(p->sections[i].name, "program:", 8) == 0) {
-                        r = svd_translate_program(p, g, &p->sections[i], outs);
+                if (strncmp(p->sections[i].name, "program:", 8) == 0 ||
+                    strncmp(p->sections[i].name, "fcgi-program:", 13) == 0) {
+                        r = strncmp(p->sections[i].name, "fcgi", 4) == 0
+                                    ? svd_translate_fcgi(p, g, &p->sections[i], outs)
+                                    : svd_translate_program(p, g, &p->sections[i], outs);
                         if (r < 0)
                                 return r;
                 }

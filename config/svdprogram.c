@@ -63,6 +63,11 @@ static const struct {
         { "stderr_syslog", USE_UNLESS_0 },
         { "serverurl", USE_NATIVE },
         { "umask", USE_NATIVE },
+        /* [fcgi-program:x]: svdfcgi.c */
+        { "socket", USE_SILENT },
+        { "socket_owner", USE_SILENT },
+        { "socket_mode", USE_SILENT },
+        { "socket_backlog", USE_SILENT },
 };
 
 static void proc_done(Proc *pr) {
@@ -761,7 +766,7 @@ static int add_process_workers(Parser *p, const Program *pg, const Proc *procs, 
 int svd_translate_program(Parser *p, const Globals *g, const Section *s, Outs *outs) {
         Program pg = {
                 .sec = s,
-                .name = s->name + strlen("program:"),
+                .name = strchr(s->name, ':') + 1, /* [program:x] or [fcgi-program:x] */
                 .default_user = g->user,
                 .default_directory = g->directory,
                 .default_umask = g->umask,

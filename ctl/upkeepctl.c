@@ -30,6 +30,8 @@
 static void usage(FILE *f) {
         fprintf(f, "usage: upkeepctl [-s SOCKET] status [NAME] [--json]\n"
                    "       upkeepctl [-s SOCKET] start|stop|restart NAME|all [--json]\n"
+                   "       upkeepctl [-s SOCKET] restart NAME --all-at-once|--continue|--abort\n"
+                   "       upkeepctl [-s SOCKET] reload-worker NAME|all [--json]\n"
                    "       upkeepctl [-s SOCKET] reload [--json]\n"
                    "       upkeepctl [-s SOCKET] health [--json]\n"
                    "       upkeepctl [-s SOCKET] alerts [--json]\n"
@@ -292,6 +294,9 @@ static int print_status(json_t *ans, bool details) {
                         if (details)
                                 print_last_output(i);
                 }
+                if (json_string_value(json_object_get(w, "rolling")))
+                        printf("%s: rolling: %s\n", json_string_value(json_object_get(w, "name")),
+                               json_string_value(json_object_get(w, "rolling")));
         }
         return ret;
 }
@@ -443,12 +448,17 @@ static int parse_options(int argc, char **argv, Args *a) {
  * on, else the exit status.
  */
 static int parse_command(int argc, char **argv, Args *a) {
-        const char *word = argv[optind++], *sink = NULL;
+        const char *word = argv[optind++], *sink = NULL, *roll = NULL;
         const ProtoCommand *pc;
 
         for (; optind < argc; optind++) {
                 if (strcmp(argv[optind], "--json") == 0 || strcmp(argv[optind], "-j") == 0)
                         a->json = true;
+                else if (strcmp(word, "restart") == 0 && !roll &&
+                         (strcmp(argv[optind], "--all-at-once") == 0 ||
+                          strcmp(argv[optind], "--continue") == 0 ||
+                          strcmp(argv[optind], "--abort") == 0))
+                        roll = argv[optind];
                 else if (!a->name)
                         a->name = argv[optind];
                 else if (strcmp(word, "alerts") == 0 && !sink)
@@ -464,6 +474,10 @@ static int parse_command(int argc, char **argv, Args *a) {
                 usage(stderr);
                 return EXIT_USAGE;
         }
+        if (roll)
+                a->cmd = strcmp(roll, "--all-at-once") == 0 ? PROTO_CMD_RESTART_ALL_AT_ONCE
+                         : strcmp(roll, "--continue") == 0  ? PROTO_CMD_RESTART_CONTINUE
+                                                            : PROTO_CMD_RESTART_ABORT;
         if (a->cmd == PROTO_CMD_ALERTS && a->name) {
                 if (strcmp(a->name, "test") != 0 || !sink) {
                         fprintf(stderr, "upkeepctl: expected 'alerts' or 'alerts test SINK'\n");

@@ -899,3 +899,19 @@ int alerts_test(Alerts *a, const char *sink) {
                 }
         return -ENOENT;
 }
+
+void alerts_raise(Alerts *a, const char *worker, const char *instance, Severity sev,
+                  bool resolved, const char *summary) {
+        AlertEvent e = {
+                .worker = worker,
+                .instance = instance,
+                .host = a->host,
+                .severity = sev,
+                .resolved = resolved,
+                .summary = summary,
+                .started_at = clock_real_usec(),
+                .at = clock_real_usec(),
+        };
+
+        dispatch_event(a, &e, sev, NULL);
+}

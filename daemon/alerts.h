@@ -30,5 +30,12 @@ json_t *alerts_json(Alerts *a);
 /* Queue a test notification on one sink; -ENOENT when there is no such sink. */
 int alerts_test(Alerts *a, const char *sink);
 
+/*
+ * An alert that no window counts (a rolling restart paused): to every sink whose min-severity
+ * it reaches, and upkeepd's log; resolved says it is over.
+ */
+void alerts_raise(Alerts *a, const char *worker, const char *instance, Severity sev,
+                  bool resolved, const char *summary);
+
 /* "https://hooks.slack.com/…": scheme, host and port only; the rest may be a secret. */
 char *redact_url(const char *url);

@@ -13,9 +13,11 @@
 
 #include "envfile.h"
 #include "launch.h"
+#include "listen.h"
 #include "log.h"
 #include "output.h"
 #include "parse.h"
+#include "sockets.h"
 #include "spawn.h"
 #include "userdb.h"
 
@@ -119,10 +121,43 @@ static int env_merge(EnvList *l, char ***ret) {
         return 0;
 }
 
+/*
+ * A worker with sockets gets LISTEN_FDS, LISTEN_FDNAMES and a LISTEN_PID the child fills in
+ * (see listen_pid_slot()), after everything else: they are upkeepd's to say.
+ */
+static int listen_env(const WorkerConfig *w, EnvList *l, char ***vars) {
+        _cleanup_free_ char *names = NULL;
+        char *s;
+        int r;
+
+        if (!w->sockets || !w->sockets[0])
+                return 0;
+        if (listen_fdnames(w->sockets, &names) < 0 ||
+            asprintf(&s, "LISTEN_FDS=%zu", strv_length(w->sockets)) < 0 ||
+            (r = strv_consume(vars, s)) < 0 ||
+            asprintf(&s, "LISTEN_FDNAMES=%s", names) < 0 || (r = strv_consume(vars, s)) < 0 ||
+            (r = strv_extend(vars, "LISTEN_PID=")) < 0)
+                return -ENOMEM;
+        return env_add_all(l, *vars);
+}
+
+/* The LISTEN_PID entry of env, grown to hold any pid, for the child to fill in; NULL: none. */
+static char *listen_pid_slot(char **env) {
+        for (char **e = env; e && *e; e++)
+                if (strncmp(*e, "LISTEN_PID=", 11) == 0) {
+                        char *slot = realloc(*e, LISTEN_PID_MAX);
+
+                        if (slot)
+                                *e = slot;
+                        return slot;
+                }
+        return NULL;
+}
+
 static int build_env(const LaunchSpec *i, char ***ret, char *reason, size_t len) {
         const WorkerConfig *w = i->cfg;
         _cleanup_strv_free_ char **file_env = NULL;
-        char buf[128], idx[64];
+        char buf[128], idx[64], **listen_vars = NULL;
         EnvList l = {};
         int r;
 
@@ -152,8 +187,11 @@ static int build_env(const LaunchSpec *i, char ***ret, char *reason, size_t len)
                 goto out;
         if (i->extra_env && (r = env_add_all(&l, i->extra_env)) < 0)
                 goto out;
+        if ((r = listen_env(w, &l, &listen_vars)) < 0)
+                goto out;
         r = env_merge(&l, ret);
 out:
+        strv_free(listen_vars);
         free(l.e);
         return r;
 }
@@ -205,12 +243,24 @@ static bool fault(const char *point) {
         return f && strcmp(f, point) == 0;
 }
 
+/* %i, then {fd:NAME} (checked against the worker's sockets by the parse). */
+static char *expand_arg(const WorkerConfig *w, const char *arg, unsigned index) {
+        _cleanup_free_ char *a = expand_instance(arg, index);
+        char *x = NULL;
+
+        if (!a || !w->sockets || !w->sockets[0])
+                return TAKE_PTR(a);
+        if (listen_expand_fds(a, w->sockets, &x, NULL) == -ENOENT)
+                return TAKE_PTR(a);
+        return x;
+}
+
 static int build_argv(const LaunchSpec *i, char ***ret) {
         const WorkerConfig *w = i->cfg;
         char **argv = calloc(strv_length(w->argv) + 1, sizeof(char *));
 
         for (size_t k = 0; argv && w->argv[k]; k++)
-                if (!(argv[k] = expand_instance(w->argv[k], i->index))) {
+                if (!(argv[k] = expand_arg(w, w->argv[k], i->index))) {
                         strv_free(argv);
                         return -ENOMEM;
                 }
@@ -271,20 +321,53 @@ static char *pid_slot(char **env) {
         return NULL;
 }
 
+/* The held descriptors of the worker's sockets, in the order of its list. */
+static int held_fds(const WorkerConfig *w, int fds[static SPAWN_MAX_FDS], size_t *ret_n,
+                    char *reason, size_t len) {
+        size_t n = strv_length(w->sockets);
+
+        if (n > SPAWN_MAX_FDS) {
+                snprintf(reason, len, "more than %d sockets", SPAWN_MAX_FDS);
+                return -E2BIG;
+        }
+        for (size_t k = 0; k < n; k++) {
+                fds[k] = sockets_fd(w->sockets[k]);
+                if (fds[k] < 0) {
+                        snprintf(reason, len, "socket '%s' is not held", w->sockets[k]);
+                        return -ENOENT;
+                }
+        }
+        *ret_n = n;
+        return 0;
+}
+
 int launch_instance(const LaunchSpec *i, pid_t *ret_pid, int *ret_errpipe, char *reason,
                     size_t len) {
         const WorkerConfig *w = i->cfg;
         _cleanup_strv_free_ char **env = NULL, **argv = NULL;
         _cleanup_close_ int out_w = -1, err_w = -1;
+        int fds[SPAWN_MAX_FDS];
+        size_t n_fds = 0;
+        int stdin_fd = -1;
+        char *listen_pid = NULL;
         Credentials cred;
         int r;
 
         r = resolve_credentials(w, &cred, reason, len);
         if (r < 0)
                 return r;
+        r = held_fds(w, fds, &n_fds, reason, len);
+        if (r < 0)
+                return r;
+        if (w->stdin_socket && (stdin_fd = sockets_fd(w->stdin_socket)) < 0) {
+                snprintf(reason, len, "socket '%s' is not held", w->stdin_socket);
+                return -ENOENT;
+        }
         r = build_env(i, &env, reason, len);
         if (r >= 0)
                 r = build_argv(i, &argv);
+        if (r >= 0 && n_fds > 0 && !(listen_pid = listen_pid_slot(env)))
+                r = -ENOMEM;
         if (r == -ENOMEM)
                 snprintf(reason, len, "out of memory");
         if (r < 0)
@@ -308,6 +391,8 @@ int launch_instance(const LaunchSpec *i, pid_t *ret_pid, int *ret_errpipe, char 
                                   .stdout_fd = out_w, .stderr_fd = err_w,
                                   .extra_fd = i->ready_fd,
                                   .extra_target = w->ready == WREADY_FD ? w->ready_fd : 0,
+                                  .use_stdin_fd = stdin_fd >= 0, .stdin_fd = stdin_fd,
+                                  .fds = fds, .n_fds = n_fds, .listen_pid = listen_pid,
                           }, ret_pid, ret_errpipe);
         if (r < 0)
                 snprintf(reason, len, "cannot spawn: %s", strerror(-r));

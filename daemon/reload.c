@@ -16,6 +16,8 @@
 #include "log.h"
 #include "reload.h"
 #include "reloadplan.h"
+#include "rolling.h"
+#include "sockets.h"
 #include "strv.h"
 
 /* Settings that shape the process itself: changing one means a new process. */
@@ -27,7 +29,22 @@ static bool process_changed(const WorkerConfig *a, const WorkerConfig *b) {
                !strv_equal(a->environment, b->environment) || a->instances != b->instances ||
                !streq_ptr(a->log_dir, b->log_dir) || !streq_ptr(a->log_file, b->log_file) ||
                a->limit_nproc != b->limit_nproc ||
-               a->limit_nofile != b->limit_nofile;
+               a->limit_nofile != b->limit_nofile ||
+               /* its descriptors: which sockets, and where each listens */
+               !strv_equal(a->sockets, b->sockets) ||
+               !strv_equal(a->socket_addresses, b->socket_addresses) ||
+               !streq_ptr(a->stdin_socket, b->stdin_socket) ||
+               !streq_ptr(a->stdin_socket_address, b->stdin_socket_address);
+}
+
+/*
+ * A worker of several instances whose process settings changed, but neither how many
+ * instances it has nor where their output goes, is kept and rolled (rolling.c): its instances
+ * take the new settings at their next start, one at a time, and it keeps serving.
+ */
+static bool rolls(const WorkerConfig *a, const WorkerConfig *b) {
+        return a->instances == b->instances && a->instances > 1 &&
+               streq_ptr(a->log_dir, b->log_dir) && streq_ptr(a->log_file, b->log_file);
 }
 
 void reload_summary_done(ReloadSummary *r) {
@@ -45,17 +62,21 @@ typedef struct Reload {
         Config *config;          /* the new one */
         ReloadPlan plan;
         Worker **next;           /* the new worker table, in the new configuration's order */
+        bool *roll;              /* per new worker: kept, but rolled to its new settings */
 } Reload;
 
 static void reload_done(Reload *rl) {
         reload_plan_done(&rl->plan);
         free(rl->next);
+        free(rl->roll);
 }
 
 static bool same_process(size_t o, size_t n, void *userdata) {
         Reload *rl = userdata;
 
-        return !process_changed(worker_config(rl->workers[o]), &rl->config->workers[n]);
+        const WorkerConfig *a = worker_config(rl->workers[o]), *b = &rl->config->workers[n];
+
+        return !process_changed(a, b) || rolls(a, b);
 }
 
 static int reload_plan_make(Reload *rl) {
@@ -78,7 +99,8 @@ static int reload_build(Reload *rl) {
         int r;
 
         rl->next = calloc(n + 1, sizeof(Worker *));
-        if (!rl->next)
+        rl->roll = calloc(n + 1, sizeof(bool));
+        if (!rl->next || !rl->roll)
                 return -ENOMEM;
         for (size_t k = 0; k < n; k++) {
                 Worker *old = rl->plan.from[k] != RELOAD_NONE ? rl->workers[rl->plan.from[k]]
@@ -128,8 +150,13 @@ static void reload_adopt(Reload *rl, ReloadSummary *sum) {
 
                 switch (rl->plan.next[k]) {
                 case RELOAD_KEEP:
+                        rl->roll[k] = process_changed(worker_config(w), wc);
                         worker_reconfigure(w, wc);
-                        (void) strv_extend(&sum->kept, wc->name);
+                        if (rl->roll[k])
+                                log_info("%s: process settings changed, rolling restart",
+                                         wc->name);
+                        (void) strv_extend(rl->roll[k] ? &sum->restarted : &sum->kept,
+                                           wc->name);
                         break;
                 case RELOAD_RESTART:
                         (void) strv_extend(&sum->restarted, wc->name);
@@ -164,12 +191,21 @@ int sup_reload(Supervisor *s, Config *config, ReloadSummary *sum) {
         for (size_t k = 0; k < n; k++)
                 if (rl.plan.next[k] != RELOAD_KEEP)
                         worker_start(workers[k]); /* waits if it has a predecessor */
+        for (size_t k = 0; k < n; k++)
+                if (rl.roll[k]) {
+                        /* a roll to the previous settings under way gives way to this one */
+                        (void) roll_stop(worker_config(workers[k])->name);
+                        if (roll_begin(workers[k]) < 0)
+                                log_error("%s: cannot begin the rolling restart",
+                                          worker_config(workers[k])->name);
+                }
         return 0;
 }
 
 int sup_reload_file(Supervisor *s, ReloadSummary *sum, char **ret_errors) {
         const char *path = sup_config(s)->path;
         Config *config = NULL;
+        char err[512];
         int r;
 
         log_info("reloading %s", path);
@@ -179,6 +215,13 @@ int sup_reload_file(Supervisor *s, ReloadSummary *sum, char **ret_errors) {
                         (*ret_errors)[strcspn(*ret_errors, "\n")] = '\0';
                 log_error("reload failed, keeping the running configuration: %s",
                           *ret_errors ?: "invalid configuration");
+                return r;
+        }
+        r = sockets_apply(config, err, sizeof err);
+        if (r < 0) {
+                log_error("reload failed, keeping the running configuration: %s", err);
+                *ret_errors = strdup(err);
+                conf_free(config);
                 return r;
         }
         sup_reload_begins(s);

@@ -3,6 +3,8 @@
  * commands passed to it, and every failure turned into an error answer with its code.  The
  * connections themselves are control.c's.
  */
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -12,9 +14,11 @@
 #include "log.h"
 #include "looptime.h"
 #include "output.h"
+#include "parse.h"
 #include "proto.h"
 #include "reload.h"
 #include "requests.h"
+#include "rolling.h"
 #include "statusjson.h"
 #include "utf8.h"
 
@@ -84,7 +88,13 @@ static json_t *worker_json(Worker *wk, json_t *instances, usec_t t) {
                         sw.events[k][n] = worker_events(wk, (EventKind) k, t, win_spans[n]);
                 sw.events_total[k] = worker_events_total(wk, (EventKind) k);
         }
-        return status_worker_json(&sw, instances);
+        json_t *j = status_worker_json(&sw, instances);
+        char buf[512];
+        const char *roll = roll_describe(c->name, buf, sizeof buf);
+
+        if (j && roll)
+                json_object_set_new(j, "rolling", json_string(roll));
+        return j;
 }
 
 /* The workers and instances that `name` (a worker or an instance; NULL: all) names. */
@@ -176,6 +186,112 @@ static json_t *command_json(Supervisor *sup, FsmEvent ev, const char *name, Prot
                                                         "ok", 0, "error", fsm_reply_to_string(r)));
         }
         return json_pack("{s:b, s:o}", "ok", 1, "results", results);
+}
+
+/*
+ * restart: a worker with several instances (or each such worker, for "all") is rolled
+ * (rolling.c); an instance, or a worker of one, is restarted at once as before.
+ */
+static json_t *command_result(const char *iname, FsmReply r, const char *done) {
+        if (r == REPLY_OK)
+                return json_pack("{s:s, s:b, s:s}", "name", iname, "ok", 1, "result", done);
+        return json_pack("{s:s, s:b, s:s}", "name", iname, "ok", 0, "error",
+                         fsm_reply_to_string(r));
+}
+
+static json_t *restart_json(Supervisor *sup, const char *name, ProtoError *ret_error) {
+        bool all = strcmp(name, "all") == 0, rolls = false;
+        json_t *results;
+        size_t n;
+        Worker *const *wks = sup_workers(sup, &n);
+
+        for (size_t w = 0; w < n; w++)
+                rolls = rolls || ((all || strcmp(worker_config(wks[w])->name, name) == 0) &&
+                                  worker_n_instances(wks[w]) > 1);
+        if (!rolls || sup_shutting_down(sup) || sup_recovering(sup))
+                return command_json(sup, EV_RESTART, name, ret_error);
+        results = json_array();
+        for (size_t w = 0; w < n; w++) {
+                const char *wname = worker_config(wks[w])->name;
+                int r;
+
+                if (!all && strcmp(wname, name) != 0)
+                        continue;
+                if (worker_n_instances(wks[w]) < 2) {
+                        /* one instance: restarted at once, as an instance name is */
+                        FsmReply q = sup_command(worker_instance(wks[w], 0), EV_RESTART);
+
+                        json_array_append_new(results, command_result(
+                                sup_instance_name(worker_instance(wks[w], 0)), q, "restarted"));
+                        continue;
+                }
+                r = roll_begin(wks[w]);
+                json_array_append_new(results,
+                                      r >= 0 ? json_pack("{s:s, s:b, s:s}", "name", wname, "ok", 1,
+                                                         "result", "rolling")
+                                             : json_pack("{s:s, s:b, s:s}", "name", wname, "ok", 0,
+                                                         "error", r == -EBUSY
+                                                                 ? "a rolling restart is under way"
+                                                                 : strerror(-r)));
+        }
+        return json_pack("{s:b, s:o}", "ok", 1, "results", results);
+}
+
+/* reload-worker NAME: the worker's reload-signal to each instance's main process. */
+static json_t *reload_worker_json(Supervisor *sup, const char *name, ProtoError *ret_error) {
+        _cleanup_free_ Instance **l = NULL;
+        json_t *results;
+        size_t n;
+
+        if (sup_find_instances(sup, name, &l, &n) < 0) {
+                *ret_error = PROTO_E_NO_SUCH_PROCESS;
+                return NULL;
+        }
+        results = json_array();
+        for (size_t k = 0; k < n; k++) {
+                InstanceView v;
+                const char *err = NULL;
+
+                sup_instance_view(l[k], &v);
+                if (v.cfg->reload_signal <= 0)
+                        err = "no reload-signal configured";
+                else if (v.pid <= 0 || v.state == STATE_STOPPING)
+                        err = "not running";
+                else if (kill(v.pid, v.cfg->reload_signal) < 0)
+                        err = strerror(errno);
+                else
+                        log_msg(LOG_INFO, v.name, "sent %s (reload-worker)",
+                                SIGNAL_LABEL(v.cfg->reload_signal));
+                json_array_append_new(results,
+                                      err ? json_pack("{s:s, s:b, s:s}", "name", v.name, "ok", 0,
+                                                      "error", err)
+                                          : json_pack("{s:s, s:b, s:s}", "name", v.name, "ok", 1,
+                                                      "result", "signalled"));
+        }
+        return json_pack("{s:b, s:o}", "ok", 1, "results", results);
+}
+
+/* restart NAME --continue | --abort */
+static json_t *roll_control_json(Supervisor *sup, const char *name, bool resume,
+                                 ProtoError *ret_error) {
+        bool known = false;
+        size_t n;
+        Worker *const *wks = sup_workers(sup, &n);
+        int r;
+
+        for (size_t w = 0; w < n; w++)
+                known = known || strcmp(worker_config(wks[w])->name, name) == 0;
+        if (!known) {
+                *ret_error = PROTO_E_NO_SUCH_PROCESS;
+                return NULL;
+        }
+        r = resume ? roll_resume(name) : roll_stop(name);
+        if (r < 0)
+                return json_pack("{s:b, s:[{s:s, s:b, s:s}]}", "ok", 1, "results", "name", name,
+                                 "ok", 0, "error",
+                                 r == -ENOENT ? "no rolling restart" : "the roll is not paused");
+        return json_pack("{s:b, s:[{s:s, s:b, s:s}]}", "ok", 1, "results", "name", name, "ok", 1,
+                         "result", resume ? "continued" : "aborted");
 }
 
 static json_t *strv_json(char **l) {
@@ -287,7 +403,14 @@ static json_t *serve(Supervisor *sup, Alerts *alerts, ProtoCmd cmd, const char *
         case PROTO_CMD_STOP:
                 return command_json(sup, EV_STOP, name, ret_error);
         case PROTO_CMD_RESTART:
+                return restart_json(sup, name, ret_error);
+        case PROTO_CMD_RESTART_ALL_AT_ONCE:
                 return command_json(sup, EV_RESTART, name, ret_error);
+        case PROTO_CMD_RELOAD_WORKER:
+                return reload_worker_json(sup, name, ret_error);
+        case PROTO_CMD_RESTART_CONTINUE:
+        case PROTO_CMD_RESTART_ABORT:
+                return roll_control_json(sup, name, cmd == PROTO_CMD_RESTART_CONTINUE, ret_error);
         case PROTO_CMD_RELOAD:
                 return reload_json(sup, ret_error, ret_detail);
         case PROTO_CMD_HEALTH:

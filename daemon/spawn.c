@@ -23,6 +23,7 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
+#include "listen.h"
 #include "macro.h"
 #include "spawn.h"
 
@@ -35,6 +36,7 @@ static const char *const stage_names[_SPAWN_STAGE_MAX] = {
         [SPAWN_SETSID] = "setsid",   [SPAWN_STDIO] = "stdio",   [SPAWN_GROUPS] = "setgroups",
         [SPAWN_SETGID] = "setgid",   [SPAWN_SETUID] = "setuid", [SPAWN_CHDIR] = "chdir",
         [SPAWN_RLIMIT] = "setrlimit",
+        [SPAWN_FDS] = "sockets",
         [SPAWN_EXEC] = "exec",
 };
 
@@ -69,18 +71,43 @@ static void write_pid(char *slot) {
 
 /* The readiness descriptor at the number the worker expects, kept across exec; errpipe moves
  * out of its way first.  Returns where errpipe is now. */
-static int give_extra_fd(const SpawnSpec *sp, int errpipe) {
+static int give_extra_fd(const SpawnSpec *sp, int extra_fd, int errpipe) {
         if (errpipe == sp->extra_target) {
                 errpipe = fcntl(errpipe, F_DUPFD_CLOEXEC, sp->extra_target + 1);
                 if (errpipe < 0)
                         _exit(127);
         }
-        if (sp->extra_fd == sp->extra_target) {
-                if (fcntl(sp->extra_fd, F_SETFD, 0) < 0)
+        if (extra_fd == sp->extra_target) {
+                if (fcntl(extra_fd, F_SETFD, 0) < 0)
                         child_fail(errpipe, SPAWN_STDIO);
-        } else if (dup2(sp->extra_fd, sp->extra_target) < 0)
+        } else if (dup2(extra_fd, sp->extra_target) < 0)
                 child_fail(errpipe, SPAWN_STDIO);
         return errpipe;
+}
+
+/*
+ * The held sockets as descriptors 3, 4, ... without close-on-exec.  A source may sit where a
+ * target goes (or where the error pipe is): everything is first moved above the targets.
+ */
+static int pass_fds(const SpawnSpec *sp, int *errpipe) {
+        int tmp[SPAWN_MAX_FDS], above = LISTEN_FDS_START + (int) sp->n_fds;
+
+        if (sp->n_fds > SPAWN_MAX_FDS) {
+                errno = EMFILE;
+                return -1;
+        }
+        int ep = fcntl(*errpipe, F_DUPFD_CLOEXEC, above);
+
+        if (ep < 0)
+                return -1;
+        *errpipe = ep;
+        for (size_t k = 0; k < sp->n_fds; k++)
+                if ((tmp[k] = fcntl(sp->fds[k], F_DUPFD_CLOEXEC, above)) < 0)
+                        return -1;
+        for (size_t k = 0; k < sp->n_fds; k++)
+                if (dup2(tmp[k], LISTEN_FDS_START + (int) k) < 0)
+                        return -1;
+        return 0;
 }
 
 /*
@@ -90,7 +117,7 @@ static int give_extra_fd(const SpawnSpec *sp, int errpipe) {
 static int child_exec(void *userdata) {
         const ChildArgs *a = userdata;
         const SpawnSpec *sp = a->spec;
-        int errpipe = a->errpipe;
+        int errpipe = a->errpipe, extra_fd = sp->extra_fd;
         sigset_t empty;
         int nullfd;
 
@@ -103,7 +130,7 @@ static int child_exec(void *userdata) {
         if (setsid() < 0)
                 child_fail(errpipe, SPAWN_SETSID);
 
-        nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        nullfd = sp->use_stdin_fd ? sp->stdin_fd : open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (nullfd < 0 || dup2(nullfd, STDIN_FILENO) < 0 ||
             dup2(sp->stdout_fd, STDOUT_FILENO) < 0 || dup2(sp->stderr_fd, STDERR_FILENO) < 0)
                 child_fail(errpipe, SPAWN_STDIO);
@@ -128,6 +155,12 @@ static int child_exec(void *userdata) {
                 child_fail(errpipe, SPAWN_CHDIR);
         if (sp->umask >= 0)
                 (void) umask((mode_t) sp->umask); /* cannot fail */
+        /* the ready = fd:N pipe out of the way of the held sockets (N is above them) */
+        if (sp->extra_target > 2 && sp->n_fds > 0 &&
+            (extra_fd = fcntl(extra_fd, F_DUPFD_CLOEXEC, LISTEN_FDS_START + (int) sp->n_fds)) < 0)
+                child_fail(errpipe, SPAWN_FDS);
+        if (sp->n_fds > 0 && pass_fds(sp, &errpipe) < 0)
+                child_fail(errpipe, SPAWN_FDS);
 
         /*
          * Nothing of upkeepd's beyond stdio may reach the worker: libcurl opens its sockets
@@ -135,11 +168,15 @@ static int child_exec(void *userdata) {
          * probe connection would keep it open after curl closed it.  Best effort: before
          * Linux 5.11 this fails and only our own descriptors are close-on-exec.
          */
-        (void) close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+        (void) close_range(LISTEN_FDS_START + (unsigned) sp->n_fds, ~0U, CLOSE_RANGE_CLOEXEC);
         if (sp->extra_target > 2)
-                errpipe = give_extra_fd(sp, errpipe);
+                errpipe = give_extra_fd(sp, extra_fd, errpipe);
         if (sp->pid_slot)
                 write_pid(sp->pid_slot);
+        /* for sd_listen_fds(): the sockets are this process's, not those of a child it
+         * starts with the same environment (which, without LISTEN_PID, would take them) */
+        if (sp->listen_pid)
+                listen_format_pid(sp->listen_pid, getpid());
         execvpe(sp->argv[0], sp->argv, sp->envp);
         child_fail(errpipe, SPAWN_EXEC);
 }

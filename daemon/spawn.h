@@ -19,6 +19,7 @@ typedef enum SpawnStage {
         SPAWN_SETUID,
         SPAWN_CHDIR,
         SPAWN_RLIMIT,
+        SPAWN_FDS,
         SPAWN_EXEC,
         _SPAWN_STAGE_MAX,
 } SpawnStage;
@@ -39,7 +40,17 @@ typedef struct SpawnSpec {
         int extra_target;         /* ... when > 2; 0: none */
         char *pid_slot;           /* in an envp string: the child writes its pid there (WATCHDOG_PID=),
                                    * room for 10 digits and a NUL; NULL: none */
+        bool use_stdin_fd;        /* stdin_fd (a held socket, the caller's) instead of /dev/null */
+        int stdin_fd;
+        /* held sockets, passed as descriptors 3, 4, ... (they stay the caller's) */
+        const int *fds;
+        size_t n_fds;             /* at most SPAWN_MAX_FDS */
+        /* an entry of envp, LISTEN_PID_MAX bytes: the child writes "LISTEN_PID=<its pid>"
+         * there just before exec (its pid is known only then); NULL: none */
+        char *listen_pid;
 } SpawnSpec;
+
+#define SPAWN_MAX_FDS 64
 
 /*
  * Start the process in a session (and process group) of its own with a clean signal state.

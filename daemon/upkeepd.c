@@ -30,6 +30,8 @@
 #include "notify.h"
 #include "proto.h"
 #include "reload.h"
+#include "rolling.h"
+#include "sockets.h"
 #include "statefile.h"
 #include "supervisor.h"
 #include "supervisord.h"
@@ -39,6 +41,7 @@ static StateFile *state;
 static Alerts *alerts;
 static Exporter *exporter;
 static Deps *deps;
+static bool sockets_pending; /* an address was in use at start: bound after the recovery */
 
 static void usage(FILE *f) {
         fprintf(f,
@@ -217,6 +220,16 @@ static void block_signals(void) {
         sigprocmask(SIG_BLOCK, &mask, NULL);
 }
 
+/* --check-config: an address another process holds is an error now, not at the next start. */
+static int check_sockets(const Config *c) {
+        char err[512];
+        int r = sockets_check(c, err, sizeof err);
+
+        if (r < 0)
+                fprintf(stderr, "%s: %s\n", c->path, err);
+        return r;
+}
+
 /* The configuration to run, or the answer to --check-config. */
 static int load(const Options *o, Config **ret) {
         _cleanup_free_ char *errors = NULL, *warnings = NULL;
@@ -227,6 +240,10 @@ static int load(const Options *o, Config **ret) {
                 return 2;
         }
         import_warnings(warnings, o->check_only);
+        if (o->check_only && check_sockets(config) < 0) {
+                conf_free(config);
+                return 2;
+        }
         if (o->check_only) {
                 printf("%s: configuration OK, %zu worker%s\n", o->config_path, config->n_workers,
                        config->n_workers == 1 ? "" : "s");
@@ -271,10 +288,29 @@ static int observe(Supervisor *s, const char *socket_path) {
         r = notify_observe(s);
         if (r < 0)
                 return r;
+        r = roll_setup(s, alerts);
+        if (r < 0)
+                return r;
         r = alerts_observe(alerts);
         if (r < 0)
                 return r;
         return exporter_new(s, alerts, &exporter);
+}
+
+/* The held sockets not bound at start (in use), then every autostart worker. */
+static void start_workers(Supervisor *s) {
+        char err[512];
+
+        if (sockets_pending) {
+                sockets_pending = false;
+                if (sockets_open(sup_config(s), err, sizeof err) < 0) {
+                        log_error("%s", err);
+                        sup_set_failed(s);
+                        sup_shutdown(s);
+                        return;
+                }
+        }
+        sup_start_all(s);
 }
 
 /* Everything up to the loop, which ends when the last worker is down; < 0 on a failure. */
@@ -314,7 +350,7 @@ static int start(sd_event *e, Config *config, const Options *o, Control **contro
         log_info("upkeepd %s started with %s, %zu worker%s, pid %d", UPKEEP_VERSION,
                  o->config_path, sup_config(sup)->n_workers,
                  sup_config(sup)->n_workers == 1 ? "" : "s", (int) getpid());
-        r = statefile_recover(state, sup_start_all);
+        r = statefile_recover(state, start_workers);
         if (r < 0) {
                 log_error("cannot read the state of a previous run: %s", strerror(-r));
                 return r;
@@ -329,6 +365,7 @@ int main(int argc, char **argv) {
         Control *control = NULL;
         sd_event *e = NULL;
         Options o;
+        char err[512];
         int r, exit_code;
 
         r = parse_options(argc, argv, &o);
@@ -351,6 +388,18 @@ int main(int argc, char **argv) {
                 return 1;
         }
         reserve_descriptors(e, config); /* before start() makes the first thread */
+        /* bound before any worker runs, with upkeepd's own rights (a port below 1024) */
+        r = sockets_open(config, err, sizeof err);
+        if (r == -EADDRINUSE) {
+                /* maybe by workers a killed upkeepd left: tried again once they are stopped */
+                log_notice("%s: trying again once what a previous upkeepd left is stopped", err);
+                sockets_pending = true;
+        } else if (r < 0) {
+                log_error("%s", err);
+                conf_free(config);
+                sd_event_unref(e);
+                return 1;
+        }
         if (start(e, config, &o, &control) < 0)
                 return 1;
         r = sd_event_loop(e);
@@ -362,9 +411,11 @@ int main(int argc, char **argv) {
         control = control_free(control, true);
         state = statefile_free(state);
         exporter = exporter_free(exporter);
+        roll_teardown();
         alerts = alerts_free(alerts); /* before the configuration its destinations point into */
         deps = deps_free(deps);
         sup = sup_free(sup);
+        sockets_close_all();
         output_done();
         curl_dl_unload();
         sd_event_unref(e);

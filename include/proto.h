@@ -45,6 +45,12 @@ typedef enum ProtoCmd {
         PROTO_CMD_LOGFILE,
         PROTO_CMD_REOPEN_LOGS,
         PROTO_CMD_METRICS,
+        /* restart NAME --all-at-once | --continue | --abort (a rolling restart's) */
+        PROTO_CMD_RESTART_ALL_AT_ONCE,
+        PROTO_CMD_RESTART_CONTINUE,
+        PROTO_CMD_RESTART_ABORT,
+        /* reload-worker NAME: its reload-signal to each instance's process */
+        PROTO_CMD_RELOAD_WORKER,
         _PROTO_CMD_MAX,
         _PROTO_CMD_INVALID = -1,
 } ProtoCmd;

@@ -32,6 +32,14 @@ const ProtoCommand proto_commands[_PROTO_CMD_MAX] = {
         [PROTO_CMD_REOPEN_LOGS] = { "reopen-logs", true, false, PROTO_NAME_IGNORED, NULL },
         /* {"ok": true, "text": the Prometheus exposition}: what the metrics listener serves */
         [PROTO_CMD_METRICS] = { "metrics", false, true, PROTO_NAME_IGNORED, NULL },
+        [PROTO_CMD_RESTART_ALL_AT_ONCE] = { "restart-all-at-once", true, false,
+                                            PROTO_NAME_REQUIRED, "this command needs a name" },
+        [PROTO_CMD_RESTART_CONTINUE] = { "restart-continue", true, false, PROTO_NAME_REQUIRED,
+                                         "this command needs a worker name" },
+        [PROTO_CMD_RESTART_ABORT] = { "restart-abort", true, false, PROTO_NAME_REQUIRED,
+                                      "this command needs a worker name" },
+        [PROTO_CMD_RELOAD_WORKER] = { "reload-worker", true, true, PROTO_NAME_REQUIRED,
+                                      "this command needs a name" },
 };
 
 ProtoCmd proto_cmd_from_string(const char *s) {

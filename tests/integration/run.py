@@ -1245,7 +1245,7 @@ def admin_commands(c):
     c.conf(worker_block("adm", WORKER, start_secs="100ms", stop_timeout="2s") +
            worker_block("multi", WORKER, instances=2, start_secs="100ms", stop_timeout="2s") +
            worker_block("manual", WORKER, autostart=False, start_secs="100ms"))
-    c.start_daemon(c.path("upkeep.conf"))
+    d = c.start_daemon(c.path("upkeep.conf"))
     for n in ("adm", "multi:0", "multi:1"):
         c.wait_state(n, "RUNNING")
     i = c.inst("manual")
@@ -1282,9 +1282,15 @@ def admin_commands(c):
     check_eq((r.returncode, r.stdout), (0, "manual: started\n"), "start manual")
     c.wait_state("manual", "RUNNING")
 
-    r = c.ctl("restart", "multi")
+    r = c.ctl("restart", "multi", "--all-at-once")
     check_eq((r.returncode, r.stdout), (0, "multi:0: restarted\nmulti:1: restarted\n"),
-             "restart multi (every instance of a worker)")
+             "restart multi --all-at-once (every instance of a worker)")
+    for n in ("multi:0", "multi:1"):
+        c.wait_state(n, "RUNNING")
+    # without --all-at-once a worker of several instances rolls (t_sockets.py)
+    r = c.ctl("restart", "multi")
+    check_eq((r.returncode, r.stdout), (0, "multi: rolling\n"), "restart multi (a roll)")
+    wait_for(lambda: "rolling restart done" in d.output(), 20, "the roll of multi to end")
     for n in ("multi:0", "multi:1"):
         c.wait_state(n, "RUNNING")
     pids = [c.inst(n)["pid"] for n in ("adm", "multi:0", "multi:1", "manual")]

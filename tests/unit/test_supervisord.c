@@ -573,9 +573,11 @@ static void test_warnings(void **state) {
         assert_warning(warnings, ini, 17, "[program:app] stderr_logfile: upkeep writes stdout and "
                        "stderr into one file, the one stderr_logfile names");
         assert_warning(warnings, ini, 18, "[program:app] unknown key 'depends_on'");
-        assert_warning(warnings, ini, 20, "[fcgi-program:php] not run: upkeep holds no listening "
-                       "socket for a program (socket=), so FastCGI programs are not supported");
-        assert_int_equal(count_lines(warnings), 7);
+        /* a FastCGI program: its socket held by upkeepd, given as standard input */
+        assert_false(has_warning(warnings, ini, 20, "fcgi-program"));
+        assert_contains(text, "listen php {\n    address = \"unix:/var/run/php.sock\"\n}");
+        assert_contains(text, "    stdin-socket = \"php\"\n}");
+        assert_int_equal(count_lines(warnings), 6);
         assert_contains(text, "umask        = \"022\"");
         /* stderr_logfile alone gives the worker's log-file */
         assert_contains(text, "log-file     = \"/var/log/app.err\"");
