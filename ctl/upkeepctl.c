@@ -212,16 +212,21 @@ static bool print_instance(json_t *i, int width, const char *errors) {
                                                                "state"));
         const char *state = json_string_value(json_object_get(i, "state")) ?: "?";
         json_t *pid = json_object_get(i, "pid");
-        char up[32], ex[48], pidbuf[16], info[320];
+        char up[32], ex[48], pidbuf[16], info[320], procs[16];
 
         if (json_is_integer(pid))
                 snprintf(pidbuf, sizeof pidbuf, "%lld", (long long) json_integer_value(pid));
         else
                 snprintf(pidbuf, sizeof pidbuf, "-");
+        /* every process of its tree: an old upkeepd answers without "pids" */
+        if (json_array_size(json_object_get(i, "pids")) > 0)
+                snprintf(procs, sizeof procs, "%zu", json_array_size(json_object_get(i, "pids")));
+        else
+                snprintf(procs, sizeof procs, "-");
         describe_exit(json_object_get(i, "last_exit"), ex, sizeof ex);
         describe_info(i, info, sizeof info);
-        printf("%-*s %-9s %7s %8s %8lld %-10s %-9s %6s  %s\n", width,
-               json_string_value(json_object_get(i, "name")) ?: "?", state, pidbuf,
+        printf("%-*s %-9s %7s %5s %8s %8lld %-10s %-9s %6s  %s\n", width,
+               json_string_value(json_object_get(i, "name")) ?: "?", state, pidbuf, procs,
                fmt_secs(up, sizeof up, json_object_get(i, "uptime_s")),
                (long long) json_integer_value(json_object_get(i, "restarts")), ex, hstate ?: "-",
                errors, info);
@@ -233,8 +238,8 @@ static int print_status(json_t *ans) {
         int width = name_width(workers), ret = EXIT_OK;
         size_t wi, ii;
 
-        printf("%-*s %-9s %7s %8s %8s %-10s %-9s %6s  %s\n", width, "NAME", "STATE", "PID",
-               "UPTIME", "RESTARTS", "LAST-EXIT", "HEALTH", "ERRORS", "INFO");
+        printf("%-*s %-9s %7s %5s %8s %8s %-10s %-9s %6s  %s\n", width, "NAME", "STATE", "PID",
+               "PROCS", "UPTIME", "RESTARTS", "LAST-EXIT", "HEALTH", "ERRORS", "INFO");
         json_array_foreach(workers, wi, w) {
                 char errors[24];
 

@@ -150,6 +150,8 @@ static int build_env(const LaunchSpec *i, char ***ret, char *reason, size_t len)
         snprintf(idx, sizeof idx, "UPKEEP_INSTANCE=%u", i->index);
         if ((r = env_add(&l, buf)) < 0 || (r = env_add(&l, idx)) < 0)
                 goto out;
+        if (i->tree_env && (r = env_add(&l, i->tree_env)) < 0)
+                goto out;
         r = env_merge(&l, ret);
 out:
         free(l.e);
@@ -291,6 +293,8 @@ int launch_instance(const LaunchSpec *i, pid_t *ret_pid, int *ret_errpipe, char 
                                   .limit_nproc = (unsigned long) MAX(w->limit_nproc, 0),
                                   .limit_nofile = (unsigned long) MAX(w->limit_nofile, 0),
                                   .stdout_fd = out_w, .stderr_fd = err_w,
+                                  .join_cgroup = i->cgroup_fd && *i->cgroup_fd >= 0,
+                                  .cgroup_fd = i->cgroup_fd ? *i->cgroup_fd : -1,
                           }, ret_pid, ret_errpipe);
         if (r < 0)
                 snprintf(reason, len, "cannot spawn: %s", strerror(-r));

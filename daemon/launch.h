@@ -22,6 +22,8 @@ typedef struct LaunchSpec {
         LogOutput **log_output;    /* the instance's worker output, kept across runs */
         bool *env_warned;          /* the worker's: the world-readable env-file warning was given */
         sd_event *event;
+        const char *tree_env;      /* UPKEEP_TREE=... (proctree.c); NULL: none */
+        const int *cgroup_fd;      /* the cgroup.procs the child joins; NULL: none */
 } LaunchSpec;
 
 /* Start the instance's process; on failure *reason says why (there is no process then). */

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "looptime.h"
 #include "output.h"
+#include "proctree.h"
 #include "proto.h"
 #include "reload.h"
 #include "requests.h"
@@ -32,13 +33,18 @@ static StatusProbe status_probe(const Probe *p) {
         };
 }
 
-static json_t *instance_json(const Instance *inst, usec_t t) {
+static json_t *instance_json(Supervisor *sup, const Instance *inst, usec_t t) {
+        _cleanup_free_ pid_t *pids = NULL;
         OutputSpec spec = {};
         StatusProbe probe;
         InstanceView i;
+        size_t n_pids = 0;
 
         sup_instance_view(inst, &i);
         probe = status_probe(i.probe);
+        /* unreadable (out of memory, cgroupfs gone): the main process alone */
+        if (i.pid > 0)
+                (void) tree_pids(sup_tree(sup), i.name, i.pid, t, &pids, &n_pids);
         return status_instance_json(&(StatusInstance) {
                                             .name = i.name,
                                             .index = i.index,
@@ -54,6 +60,8 @@ static json_t *instance_json(const Instance *inst, usec_t t) {
                                             .exit_signal = i.exit_signal,
                                             .reason = i.reason,
                                             .probe = i.probe->url ? &probe : NULL,
+                                            .pids = pids,
+                                            .n_pids = n_pids,
                                             .output = output_json(i.log_output,
                                                                       sup_output_spec(inst, &spec)),
                                     },
@@ -98,7 +106,7 @@ static json_t *status_json(Supervisor *sup, const char *name, ProtoError *ret_er
                         if (!match && strcmp(name, sup_instance_name(i)) != 0)
                                 continue;
                         sup_instance_view(i, &v);
-                        json_array_append_new(insts, instance_json(i, t));
+                        json_array_append_new(insts, instance_json(sup, i, t));
                         not_running += status_not_running(v.state);
                 }
                 if (json_array_size(insts) == 0) {

@@ -20,6 +20,7 @@ typedef enum SpawnStage {
         SPAWN_CHDIR,
         SPAWN_RLIMIT,
         SPAWN_EXEC,
+        SPAWN_CGROUP,
         _SPAWN_STAGE_MAX,
 } SpawnStage;
 
@@ -35,6 +36,8 @@ typedef struct SpawnSpec {
         int umask;                /* -1: upkeepd's */
         unsigned long limit_nproc, limit_nofile; /* 0: inherited */
         int stdout_fd, stderr_fd; /* stdin is /dev/null; these stay the caller's */
+        bool join_cgroup;         /* write "0" to cgroup_fd (a cgroup.procs) first */
+        int cgroup_fd;
 } SpawnSpec;
 
 /*

@@ -83,6 +83,7 @@ struct Supervisor {
         uint64_t rng;
         unsigned long orphans_reaped;
         struct Children *children; /* every process we wait for, and the orphan scan */
+        struct Tree *tree;       /* every process of each instance: cgroups or /proc (proctree.c) */
         usec_t started_at;
         Http *http;
         SupObserverSlot *observers;

@@ -30,6 +30,10 @@ struct Children *sup_children(const Supervisor *s) {
         return s->children;
 }
 
+struct Tree *sup_tree(const Supervisor *s) {
+        return s->tree;
+}
+
 Http *sup_http(const Supervisor *s) {
         return s->http;
 }

@@ -11,7 +11,8 @@
  *     in STARTING, RUNNING and STOPPING;
  *   - when a worker's main process ends, whatever is left in its process group is SIGKILLed
  *     while the main process is still a zombie (CHILD_KILL_GROUP), so the group id cannot have
- *     been reused.
+ *     been reused; then whatever is left of its tree (proctree.c: its cgroup, or what its
+ *     environment names), which catches what left the group (setsid, double fork).
  */
 #include <errno.h>
 #include <signal.h>
@@ -28,6 +29,7 @@
 #include "looptime.h"
 #include "output.h"
 #include "parse.h"
+#include "proctree.h"
 #include "supervisor.h"
 #include "supervisor-impl.h"
 
@@ -110,6 +112,11 @@ static void signal_group(Instance *i, int sig) {
                         SIGNAL_LABEL(sig), (int) i->pid);
         if (sig != SIGKILL && sig != SIGCONT)
                 (void) kill(-i->pid, SIGCONT);
+        /* and every process of its tree that left the group */
+        if (sig == SIGKILL)
+                tree_kill(i->worker->sup->tree, i->name, i->pid);
+        else
+                tree_signal(i->worker->sup->tree, i->name, i->pid, sig);
 }
 
 static void describe_exit(const Instance *i, char *buf, size_t len) {
@@ -166,6 +173,8 @@ static void on_child_exited(pid_t pid, const siginfo_t *si, void *userdata) {
         i->exit_signal = si->si_code == CLD_EXITED ? 0 : si->si_status;
         spawn_failed = launch_read_error(i->worker->cfg, i->errpipe, reason, sizeof reason);
         child_gone(i);
+        /* nothing it started outlives it: a restart must not find its port taken */
+        tree_kill(i->worker->sup->tree, i->name, 0);
         if (!spawn_failed) {
                 count_event(i, EVK_EXIT);
                 if (!exit_is_clean(i) && i->state != STATE_STOPPING)
@@ -186,11 +195,19 @@ static void on_child_exited(pid_t pid, const siginfo_t *si, void *userdata) {
 
 static void do_spawn(Instance *i) {
         Supervisor *s = i->worker->sup;
+        _cleanup_free_ char *tree_env = NULL;
+        _cleanup_close_ int cgroup_fd = -1;
         OutputSpec output;
         pid_t pid;
         int errpipe, r;
 
         i->reason[0] = '\0';
+        if (tree_prepare(s->tree, i->name, &tree_env, &cgroup_fd) < 0) {
+                snprintf(i->reason, sizeof i->reason, "out of memory");
+                i->spawn_attempted = true;
+                dispatch(i, EV_SPAWN_FAILED);
+                return;
+        }
         r = launch_instance(&(LaunchSpec) {
                                     .cfg = i->worker->cfg,
                                     .index = i->index,
@@ -199,6 +216,8 @@ static void do_spawn(Instance *i) {
                                     .log_output = &i->log_output,
                                     .env_warned = &i->worker->env_warned,
                                     .event = s->event,
+                                    .tree_env = tree_env,
+                                    .cgroup_fd = &cgroup_fd,
                             },
                             &pid, &errpipe, i->reason, sizeof i->reason);
         if (r < 0) {
@@ -506,8 +525,10 @@ void sup_kill_all(Supervisor *s) {
 
                 for (size_t w = 0; w < n; w++)
                         for (unsigned k = 0; k < l[w]->n_instances; k++)
-                                if (l[w]->instances[k].pid > 0)
+                                if (l[w]->instances[k].pid > 0) {
                                         (void) kill(-l[w]->instances[k].pid, SIGKILL);
+                                        tree_kill(s->tree, l[w]->instances[k].name, 0);
+                                }
         }
 }
 
@@ -795,6 +816,9 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
         r = children_new(e, &s->children);
         if (r < 0)
                 return sup_free(s), r;
+        r = tree_new(&s->tree);
+        if (r < 0)
+                return sup_free(s), r;
         if (getrandom(&s->rng, sizeof s->rng, GRND_NONBLOCK) != sizeof s->rng || s->rng == 0)
                 s->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t) getpid() ^ s->started_at;
         r = sd_event_add_defer(e, &s->cleanup, on_cleanup, s);
@@ -838,6 +862,7 @@ Supervisor *sup_free(Supervisor *s) {
         sd_event_source_disable_unref(s->cleanup);
         http_free(s->http);
         children_free(s->children); /* after everything that watches a process */
+        tree_free(s->tree);          /* waits a bounded time for the last cgroups to empty */
         sd_event_unref(s->event);
         free(s);
         return NULL;

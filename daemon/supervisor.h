@@ -120,6 +120,8 @@ sd_event *sup_event(const Supervisor *s);
 const Config *sup_config(const Supervisor *s);
 /* Every process upkeepd waits for goes through this registry. */
 struct Children *sup_children(const Supervisor *s);
+/* Every process of each instance, beyond its main one (proctree.c). */
+struct Tree *sup_tree(const Supervisor *s);
 /* The HTTP client probes use; NULL while no probe is configured. */
 Http *sup_http(const Supervisor *s);
 bool sup_shutting_down(const Supervisor *s);

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "output.h"
 #include "notify.h"
+#include "proctree.h"
 #include "proto.h"
 #include "reload.h"
 #include "statefile.h"
@@ -303,6 +304,7 @@ static int start(sd_event *e, Config *config, const Options *o, Control **contro
         log_info("upkeepd %s started with %s, %zu worker%s, pid %d", UPKEEP_VERSION,
                  o->config_path, sup_config(sup)->n_workers,
                  sup_config(sup)->n_workers == 1 ? "" : "s", (int) getpid());
+        tree_log_mode(sup_tree(sup));
         r = statefile_recover(state, sup_start_all);
         if (r < 0) {
                 log_error("cannot read the state of a previous run: %s", strerror(-r));

@@ -46,6 +46,8 @@ typedef struct StatusInstance {
         int exit_signal;
         const char *reason;         /* NULL or "": none */
         const StatusProbe *probe;   /* NULL: not probed */
+        const pid_t *pids;          /* every process of its tree (proctree.h), n_pids of them */
+        size_t n_pids;
         struct json_t *output;      /* the "output" member (output.c): taken, also on failure */
 } StatusInstance;
 

@@ -1,0 +1,56 @@
+/*
+ * Every process of an instance, not just its main one: what its stop signal and SIGKILL reach,
+ * and what `status` counts.  Two ways, chosen once at start:
+ *   - cgroup v2, where upkeepd can write a hierarchy: it moves itself into a leaf of a sub-tree
+ *     of its own (<own cgroup>/upkeepd-<token>/supervisor), and each instance runs in a leaf
+ *     (.../w-<instance>) that its process joins before exec; nothing can leave it.
+ *   - everywhere else, the environment and the process tree: each worker gets
+ *     UPKEEP_TREE=<token>/<instance>; a /proc scan gives an instance every process whose
+ *     environment names it, and the descendants of its main process.  A process that clears
+ *     its environment is found only while the one that started it lives.
+ * The token (upkeepd's pid and start time) names this run; the state file records it and the
+ * sub-tree, so the next upkeepd can stop what this one left (statefile.c).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "macro.h"
+
+typedef struct Tree Tree;
+
+/* Detect the mode; UPKEEP_CGROUP=off forces the fallback (tests, diagnosis). */
+int tree_new(Tree **ret);
+/* Say which mode, and why not cgroups (once, when upkeepd's log is set up). */
+void tree_log_mode(const Tree *t);
+/* Waits a bounded time for the instances' cgroups to empty, then removes the sub-tree. */
+Tree *tree_free(Tree *t);
+const char *tree_token(const Tree *t);
+/* The sub-tree's directory; NULL without cgroups. */
+const char *tree_cgroup(const Tree *t);
+
+/*
+ * For a spawn of instance name: its UPKEEP_TREE assignment in *ret_env (the caller frees it),
+ * and the open cgroup.procs its child writes "0" to before exec in *ret_fd (-1: none).
+ */
+int tree_prepare(Tree *t, const char *name, char **ret_env, int *ret_fd);
+/* Send sig to every process of instance name (main: its main process, <= 0: none). */
+void tree_signal(Tree *t, const char *name, pid_t main, int sig);
+/* SIGKILL every process of the instance, repeatedly until none is left that forks. */
+void tree_kill(Tree *t, const char *name, pid_t main);
+/*
+ * The pids of the instance (*ret NULL when none); the caller frees *ret.  Without cgroups, one
+ * /proc scan serves every call made with the same `now`.
+ */
+int tree_pids(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret, size_t *ret_n);
+
+/*
+ * A previous run's leftovers (statefile.c): send sig to the processes of instance name (NULL:
+ * all) of the run `token`, whose sub-tree was `cgroup` (NULL: none).  SIGKILL then removes
+ * what is left of its sub-tree after a bounded wait.
+ */
+void tree_signal_run(Tree *t, const char *token, const char *cgroup, const char *name, int sig);
+/* Whether a sub-tree path from a state file is one of ours to touch. */
+bool tree_cgroup_valid(const char *cgroup);

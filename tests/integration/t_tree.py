@@ -1,0 +1,212 @@
+"""
+The whole process tree of an instance: a child that called setsid() and a daemon that forked
+twice are stopped with their worker (stop, restart, upkeepd's SIGTERM), and a upkeepd killed
+with SIGKILL leaves them to the next one, which stops them.  Each test runs in both tracking
+modes: cgroup v2 (where a writable hierarchy exists, as /sys/fs/cgroup/unified here) and the
+fallback by environment and process tree (UPKEEP_CGROUP=off).  Only processes the test started
+are signalled, by PID.
+"""
+import json
+import os
+import signal
+
+import __main__ as h
+
+# The worker: a child that leaves the group with setsid() and a daemon that forks twice, both
+# ignoring SIGTERM (only what reaches them by pid, or SIGKILL, ends them); pids in files.
+ESCAPER = r'''
+import os, signal, sys, time
+d = sys.argv[1]
+def put(name):
+    tmp = os.path.join(d, f".{name}.{os.getpid()}")
+    with open(tmp, "w") as f:
+        f.write(str(os.getpid()))
+    os.rename(tmp, os.path.join(d, name))
+def forever():
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    while True:
+        time.sleep(1)
+if os.fork() == 0:
+    os.setsid()
+    put("setsid.pid")
+    forever()
+p = os.fork()
+if p == 0:
+    os.setsid()
+    if os.fork() > 0:
+        os._exit(0)
+    put("daemon.pid")
+    forever()
+os.waitpid(p, 0)
+put("main.pid")
+while True:
+    time.sleep(1)
+'''
+
+MODES = ("cgroup", "fallback")
+
+
+def cgroup_usable():
+    """Where upkeepd would put its cgroups here, or None: the same probe as proctree.c."""
+    with open("/proc/self/cgroup") as f:
+        own = next((ln[3:].strip() for ln in f if ln.startswith("0::")), None)
+    if own is None:
+        return None
+    for mnt in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
+        if os.path.exists(os.path.join(mnt, "cgroup.procs")) and \
+                os.path.exists(os.path.join(mnt, "cgroup.subtree_control")):
+            path = mnt + (own if own != "/" else "")
+            return path if os.access(path, os.W_OK) else None
+    return None
+
+
+def mode_env(mode):
+    env = os.environ.copy()
+    env.pop("UPKEEP_CGROUP", None)
+    if mode == "fallback":
+        env["UPKEEP_CGROUP"] = "off"
+    elif cgroup_usable() is None:
+        raise h.TestSkip("no writable cgroup v2 hierarchy")
+    return env
+
+
+def escaper_conf(c, sub="esc"):
+    d = c.path(sub)
+    os.makedirs(d, exist_ok=True)
+    script = c.write("escaper.py", ESCAPER)
+    return c.conf(h.worker_block("esc", f"python3 {script} {d}", stop_timeout="3s",
+                                 start_secs="300ms")), d
+
+
+def read_pids(c, d, old=()):
+    """The (main, setsid, daemon) pids of the current run (different from old)."""
+    def pred():
+        try:
+            pids = tuple(int(open(os.path.join(d, n)).read())
+                         for n in ("main.pid", "setsid.pid", "daemon.pid"))
+        except (OSError, ValueError):
+            return None
+        return pids if not set(pids) & set(old) and all(map(h.pid_alive, pids)) else None
+    pids = h.wait_for(pred, 10, f"the escaper's three pid files in {d}")
+    for p in pids:
+        c.track(p)
+    return pids
+
+
+def wait_gone(pids, what, timeout=3):
+    for p in pids:
+        h.wait_for(lambda p=p: not h.pid_alive(p), timeout,
+                   f"{what}: {h.describe_pid(p)} to be gone")
+
+
+def check_mode(d, mode):
+    want = "cgroup v2" if mode == "cgroup" else "environment and process tree"
+    h.wait_for(lambda: "process tracking: " + want in d.output(), 5,
+               f"upkeepd to log its tracking mode ({want})")
+
+
+def our_cgroup(d):
+    line = next((ln for ln in d.output().splitlines() if "each instance in a cgroup under" in ln),
+                None)
+    return line.split(" under ", 1)[1].strip() if line else None
+
+
+def escapees_gone(c, mode):
+    conf, sub = escaper_conf(c)
+    d = c.start_daemon(conf, env=mode_env(mode))
+    check_mode(d, mode)
+    c.wait_state("esc", "RUNNING")
+    pids = read_pids(c, sub)
+    i = c.inst("esc")
+    h.check_eq(i["pid"], pids[0], "main pid in status")
+    h.check(set(pids) <= set(i["pids"]), f"status pids {i['pids']} list the escapees {pids}")
+    h.check_eq(i["pids"][0], pids[0], "the main pid first in pids")
+    table = c.ctl("status").stdout
+    h.check("PROCS" in table.splitlines()[0], f"PROCS column in {table!r}")
+    row = next(ln for ln in table.splitlines() if ln.startswith("esc "))
+    h.check_eq(row.split()[3], str(len(i["pids"])), f"PROCS of esc in {row!r}")
+
+    r = c.ctl("stop", "esc")
+    h.check_eq(r.returncode, 0, f"stop: {r.stdout} {r.stderr}")
+    c.wait_state("esc", "STOPPED", timeout=8)
+    wait_gone(pids, "after stop")
+
+    for n in ("main.pid", "setsid.pid", "daemon.pid"):
+        os.unlink(os.path.join(sub, n))
+    h.check_eq(c.ctl("start", "esc").returncode, 0, "start")
+    c.wait_state("esc", "RUNNING")
+    pids2 = read_pids(c, sub, pids)
+    h.check_eq(c.ctl("restart", "esc").returncode, 0, "restart")
+    pids3 = read_pids(c, sub, pids2)
+    wait_gone(pids2, "after restart")
+    c.wait_state("esc", "RUNNING")
+
+    cg = our_cgroup(d)
+    h.check((cg is not None) == (mode == "cgroup"), f"cgroup of upkeepd in {mode} mode: {cg}")
+    rc, how = d.stop()
+    d.checked = True
+    h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit after SIGTERM")
+    wait_gone(pids3, "after upkeepd's SIGTERM", timeout=1)
+    if cg:
+        h.check(not os.path.exists(cg), f"upkeepd removed its cgroups {cg}")
+
+
+@h.test
+def tree_escapees_cgroup(c):
+    """cgroup mode: a setsid() child and a double-forked daemon (both ignoring SIGTERM) are
+    listed in status (pids, PROCS) and gone after stop, restart and upkeepd's SIGTERM, which
+    also removes upkeepd's cgroups."""
+    escapees_gone(c, "cgroup")
+
+
+@h.test
+def tree_escapees_fallback(c):
+    """Fallback mode (UPKEEP_CGROUP=off): the same, found by their UPKEEP_TREE environment."""
+    escapees_gone(c, "fallback")
+
+
+def sigkill_recovery(c, first, second):
+    conf, sub = escaper_conf(c)
+    d1 = c.start_daemon(conf, env=mode_env(first), name="upkeepd1")
+    c.wait_state("esc", "RUNNING")
+    pids = read_pids(c, sub)
+    cg = our_cgroup(d1)
+    h.wait_for(lambda: json.load(open(c.path("upkeep.state")))["instances"], 5,
+               "the state file to list esc")
+    d1.send(signal.SIGKILL)
+    h.check(d1.wait(5) is not None, "upkeepd ended by SIGKILL")
+    d1.checked = True
+    h.check(all(map(h.pid_alive, pids)), "the worker and its escapees outlive a SIGKILLed "
+            f"upkeepd: {[h.describe_pid(p) for p in pids]}")
+    for n in ("main.pid", "setsid.pid", "daemon.pid"):
+        os.unlink(os.path.join(sub, n))
+
+    d2 = c.start_daemon(conf, env=mode_env(second), name="upkeepd2")
+    wait_gone(pids, "leftovers of the SIGKILLed upkeepd", timeout=6)
+    c.wait_state("esc", "RUNNING", timeout=10)
+    read_pids(c, sub, pids)
+    if cg:
+        h.wait_for(lambda: not os.path.exists(cg), 5, f"the old cgroups {cg} to be removed")
+    rc, how = d2.stop()
+    d2.checked = True
+    h.check_eq((rc, how), (0, "SIGTERM"), "second upkeepd exit after SIGTERM")
+
+
+@h.test
+def tree_sigkill_recovery_cgroup(c):
+    """upkeepd (cgroup mode) killed with SIGKILL and started again stops what the first one
+    left, the setsid() child and the daemon included, and removes the old cgroups."""
+    sigkill_recovery(c, "cgroup", "cgroup")
+
+
+@h.test
+def tree_sigkill_recovery_fallback(c):
+    """The same in fallback mode, the escapees found by their UPKEEP_TREE environment."""
+    sigkill_recovery(c, "fallback", "fallback")
+
+
+@h.test
+def tree_sigkill_recovery_across(c):
+    """A cgroup run recovered by a fallback one (UPKEEP_CGROUP=off after the crash): the old
+    cgroups recorded in the state file are still emptied and removed."""
+    sigkill_recovery(c, "cgroup", "fallback")
