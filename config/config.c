@@ -17,10 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "confcopy.h"
 #include "config.h"
 #include "confstash.h"
+#include "memjudge.h"
 #include "parse.h"
 
 /* libconfuse's error callback carries no user pointer; parsing is single-threaded. */
@@ -95,6 +97,7 @@ static const struct {
         { "repeat", 0, 30 * USEC_PER_DAY },
         { "resolve-after", 0, USEC_PER_DAY },
         { "resend", USEC_PER_SEC, USEC_PER_HOUR },
+        { "memory-interval", 100 * USEC_PER_MSEC, USEC_PER_HOUR },
 };
 
 static int cb_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
@@ -310,6 +313,34 @@ static int cb_size(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) 
         return 0;
 }
 
+/* memory-limit, memory-warn: 1M up to the machine's memory (above it, it never acts). */
+static int cb_memory(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        uint64_t v, machine = (uint64_t) sysconf(_SC_PHYS_PAGES) * (uint64_t) sysconf(_SC_PAGESIZE);
+        char hi[32];
+
+        if (parse_size(value, &v) < 0 || v < CFG_MEMORY_MIN || v > machine) {
+                cfg_error(cfg, "%s: invalid or out of range '%s', expected a size from 1M to "
+                          "this machine's memory (%s) with a unit (K, M, G), e.g. 512M",
+                          opt->name, value, format_bytes(hi, sizeof hi, machine));
+                return -1;
+        }
+        *(long *) result = (long) v;
+        return 0;
+}
+
+static int validate_memory_action(cfg_t *cfg, cfg_opt_t *opt) {
+        const char *s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+        MemoryAction a;
+        int sig;
+
+        if (!s || memory_action_parse(s, &a, &sig) < 0) {
+                cfg_error(cfg, "%s: unknown action '%s', expected restart, alert or \"signal "
+                          "NAME\" (e.g. \"signal HUP\")", opt->name, s ?: "");
+                return -1;
+        }
+        return 0;
+}
+
 static int validate_give_up(cfg_t *cfg, cfg_opt_t *opt) {
         unsigned n;
         usec_t w;
@@ -475,6 +506,12 @@ static int validate_worker(cfg_t *cfg, cfg_opt_t *opt) {
                           "probe", cfg_title(w));
                 return -1;
         }
+        if (cfg_getint(w, "memory-limit") > 0 && cfg_getint(w, "memory-warn") >=
+                                                       cfg_getint(w, "memory-limit")) {
+                cfg_error(cfg, "worker '%s': memory-warn is not below memory-limit, expected "
+                          "memory-warn < memory-limit", cfg_title(w));
+                return -1;
+        }
         if (cfg_getint(rs, "max-delay") < cfg_getint(rs, "backoff")) {
                 cfg_error(cfg, "worker '%s': restart max-delay is below backoff, expected "
                           "max-delay >= backoff", cfg_title(w));
@@ -552,6 +589,11 @@ static cfg_opt_t worker_opts[] = {
         CFG_INT("limit-nproc", 0, CFGF_NONE),
         CFG_INT("limit-nofile", 0, CFGF_NONE),
         CFG_STR("log-dir", NULL, CFGF_NODEFAULT),
+        CFG_INT_CB("memory-limit", 0, CFGF_NONE, cb_memory),
+        CFG_INT_CB("memory-warn", 0, CFGF_NONE, cb_memory),
+        DURATION("memory-interval", CFG_MEMORY_INTERVAL),
+        CFG_INT("memory-for", CFG_MEMORY_FOR, CFGF_NONE),
+        CFG_STR("memory-action", "restart", CFGF_NONE),
         CFG_SEC("log", logconf_worker_opts, CFGF_NODEFAULT),
         CFG_SEC("restart", restart_opts, CFGF_NONE),
         CFG_SEC("health", health_opts, CFGF_NODEFAULT),
@@ -665,6 +707,8 @@ static cfg_t *new_cfg(void) {
         cfg_set_validate_func(cfg, "worker|health|failures", validate_count);
         cfg_set_validate_func(cfg, "worker|limit-nproc", validate_limit);
         cfg_set_validate_func(cfg, "worker|limit-nofile", validate_limit);
+        cfg_set_validate_func(cfg, "worker|memory-for", validate_count);
+        cfg_set_validate_func(cfg, "worker|memory-action", validate_memory_action);
         cfg_set_validate_func(cfg, "worker|health|successes", validate_count);
         cfg_set_validate_func(cfg, "log-dir", validate_path);
         cfg_set_validate_func(cfg, "log-file", validate_path);

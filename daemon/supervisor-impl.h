@@ -13,6 +13,7 @@
 #include "config.h"
 #include "fsm.h"
 #include "health.h"
+#include "memwatch.h"
 #include "output.h"
 #include "window.h"
 
@@ -55,6 +56,8 @@ struct Instance {
         bool start_queued;       /* started by an operator while leftovers were being stopped */
         Circuit circuit;         /* give-up: the last restarts, the half-open attempt */
         struct LogOutput *log_output; /* where its stdout/stderr go (output.c), kept across runs */
+        MemWatch mem;            /* its tree's memory and CPU, memory-action (memwatch.c) */
+        const char *why;         /* what the EV_UNHEALTHY being dispatched is about; NULL: probes */
 };
 
 struct Worker {

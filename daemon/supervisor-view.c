@@ -129,6 +129,7 @@ void sup_instance_view(const Instance *i, InstanceView *ret) {
                 .spawn_attempted = i->spawn_attempted,
                 .admin_stopped = i->admin_stopped,
                 .log_output = i->log_output,
+                .mem = &i->mem,
         };
 }
 

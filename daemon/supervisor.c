@@ -152,6 +152,7 @@ static bool restart_wanted(const Instance *i, FsmEvent ev) {
 
 static void child_gone(Instance *i) {
         probe_end(&i->probe);
+        memwatch_end(&i->mem);
         if (i->pid > 0)
                 children_forget(i->worker->sup->children, i->pid);
         if (i->errpipe >= 0)
@@ -242,6 +243,7 @@ static void do_spawn(Instance *i) {
         i->spawn_attempted = true;
         log_fields(LOG_DEBUG, i->name, "spawned", LOG_KV(LF_I("pid", pid)), "spawned pid %d",
                    (int) pid);
+        memwatch_begin(&i->mem, pid);
         if (i->probe.url)
                 /* with probes, the first good answer makes it RUNNING, not start-secs */
                 probe_begin(&i->probe, i->started_at);
@@ -372,8 +374,9 @@ static void log_transition(const Instance *i, InstanceState old, FsmEvent ev) {
                 log_ended(i, old, ev);
         else if (ev == EV_UNHEALTHY)
                 log_fields(LOG_NOTICE, i->name, "state-change",
-                           LOG_KV(LF_S("from", from), LF_S("to", to), LF_S("cause", "unhealthy")),
-                           "%s -> %s (unhealthy, restarting)", from, to);
+                           LOG_KV(LF_S("from", from), LF_S("to", to),
+                                  LF_S("cause", i->why ? "memory" : "unhealthy")),
+                           "%s -> %s (%s)", from, to, i->why ?: "unhealthy, restarting");
         else if (i->state == STATE_RUNNING)
                 log_fields(LOG_INFO, i->name, "state-change",
                            LOG_KV(LF_S("from", from), LF_S("to", to), LF_I("pid", i->pid)),
@@ -638,6 +641,35 @@ static ProbeSpec *probe_spec(Instance *i, ProbeSpec *ret) {
         return ret;
 }
 
+static bool on_memory_starting(void *userdata) {
+        const Instance *i = userdata;
+
+        return i->state != STATE_RUNNING ||
+               loop_now(i->worker->sup->event) - i->started_at < i->worker->cfg->health.start_period;
+}
+
+/* The tree stayed over memory-limit (memwatch.c): memory-action, counted as a memory event. */
+static void on_memory_over(void *userdata, const char *note) {
+        Instance *i = userdata;
+        const WorkerConfig *w = i->worker->cfg;
+        MemoryAction a = w->memory_action;
+
+        snprintf(i->mem.note, sizeof i->mem.note, "%s%s: %s",
+                 a == MEMORY_RESTART ? "restarted" : a == MEMORY_SIGNAL ? "sent " : "alert",
+                 a == MEMORY_SIGNAL ? SIGNAL_LABEL(w->memory_signal) : "", note);
+        log_fields(LOG_WARNING, i->name, "memory",
+                   LOG_KV(LF_I("memory_bytes", i->mem.bytes),
+                          LF_I("memory_limit_bytes", w->memory_limit)), "%s", i->mem.note);
+        count_event(i, EVK_MEMORY);
+        if (a == MEMORY_SIGNAL)
+                signal_group(i, w->memory_signal);
+        else if (a == MEMORY_RESTART && i->state == STATE_RUNNING) {
+                i->why = i->mem.note;
+                dispatch(i, EV_UNHEALTHY); /* through stop and backoff, as a failed probe */
+                i->why = NULL;
+        }
+}
+
 static int instance_configure(Instance *i) {
         const WorkerConfig *c = i->worker->cfg;
         bool running = i->pid > 0 && state_is_active(i->state) && i->state != STATE_STOPPING;
@@ -649,6 +681,7 @@ static int instance_configure(Instance *i) {
                 return r;
         if (running)
                 probe_begin(&i->probe, i->started_at);
+        memwatch_configure(&i->mem, c);
         return circuit_configure(&i->circuit, c->give_up_count);
 }
 
@@ -660,6 +693,7 @@ Worker *worker_free(Worker *w) {
                 i->timer = sd_event_source_disable_unref(i->timer);
                 child_gone(i);
                 probe_done(&i->probe);
+                memwatch_done(&i->mem);
                 i->log_output = output_release(i->log_output);
                 circuit_done(&i->circuit);
         }
@@ -695,6 +729,11 @@ int worker_new(Supervisor *s, const WorkerConfig *cfg, Worker **ret) {
                         snprintf(i->name, sizeof i->name, "%s:%u", cfg->name, k);
                 else
                         snprintf(i->name, sizeof i->name, "%s", cfg->name);
+                memwatch_init(&i->mem, &(MemWatchSpec) { .name = i->name, .event = s->event,
+                                                         .tree = s->tree,
+                                                         .starting = on_memory_starting,
+                                                         .act = on_memory_over,
+                                                         .userdata = i }, cfg);
                 if (instance_configure(i) < 0) {
                         worker_free(wk);
                         return -ENOMEM;

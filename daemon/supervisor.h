@@ -13,6 +13,7 @@
 #include "config.h"
 #include "fsm.h"
 #include "health.h"
+#include "memwatch.h"
 #include "output.h"
 #include "window.h"
 
@@ -168,6 +169,7 @@ typedef struct InstanceView {
         bool spawn_attempted;    /* at least one spawn since upkeepd started (readiness) */
         bool admin_stopped;      /* an operator stopped it */
         const LogOutput *log_output; /* where its output goes (output.c); NULL before its first run */
+        const MemWatch *mem;     /* its tree's last memory and CPU sample (memwatch.c) */
 } InstanceView;
 
 void sup_instance_view(const Instance *i, InstanceView *ret);

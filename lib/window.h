@@ -21,6 +21,7 @@ typedef enum EventKind {
         EVK_TIMEOUT,        /* a probe that did not answer in time */
         EVK_RESTART,        /* an automatic restart was scheduled */
         EVK_DEGRADED,       /* a degraded probe answer */
+        EVK_MEMORY,         /* the tree's memory stayed over memory-limit for memory-for samples */
         _EVK_MAX,
         _EVK_INVALID = -1,
 } EventKind;

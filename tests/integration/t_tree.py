@@ -210,3 +210,130 @@ def tree_sigkill_recovery_across(c):
     """A cgroup run recovered by a fallback one (UPKEEP_CGROUP=off after the crash): the old
     cgroups recorded in the state file are still emptied and removed."""
     sigkill_recovery(c, "cgroup", "fallback")
+
+
+# A worker that leaks LEAK_MB every 0.1 s once the file "grow" appears (it takes the file, so
+# the next run does not leak), else holds still; its pid in started.PID files.
+LEAKER = r'''
+import os, sys, time
+d, mb = sys.argv[1], int(sys.argv[2])
+open(os.path.join(d, f"started.{os.getpid()}"), "w").close()
+hold, leaking = [], False
+while True:
+    try:
+        os.unlink(os.path.join(d, "grow"))
+        leaking = True
+    except FileNotFoundError:
+        pass
+    if leaking:
+        hold.append(b"\x01" * (mb << 20))
+    time.sleep(0.1)
+'''
+
+
+def proc_pss(pids):
+    """The PSS of pids summed from /proc/PID/smaps_rollup, in bytes."""
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for ln in f:
+                    if ln.startswith("Pss:"):
+                        total += int(ln.split()[1]) * 1024
+        except OSError:
+            pass
+    return total
+
+
+def memory_restart(c, mode):
+    sub = c.path("leak")
+    os.makedirs(sub, exist_ok=True)
+    script = c.write("leaker.py", LEAKER)
+    out = c.path("alerts.out")
+    interval, samples = 0.5, 3
+    c.conf(f"""
+alerts {{ rule warning {{ event = memory count = 1 within = 1m }} }}
+notify cmd {{ type = exec command = "sh -c 'echo $UPKEEP_WORKER $UPKEEP_SEVERITY $UPKEEP_STATUS >> {out}'" }}
+""" + h.worker_block("leak", f"python3 {script} {sub} 8", start_secs="200ms",
+                     memory_limit="60M", memory_warn="50M", memory_interval=f"{int(interval * 1000)}ms",
+                     memory_for=samples, restart=dict(backoff="100ms", jitter="0%")))
+    d = c.start_daemon(c.path("upkeep.conf"), env=mode_env(mode))
+    i = c.wait_state("leak", "RUNNING")
+    pid = i["pid"]
+
+    # the figure: within 10 % of what /proc says, once sampled
+    i = h.wait_for(lambda: (lambda i: i if i["memory"]["bytes"] else None)(c.inst("leak")), 5,
+                   "a memory sample of leak")
+    want = proc_pss(i["pids"])
+    h.check(abs(i["memory"]["bytes"] - want) <= 0.1 * want,
+            f"memory {i['memory']['bytes']} within 10 % of /proc's {want}")
+    h.check(isinstance(i["memory"]["cpu_s"], (int, float)), f"cpu_s in {i['memory']}")
+    h.check_eq(i["memory"]["limit_bytes"], 60 << 20, "limit_bytes")
+    table = c.ctl("status").stdout
+    h.check("MEM" in table and "CPU" in table, f"MEM and CPU columns: {table!r}")
+
+    # leak: each sample over the limit counts, the restart comes with the third, not before
+    open(os.path.join(sub, "grow"), "w").close()
+    seen = set()
+
+    def restarted():
+        i = c.inst("leak")
+        if i["pid"] == pid:
+            seen.add(i["memory"]["samples_over"])
+            return None
+        return i
+    h.wait_for(restarted, 15, "leak to be restarted for its memory", interval=0.02)
+    h.check(samples - 1 in seen, f"the pid stayed while {samples - 1} samples were over the "
+            f"limit (saw samples_over {sorted(seen)})")
+    h.check(samples not in seen, f"no sample count reached memory-for without a restart: {seen}")
+    i = c.wait_state("leak", "RUNNING")
+    note = i["memory"]["last_action"] or ""
+    h.check(note.startswith("restarted: memory ") and "over limit 60M for 1.5s" in note,
+            f"last_action says why: {note!r}")
+    h.check(note in c.ctl("status").stdout, "the status table shows the last action")
+    h.check("restarted: memory " in d.output(), "upkeepd logs the memory restart")
+    w = c.status()["workers"][0]
+    h.check(w["events"]["memory"]["total"] >= 1, f"memory events: {w['events']}")
+    h.wait_for(lambda: os.path.exists(out) and "leak warning firing" in open(out).read(), 10,
+               "the memory alert")
+    # the new run does not leak: no second restart
+    h.hold_for(lambda: c.inst("leak")["pid"] == i["pid"], 2 * interval * samples,
+               "the new run keeps its pid")
+
+
+@h.test
+def tree_memory_restart_cgroup(c):
+    """A leaking worker (memory-limit 60M, memory-for 3) is restarted on the third sample over
+    its limit and not before, through backoff, with "restarted: memory ... over limit 60M for
+    1.5s" in status and the log, a memory event and its alert; its memory figure is within
+    10 % of /proc's PSS, and status has MEM and CPU."""
+    memory_restart(c, "cgroup")
+
+
+@h.test
+def tree_memory_restart_fallback(c):
+    """The same with the tree found through /proc (UPKEEP_CGROUP=off)."""
+    memory_restart(c, "fallback")
+
+
+@h.test
+def tree_memory_config_errors(c):
+    """Bad memory settings are file:line errors: a limit below 1M or above the machine's
+    memory, a negative or zero interval, an unknown action, memory-for 0, warn >= limit."""
+    with open("/proc/meminfo") as f:
+        total_kb = int(f.readline().split()[1])
+    cases = (('memory-limit = "512K"', "out of range"),
+             (f'memory-limit = "{total_kb * 2}K"', "out of range"),
+             ('memory-interval = "-5s"', "invalid duration"),
+             ('memory-interval = "0s"', "out of range"),
+             ('memory-action = "explode"', "unknown action"),
+             ('memory-action = "signal NOPE"', "unknown action"),
+             ('memory-for = 0', "out of range"),
+             ('memory-limit = "100M"\n    memory-warn = "200M"', "memory-warn"))
+    for text, why in cases:
+        path = c.write("bad.conf", f'worker w {{\n    command = "sleep 1"\n    {text}\n}}\n')
+        r = __import__("subprocess").run([h.UPKEEPD, "--check-config", "-c", path],
+                                         capture_output=True, text=True, timeout=20)
+        h.check_eq(r.returncode, 2, f"--check-config of {text!r}: {r.stdout} {r.stderr}")
+        h.check(f"{path}:" in r.stderr and why in r.stderr,
+                f"{text!r}: expected file:line and {why!r}, got {r.stderr!r}")
