@@ -337,3 +337,39 @@ def tree_memory_config_errors(c):
         h.check_eq(r.returncode, 2, f"--check-config of {text!r}: {r.stdout} {r.stderr}")
         h.check(f"{path}:" in r.stderr and why in r.stderr,
                 f"{text!r}: expected file:line and {why!r}, got {r.stderr!r}")
+
+
+@h.test
+def tree_gunicorn_workers(c):
+    """A gunicorn master with 3 workers (a Flask app) is 4 processes in status, its memory is
+    the sum of the four, and stop leaves none of them."""
+    if not os.access("/usr/bin/gunicorn", os.X_OK):
+        raise h.TestSkip("gunicorn not installed (tests/deps.sh)")
+    c.write("app.py", "from flask import Flask\napp = Flask(__name__)\n\n"
+            "@app.route('/')\ndef index():\n    return 'ok'\n")
+    port = h.free_port()
+    c.conf(h.worker_block("gu", f"/usr/bin/gunicorn -w 3 -b 127.0.0.1:{port} --chdir {c.dir} "
+                                "app:app", memory_warn="900M", memory_interval="200ms",
+                          stop_timeout="5s"))
+    c.start_daemon(c.path("upkeep.conf"))
+
+    def four():
+        i = c.inst("gu")
+        return i if i["state"] == "RUNNING" and len(i["pids"]) == 4 and \
+            i["memory"]["bytes"] else None
+    i = h.wait_for(four, 20, "gunicorn's master and 3 workers in status")
+    pids = i["pids"]
+    for p in pids:
+        c.track(p)
+    kids = [p for p in pids[1:] if (h.proc_stat(p) or (0, 0))[1] == pids[0]]
+    h.check_eq(len(kids), 3, f"three workers below the master {pids[0]}: {pids}")
+
+    def close():
+        i = c.inst("gu")
+        want = proc_pss(i["pids"])
+        return i if len(i["pids"]) == 4 and abs(i["memory"]["bytes"] - want) <= 0.1 * want \
+            else None
+    h.wait_for(close, 5, "the memory of gu within 10 % of the PSS of its four processes")
+    h.check_eq(c.ctl("stop", "gu").returncode, 0, "stop gu")
+    c.wait_state("gu", "STOPPED", timeout=10)
+    wait_gone(pids, "gunicorn after stop")
