@@ -23,6 +23,9 @@
 
 /* an environment is read whole up to this size (ARG_MAX is 2 MiB by default) */
 #define ENVIRON_MAX (4U * 1024 * 1024)
+/* a /proc scan serves tree_pids() for this long: the samples of many instances, whose timers
+ * fire together, and a status answer, cost one scan, not one each */
+#define SCAN_REUSE (200 * USEC_PER_MSEC)
 /* how long upkeepd's exit waits for the instances' cgroups to empty */
 #define EXIT_WAIT (2 * USEC_PER_SEC)
 
@@ -247,6 +250,15 @@ void tree_kill(Tree *t, const char *name, pid_t main) {
                         break;
 }
 
+void tree_forget(Tree *t, const char *name) {
+        char dir[CGROUP_PATH_MAX];
+
+        if (!t->cgroup)
+                return;
+        instance_dir(t->cgroup, name, dir, sizeof dir);
+        (void) rmdir(dir); /* EBUSY: a successor of the same name runs in it */
+}
+
 int tree_pids(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret, size_t *ret_n) {
         char dir[CGROUP_PATH_MAX];
         int r;
@@ -258,7 +270,7 @@ int tree_pids(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret, si
                 r = cgroup_pids(dir, ret, ret_n);
                 return r == -ENOENT ? 0 : r;
         }
-        if (!t->scanned || t->scan_at != now) {
+        if (!t->scanned || now < t->scan_at || now - t->scan_at >= SCAN_REUSE) {
                 r = scan_proc(t);
                 if (r < 0)
                         return r;

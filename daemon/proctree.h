@@ -40,9 +40,11 @@ int tree_prepare(Tree *t, const char *name, char **ret_env, int *ret_fd);
 void tree_signal(Tree *t, const char *name, pid_t main, int sig);
 /* SIGKILL every process of the instance, repeatedly until none is left that forks. */
 void tree_kill(Tree *t, const char *name, pid_t main);
+/* The instance is no longer configured: its cgroup goes, if empty (else at upkeepd's exit). */
+void tree_forget(Tree *t, const char *name);
 /*
  * The pids of the instance (*ret NULL when none); the caller frees *ret.  Without cgroups, one
- * /proc scan serves every call made with the same `now`.
+ * /proc scan serves every call made within 200 ms of it (`now`).
  */
 int tree_pids(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret, size_t *ret_n);
 

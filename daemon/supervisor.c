@@ -694,6 +694,7 @@ Worker *worker_free(Worker *w) {
                 child_gone(i);
                 probe_done(&i->probe);
                 memwatch_done(&i->mem);
+                tree_forget(w->sup->tree, i->name);
                 i->log_output = output_release(i->log_output);
                 circuit_done(&i->circuit);
         }
