@@ -4,6 +4,7 @@
 #   make check SANITIZE=1  the same in build-san/ with AddressSanitizer and UBSan
 #   make check-all         both of the above (what CI runs)
 #   make bench-logs        worker log throughput against `writer | cat > file` (bench/logs.py)
+#   make bench-tree        whole-tree figures: sampling cost, stop of escapees, memory (bench/tree.py)
 #   make demo              run upkeepd in the foreground on conf/demo.conf
 #   make deps              install the Debian packages needed to build and test (apt-get)
 #   make install           PREFIX=/usr/local DESTDIR=
@@ -157,6 +158,11 @@ bench-logs: all
 bench-alerts: all
 	python3 bench/alerts.py --build $(B)
 
+# the whole process tree: sampling cost of 100 workers, stop of 50 escaped daemons, memory
+# figure against smaps_rollup, in both tracking modes (bench/tree.py, about 3 minutes)
+bench-tree: all
+	python3 bench/tree.py --build $(B)
+
 # upkeep beside supervisord, runit, s6 and monit on the same work, alternating (bench/peers.py,
 # about 10 minutes; installs the Debian packages of the peers when missing) and regenerates
 # bench/RESULTS.md.  BENCH_ONLY=restart,crash,startstop,idle,status,probes,logs runs only those
@@ -239,4 +245,4 @@ fuzz-deps:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all unit check check-all bench-core bench bench-alerts bench-logs demo deps install clean fuzz fuzz-build fuzz-deps valgrind soak
+.PHONY: all unit check check-all bench-core bench bench-alerts bench-logs bench-tree demo deps install clean fuzz fuzz-build fuzz-deps valgrind soak
