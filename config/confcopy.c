@@ -128,6 +128,8 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
                 .memory_warn = (uint64_t) cfg_getint(w, "memory-warn"),
                 .memory_interval = (usec_t) cfg_getint(w, "memory-interval"),
                 .memory_for = (unsigned) cfg_getint(w, "memory-for"),
+                .cpu_warn = cfg_getfloat(w, "cpu-warn"),
+                .cpu_for = (usec_t) cfg_getint(w, "cpu-for"),
                 .log_dir = strdup_or_null(cfg_getstr(w, "log-dir") ?: global_log_dir, &oom),
         };
         if (hs)

@@ -98,6 +98,7 @@ static const struct {
         { "resolve-after", 0, USEC_PER_DAY },
         { "resend", USEC_PER_SEC, USEC_PER_HOUR },
         { "memory-interval", 100 * USEC_PER_MSEC, USEC_PER_HOUR },
+        { "cpu-for", USEC_PER_SEC, USEC_PER_DAY },
 };
 
 static int cb_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
@@ -325,6 +326,23 @@ static int cb_memory(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result
                 return -1;
         }
         *(long *) result = (long) v;
+        return 0;
+}
+
+/* cpu-warn: "90%" of one CPU, up to every CPU of the machine ("400%" with 4). */
+static int cb_cpu(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        long max = 100 * sysconf(_SC_NPROCESSORS_ONLN);
+        char *end;
+        double v;
+
+        errno = 0;
+        v = strtod(value, &end);
+        if (errno || end == value || strcmp(end, "%") != 0 || !(v >= 1) || v > (double) max) {
+                cfg_error(cfg, "%s: invalid value '%s', expected a percentage of one CPU from 1%% "
+                          "to %ld%% (every CPU of this machine), e.g. 90%%", opt->name, value, max);
+                return -1;
+        }
+        *(double *) result = v;
         return 0;
 }
 
@@ -594,6 +612,8 @@ static cfg_opt_t worker_opts[] = {
         DURATION("memory-interval", CFG_MEMORY_INTERVAL),
         CFG_INT("memory-for", CFG_MEMORY_FOR, CFGF_NONE),
         CFG_STR("memory-action", "restart", CFGF_NONE),
+        CFG_FLOAT_CB("cpu-warn", 0, CFGF_NONE, cb_cpu),
+        DURATION("cpu-for", CFG_CPU_FOR),
         CFG_SEC("log", logconf_worker_opts, CFGF_NODEFAULT),
         CFG_SEC("restart", restart_opts, CFGF_NONE),
         CFG_SEC("health", health_opts, CFGF_NODEFAULT),

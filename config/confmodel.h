@@ -101,6 +101,8 @@ typedef struct WorkerConfig {
         unsigned memory_for;    /* samples over the limit in a row before acting */
         MemoryAction memory_action;
         int memory_signal;      /* for MEMORY_SIGNAL */
+        double cpu_warn;        /* percent of one CPU; 0: none */
+        usec_t cpu_for;
         HealthConfig health;
         AlertConfig alerts; /* a copy of the global rules unless the worker has its own */
         char *log_dir;     /* the global one unless set per worker; "-": upkeepd's stdout */

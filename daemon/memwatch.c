@@ -91,12 +91,24 @@ bool memwatch_sample(MemWatch *m, usec_t now) {
         return true;
 }
 
+static bool memwatch_wanted_memory(const WorkerConfig *cfg);
+
 static void judge(MemWatch *m, usec_t now) {
         const WorkerConfig *c = m->cfg;
         MemLimits l = { .limit = c->memory_limit, .warn = c->memory_warn,
                         .samples = c->memory_for };
         char b[16], lim[16], d[32], note[96];
 
+        if (cpujudge_step(&m->cpu, m->cpu_pct, c->cpu_warn, c->cpu_for,
+                          m->spec.starting(m->spec.userdata), now)) {
+                log_fields(LOG_WARNING, m->spec.name, "cpu",
+                           LOG_KV(LF_D("cpu_percent", m->cpu_pct)),
+                           "CPU %.0f%% over cpu-warn %.0f%% for %s", m->cpu_pct, c->cpu_warn,
+                           format_duration(d, sizeof d, c->cpu_for));
+                m->spec.cpu(m->spec.userdata);
+        }
+        if (!memwatch_wanted_memory(c))
+                return;
         switch (memjudge_step(&m->judge, &l, m->bytes, m->spec.starting(m->spec.userdata), now)) {
         case MEMV_WARN:
                 log_fields(LOG_WARNING, m->spec.name, "memory-warn",
@@ -138,8 +150,12 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         return 0;
 }
 
-bool memwatch_wanted(const WorkerConfig *cfg) {
+static bool memwatch_wanted_memory(const WorkerConfig *cfg) {
         return cfg->memory_limit > 0 || cfg->memory_warn > 0;
+}
+
+bool memwatch_wanted(const WorkerConfig *cfg) {
+        return memwatch_wanted_memory(cfg) || cfg->cpu_warn > 0;
 }
 
 static void arm(MemWatch *m) {
@@ -179,6 +195,7 @@ void memwatch_begin(MemWatch *m, pid_t pid) {
         m->pid = pid;
         m->sampled = false;
         m->judge = (MemJudge) {};
+        m->cpu = (CpuJudge) {};
         arm(m);
 }
 

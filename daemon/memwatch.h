@@ -3,7 +3,7 @@
  * PSS summed from /proc/PID/smaps_rollup (RSS from /proc/PID/stat where that file is missing),
  * CPU time from /proc/PID/stat.  lib/memjudge.c says what the samples mean; the supervisor
  * acts (memory-action) through a callback.  Only workers with a memory-limit or memory-warn are
- * sampled.
+ * sampled, or a cpu-warn.
  */
 #pragma once
 
@@ -26,6 +26,8 @@ typedef struct MemWatchSpec {
         /* over memory-limit for memory-for samples: note says so ("memory 530M over limit
          * 512M for 30s"); the callback performs memory-action */
         void (*act)(void *userdata, const char *note);
+        /* over cpu-warn for cpu-for (logged here): counted as a cpu event */
+        void (*cpu)(void *userdata);
         void *userdata;
 } MemWatchSpec;
 
@@ -41,6 +43,7 @@ typedef struct MemWatch {
         double cpu_s;                 /* CPU time of the tree's processes alive at the sample */
         double cpu_pct;               /* of one CPU, between the last two samples */
         usec_t sampled_at;
+        CpuJudge cpu;
         char note[160];               /* the last memory-action, kept across runs (set by the
                                        * supervisor: "restarted: memory ...") */
 } MemWatch;

@@ -62,6 +62,7 @@ static json_t *instance_json(Supervisor *sup, const Instance *inst, usec_t t) {
                                             .probe = i.probe->url ? &probe : NULL,
                                             .pids = pids,
                                             .n_pids = n_pids,
+                                            .watched = memwatch_wanted(i.cfg),
                                             .sampled = i.pid > 0 && i.mem->sampled,
                                             .memory_bytes = i.mem->bytes,
                                             .cpu_s = i.mem->cpu_s,

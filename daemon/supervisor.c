@@ -670,6 +670,10 @@ static void on_memory_over(void *userdata, const char *note) {
         }
 }
 
+static void on_cpu_over(void *userdata) {
+        count_event(userdata, EVK_CPU);
+}
+
 static int instance_configure(Instance *i) {
         const WorkerConfig *c = i->worker->cfg;
         bool running = i->pid > 0 && state_is_active(i->state) && i->state != STATE_STOPPING;
@@ -734,6 +738,7 @@ int worker_new(Supervisor *s, const WorkerConfig *cfg, Worker **ret) {
                                                          .tree = s->tree,
                                                          .starting = on_memory_starting,
                                                          .act = on_memory_over,
+                                                         .cpu = on_cpu_over,
                                                          .userdata = i }, cfg);
                 if (instance_configure(i) < 0) {
                         worker_free(wk);

@@ -50,6 +50,22 @@ MemVerdict memjudge_step(MemJudge *j, const MemLimits *l, uint64_t bytes, bool s
         return MEMV_NONE;
 }
 
+bool cpujudge_step(CpuJudge *j, double percent, double warn, usec_t span, bool starting,
+                   usec_t now) {
+        if (starting || warn <= 0 || percent <= warn) {
+                *j = (CpuJudge) {};
+                return false;
+        }
+        if (!j->over) {
+                j->over = true;
+                j->since = now;
+        }
+        if (now - j->since < span || (j->fired_at && now - j->fired_at < span))
+                return false;
+        j->fired_at = now;
+        return true;
+}
+
 char *format_bytes(char *buf, size_t len, uint64_t b) {
         static const char units[] = "KMGT";
         double v = (double) b;

@@ -44,5 +44,18 @@ typedef enum MemVerdict {
 /* One sample of `bytes` at `now`; starting: taken while the instance starts (not judged). */
 MemVerdict memjudge_step(MemJudge *j, const MemLimits *l, uint64_t bytes, bool starting,
                          usec_t now);
+/*
+ * cpu-warn: the tree's CPU use (percent of one CPU, between two samples) stayed over `warn`
+ * for `span`: true once when it has, then again after each further span while it holds.
+ */
+typedef struct CpuJudge {
+        bool over;
+        usec_t since;             /* over since */
+        usec_t fired_at;          /* 0: not yet in this stretch */
+} CpuJudge;
+
+bool cpujudge_step(CpuJudge *j, double percent, double warn, usec_t span, bool starting,
+                   usec_t now);
+
 /* "530M", "1.5G", "812K": what a person reads in a log line. */
 char *format_bytes(char *buf, size_t len, uint64_t bytes);

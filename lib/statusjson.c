@@ -58,9 +58,9 @@ static json_t *pids_json(const StatusInstance *i) {
         return l;
 }
 
-/* {"bytes": N, "cpu_s": x, ...}: only for a worker whose memory is watched; else null. */
+/* {"bytes": N, "cpu_s": x, ...}: only for a worker whose tree is sampled; else null. */
 static json_t *memory_json(const StatusInstance *i) {
-        if (!i->memory_limit && !i->memory_warn)
+        if (!i->watched)
                 return json_null();
         return json_pack("{s:o, s:o, s:o, s:o, s:o, s:I, s:o}",
                          "bytes", i->sampled ? json_integer((json_int_t) i->memory_bytes)

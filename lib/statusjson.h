@@ -48,6 +48,7 @@ typedef struct StatusInstance {
         const StatusProbe *probe;   /* NULL: not probed */
         const pid_t *pids;          /* every process of its tree (proctree.h), n_pids of them */
         size_t n_pids;
+        bool watched;               /* memory and CPU are sampled (memory-limit, -warn, cpu-warn) */
         bool sampled;               /* memory and CPU below are known (memwatch.h) */
         uint64_t memory_bytes;      /* the tree's PSS */
         double cpu_s, cpu_percent;  /* the tree's CPU time; of one CPU since the last sample */

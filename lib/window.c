@@ -16,6 +16,7 @@ static const char *const kind_names[_EVK_MAX] = {
         [EVK_EXIT] = "exit",       [EVK_CRASH] = "crash",     [EVK_HEALTH_FAILURE] = "health-failure",
         [EVK_TIMEOUT] = "timeout", [EVK_RESTART] = "restart", [EVK_DEGRADED] = "degraded",
         [EVK_MEMORY] = "memory",
+        [EVK_CPU] = "cpu",
 };
 
 const char *event_kind_to_string(EventKind k) {

@@ -22,6 +22,7 @@ typedef enum EventKind {
         EVK_RESTART,        /* an automatic restart was scheduled */
         EVK_DEGRADED,       /* a degraded probe answer */
         EVK_MEMORY,         /* the tree's memory stayed over memory-limit for memory-for samples */
+        EVK_CPU,            /* the tree's CPU use stayed over cpu-warn for cpu-for */
         _EVK_MAX,
         _EVK_INVALID = -1,
 } EventKind;

@@ -373,3 +373,28 @@ def tree_gunicorn_workers(c):
     h.check_eq(c.ctl("stop", "gu").returncode, 0, "stop gu")
     c.wait_state("gu", "STOPPED", timeout=10)
     wait_gone(pids, "gunicorn after stop")
+
+
+@h.test
+def tree_cpu_warn(c):
+    """A worker whose child spins over cpu-warn for cpu-for is warned about in the log and
+    counted as a cpu event (nothing is throttled, nothing restarted); cpu-warn out of range is
+    a file:line error."""
+    c.conf(h.worker_block("spin", "sh -c 'while :; do :; done & exec sleep 100000'",
+                          cpu_warn="50%", cpu_for="1s", memory_interval="200ms",
+                          start_secs="100ms"))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    pid = c.wait_state("spin", "RUNNING")["pid"]
+    h.wait_for(lambda: c.status()["workers"][0]["events"]["cpu"]["total"] >= 1, 10,
+               "a cpu event of spin")
+    h.check("over cpu-warn 50% for 1.0s" in d.output(), "the cpu warning is logged")
+    i = c.inst("spin")
+    h.check(i["memory"]["cpu_percent"] > 50, f"cpu_percent of spin: {i['memory']}")
+    h.check_eq(i["pid"], pid, "spin was not restarted")
+    h.check_eq(len(i["pids"]), 2, f"the spinning child is in the tree: {i['pids']}")
+    for bad in ('"0%"', '"90"', f'"{100 * os.cpu_count() + 1}%"'):
+        path = c.write("bad.conf", f'worker w {{\n    command = "sleep 1"\n    cpu-warn = {bad}\n}}\n')
+        r = __import__("subprocess").run([h.UPKEEPD, "--check-config", "-c", path],
+                                         capture_output=True, text=True, timeout=20)
+        h.check(r.returncode == 2 and f"{path}:3: cpu-warn" in r.stderr,
+                f"cpu-warn = {bad}: {r.returncode} {r.stderr!r}")

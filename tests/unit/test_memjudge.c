@@ -92,6 +92,28 @@ static void test_warn(void **state) {
                 assert_int_not_equal(memjudge_step(&j, &l, 4000 * M, false, 6), MEMV_ACT);
 }
 
+static void test_cpu(void **state) {
+        usec_t s = USEC_PER_SEC;
+        CpuJudge j = {};
+
+        (void) state;
+        /* over 90 % for 5 s: fires at 5 s, then every further 5 s while it holds */
+        assert_false(cpujudge_step(&j, 95, 90, 5 * s, false, 10 * s));
+        assert_false(cpujudge_step(&j, 95, 90, 5 * s, false, 14 * s));
+        assert_true(cpujudge_step(&j, 95, 90, 5 * s, false, 15 * s));
+        assert_false(cpujudge_step(&j, 95, 90, 5 * s, false, 16 * s));
+        assert_true(cpujudge_step(&j, 95, 90, 5 * s, false, 20 * s));
+        /* one sample under: starts over */
+        assert_false(cpujudge_step(&j, 50, 90, 5 * s, false, 21 * s));
+        assert_false(cpujudge_step(&j, 95, 90, 5 * s, false, 22 * s));
+        assert_false(cpujudge_step(&j, 95, 90, 5 * s, false, 26 * s));
+        assert_true(cpujudge_step(&j, 95, 90, 5 * s, false, 27 * s));
+        /* starting, or no cpu-warn: never */
+        assert_false(cpujudge_step(&j, 95, 90, 5 * s, true, 40 * s));
+        assert_false(cpujudge_step(&j, 95, 90, 5 * s, false, 50 * s));
+        assert_false(cpujudge_step(&j, 500, 0, 0, false, 60 * s));
+}
+
 static void test_format(void **state) {
         char b[16];
 
@@ -108,7 +130,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_action),   cmocka_unit_test(test_for_samples),
                 cmocka_unit_test(test_starting), cmocka_unit_test(test_warn),
-                cmocka_unit_test(test_format),
+                cmocka_unit_test(test_format),   cmocka_unit_test(test_cpu),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,7 +56,7 @@ static void test_instance_running(void **state) {
                 .started_at = S(88), .restarts = 2, .attempt = 0, .pid = 4242,
                 .has_exited = true, .exit_signal = SIGKILL, .output = output(),
                 .pids = tree, .n_pids = 3,
-                .sampled = true, .memory_bytes = 530 << 20, .cpu_s = 12.5, .cpu_percent = 3.0,
+                .watched = true, .sampled = true, .memory_bytes = 530 << 20, .cpu_s = 12.5, .cpu_percent = 3.0,
                 .memory_limit = 512 << 20,
                 .memory_action = "restarted: memory 530M over limit 512M for 30s",
         };
