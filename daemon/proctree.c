@@ -43,6 +43,9 @@ struct Tree {
         usec_t scan_at;
         bool scanned;
         char why[256];           /* why there are no cgroups, for tree_log_mode() */
+        pid_t *mains;            /* the main process of every instance (tree_started) */
+        size_t n_mains;
+        bool no_children_files;  /* no /proc/PID/task/TID/children: scan all of /proc */
         char *env;               /* buffer for /proc/PID/environ */
         size_t env_size;
 };
@@ -193,12 +196,122 @@ static void instance_dir(const char *base, const char *name, char *ret, size_t l
         ret[at < len ? at : len - 1] = '\0';
 }
 
-/* Signal what the scan gives (token, name, main); returns how many were signalled. */
+static int push(pid_t **l, size_t *n, pid_t pid) {
+        pid_t *nl;
+
+        /* a bound for a tree read while it changes: far above any real one */
+        if (*n >= 1000000)
+                return -E2BIG;
+        nl = reallocarray(*l, *n + 1, sizeof *nl);
+        if (!nl)
+                return -ENOMEM;
+        *l = nl;
+        (*l)[(*n)++] = pid;
+        return 0;
+}
+
+/* Append the children of pid, from each of its threads' children file; -ENOSYS without them. */
+static int children_of(Tree *t, pid_t pid, pid_t **l, size_t *n) {
+        char path[320];
+        struct dirent *de;
+        DIR *d;
+        int r = 0;
+
+        snprintf(path, sizeof path, "/proc/%d/task", (int) pid);
+        d = opendir(path);
+        if (!d)
+                return 0; /* gone */
+        while (r >= 0 && (de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(path, sizeof path, "/proc/%d/task/%s/children", (int) pid, de->d_name);
+                if (read_proc(t, path) < 0) {
+                        if (errno == ENOENT && pid == getpid())
+                                r = -ENOSYS; /* our own thread: the kernel has no such file */
+                        continue;
+                }
+                for (char *p = t->env, *end; *p; p = end) {
+                        long c = strtol(p, &end, 10);
+
+                        if (end == p)
+                                break;
+                        if (c > 1 && (r = push(l, n, (pid_t) c)) < 0)
+                                break;
+                }
+        }
+        closedir(d);
+        return r;
+}
+
+static bool is_main(const Tree *t, pid_t pid) {
+        for (size_t k = 0; k < t->n_mains; k++)
+                if (t->mains[k] == pid)
+                        return true;
+        return false;
+}
+
+/*
+ * The members of instance name (NULL: of any instance) of this run, found from upkeepd down:
+ * every process a worker starts is a descendant of upkeepd (its child subreaper catches the
+ * orphans).  A child of upkeepd is a main process (the instance's, or another's: skipped with
+ * everything below it) or an orphan that its environment gives to an instance; everything below
+ * a member is a member.  -ENOSYS without children files.
+ */
+static int walk_members(Tree *t, const char *name, pid_t main, pid_t **ret, size_t *ret_n) {
+        _cleanup_free_ pid_t *top = NULL;
+        pid_t *l = NULL;
+        size_t n_top = 0, n = 0;
+        int r;
+
+        if (t->no_children_files)
+                return -ENOSYS;
+        r = children_of(t, getpid(), &top, &n_top);
+        if (r == -ENOSYS)
+                t->no_children_files = true;
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < n_top && r >= 0; k++) {
+                char path[64];
+                ssize_t len;
+                bool ours;
+
+                if (is_main(t, top[k]))
+                        ours = top[k] == main;
+                else {
+                        snprintf(path, sizeof path, "/proc/%d/environ", (int) top[k]);
+                        len = read_proc(t, path);
+                        ours = len > 0 && proc_env_is_tree(t->env, (size_t) len, t->token, name);
+                }
+                if (ours)
+                        r = push(&l, &n, top[k]);
+        }
+        for (size_t k = 0; k < n && r >= 0; k++)
+                r = children_of(t, l[k], &l, &n);
+        if (r < 0 && r != -E2BIG) {
+                free(l);
+                return r;
+        }
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
+/* The members of (token, name, main): walked down from upkeepd for this run, else scanned. */
+static int members(Tree *t, const char *token, const char *name, pid_t main, pid_t **ret,
+                   size_t *ret_n) {
+        if (token == t->token && walk_members(t, name, main, ret, ret_n) == 0)
+                return 0;
+        if (scan_proc(t) < 0)
+                return -EIO;
+        return scan_members(t, token, name, main, ret, ret_n);
+}
+
+/* Signal the members of (token, name, main); returns how many were signalled. */
 static size_t signal_scan(Tree *t, const char *token, const char *name, pid_t main, int sig) {
         _cleanup_free_ pid_t *l = NULL;
         size_t n = 0;
 
-        if (scan_proc(t) < 0 || scan_members(t, token, name, main, &l, &n) < 0)
+        if (members(t, token, name, main, &l, &n) < 0)
                 return 0;
         for (size_t k = 0; k < n; k++) {
                 (void) kill(l[k], sig);
@@ -259,6 +372,34 @@ void tree_forget(Tree *t, const char *name) {
         (void) rmdir(dir); /* EBUSY: a successor of the same name runs in it */
 }
 
+void tree_started(Tree *t, pid_t main) {
+        (void) push(&t->mains, &t->n_mains, main);
+}
+
+void tree_ended(Tree *t, pid_t main) {
+        for (size_t k = 0; k < t->n_mains; k++)
+                if (t->mains[k] == main) {
+                        t->mains[k] = t->mains[--t->n_mains];
+                        return;
+                }
+}
+
+/* Drop the zombies of l: exited, waiting for their parent, no longer the instance's. */
+static void drop_zombies(Tree *t, pid_t *l, size_t *n) {
+        size_t keep = 0;
+
+        for (size_t k = 0; k < *n; k++) {
+                char path[64];
+                ProcStat st;
+
+                snprintf(path, sizeof path, "/proc/%d/stat", (int) l[k]);
+                if (read_proc(t, path) > 0 && proc_parse_stat(t->env, &st) == 0 &&
+                    st.state != 'Z' && st.state != 'X')
+                        l[keep++] = l[k];
+        }
+        *n = keep;
+}
+
 int tree_pids(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret, size_t *ret_n) {
         char dir[CGROUP_PATH_MAX];
         int r;
@@ -269,6 +410,10 @@ int tree_pids(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret, si
                 instance_dir(t->cgroup, name, dir, sizeof dir);
                 r = cgroup_pids(dir, ret, ret_n);
                 return r == -ENOENT ? 0 : r;
+        }
+        if (walk_members(t, name, main, ret, ret_n) == 0) {
+                drop_zombies(t, *ret, ret_n);
+                return 0;
         }
         if (!t->scanned || now < t->scan_at || now - t->scan_at >= SCAN_REUSE) {
                 r = scan_proc(t);
@@ -361,6 +506,7 @@ int tree_new(Tree **ret) {
         Tree *t = calloc(1, sizeof(Tree));
         char path[64];
         ProcStat st = {};
+        const char *f;
 
         if (!t)
                 return -ENOMEM;
@@ -370,6 +516,9 @@ int tree_new(Tree **ret) {
         snprintf(t->token, sizeof t->token, "%d.%llu", (int) getpid(),
                  (unsigned long long) st.start_time);
         (void) setup_cgroup(t, t->why, sizeof t->why);
+        /* tests: the whole-/proc scan of kernels without children files (UPKEEP_FAULT) */
+        f = secure_getenv("UPKEEP_FAULT");
+        t->no_children_files = f && strcmp(f, "proc-children") == 0;
         *ret = t;
         return 0;
 }
@@ -404,6 +553,7 @@ Tree *tree_free(Tree *t) {
                         if (signal_scan(t, t->token, NULL, 0, SIGKILL) == 0)
                                 break;
         scan_free(t);
+        free(t->mains);
         free(t->env);
         free(t->cgroup);
         free(t->origin);

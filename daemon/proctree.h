@@ -5,9 +5,12 @@
  *     of its own (<own cgroup>/upkeepd-<token>/supervisor), and each instance runs in a leaf
  *     (.../w-<instance>) that its process joins before exec; nothing can leave it.
  *   - everywhere else, the environment and the process tree: each worker gets
- *     UPKEEP_TREE=<token>/<instance>; a /proc scan gives an instance every process whose
- *     environment names it, and the descendants of its main process.  A process that clears
- *     its environment is found only while the one that started it lives.
+ *     UPKEEP_TREE=<token>/<instance>.  Everything a worker starts is a descendant of upkeepd
+ *     (child subreaper): walking down from upkeepd (/proc/PID/task/TID/children), an instance
+ *     has its main process, the orphans re-parented to upkeepd whose environment names it, and
+ *     everything below them.  Without children files, or for a previous run's processes, a
+ *     scan of all of /proc does the same by environment and parentage.  An orphan that cleared
+ *     its environment is lost.
  * The token (upkeepd's pid and start time) names this run; the state file records it and the
  * sub-tree, so the next upkeepd can stop what this one left (statefile.c).
  */
@@ -40,6 +43,9 @@ int tree_prepare(Tree *t, const char *name, char **ret_env, int *ret_fd);
 void tree_signal(Tree *t, const char *name, pid_t main, int sig);
 /* SIGKILL every process of the instance, repeatedly until none is left that forks. */
 void tree_kill(Tree *t, const char *name, pid_t main);
+/* A main process started / ended (reaped): what the /proc walk of the fallback starts from. */
+void tree_started(Tree *t, pid_t main);
+void tree_ended(Tree *t, pid_t main);
 /* The instance is no longer configured: its cgroup goes, if empty (else at upkeepd's exit). */
 void tree_forget(Tree *t, const char *name);
 /*

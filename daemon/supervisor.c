@@ -153,8 +153,10 @@ static bool restart_wanted(const Instance *i, FsmEvent ev) {
 static void child_gone(Instance *i) {
         probe_end(&i->probe);
         memwatch_end(&i->mem);
-        if (i->pid > 0)
+        if (i->pid > 0) {
                 children_forget(i->worker->sup->children, i->pid);
+                tree_ended(i->worker->sup->tree, i->pid);
+        }
         if (i->errpipe >= 0)
                 close(i->errpipe);
         i->errpipe = -1;
@@ -239,6 +241,7 @@ static void do_spawn(Instance *i) {
         }
         i->pid = pid;
         i->errpipe = errpipe;
+        tree_started(s->tree, pid);
         i->started_at = loop_now(s->event);
         i->spawn_attempted = true;
         log_fields(LOG_DEBUG, i->name, "spawned", LOG_KV(LF_I("pid", pid)), "spawned pid %d",

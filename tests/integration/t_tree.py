@@ -63,8 +63,10 @@ def cgroup_usable():
 def mode_env(mode):
     env = os.environ.copy()
     env.pop("UPKEEP_CGROUP", None)
-    if mode == "fallback":
+    if mode in ("fallback", "scan"):
         env["UPKEEP_CGROUP"] = "off"
+    if mode == "scan":  # as on a kernel without /proc/PID/task/TID/children
+        env["UPKEEP_FAULT"] = "proc-children"
     elif cgroup_usable() is None:
         raise h.TestSkip("no writable cgroup v2 hierarchy")
     return env
@@ -161,8 +163,16 @@ def tree_escapees_cgroup(c):
 
 @h.test
 def tree_escapees_fallback(c):
-    """Fallback mode (UPKEEP_CGROUP=off): the same, found by their UPKEEP_TREE environment."""
+    """Fallback mode (UPKEEP_CGROUP=off): the same, found by their UPKEEP_TREE environment
+    walking down from upkeepd."""
     escapees_gone(c, "fallback")
+
+
+@h.test
+def tree_escapees_scan(c):
+    """Fallback mode without /proc children files (made so with UPKEEP_FAULT): the same, found
+    by a scan of all of /proc."""
+    escapees_gone(c, "scan")
 
 
 def sigkill_recovery(c, first, second):
