@@ -259,7 +259,8 @@ static int print_status(json_t *ans) {
         size_t wi, ii;
 
         printf("%-*s %-9s %7s %5s %6s %4s %8s %8s %-10s %-9s %6s  %s\n", width, "NAME", "STATE",
-               "PID", "PROCS", "MEM", "CPU", "UPTIME", "RESTARTS", "LAST-EXIT", "HEALTH", "ERRORS", "INFO");
+               "PID", "PROCS", "MEM", "CPU", "UPTIME", "RESTARTS", "LAST-EXIT", "HEALTH", "ERRORS",
+               "INFO");
         json_array_foreach(workers, wi, w) {
                 char errors[24];
 

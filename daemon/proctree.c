@@ -26,6 +26,8 @@
 /* a /proc scan serves tree_pids() for this long: the samples of many instances, whose timers
  * fire together, and a status answer, cost one scan, not one each */
 #define SCAN_REUSE (200 * USEC_PER_MSEC)
+/* how long a kill of an instance's tree waits for it to be gone (the loop waits meanwhile) */
+#define KILL_WAIT (100 * USEC_PER_MSEC)
 /* how long upkeepd's exit waits for the instances' cgroups to empty */
 #define EXIT_WAIT (2 * USEC_PER_SEC)
 
@@ -37,7 +39,7 @@ typedef struct ProcInfo {
 struct Tree {
         char token[48];          /* "<pid>.<start time>": names this run */
         char *cgroup;            /* our sub-tree; NULL: no cgroups */
-        char *origin;            /* the cgroup upkeepd started in, to leave ours before removing it */
+        char *origin;            /* where upkeepd started: left for it before removing ours */
         ProcInfo *scan;          /* the last /proc scan, for tree_pids() */
         size_t n_scan;
         usec_t scan_at;
@@ -352,15 +354,38 @@ void tree_signal(Tree *t, const char *name, pid_t main, int sig) {
         (void) signal_scan(t, t->token, name, main, sig);
 }
 
+static bool wait_empty(const char *dir, usec_t wait, usec_t step);
+static void drop_zombies(Tree *t, pid_t *l, size_t *n);
+
+/*
+ * SIGKILL everything, then wait up to KILL_WAIT until it is gone: a restart that follows at
+ * once must not find the old run's port still bound.  A process forking as fast as it can
+ * outruns one pass: the fallback repeats while there are some.
+ */
 void tree_kill(Tree *t, const char *name, pid_t main) {
-        /* a process forking as fast as it can outruns one pass: repeat while there are some */
+        char dir[CGROUP_PATH_MAX];
+        usec_t until = mono_now() + KILL_WAIT;
+
         if (t->cgroup) {
-                tree_signal(t, name, main, SIGKILL);
+                instance_dir(t->cgroup, name, dir, sizeof dir);
+                cgroup_signal(dir, SIGKILL);
+                (void) wait_empty(dir, KILL_WAIT, USEC_PER_MSEC);
                 return;
         }
-        for (int pass = 0; pass < 8; pass++)
-                if (signal_scan(t, t->token, name, pass == 0 ? main : 0, SIGKILL) == 0)
-                        break;
+        for (int pass = 0;; pass++) {
+                _cleanup_free_ pid_t *l = NULL;
+                size_t n = 0;
+
+                if (members(t, t->token, name, main, &l, &n) < 0)
+                        return;
+                drop_zombies(t, l, &n);
+                if (n == 0 || mono_now() >= until)
+                        return;
+                for (size_t k = 0; k < n; k++)
+                        (void) kill(l[k], SIGKILL);
+                if (pass > 0)
+                        (void) usleep(USEC_PER_MSEC);
+        }
 }
 
 void tree_forget(Tree *t, const char *name) {
@@ -432,7 +457,7 @@ bool tree_cgroup_valid(const char *cgroup) {
 }
 
 /* Wait up to `wait` for the cgroup at dir to empty; true when it did. */
-static bool wait_empty(const char *dir, usec_t wait) {
+static bool wait_empty(const char *dir, usec_t wait, usec_t step) {
         usec_t until = mono_now() + wait;
 
         for (;;) {
@@ -440,7 +465,7 @@ static bool wait_empty(const char *dir, usec_t wait) {
                         return true;
                 if (mono_now() >= until)
                         return false;
-                (void) usleep(10 * 1000);
+                (void) usleep((useconds_t) step);
         }
 }
 
@@ -464,7 +489,8 @@ void tree_signal_run(Tree *t, const char *token, const char *cgroup, const char 
                                         break;
         }
         if (sig == SIGKILL && !name && cgroup && tree_cgroup_valid(cgroup)) {
-                if (!wait_empty(cgroup, EXIT_WAIT) || cgroup_remove_tree(cgroup) < 0)
+                if (!wait_empty(cgroup, EXIT_WAIT, 10 * USEC_PER_MSEC) ||
+                    cgroup_remove_tree(cgroup) < 0)
                         log_warning("cannot remove cgroup %s of the previous upkeepd", cgroup);
         }
 }
@@ -539,10 +565,10 @@ Tree *tree_free(Tree *t) {
         if (t->cgroup && cgroup_move(t->origin, 0) < 0)
                 log_warning("cannot leave cgroup %s: %m", t->cgroup);
         else if (t->cgroup) {
-                if (!wait_empty(t->cgroup, EXIT_WAIT)) {
+                if (!wait_empty(t->cgroup, EXIT_WAIT, 10 * USEC_PER_MSEC)) {
                         /* what is left dies now rather than outlives us unsupervised */
                         cgroup_signal(t->cgroup, SIGKILL);
-                        (void) wait_empty(t->cgroup, EXIT_WAIT);
+                        (void) wait_empty(t->cgroup, EXIT_WAIT, 10 * USEC_PER_MSEC);
                 }
                 if (cgroup_remove_tree(t->cgroup) < 0)
                         log_warning("cannot remove cgroup %s: %m", t->cgroup);

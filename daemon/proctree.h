@@ -41,7 +41,7 @@ const char *tree_cgroup(const Tree *t);
 int tree_prepare(Tree *t, const char *name, char **ret_env, int *ret_fd);
 /* Send sig to every process of instance name (main: its main process, <= 0: none). */
 void tree_signal(Tree *t, const char *name, pid_t main, int sig);
-/* SIGKILL every process of the instance, repeatedly until none is left that forks. */
+/* SIGKILL every process of the instance and wait up to 100 ms for them to be gone. */
 void tree_kill(Tree *t, const char *name, pid_t main);
 /* A main process started / ended (reaped): what the /proc walk of the fallback starts from. */
 void tree_started(Tree *t, pid_t main);
@@ -49,8 +49,8 @@ void tree_ended(Tree *t, pid_t main);
 /* The instance is no longer configured: its cgroup goes, if empty (else at upkeepd's exit). */
 void tree_forget(Tree *t, const char *name);
 /*
- * The pids of the instance (*ret NULL when none); the caller frees *ret.  Without cgroups, one
- * /proc scan serves every call made within 200 ms of it (`now`).
+ * The pids of the instance (*ret NULL when none); the caller frees *ret.  Where the whole of
+ * /proc must be scanned, one scan serves every call made within 200 ms of it (`now`).
  */
 int tree_pids(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret, size_t *ret_n);
 

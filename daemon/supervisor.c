@@ -647,8 +647,9 @@ static ProbeSpec *probe_spec(Instance *i, ProbeSpec *ret) {
 static bool on_memory_starting(void *userdata) {
         const Instance *i = userdata;
 
-        return i->state != STATE_RUNNING ||
-               loop_now(i->worker->sup->event) - i->started_at < i->worker->cfg->health.start_period;
+        usec_t ran = loop_now(i->worker->sup->event) - i->started_at;
+
+        return i->state != STATE_RUNNING || ran < i->worker->cfg->health.start_period;
 }
 
 /* The tree stayed over memory-limit (memwatch.c): memory-action, counted as a memory event. */
