@@ -64,7 +64,8 @@ bool memwatch_sample(MemWatch *m, usec_t now) {
 
         if (m->pid <= 0)
                 return false;
-        (void) tree_pids(m->spec.tree, m->spec.name, m->pid, now, &pids, &n);
+        /* zombies are skipped below, where each process's stat is read anyway */
+        (void) tree_pids_raw(m->spec.tree, m->spec.name, m->pid, now, &pids, &n);
         for (size_t k = 0; k <= n; k++) {
                 /* the main process, when the tree could not list it (no cgroup of its own) */
                 pid_t p = k < n ? pids[k] : (has_main ? 0 : m->pid);

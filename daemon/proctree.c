@@ -425,7 +425,8 @@ static void drop_zombies(Tree *t, pid_t *l, size_t *n) {
         *n = keep;
 }
 
-int tree_pids(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret, size_t *ret_n) {
+static int pids(Tree *t, const char *name, pid_t main, usec_t now, bool alive, pid_t **ret,
+                size_t *ret_n) {
         char dir[CGROUP_PATH_MAX];
         int r;
 
@@ -437,7 +438,8 @@ int tree_pids(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret, si
                 return r == -ENOENT ? 0 : r;
         }
         if (walk_members(t, name, main, ret, ret_n) == 0) {
-                drop_zombies(t, *ret, ret_n);
+                if (alive)
+                        drop_zombies(t, *ret, ret_n);
                 return 0;
         }
         if (!t->scanned || now < t->scan_at || now - t->scan_at >= SCAN_REUSE) {
@@ -447,6 +449,15 @@ int tree_pids(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret, si
                 t->scan_at = now;
         }
         return scan_members(t, t->token, name, main, ret, ret_n);
+}
+
+int tree_pids(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret, size_t *ret_n) {
+        return pids(t, name, main, now, true, ret, ret_n);
+}
+
+int tree_pids_raw(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret,
+                  size_t *ret_n) {
+        return pids(t, name, main, now, false, ret, ret_n);
 }
 
 bool tree_cgroup_valid(const char *cgroup) {

@@ -53,6 +53,9 @@ void tree_forget(Tree *t, const char *name);
  * /proc must be scanned, one scan serves every call made within 200 ms of it (`now`).
  */
 int tree_pids(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret, size_t *ret_n);
+/* The same, perhaps with zombies (a caller that reads each process's stat anyway). */
+int tree_pids_raw(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret,
+                  size_t *ret_n);
 
 /*
  * A previous run's leftovers (statefile.c): send sig to the processes of instance name (NULL:
