@@ -644,9 +644,9 @@ static ProbeSpec *probe_spec(Instance *i, ProbeSpec *ret) {
         return ret;
 }
 
+/* Memory samples of a start never count: STARTING, or within its health start-period. */
 static bool on_memory_starting(void *userdata) {
         const Instance *i = userdata;
-
         usec_t ran = loop_now(i->worker->sup->event) - i->started_at;
 
         return i->state != STATE_RUNNING || ran < i->worker->cfg->health.start_period;
