@@ -48,6 +48,7 @@ struct Tree {
         pid_t *mains;            /* the main process of every instance (tree_started) */
         size_t n_mains;
         bool no_children_files;  /* no /proc/PID/task/TID/children: scan all of /proc */
+        bool left;               /* tree_leave() removed our cgroups */
         char *env;               /* buffer for /proc/PID/environ */
         size_t env_size;
 };
@@ -506,6 +507,37 @@ void tree_signal_run(Tree *t, const char *token, const char *cgroup, const char 
         }
 }
 
+/*
+ * The empty sub-trees of upkeepds that are gone (killed with SIGKILL, with no successor to
+ * recover them through a state file) are removed: never one whose upkeepd lives (its name
+ * says pid and start time), never one that holds a process.
+ */
+static void sweep_dead(Tree *t, const char *own) {
+        DIR *d = opendir(own);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                char dir[CGROUP_PATH_MAX], path[64];
+                unsigned long long start;
+                ProcStat st;
+                int pid;
+
+                if (de->d_type != DT_DIR ||
+                    sscanf(de->d_name, "upkeepd-%d.%llu", &pid, &start) != 2 || pid <= 0)
+                        continue;
+                snprintf(path, sizeof path, "/proc/%d/stat", pid);
+                if (read_proc(t, path) > 0 && proc_parse_stat(t->env, &st) == 0 &&
+                    st.start_time == start)
+                        continue;
+                snprintf(dir, sizeof dir, "%s/%s", own, de->d_name);
+                if (cgroup_populated(dir) == 0)
+                        (void) cgroup_remove_tree(dir);
+        }
+        closedir(d);
+}
+
 /* Our own sub-tree, with upkeepd in its leaf; NULL and a reason when cgroups cannot be used. */
 static int setup_cgroup(Tree *t, char *reason, size_t rlen) {
         char own[CGROUP_PATH_MAX / 2], base[CGROUP_PATH_MAX - 64], leaf[CGROUP_PATH_MAX];
@@ -519,6 +551,7 @@ static int setup_cgroup(Tree *t, char *reason, size_t rlen) {
         r = cgroup_own_dir(own, sizeof own, reason, rlen);
         if (r < 0)
                 return r;
+        sweep_dead(t, own);
         snprintf(base, sizeof base, "%s/upkeepd-%s", own, t->token);
         snprintf(leaf, sizeof leaf, "%s/supervisor", base);
         if (mkdir(base, 0755) < 0 || mkdir(leaf, 0755) < 0 || (r = cgroup_move(leaf, 0)) < 0) {
@@ -568,23 +601,32 @@ void tree_log_mode(const Tree *t) {
                 log_info("process tracking: environment and process tree (%s)", t->why);
 }
 
+void tree_leave(Tree *t) {
+        if (!t || !t->cgroup)
+                return;
+        /* out of our sub-tree first: then it holds only what workers left, and cgroup.kill on
+         * it cannot reach upkeepd itself */
+        if (cgroup_move(t->origin, 0) < 0) {
+                log_warning("cannot leave cgroup %s: %m", t->cgroup);
+                return;
+        }
+        if (!wait_empty(t->cgroup, EXIT_WAIT, 10 * USEC_PER_MSEC)) {
+                /* what is left dies now rather than outlives us unsupervised */
+                cgroup_signal(t->cgroup, SIGKILL);
+                (void) wait_empty(t->cgroup, EXIT_WAIT, 10 * USEC_PER_MSEC);
+        }
+        if (cgroup_remove_tree(t->cgroup) < 0)
+                log_warning("cannot remove cgroup %s: %m", t->cgroup);
+        free(t->cgroup);
+        t->cgroup = NULL;
+        t->left = true;
+}
+
 Tree *tree_free(Tree *t) {
         if (!t)
                 return NULL;
-        /* out of our sub-tree first: then it holds only what workers left, and cgroup.kill on
-         * it cannot reach upkeepd itself */
-        if (t->cgroup && cgroup_move(t->origin, 0) < 0)
-                log_warning("cannot leave cgroup %s: %m", t->cgroup);
-        else if (t->cgroup) {
-                if (!wait_empty(t->cgroup, EXIT_WAIT, 10 * USEC_PER_MSEC)) {
-                        /* what is left dies now rather than outlives us unsupervised */
-                        cgroup_signal(t->cgroup, SIGKILL);
-                        (void) wait_empty(t->cgroup, EXIT_WAIT, 10 * USEC_PER_MSEC);
-                }
-                if (cgroup_remove_tree(t->cgroup) < 0)
-                        log_warning("cannot remove cgroup %s: %m", t->cgroup);
-        }
-        if (!t->cgroup)
+        tree_leave(t);
+        if (!t->left)
                 /* the last sweep: what forked while its instance was being killed */
                 for (int pass = 0; pass < 8; pass++)
                         if (signal_scan(t, t->token, NULL, 0, SIGKILL) == 0)

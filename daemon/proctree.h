@@ -30,6 +30,8 @@ int tree_new(Tree **ret);
 void tree_log_mode(const Tree *t);
 /* Waits a bounded time for the instances' cgroups to empty, then removes the sub-tree. */
 Tree *tree_free(Tree *t);
+/* The same, keeping the rest: upkeepd ends before its loop ran (a start-up failure). */
+void tree_leave(Tree *t);
 const char *tree_token(const Tree *t);
 /* The sub-tree's directory; NULL without cgroups. */
 const char *tree_cgroup(const Tree *t);

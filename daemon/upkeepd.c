@@ -342,8 +342,11 @@ int main(int argc, char **argv) {
                 return 1;
         }
         reserve_descriptors(e, config); /* before start() makes the first thread */
-        if (start(e, config, &o, &control) < 0)
+        if (start(e, config, &o, &control) < 0) {
+                /* the cgroups it made go; nothing else outlives the process */
+                tree_leave(sup ? sup_tree(sup) : NULL);
                 return 1;
+        }
         r = sd_event_loop(e);
         output_drain_all();
         log_info("all workers stopped, exiting");
