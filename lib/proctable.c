@@ -117,6 +117,8 @@ static ProcEntry *entry_find(ProcEntry *procs, size_t n, pid_t pid) {
 void proc_attribute(ProcEntry *procs, size_t n, const pid_t *roots, size_t n_roots) {
         bool changed = true;
 
+        if (n == 0)
+                return; /* procs may be NULL, which qsort() must not get */
         qsort(procs, n, sizeof *procs, entry_cmp);
         for (size_t k = 0; k < n; k++) {
                 procs[k].owner = procs[k].env_owner;
