@@ -8,6 +8,7 @@
 #   make bench-errors      the same with errors { } patterns, and the crash context's memory
 #   make bench-deps        READY=1 -> dependent exec'd, a chain of 20 `after` (bench/deps.py)
 #   make bench-rolling     rolling restart and crash behind a held socket vs all-at-once (bench/rolling.py)
+#   make bench-tree        whole-tree figures: sampling cost, stop of escapees, memory (bench/tree.py)
 #   make demo              run upkeepd in the foreground on conf/demo.conf
 #   make deps              install the Debian packages needed to build and test (apt-get)
 #   make deps-demo         only those that build upkeep and run the demo
@@ -224,6 +225,11 @@ bench-deps: all
 bench-rolling: all
 	python3 bench/rolling.py --build $(B)
 
+# the whole process tree: sampling cost of 100 workers, stop of 50 escaped daemons, memory
+# figure against smaps_rollup, in both tracking modes (bench/tree.py, about 3 minutes)
+bench-tree: all
+	python3 bench/tree.py --build $(B)
+
 # upkeep beside supervisord, runit, s6 and monit on the same work, alternating (bench/peers.py,
 # about 10 minutes; installs the Debian packages of the peers when missing) and regenerates
 # bench/RESULTS.md.  BENCH_ONLY=restart,crash,startstop,idle,status,probes,logs runs only those
@@ -325,4 +331,4 @@ fuzz-deps:
 clean:
 	rm -rf build build-san build-fuzz build-deb build-root
 
-.PHONY: pkg-config-check pkg-config-check-test all unit check check-all bench-core bench bench-alerts bench-logs bench-metrics bench-errors bench-deps bench-rolling demo deps deps-demo deb check-package check-container install clean fuzz fuzz-build fuzz-deps valgrind soak
+.PHONY: pkg-config-check pkg-config-check-test all unit check check-all bench-core bench bench-alerts bench-logs bench-metrics bench-errors bench-deps bench-rolling bench-tree demo deps deps-demo deb check-package check-container install clean fuzz fuzz-build fuzz-deps valgrind soak

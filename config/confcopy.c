@@ -181,6 +181,12 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
                 .required = cfg_getbool(w, "required"),
                 .limit_nproc = cfg_getint(w, "limit-nproc"),
                 .limit_nofile = cfg_getint(w, "limit-nofile"),
+                .memory_limit = (uint64_t) cfg_getint(w, "memory-limit"),
+                .memory_warn = (uint64_t) cfg_getint(w, "memory-warn"),
+                .memory_interval = (usec_t) cfg_getint(w, "memory-interval"),
+                .memory_for = (unsigned) cfg_getint(w, "memory-for"),
+                .cpu_warn = cfg_getfloat(w, "cpu-warn"),
+                .cpu_for = (usec_t) cfg_getint(w, "cpu-for"),
                 .log_dir = strdup_or_null(cfg_getstr(w, "log-dir") ?: global_log_dir, &oom),
                 .log_file = strdup_or_null(cfg_getstr(w, "log-file"), &oom),
                 .oneshot = cfg_getint(w, "type") == 1,
@@ -221,6 +227,8 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
                 };
         if (oom)
                 return -ENOMEM;
+        (void) memory_action_parse(cfg_getstr(w, "memory-action"), &ret->memory_action,
+                                   &ret->memory_signal);
         if (cfg_getstr(rs, "give-up"))
                 (void) conf_parse_give_up(cfg_getstr(rs, "give-up"), &ret->give_up_count,
                                           &ret->give_up_within);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "confafter.h"
 #include "confcopy.h"
@@ -27,6 +28,7 @@
 #include "confstash.h"
 #include "confvalue.h"
 #include "listen.h"
+#include "memjudge.h"
 #include "parse.h"
 
 /* libconfuse's error callback carries no user pointer; parsing is single-threaded. */
@@ -166,6 +168,19 @@ static int validate_sink(cfg_t *cfg, cfg_opt_t *opt) {
                 return -1;
         }
         return conf_stash_take(cfg, opt, &stash_sinks, "notify");
+}
+
+static int validate_memory_action(cfg_t *cfg, cfg_opt_t *opt) {
+        const char *s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+        MemoryAction a;
+        int sig;
+
+        if (!s || memory_action_parse(s, &a, &sig) < 0) {
+                cfg_error(cfg, "%s: unknown action '%s', expected restart, alert or \"signal "
+                          "NAME\" (e.g. \"signal HUP\")", opt->name, s ?: "");
+                return -1;
+        }
+        return 0;
 }
 
 static int validate_give_up(cfg_t *cfg, cfg_opt_t *opt) {
@@ -441,6 +456,12 @@ static int validate_worker(cfg_t *cfg, cfg_opt_t *opt) {
                         return -1;
                 }
         }
+        if (cfg_getint(w, "memory-limit") > 0 && cfg_getint(w, "memory-warn") >=
+                                                       cfg_getint(w, "memory-limit")) {
+                cfg_error(cfg, "worker '%s': memory-warn is not below memory-limit, expected "
+                          "memory-warn < memory-limit", cfg_title(w));
+                return -1;
+        }
         if (cfg_getint(rs, "max-delay") < cfg_getint(rs, "backoff")) {
                 cfg_error(cfg, "worker '%s': restart max-delay is below backoff, expected "
                           "max-delay >= backoff", cfg_title(w));
@@ -632,6 +653,13 @@ static cfg_opt_t worker_opts[] = {
         CFG_INT_CB("reload-signal", 0, CFGF_NONE, cb_signal),
         CFG_STR("log-dir", NULL, CFGF_NODEFAULT),
         CFG_STR("log-file", NULL, CFGF_NODEFAULT),
+        CFG_INT_CB("memory-limit", 0, CFGF_NONE, cb_memory),
+        CFG_INT_CB("memory-warn", 0, CFGF_NONE, cb_memory),
+        DURATION("memory-interval", CFG_MEMORY_INTERVAL),
+        CFG_INT("memory-for", CFG_MEMORY_FOR, CFGF_NONE),
+        CFG_STR("memory-action", "restart", CFGF_NONE),
+        CFG_FLOAT_CB("cpu-warn", 0, CFGF_NONE, cb_cpu),
+        DURATION("cpu-for", CFG_CPU_FOR),
         CFG_SEC("log", logconf_worker_opts, CFGF_NODEFAULT),
         CFG_SEC("restart", restart_opts, CFGF_NONE),
         CFG_SEC("health", health_opts, CFGF_NODEFAULT),
@@ -767,6 +795,8 @@ static cfg_t *new_cfg(void) {
                               validate_status_words);
         cfg_set_validate_func(cfg, "worker|limit-nproc", validate_limit);
         cfg_set_validate_func(cfg, "worker|limit-nofile", validate_limit);
+        cfg_set_validate_func(cfg, "worker|memory-for", validate_count);
+        cfg_set_validate_func(cfg, "worker|memory-action", validate_memory_action);
         cfg_set_validate_func(cfg, "worker|health|successes", validate_count);
         cfg_set_validate_func(cfg, "log-dir", validate_path);
         cfg_set_validate_func(cfg, "log-file", validate_path);

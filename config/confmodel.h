@@ -18,6 +18,7 @@
 #include "logconf.h"
 #include "macro.h"
 #include "roll.h"
+#include "memjudge.h"
 #include "window.h"
 
 typedef enum RestartPolicy {
@@ -135,6 +136,14 @@ typedef struct WorkerConfig {
         bool required;          /* its FATAL (or final exit) ends upkeepd with its code */
         long limit_nproc;       /* RLIMIT_NPROC for the worker's user; 0: inherited */
         long limit_nofile;      /* RLIMIT_NOFILE; 0: inherited */
+        uint64_t memory_limit;  /* bytes, the whole tree's PSS; 0: none */
+        uint64_t memory_warn;   /* bytes; 0: none */
+        usec_t memory_interval;
+        unsigned memory_for;    /* samples over the limit in a row before acting */
+        MemoryAction memory_action;
+        int memory_signal;      /* for MEMORY_SIGNAL */
+        double cpu_warn;        /* percent of one CPU; 0: none */
+        usec_t cpu_for;
         HealthConfig health;
         AlertConfig alerts; /* a copy of the global rules unless the worker has its own */
         char *log_dir;     /* the global one unless set per worker; "-": upkeepd's stdout */

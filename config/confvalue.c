@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "confvalue.h"
 #include "confmodel.h"
@@ -33,6 +34,8 @@ static const struct {
         { "repeat", 0, 30 * USEC_PER_DAY },
         { "resolve-after", 0, USEC_PER_DAY },
         { "resend", USEC_PER_SEC, USEC_PER_HOUR },
+        { "memory-interval", 100 * USEC_PER_MSEC, USEC_PER_HOUR },
+        { "cpu-for", USEC_PER_SEC, USEC_PER_DAY },
         { "textfile-interval", CFG_METRICS_MIN_INTERVAL, CFG_METRICS_MAX_INTERVAL },
         { "wait-timeout", 0, 7 * USEC_PER_DAY },
         { "ready-timeout", 0, USEC_PER_DAY },
@@ -244,5 +247,37 @@ int cb_on_failure(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
                 return -1;
         }
         *(long *) result = f;
+        return 0;
+}
+
+/* memory-limit, memory-warn: 1M up to the machine's memory (above it, it never acts). */
+int cb_memory(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        uint64_t v, machine = (uint64_t) sysconf(_SC_PHYS_PAGES) * (uint64_t) sysconf(_SC_PAGESIZE);
+        char hi[32];
+
+        if (parse_size(value, &v) < 0 || v < CFG_MEMORY_MIN || v > machine) {
+                cfg_error(cfg, "%s: invalid or out of range '%s', expected a size from 1M to "
+                          "this machine's memory (%s) with a unit (K, M, G), e.g. 512M",
+                          opt->name, value, format_bytes(hi, sizeof hi, machine));
+                return -1;
+        }
+        *(long *) result = (long) v;
+        return 0;
+}
+
+/* cpu-warn: "90%" of one CPU, up to every CPU of the machine ("400%" with 4). */
+int cb_cpu(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
+        long max = 100 * sysconf(_SC_NPROCESSORS_ONLN);
+        char *end;
+        double v;
+
+        errno = 0;
+        v = strtod(value, &end);
+        if (errno || end == value || strcmp(end, "%") != 0 || !(v >= 1) || v > (double) max) {
+                cfg_error(cfg, "%s: invalid value '%s', expected a percentage of one CPU from 1%% "
+                          "to %ld%% (every CPU of this machine), e.g. 90%%", opt->name, value, max);
+                return -1;
+        }
+        *(double *) result = v;
         return 0;
 }

@@ -27,6 +27,12 @@
 #define CFG_METRICS_INTERVAL (15 * USEC_PER_SEC)
 #define CFG_METRICS_MIN_INTERVAL USEC_PER_SEC
 #define CFG_METRICS_MAX_INTERVAL USEC_PER_HOUR
+/* memory-* of a worker: how often its tree is sampled, how many samples over the limit act,
+ * and the smallest limit (below it, the runtime of any interpreter is over) */
+#define CFG_MEMORY_INTERVAL (10 * USEC_PER_SEC)
+#define CFG_MEMORY_FOR 3
+#define CFG_MEMORY_MIN (1024ULL * 1024)
+#define CFG_CPU_FOR (5 * USEC_PER_MINUTE)
 
 #define CFG_MAX_INSTANCES 1000
 #define CFG_MAX_WORKERS 10000

@@ -22,6 +22,7 @@
 #include "ctlexit.h"
 #include "ctllogs.h"
 #include "macro.h"
+#include "memjudge.h"
 #include "parse.h"
 #include "proto.h"
 
@@ -230,7 +231,24 @@ static void describe_info(json_t *i, char *buf, size_t len) {
         else if (reason)
                 snprintf(buf, len, "%s", reason);
         else
-                buf[0] = '\0';
+                /* running again after a memory-action: what was done, and why */
+                snprintf(buf, len, "%s", json_string_value(json_object_get(
+                                json_object_get(i, "memory"), "last_action")) ?: "");
+}
+
+/* MEM and CPU of a watched instance ("-" otherwise): "530M", "12%". */
+static void describe_memory(json_t *i, char *mem, size_t mlen, char *cpu, size_t clen) {
+        json_t *m = json_object_get(i, "memory");
+        json_t *b = json_object_get(m, "bytes"), *c = json_object_get(m, "cpu_percent");
+
+        if (json_is_integer(b))
+                format_bytes(mem, mlen, (uint64_t) json_integer_value(b));
+        else
+                snprintf(mem, mlen, "-");
+        if (json_is_number(c))
+                snprintf(cpu, clen, "%.0f%%", json_number_value(c));
+        else
+                snprintf(cpu, clen, "-");
 }
 
 /* One row of the status table; whether the instance is RUNNING. */
@@ -239,16 +257,23 @@ static bool print_instance(json_t *i, int width, const char *errors) {
                                                                "state"));
         const char *state = json_string_value(json_object_get(i, "state")) ?: "?";
         json_t *pid = json_object_get(i, "pid");
-        char up[32], ex[48], pidbuf[16], info[320];
+        char up[32], ex[48], pidbuf[16], info[320], procs[16], mem[16], cpu[16];
 
         if (json_is_integer(pid))
                 snprintf(pidbuf, sizeof pidbuf, "%lld", (long long) json_integer_value(pid));
         else
                 snprintf(pidbuf, sizeof pidbuf, "-");
+        /* every process of its tree: an old upkeepd answers without "pids" */
+        if (json_array_size(json_object_get(i, "pids")) > 0)
+                snprintf(procs, sizeof procs, "%zu", json_array_size(json_object_get(i, "pids")));
+        else
+                snprintf(procs, sizeof procs, "-");
         describe_exit(json_object_get(i, "last_exit"), ex, sizeof ex);
         describe_info(i, info, sizeof info);
-        printf("%-*s %-9s %7s %8s %8lld %-10s %-9s %6s  %s\n", width,
-               json_string_value(json_object_get(i, "name")) ?: "?", state, pidbuf,
+        describe_memory(i, mem, sizeof mem, cpu, sizeof cpu);
+        printf("%-*s %-9s %7s %5s %6s %4s %8s %8lld %-10s %-9s %6s  %s\n", width,
+               json_string_value(json_object_get(i, "name")) ?: "?", state, pidbuf, procs, mem,
+               cpu,
                fmt_secs(up, sizeof up, json_object_get(i, "uptime_s")),
                (long long) json_integer_value(json_object_get(i, "restarts")), ex, hstate ?: "-",
                errors, info);
@@ -282,8 +307,9 @@ static int print_status(json_t *ans, bool details) {
         int width = name_width(workers), ret = EXIT_OK;
         size_t wi, ii;
 
-        printf("%-*s %-9s %7s %8s %8s %-10s %-9s %6s  %s\n", width, "NAME", "STATE", "PID",
-               "UPTIME", "RESTARTS", "LAST-EXIT", "HEALTH", "ERRORS", "INFO");
+        printf("%-*s %-9s %7s %5s %6s %4s %8s %8s %-10s %-9s %6s  %s\n", width, "NAME", "STATE",
+               "PID", "PROCS", "MEM", "CPU", "UPTIME", "RESTARTS", "LAST-EXIT", "HEALTH", "ERRORS",
+               "INFO");
         json_array_foreach(workers, wi, w) {
                 char errors[64];
 

@@ -20,6 +20,7 @@
 #include "collector.h"
 #include "escalate.h"
 #include "looptime.h"
+#include "memwatch.h"
 #include "metrics.h"
 #include "output.h"
 #include "proto.h"
@@ -59,6 +60,23 @@ static bool get_circuit_open(const InstanceView *v, const Now *now, double *ret)
         return true;
 }
 
+/* Sampled only for workers with memory-limit, memory-warn or cpu-warn (memwatch.c). */
+static bool get_memory(const InstanceView *v, const Now *now, double *ret) {
+        (void) now;
+        if (v->pid <= 0 || !v->mem || !v->mem->sampled)
+                return false;
+        *ret = (double) v->mem->bytes;
+        return true;
+}
+
+static bool get_cpu(const InstanceView *v, const Now *now, double *ret) {
+        (void) now;
+        if (v->pid <= 0 || !v->mem || !v->mem->sampled)
+                return false;
+        *ret = v->mem->cpu_s;
+        return true;
+}
+
 static const struct {
         const char *name, *help;
         MetricType type;
@@ -75,6 +93,12 @@ static const struct {
         { "upkeep_worker_circuit_open",
           "Whether the instance gave up (FATAL, circuit open) (1) or not (0).", METRIC_GAUGE,
           get_circuit_open },
+        { "upkeep_worker_memory_bytes",
+          "Memory of the instance's whole process tree at the last sample (PSS, bytes).",
+          METRIC_GAUGE, get_memory },
+        { "upkeep_worker_cpu_seconds_total",
+          "CPU time of the instance's process tree at the last sample, in seconds.",
+          METRIC_COUNTER, get_cpu },
 };
 
 /* One instance, read once per scrape. */

@@ -189,6 +189,8 @@ static int build_env(const LaunchSpec *i, char ***ret, char *reason, size_t len)
                 goto out;
         if ((r = listen_env(w, &l, &listen_vars)) < 0)
                 goto out;
+        if (i->tree_env && (r = env_add(&l, i->tree_env)) < 0)
+                goto out;
         r = env_merge(&l, ret);
 out:
         strv_free(listen_vars);
@@ -393,6 +395,8 @@ int launch_instance(const LaunchSpec *i, pid_t *ret_pid, int *ret_errpipe, char 
                                   .extra_target = w->ready == WREADY_FD ? w->ready_fd : 0,
                                   .use_stdin_fd = stdin_fd >= 0, .stdin_fd = stdin_fd,
                                   .fds = fds, .n_fds = n_fds, .listen_pid = listen_pid,
+                                  .join_cgroup = i->cgroup_fd && *i->cgroup_fd >= 0,
+                                  .cgroup_fd = i->cgroup_fd ? *i->cgroup_fd : -1,
                           }, ret_pid, ret_errpipe);
         if (r < 0)
                 snprintf(reason, len, "cannot spawn: %s", strerror(-r));

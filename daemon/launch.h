@@ -26,6 +26,8 @@ typedef struct LaunchSpec {
         int ready_fd;              /* ready = fd:N: the write end, given as cfg->ready_fd */
         OutputLineFn line_watch;   /* ready = "log:REGEX": its output lines go there too */
         void *line_data;
+        const char *tree_env;      /* UPKEEP_TREE=... (proctree.c); NULL: none */
+        const int *cgroup_fd;      /* the cgroup.procs the child joins; NULL: none */
 } LaunchSpec;
 
 /* Start the instance's process; on failure *reason says why (there is no process then). */

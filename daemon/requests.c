@@ -15,6 +15,7 @@
 #include "looptime.h"
 #include "output.h"
 #include "parse.h"
+#include "proctree.h"
 #include "proto.h"
 #include "reload.h"
 #include "requests.h"
@@ -38,10 +39,12 @@ static StatusProbe status_probe(const Probe *p) {
         };
 }
 
-static json_t *instance_json(const Supervisor *sup, const Instance *inst, usec_t t) {
+static json_t *instance_json(Supervisor *sup, const Instance *inst, usec_t t) {
+        _cleanup_free_ pid_t *pids = NULL;
         OutputSpec spec = {};
         StatusProbe probe;
         InstanceView i;
+        size_t n_pids = 0;
         char waiting[320];
 
         sup_instance_view(inst, &i);
@@ -51,6 +54,9 @@ static json_t *instance_json(const Supervisor *sup, const Instance *inst, usec_t
                 deps_describe(sup, inst, t, waiting, sizeof waiting);
                 i.reason = waiting;
         }
+        /* unreadable (out of memory, cgroupfs gone): the main process alone */
+        if (i.pid > 0)
+                (void) tree_pids(sup_tree(sup), i.name, i.pid, t, &pids, &n_pids);
         return status_instance_json(&(StatusInstance) {
                                             .name = i.name,
                                             .index = i.index,
@@ -68,6 +74,17 @@ static json_t *instance_json(const Supervisor *sup, const Instance *inst, usec_t
                                             .last_output = i.last_output,
                                             .notify_status = i.notify_status,
                                             .probe = i.probe->url ? &probe : NULL,
+                                            .pids = pids,
+                                            .n_pids = n_pids,
+                                            .watched = memwatch_wanted(i.cfg),
+                                            .sampled = i.pid > 0 && i.mem->sampled,
+                                            .memory_bytes = i.mem->bytes,
+                                            .cpu_s = i.mem->cpu_s,
+                                            .cpu_percent = i.mem->cpu_pct,
+                                            .memory_limit = i.cfg->memory_limit,
+                                            .memory_warn = i.cfg->memory_warn,
+                                            .memory_over = i.mem->judge.over,
+                                            .memory_action = i.mem->note,
                                             .output = output_json(i.log_output,
                                                                       sup_output_spec(inst, &spec)),
                                     },

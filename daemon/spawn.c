@@ -1,8 +1,8 @@
 /*
  * Spawning one process (see spawn.h): everything that can be checked is checked by the caller
  * before fork (user, group, env-file, log file), so the child only does syscalls between fork
- * and exec: a new session (its own process group), clean signal state, stdio, credentials,
- * directory, umask, exec.  The child is created with clone(CLONE_VM | CLONE_VFORK), see
+ * and exec: its instance's cgroup, a new session (its own process group), clean signal state,
+ * stdio, credentials, directory, umask, exec.  The child is created with clone(CLONE_VM | CLONE_VFORK), see
  * clone_child().
  * When one of those fails the child writes {stage, errno} to a close-on-exec pipe and exits 127;
  * the caller reads that record when it reaps the child, so a failed exec is a spawn error with
@@ -37,7 +37,7 @@ static const char *const stage_names[_SPAWN_STAGE_MAX] = {
         [SPAWN_SETGID] = "setgid",   [SPAWN_SETUID] = "setuid", [SPAWN_CHDIR] = "chdir",
         [SPAWN_RLIMIT] = "setrlimit",
         [SPAWN_FDS] = "sockets",
-        [SPAWN_EXEC] = "exec",
+        [SPAWN_EXEC] = "exec",       [SPAWN_CGROUP] = "cgroup",
 };
 
 const char *spawn_stage_to_string(SpawnStage s) {
@@ -127,6 +127,10 @@ static int child_exec(void *userdata) {
         signal(SIGPIPE, SIG_DFL);
         sigprocmask(SIG_SETMASK, &empty, NULL);
 
+        /* first, while we still have upkeepd's credentials: everything from here on, and all
+         * the worker starts, is in the instance's cgroup */
+        if (sp->join_cgroup && write(sp->cgroup_fd, "0", 1) < 0)
+                child_fail(errpipe, SPAWN_CGROUP);
         if (setsid() < 0)
                 child_fail(errpipe, SPAWN_SETSID);
 

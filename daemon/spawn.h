@@ -21,6 +21,7 @@ typedef enum SpawnStage {
         SPAWN_RLIMIT,
         SPAWN_FDS,
         SPAWN_EXEC,
+        SPAWN_CGROUP,
         _SPAWN_STAGE_MAX,
 } SpawnStage;
 
@@ -48,6 +49,8 @@ typedef struct SpawnSpec {
         /* an entry of envp, LISTEN_PID_MAX bytes: the child writes "LISTEN_PID=<its pid>"
          * there just before exec (its pid is known only then); NULL: none */
         char *listen_pid;
+        bool join_cgroup;         /* write "0" to cgroup_fd (a cgroup.procs) first */
+        int cgroup_fd;
 } SpawnSpec;
 
 #define SPAWN_MAX_FDS 64

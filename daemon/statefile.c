@@ -2,7 +2,11 @@
  * The state file: what must survive upkeepd itself being killed.
  *
  * It records, for each instance with a process, its pid (which is also its process group id)
- * and the process start time from /proc/PID/stat, plus the instances an operator stopped.  It
+ * and the process start time from /proc/PID/stat, plus the instances an operator stopped, and
+ * what names every process of the run (proctree.h): its token and cgroup sub-tree.  A leftover
+ * instance's tree gets the stop signal with its group, and SIGKILL with it; when the recovery
+ * ends, whatever is left of the previous run (escapees of a main process that was gone
+ * already) is killed and its cgroups removed.  It
  * is rewritten (write to a temporary file, then rename) 1 ms after the first change of a burst,
  * once for the whole burst (the StateFile observes the supervisor's record_changed).
  *
@@ -40,6 +44,7 @@
 #include "log.h"
 #include "looptime.h"
 #include "parse.h"
+#include "proctree.h"
 #include "statefile.h"
 #include "supervisor.h"
 
@@ -74,6 +79,8 @@ struct StateRecovery {
         sd_event_source *timer;
         void (*done)(Supervisor *s);
         bool killing;           /* upkeepd is stopping: SIGKILL sent, waiting a bounded time */
+        char *tree_token;       /* the previous run's process tree (proctree.h): its token */
+        char *tree_cgroup;      /* and its cgroup sub-tree, NULL: none */
 };
 
 /* Field 22 of /proc/PID/stat: start time in clock ticks since boot; 0 when unknown. */
@@ -153,8 +160,10 @@ static json_t *statefile_json(StateFile *f) {
                                          (json_int_t) l->pid, "start_time",
                                          (json_int_t) l->start_time, "admin_stopped", false));
         }
-        return json_pack("{s:i, s:i, s:o}", "version", STATE_VERSION, "upkeepd_pid",
-                         (json_int_t) getpid(), "instances", insts);
+        /* what names every process of this run, escapees included (proctree.h) */
+        return json_pack("{s:i, s:i, s:o, s:s, s:s?}", "version", STATE_VERSION, "upkeepd_pid",
+                         (json_int_t) getpid(), "instances", insts, "tree",
+                         tree_token(sup_tree(f->sup)), "cgroup", tree_cgroup(sup_tree(f->sup)));
 }
 
 /* "dir/base" into an open descriptor of dir and a pointer to base inside path. */
@@ -357,6 +366,8 @@ static void recovery_free(StateRecovery *rc) {
         }
         sd_event_source_disable_unref(rc->timer);
         free(rc->left);
+        free(rc->tree_token);
+        free(rc->tree_cgroup);
         free(rc);
 }
 
@@ -366,6 +377,9 @@ static void recovery_finish(StateRecovery *rc) {
 
         rc->file->recovery = NULL;
         sup_set_recovery(s, false);
+        /* whatever of the previous run is still there (escapees of an instance whose main
+         * process was gone already) goes too, and its cgroups with it */
+        tree_signal_run(sup_tree(s), rc->tree_token, rc->tree_cgroup, NULL, SIGKILL);
         recovery_free(rc);
         done(s);
 }
@@ -376,8 +390,10 @@ static void on_leftover_exit(pid_t pid, const siginfo_t *si, void *userdata) {
         (void) si;
         for (size_t k = 0; k < rc->n_left; k++)
                 if (rc->left[k].alive && rc->left[k].pid == pid) {
-                        /* the leader is gone: nothing of its group may stay either */
+                        /* the leader is gone: nothing of its group or tree may stay either */
                         (void) kill(-rc->left[k].pid, SIGKILL);
+                        tree_signal_run(sup_tree(rc->sup), rc->tree_token, rc->tree_cgroup,
+                                        rc->left[k].name, SIGKILL);
                         log_info("leftover process %d of the previous upkeepd is gone",
                                  (int) rc->left[k].pid);
                         rc->left[k].alive = false;
@@ -422,6 +438,8 @@ static int on_recovery_timeout(sd_event_source *src, uint64_t usec, void *userda
                                     (int) rc->left[k].pid);
                         (void) kill(-rc->left[k].pid, SIGKILL);
                         (void) kill(rc->left[k].pid, SIGKILL);
+                        tree_signal_run(sup_tree(rc->sup), rc->tree_token, rc->tree_cgroup,
+                                        rc->left[k].name, SIGKILL);
                         rc->left[k].deadline = USEC_INFINITY;
                 }
         recovery_arm(rc);
@@ -471,6 +489,7 @@ static int stop_leftover(StateRecovery *rc, json_t *e) {
                    name ?: "?", (int) l->pid, SIGNAL_LABEL(sig));
         (void) kill(-l->pid, sig);
         (void) kill(-l->pid, SIGCONT);
+        tree_signal_run(sup_tree(s), rc->tree_token, rc->tree_cgroup, l->name, sig);
         return 0;
 }
 
@@ -484,6 +503,10 @@ int statefile_recover(StateFile *f, void (*done)(Supervisor *s)) {
         root = f->path ? statefile_load(f->path) : NULL;
         insts = json_object_get(root, "instances");
         if (!json_is_array(insts) || json_array_size(insts) == 0) {
+                /* no main process left, but perhaps what escaped one */
+                tree_signal_run(sup_tree(s), json_string_value(json_object_get(root, "tree")),
+                                json_string_value(json_object_get(root, "cgroup")), NULL,
+                                SIGKILL);
                 json_decref(root);
                 done(s);
                 return 0;
@@ -499,6 +522,10 @@ int statefile_recover(StateFile *f, void (*done)(Supervisor *s)) {
         rc->sup = s;
         rc->file = f;
         rc->done = done;
+        if (json_is_string(json_object_get(root, "tree")))
+                rc->tree_token = strdup(json_string_value(json_object_get(root, "tree")));
+        if (json_is_string(json_object_get(root, "cgroup")))
+                rc->tree_cgroup = strdup(json_string_value(json_object_get(root, "cgroup")));
         r = sd_event_add_time(sup_event(s), &rc->timer, CLOCK_MONOTONIC, USEC_INFINITY,
                               USEC_PER_MSEC, on_recovery_timeout, rc);
         if (r < 0) {
@@ -515,6 +542,7 @@ int statefile_recover(StateFile *f, void (*done)(Supervisor *s)) {
         }
         json_decref(root);
         if (rc->n_alive == 0) {
+                tree_signal_run(sup_tree(s), rc->tree_token, rc->tree_cgroup, NULL, SIGKILL);
                 recovery_free(rc);
                 done(s);
                 return 0;
@@ -553,6 +581,7 @@ static void statefile_recovery_kill(StateFile *f) {
                         (void) kill(rc->left[k].pid, SIGKILL);
                         rc->left[k].deadline = t + RECOVERY_KILL_WAIT;
                 }
+        tree_signal_run(sup_tree(f->sup), rc->tree_token, rc->tree_cgroup, NULL, SIGKILL);
         recovery_arm(rc);
 }
 

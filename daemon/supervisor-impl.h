@@ -13,6 +13,7 @@
 #include "config.h"
 #include "fsm.h"
 #include "health.h"
+#include "memwatch.h"
 #include "output.h"
 #include "restartreason.h"
 #include "readiness.h"
@@ -63,6 +64,8 @@ struct Instance {
         bool output_frozen;      /* this run's end was frozen already (failed probes) */
         bool stop_held;          /* to stop once its dependents are down (the gate, deps.c) */
         Readiness ready;         /* ready = notify or fd:N: what the process says of itself */
+        MemWatch mem;            /* its tree's memory and CPU, memory-action (memwatch.c) */
+        const char *why;         /* what the EV_UNHEALTHY being dispatched is about; NULL: probes */
 };
 
 struct Worker {
@@ -91,6 +94,7 @@ struct Supervisor {
         uint64_t rng;
         unsigned long orphans_reaped;
         struct Children *children; /* every process we wait for, and the orphan scan */
+        struct Tree *tree;       /* every process of each instance: cgroups or /proc (proctree.c) */
         usec_t started_at;
         Http *http;
         SupObserverSlot *observers;
@@ -103,6 +107,12 @@ struct Supervisor {
 /* supervisor.c, for the other files of the supervisor: a transition, an event counted. */
 void instance_dispatch(Instance *i, FsmEvent ev);
 void instance_count_event(Instance *i, EventKind k);
+/* sig to the instance's whole tree */
+void instance_signal(Instance *i, int sig);
+
+/* supervisor-watch.c: probes, memory and CPU samples, set up again after a configuration */
+int instance_configure(Instance *i);
+MemWatchSpec *instance_memwatch_spec(Instance *i, MemWatchSpec *ret);
 
 /* supervisor-ready.c: the supervisor's side of the gate and of readiness told by the process */
 bool instance_hold_stop(Instance *i);

@@ -30,6 +30,10 @@ struct Children *sup_children(const Supervisor *s) {
         return s->children;
 }
 
+struct Tree *sup_tree(const Supervisor *s) {
+        return s->tree;
+}
+
 Http *sup_http(const Supervisor *s) {
         return s->http;
 }
@@ -129,6 +133,7 @@ void sup_instance_view(const Instance *i, InstanceView *ret) {
                 .last_output = i->last_output,
                 .stop_held = i->stop_held,
                 .notify_status = readiness_status(&i->ready),
+                .mem = &i->mem,
         };
 }
 

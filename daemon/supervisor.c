@@ -11,7 +11,8 @@
  *     in STARTING, RUNNING and STOPPING;
  *   - when a worker's main process ends, whatever is left in its process group is SIGKILLed
  *     while the main process is still a zombie (CHILD_KILL_GROUP), so the group id cannot have
- *     been reused.
+ *     been reused; then whatever is left of its tree (proctree.c: its cgroup, or what its
+ *     environment names), which catches what left the group (setsid, double fork).
  */
 #include <errno.h>
 #include <signal.h>
@@ -28,6 +29,7 @@
 #include "looptime.h"
 #include "output.h"
 #include "parse.h"
+#include "proctree.h"
 #include "supervisor.h"
 #include "supervisor-impl.h"
 
@@ -67,7 +69,6 @@ static void dispatch(Instance *i, FsmEvent ev);
 static void count_event(Instance *i, EventKind k);
 static bool worker_down(const Worker *w);
 static void schedule_cleanup(Supervisor *s);
-static int instance_configure(Instance *i);
 
 static int on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         Instance *i = userdata;
@@ -103,7 +104,7 @@ static void disarm_timer(Instance *i) {
                 (void) sd_event_source_set_enabled(i->timer, SD_EVENT_OFF);
 }
 
-static void signal_group(Instance *i, int sig) {
+void instance_signal(Instance *i, int sig) {
         if (i->pid <= 0)
                 return;
         /* the group id is the main pid (setsid in the child); the main process is alive or a
@@ -113,6 +114,11 @@ static void signal_group(Instance *i, int sig) {
                         SIGNAL_LABEL(sig), (int) i->pid);
         if (sig != SIGKILL && sig != SIGCONT)
                 (void) kill(-i->pid, SIGCONT);
+        /* and every process of its tree that left the group */
+        if (sig == SIGKILL)
+                tree_kill(i->worker->sup->tree, i->name, i->pid);
+        else
+                tree_signal(i->worker->sup->tree, i->name, i->pid, sig);
 }
 
 static void describe_exit(const Instance *i, char *buf, size_t len) {
@@ -153,8 +159,11 @@ static bool restart_wanted(const Instance *i, FsmEvent ev) {
 static void child_gone(Instance *i) {
         probe_end(&i->probe);
         readiness_end(&i->ready);
-        if (i->pid > 0)
+        memwatch_end(&i->mem);
+        if (i->pid > 0) {
                 children_forget(i->worker->sup->children, i->pid);
+                tree_ended(i->worker->sup->tree, i->pid);
+        }
         if (i->errpipe >= 0)
                 close(i->errpipe);
         i->errpipe = -1;
@@ -184,6 +193,8 @@ static void on_child_exited(pid_t pid, const siginfo_t *si, void *userdata) {
         i->exit_signal = si->si_code == CLD_EXITED ? 0 : si->si_status;
         spawn_failed = launch_read_error(i->worker->cfg, i->errpipe, reason, sizeof reason);
         child_gone(i);
+        /* nothing it started outlives it: a restart must not find its port taken */
+        tree_kill(i->worker->sup->tree, i->name, 0);
         if (!spawn_failed) {
                 end_output(i); /* before the events: alerts carry it */
                 count_event(i, EVK_EXIT);
@@ -205,6 +216,8 @@ static void on_child_exited(pid_t pid, const siginfo_t *si, void *userdata) {
 
 static void do_spawn(Instance *i) {
         Supervisor *s = i->worker->sup;
+        _cleanup_free_ char *tree_env = NULL;
+        _cleanup_close_ int cgroup_fd = -1;
         OutputSpec output;
         char *const *extra_env;
         pid_t pid;
@@ -212,6 +225,12 @@ static void do_spawn(Instance *i) {
 
         i->reason[0] = '\0';
         i->restart_cause = RESTART_CRASH;
+        if (tree_prepare(s->tree, i->name, &tree_env, &cgroup_fd) < 0) {
+                snprintf(i->reason, sizeof i->reason, "out of memory");
+                i->spawn_attempted = true;
+                dispatch(i, EV_SPAWN_FAILED);
+                return;
+        }
         r = readiness_begin(&i->ready, instance_ready_spec(i, &(ReadySpec) {}), &extra_env,
                             &ready_fd, i->reason, sizeof i->reason);
         if (r >= 0)
@@ -227,6 +246,8 @@ static void do_spawn(Instance *i) {
                                     .ready_fd = ready_fd,
                                     .line_watch = i->ready.log ? readiness_line : NULL,
                                     .line_data = &i->ready,
+                                    .tree_env = tree_env,
+                                    .cgroup_fd = &cgroup_fd,
                             },
                             &pid, &errpipe, i->reason, sizeof i->reason);
         if (r < 0) {
@@ -249,11 +270,13 @@ static void do_spawn(Instance *i) {
         i->pid = pid;
         i->errpipe = errpipe;
         i->output_frozen = false;
+        tree_started(s->tree, pid);
         i->started_at = loop_now(s->event);
         i->spawn_attempted = true;
         readiness_spawned(&i->ready, pid);
         log_fields(LOG_DEBUG, i->name, "spawned", LOG_KV(LF_I("pid", pid)), "spawned pid %d",
                    (int) pid);
+        memwatch_begin(&i->mem, pid);
         if (instance_ready_by_process(i)) {
                 /* READY=1 or the line on fd N makes it RUNNING; probes only watch its health */
                 if (i->probe.url)
@@ -397,10 +420,11 @@ static void log_transition(const Instance *i, InstanceState old, FsmEvent ev) {
                 log_ended(i, old, ev);
         else if (ev == EV_UNHEALTHY)
                 log_fields(LOG_NOTICE, i->name, "state-change",
-                           LOG_KV(LF_S("from", from), LF_S("to", to), LF_S("cause", "unhealthy"),
-                                  LF_S("reason", i->reason[0] ? i->reason : NULL)),
-                           "%s -> %s (%s, restarting)", from, to,
-                           i->reason[0] ? i->reason : "unhealthy");
+                           LOG_KV(LF_S("from", from), LF_S("to", to),
+                                  LF_S("cause", i->why ? "memory" : "unhealthy"),
+                                  LF_S("reason", !i->why && i->reason[0] ? i->reason : NULL)),
+                           i->why ? "%s -> %s (%s)" : "%s -> %s (%s, restarting)", from, to,
+                           i->why ?: i->reason[0] ? i->reason : "unhealthy");
         else if (i->state == STATE_RUNNING)
                 log_fields(LOG_INFO, i->name, "state-change",
                            LOG_KV(LF_S("from", from), LF_S("to", to), LF_I("pid", i->pid)),
@@ -419,11 +443,11 @@ static void run_actions(Instance *i, unsigned actions) {
         if (actions & ACT_KILL) {
                 log_event(LOG_WARNING, i->name, "stop-timeout",
                           "still running after stop-timeout, sending SIGKILL");
-                signal_group(i, SIGKILL);
+                instance_signal(i, SIGKILL);
         }
         if (actions & ACT_SIGNAL_STOP) {
                 probe_end(&i->probe);
-                signal_group(i, i->worker->cfg->stop_signal);
+                instance_signal(i, i->worker->cfg->stop_signal);
                 arm_timer(i, i->worker->cfg->stop_timeout);
         }
         if (actions & ACT_ARM_RETRY)
@@ -594,8 +618,10 @@ void sup_kill_all(Supervisor *s) {
 
                 for (size_t w = 0; w < n; w++)
                         for (unsigned k = 0; k < l[w]->n_instances; k++)
-                                if (l[w]->instances[k].pid > 0)
+                                if (l[w]->instances[k].pid > 0) {
                                         (void) kill(-l[w]->instances[k].pid, SIGKILL);
+                                        tree_kill(s->tree, l[w]->instances[k].name, 0);
+                                }
         }
 }
 
@@ -673,59 +699,6 @@ int sup_find_instances(Supervisor *s, const char *name, Instance ***ret, size_t 
         return 0;
 }
 
-static void on_probe_count(void *userdata, EventKind k) {
-        count_event(userdata, k);
-}
-
-static void on_probe_report(void *userdata, const ProbeVerdict *v) {
-        Instance *i = userdata;
-
-        if (v->good && i->state == STATE_STARTING &&
-            (i->worker->cfg->ready == WREADY_AUTO || i->worker->cfg->ready == WREADY_HEALTHY))
-                dispatch(i, EV_HEALTHY);
-        else if (v->unhealthy) {
-                i->restart_cause = RESTART_HEALTH;
-                output_freeze(i->log_output, i->name, "failed probes", &i->last_output);
-                i->output_frozen = true;
-                dispatch(i, EV_UNHEALTHY);
-        }
-}
-
-static bool on_probe_starting(void *userdata) {
-        const Instance *i = userdata;
-
-        return i->state == STATE_STARTING;
-}
-
-static ProbeSpec *probe_spec(Instance *i, ProbeSpec *ret) {
-        *ret = (ProbeSpec) {
-                .name = i->name,
-                .index = i->index,
-                .health = &i->worker->cfg->health,
-                .event = i->worker->sup->event,
-                .http = i->worker->sup->http,
-                .count = on_probe_count,
-                .report = on_probe_report,
-                .starting = on_probe_starting,
-                .userdata = i,
-        };
-        return ret;
-}
-
-static int instance_configure(Instance *i) {
-        const WorkerConfig *c = i->worker->cfg;
-        bool running = i->pid > 0 && state_is_active(i->state) && i->state != STATE_STOPPING;
-        int r;
-
-        probe_done(&i->probe);
-        r = probe_init(&i->probe, probe_spec(i, &(ProbeSpec) {}));
-        if (r < 0)
-                return r;
-        if (running)
-                probe_begin(&i->probe, i->started_at);
-        return circuit_configure(&i->circuit, c->give_up_count);
-}
-
 Worker *worker_free(Worker *w) {
         if (!w)
                 return NULL;
@@ -734,6 +707,8 @@ Worker *worker_free(Worker *w) {
                 i->timer = sd_event_source_disable_unref(i->timer);
                 child_gone(i);
                 probe_done(&i->probe);
+                memwatch_done(&i->mem);
+                tree_forget(w->sup->tree, i->name);
                 i->log_output = output_release(i->log_output);
                 free(i->last_output);
                 circuit_done(&i->circuit);
@@ -771,6 +746,7 @@ int worker_new(Supervisor *s, const WorkerConfig *cfg, Worker **ret) {
                         snprintf(i->name, sizeof i->name, "%s:%u", cfg->name, k);
                 else
                         snprintf(i->name, sizeof i->name, "%s", cfg->name);
+                memwatch_init(&i->mem, instance_memwatch_spec(i, &(MemWatchSpec) {}), cfg);
                 if (instance_configure(i) < 0) {
                         worker_free(wk);
                         return -ENOMEM;
@@ -898,6 +874,9 @@ int sup_new(sd_event *e, Config *config, Supervisor **ret) {
         r = children_new(e, &s->children);
         if (r < 0)
                 return sup_free(s), r;
+        r = tree_new(&s->tree);
+        if (r < 0)
+                return sup_free(s), r;
         if (getrandom(&s->rng, sizeof s->rng, GRND_NONBLOCK) != sizeof s->rng || s->rng == 0)
                 s->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t) getpid() ^ s->started_at;
         r = sd_event_add_defer(e, &s->cleanup, on_cleanup, s);
@@ -943,6 +922,7 @@ Supervisor *sup_free(Supervisor *s) {
         sd_event_source_disable_unref(s->cleanup);
         http_free(s->http);
         children_free(s->children); /* after everything that watches a process */
+        tree_free(s->tree);          /* waits a bounded time for the last cgroups to empty */
         sd_event_unref(s->event);
         free(s);
         return NULL;

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "fsm.h"
 #include "health.h"
+#include "memwatch.h"
 #include "output.h"
 #include "restartreason.h"
 #include "window.h"
@@ -140,6 +141,8 @@ sd_event *sup_event(const Supervisor *s);
 const Config *sup_config(const Supervisor *s);
 /* Every process upkeepd waits for goes through this registry. */
 struct Children *sup_children(const Supervisor *s);
+/* Every process of each instance, beyond its main one (proctree.c). */
+struct Tree *sup_tree(const Supervisor *s);
 /* The HTTP client probes use; NULL while no probe is configured. */
 Http *sup_http(const Supervisor *s);
 bool sup_shutting_down(const Supervisor *s);
@@ -190,6 +193,7 @@ typedef struct InstanceView {
         const char *last_output; /* crash context of its last bad end (output_freeze); NULL: none */
         bool stop_held;          /* its stop waits for its dependents to be down */
         const char *notify_status; /* ready = notify: STATUS= (or reloading, stopping); "" none */
+        const MemWatch *mem;     /* its tree's last memory and CPU sample (memwatch.c) */
 } InstanceView;
 
 void sup_instance_view(const Instance *i, InstanceView *ret);

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "output.h"
 #include "notify.h"
+#include "proctree.h"
 #include "proto.h"
 #include "reload.h"
 #include "rolling.h"
@@ -350,6 +351,7 @@ static int start(sd_event *e, Config *config, const Options *o, Control **contro
         log_info("upkeepd %s started with %s, %zu worker%s, pid %d", UPKEEP_VERSION,
                  o->config_path, sup_config(sup)->n_workers,
                  sup_config(sup)->n_workers == 1 ? "" : "s", (int) getpid());
+        tree_log_mode(sup_tree(sup));
         r = statefile_recover(state, start_workers);
         if (r < 0) {
                 log_error("cannot read the state of a previous run: %s", strerror(-r));
@@ -400,8 +402,11 @@ int main(int argc, char **argv) {
                 sd_event_unref(e);
                 return 1;
         }
-        if (start(e, config, &o, &control) < 0)
+        if (start(e, config, &o, &control) < 0) {
+                /* the cgroups it made go; nothing else outlives the process */
+                tree_leave(sup ? sup_tree(sup) : NULL);
                 return 1;
+        }
         r = sd_event_loop(e);
         output_drain_all();
         log_info("all workers stopped, exiting");

@@ -53,6 +53,36 @@ static json_t *last_exit_json(const StatusInstance *i) {
         return o;
 }
 
+/* Every process of the instance's tree, the main one first. */
+static json_t *pids_json(const StatusInstance *i) {
+        json_t *l = json_array();
+
+        if (i->pid > 0)
+                json_array_append_new(l, json_integer(i->pid));
+        for (size_t k = 0; k < i->n_pids; k++)
+                if (i->pids[k] != i->pid)
+                        json_array_append_new(l, json_integer(i->pids[k]));
+        return l;
+}
+
+/* {"bytes": N, "cpu_s": x, ...}: only for a worker whose tree is sampled; else null. */
+static json_t *memory_json(const StatusInstance *i) {
+        if (!i->watched)
+                return json_null();
+        return json_pack("{s:o, s:o, s:o, s:o, s:o, s:I, s:o}",
+                         "bytes", i->sampled ? json_integer((json_int_t) i->memory_bytes)
+                                             : json_null(),
+                         "cpu_s", i->sampled ? json_real(i->cpu_s) : json_null(),
+                         "cpu_percent", i->sampled ? json_real(i->cpu_percent) : json_null(),
+                         "limit_bytes", i->memory_limit
+                                                ? json_integer((json_int_t) i->memory_limit)
+                                                : json_null(),
+                         "warn_bytes", i->memory_warn ? json_integer((json_int_t) i->memory_warn)
+                                                      : json_null(),
+                         "samples_over", (json_int_t) i->memory_over,
+                         "last_action", maybe_string(i->memory_action));
+}
+
 /* In BACKOFF, the time left until the next start (0 once it is due); null otherwise. */
 static json_t *next_retry_json(const StatusInstance *i, usec_t now) {
         if (i->state != STATE_BACKOFF)
@@ -73,6 +103,8 @@ json_t *status_instance_json(const StatusInstance *i, usec_t now) {
         json_object_set_new(o, "pid", i->pid > 0 ? json_integer(i->pid) : json_null());
         json_object_set_new(o, "uptime_s", i->pid > 0 ? json_real(seconds_since(now, i->started_at))
                                                      : json_null());
+        json_object_set_new(o, "pids", pids_json(i));
+        json_object_set_new(o, "memory", memory_json(i));
         json_object_set_new(o, "last_exit", last_exit_json(i));
         json_object_set_new(o, "next_retry_s", next_retry_json(i, now));
         json_object_set_new(o, "reason", maybe_string(i->reason));

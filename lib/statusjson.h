@@ -48,6 +48,15 @@ typedef struct StatusInstance {
         const char *last_output;    /* crash context of the last bad end; NULL: none */
         const char *notify_status;  /* ready = notify: its STATUS=; NULL or "": none */
         const StatusProbe *probe;   /* NULL: not probed */
+        const pid_t *pids;          /* every process of its tree (proctree.h), n_pids of them */
+        size_t n_pids;
+        bool watched;               /* memory and CPU are sampled (memory-limit, -warn, cpu-warn) */
+        bool sampled;               /* memory and CPU below are known (memwatch.h) */
+        uint64_t memory_bytes;      /* the tree's PSS */
+        double cpu_s, cpu_percent;  /* the tree's CPU time; of one CPU since the last sample */
+        uint64_t memory_limit, memory_warn; /* 0: none */
+        unsigned memory_over;       /* samples over the limit in a row, so far */
+        const char *memory_action;  /* the last memory-action taken; NULL or "": none */
         struct json_t *output;      /* the "output" member (output.c): taken, also on failure */
 } StatusInstance;
 

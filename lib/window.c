@@ -17,6 +17,8 @@ static const char *const kind_names[_EVK_MAX] = {
         [EVK_TIMEOUT] = "timeout", [EVK_RESTART] = "restart", [EVK_DEGRADED] = "degraded",
         [EVK_APP_ERROR] = "app-error",
         [EVK_WAIT_TIMEOUT] = "wait-timeout",
+        [EVK_MEMORY] = "memory",
+        [EVK_CPU] = "cpu",
 };
 
 const char *event_kind_to_string(EventKind k) {

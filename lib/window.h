@@ -23,6 +23,8 @@ typedef enum EventKind {
         EVK_DEGRADED,       /* a degraded probe answer */
         EVK_APP_ERROR,      /* an application error in the worker's output (errors { }) */
         EVK_WAIT_TIMEOUT,   /* WAITING for its dependencies for longer than wait-timeout */
+        EVK_MEMORY,         /* the tree's memory stayed over memory-limit for memory-for samples */
+        EVK_CPU,            /* the tree's CPU use stayed over cpu-warn for cpu-for */
         _EVK_MAX,
         _EVK_INVALID = -1,
 } EventKind;

@@ -48,12 +48,19 @@ static void test_instance_running(void **state) {
         static const char *const keys[] = { "name", "index", "state", "state_since_s",
                                             "restarts", "attempt", "pid", "uptime_s",
                                             "last_exit", "next_retry_s", "reason", "health",
-                                            "output", "notify_status", NULL };
+                                            "output", "notify_status", "pids", "memory", NULL };
+        /* the tree as proctree.c lists it, the main pid anywhere in it */
+        static const pid_t tree[] = { 4300, 4242, 4301 };
         StatusInstance i = {
                 .name = "web:1", .index = 1, .state = STATE_RUNNING, .state_since = S(90),
                 .started_at = S(88), .restarts = 2, .attempt = 0, .pid = 4242,
                 .has_exited = true, .exit_signal = SIGKILL, .output = output(),
+                .pids = tree, .n_pids = 3,
+                .watched = true, .sampled = true, .memory_bytes = 530 << 20, .cpu_s = 12.5, .cpu_percent = 3.0,
+                .memory_limit = 512 << 20,
+                .memory_action = "restarted: memory 530M over limit 512M for 30s",
         };
+        json_t *mem;
         json_t *o;
 
         (void) state;
@@ -66,7 +73,21 @@ static void test_instance_running(void **state) {
         assert_int_equal(json_integer_value(member(o, "restarts")), 2);
         assert_int_equal(json_integer_value(member(o, "attempt")), 0);
         assert_int_equal(json_integer_value(member(o, "pid")), 4242);
+        /* the main pid first, each pid once */
+        assert_int_equal(json_array_size(member(o, "pids")), 3);
+        assert_int_equal(json_integer_value(json_array_get(member(o, "pids"), 0)), 4242);
+        assert_int_equal(json_integer_value(json_array_get(member(o, "pids"), 1)), 4300);
+        assert_int_equal(json_integer_value(json_array_get(member(o, "pids"), 2)), 4301);
         assert_true(json_real_value(member(o, "uptime_s")) == 12.0);
+        /* bytes and seconds; what is not configured is null */
+        mem = member(o, "memory");
+        assert_int_equal(json_integer_value(member(mem, "bytes")), 530 << 20);
+        assert_true(json_real_value(member(mem, "cpu_s")) == 12.5);
+        assert_true(json_real_value(member(mem, "cpu_percent")) == 3.0);
+        assert_int_equal(json_integer_value(member(mem, "limit_bytes")), 512 << 20);
+        assert_true(json_is_null(member(mem, "warn_bytes")));
+        assert_string_equal(json_string_value(member(mem, "last_action")),
+                            "restarted: memory 530M over limit 512M for 30s");
         /* a signal by its name without SIG */
         assert_string_equal(json_string_value(member(member(o, "last_exit"), "signal")), "KILL");
         assert_int_equal(json_object_size(member(o, "last_exit")), 1);
@@ -90,6 +111,9 @@ static void test_instance_backoff(void **state) {
         (void) state;
         o = status_instance_json(&i, S(100));
         assert_true(json_is_null(member(o, "pid")));
+        assert_int_equal(json_array_size(member(o, "pids")), 0);
+        /* memory not watched: null */
+        assert_true(json_is_null(member(o, "memory")));
         assert_true(json_is_null(member(o, "uptime_s")));
         assert_int_equal(json_integer_value(member(member(o, "last_exit"), "code")), 1);
         assert_int_equal(json_object_size(member(o, "last_exit")), 1);

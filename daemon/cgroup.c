@@ -1,0 +1,190 @@
+/*
+ * cgroup v2 files (see cgroup.h).  Every read is of a small kernel file; a process that exits
+ * between listing and signalling is normal, never an error worth a log line.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "macro.h"
+#include "proctable.h"
+
+/* Read at most len - 1 bytes of path into buf, NUL-terminated. */
+static ssize_t read_small(const char *path, char *buf, size_t len) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        size_t n = 0;
+
+        if (fd < 0)
+                return negative_errno();
+        while (n < len - 1) {
+                ssize_t k = read(fd, buf + n, len - 1 - n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return negative_errno();
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+        buf[n] = '\0';
+        return (ssize_t) n;
+}
+
+static int write_file(const char *dir, const char *name, const char *text) {
+        char path[CGROUP_PATH_MAX];
+        _cleanup_close_ int fd = -1;
+
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return negative_errno();
+        if (write(fd, text, strlen(text)) < 0)
+                return negative_errno();
+        return 0;
+}
+
+static bool is_cgroup2(const char *path) {
+        struct statfs fs;
+
+        return statfs(path, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+int cgroup_own_dir(char *ret, size_t len, char *reason, size_t rlen) {
+        static const char *const mounts[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+        char buf[4096], own[CGROUP_PATH_MAX];
+        const char *mnt = NULL;
+        ssize_t n;
+
+        n = read_small("/proc/self/cgroup", buf, sizeof buf);
+        if (n < 0 || proc_parse_cgroup(buf, own, sizeof own) < 0) {
+                snprintf(reason, rlen, "no cgroup v2 hierarchy in /proc/self/cgroup");
+                return -ENOENT;
+        }
+        for (size_t k = 0; k < ELEMENTSOF(mounts) && !mnt; k++)
+                if (is_cgroup2(mounts[k]))
+                        mnt = mounts[k];
+        if (!mnt) {
+                snprintf(reason, rlen, "no cgroup v2 file system mounted");
+                return -ENOENT;
+        }
+        if ((size_t) snprintf(ret, len, "%s%s", mnt, strcmp(own, "/") == 0 ? "" : own) >= len) {
+                snprintf(reason, rlen, "cgroup path too long");
+                return -ENAMETOOLONG;
+        }
+        if (access(ret, W_OK) < 0) {
+                int r = negative_errno();
+
+                snprintf(reason, rlen, "%s is not writable: %s", ret, strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+int cgroup_move(const char *dir, pid_t pid) {
+        char text[32];
+
+        snprintf(text, sizeof text, "%d", (int) pid);
+        return write_file(dir, "cgroup.procs", text);
+}
+
+int cgroup_open_procs(const char *dir) {
+        char path[CGROUP_PATH_MAX];
+        int fd;
+
+        snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+int cgroup_pids(const char *dir, pid_t **ret, size_t *ret_n) {
+        char path[CGROUP_PATH_MAX], line[32];
+        pid_t *l = NULL;
+        size_t n = 0;
+        FILE *f;
+
+        snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+        f = fopen(path, "re");
+        if (!f)
+                return negative_errno();
+        while (fgets(line, sizeof line, f)) {
+                pid_t *nl;
+                int pid = atoi(line);
+
+                if (pid <= 0)
+                        continue;
+                nl = reallocarray(l, n + 1, sizeof *l);
+                if (!nl) {
+                        free(l);
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                l = nl;
+                l[n++] = pid;
+        }
+        fclose(f);
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
+void cgroup_signal(const char *dir, int sig) {
+        /* cgroup.kill (Linux 5.14) also catches what forks meanwhile; else a few passes */
+        if (sig == SIGKILL && write_file(dir, "cgroup.kill", "1") == 0)
+                return;
+        for (int pass = 0; pass < (sig == SIGKILL ? 8 : 1); pass++) {
+                _cleanup_free_ pid_t *pids = NULL;
+                size_t n = 0;
+
+                if (cgroup_pids(dir, &pids, &n) < 0 || n == 0)
+                        return;
+                for (size_t k = 0; k < n; k++)
+                        if (pids[k] != getpid()) {
+                                (void) kill(pids[k], sig);
+                                if (sig != SIGKILL && sig != SIGCONT)
+                                        (void) kill(pids[k], SIGCONT);
+                        }
+        }
+}
+
+int cgroup_populated(const char *dir) {
+        char path[CGROUP_PATH_MAX], buf[256];
+        int r;
+
+        snprintf(path, sizeof path, "%s/cgroup.events", dir);
+        if (read_small(path, buf, sizeof buf) < 0)
+                return negative_errno();
+        r = cgroup_parse_populated(buf);
+        return r < 0 ? -EIO : r;
+}
+
+int cgroup_remove_tree(const char *dir) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        int r = 0;
+
+        if (!d)
+                return errno == ENOENT ? 0 : negative_errno();
+        while ((de = readdir(d))) {
+                char sub[CGROUP_PATH_MAX];
+
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                snprintf(sub, sizeof sub, "%s/%s", dir, de->d_name);
+                if (cgroup_remove_tree(sub) < 0)
+                        r = -EBUSY;
+        }
+        closedir(d);
+        if (rmdir(dir) < 0 && errno != ENOENT)
+                r = negative_errno();
+        return r;
+}

@@ -1,0 +1,31 @@
+/*
+ * cgroup v2 files, one call per thing upkeepd does with them: find a hierarchy it may write,
+ * make and remove directories, move a process, list, signal and kill what a cgroup holds.  No
+ * policy and no supervisor: proctree.c decides which cgroup is whose.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* room for a cgroup directory and a file name in it */
+#define CGROUP_PATH_MAX 1024
+
+/*
+ * The directory of upkeepd's own cgroup in a cgroup v2 hierarchy ("/sys/fs/cgroup/<path>", or
+ * "/sys/fs/cgroup/unified/<path>" on a hybrid host) in ret; -errno and a reason otherwise.
+ */
+int cgroup_own_dir(char *ret, size_t len, char *reason, size_t rlen);
+/* Move pid (0: the caller) into the cgroup at dir. */
+int cgroup_move(const char *dir, pid_t pid);
+/* The open cgroup.procs of dir, for a child to join it before exec (write "0"). */
+int cgroup_open_procs(const char *dir);
+/* The pids in dir's cgroup.procs (*ret NULL when none); -errno when unreadable. */
+int cgroup_pids(const char *dir, pid_t **ret, size_t *ret_n);
+/* Send sig to every process in dir; SIGKILL uses cgroup.kill where it exists. */
+void cgroup_signal(const char *dir, int sig);
+/* 1: something runs in dir or below, 0: empty, -errno: no such cgroup. */
+int cgroup_populated(const char *dir);
+/* Remove dir and the empty cgroups below it, deepest first; -EBUSY while one is populated. */
+int cgroup_remove_tree(const char *dir);

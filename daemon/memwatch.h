@@ -1,0 +1,60 @@
+/*
+ * One instance's memory and CPU: its whole tree (proctree.h) sampled every memory-interval,
+ * PSS summed from /proc/PID/smaps_rollup (RSS from /proc/PID/stat where that file is missing),
+ * CPU time from /proc/PID/stat.  lib/memjudge.c says what the samples mean; the supervisor
+ * acts (memory-action) through a callback.  Only workers with a memory-limit or memory-warn are
+ * sampled, or a cpu-warn.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "memjudge.h"
+
+struct Tree;
+
+typedef struct MemWatchSpec {
+        const char *name;             /* the instance's: its tree, log lines */
+        sd_event *event;
+        struct Tree *tree;
+        /* the instance is starting (STARTING, or within its health start-period) */
+        bool (*starting)(void *userdata);
+        /* over memory-limit for memory-for samples: note says so ("memory 530M over limit
+         * 512M for 30s"); the callback performs memory-action */
+        void (*act)(void *userdata, const char *note);
+        /* over cpu-warn for cpu-for (logged here): counted as a cpu event */
+        void (*cpu)(void *userdata);
+        void *userdata;
+} MemWatchSpec;
+
+typedef struct MemWatch {
+        MemWatchSpec spec;
+        const WorkerConfig *cfg;
+        sd_event_source *timer;
+        pid_t pid;                    /* the main process; 0: none */
+        MemJudge judge;
+        bool sampled;                 /* the figures below are of the current process */
+        uint64_t bytes;               /* the tree's PSS at the last sample */
+        unsigned procs;
+        double cpu_s;                 /* CPU time of the tree's processes alive at the sample */
+        double cpu_pct;               /* of one CPU, between the last two samples */
+        usec_t sampled_at;
+        CpuJudge cpu;
+        char note[160];               /* the last memory-action, kept across runs (set by the
+                                       * supervisor: "restarted: memory ...") */
+} MemWatch;
+
+bool memwatch_wanted(const WorkerConfig *cfg);
+void memwatch_init(MemWatch *m, const MemWatchSpec *spec, const WorkerConfig *cfg);
+/* New settings (a reload): sampling starts, stops or changes its interval. */
+void memwatch_configure(MemWatch *m, const WorkerConfig *cfg);
+/* A process was started / has ended. */
+void memwatch_begin(MemWatch *m, pid_t pid);
+void memwatch_end(MemWatch *m);
+void memwatch_done(MemWatch *m);
+/* The tree's figures now: PSS bytes, CPU seconds; false when there is no process. */
+bool memwatch_sample(MemWatch *m, usec_t now);

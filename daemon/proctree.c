@@ -1,0 +1,641 @@
+/*
+ * Every process of an instance (see proctree.h).  The cgroup side is a few file writes
+ * (cgroup.c); the fallback scans /proc, reading each process's stat and environment, and lets
+ * lib/proctable.c give each process its instance.  A process that exits while being read is
+ * simply not there: nothing here logs a failed /proc read.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "log.h"
+#include "proctable.h"
+#include "proctree.h"
+
+/* an environment is read whole up to this size (ARG_MAX is 2 MiB by default) */
+#define ENVIRON_MAX (4U * 1024 * 1024)
+/* a /proc scan serves tree_pids() for this long: the samples of many instances, whose timers
+ * fire together, and a status answer, cost one scan, not one each */
+#define SCAN_REUSE (200 * USEC_PER_MSEC)
+/* how long a kill of an instance's tree waits for it to be gone (the loop waits meanwhile) */
+#define KILL_WAIT (100 * USEC_PER_MSEC)
+/* how long upkeepd's exit waits for the instances' cgroups to empty */
+#define EXIT_WAIT (2 * USEC_PER_SEC)
+
+typedef struct ProcInfo {
+        pid_t pid, ppid;
+        char *tree;              /* its UPKEEP_TREE, NULL: none */
+} ProcInfo;
+
+struct Tree {
+        char token[48];          /* "<pid>.<start time>": names this run */
+        char *cgroup;            /* our sub-tree; NULL: no cgroups */
+        char *origin;            /* where upkeepd started: left for it before removing ours */
+        ProcInfo *scan;          /* the last /proc scan, for tree_pids() */
+        size_t n_scan;
+        usec_t scan_at;
+        bool scanned;
+        char why[256];           /* why there are no cgroups, for tree_log_mode() */
+        pid_t *mains;            /* the main process of every instance (tree_started) */
+        size_t n_mains;
+        bool no_children_files;  /* no /proc/PID/task/TID/children: scan all of /proc */
+        bool left;               /* tree_leave() removed our cgroups */
+        char *env;               /* buffer for /proc/PID/environ */
+        size_t env_size;
+};
+
+const char *tree_token(const Tree *t) {
+        return t->token;
+}
+
+const char *tree_cgroup(const Tree *t) {
+        return t->cgroup;
+}
+
+static usec_t mono_now(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
+/* Read a /proc file whole into t->env (grown as needed, up to ENVIRON_MAX). */
+static ssize_t read_proc(Tree *t, const char *path) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        size_t n = 0;
+
+        if (fd < 0)
+                return -1;
+        for (;;) {
+                ssize_t k;
+
+                if (n + 1 >= t->env_size) {
+                        size_t sz = t->env_size ? t->env_size * 2 : 64 * 1024;
+                        char *b;
+
+                        if (sz > ENVIRON_MAX)
+                                break;
+                        b = realloc(t->env, sz);
+                        if (!b)
+                                break;
+                        t->env = b, t->env_size = sz;
+                }
+                k = read(fd, t->env + n, t->env_size - 1 - n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -1;
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+        t->env[n] = '\0';
+        return (ssize_t) n;
+}
+
+static void scan_free(Tree *t) {
+        for (size_t k = 0; k < t->n_scan; k++)
+                free(t->scan[k].tree);
+        free(t->scan);
+        t->scan = NULL;
+        t->n_scan = 0;
+        t->scanned = false;
+}
+
+/* One process of the scan: its parent, and its UPKEEP_TREE; false when gone or a zombie. */
+static bool scan_one(Tree *t, pid_t pid, ProcInfo *ret) {
+        char path[64];
+        const char *v;
+        ProcStat st;
+        size_t vl;
+        ssize_t n;
+
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        if (read_proc(t, path) <= 0 || proc_parse_stat(t->env, &st) < 0 || st.state == 'Z' ||
+            st.state == 'X')
+                return false;
+        *ret = (ProcInfo) { .pid = pid, .ppid = st.ppid };
+        snprintf(path, sizeof path, "/proc/%d/environ", (int) pid);
+        n = read_proc(t, path);
+        if (n > 0 && (v = proc_env_find(t->env, (size_t) n, PROC_TREE_VAR, &vl)))
+                ret->tree = strndup(v, vl);
+        return true;
+}
+
+static int scan_proc(Tree *t) {
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        pid_t self = getpid();
+
+        scan_free(t);
+        if (!d)
+                return negative_errno();
+        while ((de = readdir(d))) {
+                char *end;
+                long pid = strtol(de->d_name, &end, 10);
+                ProcInfo p, *l;
+
+                if (*end || pid <= 1 || pid == self || !scan_one(t, (pid_t) pid, &p))
+                        continue;
+                l = reallocarray(t->scan, t->n_scan + 1, sizeof *l);
+                if (!l) {
+                        free(p.tree);
+                        break;
+                }
+                t->scan = l;
+                t->scan[t->n_scan++] = p;
+        }
+        closedir(d);
+        t->scanned = true;
+        return 0;
+}
+
+static bool tree_is(const char *tree, const char *token, const char *name) {
+        size_t tl = strlen(token);
+
+        if (!tree || strncmp(tree, token, tl) != 0 || tree[tl] != '/')
+                return false;
+        return !name || strcmp(tree + tl + 1, name) == 0;
+}
+
+/* The members of the scan for (token, name), with main's descendants when main > 0. */
+static int scan_members(Tree *t, const char *token, const char *name, pid_t main, pid_t **ret,
+                        size_t *ret_n) {
+        _cleanup_free_ ProcEntry *e = calloc(t->n_scan + 1, sizeof *e);
+        pid_t *l = calloc(t->n_scan + 1, sizeof *l);
+        size_t n = 0;
+
+        if (!e || !l) {
+                free(l);
+                return -ENOMEM;
+        }
+        for (size_t k = 0; k < t->n_scan; k++)
+                e[k] = (ProcEntry) { .pid = t->scan[k].pid, .ppid = t->scan[k].ppid,
+                                     .env_owner = tree_is(t->scan[k].tree, token, name) ? 0 : -1 };
+        proc_attribute(e, t->n_scan, &main, main > 0 ? 1 : 0);
+        for (size_t k = 0; k < t->n_scan; k++)
+                if (e[k].owner == 0)
+                        l[n++] = e[k].pid;
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
+/* "w-<name>" with anything but [A-Za-z0-9._:-] as '_': never "cgroup.*", never "supervisor". */
+static void instance_dir(const char *base, const char *name, char *ret, size_t len) {
+        size_t at = (size_t) snprintf(ret, len, "%s/w-", base);
+
+        for (const char *c = name; *c && at + 1 < len; c++)
+                ret[at++] = isalnum((unsigned char) *c) || strchr("._:-", *c) ? *c : '_';
+        ret[at < len ? at : len - 1] = '\0';
+}
+
+static int push(pid_t **l, size_t *n, pid_t pid) {
+        pid_t *nl;
+
+        /* a bound for a tree read while it changes: far above any real one */
+        if (*n >= 1000000)
+                return -E2BIG;
+        nl = reallocarray(*l, *n + 1, sizeof *nl);
+        if (!nl)
+                return -ENOMEM;
+        *l = nl;
+        (*l)[(*n)++] = pid;
+        return 0;
+}
+
+/* Append the children of pid, from each of its threads' children file; -ENOSYS without them. */
+static int children_of(Tree *t, pid_t pid, pid_t **l, size_t *n) {
+        char path[320];
+        struct dirent *de;
+        DIR *d;
+        int r = 0;
+
+        snprintf(path, sizeof path, "/proc/%d/task", (int) pid);
+        d = opendir(path);
+        if (!d)
+                return 0; /* gone */
+        while (r >= 0 && (de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(path, sizeof path, "/proc/%d/task/%s/children", (int) pid, de->d_name);
+                if (read_proc(t, path) < 0) {
+                        if (errno == ENOENT && pid == getpid())
+                                r = -ENOSYS; /* our own thread: the kernel has no such file */
+                        continue;
+                }
+                for (char *p = t->env, *end; *p; p = end) {
+                        long c = strtol(p, &end, 10);
+
+                        if (end == p)
+                                break;
+                        if (c > 1 && (r = push(l, n, (pid_t) c)) < 0)
+                                break;
+                }
+        }
+        closedir(d);
+        return r;
+}
+
+static bool is_main(const Tree *t, pid_t pid) {
+        for (size_t k = 0; k < t->n_mains; k++)
+                if (t->mains[k] == pid)
+                        return true;
+        return false;
+}
+
+/*
+ * The members of instance name (NULL: of any instance) of this run, found from upkeepd down:
+ * every process a worker starts is a descendant of upkeepd (its child subreaper catches the
+ * orphans).  A child of upkeepd is a main process (the instance's, or another's: skipped with
+ * everything below it) or an orphan that its environment gives to an instance; everything below
+ * a member is a member.  -ENOSYS without children files.
+ */
+static int walk_members(Tree *t, const char *name, pid_t main, pid_t **ret, size_t *ret_n) {
+        _cleanup_free_ pid_t *top = NULL;
+        pid_t *l = NULL;
+        size_t n_top = 0, n = 0;
+        int r;
+
+        if (t->no_children_files)
+                return -ENOSYS;
+        r = children_of(t, getpid(), &top, &n_top);
+        if (r == -ENOSYS)
+                t->no_children_files = true;
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < n_top && r >= 0; k++) {
+                char path[64];
+                ssize_t len;
+                bool ours;
+
+                if (is_main(t, top[k]))
+                        ours = top[k] == main;
+                else {
+                        snprintf(path, sizeof path, "/proc/%d/environ", (int) top[k]);
+                        len = read_proc(t, path);
+                        ours = len > 0 && proc_env_is_tree(t->env, (size_t) len, t->token, name);
+                }
+                if (ours)
+                        r = push(&l, &n, top[k]);
+        }
+        for (size_t k = 0; k < n && r >= 0; k++)
+                r = children_of(t, l[k], &l, &n);
+        if (r < 0 && r != -E2BIG) {
+                free(l);
+                return r;
+        }
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
+/* The members of (token, name, main): walked down from upkeepd for this run, else scanned. */
+static int members(Tree *t, const char *token, const char *name, pid_t main, pid_t **ret,
+                   size_t *ret_n) {
+        if (token == t->token && walk_members(t, name, main, ret, ret_n) == 0)
+                return 0;
+        if (scan_proc(t) < 0)
+                return -EIO;
+        return scan_members(t, token, name, main, ret, ret_n);
+}
+
+/* Signal the members of (token, name, main); returns how many were signalled. */
+static size_t signal_scan(Tree *t, const char *token, const char *name, pid_t main, int sig) {
+        _cleanup_free_ pid_t *l = NULL;
+        size_t n = 0;
+
+        if (members(t, token, name, main, &l, &n) < 0)
+                return 0;
+        for (size_t k = 0; k < n; k++) {
+                (void) kill(l[k], sig);
+                if (sig != SIGKILL && sig != SIGCONT)
+                        (void) kill(l[k], SIGCONT);
+        }
+        return n;
+}
+
+int tree_prepare(Tree *t, const char *name, char **ret_env, int *ret_fd) {
+        char dir[CGROUP_PATH_MAX];
+        int fd = -1;
+
+        if (asprintf(ret_env, PROC_TREE_VAR "=%s/%s", t->token, name) < 0)
+                return -ENOMEM;
+        if (t->cgroup) {
+                instance_dir(t->cgroup, name, dir, sizeof dir);
+                if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                        fd = negative_errno();
+                else
+                        fd = cgroup_open_procs(dir);
+                if (fd < 0)
+                        log_msg(LOG_WARNING, name, "cannot make cgroup %s (%s): its processes "
+                                "are found by their environment", dir, strerror(-fd));
+        }
+        *ret_fd = fd < 0 ? -1 : fd;
+        return 0;
+}
+
+void tree_signal(Tree *t, const char *name, pid_t main, int sig) {
+        char dir[CGROUP_PATH_MAX];
+
+        if (t->cgroup) {
+                instance_dir(t->cgroup, name, dir, sizeof dir);
+                cgroup_signal(dir, sig);
+                return;
+        }
+        (void) signal_scan(t, t->token, name, main, sig);
+}
+
+static bool wait_empty(const char *dir, usec_t wait, usec_t step);
+static void drop_zombies(Tree *t, pid_t *l, size_t *n);
+
+/*
+ * SIGKILL everything, then wait up to KILL_WAIT until it is gone: a restart that follows at
+ * once must not find the old run's port still bound.  A process forking as fast as it can
+ * outruns one pass: the fallback repeats while there are some.
+ */
+void tree_kill(Tree *t, const char *name, pid_t main) {
+        char dir[CGROUP_PATH_MAX];
+        usec_t until = mono_now() + KILL_WAIT;
+
+        if (t->cgroup) {
+                instance_dir(t->cgroup, name, dir, sizeof dir);
+                cgroup_signal(dir, SIGKILL);
+                (void) wait_empty(dir, KILL_WAIT, USEC_PER_MSEC);
+                return;
+        }
+        for (int pass = 0;; pass++) {
+                _cleanup_free_ pid_t *l = NULL;
+                size_t n = 0;
+
+                if (members(t, t->token, name, main, &l, &n) < 0)
+                        return;
+                drop_zombies(t, l, &n);
+                if (n == 0 || mono_now() >= until)
+                        return;
+                for (size_t k = 0; k < n; k++)
+                        (void) kill(l[k], SIGKILL);
+                if (pass > 0)
+                        (void) usleep(USEC_PER_MSEC);
+        }
+}
+
+void tree_forget(Tree *t, const char *name) {
+        char dir[CGROUP_PATH_MAX];
+
+        if (!t->cgroup)
+                return;
+        instance_dir(t->cgroup, name, dir, sizeof dir);
+        (void) rmdir(dir); /* EBUSY: a successor of the same name runs in it */
+}
+
+void tree_started(Tree *t, pid_t main) {
+        (void) push(&t->mains, &t->n_mains, main);
+}
+
+void tree_ended(Tree *t, pid_t main) {
+        for (size_t k = 0; k < t->n_mains; k++)
+                if (t->mains[k] == main) {
+                        t->mains[k] = t->mains[--t->n_mains];
+                        return;
+                }
+}
+
+/* Drop the zombies of l: exited, waiting for their parent, no longer the instance's. */
+static void drop_zombies(Tree *t, pid_t *l, size_t *n) {
+        size_t keep = 0;
+
+        for (size_t k = 0; k < *n; k++) {
+                char path[64];
+                ProcStat st;
+
+                snprintf(path, sizeof path, "/proc/%d/stat", (int) l[k]);
+                if (read_proc(t, path) > 0 && proc_parse_stat(t->env, &st) == 0 &&
+                    st.state != 'Z' && st.state != 'X')
+                        l[keep++] = l[k];
+        }
+        *n = keep;
+}
+
+static int pids(Tree *t, const char *name, pid_t main, usec_t now, bool alive, pid_t **ret,
+                size_t *ret_n) {
+        char dir[CGROUP_PATH_MAX];
+        int r;
+
+        *ret = NULL;
+        *ret_n = 0;
+        if (t->cgroup) {
+                instance_dir(t->cgroup, name, dir, sizeof dir);
+                r = cgroup_pids(dir, ret, ret_n);
+                return r == -ENOENT ? 0 : r;
+        }
+        if (walk_members(t, name, main, ret, ret_n) == 0) {
+                if (alive)
+                        drop_zombies(t, *ret, ret_n);
+                return 0;
+        }
+        if (!t->scanned || now < t->scan_at || now - t->scan_at >= SCAN_REUSE) {
+                r = scan_proc(t);
+                if (r < 0)
+                        return r;
+                t->scan_at = now;
+        }
+        return scan_members(t, t->token, name, main, ret, ret_n);
+}
+
+int tree_pids(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret, size_t *ret_n) {
+        return pids(t, name, main, now, true, ret, ret_n);
+}
+
+int tree_pids_raw(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret,
+                  size_t *ret_n) {
+        return pids(t, name, main, now, false, ret, ret_n);
+}
+
+bool tree_cgroup_valid(const char *cgroup) {
+        const char *last = cgroup ? strrchr(cgroup, '/') : NULL;
+
+        return last && strncmp(cgroup, "/sys/fs/cgroup/", 15) == 0 && !strstr(cgroup, "/..") &&
+               strncmp(last, "/upkeepd-", 9) == 0;
+}
+
+/* Wait up to `wait` for the cgroup at dir to empty; true when it did. */
+static bool wait_empty(const char *dir, usec_t wait, usec_t step) {
+        usec_t until = mono_now() + wait;
+
+        for (;;) {
+                if (cgroup_populated(dir) <= 0)
+                        return true;
+                if (mono_now() >= until)
+                        return false;
+                (void) usleep((useconds_t) step);
+        }
+}
+
+void tree_signal_run(Tree *t, const char *token, const char *cgroup, const char *name, int sig) {
+        char dir[CGROUP_PATH_MAX];
+
+        if (cgroup && tree_cgroup_valid(cgroup)) {
+                if (name)
+                        instance_dir(cgroup, name, dir, sizeof dir);
+                else
+                        snprintf(dir, sizeof dir, "%s", cgroup);
+                /* the whole sub-tree: cgroup.kill reaches every cgroup below */
+                cgroup_signal(dir, sig);
+        }
+        if (token && token[0]) {
+                if (sig != SIGKILL)
+                        (void) signal_scan(t, token, name, 0, sig);
+                else
+                        for (int pass = 0; pass < 8; pass++)
+                                if (signal_scan(t, token, name, 0, SIGKILL) == 0)
+                                        break;
+        }
+        if (sig == SIGKILL && !name && cgroup && tree_cgroup_valid(cgroup)) {
+                if (!wait_empty(cgroup, EXIT_WAIT, 10 * USEC_PER_MSEC) ||
+                    cgroup_remove_tree(cgroup) < 0)
+                        log_warning("cannot remove cgroup %s of the previous upkeepd", cgroup);
+        }
+}
+
+/*
+ * The empty sub-trees of upkeepds that are gone (killed with SIGKILL, with no successor to
+ * recover them through a state file) are removed: never one whose upkeepd lives (its name
+ * says pid and start time), never one that holds a process.
+ */
+static void sweep_dead(Tree *t, const char *own) {
+        DIR *d = opendir(own);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                char dir[CGROUP_PATH_MAX], path[64];
+                unsigned long long start;
+                ProcStat st;
+                int pid;
+
+                if (de->d_type != DT_DIR ||
+                    sscanf(de->d_name, "upkeepd-%d.%llu", &pid, &start) != 2 || pid <= 0)
+                        continue;
+                snprintf(path, sizeof path, "/proc/%d/stat", pid);
+                if (read_proc(t, path) > 0 && proc_parse_stat(t->env, &st) == 0 &&
+                    st.start_time == start)
+                        continue;
+                snprintf(dir, sizeof dir, "%s/%s", own, de->d_name);
+                if (cgroup_populated(dir) == 0)
+                        (void) cgroup_remove_tree(dir);
+        }
+        closedir(d);
+}
+
+/* Our own sub-tree, with upkeepd in its leaf; NULL and a reason when cgroups cannot be used. */
+static int setup_cgroup(Tree *t, char *reason, size_t rlen) {
+        char own[CGROUP_PATH_MAX / 2], base[CGROUP_PATH_MAX - 64], leaf[CGROUP_PATH_MAX];
+        const char *off = getenv("UPKEEP_CGROUP");
+        int r;
+
+        if (off && strcmp(off, "off") == 0) {
+                snprintf(reason, rlen, "cgroups turned off by UPKEEP_CGROUP=off");
+                return -EPERM;
+        }
+        r = cgroup_own_dir(own, sizeof own, reason, rlen);
+        if (r < 0)
+                return r;
+        sweep_dead(t, own);
+        snprintf(base, sizeof base, "%s/upkeepd-%s", own, t->token);
+        snprintf(leaf, sizeof leaf, "%s/supervisor", base);
+        if (mkdir(base, 0755) < 0 || mkdir(leaf, 0755) < 0 || (r = cgroup_move(leaf, 0)) < 0) {
+                r = r < 0 ? r : negative_errno();
+                snprintf(reason, rlen, "cannot make a cgroup under %.200s: %s", own, strerror(-r));
+                (void) rmdir(leaf);
+                (void) rmdir(base);
+                return r;
+        }
+        t->cgroup = strdup(base);
+        t->origin = strdup(own);
+        if (!t->cgroup || !t->origin) {
+                (void) cgroup_move(own, 0);
+                (void) cgroup_remove_tree(base);
+                snprintf(reason, rlen, "out of memory");
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int tree_new(Tree **ret) {
+        Tree *t = calloc(1, sizeof(Tree));
+        char path[64];
+        ProcStat st = {};
+        const char *f;
+
+        if (!t)
+                return -ENOMEM;
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) getpid());
+        if (read_proc(t, path) > 0)
+                (void) proc_parse_stat(t->env, &st);
+        snprintf(t->token, sizeof t->token, "%d.%llu", (int) getpid(),
+                 (unsigned long long) st.start_time);
+        (void) setup_cgroup(t, t->why, sizeof t->why);
+        /* tests: the whole-/proc scan of kernels without children files (UPKEEP_FAULT) */
+        f = secure_getenv("UPKEEP_FAULT");
+        t->no_children_files = f && strcmp(f, "proc-children") == 0;
+        *ret = t;
+        return 0;
+}
+
+void tree_log_mode(const Tree *t) {
+        if (t->cgroup)
+                log_info("process tracking: cgroup v2, each instance in a cgroup under %s",
+                         t->cgroup);
+        else
+                log_info("process tracking: environment and process tree (%s)", t->why);
+}
+
+void tree_leave(Tree *t) {
+        if (!t || !t->cgroup)
+                return;
+        /* out of our sub-tree first: then it holds only what workers left, and cgroup.kill on
+         * it cannot reach upkeepd itself */
+        if (cgroup_move(t->origin, 0) < 0) {
+                log_warning("cannot leave cgroup %s: %m", t->cgroup);
+                return;
+        }
+        if (!wait_empty(t->cgroup, EXIT_WAIT, 10 * USEC_PER_MSEC)) {
+                /* what is left dies now rather than outlives us unsupervised */
+                cgroup_signal(t->cgroup, SIGKILL);
+                (void) wait_empty(t->cgroup, EXIT_WAIT, 10 * USEC_PER_MSEC);
+        }
+        if (cgroup_remove_tree(t->cgroup) < 0)
+                log_warning("cannot remove cgroup %s: %m", t->cgroup);
+        free(t->cgroup);
+        t->cgroup = NULL;
+        t->left = true;
+}
+
+Tree *tree_free(Tree *t) {
+        if (!t)
+                return NULL;
+        tree_leave(t);
+        if (!t->left)
+                /* the last sweep: what forked while its instance was being killed */
+                for (int pass = 0; pass < 8; pass++)
+                        if (signal_scan(t, t->token, NULL, 0, SIGKILL) == 0)
+                                break;
+        scan_free(t);
+        free(t->mains);
+        free(t->env);
+        free(t->cgroup);
+        free(t->origin);
+        free(t);
+        return NULL;
+}

@@ -1,0 +1,118 @@
+/*
+ * What watches a running instance for the supervisor: its health probes, the memory and CPU
+ * samples of its tree (memwatch.c), and their settings after a (re)configuration.  Part of the
+ * supervisor, beside supervisor.c, with its structures; the verdicts go back through
+ * instance_dispatch() and instance_count_event().
+ */
+#include <stdio.h>
+
+#include "log.h"
+#include "looptime.h"
+#include "output.h"
+#include "parse.h"
+#include "supervisor.h"
+#include "supervisor-impl.h"
+
+static void on_probe_count(void *userdata, EventKind k) {
+        instance_count_event(userdata, k);
+}
+
+static void on_probe_report(void *userdata, const ProbeVerdict *v) {
+        Instance *i = userdata;
+
+        if (v->good && i->state == STATE_STARTING &&
+            (i->worker->cfg->ready == WREADY_AUTO || i->worker->cfg->ready == WREADY_HEALTHY))
+                instance_dispatch(i, EV_HEALTHY);
+        else if (v->unhealthy) {
+                i->restart_cause = RESTART_HEALTH;
+                output_freeze(i->log_output, i->name, "failed probes", &i->last_output);
+                i->output_frozen = true;
+                instance_dispatch(i, EV_UNHEALTHY);
+        }
+}
+
+static bool on_probe_starting(void *userdata) {
+        const Instance *i = userdata;
+
+        return i->state == STATE_STARTING;
+}
+
+static ProbeSpec *probe_spec(Instance *i, ProbeSpec *ret) {
+        *ret = (ProbeSpec) {
+                .name = i->name,
+                .index = i->index,
+                .health = &i->worker->cfg->health,
+                .event = i->worker->sup->event,
+                .http = i->worker->sup->http,
+                .count = on_probe_count,
+                .report = on_probe_report,
+                .starting = on_probe_starting,
+                .userdata = i,
+        };
+        return ret;
+}
+
+/* Memory samples of a start never count: STARTING, or within its health start-period. */
+static bool on_memory_starting(void *userdata) {
+        const Instance *i = userdata;
+        usec_t ran = loop_now(i->worker->sup->event) - i->started_at;
+
+        return i->state != STATE_RUNNING || ran < i->worker->cfg->health.start_period;
+}
+
+/* The tree stayed over memory-limit (memwatch.c): memory-action, counted as a memory event. */
+static void on_memory_over(void *userdata, const char *note) {
+        Instance *i = userdata;
+        const WorkerConfig *w = i->worker->cfg;
+        MemoryAction a = w->memory_action;
+
+        snprintf(i->mem.note, sizeof i->mem.note, "%s%s: %s",
+                 a == MEMORY_RESTART ? "restarted" : a == MEMORY_SIGNAL ? "sent " : "alert",
+                 a == MEMORY_SIGNAL ? SIGNAL_LABEL(w->memory_signal) : "", note);
+        log_fields(LOG_WARNING, i->name, "memory",
+                   LOG_KV(LF_I("memory_bytes", i->mem.bytes),
+                          LF_I("memory_limit_bytes", w->memory_limit)), "%s", i->mem.note);
+        instance_count_event(i, EVK_MEMORY);
+        if (a == MEMORY_SIGNAL)
+                instance_signal(i, w->memory_signal);
+        else if (a == MEMORY_RESTART && i->state == STATE_RUNNING) {
+                i->why = i->mem.note;
+                i->restart_cause = RESTART_MEMORY;
+                output_freeze(i->log_output, i->name, "the memory limit", &i->last_output);
+                i->output_frozen = true;
+                instance_dispatch(i, EV_UNHEALTHY); /* through stop and backoff, as a failed probe */
+                i->why = NULL;
+        }
+}
+
+static void on_cpu_over(void *userdata) {
+        instance_count_event(userdata, EVK_CPU);
+}
+
+MemWatchSpec *instance_memwatch_spec(Instance *i, MemWatchSpec *ret) {
+        *ret = (MemWatchSpec) {
+                .name = i->name,
+                .event = i->worker->sup->event,
+                .tree = i->worker->sup->tree,
+                .starting = on_memory_starting,
+                .act = on_memory_over,
+                .cpu = on_cpu_over,
+                .userdata = i,
+        };
+        return ret;
+}
+
+int instance_configure(Instance *i) {
+        const WorkerConfig *c = i->worker->cfg;
+        bool running = i->pid > 0 && state_is_active(i->state) && i->state != STATE_STOPPING;
+        int r;
+
+        probe_done(&i->probe);
+        r = probe_init(&i->probe, probe_spec(i, &(ProbeSpec) {}));
+        if (r < 0)
+                return r;
+        if (running)
+                probe_begin(&i->probe, i->started_at);
+        memwatch_configure(&i->mem, c);
+        return circuit_configure(&i->circuit, c->give_up_count);
+}
