@@ -186,14 +186,22 @@ def descendants(pid):
     return out
 
 
+_PORTS_GIVEN = set()
+
+
 def free_port():
-    """A free TCP port on 127.0.0.1 (bound to port 0 first)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+    """A free TCP port on 127.0.0.1 (bound to port 0 first), never one handed out before in
+    this run: two calls in a row may otherwise get the same port from the kernel."""
+    while True:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        finally:
+            s.close()
+        if port not in _PORTS_GIVEN:
+            _PORTS_GIVEN.add(port)
+            return port
 
 
 # ---------------------------------------------------------------------------------------------
