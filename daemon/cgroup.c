@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <signal.h>
 #include <stdio.h>
@@ -97,12 +98,9 @@ int cgroup_move(const char *dir, pid_t pid) {
         return write_file(dir, "cgroup.procs", text);
 }
 
-int cgroup_open_procs(const char *dir) {
-        char path[CGROUP_PATH_MAX];
-        int fd;
+int cgroup_open_dir(const char *dir) {
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 
-        snprintf(path, sizeof path, "%s/cgroup.procs", dir);
-        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
         return fd < 0 ? negative_errno() : fd;
 }
 
@@ -154,6 +152,14 @@ void cgroup_signal(const char *dir, int sig) {
                                         (void) kill(pids[k], SIGCONT);
                         }
         }
+}
+
+int cgroup_alive(const char *dir) {
+        _cleanup_free_ pid_t *l = NULL;
+        size_t n = 0;
+        int r = cgroup_pids(dir, &l, &n);
+
+        return r == -ENOENT ? 0 : r < 0 ? r : (int) MIN(n, (size_t) INT_MAX);
 }
 
 int cgroup_populated(const char *dir) {

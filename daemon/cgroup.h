@@ -19,13 +19,16 @@
 int cgroup_own_dir(char *ret, size_t len, char *reason, size_t rlen);
 /* Move pid (0: the caller) into the cgroup at dir. */
 int cgroup_move(const char *dir, pid_t pid);
-/* The open cgroup.procs of dir, for a child to join it before exec (write "0"). */
-int cgroup_open_procs(const char *dir);
+/* dir opened, for a child to be started in it (clone3 CLONE_INTO_CGROUP) or to join it
+ * before exec (its cgroup.procs). */
+int cgroup_open_dir(const char *dir);
 /* The pids in dir's cgroup.procs (*ret NULL when none); -errno when unreadable. */
 int cgroup_pids(const char *dir, pid_t **ret, size_t *ret_n);
 /* Send sig to every process in dir; SIGKILL uses cgroup.kill where it exists. */
 void cgroup_signal(const char *dir, int sig);
 /* 1: something runs in dir or below, 0: empty, -errno: no such cgroup. */
 int cgroup_populated(const char *dir);
+/* How many live processes cgroup.procs lists (exited ones are not), 0 when dir is gone; <0: error. */
+int cgroup_alive(const char *dir);
 /* Remove dir and the empty cgroups below it, deepest first; -EBUSY while one is populated. */
 int cgroup_remove_tree(const char *dir);

@@ -397,6 +397,7 @@ int launch_instance(const LaunchSpec *i, pid_t *ret_pid, int *ret_errpipe, char 
                                   .fds = fds, .n_fds = n_fds, .listen_pid = listen_pid,
                                   .join_cgroup = i->cgroup_fd && *i->cgroup_fd >= 0,
                                   .cgroup_fd = i->cgroup_fd ? *i->cgroup_fd : -1,
+                                  .cgroup_by_write = i->cgroup_by_write,
                           }, ret_pid, ret_errpipe);
         if (r < 0)
                 snprintf(reason, len, "cannot spawn: %s", strerror(-r));

@@ -27,7 +27,8 @@ typedef struct LaunchSpec {
         OutputLineFn line_watch;   /* ready = "log:REGEX": its output lines go there too */
         void *line_data;
         const char *tree_env;      /* UPKEEP_TREE=... (proctree.c); NULL: none */
-        const int *cgroup_fd;      /* the cgroup.procs the child joins; NULL: none */
+        const int *cgroup_fd;      /* the cgroup directory the child starts in; NULL: none */
+        bool cgroup_by_write;      /* ... joined by writing its cgroup.procs (tree_prepare) */
 } LaunchSpec;
 
 /* Start the instance's process; on failure *reason says why (there is no process then). */

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "proctable.h"
 #include "proctree.h"
+#include "strv.h"
 
 /* an environment is read whole up to this size (ARG_MAX is 2 MiB by default) */
 #define ENVIRON_MAX (4U * 1024 * 1024)
@@ -51,6 +52,7 @@ struct Tree {
         bool left;               /* tree_leave() removed our cgroups */
         char *env;               /* buffer for /proc/PID/environ */
         size_t env_size;
+        char **killed;           /* instances whose cgroup a cgroup.kill hit (see tree_prepare) */
 };
 
 const char *tree_token(const Tree *t) {
@@ -324,24 +326,45 @@ static size_t signal_scan(Tree *t, const char *token, const char *name, pid_t ma
         return n;
 }
 
+/*
+ * A cgroup that cgroup.kill hit kills every child later started in it with CLONE_INTO_CGROUP
+ * (seen on Linux 6.x), so it is made anew before the next spawn; while it cannot be removed
+ * (still populated), its child joins it the slow way, by writing cgroup.procs.
+ */
+static void mark_killed(Tree *t, const char *name) {
+        if (!strv_contains(t->killed, name))
+                (void) strv_extend(&t->killed, name);
+}
+
+static bool renew_killed(Tree *t, const char *name, const char *dir) {
+        if (!strv_contains(t->killed, name))
+                return true;
+        if (rmdir(dir) < 0 && errno != ENOENT)
+                return false;
+        strv_remove(t->killed, name);
+        return true;
+}
+
 int tree_prepare(Tree *t, const char *name, char **ret_env, int *ret_fd) {
         char dir[CGROUP_PATH_MAX];
+        bool fresh = true;
         int fd = -1;
 
         if (asprintf(ret_env, PROC_TREE_VAR "=%s/%s", t->token, name) < 0)
                 return -ENOMEM;
         if (t->cgroup) {
                 instance_dir(t->cgroup, name, dir, sizeof dir);
+                fresh = renew_killed(t, name, dir);
                 if (mkdir(dir, 0755) < 0 && errno != EEXIST)
                         fd = negative_errno();
                 else
-                        fd = cgroup_open_procs(dir);
+                        fd = cgroup_open_dir(dir);
                 if (fd < 0)
                         log_msg(LOG_WARNING, name, "cannot make cgroup %s (%s): its processes "
                                 "are found by their environment", dir, strerror(-fd));
         }
         *ret_fd = fd < 0 ? -1 : fd;
-        return 0;
+        return fd >= 0 && !fresh;
 }
 
 void tree_signal(Tree *t, const char *name, pid_t main, int sig) {
@@ -349,6 +372,8 @@ void tree_signal(Tree *t, const char *name, pid_t main, int sig) {
 
         if (t->cgroup) {
                 instance_dir(t->cgroup, name, dir, sizeof dir);
+                if (sig == SIGKILL)
+                        mark_killed(t, name);
                 cgroup_signal(dir, sig);
                 return;
         }
@@ -369,6 +394,11 @@ void tree_kill(Tree *t, const char *name, pid_t main) {
 
         if (t->cgroup) {
                 instance_dir(t->cgroup, name, dir, sizeof dir);
+                /* the usual case, a main process that was alone: nothing to kill or wait for
+                 * (cgroup.events says "populated 0" only some milliseconds after the exit) */
+                if (cgroup_alive(dir) == 0)
+                        return;
+                mark_killed(t, name);
                 cgroup_signal(dir, SIGKILL);
                 (void) wait_empty(dir, KILL_WAIT, USEC_PER_MSEC);
                 return;
@@ -634,6 +664,7 @@ Tree *tree_free(Tree *t) {
         scan_free(t);
         free(t->mains);
         free(t->env);
+        strv_free(t->killed);
         free(t->cgroup);
         free(t->origin);
         free(t);

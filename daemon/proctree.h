@@ -38,7 +38,9 @@ const char *tree_cgroup(const Tree *t);
 
 /*
  * For a spawn of instance name: its UPKEEP_TREE assignment in *ret_env (the caller frees it),
- * and the open cgroup.procs its child writes "0" to before exec in *ret_fd (-1: none).
+ * and its cgroup's directory, opened, in *ret_fd (-1: none).  1: the child must join it by
+ * writing its cgroup.procs (a cgroup.kill hit it and it could not be made anew), 0: it may be
+ * started in it (clone3), -ENOMEM.
  */
 int tree_prepare(Tree *t, const char *name, char **ret_env, int *ret_fd);
 /* Send sig to every process of instance name (main: its main process, <= 0: none). */

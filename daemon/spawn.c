@@ -13,10 +13,14 @@
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/sched.h>
 #include <unistd.h>
 
 #ifdef __SANITIZE_ADDRESS__
@@ -47,6 +51,7 @@ const char *spawn_stage_to_string(SpawnStage s) {
 typedef struct ChildArgs {
         const SpawnSpec *spec;
         int errpipe;
+        bool in_cgroup;           /* clone3 started it in the cgroup already */
 } ChildArgs;
 
 static _Noreturn void child_fail(int errpipe, int stage) {
@@ -129,8 +134,13 @@ static int child_exec(void *userdata) {
 
         /* first, while we still have upkeepd's credentials: everything from here on, and all
          * the worker starts, is in the instance's cgroup */
-        if (sp->join_cgroup && write(sp->cgroup_fd, "0", 1) < 0)
-                child_fail(errpipe, SPAWN_CGROUP);
+        if (sp->join_cgroup && !a->in_cgroup) {
+                int procs = openat(sp->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+
+                if (procs < 0 || write(procs, "0", 1) < 0)
+                        child_fail(errpipe, SPAWN_CGROUP);
+                (void) close(procs);
+        }
         if (setsid() < 0)
                 child_fail(errpipe, SPAWN_SETSID);
 
@@ -191,14 +201,78 @@ static int child_exec(void *userdata) {
  * just the few system calls above.  One stack serves every spawn: we are single-threaded and
  * CLONE_VFORK keeps us waiting until the child has left it.
  */
-static pid_t clone_child(ChildArgs *a) {
-        static char stack[64 * 1024] __attribute__((aligned(16)));
+static char child_stack[64 * 1024] __attribute__((aligned(16)));
 
+static pid_t clone_child(ChildArgs *a) {
 #ifdef __SANITIZE_ADDRESS__
         /* a child that ended in _exit() left AddressSanitizer's marks on the shared stack */
-        ASAN_UNPOISON_MEMORY_REGION(stack, sizeof stack);
+        ASAN_UNPOISON_MEMORY_REGION(child_stack, sizeof child_stack);
 #endif
-        return clone(child_exec, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, a);
+        return clone(child_exec, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | SIGCHLD,
+                     a);
+}
+
+/*
+ * Started in its cgroup by the kernel (clone3 CLONE_INTO_CGROUP, Linux 5.7): moving a process
+ * there by writing cgroup.procs waits for an RCU grace period, 8 to 15 ms here, which would be
+ * most of a restart.  On x86-64 the child shares our memory and runs on child_stack, as with
+ * clone() above (glibc exports no clone3(): the few instructions of its clone3.S are here);
+ * elsewhere it is a vfork-like fork, its page tables copied.  -1 with errno ENOSYS or EINVAL
+ * where the kernel lacks it.
+ */
+#if defined(__x86_64__)
+static long clone3_vm(struct clone_args *ca, int (*fn)(void *), void *arg) {
+        long ret;
+
+        __asm__ volatile("syscall\n\t"
+                         "test %%rax, %%rax\n\t"
+                         "jnz 1f\n\t"
+                         /* the child, on its own stack: fn(arg), then exit with its value */
+                         "xor %%ebp, %%ebp\n\t"
+                         "mov %[arg], %%rdi\n\t"
+                         "call *%[fn]\n\t"
+                         "mov %%eax, %%edi\n\t"
+                         "mov %[exit], %%eax\n\t"
+                         "syscall\n\t"
+                         "hlt\n\t"
+                         "1:\n\t"
+                         : "=a"(ret)
+                         : "a"((long) SYS_clone3), "D"(ca), "S"(sizeof *ca), [fn] "r"(fn),
+                           [arg] "r"(arg), [exit] "i"(SYS_exit)
+                         : "rcx", "r11", "memory");
+        return ret;
+}
+#endif
+
+static pid_t clone_into_cgroup(ChildArgs *a) {
+        struct clone_args ca = {
+                .flags = CLONE_VFORK | CLONE_INTO_CGROUP,
+                .exit_signal = SIGCHLD,
+                .cgroup = (uint64_t) a->spec->cgroup_fd,
+        };
+        long pid;
+
+        a->in_cgroup = true;
+#if defined(__x86_64__)
+#ifdef __SANITIZE_ADDRESS__
+        ASAN_UNPOISON_MEMORY_REGION(child_stack, sizeof child_stack);
+#endif
+        ca.flags |= CLONE_VM;
+        ca.stack = (uint64_t) (uintptr_t) child_stack;
+        ca.stack_size = sizeof child_stack;
+        pid = clone3_vm(&ca, child_exec, a);
+        if (pid < 0) {
+                errno = (int) -pid;
+                return -1;
+        }
+#else
+        pid = syscall(SYS_clone3, &ca, sizeof ca);
+        if (pid == 0) {
+                (void) child_exec(a); /* does not return */
+                _exit(127);
+        }
+#endif
+        return (pid_t) pid;
 }
 
 int spawn_process(const SpawnSpec *spec, pid_t *ret_pid, int *ret_errpipe) {
@@ -209,7 +283,14 @@ int spawn_process(const SpawnSpec *spec, pid_t *ret_pid, int *ret_errpipe) {
         if (pipe2(p, O_CLOEXEC) < 0)
                 return negative_errno();
         ep_r = p[0], ep_w = p[1];
-        pid = clone_child(&(ChildArgs) { .spec = spec, .errpipe = ep_w });
+        pid = -1;
+        if (spec->join_cgroup && !spec->cgroup_by_write) {
+                pid = clone_into_cgroup(&(ChildArgs) { .spec = spec, .errpipe = ep_w });
+                if (pid < 0 && errno != ENOSYS && errno != EINVAL && errno != E2BIG)
+                        return negative_errno();
+        }
+        if (pid < 0)
+                pid = clone_child(&(ChildArgs) { .spec = spec, .errpipe = ep_w });
         if (pid < 0)
                 return negative_errno();
         (void) fcntl(ep_r, F_SETFL, O_NONBLOCK);

@@ -49,8 +49,9 @@ typedef struct SpawnSpec {
         /* an entry of envp, LISTEN_PID_MAX bytes: the child writes "LISTEN_PID=<its pid>"
          * there just before exec (its pid is known only then); NULL: none */
         char *listen_pid;
-        bool join_cgroup;         /* write "0" to cgroup_fd (a cgroup.procs) first */
+        bool join_cgroup;         /* start in the cgroup whose directory cgroup_fd is */
         int cgroup_fd;
+        bool cgroup_by_write;     /* join by writing its cgroup.procs, not by clone3 */
 } SpawnSpec;
 
 #define SPAWN_MAX_FDS 64

@@ -221,11 +221,12 @@ static void do_spawn(Instance *i) {
         OutputSpec output;
         char *const *extra_env;
         pid_t pid;
-        int errpipe, ready_fd, r;
+        int errpipe, ready_fd, cgroup_write, r;
 
         i->reason[0] = '\0';
         i->restart_cause = RESTART_CRASH;
-        if (tree_prepare(s->tree, i->name, &tree_env, &cgroup_fd) < 0) {
+        cgroup_write = tree_prepare(s->tree, i->name, &tree_env, &cgroup_fd);
+        if (cgroup_write < 0) {
                 snprintf(i->reason, sizeof i->reason, "out of memory");
                 i->spawn_attempted = true;
                 dispatch(i, EV_SPAWN_FAILED);
@@ -248,6 +249,7 @@ static void do_spawn(Instance *i) {
                                     .line_data = &i->ready,
                                     .tree_env = tree_env,
                                     .cgroup_fd = &cgroup_fd,
+                                    .cgroup_by_write = cgroup_write > 0,
                             },
                             &pid, &errpipe, i->reason, sizeof i->reason);
         if (r < 0) {

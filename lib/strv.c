@@ -54,3 +54,22 @@ bool strv_equal(char *const *a, char *const *b) {
                         return false;
         return true;
 }
+
+bool strv_contains(char *const *l, const char *s) {
+        for (; l && *l; l++)
+                if (strcmp(*l, s) == 0)
+                        return true;
+        return false;
+}
+
+void strv_remove(char **l, const char *s) {
+        char **out = l;
+
+        for (; l && *l; l++)
+                if (strcmp(*l, s) == 0)
+                        free(*l);
+                else
+                        *out++ = *l;
+        if (out)
+                *out = NULL;
+}

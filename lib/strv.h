@@ -26,6 +26,10 @@ int strv_consume(char ***l, char *s);
 int strv_extend(char ***l, const char *s);
 /* Same length and the same strings in the same order (NULL equals the empty list). */
 bool strv_equal(char *const *a, char *const *b);
+/* s is one of the strings of l. */
+bool strv_contains(char *const *l, const char *s);
+/* Free and take out every string of l equal to s, keeping the order of the others. */
+void strv_remove(char **l, const char *s);
 
 /* Both NULL, or both strings and equal. */
 static inline bool streq_ptr(const char *a, const char *b) {

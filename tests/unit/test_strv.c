@@ -60,11 +60,38 @@ static void test_equal(void **state) {
         assert_false(streq_ptr("x", "y"));
 }
 
+static void test_contains_remove(void **state) {
+        char **l = NULL;
+
+        (void) state;
+        assert_false(strv_contains(NULL, "a"));
+        strv_remove(NULL, "a");
+        assert_int_equal(strv_extend(&l, "a"), 0);
+        assert_int_equal(strv_extend(&l, "b"), 0);
+        assert_int_equal(strv_extend(&l, "a"), 0);
+        assert_int_equal(strv_extend(&l, "c"), 0);
+        assert_true(strv_contains(l, "b"));
+        assert_false(strv_contains(l, "d"));
+        /* every "a" goes, the others keep their order */
+        strv_remove(l, "a");
+        assert_int_equal(strv_length(l), 2);
+        assert_string_equal(l[0], "b");
+        assert_string_equal(l[1], "c");
+        assert_null(l[2]);
+        strv_remove(l, "d");
+        assert_int_equal(strv_length(l), 2);
+        strv_remove(l, "b");
+        strv_remove(l, "c");
+        assert_int_equal(strv_length(l), 0);
+        strv_free(l);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_empty),
                 cmocka_unit_test(test_extend_consume),
                 cmocka_unit_test(test_equal),
+                cmocka_unit_test(test_contains_remove),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
