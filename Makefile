@@ -76,9 +76,8 @@ pc-report = $(if $(HAVE_PKG_CONFIG),,echo "pkg-config not found: install the Deb
 
 PKG_CFLAGS := $(call pc-flags,--cflags,$(call pc-present,$(PKGS) libcurl,$(MISSING_PKGS)))
 PKG_LIBS   := $(call pc-flags,--libs,$(call pc-present,$(PKGS),$(MISSING_PKGS)))
-# the metrics listener: only upkeepd links libmicrohttpd
+# the metrics listener: headers only, upkeepd loads libmicrohttpd with dlopen() (mhd-dl.c)
 MHD_CFLAGS := $(call pc-flags,--cflags,$(call pc-present,libmicrohttpd,$(MISSING_PKGS)))
-MHD_LIBS   := $(call pc-flags,--libs,$(call pc-present,libmicrohttpd,$(MISSING_PKGS)))
 CMOCKA_LIBS := $(if $(MISSING_TEST_PKGS),,$(shell pkg-config --libs cmocka))
 
 # The layout is the architecture (doc/ARCHITECTURE.md): lib/ pure code, config/ the
@@ -107,9 +106,9 @@ $(B)/libupkeep.a: $(call obj,$(LIB_SRCS))
 	$(AR) rcs $@ $^
 
 $(B)/upkeepd: $(call obj,$(DAEMON_SRCS) $(CONF_SRCS)) $(B)/libupkeep.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(MHD_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
-$(B)/daemon/webserver.o: PKG_CFLAGS += $(MHD_CFLAGS)
+$(B)/daemon/webserver.o $(B)/daemon/mhd-dl.o: PKG_CFLAGS += $(MHD_CFLAGS)
 
 $(B)/upkeepctl: $(call obj,$(CTL_SRCS)) $(B)/libupkeep.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)

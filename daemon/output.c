@@ -95,6 +95,8 @@ struct Stream {
         void *watch_data;
 };
 
+static void tail_room(LogOutput *o);
+
 static Stream *streams;
 static sd_event *loop_event;
 static output_app_errors_t app_errors_hook;
@@ -251,6 +253,7 @@ static LineResult frame(Stream *st, const char *in, size_t len, bool eof) {
         logline_frame(&f, in, len, eof, &out, &res);
         dest_commit(st->out->dest, out.used);
         /* what went out, raw: at most the ring's size is copied, whatever the chunk */
+        tail_room(st->out);
         tail_feed(&st->out->tail, in, res.consumed);
         if (st->watch)
                 watch_lines(st, in, res.consumed);
@@ -558,20 +561,27 @@ static void output_unref(LogOutput *o) {
 }
 
 /*
- * The crash context ring, sized when the configuration is read: CFG_TAIL_BYTES while tail is
- * on, nothing while it is off (a reload may turn it on or off; what was kept is then lost).
+ * The crash context ring: CFG_TAIL_BYTES while tail is on, allocated at the first bytes the
+ * worker writes (a worker that never writes costs nothing), nothing while it is off (a reload
+ * may turn it on or off; what was kept is then lost).
  */
 static int output_set_tail(LogOutput *o, unsigned lines) {
-        char *buf = NULL;
-
         o->tail_lines = lines;
-        if ((lines > 0) == (o->tail.buf != NULL))
-                return 0;
-        if (lines > 0 && !(buf = malloc(CFG_TAIL_BYTES)))
-                return -ENOMEM;
-        free(o->tail.buf);
-        tail_init(&o->tail, buf, CFG_TAIL_BYTES);
+        if (lines == 0 && o->tail.buf) {
+                free(o->tail.buf);
+                tail_init(&o->tail, NULL, 0);
+        }
         return 0;
+}
+
+static void tail_room(LogOutput *o) {
+        char *buf;
+
+        if (o->tail.buf || o->tail_lines == 0)
+                return;
+        buf = malloc(CFG_TAIL_BYTES);
+        if (buf) /* no room: no crash context, that is all */
+                tail_init(&o->tail, buf, CFG_TAIL_BYTES);
 }
 
 /* On the loop, once per batch the writer found application errors in: pass the new ones on. */

@@ -24,6 +24,7 @@
 #include "collector.h"
 #include "config.h"
 #include "log.h"
+#include "mhd-dl.h"
 #include "proto.h"
 #include "requests.h"
 #include "statuspage.h"
@@ -224,6 +225,9 @@ int webserver_new(sd_event *e, Supervisor *sup, Alerts *alerts, const char *list
 
         if (conf_parse_listen(listen, &ss) < 0)
                 return -EINVAL;
+        r = mhd_dl_load();
+        if (r < 0)
+                return r;
         w = calloc(1, sizeof *w);
         if (!w)
                 return -ENOMEM;
