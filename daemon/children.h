@@ -13,8 +13,8 @@
 typedef struct Children Children;
 
 /*
- * pid ended.  si is its collected status; NULL for a CHILD_FOREIGN process (not our child:
- * its status is not ours to collect).  The watch is already gone: the callback may watch a new
+ * pid ended.  si is its collected status; NULL for a CHILD_FOREIGN process, or a
+ * CHILD_ADOPTED one that was not our child when it ended (its status is not ours to collect).  The watch is already gone: the callback may watch a new
  * process, or free what userdata points to.
  */
 typedef void (*ChildExited)(pid_t pid, const siginfo_t *si, void *userdata);
@@ -22,6 +22,9 @@ typedef void (*ChildExited)(pid_t pid, const siginfo_t *si, void *userdata);
 typedef enum ChildFlags {
         CHILD_KILL_GROUP = 1 << 0, /* SIGKILL its process group while it is still a zombie */
         CHILD_FOREIGN = 1 << 1,    /* not our child (a previous upkeepd's): only see it go */
+        /* a main process named by MAINPID=: its status is collected when it is our child by
+         * then (re-parented to upkeepd), else only its end is seen (si NULL); needs pidfds */
+        CHILD_ADOPTED = 1 << 2,
 } ChildFlags;
 
 int children_new(sd_event *e, Children **ret);
@@ -29,8 +32,8 @@ int children_new(sd_event *e, Children **ret);
 Children *children_free(Children *c);
 
 /*
- * Call cb once pid has ended.  -ENOSYS for a CHILD_FOREIGN process when the kernel has no
- * pidfds (nothing then tells us it ended); any other error means it cannot be watched, and the
+ * Call cb once pid has ended.  -ENOSYS for a CHILD_FOREIGN or CHILD_ADOPTED process when the
+ * kernel has no pidfds (nothing then tells us it ended); any other error means it cannot be watched, and the
  * caller must not leave it running unsupervised.
  */
 int children_watch(Children *c, pid_t pid, unsigned flags, ChildExited cb, void *userdata);
