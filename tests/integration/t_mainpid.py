@@ -12,7 +12,7 @@ import signal
 import __main__ as h
 
 # The worker: the first process forks a daemon (setsid, like a double-forking server), sends
-# MAINPID= of it and READY=1 (in the order asked), then exits 0.  The daemon writes its pid to
+# MAINPID= of it and READY=1 (in the order asked), then exits 0 (or stays, with "stay").  The daemon writes its pid to
 # daemon.pid, and "term" when SIGTERM ends it (exit 0).
 FORKER = r'''
 import os, signal, socket, sys, time
@@ -45,24 +45,27 @@ if pid == 0:
         time.sleep(1)
 os.close(w)
 os.read(r, 1)
-if order == "before":
-    send("MAINPID=%d\nREADY=1" % pid)
-else:
+if order == "after":
     send("READY=1")
     time.sleep(0.3)
     send("MAINPID=%d" % pid)
+else:
+    send("MAINPID=%d\nREADY=1" % pid)
 put("first.pid", str(os.getpid()))
+while order == "stay":  # the daemon's parent stays, and never reaps it
+    time.sleep(1)
 os._exit(0)
 '''
 
 
-def forker_conf(c, order="before", **keys):
+def forker_conf(c, order="before", policy="always", **keys):
     script = c.write("forker.py", FORKER)
     d = c.path("run")
     os.makedirs(d, exist_ok=True)
     c.conf(h.worker_block("fork", f"/usr/bin/python3 {script} {d} {order}", ready="notify",
                           ready_timeout="20s", stop_timeout="5s",
-                          restart=dict(backoff="200ms", factor=1, jitter="0%"), **keys))
+                          restart=dict(policy=policy, backoff="200ms", factor=1, jitter="0%"),
+                          **keys))
     return d
 
 
@@ -76,21 +79,27 @@ def read_pid(d, name, old=()):
     return h.wait_for(pred, 10, f"{name} in {d}")
 
 
-def adopted(c, d, old=()):
-    """Wait until the instance runs with the daemon as its pid; returns (daemon, first)."""
+def adopted(c, dm, d, old=(), stay=False):
+    """Wait until the instance runs with the daemon as its pid; returns (daemon, first).
+    Skips where upkeepd has no pidfds (valgrind has no pidfd_open()): adoption is refused
+    there, since the end of a process that is not upkeepd's child could go unseen."""
     daemon = read_pid(d, "daemon.pid", old)
     c.track(daemon)
     first = read_pid(d, "first.pid", old)
+    h.wait_for(lambda: f"MAINPID={daemon} " in dm.output(), 10, f"MAINPID={daemon} logged")
+    if f"MAINPID={daemon} refused, cannot watch it (no pidfds" in dm.output():
+        raise h.TestSkip("no pidfd_open() here: MAINPID= is refused, as documented")
     h.wait_for(lambda: c.inst("fork")["pid"] == daemon and c.inst("fork")["state"] == "RUNNING",
                10, f"fork RUNNING with the daemon {daemon} as its pid")
-    h.wait_for(lambda: not h.pid_alive(first), 5, f"the first process {first} gone (reaped)")
+    if not stay:
+        h.wait_for(lambda: not h.pid_alive(first), 5, f"the first process {first} gone (reaped)")
     return daemon, first
 
 
 def adopt_and_stop(c, order):
     d = forker_conf(c, order)
     dm = c.start_daemon(c.path("upkeep.conf"))
-    daemon, first = adopted(c, d)
+    daemon, first = adopted(c, dm, d)
     h.check(f"MAINPID={daemon} adopted" in dm.output(), f"adoption logged:\n{dm.output()}")
     # the first process's exit 0 ended nothing: no restart, no exit, the daemon still runs
     h.hold_for(lambda: c.inst("fork")["state"] == "RUNNING" and c.inst("fork")["pid"] == daemon,
@@ -129,10 +138,10 @@ def mainpid_adopted_crash_restarts(c):
     (counted), the new run adopts its own daemon."""
     d = forker_conf(c)
     dm = c.start_daemon(c.path("upkeep.conf"))
-    daemon, first = adopted(c, d)
+    daemon, first = adopted(c, dm, d)
     os.kill(daemon, signal.SIGKILL)
     h.wait_for(lambda: c.inst("fork")["restarts"] == 1, 5, "one restart")
-    daemon2, _ = adopted(c, d, old=(daemon, first))
+    daemon2, _ = adopted(c, dm, d, old=(daemon, first))
     i = c.inst("fork")
     h.check_eq((i["restarts"], i["last_exit"]), (1, {"signal": "KILL"}),
                "counted once, the daemon's SIGKILL as its exit")
@@ -146,6 +155,27 @@ def mainpid_adopted_crash_restarts(c):
 
 
 @h.test
+def mainpid_adopted_not_our_child(c):
+    """An adopted daemon that ends (exit 0 on SIGTERM) while its parent, the first process,
+    still runs is not upkeepd's child: its end is seen, its status is unknown, which is not a
+    clean exit, so on-failure restarts it; the parent is killed with the rest of the tree."""
+    d = forker_conf(c, "stay", policy="on-failure")
+    dm = c.start_daemon(c.path("upkeep.conf"))
+    daemon, first = adopted(c, dm, d, stay=True)
+    c.track(first)
+    h.check(h.pid_alive(first), "the first process still runs")
+    os.kill(daemon, signal.SIGTERM)
+    h.wait_for(lambda: c.inst("fork")["restarts"] == 1, 5, "one restart")
+    h.wait_for(lambda: not h.pid_alive(first), 3, "the first process killed with the tree")
+    h.check("fork: RUNNING -> BACKOFF (exit status unknown)" in dm.output(),
+            f"the unknown exit logged:\n{dm.output()}")
+    adopted(c, dm, d, old=(daemon, first), stay=True)
+    rc, how = dm.stop()
+    dm.checked = True
+    h.check_eq((rc, how), (0, "SIGTERM"), "upkeepd exit after SIGTERM")
+
+
+@h.test
 def mainpid_sigkill_recovery(c):
     """The state file records the adopted pid; a upkeepd killed with SIGKILL leaves the daemon
     running, and the next one stops it (environment tracking, where the recorded pid matters)
@@ -154,7 +184,7 @@ def mainpid_sigkill_recovery(c):
     env = os.environ.copy()
     env["UPKEEP_CGROUP"] = "off"
     d1 = c.start_daemon(c.path("upkeep.conf"), env=env, name="upkeepd1")
-    daemon, first = adopted(c, d)
+    daemon, first = adopted(c, d1, d)
 
     def recorded():
         try:
@@ -171,7 +201,7 @@ def mainpid_sigkill_recovery(c):
     d2 = c.start_daemon(c.path("upkeep.conf"), env=env, name="upkeepd2")
     h.wait_for(lambda: not h.pid_alive(daemon), 6, f"the leftover daemon {daemon} stopped")
     h.check(os.path.exists(os.path.join(d, "term")), "the leftover got its stop signal")
-    adopted(c, d, old=(daemon, first))
+    adopted(c, d2, d, old=(daemon, first))
     rc, how = d2.stop()
     d2.checked = True
     h.check_eq((rc, how), (0, "SIGTERM"), "second upkeepd exit after SIGTERM")
