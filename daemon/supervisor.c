@@ -113,8 +113,8 @@ void instance_signal(Instance *i, int sig) {
         /* the group id is the main pid (setsid in the child); the main process is alive or a
          * zombie here, so the id still names our group */
         if (kill(to, sig) < 0 && errno != ESRCH)
-                log_msg(LOG_WARNING, i->name, "cannot send %s to process group %d: %m",
-                        SIGNAL_LABEL(sig), (int) i->pid);
+                log_msg(LOG_WARNING, i->name, "cannot send %s to process%s %d: %m",
+                        SIGNAL_LABEL(sig), i->adopted ? "" : " group", (int) i->pid);
         if (sig != SIGKILL && sig != SIGCONT)
                 (void) kill(to, SIGCONT);
         /* and every process of its tree that left the group */
