@@ -187,6 +187,14 @@ int children_watch(Children *c, pid_t pid, unsigned flags, ChildExited cb, void 
         return 0;
 }
 
+int children_signal(Children *c, pid_t pid, int sig) {
+        size_t k = find(c, pid);
+
+        if (k < c->n && c->l[k]->pidfd >= 0)
+                return pidfd_send_signal(c->l[k]->pidfd, sig, NULL, 0) < 0 ? negative_errno() : 0;
+        return kill(pid, sig) < 0 ? negative_errno() : 0;
+}
+
 void children_forget(Children *c, pid_t pid) {
         size_t k;
 

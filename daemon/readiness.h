@@ -1,7 +1,7 @@
 /*
  * Readiness told by a worker itself: `ready = notify` (a NOTIFY_SOCKET of the instance's own,
- * sd_notify's protocol, with the per-worker watchdog and MAINPID= adoption) and `ready = fd:N` (a pipe on fd N, ready
- * at the first newline, s6's notification-fd).  One per instance, set up before each spawn and
+ * sd_notify's protocol, with the per-worker watchdog and MAINPID= adoption) and `ready = fd:N`
+ * (a pipe on fd N, ready at the first newline, s6's notification-fd).  One per instance, set up before each spawn and
  * torn down when the process is gone; it knows nothing of the supervisor, which it tells
  * through callbacks.
  */

@@ -4,11 +4,9 @@
  * It records, for each instance with a process, its pid (which is also its process group id,
  * unless adopted through MAINPID=) and the process start time from /proc/PID/stat, plus the
  * instances an operator stopped, and what names every process of the run (proctree.h): its
- * token and cgroup sub-tree.  A leftover
- * instance's tree gets the stop signal with its group, and SIGKILL with it; when the recovery
- * ends, whatever is left of the previous run (escapees of a main process that was gone
- * already) is killed and its cgroups removed.  It
- * is rewritten (write to a temporary file, then rename) 1 ms after the first change of a burst,
+ * token and cgroup sub-tree.  A leftover instance's tree gets the stop signal with its group,
+ * and SIGKILL with it; when the recovery ends, whatever is left of the previous run (escapees
+ * of a main process that was gone already) is killed and its cgroups removed.  It is rewritten (write to a temporary file, then rename) 1 ms after the first change of a burst,
  * once for the whole burst (the StateFile observes the supervisor's record_changed).
  *
  * At start-up, before any worker is started, the previous run's file is read: every recorded

@@ -1,7 +1,8 @@
 /*
  * The supervisor's side of two things others decide: the gate (deps.c: may an instance start,
  * may it stop) and readiness told by the process itself (readiness.c: READY=1, the line on
- * fd N, the watchdog, MAINPID=).  Part of the supervisor, beside supervisor.c, with its structures.
+ * fd N, the watchdog, MAINPID=).  Part of the supervisor, beside supervisor.c, with its
+ * structures.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -104,19 +104,27 @@ static void disarm_timer(Instance *i) {
                 (void) sd_event_source_set_enabled(i->timer, SD_EVENT_OFF);
 }
 
+/* sig to the main process's group, or to an adopted one (MAINPID=, no group leader) itself */
+static int signal_main(Instance *i, int sig) {
+        if (i->adopted)
+                return children_signal(i->worker->sup->children, i->pid, sig);
+        return kill(-i->pid, sig) < 0 ? -errno : 0;
+}
+
 void instance_signal(Instance *i, int sig) {
-        /* an adopted main process (MAINPID=) need not lead a group: itself, then its tree */
-        pid_t to = i->adopted ? i->pid : -i->pid;
+        int r;
 
         if (i->pid <= 0)
                 return;
         /* the group id is the main pid (setsid in the child); the main process is alive or a
          * zombie here, so the id still names our group */
-        if (kill(to, sig) < 0 && errno != ESRCH)
-                log_msg(LOG_WARNING, i->name, "cannot send %s to process%s %d: %m",
-                        SIGNAL_LABEL(sig), i->adopted ? "" : " group", (int) i->pid);
+        r = signal_main(i, sig);
+        if (r < 0 && r != -ESRCH)
+                log_msg(LOG_WARNING, i->name, "cannot send %s to process%s %d: %s",
+                        SIGNAL_LABEL(sig), i->adopted ? "" : " group", (int) i->pid,
+                        strerror(-r));
         if (sig != SIGKILL && sig != SIGCONT)
-                (void) kill(to, SIGCONT);
+                (void) signal_main(i, SIGCONT);
         /* and every process of its tree that left the group */
         if (sig == SIGKILL)
                 tree_kill(i->worker->sup->tree, i->name, i->pid);
