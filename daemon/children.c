@@ -12,6 +12,7 @@
  *     still a zombie, so the group id cannot have been reused.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
@@ -84,6 +85,23 @@ static void unlink_at(Children *c, size_t k) {
 }
 
 /*
+ * An adopted main process: its status when it is our child (re-parented to upkeepd, or a zombie
+ * of ours); when it is not (it ended while its parent still ran), its readable pidfd says it is
+ * gone and nothing more can be known (*ret_unknown).  False while it runs.
+ */
+static bool adopted_collect(Child *ch, siginfo_t *si, bool *ret_unknown) {
+        struct pollfd p = { .fd = ch->pidfd, .events = POLLIN };
+
+        *ret_unknown = false;
+        if (waitid(P_PIDFD, (id_t) ch->pidfd, si, WEXITED | WNOHANG) == 0)
+                return si->si_pid != 0;
+        if (errno != ECHILD || poll(&p, 1, 0) != 1)
+                return false;
+        *ret_unknown = true;
+        return true;
+}
+
+/*
  * Collect ch's status if it has ended, then tell its owner.  Called from its pidfd source and
  * from the SIGCHLD scan, whichever comes first.
  */
@@ -95,10 +113,14 @@ static bool child_reap(Children *c, Child *ch) {
         unsigned flags = ch->flags;
         pid_t pid = ch->pid;
         siginfo_t si = { 0 };
+        bool unknown = flags & CHILD_FOREIGN;
 
         if (flags & CHILD_FOREIGN)
                 si.si_pid = pid; /* a readable pidfd: it is gone, nothing to collect */
-        else {
+        else if (flags & CHILD_ADOPTED) {
+                if (!adopted_collect(ch, &si, &unknown))
+                        return false;
+        } else {
                 if (waitid(type, id, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
                         return false;
                 /* still a zombie: kill what is left of its group before the pid is recycled */
@@ -110,7 +132,7 @@ static bool child_reap(Children *c, Child *ch) {
         }
         unlink_at(c, find(c, pid));
         child_free(ch);
-        cb(pid, (flags & CHILD_FOREIGN) ? NULL : &si, userdata);
+        cb(pid, unknown ? NULL : &si, userdata);
         return true;
 }
 
@@ -145,7 +167,7 @@ int children_watch(Children *c, pid_t pid, unsigned flags, ChildExited cb, void 
                         log_notice("pidfd_open() is not available, watching children through "
                                    "SIGCHLD only");
                 c->no_pidfd = true;
-                if (flags & CHILD_FOREIGN) {
+                if (flags & (CHILD_FOREIGN | CHILD_ADOPTED)) {
                         free(ch);
                         return -ENOSYS;
                 }
@@ -163,6 +185,14 @@ int children_watch(Children *c, pid_t pid, unsigned flags, ChildExited cb, void 
         }
         c->l[c->n++] = ch;
         return 0;
+}
+
+int children_signal(Children *c, pid_t pid, int sig) {
+        size_t k = find(c, pid);
+
+        if (k < c->n && c->l[k]->pidfd >= 0)
+                return pidfd_send_signal(c->l[k]->pidfd, sig, NULL, 0) < 0 ? negative_errno() : 0;
+        return kill(pid, sig) < 0 ? negative_errno() : 0;
 }
 
 void children_forget(Children *c, pid_t pid) {

@@ -4,8 +4,10 @@
  * The notify socket is an abstract AF_UNIX datagram socket, new for every spawn (so a process
  * left over from an earlier run cannot reach the new one), with SO_PASSCRED: the kernel tells
  * the sender's pid, and only a process of the instance is listened to (the main process, one in
- * its session, or one descending from it: /proc/PID/stat).  Descriptors sent along (FDSTORE)
- * are closed at once.  The watchdog is a timer re-armed by each WATCHDOG=1.
+ * its session, or one descending from it: /proc/PID/stat; else its tree, proctree.h).  MAINPID=
+ * naming a process of the instance makes it the main process (the supervisor watches it from
+ * then on).  Descriptors sent along (FDSTORE) are closed at once.  The watchdog is a timer
+ * re-armed by each WATCHDOG=1.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -67,6 +69,8 @@ static bool read_stat(pid_t pid, pid_t *ret_ppid, pid_t *ret_session) {
         return true;
 }
 
+/* A process of the instance: by its ancestry and session (cheap), else by its tree (an
+ * orphan re-parented to upkeepd, the first process once a MAINPID= was adopted). */
 static bool sender_ok(const Readiness *r, pid_t pid) {
         pid_t chain[16], session = 0, ppid, s;
         size_t n = 0;
@@ -78,7 +82,33 @@ static bool sender_ok(const Readiness *r, pid_t pid) {
                 if (!read_stat(at, &at, &s))
                         break;
         }
-        return sd_notify_sender_ok(r->pid, pid, session, chain, n);
+        return sd_notify_sender_ok(r->pid, pid, session, chain, n) ||
+               (r->spec.member && r->spec.member(r->spec.userdata, pid));
+}
+
+/* MAINPID=: adopted when it names a process of the instance, which upkeepd watches from then. */
+static void take_mainpid(Readiness *r, pid_t pid) {
+        char why[128] = "";
+
+        switch (sd_notify_mainpid(pid, r->pid, getpid(), sender_ok(r, pid))) {
+        case SD_MAINPID_NONE:
+                return;
+        case SD_MAINPID_ADOPT:
+                if (!r->spec.adopt || r->spec.adopt(r->spec.userdata, pid, why, sizeof why) < 0)
+                        break;
+                log_msg(LOG_NOTICE, r->spec.name, "MAINPID=%d adopted: the main process is "
+                        "now pid %d (was %d)", (int) pid, (int) pid, (int) r->pid);
+                r->pid = pid;
+                return;
+        case SD_MAINPID_FOREIGN:
+                snprintf(why, sizeof why, "not a process of this instance");
+                break;
+        case SD_MAINPID_SELF:
+                snprintf(why, sizeof why, "upkeepd itself or init");
+                break;
+        }
+        log_msg(LOG_WARNING, r->spec.name, "MAINPID=%d refused, %s: upkeepd keeps watching "
+                "pid %d", (int) pid, why[0] ? why : "cannot be watched", (int) r->pid);
 }
 
 static void arm_watchdog(Readiness *r) {
@@ -107,11 +137,8 @@ static void on_message(Readiness *r, const char *buf, size_t n, pid_t sender) {
                 r->reloading = true;
         if (m.ready)
                 r->reloading = false;
-        if (m.mainpid > 0 && m.mainpid != r->pid)
-                log_msg(LOG_WARNING, r->spec.name, "MAINPID=%d %s: upkeepd keeps watching "
-                        "pid %d", (int) m.mainpid,
-                        sender_ok(r, m.mainpid) ? "is not adopted" : "refused, not a process "
-                        "of this instance", (int) r->pid);
+        if (m.mainpid > 0)
+                take_mainpid(r, m.mainpid);
         if (m.watchdog)
                 arm_watchdog(r);
         if (m.watchdog_trigger) {
@@ -215,6 +242,10 @@ static int open_socket(Readiness *r, char *reason, size_t len) {
         if (sd_event_add_io(r->spec.event, &r->io, r->fd, EPOLLIN, on_socket, r) < 0)
                 goto fail;
         (void) sd_event_source_set_description(r->io, "notify-socket");
+        /* before the exits (pidfds, SIGCHLD), as systemd does: a process that sends MAINPID=
+         * and exits at once must have its message read before its end is taken as the
+         * instance's */
+        (void) sd_event_source_set_priority(r->io, SD_EVENT_PRIORITY_NORMAL - 10);
         return 0;
 fail:
         snprintf(reason, len, "cannot create its notify socket: %m");

@@ -1,7 +1,7 @@
 /*
  * Readiness told by a worker itself: `ready = notify` (a NOTIFY_SOCKET of the instance's own,
- * sd_notify's protocol, with the per-worker watchdog) and `ready = fd:N` (a pipe on fd N, ready
- * at the first newline, s6's notification-fd).  One per instance, set up before each spawn and
+ * sd_notify's protocol, with the per-worker watchdog and MAINPID= adoption) and `ready = fd:N`
+ * (a pipe on fd N, ready at the first newline, s6's notification-fd).  One per instance, set up before each spawn and
  * torn down when the process is gone; it knows nothing of the supervisor, which it tells
  * through callbacks.
  */
@@ -19,6 +19,11 @@ typedef struct ReadySpec {
         sd_event *event;
         void (*ready)(void *userdata);                   /* READY=1, or the line on fd N */
         void (*failed)(void *userdata, const char *why); /* the watchdog missed, or triggered */
+        /* pid is a process of the instance, by its tree (cgroup or environment, proctree.h) */
+        bool (*member)(void *userdata, pid_t pid);
+        /* MAINPID=pid accepted: the instance's main process from now on; < 0 and *why when
+         * it cannot be watched (then nothing changed) */
+        int (*adopt)(void *userdata, pid_t pid, char *why, size_t len);
         void *userdata;
 } ReadySpec;
 
@@ -27,7 +32,7 @@ typedef struct Readiness {
         int fd;                     /* ours: the notify socket, or the pipe's read end */
         int child_fd;               /* fd:N: the write end, until the spawn took it */
         sd_event_source *io, *watchdog;
-        pid_t pid;                  /* the main process, once spawned */
+        pid_t pid;                  /* the main process, once spawned; MAINPID= may change it */
         char env[3][160];           /* NOTIFY_SOCKET=, WATCHDOG_USEC=, WATCHDOG_PID= */
         char *envp[4];
         char status[256];           /* the last STATUS=, "" none */

@@ -1,13 +1,12 @@
 /*
  * The state file: what must survive upkeepd itself being killed.
  *
- * It records, for each instance with a process, its pid (which is also its process group id)
- * and the process start time from /proc/PID/stat, plus the instances an operator stopped, and
- * what names every process of the run (proctree.h): its token and cgroup sub-tree.  A leftover
- * instance's tree gets the stop signal with its group, and SIGKILL with it; when the recovery
- * ends, whatever is left of the previous run (escapees of a main process that was gone
- * already) is killed and its cgroups removed.  It
- * is rewritten (write to a temporary file, then rename) 1 ms after the first change of a burst,
+ * It records, for each instance with a process, its pid (which is also its process group id,
+ * unless adopted through MAINPID=) and the process start time from /proc/PID/stat, plus the
+ * instances an operator stopped, and what names every process of the run (proctree.h): its
+ * token and cgroup sub-tree.  A leftover instance's tree gets the stop signal with its group,
+ * and SIGKILL with it; when the recovery ends, whatever is left of the previous run (escapees
+ * of a main process that was gone already) is killed and its cgroups removed.  It is rewritten (write to a temporary file, then rename) 1 ms after the first change of a burst,
  * once for the whole burst (the StateFile observes the supervisor's record_changed).
  *
  * At start-up, before any worker is started, the previous run's file is read: every recorded
@@ -489,6 +488,9 @@ static int stop_leftover(StateRecovery *rc, json_t *e) {
                    name ?: "?", (int) l->pid, SIGNAL_LABEL(sig));
         (void) kill(-l->pid, sig);
         (void) kill(-l->pid, SIGCONT);
+        /* an adopted main process (MAINPID=) need not lead a group: itself too */
+        (void) kill(l->pid, sig);
+        (void) kill(l->pid, SIGCONT);
         tree_signal_run(sup_tree(s), rc->tree_token, rc->tree_cgroup, l->name, sig);
         return 0;
 }

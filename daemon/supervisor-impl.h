@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
@@ -38,6 +39,7 @@ struct Instance {
         bool pending_start;      /* start again once the current stop completes */
         bool pending_backoff;    /* restart through backoff once the current stop completes */
         pid_t pid;               /* > 0 while a process exists (STARTING, RUNNING, STOPPING) */
+        bool adopted;            /* pid came from MAINPID=: not the one spawned, no group leader */
         uint64_t pid_start_time; /* of pid, from /proc, for the state file */
         int errpipe;             /* read end: the child reports a failure before exec here */
         sd_event_source *timer;  /* start-secs, backoff delay or stop-timeout, by state */
@@ -109,6 +111,10 @@ void instance_dispatch(Instance *i, FsmEvent ev);
 void instance_count_event(Instance *i, EventKind k);
 /* sig to the instance's whole tree */
 void instance_signal(Instance *i, int sig);
+/* Its main process ended (a ChildExited, children.h): the instance's end. */
+void instance_main_exited(pid_t pid, const siginfo_t *si, void *userdata);
+/* Something the state file records changed (a MAINPID= adopted). */
+void instance_record_changed(Instance *i);
 
 /* supervisor-watch.c: probes, memory and CPU samples, set up again after a configuration */
 int instance_configure(Instance *i);

@@ -1,12 +1,19 @@
 /*
  * The supervisor's side of two things others decide: the gate (deps.c: may an instance start,
  * may it stop) and readiness told by the process itself (readiness.c: READY=1, the line on
- * fd N, the watchdog).  Part of the supervisor, beside supervisor.c, with its structures.
+ * fd N, the watchdog, MAINPID=).  Part of the supervisor, beside supervisor.c, with its
+ * structures.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "children.h"
 #include "log.h"
+#include "looptime.h"
 #include "parse.h"
+#include "proctree.h"
 #include "supervisor.h"
 #include "supervisor-impl.h"
 
@@ -91,6 +98,49 @@ static void on_ready_failed(void *userdata, const char *why) {
         ready_failed(userdata, why);
 }
 
+/* pid is one of the instance's processes, by its tree (cgroup, or environment and parentage). */
+static bool on_member(void *userdata, pid_t pid) {
+        Instance *i = userdata;
+        Supervisor *s = i->worker->sup;
+        _cleanup_free_ pid_t *l = NULL;
+        size_t n = 0;
+
+        if (i->pid <= 0 || tree_pids(s->tree, i->name, i->pid, loop_now(s->event), &l, &n) < 0)
+                return false;
+        for (size_t k = 0; k < n; k++)
+                if (l[k] == pid)
+                        return true;
+        return false;
+}
+
+/*
+ * MAINPID=pid, a process of the instance: watched as its main process from now on, as
+ * systemd's Type=notify does.  The process upkeepd started is no longer watched: its exit (a
+ * daemon's parent that forked it) ends nothing, kills nothing of its group, and the orphan scan
+ * collects it.  The state file records the new pid, and status shows it.
+ */
+static int on_adopt(void *userdata, pid_t pid, char *why, size_t len) {
+        Instance *i = userdata;
+        Supervisor *s = i->worker->sup;
+        int r;
+
+        r = children_watch(s->children, pid, CHILD_ADOPTED, instance_main_exited, i);
+        if (r < 0) {
+                snprintf(why, len, "cannot watch it (%s)", r == -ENOSYS ? "no pidfds on this "
+                         "kernel: its end could go unseen" : strerror(-r));
+                return r;
+        }
+        children_forget(s->children, i->pid);
+        tree_ended(s->tree, i->pid);
+        tree_started(s->tree, pid);
+        i->pid = pid;
+        i->pid_start_time = 0; /* read again for the state file */
+        i->adopted = true;
+        i->mem.pid = pid;      /* its samples start from the new main process */
+        instance_record_changed(i);
+        return 0;
+}
+
 ReadySpec *instance_ready_spec(Instance *i, ReadySpec *ret) {
         *ret = (ReadySpec) {
                 .name = i->name,
@@ -98,6 +148,8 @@ ReadySpec *instance_ready_spec(Instance *i, ReadySpec *ret) {
                 .event = i->worker->sup->event,
                 .ready = on_ready,
                 .failed = on_ready_failed,
+                .member = on_member,
+                .adopt = on_adopt,
                 .userdata = i,
         };
         return ret;

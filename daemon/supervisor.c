@@ -104,16 +104,27 @@ static void disarm_timer(Instance *i) {
                 (void) sd_event_source_set_enabled(i->timer, SD_EVENT_OFF);
 }
 
+/* sig to the main process's group, or to an adopted one (MAINPID=, no group leader) itself */
+static int signal_main(Instance *i, int sig) {
+        if (i->adopted)
+                return children_signal(i->worker->sup->children, i->pid, sig);
+        return kill(-i->pid, sig) < 0 ? -errno : 0;
+}
+
 void instance_signal(Instance *i, int sig) {
+        int r;
+
         if (i->pid <= 0)
                 return;
         /* the group id is the main pid (setsid in the child); the main process is alive or a
          * zombie here, so the id still names our group */
-        if (kill(-i->pid, sig) < 0 && errno != ESRCH)
-                log_msg(LOG_WARNING, i->name, "cannot send %s to process group %d: %m",
-                        SIGNAL_LABEL(sig), (int) i->pid);
+        r = signal_main(i, sig);
+        if (r < 0 && r != -ESRCH)
+                log_msg(LOG_WARNING, i->name, "cannot send %s to process%s %d: %s",
+                        SIGNAL_LABEL(sig), i->adopted ? "" : " group", (int) i->pid,
+                        strerror(-r));
         if (sig != SIGKILL && sig != SIGCONT)
-                (void) kill(-i->pid, SIGCONT);
+                (void) signal_main(i, SIGCONT);
         /* and every process of its tree that left the group */
         if (sig == SIGKILL)
                 tree_kill(i->worker->sup->tree, i->name, i->pid);
@@ -123,7 +134,7 @@ void instance_signal(Instance *i, int sig) {
 
 static void describe_exit(const Instance *i, char *buf, size_t len) {
         if (!i->has_exited)
-                snprintf(buf, len, "-");
+                snprintf(buf, len, "exit status unknown");
         else if (i->exit_signal)
                 snprintf(buf, len, "killed by %s", SIGNAL_LABEL(i->exit_signal));
         else
@@ -131,7 +142,7 @@ static void describe_exit(const Instance *i, char *buf, size_t len) {
 }
 
 static bool exit_is_clean(const Instance *i) {
-        return clean_exits_test(&i->worker->cfg->clean, i->exit_code, i->exit_signal);
+        return i->has_exited && clean_exits_test(&i->worker->cfg->clean, i->exit_code, i->exit_signal);
 }
 
 /* A oneshot's run to completion. */
@@ -169,6 +180,7 @@ static void child_gone(Instance *i) {
         i->errpipe = -1;
         i->pid = 0;
         i->pid_start_time = 0;
+        i->adopted = false;
 }
 
 /* Crash context: frozen when the run ended badly, forgotten when it ended well. */
@@ -181,16 +193,17 @@ static void end_output(Instance *i) {
         }
 }
 
-/* The main process ended (the registry collected it and killed what was left of its group). */
-static void on_child_exited(pid_t pid, const siginfo_t *si, void *userdata) {
+/* The main process ended (the registry collected it and killed what was left of its group);
+ * si NULL: an adopted one that was not our child, its status unknown (not a clean exit). */
+void instance_main_exited(pid_t pid, const siginfo_t *si, void *userdata) {
         Instance *i = userdata;
         char reason[sizeof i->reason];
         bool spawn_failed;
 
         (void) pid;
-        i->has_exited = true;
-        i->exit_code = si->si_code == CLD_EXITED ? si->si_status : 0;
-        i->exit_signal = si->si_code == CLD_EXITED ? 0 : si->si_status;
+        i->has_exited = si != NULL;
+        i->exit_code = si && si->si_code == CLD_EXITED ? si->si_status : 0;
+        i->exit_signal = si && si->si_code != CLD_EXITED ? si->si_status : 0;
         spawn_failed = launch_read_error(i->worker->cfg, i->errpipe, reason, sizeof reason);
         child_gone(i);
         /* nothing it started outlives it: a restart must not find its port taken */
@@ -258,7 +271,7 @@ static void do_spawn(Instance *i) {
                 dispatch(i, EV_SPAWN_FAILED);
                 return;
         }
-        r = children_watch(s->children, pid, CHILD_KILL_GROUP, on_child_exited, i);
+        r = children_watch(s->children, pid, CHILD_KILL_GROUP, instance_main_exited, i);
         if (r < 0) {
                 /* cannot watch it: do not leave it running unsupervised */
                 snprintf(i->reason, sizeof i->reason, "cannot watch process: %s", strerror(-r));
@@ -509,6 +522,10 @@ void instance_dispatch(Instance *i, FsmEvent ev) {
 
 void instance_count_event(Instance *i, EventKind k) {
         count_event(i, k);
+}
+
+void instance_record_changed(Instance *i) {
+        record_changed(i->worker->sup);
 }
 
 /* Count n events in the worker's sliding windows, told to the observers once. */

@@ -79,3 +79,11 @@ bool sd_notify_sender_ok(pid_t main, pid_t pid, pid_t session, const pid_t *ance
                         return true;
         return false;
 }
+
+SdMainPid sd_notify_mainpid(pid_t pid, pid_t main, pid_t self, bool member) {
+        if (pid <= 0 || pid == main)
+                return SD_MAINPID_NONE;
+        if (pid == 1 || pid == self)
+                return SD_MAINPID_SELF;
+        return member ? SD_MAINPID_ADOPT : SD_MAINPID_FOREIGN;
+}

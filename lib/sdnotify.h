@@ -31,3 +31,17 @@ int sd_notify_parse(const char *buf, size_t n, SdNotify *ret);
  */
 bool sd_notify_sender_ok(pid_t main, pid_t pid, pid_t session, const pid_t *ancestors,
                          size_t n);
+
+/* What becomes of MAINPID= (see sd_notify_mainpid()). */
+typedef enum SdMainPid {
+        SD_MAINPID_NONE,    /* none given, or the main process already: nothing to do */
+        SD_MAINPID_ADOPT,   /* the instance's main process from now on */
+        SD_MAINPID_FOREIGN, /* not a process of the instance: refused */
+        SD_MAINPID_SELF,    /* upkeepd itself, or init: refused */
+} SdMainPid;
+
+/*
+ * MAINPID=pid for the instance whose main process is `main`, told to upkeepd (`self`): adopted
+ * only when `member` (pid is one of the instance's processes, as its tree or its ancestry says).
+ */
+SdMainPid sd_notify_mainpid(pid_t pid, pid_t main, pid_t self, bool member);

@@ -72,11 +72,23 @@ static void test_sender(void **state) {
         assert_false(sd_notify_sender_ok(0, 0, 0, NULL, 0));
 }
 
+static void test_mainpid(void **state) {
+        (void) state;
+        assert_int_equal(sd_notify_mainpid(0, 200, 50, true), SD_MAINPID_NONE);   /* none */
+        assert_int_equal(sd_notify_mainpid(200, 200, 50, true), SD_MAINPID_NONE); /* already */
+        assert_int_equal(sd_notify_mainpid(300, 200, 50, true), SD_MAINPID_ADOPT);
+        assert_int_equal(sd_notify_mainpid(300, 200, 50, false), SD_MAINPID_FOREIGN);
+        /* never upkeepd itself or init, whatever the tree says */
+        assert_int_equal(sd_notify_mainpid(50, 200, 50, true), SD_MAINPID_SELF);
+        assert_int_equal(sd_notify_mainpid(1, 200, 50, true), SD_MAINPID_SELF);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_ready_and_status),
                 cmocka_unit_test(test_other_keys),
                 cmocka_unit_test(test_sender),
+                cmocka_unit_test(test_mainpid),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
