@@ -42,7 +42,7 @@ const char *readiness_status(const Readiness *r) {
                 return "reloading";
         if (r->stopping)
                 return "stopping";
-        return r->status;
+        return r->text ? r->text->status : "";
 }
 
 /* The session and the parent of pid from /proc/PID/stat; false when it is gone. */
@@ -130,7 +130,7 @@ static void on_message(Readiness *r, const char *buf, size_t n, pid_t sender) {
         if (sd_notify_parse(buf, n, &m) < 0)
                 return;
         if (m.has_status)
-                snprintf(r->status, sizeof r->status, "%s", m.status);
+                snprintf(r->text->status, sizeof r->text->status, "%s", m.status);
         if (m.stopping)
                 r->stopping = true;
         if (m.reloading)
@@ -229,15 +229,17 @@ static int open_socket(Readiness *r, char *reason, size_t len) {
             bind(r->fd, (struct sockaddr *) &sa,
                  (socklen_t) (offsetof(struct sockaddr_un, sun_path) + 1 + (size_t) n)) < 0)
                 goto fail;
-        snprintf(r->env[0], sizeof r->env[0], "NOTIFY_SOCKET=@%s", sa.sun_path + 1);
-        r->envp[0] = r->env[0];
+        if (!r->text && !(r->text = calloc(1, sizeof *r->text)))
+                goto fail;
+        snprintf(r->text->env[0], sizeof r->text->env[0], "NOTIFY_SOCKET=@%s", sa.sun_path + 1);
+        r->envp[0] = r->text->env[0];
         if (r->spec.cfg->watchdog > 0) {
-                snprintf(r->env[1], sizeof r->env[1], "WATCHDOG_USEC=%llu",
+                snprintf(r->text->env[1], sizeof r->text->env[1], "WATCHDOG_USEC=%llu",
                          (unsigned long long) r->spec.cfg->watchdog);
-                r->envp[1] = r->env[1];
+                r->envp[1] = r->text->env[1];
                 /* the spawn writes the child's pid over the placeholder (spawn.c) */
-                snprintf(r->env[2], sizeof r->env[2], "WATCHDOG_PID=0000000000");
-                r->envp[2] = r->env[2];
+                snprintf(r->text->env[2], sizeof r->text->env[2], "WATCHDOG_PID=0000000000");
+                r->envp[2] = r->text->env[2];
         }
         if (sd_event_add_io(r->spec.event, &r->io, r->fd, EPOLLIN, on_socket, r) < 0)
                 goto fail;
@@ -331,7 +333,8 @@ void readiness_end(Readiness *r) {
         r->fd = close_fd(r->fd);
         r->child_fd = close_fd(r->child_fd);
         r->pid = 0;
-        r->status[0] = '\0';
+        free(r->text);
+        r->text = NULL;
         r->reloading = r->stopping = false;
         r->envp[0] = r->envp[1] = r->envp[2] = r->envp[3] = NULL;
 }

@@ -33,9 +33,13 @@ typedef struct Readiness {
         int child_fd;               /* fd:N: the write end, until the spawn took it */
         sd_event_source *io, *watchdog;
         pid_t pid;                  /* the main process, once spawned; MAINPID= may change it */
-        char env[3][160];           /* NOTIFY_SOCKET=, WATCHDOG_USEC=, WATCHDOG_PID= */
+        /* ready = notify: NOTIFY_SOCKET=, WATCHDOG_USEC=, WATCHDOG_PID= and the last STATUS=,
+         * allocated for a run of such a worker only (most have none: 700 bytes each saved) */
+        struct ReadyText {
+                char env[3][160];
+                char status[256];
+        } *text;
         char *envp[4];
-        char status[256];           /* the last STATUS=, "" none */
         bool reloading, stopping;
         struct ReadyLog *log;       /* ready = "log:REGEX": until a line matched */
 } Readiness;
