@@ -294,6 +294,7 @@ static json_t *roll_control_json(Supervisor *sup, const char *name, bool resume,
         bool known = false;
         size_t n;
         Worker *const *wks = sup_workers(sup, &n);
+        bool back = false;
         int r;
 
         for (size_t w = 0; w < n; w++)
@@ -302,13 +303,15 @@ static json_t *roll_control_json(Supervisor *sup, const char *name, bool resume,
                 *ret_error = PROTO_E_NO_SUCH_PROCESS;
                 return NULL;
         }
-        r = resume ? roll_resume(name) : roll_stop(name);
+        r = resume ? roll_resume(name) : roll_abort_back(name, &back);
         if (r < 0)
                 return json_pack("{s:b, s:[{s:s, s:b, s:s}]}", "ok", 1, "results", "name", name,
                                  "ok", 0, "error",
                                  r == -ENOENT ? "no rolling restart" : "the roll is not paused");
         return json_pack("{s:b, s:[{s:s, s:b, s:s}]}", "ok", 1, "results", "name", name, "ok", 1,
-                         "result", resume ? "continued" : "aborted");
+                         "result", resume ? "continued"
+                                   : back ? "aborted, rolling back to the previous settings"
+                                          : "aborted (a restart: nothing to roll back)");
 }
 
 static json_t *strv_json(char **l) {

@@ -781,7 +781,7 @@ static int on_cleanup(sd_event_source *src, void *userdata) {
                 worker_free(old);
         }
         s->n_retiring = keep;
-        if (s->n_retiring == 0) {
+        if (s->n_retiring == 0 && !sup_old_configs_needed(s)) {
                 for (size_t c = 0; c < s->n_old_configs; c++)
                         conf_free(s->old_configs[c]);
                 s->n_old_configs = 0;

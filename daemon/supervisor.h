@@ -162,6 +162,12 @@ void sup_set_recovery(Supervisor *s, bool recovering);
 bool sup_recovering(const Supervisor *s);
 /* The state file recorded that an operator stopped the instance of that name: kept. */
 void sup_restore_operator_stop(Supervisor *s, const char *name);
+/*
+ * Keep (hold true) or no longer keep the configurations a reload replaced, so the settings a
+ * worker had before it can be gone back to (a roll aborted, rolling.c).  A worker put back on
+ * earlier settings (worker_reconfigure()) keeps them too, until a reload gives it new ones.
+ */
+void sup_hold_configs(Supervisor *s, bool hold);
 /* The configuration of the worker of the instance of that name; NULL: none configured. */
 const WorkerConfig *sup_instance_config(const Supervisor *s, const char *name);
 

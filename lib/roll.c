@@ -56,6 +56,8 @@ RollAction roll_decide(Roll *r, const bool *ready, usec_t now) {
         }
         if (r->state != ROLL_RUNNING)
                 return (RollAction) { ROLL_ACT_NONE, 0 };
+        while (r->next < r->n && r->slots[r->next].state == ROLL_SLOT_LEFT_OUT)
+                r->next++;
         if (r->next < r->n && pending(r) < r->max_unavailable) {
                 r->slots[r->next] = (RollSlot) { .state = ROLL_SLOT_PENDING, .since = now };
                 return (RollAction) { ROLL_ACT_RESTART, r->next++ };
@@ -65,6 +67,19 @@ RollAction roll_decide(Roll *r, const bool *ready, usec_t now) {
                 return (RollAction) { ROLL_ACT_DONE, 0 };
         }
         return (RollAction) { ROLL_ACT_NONE, 0 };
+}
+
+void roll_leave_out(Roll *r, unsigned k) {
+        if (k >= r->next && k < r->n)
+                r->slots[k].state = ROLL_SLOT_LEFT_OUT;
+}
+
+unsigned roll_total(const Roll *r) {
+        unsigned t = 0;
+
+        for (unsigned k = 0; k < r->n; k++)
+                t += r->slots[k].state != ROLL_SLOT_LEFT_OUT;
+        return t;
 }
 
 void roll_skip(Roll *r, unsigned k) {
@@ -99,7 +114,8 @@ unsigned roll_finished(const Roll *r) {
         unsigned f = 0;
 
         for (unsigned k = 0; k < r->next; k++)
-                f += r->slots[k].state != ROLL_SLOT_PENDING;
+                f += r->slots[k].state != ROLL_SLOT_PENDING &&
+                     r->slots[k].state != ROLL_SLOT_LEFT_OUT;
         return f;
 }
 

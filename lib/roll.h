@@ -31,6 +31,7 @@ typedef enum RollSlotState {
         ROLL_SLOT_READY,
         ROLL_SLOT_FAILED,   /* not ready within ready-timeout */
         ROLL_SLOT_SKIPPED,  /* could not be restarted (an operator stopped it) */
+        ROLL_SLOT_LEFT_OUT, /* not part of this roll (roll_leave_out()) */
 } RollSlotState;
 
 typedef struct RollSlot {
@@ -70,6 +71,13 @@ void roll_done(Roll *r);
  * are read).  Call again after ROLL_ACT_RESTART, until ROLL_ACT_NONE, PAUSED or DONE.
  */
 RollAction roll_decide(Roll *r, const bool *ready, usec_t now);
+/*
+ * Instance k, not begun yet, is not part of this roll at all (a roll back restarts only the
+ * instances the aborted roll had begun): it is passed over, and not counted.
+ */
+void roll_leave_out(Roll *r, unsigned k);
+/* Instances in the roll: the "4" of "2/4". */
+unsigned roll_total(const Roll *r);
 /* Instance k could not be restarted (it is not running on purpose): it counts as done. */
 void roll_skip(Roll *r, unsigned k);
 /* --continue: a paused roll goes on past the instance that failed. */

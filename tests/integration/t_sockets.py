@@ -573,6 +573,70 @@ def rolling_reload_changed_command(c):
 
 
 @h.test
+def rolling_reload_abort_rolls_back(c):
+    """A reload changes the command of 3 instances to one that never becomes healthy (503): the
+    roll pauses at the first; `restart py --abort` puts the worker back on its previous
+    settings and rolls that instance back onto the old command, the two never begun are left
+    alone, all 3 serve, and the load client sees no error.  The worker keeps the old settings:
+    reloading the old file changes nothing."""
+    port = h.free_port()
+
+    def conf(version):
+        bad = c.path("unhealthy") if version == 2 else c.path("never-there")
+        cmd = (f"python3 {server(c)} {{fd:web}} {c.path('py-env-%i')} {c.path('h-%i.sock')} "
+               f"{bad}")
+        block = h.worker_block("py", cmd, instances=3, sockets=["web"], stop_timeout="10s")
+        block = block.rstrip().rstrip("}") + (
+            f"    health {{\n        url = {h.q('unix:' + c.path('h-%i.sock') + ':/health')}\n"
+            f"        start-interval = 100ms\n        interval = 1s\n        failures = 1000\n"
+            f"    }}\n    rolling {{ ready-timeout = 2s }}\n}}\n")
+        c.conf(listen_block("web", f"tcp://127.0.0.1:{port}") + block)
+    with open(c.path("unhealthy"), "w") as f:
+        f.write("the new command answers 503\n")
+    conf(1)
+    d = c.start_daemon(c.path("upkeep.conf"))
+    all_running(c, "py", 3)
+    before = pids_of(c, "py")
+    load = Load(c, ("127.0.0.1", port))
+    load.wait_served(20, "before the reload")
+    conf(2)
+    r = c.ctl("reload")
+    h.check_eq(r.returncode, 0, f"reload: {r.stdout} {r.stderr}")
+    h.check("restarted" in r.stdout and "py" in r.stdout, f"the reload rolls py: {r.stdout!r}")
+    want = "py: rolling: paused at 1/3 (py:0 not healthy: 503)"
+    h.wait_for(lambda: want in c.ctl("status").stdout, 20, f"status to say {want!r}")
+    h.check(read_env(c.path("py-env-0"))["argv"].endswith(c.path("unhealthy")),
+            "py:0 was replaced by the new command")
+    r = c.ctl("restart", "py", "--abort")
+    h.check_eq(r.returncode, 0, f"--abort: {r.stdout} {r.stderr}")
+    h.check("rolling back to the previous settings" in r.stdout,
+            f"the answer says it rolls back: {r.stdout!r}")
+    h.wait_for(lambda: "py: rolling back done, 1 instances on the previous settings"
+               in d.output(), 30, "the roll back to end")
+    h.check("alert resolved: rolling restart aborted" in d.output(), "the alert resolved")
+    after = all_running(c, "py", 3)
+    pids = {i["name"]: i["pid"] for i in after}
+    h.check(pids["py:0"] not in (before["py:0"], 0), "py:0 restarted once more")
+    h.check_eq((pids["py:1"], pids["py:2"]), (before["py:1"], before["py:2"]),
+               "py:1 and py:2, never begun, were not touched")
+    env = h.wait_for(lambda: (lambda e: e if e.get("pid") == str(pids["py:0"]) else None)(
+        read_env(c.path("py-env-0"))), 10, "py:0's environment")
+    h.check(env["argv"].endswith(c.path("never-there")), f"py:0 back on the old command: {env}")
+    h.check("rolling:" not in c.ctl("status").stdout, "no roll left")
+    load.wait_served(20, "after the roll back")
+    # the worker runs the old settings: the old file again is no change of process settings
+    conf(1)
+    r = c.ctl("reload")
+    h.check_eq(r.returncode, 0, f"reload of the old file: {r.stdout} {r.stderr}")
+    h.check("restarted" not in r.stdout and "py" not in r.stdout,
+            f"the old settings are the worker's: reloading them restarts nothing: {r.stdout!r}")
+    h.check("rolling:" not in c.ctl("status").stdout, "no roll after the second reload")
+    h.check_eq(pids_of(c, "py"), pids, "no instance restarted by the second reload")
+    judge(load, "a reload rolled back by --abort")
+    h.check(d.alive(), "upkeepd still running")
+
+
+@h.test
 def rolling_restart_every(c):
     """restart-every = 3s: nothing is restarted at start-up, then the worker of 2 instances is
     rolled (and a worker of one restarted) about every 3 s (jitter of up to 10% shorter), with

@@ -130,6 +130,34 @@ static void test_abort_skip(void **state) {
         assert_string_equal(roll_state_to_string(ROLL_PAUSED), "paused");
 }
 
+/* a roll back: only instances 0 and 2 (the ones an aborted roll began) are restarted */
+static void test_leave_out(void **state) {
+        bool ready[4] = {};
+        Roll r;
+        RollAction a;
+
+        (void) state;
+        assert_int_equal(roll_init(&r, 4, 1, 5 * SEC, ROLL_FAILURE_PAUSE), 0);
+        roll_leave_out(&r, 1);
+        roll_leave_out(&r, 3);
+        assert_int_equal(roll_total(&r), 2);
+        a = roll_decide(&r, ready, 0);
+        assert_int_equal(a.kind, ROLL_ACT_RESTART);
+        assert_int_equal(a.index, 0);
+        assert_int_equal(roll_decide(&r, ready, SEC).kind, ROLL_ACT_NONE);
+        ready[0] = true;
+        a = roll_decide(&r, ready, 2 * SEC);
+        assert_int_equal(a.kind, ROLL_ACT_RESTART);
+        assert_int_equal(a.index, 2);
+        assert_int_equal(roll_finished(&r), 1);
+        roll_leave_out(&r, 0); /* begun already: stays in */
+        assert_int_equal(roll_total(&r), 2);
+        ready[2] = true;
+        assert_int_equal(roll_decide(&r, ready, 3 * SEC).kind, ROLL_ACT_DONE);
+        assert_int_equal(roll_finished(&r), 2);
+        roll_done(&r);
+}
+
 static void test_single(void **state) {
         bool ready[1] = { true };
         Roll r;
@@ -160,6 +188,7 @@ int main(void) {
                 cmocka_unit_test(test_one_at_a_time), cmocka_unit_test(test_max_unavailable),
                 cmocka_unit_test(test_pause_continue), cmocka_unit_test(test_on_failure_continue),
                 cmocka_unit_test(test_abort_skip),    cmocka_unit_test(test_single),
+                cmocka_unit_test(test_leave_out),
                 cmocka_unit_test(test_every_delay),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
