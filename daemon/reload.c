@@ -34,7 +34,9 @@ static bool process_changed(const WorkerConfig *a, const WorkerConfig *b) {
                !strv_equal(a->sockets, b->sockets) ||
                !strv_equal(a->socket_addresses, b->socket_addresses) ||
                !streq_ptr(a->stdin_socket, b->stdin_socket) ||
-               !streq_ptr(a->stdin_socket_address, b->stdin_socket_address);
+               !streq_ptr(a->stdin_socket_address, b->stdin_socket_address) ||
+               /* rolling { surge }: whether it has a spare instance slot */
+               a->rolling.surge != b->rolling.surge;
 }
 
 /*
@@ -44,6 +46,7 @@ static bool process_changed(const WorkerConfig *a, const WorkerConfig *b) {
  */
 static bool rolls(const WorkerConfig *a, const WorkerConfig *b) {
         return a->instances == b->instances && a->instances > 1 &&
+               a->rolling.surge == b->rolling.surge &&
                streq_ptr(a->log_dir, b->log_dir) && streq_ptr(a->log_file, b->log_file);
 }
 

@@ -114,6 +114,17 @@ static json_t *worker_json(Worker *wk, json_t *instances, usec_t t) {
         return j;
 }
 
+/* Its instances, and its spare (rolling { surge }) while that runs: the one after them. */
+static unsigned shown_instances(const Worker *w) {
+        Instance *spare = worker_spare(w);
+        InstanceView v;
+
+        if (!spare)
+                return worker_n_instances(w);
+        sup_instance_view(spare, &v);
+        return worker_n_instances(w) + (v.pid > 0);
+}
+
 /* The workers and instances that `name` (a worker or an instance; NULL: all) names. */
 static json_t *status_json(Supervisor *sup, const char *name, ProtoError *ret_error) {
         json_t *workers = json_array();
@@ -128,7 +139,7 @@ static json_t *status_json(Supervisor *sup, const char *name, ProtoError *ret_er
                 json_t *insts = json_array();
                 bool match = !name || strcmp(name, worker_config(wk)->name) == 0;
 
-                for (unsigned k = 0; k < worker_n_instances(wk); k++) {
+                for (unsigned k = 0; k < shown_instances(wk); k++) {
                         const Instance *i = worker_instance(wk, k);
                         InstanceView v;
 

@@ -113,6 +113,32 @@ static void describe_failure(Rolling *r, unsigned k) {
                          state_to_string(v.state), v.reason[0] ? ", " : "", v.reason);
 }
 
+/* rolling { surge }: the spare is stopped once the roll is over (not when upkeepd stops:
+ * everything is stopped then, nor when the worker goes: its processes go with it) */
+static void spare_stop(Rolling *r) {
+        Instance *spare = worker_spare(r->worker);
+        InstanceView v;
+
+        if (!r->roll.surge || !spare)
+                return;
+        sup_instance_view(spare, &v);
+        if (v.pid > 0 && v.state != STATE_STOPPING) {
+                log_msg(LOG_INFO, v.name, "rolling restart over: the spare stops");
+                (void) sup_command(spare, EV_STOP);
+        }
+}
+
+/* rolling { surge }: the spare starts (on the worker's current settings) before the others */
+static void spare_start(Rolling *r) {
+        Instance *spare = worker_spare(r->worker);
+        InstanceView v;
+
+        sup_instance_view(spare, &v);
+        log_msg(LOG_INFO, v.name, "rolling restart: the spare starts first (surge)");
+        if (sup_command(spare, v.pid > 0 ? EV_RESTART : EV_START) != REPLY_OK)
+                roll_skip(&r->roll, r->roll.n);
+}
+
 static void arm(Rolling *r);
 
 static void step(Rolling *r) {
@@ -129,7 +155,14 @@ static void step(Rolling *r) {
                 for (unsigned k = 0; k < r->roll.next && k < n; k++)
                         ready[k] = instance_ready(worker_instance(r->worker, k),
                                                   r->roll.slots[k].since);
+                if (r->roll.surge)
+                        ready[n] = instance_ready(worker_spare(r->worker),
+                                                  r->roll.spare.since);
                 a = roll_decide(&r->roll, ready, now);
+                if (a.kind == ROLL_ACT_SPARE) {
+                        spare_start(r);
+                        continue;
+                }
                 if (a.kind == ROLL_ACT_RESTART) {
                         Instance *i = worker_instance(r->worker, a.index);
                         InstanceView v;
@@ -162,6 +195,7 @@ static void step(Rolling *r) {
                                 r->alerted = true;
                         }
                 } else if (a.kind == ROLL_ACT_DONE) {
+                        spare_stop(r);
                         if (r->back)
                                 log_msg(LOG_INFO, r->name, "rolling back done, %u instances "
                                         "on the previous settings", roll_total(&r->roll));
@@ -280,6 +314,8 @@ static int begin(Worker *w, bool scheduled, const WorkerConfig *prev, Rolling **
         q = r->name ? roll_init(&r->roll, worker_n_instances(w), c->rolling.max_unavailable,
                                 c->rolling.ready_timeout, c->rolling.on_failure)
                     : -ENOMEM;
+        if (q >= 0 && c->rolling.surge > 0 && worker_spare(w))
+                roll_set_surge(&r->roll);
         if (q >= 0)
                 q = sd_event_add_defer(sup_event(sup), &r->defer, on_defer, r);
         if (q >= 0)
@@ -426,6 +462,7 @@ int roll_stop(const char *worker) {
                 roll_total(&r->roll));
         roll_abort(&r->roll);
         resolve(r, "aborted");
+        spare_stop(r);
         rolling_free(r);
         return 0;
 }
@@ -454,6 +491,8 @@ static int roll_back(Rolling *r) {
         }
         /* the settings are put back first: whatever starts from now on starts on them */
         worker_reconfigure(w, prev);
+        if (begun == 0)
+                spare_stop(r); /* else the roll back restarts it on them first */
         rolling_free(r); /* the worker's settings themselves now keep prev's configuration */
         if (begun == 0)
                 return 0;
@@ -483,6 +522,7 @@ int roll_abort_back(const char *worker, bool *ret_back) {
         resolve(r, "aborted");
         *ret_back = back;
         if (!back) {
+                spare_stop(r);
                 rolling_free(r);
                 return 0;
         }

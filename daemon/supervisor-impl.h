@@ -77,6 +77,7 @@ struct Worker {
         bool retiring;           /* removed or replaced by a reload: stopping, then freed */
         bool env_warned;         /* the world-readable env-file warning was given */
         Worker *predecessor;     /* a replaced worker still stopping: we start after it is gone */
+        bool spare;              /* instances[n_instances - 1] is rolling { surge }'s spare */
 };
 
 struct Supervisor {

@@ -117,7 +117,11 @@ const WorkerConfig *worker_config(const Worker *w) {
 }
 
 unsigned worker_n_instances(const Worker *w) {
-        return w->n_instances;
+        return w->n_instances - w->spare;
+}
+
+Instance *worker_spare(const Worker *w) {
+        return w->spare ? &w->instances[w->n_instances - 1] : NULL;
 }
 
 Instance *worker_instance(const Worker *w, unsigned k) {

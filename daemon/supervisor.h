@@ -212,6 +212,11 @@ void sup_instance_set_start_time(Instance *i, uint64_t start_time);
 const WorkerConfig *worker_config(const Worker *w);
 unsigned worker_n_instances(const Worker *w);
 Instance *worker_instance(const Worker *w, unsigned k);
+/*
+ * rolling { surge = 1 }: the worker's spare instance (index instances, not counted by
+ * worker_n_instances(), never started but by a roll, rolling.c); NULL: none.
+ */
+Instance *worker_spare(const Worker *w);
 Window *worker_window(Worker *w);
 /* No longer configured (removed or replaced by a reload), stopping. */
 bool worker_is_retiring(const Worker *w);

@@ -637,6 +637,55 @@ def rolling_reload_abort_rolls_back(c):
 
 
 @h.test
+def rolling_surge(c):
+    """rolling { surge = 1 }: a spare instance (py:3) starts and is RUNNING before any of the
+    3 is restarted, shares the held socket meanwhile, and stops once the roll is done: sampled
+    all through the roll, status never shows fewer than 3 RUNNING instances nor more than 4
+    processes, and the load client sees no error.  Outside a roll the spare is not there."""
+    port = h.free_port()
+    block = python_worker(c, "py", "web")
+    block = block.rstrip().rstrip("}") + "    rolling { surge = 1  max-unavailable = 1 }\n}\n"
+    c.conf(listen_block("web", f"tcp://127.0.0.1:{port}") + block)
+    d = c.start_daemon(c.path("upkeep.conf"))
+    all_running(c, "py", 3)
+    before = pids_of(c, "py")
+    h.check_eq(sorted(before), ["py:0", "py:1", "py:2"], "no spare outside a roll")
+    r = c.ctl("start", "py")
+    h.check_eq(sorted(pids_of(c, "py")), ["py:0", "py:1", "py:2"],
+               f"start py does not start the spare: {r.stdout}")
+    load = Load(c, ("127.0.0.1", port))
+    load.wait_served(20, "before the roll")
+    r = c.ctl("restart", "py")
+    h.check_eq(r.returncode, 0, f"upkeepctl restart py: {r.stdout} {r.stderr}")
+    samples, least, most, spare_seen = 0, 99, 0, False
+    deadline = time.monotonic() + 40
+    while "py: rolling restart done" not in d.output():
+        h.check(time.monotonic() < deadline, "the roll to end within 40 s")
+        insts = [i for w in c.status()["workers"] if w["name"] == "py" for i in w["instances"]]
+        samples += 1
+        least = min(least, sum(i["state"] == "RUNNING" for i in insts))
+        most = max(most, sum(1 for i in insts if i["pid"]))
+        spare_seen = spare_seen or any(i["name"] == "py:3" for i in insts)
+    print(f"    {samples} status samples: at least {least} RUNNING, at most {most} processes",
+          flush=True)
+    h.check(samples >= 5, f"status sampled during the roll ({samples} samples)")
+    h.check(least >= 3, f"never fewer than 3 instances RUNNING during the roll (saw {least})")
+    h.check(most <= 4, f"at most 4 processes (3 + the spare) during the roll (saw {most})")
+    h.check(spare_seen, "status showed the spare py:3 during the roll")
+    out = d.output()
+    h.check(out.index("py:3: rolling restart: the spare starts first") <
+            out.index("py:0: rolling restart 1/3"), "the spare starts before py:0 restarts")
+    h.check(out.index("py:3: STARTING -> RUNNING") < out.index("py:0: rolling restart 1/3"),
+            "the spare is RUNNING before py:0 restarts")
+    h.wait_for(lambda: sorted(pids_of(c, "py")) == ["py:0", "py:1", "py:2"], 20,
+               "the spare gone after the roll")
+    after = all_running(c, "py", 3)
+    h.check(all(i["pid"] != before[i["name"]] for i in after), "every instance replaced")
+    judge(load, "rolling restart with surge = 1")
+    h.check(d.alive(), "upkeepd still running")
+
+
+@h.test
 def rolling_restart_every(c):
     """restart-every = 3s: nothing is restarted at start-up, then the worker of 2 instances is
     rolled (and a worker of one restarted) about every 3 s (jitter of up to 10% shorter), with
