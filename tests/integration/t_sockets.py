@@ -307,6 +307,82 @@ def sockets_gunicorn(c):
     h.check(d.alive(), "upkeepd still running")
 
 
+ASGI = """
+import os
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            m = await receive()
+            if m["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif m["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    body = str(os.getpid()).encode()
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+"""
+
+
+@h.test
+def sockets_uvicorn_unix(c):
+    """Real uvicorn (Debian's python3-uvicorn), 3 instances given one held unix socket with
+    `--fd {fd:web}` (uvicorn takes the descriptor as AF_UNIX): every instance answers from
+    the one queue, and a load client on the socket sees no refused connection and no error
+    answer through a rolling restart and a SIGKILL of one instance.  Cut connections are
+    bounded, not zero: uvicorn 0.17 (Debian 12), told to stop, closes a connection it has
+    accepted but whose request it has not read yet (Server.shutdown(), h11_impl shutdown()),
+    which no supervisor can prevent; the client has one request at a time, so each stopped or
+    killed uvicorn cuts at most one."""
+    py = "/usr/bin/python3"
+    if subprocess.run([py, "-c", "import uvicorn"], capture_output=True).returncode != 0:
+        raise h.TestSkip(f"{py} cannot import uvicorn (Debian package python3-uvicorn)")
+    sock = c.path("uv.sock")
+    if len(sock) >= 100:
+        raise h.TestSkip(f"temporary directory too long for a unix socket path: {sock}")
+    c.write("asgiapp.py", ASGI)
+    c.conf(listen_block("web", f"unix:{sock}") + h.worker_block(
+        "uv", f"{py} -m uvicorn --fd {{fd:web}} --app-dir {c.dir} --no-access-log asgiapp:app",
+        instances=3, sockets=["web"], stop_timeout="15s", start_secs="1s"))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    insts = all_running(c, "uv", 3)
+    pids = {i["pid"] for i in insts}
+
+    def answer():
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(10)
+            s.connect(sock)
+            s.sendall(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            data = b""
+            while chunk := s.recv(4096):
+                data += chunk
+        return int(data.split(b"\r\n\r\n", 1)[1])
+    seen = set()
+    h.wait_for(lambda: (seen.update(answer() for _ in range(30)), seen >= pids)[1], 20,
+               f"answers from all three uvicorn processes {pids}")
+    load = Load(c, sock)
+    load.wait_served(30, "from uvicorn")
+    r = c.ctl("restart", "uv")
+    h.check("rolling" in r.stdout, f"a rolling restart: {r.stdout} {r.stderr}")
+    h.wait_for(lambda: "uv: rolling restart done" in d.output(), 60, "the roll to end")
+    after = all_running(c, "uv", 3)
+    h.check(not pids & {i["pid"] for i in after}, "every uvicorn replaced")
+    load.wait_served(30, "after the roll")
+    judge(load, "uvicorn --fd on a unix socket: rolling restart", allow_inflight=3)
+
+    load = Load(c, sock)
+    load.wait_served(30, "before the SIGKILL")
+    os.kill(after[1]["pid"], signal.SIGKILL)
+    h.wait_for(lambda: pids_of(c, "uv").get("uv:1") not in (None, 0, after[1]["pid"]), 20,
+               "uv:1 restarted")
+    all_running(c, "uv", 3)
+    load.wait_served(30, "after the SIGKILL")
+    judge(load, "uvicorn --fd on a unix socket: SIGKILL of one", allow_inflight=1)
+    h.check(d.alive(), "upkeepd still running")
+
+
 @h.test
 def sockets_address_in_use(c):
     """An address another process holds: --check-config exits 2 and upkeepd exits 1, both
