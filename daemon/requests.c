@@ -318,7 +318,9 @@ static json_t *roll_control_json(Supervisor *sup, const char *name, bool resume,
         if (r < 0)
                 return json_pack("{s:b, s:[{s:s, s:b, s:s}]}", "ok", 1, "results", "name", name,
                                  "ok", 0, "error",
-                                 r == -ENOENT ? "no rolling restart" : "the roll is not paused");
+                                 r == -ENOENT   ? "no rolling restart"
+                                 : r == -EINVAL ? "the roll is not paused"
+                                                : strerror(-r));
         return json_pack("{s:b, s:[{s:s, s:b, s:s}]}", "ok", 1, "results", "name", name, "ok", 1,
                          "result", resume ? "continued"
                                    : back ? "aborted, rolling back to the previous settings"
