@@ -7,12 +7,15 @@
            them: reported are the total time and the sum of the four steps (stop + ready of
            each), both from upkeepd's log (millisecond stamps), what the roll adds to them, and
            the failed requests.
+  surge    the same roll with rolling { surge = 1 }: a spare instance starts (and is ready)
+           first, so capacity never drops; reported are the total and the fewest instances
+           RUNNING seen by sampling status during the roll, against the roll without it.
   baseline the same 4 servers as they run today: each binds the port itself (SO_REUSEPORT)
            after its 1 s, and `upkeepctl restart --all-at-once`; its failed requests.
   crash    1 instance behind a held socket, SIGKILLed: connections refused while it restarts
            (they wait in the socket's queue instead), and the longest request meanwhile.
 
-Runs alternate (roll, baseline) REPEAT times; medians are printed.  Everything runs in a
+Runs alternate (roll, surge, baseline, crash) REPEAT times; medians are printed.  Everything runs in a
 temporary directory on 127.0.0.1; every wait has a deadline; only the processes started here
 are signalled.
 """
@@ -130,7 +133,7 @@ class Load:
         return self
 
 
-def conf(d, port, held, instances_n):
+def conf(d, port, held, instances_n, surge=0):
     mode, arg = ("held", "{fd:web}") if held else ("own", str(port))
     listen = f'listen web {{ address = "tcp://127.0.0.1:{port}" }}\n' if held else ""
     return (f'log-dir = "{d}/logs"\nsocket = "{d}/upkeep.sock"\n{listen}'
@@ -141,7 +144,7 @@ def conf(d, port, held, instances_n):
             f'    stop-timeout = 10s\n'
             f'    health {{ url = "unix:{d}/h-%i.sock:/health" start-interval = 100ms start-period = 20s '
             f'interval = 5s }}\n'
-            f'    rolling {{ ready-timeout = 30s }}\n'
+            f'    rolling {{ ready-timeout = 30s  surge = {surge} }}\n'
             f'}}\n')
 
 
@@ -189,14 +192,29 @@ def replaced(u, before):
     return insts if insts and all(i["pid"] != before[i["name"]] for i in insts) else None
 
 
-def roll_once(build, d, port):
-    u = Upkeepd(build, d, conf(d, port, True, N))
+def fewest_running(u, deadline):
+    """Sample status until the roll is done: the fewest instances RUNNING seen."""
+    least = N + 1
+    while "rolling restart done" not in u.output():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the roll did not end in time")
+        try:
+            insts = list(instances(status(u.build, u.sock)))
+        except Exception:
+            continue
+        least = min(least, sum(i["state"] == "RUNNING" for i in insts))
+        time.sleep(0.02)  # a sample every 20 ms: the states last 1 s each
+    return least
+
+
+def roll_once(build, d, port, surge=0):
+    u = Upkeepd(build, d, conf(d, port, True, N, surge))
     try:
         before = {i["name"]: i["pid"] for i in u.running()}
         load = Load(port)
         time.sleep(0.5)
         u.ctl("restart", "py")
-        wait_for(lambda: "rolling restart done" in u.output(), 60, "the roll")
+        load.least = fewest_running(u, time.monotonic() + 60)
         wait_for(lambda: replaced(u, before), 30, "every instance replaced")
         time.sleep(0.3)
         load.finish()
@@ -253,15 +271,17 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     build = os.path.abspath(a.build)
-    rolls, bases, crashes = [], [], []
+    rolls, surges, bases, crashes = [], [], [], []
     for r in range(a.repeat):
-        for kind in ("roll", "baseline", "crash"):
+        for kind in ("roll", "surge", "baseline", "crash"):
             with tempfile.TemporaryDirectory(prefix=f"uk-bench-{kind}-") as d:
                 with open(f"{d}/server.py", "w") as f:
                     f.write(SERVER)
                 port = free_ports(1)[0]
                 if kind == "roll":
                     rolls.append(roll_once(build, d, port))
+                elif kind == "surge":
+                    surges.append(roll_once(build, d, port, surge=1))
                 elif kind == "baseline":
                     bases.append(baseline_once(build, d, port))
                 else:
@@ -275,6 +295,13 @@ def main():
     print(f"  requests: served {med(x[2].ok for x in rolls):.0f}, failed "
           f"{max(x[2].failed + x[2].refused for x in rolls)} (worst run), slowest "
           f"{max(x[2].slowest for x in rolls) * 1000:.0f} ms")
+    print(f"  fewest instances RUNNING during the roll: {min(x[2].least for x in rolls)}")
+    st = med(x[0] for x in surges)
+    print(f"the same roll with surge = 1 (a spare instance first):")
+    print(f"  total {st:.3f} s ({st / total:.2f} x the roll without); fewest instances RUNNING "
+          f"during it: {min(x[2].least for x in surges)} of {N}; requests: served "
+          f"{med(x[2].ok for x in surges):.0f}, failed "
+          f"{max(x[2].failed + x[2].refused for x in surges)} (worst run)")
     print(f"baseline, today: {N} servers binding the port themselves (SO_REUSEPORT), "
           f"restart --all-at-once:")
     print(f"  total {med(x[0] for x in bases):.3f} s; requests: served "

@@ -531,9 +531,9 @@ static int validate_rolling(cfg_t *cfg, cfg_opt_t *opt) {
                 cfg_error(cfg, "rolling: ready-timeout is out of range, expected 100ms to 1d");
                 return -1;
         }
-        if (surge != 0) {
-                cfg_error(cfg, "rolling: surge %ld is not supported, expected 0 (a replacement "
-                          "starts once its predecessor stopped)", surge);
+        if (surge != 0 && surge != 1) {
+                cfg_error(cfg, "rolling: surge %ld is out of range, expected 0 or 1 (one spare "
+                          "instance started before the others are replaced)", surge);
                 return -1;
         }
         return 0;

@@ -107,7 +107,7 @@ typedef struct WorkerDep {
 /* rolling { }: how `upkeepctl restart` replaces several instances */
 typedef struct RollingConfig {
         unsigned max_unavailable; /* instances restarting at once */
-        unsigned surge;           /* 0 (1, a replacement before the stop, is refused for now) */
+        unsigned surge;           /* 0, or 1: a spare instance serves while the others roll */
         usec_t ready_timeout;     /* a replacement not ready by then: on_failure */
         RollOnFailure on_failure;
 } RollingConfig;

@@ -34,7 +34,9 @@ static bool process_changed(const WorkerConfig *a, const WorkerConfig *b) {
                !strv_equal(a->sockets, b->sockets) ||
                !strv_equal(a->socket_addresses, b->socket_addresses) ||
                !streq_ptr(a->stdin_socket, b->stdin_socket) ||
-               !streq_ptr(a->stdin_socket_address, b->stdin_socket_address);
+               !streq_ptr(a->stdin_socket_address, b->stdin_socket_address) ||
+               /* rolling { surge }: whether it has a spare instance slot */
+               a->rolling.surge != b->rolling.surge;
 }
 
 /*
@@ -44,6 +46,7 @@ static bool process_changed(const WorkerConfig *a, const WorkerConfig *b) {
  */
 static bool rolls(const WorkerConfig *a, const WorkerConfig *b) {
         return a->instances == b->instances && a->instances > 1 &&
+               a->rolling.surge == b->rolling.surge &&
                streq_ptr(a->log_dir, b->log_dir) && streq_ptr(a->log_file, b->log_file);
 }
 
@@ -63,12 +66,14 @@ typedef struct Reload {
         ReloadPlan plan;
         Worker **next;           /* the new worker table, in the new configuration's order */
         bool *roll;              /* per new worker: kept, but rolled to its new settings */
+        const WorkerConfig **prev; /* per rolled worker: its settings before, for --abort */
 } Reload;
 
 static void reload_done(Reload *rl) {
         reload_plan_done(&rl->plan);
         free(rl->next);
         free(rl->roll);
+        free(rl->prev);
 }
 
 static bool same_process(size_t o, size_t n, void *userdata) {
@@ -100,7 +105,8 @@ static int reload_build(Reload *rl) {
 
         rl->next = calloc(n + 1, sizeof(Worker *));
         rl->roll = calloc(n + 1, sizeof(bool));
-        if (!rl->next || !rl->roll)
+        rl->prev = calloc(n + 1, sizeof(WorkerConfig *));
+        if (!rl->next || !rl->roll || !rl->prev)
                 return -ENOMEM;
         for (size_t k = 0; k < n; k++) {
                 Worker *old = rl->plan.from[k] != RELOAD_NONE ? rl->workers[rl->plan.from[k]]
@@ -151,6 +157,7 @@ static void reload_adopt(Reload *rl, ReloadSummary *sum) {
                 switch (rl->plan.next[k]) {
                 case RELOAD_KEEP:
                         rl->roll[k] = process_changed(worker_config(w), wc);
+                        rl->prev[k] = worker_config(w);
                         worker_reconfigure(w, wc);
                         if (rl->roll[k])
                                 log_info("%s: process settings changed, rolling restart",
@@ -195,7 +202,7 @@ int sup_reload(Supervisor *s, Config *config, ReloadSummary *sum) {
                 if (rl.roll[k]) {
                         /* a roll to the previous settings under way gives way to this one */
                         (void) roll_stop(worker_config(workers[k])->name);
-                        if (roll_begin(workers[k]) < 0)
+                        if (roll_begin_reload(workers[k], rl.prev[k]) < 0)
                                 log_error("%s: cannot begin the rolling restart",
                                           worker_config(workers[k])->name);
                 }

@@ -114,6 +114,17 @@ static json_t *worker_json(Worker *wk, json_t *instances, usec_t t) {
         return j;
 }
 
+/* Its instances, and its spare (rolling { surge }) while that runs: the one after them. */
+static unsigned shown_instances(const Worker *w) {
+        Instance *spare = worker_spare(w);
+        InstanceView v;
+
+        if (!spare)
+                return worker_n_instances(w);
+        sup_instance_view(spare, &v);
+        return worker_n_instances(w) + (v.pid > 0);
+}
+
 /* The workers and instances that `name` (a worker or an instance; NULL: all) names. */
 static json_t *status_json(Supervisor *sup, const char *name, ProtoError *ret_error) {
         json_t *workers = json_array();
@@ -128,7 +139,7 @@ static json_t *status_json(Supervisor *sup, const char *name, ProtoError *ret_er
                 json_t *insts = json_array();
                 bool match = !name || strcmp(name, worker_config(wk)->name) == 0;
 
-                for (unsigned k = 0; k < worker_n_instances(wk); k++) {
+                for (unsigned k = 0; k < shown_instances(wk); k++) {
                         const Instance *i = worker_instance(wk, k);
                         InstanceView v;
 
@@ -294,6 +305,7 @@ static json_t *roll_control_json(Supervisor *sup, const char *name, bool resume,
         bool known = false;
         size_t n;
         Worker *const *wks = sup_workers(sup, &n);
+        bool back = false;
         int r;
 
         for (size_t w = 0; w < n; w++)
@@ -302,13 +314,17 @@ static json_t *roll_control_json(Supervisor *sup, const char *name, bool resume,
                 *ret_error = PROTO_E_NO_SUCH_PROCESS;
                 return NULL;
         }
-        r = resume ? roll_resume(name) : roll_stop(name);
+        r = resume ? roll_resume(name) : roll_abort_back(name, &back);
         if (r < 0)
                 return json_pack("{s:b, s:[{s:s, s:b, s:s}]}", "ok", 1, "results", "name", name,
                                  "ok", 0, "error",
-                                 r == -ENOENT ? "no rolling restart" : "the roll is not paused");
+                                 r == -ENOENT   ? "no rolling restart"
+                                 : r == -EINVAL ? "the roll is not paused"
+                                                : strerror(-r));
         return json_pack("{s:b, s:[{s:s, s:b, s:s}]}", "ok", 1, "results", "name", name, "ok", 1,
-                         "result", resume ? "continued" : "aborted");
+                         "result", resume ? "continued"
+                                   : back ? "aborted, rolling back to the previous settings"
+                                          : "aborted (a restart: nothing to roll back)");
 }
 
 static json_t *strv_json(char **l) {

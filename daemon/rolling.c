@@ -23,6 +23,9 @@ struct Rolling {
         char why[400];     /* why it paused */
         bool alerted;      /* a pause was raised as an alert, not resolved yet */
         bool scheduled;    /* restart-every: instances that do not run are left alone */
+        /* a reload's roll: the settings before it, for --abort to go back to (held) */
+        const WorkerConfig *prev;
+        bool back;         /* a roll back to them, after --abort */
         Rolling *next;
 };
 
@@ -76,6 +79,8 @@ static void rolling_free(Rolling *r) {
                 *p = r->next;
         sd_event_source_disable_unref(r->defer);
         sd_event_source_disable_unref(r->timer);
+        if (r->prev)
+                sup_hold_configs(sup, false);
         roll_done(&r->roll);
         free(r->name);
         free(r);
@@ -108,6 +113,32 @@ static void describe_failure(Rolling *r, unsigned k) {
                          state_to_string(v.state), v.reason[0] ? ", " : "", v.reason);
 }
 
+/* rolling { surge }: the spare is stopped once the roll is over (not when upkeepd stops:
+ * everything is stopped then, nor when the worker goes: its processes go with it) */
+static void spare_stop(Rolling *r) {
+        Instance *spare = worker_spare(r->worker);
+        InstanceView v;
+
+        if (!r->roll.surge || !spare)
+                return;
+        sup_instance_view(spare, &v);
+        if (v.pid > 0 && v.state != STATE_STOPPING) {
+                log_msg(LOG_INFO, v.name, "rolling restart over: the spare stops");
+                (void) sup_command(spare, EV_STOP);
+        }
+}
+
+/* rolling { surge }: the spare starts (on the worker's current settings) before the others */
+static void spare_start(Rolling *r) {
+        Instance *spare = worker_spare(r->worker);
+        InstanceView v;
+
+        sup_instance_view(spare, &v);
+        log_msg(LOG_INFO, v.name, "rolling restart: the spare starts first (surge)");
+        if (sup_command(spare, v.pid > 0 ? EV_RESTART : EV_START) != REPLY_OK)
+                roll_skip(&r->roll, r->roll.n);
+}
+
 static void arm(Rolling *r);
 
 static void step(Rolling *r) {
@@ -124,7 +155,14 @@ static void step(Rolling *r) {
                 for (unsigned k = 0; k < r->roll.next && k < n; k++)
                         ready[k] = instance_ready(worker_instance(r->worker, k),
                                                   r->roll.slots[k].since);
+                if (r->roll.surge)
+                        ready[n] = instance_ready(worker_spare(r->worker),
+                                                  r->roll.spare.since);
                 a = roll_decide(&r->roll, ready, now);
+                if (a.kind == ROLL_ACT_SPARE) {
+                        spare_start(r);
+                        continue;
+                }
                 if (a.kind == ROLL_ACT_RESTART) {
                         Instance *i = worker_instance(r->worker, a.index);
                         InstanceView v;
@@ -157,7 +195,13 @@ static void step(Rolling *r) {
                                 r->alerted = true;
                         }
                 } else if (a.kind == ROLL_ACT_DONE) {
-                        log_msg(LOG_INFO, r->name, "rolling restart done, %u instances", n);
+                        spare_stop(r);
+                        if (r->back)
+                                log_msg(LOG_INFO, r->name, "rolling back done, %u instances "
+                                        "on the previous settings", roll_total(&r->roll));
+                        else
+                                log_msg(LOG_INFO, r->name, "rolling restart done, %u instances",
+                                        n);
                         resolve(r, "done");
                         rolling_free(r);
                         return;
@@ -250,7 +294,8 @@ void roll_teardown(void) {
         on_stopping(NULL);
 }
 
-static int begin(Worker *w, bool scheduled) {
+/* A roll of w; *ret, when given, is it (not yet begun: that waits for the loop). */
+static int begin(Worker *w, bool scheduled, const WorkerConfig *prev, Rolling **ret) {
         const WorkerConfig *c = worker_config(w);
         Rolling *r;
         int q;
@@ -262,10 +307,15 @@ static int begin(Worker *w, bool scheduled) {
                 return -ENOMEM;
         r->worker = w;
         r->scheduled = scheduled;
+        r->prev = prev;
+        if (prev)
+                sup_hold_configs(sup, true);
         r->name = strdup(c->name);
         q = r->name ? roll_init(&r->roll, worker_n_instances(w), c->rolling.max_unavailable,
                                 c->rolling.ready_timeout, c->rolling.on_failure)
                     : -ENOMEM;
+        if (q >= 0 && c->rolling.surge > 0 && worker_spare(w))
+                roll_set_surge(&r->roll);
         if (q >= 0)
                 q = sd_event_add_defer(sup_event(sup), &r->defer, on_defer, r);
         if (q >= 0)
@@ -278,14 +328,21 @@ static int begin(Worker *w, bool scheduled) {
                 return q;
         }
         (void) sd_event_source_set_enabled(r->timer, SD_EVENT_OFF);
-        log_msg(LOG_INFO, c->name, "rolling restart of %u instances, %u at a time",
-                worker_n_instances(w), r->roll.max_unavailable);
+        if (!ret)
+                log_msg(LOG_INFO, c->name, "rolling restart of %u instances, %u at a time",
+                        worker_n_instances(w), r->roll.max_unavailable);
+        else
+                *ret = r;
         poke(r); /* from the loop: the caller may be in the middle of a reload */
         return 0;
 }
 
 int roll_begin(Worker *w) {
-        return begin(w, false);
+        return begin(w, false, NULL, NULL);
+}
+
+int roll_begin_reload(Worker *w, const WorkerConfig *prev) {
+        return begin(w, false, prev, NULL);
 }
 
 static double random_unit(void) {
@@ -322,7 +379,7 @@ static int on_every(sd_event_source *s, usec_t t, void *userdata) {
                 return 0;
         log_msg(LOG_INFO, e->name, "restart-every: scheduled restart");
         if (worker_n_instances(w) > 1) {
-                if (begin(w, true) == -EBUSY)
+                if (begin(w, true, NULL, NULL) == -EBUSY)
                         log_msg(LOG_NOTICE, e->name, "restart-every: a rolling restart is "
                                 "under way, skipped");
         } else {
@@ -401,23 +458,89 @@ int roll_stop(const char *worker) {
 
         if (!r)
                 return -ENOENT;
-        log_msg(LOG_NOTICE, worker, "rolling restart aborted at %u/%u", roll_finished(&r->roll),
-                r->roll.n);
+        log_msg(LOG_NOTICE, worker, "rolling restart ended at %u/%u", roll_finished(&r->roll),
+                roll_total(&r->roll));
         roll_abort(&r->roll);
         resolve(r, "aborted");
+        spare_stop(r);
         rolling_free(r);
         return 0;
 }
 
+/*
+ * --abort of a reload's roll: the worker goes back to the settings it had before the reload,
+ * and the instances the roll had begun are rolled again onto them, the same way (the others
+ * never left them).  Until the next reload, the worker runs on those settings.
+ */
+static int roll_back(Rolling *r) {
+        Worker *w = r->worker;
+        const WorkerConfig *prev = r->prev;
+        unsigned n = worker_n_instances(w), begun = 0;
+        _cleanup_free_ bool *redo = calloc(n + 1, sizeof(bool));
+        Rolling *b;
+        int q;
+
+        if (!redo)
+                return -ENOMEM;
+        for (unsigned k = 0; k < r->roll.next && k < n; k++) {
+                RollSlotState st = r->roll.slots[k].state;
+
+                redo[k] = st == ROLL_SLOT_PENDING || st == ROLL_SLOT_READY ||
+                          st == ROLL_SLOT_FAILED;
+                begun += redo[k];
+        }
+        /* the settings are put back first: whatever starts from now on starts on them */
+        worker_reconfigure(w, prev);
+        if (begun == 0)
+                spare_stop(r); /* else the roll back restarts it on them first */
+        rolling_free(r); /* the worker's settings themselves now keep prev's configuration */
+        if (begun == 0)
+                return 0;
+        q = begin(w, false, NULL, &b);
+        if (q < 0)
+                return q;
+        b->back = true;
+        for (unsigned k = 0; k < n; k++)
+                if (!redo[k])
+                        roll_leave_out(&b->roll, k);
+        log_msg(LOG_NOTICE, b->name, "rolling back %u instance%s to the previous settings",
+                begun, begun == 1 ? "" : "s");
+        return 0;
+}
+
+int roll_abort_back(const char *worker, bool *ret_back) {
+        Rolling *r = find(worker);
+        bool back;
+
+        if (!r)
+                return -ENOENT;
+        back = r->prev != NULL;
+        log_msg(LOG_NOTICE, worker, "rolling %s aborted at %u/%u%s", r->back ? "back" : "restart",
+                roll_finished(&r->roll), roll_total(&r->roll),
+                back ? ", going back to the previous settings" : ", nothing to roll back");
+        roll_abort(&r->roll);
+        resolve(r, "aborted");
+        *ret_back = back;
+        if (!back) {
+                spare_stop(r);
+                rolling_free(r);
+                return 0;
+        }
+        return roll_back(r);
+}
+
 const char *roll_describe(const char *worker, char *buf, size_t len) {
         Rolling *r = find(worker);
+        const char *what;
 
         if (!r)
                 return NULL;
+        what = r->back ? "back to the previous settings, " : "";
         if (r->roll.state == ROLL_PAUSED)
-                snprintf(buf, len, "paused at %u/%u (%s)", roll_finished(&r->roll), r->roll.n,
-                         r->why);
+                snprintf(buf, len, "%spaused at %u/%u (%s)", what, roll_finished(&r->roll),
+                         roll_total(&r->roll), r->why);
         else
-                snprintf(buf, len, "%u/%u", roll_finished(&r->roll), r->roll.n);
+                snprintf(buf, len, "%s%u/%u", what, roll_finished(&r->roll),
+                         roll_total(&r->roll));
         return buf;
 }

@@ -23,8 +23,19 @@ int roll_begin(Worker *w);
  * configured, less a random jitter of up to 10%, then again and again.
  */
 void roll_schedule(const Config *c);
+/*
+ * A reload's roll of w to new settings: prev, its settings before the reload, are kept (the
+ * configuration that holds them) until the roll ends, for roll_abort_back().
+ */
+int roll_begin_reload(Worker *w, const WorkerConfig *prev);
 /* The roll of the worker of that name: resume a paused one, or end it.  -ENOENT: none. */
 int roll_resume(const char *worker);
 int roll_stop(const char *worker);
+/*
+ * --abort: nothing more is begun; a reload's roll goes back (*ret_back true): the worker takes
+ * its previous settings again and the instances the roll had begun are rolled back onto them.
+ * A plain restart's roll has nothing to go back to: it just ends.  -ENOENT: no roll.
+ */
+int roll_abort_back(const char *worker, bool *ret_back);
 /* "2/4", "paused at 2/4 (api:1 not healthy: 503)", or NULL when the worker is not rolling. */
 const char *roll_describe(const char *worker, char *buf, size_t len);

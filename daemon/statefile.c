@@ -115,13 +115,18 @@ static void instance_record(Instance *inst, InstanceView *ret) {
         }
 }
 
+/* The instances, and a spare (rolling { surge }), whose process is ours as much */
+static unsigned worker_slots(const Worker *w) {
+        return worker_n_instances(w) + (worker_spare(w) != NULL);
+}
+
 static json_t *statefile_json(StateFile *f) {
         json_t *insts = json_array();
         size_t n;
         Worker *const *workers = sup_workers(f->sup, &n);
 
         for (size_t w = 0; w < n; w++)
-                for (unsigned k = 0; k < worker_n_instances(workers[w]); k++) {
+                for (unsigned k = 0; k < worker_slots(workers[w]); k++) {
                         InstanceView i;
 
                         instance_record(worker_instance(workers[w], k), &i);
@@ -137,7 +142,7 @@ static json_t *statefile_json(StateFile *f) {
         /* processes of removed or replaced workers are ours until they are gone */
         workers = sup_retiring(f->sup, &n);
         for (size_t w = 0; w < n; w++)
-                for (unsigned k = 0; k < worker_n_instances(workers[w]); k++) {
+                for (unsigned k = 0; k < worker_slots(workers[w]); k++) {
                         InstanceView i;
 
                         sup_instance_view(worker_instance(workers[w], k), &i);

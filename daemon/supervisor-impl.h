@@ -79,6 +79,7 @@ struct Worker {
         bool retiring;           /* removed or replaced by a reload: stopping, then freed */
         bool env_warned;         /* the world-readable env-file warning was given */
         Worker *predecessor;     /* a replaced worker still stopping: we start after it is gone */
+        bool spare;              /* instances[n_instances - 1] is rolling { surge }'s spare */
 };
 
 struct Supervisor {
@@ -104,7 +105,11 @@ struct Supervisor {
         int exit_code;           /* what upkeepd exits with (a required worker's failure) */
         const struct SupGate *gate; /* when an instance may start and stop (deps.c); NULL: always */
         void *gate_userdata;
+        unsigned config_holds;   /* earlier configurations kept for a roll (sup_hold_configs) */
 };
+
+/* supervisor-view.c: earlier configurations are still needed (held, or a worker runs on one) */
+bool sup_old_configs_needed(const Supervisor *s);
 
 /* supervisor.c, for the other files of the supervisor: a transition, an event counted. */
 void instance_dispatch(Instance *i, FsmEvent ev);

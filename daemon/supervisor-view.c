@@ -26,6 +26,30 @@ const Config *sup_config(const Supervisor *s) {
         return s->config;
 }
 
+void sup_hold_configs(Supervisor *s, bool hold) {
+        if (hold) {
+                s->config_holds++;
+                return;
+        }
+        if (s->config_holds > 0 && --s->config_holds == 0 && s->cleanup)
+                (void) sd_event_source_set_enabled(s->cleanup, SD_EVENT_ONESHOT);
+}
+
+bool sup_old_configs_needed(const Supervisor *s) {
+        const Config *c = s->config;
+
+        if (s->config_holds > 0)
+                return true;
+        /* every worker's settings are the running configuration's, unless a roll put one back */
+        for (size_t w = 0; w < s->n_workers; w++) {
+                const WorkerConfig *wc = s->workers[w]->cfg;
+
+                if (wc < c->workers || wc >= c->workers + c->n_workers)
+                        return true;
+        }
+        return false;
+}
+
 struct Children *sup_children(const Supervisor *s) {
         return s->children;
 }
@@ -93,7 +117,11 @@ const WorkerConfig *worker_config(const Worker *w) {
 }
 
 unsigned worker_n_instances(const Worker *w) {
-        return w->n_instances;
+        return w->n_instances - w->spare;
+}
+
+Instance *worker_spare(const Worker *w) {
+        return w->spare ? &w->instances[w->n_instances - 1] : NULL;
 }
 
 Instance *worker_instance(const Worker *w, unsigned k) {

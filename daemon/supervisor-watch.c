@@ -60,11 +60,40 @@ static bool on_memory_starting(void *userdata) {
         return i->state != STATE_RUNNING || ran < i->worker->cfg->health.start_period;
 }
 
+/* Another instance of i's worker on its way down or up (a roll's spare included), or NULL. */
+static const Instance *sibling_restarting(const Instance *i) {
+        const Worker *w = i->worker;
+
+        for (unsigned k = 0; k < w->n_instances; k++) {
+                const Instance *o = &w->instances[k];
+
+                if (o != i && (o->state == STATE_STARTING || o->state == STATE_STOPPING ||
+                               o->state == STATE_BACKOFF))
+                        return o;
+        }
+        return NULL;
+}
+
 /* The tree stayed over memory-limit (memwatch.c): memory-action, counted as a memory event. */
 static void on_memory_over(void *userdata, const char *note) {
         Instance *i = userdata;
         const WorkerConfig *w = i->worker->cfg;
         MemoryAction a = w->memory_action;
+        const Instance *busy = a == MEMORY_RESTART ? sibling_restarting(i) : NULL;
+
+        if (busy && i->state == STATE_RUNNING) {
+                /*
+                 * Memory restarts of a worker's instances go one at a time, as a roll does, so
+                 * the others keep serving: this one stays over the limit, and is judged again
+                 * after memory-for more samples.
+                 */
+                log_fields(LOG_NOTICE, i->name, "memory-wait",
+                           LOG_KV(LF_I("memory_bytes", i->mem.bytes),
+                                  LF_I("memory_limit_bytes", w->memory_limit)),
+                           "%s: the restart waits until %s is ready (%s)", note, busy->name,
+                           state_to_string(busy->state));
+                return;
+        }
 
         snprintf(i->mem.note, sizeof i->mem.note, "%s%s: %s",
                  a == MEMORY_RESTART ? "restarted" : a == MEMORY_SIGNAL ? "sent " : "alert",

@@ -651,7 +651,7 @@ void sup_kill_all(Supervisor *s) {
 void worker_start(Worker *w) {
         if (w->predecessor || w->sup->shutting_down || w->sup->recovering)
                 return;
-        for (unsigned k = 0; k < w->n_instances; k++) {
+        for (unsigned k = 0; k < w->n_instances - w->spare; k++) { /* the spare: rolling.c */
                 Instance *i = &w->instances[k];
                 bool queued = i->start_queued;
 
@@ -703,6 +703,9 @@ int sup_find_instances(Supervisor *s, const char *name, Instance ***ret, size_t 
                         if (strcmp(name, "all") != 0 && strcmp(name, i->name) != 0 &&
                             strcmp(name, s->workers[w]->cfg->name) != 0)
                                 continue;
+                        if (i == worker_spare(s->workers[w]) && i->pid <= 0 &&
+                            strcmp(name, i->name) != 0)
+                                continue; /* started by a roll only, or by its own name */
                         nl = realloc(l, (n + 1) * sizeof(Instance *));
                         if (!nl) {
                                 free(l);
@@ -746,12 +749,13 @@ int worker_new(Supervisor *s, const WorkerConfig *cfg, Worker **ret) {
                 return -ENOMEM;
         wk->sup = s;
         wk->cfg = cfg;
-        wk->instances = calloc(cfg->instances, sizeof(Instance));
+        wk->spare = cfg->rolling.surge > 0 && cfg->instances > 1;
+        wk->instances = calloc(cfg->instances + wk->spare, sizeof(Instance));
         if (!wk->instances) {
                 free(wk);
                 return -ENOMEM;
         }
-        wk->n_instances = cfg->instances;
+        wk->n_instances = cfg->instances + wk->spare;
         for (unsigned k = 0; k < wk->n_instances; k++) {
                 Instance *i = &wk->instances[k];
 
@@ -800,7 +804,7 @@ static int on_cleanup(sd_event_source *src, void *userdata) {
                 worker_free(old);
         }
         s->n_retiring = keep;
-        if (s->n_retiring == 0) {
+        if (s->n_retiring == 0 && !sup_old_configs_needed(s)) {
                 for (size_t c = 0; c < s->n_old_configs; c++)
                         conf_free(s->old_configs[c]);
                 s->n_old_configs = 0;
@@ -816,7 +820,7 @@ static void schedule_cleanup(Supervisor *s) {
 
 void worker_succeed(Worker *w, Worker *old) {
         w->predecessor = old;
-        for (unsigned i = 0; i < old->n_instances && i < w->n_instances; i++) {
+        for (unsigned i = 0; i < old->n_instances - old->spare && i < w->n_instances; i++) {
                 Instance *o = &old->instances[i];
 
                 w->instances[i].admin_stopped = o->admin_stopped;

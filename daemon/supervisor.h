@@ -162,6 +162,12 @@ void sup_set_recovery(Supervisor *s, bool recovering);
 bool sup_recovering(const Supervisor *s);
 /* The state file recorded that an operator stopped the instance of that name: kept. */
 void sup_restore_operator_stop(Supervisor *s, const char *name);
+/*
+ * Keep (hold true) or no longer keep the configurations a reload replaced, so the settings a
+ * worker had before it can be gone back to (a roll aborted, rolling.c).  A worker put back on
+ * earlier settings (worker_reconfigure()) keeps them too, until a reload gives it new ones.
+ */
+void sup_hold_configs(Supervisor *s, bool hold);
 /* The configuration of the worker of the instance of that name; NULL: none configured. */
 const WorkerConfig *sup_instance_config(const Supervisor *s, const char *name);
 
@@ -206,6 +212,11 @@ void sup_instance_set_start_time(Instance *i, uint64_t start_time);
 const WorkerConfig *worker_config(const Worker *w);
 unsigned worker_n_instances(const Worker *w);
 Instance *worker_instance(const Worker *w, unsigned k);
+/*
+ * rolling { surge = 1 }: the worker's spare instance (index instances, not counted by
+ * worker_n_instances(), never started but by a roll, rolling.c); NULL: none.
+ */
+Instance *worker_spare(const Worker *w);
 Window *worker_window(Worker *w);
 /* No longer configured (removed or replaced by a reload), stopping. */
 bool worker_is_retiring(const Worker *w);

@@ -118,7 +118,8 @@ static void reserve_descriptors(sd_event *e, const Config *c) {
         int fd;
 
         for (size_t i = 0; i < c->n_workers; i++)
-                want += (size_t) c->workers[i].instances * FDS_PER_INSTANCE;
+                want += (size_t) (c->workers[i].instances + c->workers[i].rolling.surge) *
+                        FDS_PER_INSTANCE;
         if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == 0)
                 return;
         if (rl.rlim_cur != RLIM_INFINITY && want >= rl.rlim_cur)

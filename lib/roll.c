@@ -20,6 +20,27 @@ int roll_init(Roll *r, unsigned n, unsigned max_unavailable, usec_t ready_timeou
         return r->slots ? 0 : -ENOMEM;
 }
 
+void roll_set_surge(Roll *r) {
+        r->surge = true;
+}
+
+/* The spare, when pending: ready, or failed (the roll pauses at it, index n). */
+static bool judge_spare(Roll *r, const bool *ready, usec_t now) {
+        if (!r->surge || r->spare.state != ROLL_SLOT_PENDING)
+                return false;
+        if (ready[r->n])
+                r->spare.state = ROLL_SLOT_READY;
+        else if (now >= r->spare.since + r->ready_timeout) {
+                r->spare.state = ROLL_SLOT_FAILED;
+                if (r->on_failure == ROLL_FAILURE_PAUSE && r->state == ROLL_RUNNING) {
+                        r->state = ROLL_PAUSED;
+                        r->failed = r->n;
+                        return true;
+                }
+        }
+        return false;
+}
+
 void roll_done(Roll *r) {
         free(r->slots);
         r->slots = NULL;
@@ -54,8 +75,18 @@ RollAction roll_decide(Roll *r, const bool *ready, usec_t now) {
                         }
                 }
         }
+        if (judge_spare(r, ready, now))
+                return (RollAction) { ROLL_ACT_PAUSED, r->n };
         if (r->state != ROLL_RUNNING)
                 return (RollAction) { ROLL_ACT_NONE, 0 };
+        if (r->surge && r->spare.state == ROLL_SLOT_WAITING) {
+                r->spare = (RollSlot) { .state = ROLL_SLOT_PENDING, .since = now };
+                return (RollAction) { ROLL_ACT_SPARE, r->n };
+        }
+        if (r->surge && r->spare.state == ROLL_SLOT_PENDING)
+                return (RollAction) { ROLL_ACT_NONE, 0 }; /* capacity first */
+        while (r->next < r->n && r->slots[r->next].state == ROLL_SLOT_LEFT_OUT)
+                r->next++;
         if (r->next < r->n && pending(r) < r->max_unavailable) {
                 r->slots[r->next] = (RollSlot) { .state = ROLL_SLOT_PENDING, .since = now };
                 return (RollAction) { ROLL_ACT_RESTART, r->next++ };
@@ -67,8 +98,23 @@ RollAction roll_decide(Roll *r, const bool *ready, usec_t now) {
         return (RollAction) { ROLL_ACT_NONE, 0 };
 }
 
+void roll_leave_out(Roll *r, unsigned k) {
+        if (k >= r->next && k < r->n)
+                r->slots[k].state = ROLL_SLOT_LEFT_OUT;
+}
+
+unsigned roll_total(const Roll *r) {
+        unsigned t = 0;
+
+        for (unsigned k = 0; k < r->n; k++)
+                t += r->slots[k].state != ROLL_SLOT_LEFT_OUT;
+        return t;
+}
+
 void roll_skip(Roll *r, unsigned k) {
-        if (k < r->next && r->slots[k].state == ROLL_SLOT_PENDING)
+        if (k == r->n && r->surge && r->spare.state == ROLL_SLOT_PENDING)
+                r->spare.state = ROLL_SLOT_SKIPPED; /* the roll goes on without it */
+        else if (k < r->next && r->slots[k].state == ROLL_SLOT_PENDING)
                 r->slots[k].state = ROLL_SLOT_SKIPPED;
 }
 
@@ -92,6 +138,8 @@ usec_t roll_deadline(const Roll *r) {
         for (unsigned k = 0; k < r->next; k++)
                 if (r->slots[k].state == ROLL_SLOT_PENDING)
                         d = MIN(d, r->slots[k].since + r->ready_timeout);
+        if (r->surge && r->spare.state == ROLL_SLOT_PENDING)
+                d = MIN(d, r->spare.since + r->ready_timeout);
         return d;
 }
 
@@ -99,7 +147,8 @@ unsigned roll_finished(const Roll *r) {
         unsigned f = 0;
 
         for (unsigned k = 0; k < r->next; k++)
-                f += r->slots[k].state != ROLL_SLOT_PENDING;
+                f += r->slots[k].state != ROLL_SLOT_PENDING &&
+                     r->slots[k].state != ROLL_SLOT_LEFT_OUT;
         return f;
 }
 

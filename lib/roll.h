@@ -31,6 +31,7 @@ typedef enum RollSlotState {
         ROLL_SLOT_READY,
         ROLL_SLOT_FAILED,   /* not ready within ready-timeout */
         ROLL_SLOT_SKIPPED,  /* could not be restarted (an operator stopped it) */
+        ROLL_SLOT_LEFT_OUT, /* not part of this roll (roll_leave_out()) */
 } RollSlotState;
 
 typedef struct RollSlot {
@@ -40,6 +41,8 @@ typedef struct RollSlot {
 
 typedef struct Roll {
         unsigned n;                 /* instances */
+        bool surge;                 /* a spare, instance n, is started first and kept ready */
+        RollSlot spare;
         unsigned max_unavailable;   /* begun and not ready at most, at once */
         usec_t ready_timeout;
         RollOnFailure on_failure;
@@ -52,6 +55,7 @@ typedef struct Roll {
 typedef enum RollActionKind {
         ROLL_ACT_NONE,     /* wait: for a replacement to be ready, or an operator */
         ROLL_ACT_RESTART,  /* restart instance `index`, then ask again */
+        ROLL_ACT_SPARE,    /* start the spare (`index` n), then ask again */
         ROLL_ACT_PAUSED,   /* the roll just paused at `index`: raise the alert */
         ROLL_ACT_DONE,     /* every instance was replaced (or failed, with continue) */
 } RollActionKind;
@@ -66,10 +70,24 @@ int roll_init(Roll *r, unsigned n, unsigned max_unavailable, usec_t ready_timeou
               RollOnFailure on_failure);
 void roll_done(Roll *r);
 /*
+ * rolling { surge = 1 }: a spare instance (index n) is started before any instance is
+ * restarted, and nothing is restarted until it is ready (ready[n]), so at most n + 1 processes
+ * run and, with max-unavailable = 1, never fewer than n are ready.  The caller stops the spare
+ * once the roll is over, whichever way.  Call before the first roll_decide().
+ */
+void roll_set_surge(Roll *r);
+/*
  * The next step.  ready[k] says whether instance k, if begun, is ready now (only begun ones
  * are read).  Call again after ROLL_ACT_RESTART, until ROLL_ACT_NONE, PAUSED or DONE.
  */
 RollAction roll_decide(Roll *r, const bool *ready, usec_t now);
+/*
+ * Instance k, not begun yet, is not part of this roll at all (a roll back restarts only the
+ * instances the aborted roll had begun): it is passed over, and not counted.
+ */
+void roll_leave_out(Roll *r, unsigned k);
+/* Instances in the roll: the "4" of "2/4". */
+unsigned roll_total(const Roll *r);
 /* Instance k could not be restarted (it is not running on purpose): it counts as done. */
 void roll_skip(Roll *r, unsigned k);
 /* --continue: a paused roll goes on past the instance that failed. */

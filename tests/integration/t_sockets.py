@@ -307,6 +307,82 @@ def sockets_gunicorn(c):
     h.check(d.alive(), "upkeepd still running")
 
 
+ASGI = """
+import os
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            m = await receive()
+            if m["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif m["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    body = str(os.getpid()).encode()
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+"""
+
+
+@h.test
+def sockets_uvicorn_unix(c):
+    """Real uvicorn (Debian's python3-uvicorn), 3 instances given one held unix socket with
+    `--fd {fd:web}` (uvicorn takes the descriptor as AF_UNIX): every instance answers from
+    the one queue, and a load client on the socket sees no refused connection and no error
+    answer through a rolling restart and a SIGKILL of one instance.  Cut connections are
+    bounded, not zero: uvicorn 0.17 (Debian 12), told to stop, closes a connection it has
+    accepted but whose request it has not read yet (Server.shutdown(), h11_impl shutdown()),
+    which no supervisor can prevent; the client has one request at a time, so each stopped or
+    killed uvicorn cuts at most one."""
+    py = "/usr/bin/python3"
+    if subprocess.run([py, "-c", "import uvicorn"], capture_output=True).returncode != 0:
+        raise h.TestSkip(f"{py} cannot import uvicorn (Debian package python3-uvicorn)")
+    sock = c.path("uv.sock")
+    if len(sock) >= 100:
+        raise h.TestSkip(f"temporary directory too long for a unix socket path: {sock}")
+    c.write("asgiapp.py", ASGI)
+    c.conf(listen_block("web", f"unix:{sock}") + h.worker_block(
+        "uv", f"{py} -m uvicorn --fd {{fd:web}} --app-dir {c.dir} --no-access-log asgiapp:app",
+        instances=3, sockets=["web"], stop_timeout="15s", start_secs="1s"))
+    d = c.start_daemon(c.path("upkeep.conf"))
+    insts = all_running(c, "uv", 3)
+    pids = {i["pid"] for i in insts}
+
+    def answer():
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(10)
+            s.connect(sock)
+            s.sendall(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            data = b""
+            while chunk := s.recv(4096):
+                data += chunk
+        return int(data.split(b"\r\n\r\n", 1)[1])
+    seen = set()
+    h.wait_for(lambda: (seen.update(answer() for _ in range(30)), seen >= pids)[1], 20,
+               f"answers from all three uvicorn processes {pids}")
+    load = Load(c, sock)
+    load.wait_served(30, "from uvicorn")
+    r = c.ctl("restart", "uv")
+    h.check("rolling" in r.stdout, f"a rolling restart: {r.stdout} {r.stderr}")
+    h.wait_for(lambda: "uv: rolling restart done" in d.output(), 60, "the roll to end")
+    after = all_running(c, "uv", 3)
+    h.check(not pids & {i["pid"] for i in after}, "every uvicorn replaced")
+    load.wait_served(30, "after the roll")
+    judge(load, "uvicorn --fd on a unix socket: rolling restart", allow_inflight=3)
+
+    load = Load(c, sock)
+    load.wait_served(30, "before the SIGKILL")
+    os.kill(after[1]["pid"], signal.SIGKILL)
+    h.wait_for(lambda: pids_of(c, "uv").get("uv:1") not in (None, 0, after[1]["pid"]), 20,
+               "uv:1 restarted")
+    all_running(c, "uv", 3)
+    load.wait_served(30, "after the SIGKILL")
+    judge(load, "uvicorn --fd on a unix socket: SIGKILL of one", allow_inflight=1)
+    h.check(d.alive(), "upkeepd still running")
+
+
 @h.test
 def sockets_address_in_use(c):
     """An address another process holds: --check-config exits 2 and upkeepd exits 1, both
@@ -570,6 +646,119 @@ def rolling_reload_changed_command(c):
     starts = [ln for ln in out.splitlines() if "rolling restart " in ln and "/3" in ln]
     h.check_eq(len(starts), 3, f"three steps: {starts}")
     judge(load, "reload with a changed command")
+
+
+@h.test
+def rolling_reload_abort_rolls_back(c):
+    """A reload changes the command of 3 instances to one that never becomes healthy (503): the
+    roll pauses at the first; `restart py --abort` puts the worker back on its previous
+    settings and rolls that instance back onto the old command, the two never begun are left
+    alone, all 3 serve, and the load client sees no error.  The worker keeps the old settings:
+    reloading the old file changes nothing."""
+    port = h.free_port()
+
+    def conf(version):
+        bad = c.path("unhealthy") if version == 2 else c.path("never-there")
+        cmd = (f"python3 {server(c)} {{fd:web}} {c.path('py-env-%i')} {c.path('h-%i.sock')} "
+               f"{bad}")
+        block = h.worker_block("py", cmd, instances=3, sockets=["web"], stop_timeout="10s")
+        block = block.rstrip().rstrip("}") + (
+            f"    health {{\n        url = {h.q('unix:' + c.path('h-%i.sock') + ':/health')}\n"
+            f"        start-interval = 100ms\n        interval = 1s\n        failures = 1000\n"
+            f"    }}\n    rolling {{ ready-timeout = 2s }}\n}}\n")
+        c.conf(listen_block("web", f"tcp://127.0.0.1:{port}") + block)
+    with open(c.path("unhealthy"), "w") as f:
+        f.write("the new command answers 503\n")
+    conf(1)
+    d = c.start_daemon(c.path("upkeep.conf"))
+    all_running(c, "py", 3)
+    before = pids_of(c, "py")
+    load = Load(c, ("127.0.0.1", port))
+    load.wait_served(20, "before the reload")
+    conf(2)
+    r = c.ctl("reload")
+    h.check_eq(r.returncode, 0, f"reload: {r.stdout} {r.stderr}")
+    h.check("restarted" in r.stdout and "py" in r.stdout, f"the reload rolls py: {r.stdout!r}")
+    want = "py: rolling: paused at 1/3 (py:0 not healthy: 503)"
+    h.wait_for(lambda: want in c.ctl("status").stdout, 20, f"status to say {want!r}")
+    h.check(read_env(c.path("py-env-0"))["argv"].endswith(c.path("unhealthy")),
+            "py:0 was replaced by the new command")
+    r = c.ctl("restart", "py", "--abort")
+    h.check_eq(r.returncode, 0, f"--abort: {r.stdout} {r.stderr}")
+    h.check("rolling back to the previous settings" in r.stdout,
+            f"the answer says it rolls back: {r.stdout!r}")
+    h.wait_for(lambda: "py: rolling back done, 1 instances on the previous settings"
+               in d.output(), 30, "the roll back to end")
+    h.check("alert resolved: rolling restart aborted" in d.output(), "the alert resolved")
+    after = all_running(c, "py", 3)
+    pids = {i["name"]: i["pid"] for i in after}
+    h.check(pids["py:0"] not in (before["py:0"], 0), "py:0 restarted once more")
+    h.check_eq((pids["py:1"], pids["py:2"]), (before["py:1"], before["py:2"]),
+               "py:1 and py:2, never begun, were not touched")
+    env = h.wait_for(lambda: (lambda e: e if e.get("pid") == str(pids["py:0"]) else None)(
+        read_env(c.path("py-env-0"))), 10, "py:0's environment")
+    h.check(env["argv"].endswith(c.path("never-there")), f"py:0 back on the old command: {env}")
+    h.check("rolling:" not in c.ctl("status").stdout, "no roll left")
+    load.wait_served(20, "after the roll back")
+    # the worker runs the old settings: the old file again is no change of process settings
+    conf(1)
+    r = c.ctl("reload")
+    h.check_eq(r.returncode, 0, f"reload of the old file: {r.stdout} {r.stderr}")
+    h.check("restarted" not in r.stdout and "py" not in r.stdout,
+            f"the old settings are the worker's: reloading them restarts nothing: {r.stdout!r}")
+    h.check("rolling:" not in c.ctl("status").stdout, "no roll after the second reload")
+    h.check_eq(pids_of(c, "py"), pids, "no instance restarted by the second reload")
+    judge(load, "a reload rolled back by --abort")
+    h.check(d.alive(), "upkeepd still running")
+
+
+@h.test
+def rolling_surge(c):
+    """rolling { surge = 1 }: a spare instance (py:3) starts and is RUNNING before any of the
+    3 is restarted, shares the held socket meanwhile, and stops once the roll is done: sampled
+    all through the roll, status never shows fewer than 3 RUNNING instances nor more than 4
+    processes, and the load client sees no error.  Outside a roll the spare is not there."""
+    port = h.free_port()
+    block = python_worker(c, "py", "web")
+    block = block.rstrip().rstrip("}") + "    rolling { surge = 1  max-unavailable = 1 }\n}\n"
+    c.conf(listen_block("web", f"tcp://127.0.0.1:{port}") + block)
+    d = c.start_daemon(c.path("upkeep.conf"))
+    all_running(c, "py", 3)
+    before = pids_of(c, "py")
+    h.check_eq(sorted(before), ["py:0", "py:1", "py:2"], "no spare outside a roll")
+    r = c.ctl("start", "py")
+    h.check_eq(sorted(pids_of(c, "py")), ["py:0", "py:1", "py:2"],
+               f"start py does not start the spare: {r.stdout}")
+    load = Load(c, ("127.0.0.1", port))
+    load.wait_served(20, "before the roll")
+    r = c.ctl("restart", "py")
+    h.check_eq(r.returncode, 0, f"upkeepctl restart py: {r.stdout} {r.stderr}")
+    samples, least, most, spare_seen = 0, 99, 0, False
+    deadline = time.monotonic() + 40
+    while "py: rolling restart done" not in d.output():
+        h.check(time.monotonic() < deadline, "the roll to end within 40 s")
+        insts = [i for w in c.status()["workers"] if w["name"] == "py" for i in w["instances"]]
+        samples += 1
+        least = min(least, sum(i["state"] == "RUNNING" for i in insts))
+        most = max(most, sum(1 for i in insts if i["pid"]))
+        spare_seen = spare_seen or any(i["name"] == "py:3" for i in insts)
+    print(f"    {samples} status samples: at least {least} RUNNING, at most {most} processes",
+          flush=True)
+    h.check(samples >= 5, f"status sampled during the roll ({samples} samples)")
+    h.check(least >= 3, f"never fewer than 3 instances RUNNING during the roll (saw {least})")
+    h.check(most <= 4, f"at most 4 processes (3 + the spare) during the roll (saw {most})")
+    h.check(spare_seen, "status showed the spare py:3 during the roll")
+    out = d.output()
+    h.check(out.index("py:3: rolling restart: the spare starts first") <
+            out.index("py:0: rolling restart 1/3"), "the spare starts before py:0 restarts")
+    h.check(out.index("py:3: STARTING -> RUNNING") < out.index("py:0: rolling restart 1/3"),
+            "the spare is RUNNING before py:0 restarts")
+    h.wait_for(lambda: sorted(pids_of(c, "py")) == ["py:0", "py:1", "py:2"], 20,
+               "the spare gone after the roll")
+    after = all_running(c, "py", 3)
+    h.check(all(i["pid"] != before[i["name"]] for i in after), "every instance replaced")
+    judge(load, "rolling restart with surge = 1")
+    h.check(d.alive(), "upkeepd still running")
 
 
 @h.test

@@ -340,6 +340,60 @@ def tree_memory_restart_fallback(c):
     memory_restart(c, "fallback")
 
 
+# Takes 64M at once when the file "grow" appears in its directory (taking the file, so the
+# next run does not), then holds it.
+GROWER = r'''
+import os, sys, time
+d = sys.argv[1]
+hold = None
+while True:
+    try:
+        os.unlink(os.path.join(d, "grow"))
+        hold = b"\x01" * (64 << 20)
+        print("took 64M", flush=True)
+    except FileNotFoundError:
+        pass
+    time.sleep(0.05)
+'''
+
+
+@h.test
+def tree_memory_restart_one_at_a_time(c):
+    """Both instances of a worker go over memory-limit together: one is restarted, the other
+    stays over the limit ("the restart waits until leak:N is ready") and is restarted only
+    once the first replacement is RUNNING (start-secs 1s), so one always serves."""
+    script = c.write("grower.py", GROWER)
+    for k in range(2):
+        os.makedirs(c.path(f"leak-{k}"), exist_ok=True)
+    c.conf(h.worker_block("leak", f"python3 {script} {c.path('leak-%i')}", instances=2,
+                          start_secs="1s", memory_limit="40M", memory_interval="100ms",
+                          memory_for=2, restart=dict(backoff="100ms", jitter="0%")))
+    d = c.start_daemon(c.path("upkeep.conf"), env=mode_env("fallback"))
+    first = {n: c.wait_state(n, "RUNNING")["pid"] for n in ("leak:0", "leak:1")}
+    for k in range(2):
+        open(os.path.join(c.path(f"leak-{k}"), "grow"), "w").close()
+    h.wait_for(lambda: all(c.inst(n)["pid"] not in (0, p) for n, p in first.items()) and
+               all(c.inst(n)["state"] == "RUNNING" for n in first), 30,
+               "both instances restarted for their memory and RUNNING again")
+    lines = d.output().splitlines()
+
+    def at(what):
+        return next((k for k, ln in enumerate(lines) if what in ln), None)
+    order = sorted(first, key=lambda n: at(f"{n}: restarted: memory ") or 1 << 30)
+    one, two = order
+    r1, r2 = at(f"{one}: restarted: memory "), at(f"{two}: restarted: memory ")
+    h.check(r1 is not None and r2 is not None, f"both restarted for their memory: {lines[-30:]}")
+    wait = at(f"{two}: memory ")
+    h.check(wait is not None and f"the restart waits until {one} is ready" in lines[wait],
+            f"{two} waited for {one}: {lines[wait] if wait is not None else None!r}")
+    up = next((k for k in range(r1, len(lines)) if f"{one}: STARTING -> RUNNING" in lines[k]),
+              None)
+    h.check(up is not None and r1 < wait < up < r2,
+            f"{two} restarted only after {one}'s replacement was RUNNING (lines {r1}, {wait}, "
+            f"{up}, {r2})")
+    h.check(d.alive(), "upkeepd still running")
+
+
 @h.test
 def tree_memory_config_errors(c):
     """Bad memory settings are file:line errors: a limit below 1M or above the machine's

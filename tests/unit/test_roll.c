@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -130,6 +131,84 @@ static void test_abort_skip(void **state) {
         assert_string_equal(roll_state_to_string(ROLL_PAUSED), "paused");
 }
 
+/* a roll back: only instances 0 and 2 (the ones an aborted roll began) are restarted */
+static void test_leave_out(void **state) {
+        bool ready[4] = {};
+        Roll r;
+        RollAction a;
+
+        (void) state;
+        assert_int_equal(roll_init(&r, 4, 1, 5 * SEC, ROLL_FAILURE_PAUSE), 0);
+        roll_leave_out(&r, 1);
+        roll_leave_out(&r, 3);
+        assert_int_equal(roll_total(&r), 2);
+        a = roll_decide(&r, ready, 0);
+        assert_int_equal(a.kind, ROLL_ACT_RESTART);
+        assert_int_equal(a.index, 0);
+        assert_int_equal(roll_decide(&r, ready, SEC).kind, ROLL_ACT_NONE);
+        ready[0] = true;
+        a = roll_decide(&r, ready, 2 * SEC);
+        assert_int_equal(a.kind, ROLL_ACT_RESTART);
+        assert_int_equal(a.index, 2);
+        assert_int_equal(roll_finished(&r), 1);
+        roll_leave_out(&r, 0); /* begun already: stays in */
+        assert_int_equal(roll_total(&r), 2);
+        ready[2] = true;
+        assert_int_equal(roll_decide(&r, ready, 3 * SEC).kind, ROLL_ACT_DONE);
+        assert_int_equal(roll_finished(&r), 2);
+        roll_done(&r);
+}
+
+/* surge: the spare (index n) first, nothing restarted until it is ready; it may pause too */
+static void test_surge(void **state) {
+        bool ready[4] = {};
+        Roll r;
+        RollAction a;
+
+        (void) state;
+        assert_int_equal(roll_init(&r, 3, 1, 5 * SEC, ROLL_FAILURE_PAUSE), 0);
+        roll_set_surge(&r);
+        a = roll_decide(&r, ready, 0);
+        assert_int_equal(a.kind, ROLL_ACT_SPARE);
+        assert_int_equal(a.index, 3);
+        assert_int_equal(roll_decide(&r, ready, SEC).kind, ROLL_ACT_NONE);
+        assert_int_equal(roll_deadline(&r), 5 * SEC);
+        assert_int_equal(roll_total(&r), 3);
+        ready[3] = true;
+        for (unsigned k = 0; k < 3; k++) {
+                a = roll_decide(&r, ready, (k + 2) * SEC);
+                assert_int_equal(a.kind, ROLL_ACT_RESTART);
+                assert_int_equal(a.index, k);
+                assert_int_equal(roll_decide(&r, ready, (k + 2) * SEC).kind, ROLL_ACT_NONE);
+                ready[k] = true;
+        }
+        assert_int_equal(roll_decide(&r, ready, 9 * SEC).kind, ROLL_ACT_DONE);
+        assert_int_equal(roll_finished(&r), 3);
+        roll_done(&r);
+
+        /* a spare never ready pauses the roll at it; --continue goes on without it */
+        memset(ready, 0, sizeof ready);
+        assert_int_equal(roll_init(&r, 3, 1, 5 * SEC, ROLL_FAILURE_PAUSE), 0);
+        roll_set_surge(&r);
+        assert_int_equal(roll_decide(&r, ready, 0).kind, ROLL_ACT_SPARE);
+        a = roll_decide(&r, ready, 5 * SEC);
+        assert_int_equal(a.kind, ROLL_ACT_PAUSED);
+        assert_int_equal(a.index, 3);
+        assert_int_equal(roll_continue(&r), 0);
+        a = roll_decide(&r, ready, 6 * SEC);
+        assert_int_equal(a.kind, ROLL_ACT_RESTART);
+        assert_int_equal(a.index, 0);
+        roll_done(&r);
+
+        /* a spare that cannot start is passed over */
+        assert_int_equal(roll_init(&r, 2, 1, 5 * SEC, ROLL_FAILURE_PAUSE), 0);
+        roll_set_surge(&r);
+        assert_int_equal(roll_decide(&r, ready, 0).kind, ROLL_ACT_SPARE);
+        roll_skip(&r, 2);
+        assert_int_equal(roll_decide(&r, ready, 0).kind, ROLL_ACT_RESTART);
+        roll_done(&r);
+}
+
 static void test_single(void **state) {
         bool ready[1] = { true };
         Roll r;
@@ -160,6 +239,8 @@ int main(void) {
                 cmocka_unit_test(test_one_at_a_time), cmocka_unit_test(test_max_unavailable),
                 cmocka_unit_test(test_pause_continue), cmocka_unit_test(test_on_failure_continue),
                 cmocka_unit_test(test_abort_skip),    cmocka_unit_test(test_single),
+                cmocka_unit_test(test_leave_out),
+                cmocka_unit_test(test_surge),
                 cmocka_unit_test(test_every_delay),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
