@@ -106,6 +106,22 @@ int cgroup_open_procs(const char *dir) {
         return fd < 0 ? negative_errno() : fd;
 }
 
+int cgroup_cpu_usec(const char *dir, uint64_t *ret) {
+        char path[CGROUP_PATH_MAX], buf[512];
+        unsigned long long u;
+        ssize_t n;
+
+        snprintf(path, sizeof path, "%s/cpu.stat", dir);
+        n = read_small(path, buf, sizeof buf);
+        if (n < 0)
+                return (int) n;
+        /* "usage_usec N" is the first line */
+        if (sscanf(buf, "usage_usec %llu", &u) != 1)
+                return -EIO;
+        *ret = u;
+        return 0;
+}
+
 int cgroup_pids(const char *dir, pid_t **ret, size_t *ret_n) {
         char path[CGROUP_PATH_MAX], line[32];
         pid_t *l = NULL;

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* room for a cgroup directory and a file name in it */
@@ -21,6 +22,9 @@ int cgroup_own_dir(char *ret, size_t len, char *reason, size_t rlen);
 int cgroup_move(const char *dir, pid_t pid);
 /* The open cgroup.procs of dir, for a child to join it before exec (write "0"). */
 int cgroup_open_procs(const char *dir);
+/* The CPU time of everything dir's cgroup ran (cpu.stat usage_usec: there without the cpu
+ * controller); -errno when unreadable. */
+int cgroup_cpu_usec(const char *dir, uint64_t *ret);
 /* The pids in dir's cgroup.procs (*ret NULL when none); -errno when unreadable. */
 int cgroup_pids(const char *dir, pid_t **ret, size_t *ret_n);
 /* Send sig to every process in dir; SIGKILL uses cgroup.kill where it exists. */

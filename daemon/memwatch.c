@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "macro.h"
 #include "looptime.h"
 #include "memwatch.h"
 #include "parse.h"
@@ -35,58 +36,137 @@ static ssize_t read_text(const char *path, char *buf, size_t len) {
         return (ssize_t) n;
 }
 
-/* One process: its PSS (RSS without smaps_rollup) and CPU ticks; false when it is gone. */
-static bool sample_process(pid_t pid, uint64_t *bytes, uint64_t *ticks) {
-        char path[64], buf[4096];
-        uint64_t pss, rss;
-        ProcStat st;
+/* A tree that did not run keeps its figures for this many samples after a full one (see
+ * memwatch_sample): a minute at the default memory-interval. */
+#define QUIET_SAMPLES 5U
 
-        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
-        if (read_text(path, buf, sizeof buf) <= 0 || proc_parse_stat(buf, &st) < 0 ||
-            st.state == 'Z' || st.state == 'X')
-                return false;
-        *ticks = st.utime + st.stime;
-        snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int) pid);
-        if (read_text(path, buf, sizeof buf) > 0 && proc_parse_rollup(buf, &pss, &rss) == 0)
-                *bytes = pss;
-        else
-                *bytes = st.rss_pages * (uint64_t) sysconf(_SC_PAGESIZE);
-        return true;
+static uint64_t page_size(void) {
+        static uint64_t size;
+
+        if (!size)
+                size = (uint64_t) sysconf(_SC_PAGESIZE);
+        return size;
 }
 
-bool memwatch_sample(MemWatch *m, usec_t now) {
+static unsigned cpus(void) {
+        static unsigned n;
+
+        /* every CPU the kernel may keep a share of an RSS counter on, online or not */
+        if (!n)
+                n = (unsigned) MAX(sysconf(_SC_NPROCESSORS_CONF), 1L);
+        return n;
+}
+
+/* One process's stat: CPU ticks, RSS, threads; false when it is gone or a zombie. */
+static bool stat_process(pid_t pid, ProcStat *st) {
+        char path[64], buf[1024];
+
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        return read_text(path, buf, sizeof buf) > 0 && proc_parse_stat(buf, st) == 0 &&
+               st->state != 'Z' && st->state != 'X';
+}
+
+/* One process's PSS; false without smaps_rollup (Linux < 4.14) or when it is gone. */
+static bool pss_process(pid_t pid, uint64_t *ret) {
+        char path[64], buf[4096];
+        uint64_t rss;
+
+        snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int) pid);
+        return read_text(path, buf, sizeof buf) > 0 && proc_parse_rollup(buf, ret, &rss) == 0;
+}
+
+static void set_cpu(MemWatch *m, double cpu, bool from_cgroup, usec_t now) {
+        m->cpu_pct = m->sampled && m->cpu_cgroup == from_cgroup && now > m->sampled_at &&
+                                     cpu >= m->cpu_s
+                             ? 100.0 * (cpu - m->cpu_s) / ((double) (now - m->sampled_at) / 1e6)
+                             : 0.0;
+        m->cpu_s = cpu;
+        m->cpu_cgroup = from_cgroup;
+}
+
+/*
+ * Every process of the tree: its stat (CPU, RSS), and its PSS only where the RSS bound says
+ * the tree may be over memory-warn or memory-limit, or on the first sample of a run (a PSS
+ * figure from the start).  The figure is then the PSS, else the RSS: the bound proved it
+ * under both, and PSS <= RSS.
+ */
+static void sample_tree(MemWatch *m, double cg_cpu, bool cg, usec_t now) {
+        const WorkerConfig *c = m->cfg;
+        MemLimits l = { .limit = c->memory_limit, .warn = c->memory_warn };
         _cleanup_free_ pid_t *pids = NULL;
-        uint64_t bytes = 0, ticks = 0;
-        bool has_main = false;
-        unsigned procs = 0;
-        size_t n = 0;
-        double cpu;
+        uint64_t rss = 0, bound = 0, ticks = 0, pss = 0;
+        bool has_main = false, need, all_pss = true;
+        size_t n = 0, alive = 0;
+        pid_t *l2;
+
+        (void) tree_pids_raw(m->spec.tree, m->spec.name, m->pid, now, &pids, &n);
+        /* the main process, when the tree could not list it (no cgroup of its own) */
+        for (size_t k = 0; k < n; k++)
+                has_main |= pids[k] == m->pid;
+        if (!has_main && (l2 = reallocarray(pids, n + 1, sizeof *pids))) {
+                pids = l2;
+                pids[n++] = m->pid;
+        }
+        for (size_t k = 0; k < n; k++) {
+                ProcStat st;
+
+                /* zombies and processes gone meanwhile are not counted */
+                if (!stat_process(pids[k], &st))
+                        continue;
+                ticks += st.utime + st.stime;
+                rss += st.rss_pages * page_size();
+                bound += st.rss_pages * page_size() + memjudge_rss_lag(st.threads, cpus(),
+                                                                       page_size());
+                pids[alive++] = pids[k];
+        }
+        need = !m->sampled || !m->pss_known || memjudge_need_pss(&l, bound);
+        for (size_t k = 0; need && k < alive; k++) {
+                uint64_t b;
+                ProcStat st;
+
+                if (pss_process(pids[k], &b))
+                        pss += b;
+                else if (stat_process(pids[k], &st)) {
+                        pss += st.rss_pages * page_size();
+                        all_pss = false;
+                }
+        }
+        set_cpu(m, cg ? cg_cpu : (double) ticks / (double) sysconf(_SC_CLK_TCK), cg, now);
+        m->bytes = need ? pss : rss;
+        m->is_pss = need && all_pss;
+        if (m->is_pss) {
+                m->pss_bytes = pss;
+                m->pss_at = now;
+                m->pss_known = true;
+        }
+        m->procs = (unsigned) alive;
+        /* the bound proved the tree under warn and limit: while it does not run, it stays so */
+        m->quiet = cg && !need;
+        m->quiet_samples = 0;
+}
+
+/*
+ * Where the instance has a cgroup of its own, its cpu.stat comes first: a tree that has not
+ * run since a sample that proved it under warn and limit cannot have forked or faulted a page
+ * in, so that sample stands (for QUIET_SAMPLES, for what the kernel does on its own, such as
+ * khugepaged filling a huge page), and no process of it is read.
+ */
+bool memwatch_sample(MemWatch *m, usec_t now) {
+        uint64_t usec = 0;
+        bool cg;
 
         if (m->pid <= 0)
                 return false;
-        /* zombies are skipped below, where each process's stat is read anyway */
-        (void) tree_pids_raw(m->spec.tree, m->spec.name, m->pid, now, &pids, &n);
-        for (size_t k = 0; k <= n; k++) {
-                /* the main process, when the tree could not list it (no cgroup of its own) */
-                pid_t p = k < n ? pids[k] : (has_main ? 0 : m->pid);
-                uint64_t b, t;
-
-                if (p <= 0)
-                        continue;
-                has_main |= p == m->pid;
-                if (!sample_process(p, &b, &t))
-                        continue;
-                bytes += b;
-                ticks += t;
-                procs++;
+        cg = tree_cpu_usec(m->spec.tree, m->spec.name, &usec) == 0;
+        if (cg && m->sampled && m->quiet && m->cpu_cgroup && usec == m->cg_usec &&
+            m->quiet_samples < QUIET_SAMPLES) {
+                m->quiet_samples++;
+                m->cpu_pct = 0.0;
+                m->sampled_at = now;
+                return true;
         }
-        cpu = (double) ticks / (double) sysconf(_SC_CLK_TCK);
-        m->cpu_pct = m->sampled && now > m->sampled_at && cpu >= m->cpu_s
-                             ? 100.0 * (cpu - m->cpu_s) / ((double) (now - m->sampled_at) / 1e6)
-                             : 0.0;
-        m->bytes = bytes;
-        m->procs = procs;
-        m->cpu_s = cpu;
+        sample_tree(m, (double) usec / 1e6, cg, now);
+        m->cg_usec = usec;
         m->sampled_at = now;
         m->sampled = true;
         return true;
@@ -195,6 +275,7 @@ void memwatch_configure(MemWatch *m, const WorkerConfig *cfg) {
 void memwatch_begin(MemWatch *m, pid_t pid) {
         m->pid = pid;
         m->sampled = false;
+        m->pss_known = false;
         m->judge = (MemJudge) {};
         m->cpu = (CpuJudge) {};
         arm(m);

@@ -461,6 +461,15 @@ int tree_pids_raw(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret
         return pids(t, name, main, now, false, ret, ret_n);
 }
 
+int tree_cpu_usec(Tree *t, const char *name, uint64_t *ret) {
+        char dir[CGROUP_PATH_MAX];
+
+        if (!t->cgroup)
+                return -ENOENT;
+        instance_dir(t->cgroup, name, dir, sizeof dir);
+        return cgroup_cpu_usec(dir, ret);
+}
+
 bool tree_cgroup_valid(const char *cgroup) {
         const char *last = cgroup ? strrchr(cgroup, '/') : NULL;
 
