@@ -15,7 +15,7 @@
             PSS; how far above is printed).
 
 Each in both tracking modes (cgroup v2 where writable, and UPKEEP_CGROUP=off), repeated R
-times; medians printed.  With --baseline OLD_BUILD, the sampling figure of that build is
+times; medians printed.  With --baseline OLD_BUILD (repeatable), the sampling figure of that build is
 measured in the same run (its runs interleaved with ours) and the ratio printed.  Everything runs in a temporary directory; only the processes started
 here are signalled.
 """
@@ -182,34 +182,34 @@ def memory_figure(build, mode, warn="100M"):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument("--build", default="build")
-    ap.add_argument("--baseline", help="an older build to measure the sampling figure against")
+    ap.add_argument("--baseline", action="append", default=[],
+                    help="an older build to measure the sampling figure against (repeatable)")
     ap.add_argument("--only", choices=("sampling", "stop", "memory"), help="one figure")
     ap.add_argument("--seconds", type=float, default=10, help="sampling window W")
     ap.add_argument("--repeat", type=int, default=3, help="R")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
-    base = os.path.abspath(a.baseline) if a.baseline else None
+    bases = [os.path.abspath(b) for b in a.baseline]
     med = statistics.median
     for mode in ("cgroup", "fallback"):
         if a.only in (None, "sampling"):
-            added = {"baseline": None, "build": None}
-            runs, base_runs = [], []
+            builds = bases + [build]
+            runs = {b: [] for b in builds}
             for _ in range(a.repeat):
-                if base:
-                    base_runs.append(sampling(base, mode, a.seconds))
-                runs.append(sampling(build, mode, a.seconds))
-            for label, rs in (("baseline", base_runs), ("build", runs)):
-                if not rs:
-                    continue
+                for b in builds:
+                    runs[b].append(sampling(b, mode, a.seconds))
+            added = {}
+            for b in builds:
+                rs = runs[b]
                 idle, sampled = med(r["idle"] for r in rs), med(r["sampled"] for r in rs)
-                added[label] = (sampled - idle) / 10
-                print(f"{mode:8} {label:8} sampling: idle {idle:.1f} ms CPU/min, 100 workers "
+                added[b] = (sampled - idle) / 10
+                print(f"{mode:8} {b}: idle {idle:.1f} ms CPU/min, 100 workers "
                       f"sampled every 1 s {sampled:.1f} ms CPU/min "
                       f"({(sampled - idle) / 6000 * 1000:.1f} us per sample); "
-                      f"every 10 s: +{(sampled - idle) / 10:.1f} ms CPU/min over idle")
-            if base and added["baseline"]:
-                print(f"{mode:8} sampling cost build / baseline: "
-                      f"{added['build'] / added['baseline']:.3f}")
+                      f"every 10 s: +{added[b]:.1f} ms CPU/min over idle")
+            for b in bases:
+                if added[b] > 0:
+                    print(f"{mode:8} sampling cost {build} / {b}: {added[build] / added[b]:.3f}")
         if a.only in (None, "stop"):
             stops = [stop_time(build, mode) for _ in range(a.repeat)]
             print(f"{mode:8} stop of a worker with 50 escaped daemons: median "

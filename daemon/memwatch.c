@@ -86,8 +86,8 @@ static void set_cpu(MemWatch *m, double cpu, bool from_cgroup, usec_t now) {
 
 /*
  * Every process of the tree: its stat (CPU, RSS), and its PSS only where the RSS bound says
- * the tree may be over memory-warn or memory-limit, or on the first sample of a run (a PSS
- * figure from the start).  The figure is then the PSS, else the RSS: the bound proved it
+ * the tree may be over memory-warn or memory-limit, or until one is read after the run's
+ * start (a PSS figure from the start).  The figure is then the PSS, else the RSS: the bound proved it
  * under both, and PSS <= RSS.
  */
 static void sample_tree(MemWatch *m, double cg_cpu, bool cg, usec_t now) {
@@ -119,7 +119,8 @@ static void sample_tree(MemWatch *m, double cg_cpu, bool cg, usec_t now) {
                                                                        page_size());
                 pids[alive++] = pids[k];
         }
-        need = !m->sampled || !m->pss_known || memjudge_need_pss(&l, bound);
+        /* a first PSS from after the start: the batch may sample a run as soon as it begins */
+        need = !m->pss_settled || memjudge_need_pss(&l, bound);
         for (size_t k = 0; need && k < alive; k++) {
                 uint64_t b;
                 ProcStat st;
@@ -138,6 +139,7 @@ static void sample_tree(MemWatch *m, double cg_cpu, bool cg, usec_t now) {
                 m->pss_bytes = pss;
                 m->pss_at = now;
                 m->pss_known = true;
+                m->pss_settled = !m->spec.starting(m->spec.userdata);
         }
         m->procs = (unsigned) alive;
         /* the bound proved the tree under warn and limit: while it does not run, it stays so */
@@ -172,7 +174,9 @@ bool memwatch_sample(MemWatch *m, usec_t now) {
         return true;
 }
 
-static bool memwatch_wanted_memory(const WorkerConfig *cfg);
+static bool memwatch_wanted_memory(const WorkerConfig *cfg) {
+        return cfg->memory_limit > 0 || cfg->memory_warn > 0;
+}
 
 static void judge(MemWatch *m, usec_t now) {
         const WorkerConfig *c = m->cfg;
@@ -217,50 +221,138 @@ static void judge(MemWatch *m, usec_t now) {
         }
 }
 
-static int on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
-        MemWatch *m = userdata;
-
-        (void) src;
-        /* the callback may end the process (restart): sample, judge, then re-arm if still on */
-        if (memwatch_sample(m, usec))
-                judge(m, usec);
-        if (m->timer && m->pid > 0) {
-                (void) sd_event_source_set_time(m->timer, usec + m->cfg->memory_interval);
-                (void) sd_event_source_set_enabled(m->timer, SD_EVENT_ONESHOT);
-        }
-        return 0;
-}
-
-static bool memwatch_wanted_memory(const WorkerConfig *cfg) {
-        return cfg->memory_limit > 0 || cfg->memory_warn > 0;
-}
-
 bool memwatch_wanted(const WorkerConfig *cfg) {
         return memwatch_wanted_memory(cfg) || cfg->cpu_warn > 0;
 }
 
-static void arm(MemWatch *m) {
-        usec_t now = loop_now(m->spec.event);
+/*
+ * The instances sampled at one memory-interval share one timer: a single wake-up per interval
+ * samples them all, instead of one wake-up (and a re-arm) each.  A batch lives while it has
+ * members; one emptied by its own callback goes when that returns.
+ */
+typedef struct Batch {
+        sd_event *event;
+        usec_t interval;
+        sd_event_source *timer;
+        MemWatch **members;
+        size_t n;
+        bool dispatching;
+} Batch;
+
+static Batch **batches;
+static size_t n_batches;
+
+static void batch_free(Batch *b) {
+        for (size_t k = 0; k < n_batches; k++)
+                if (batches[k] == b) {
+                        batches[k] = batches[--n_batches];
+                        break;
+                }
+        if (n_batches == 0) {
+                free(batches);
+                batches = NULL;
+        }
+        sd_event_source_disable_unref(b->timer);
+        free(b->members);
+        free(b);
+}
+
+static int on_batch(sd_event_source *src, uint64_t usec, void *userdata) {
+        Batch *b = userdata;
+
+        (void) src;
+        for (size_t k = 0; k < b->n; k++)
+                b->members[k]->due = true;
+        b->dispatching = true;
+        /* a callback may end any instance (a restart, its dependents): the list changes under
+         * us, so each member is sampled once by its flag, and the walk starts over on a change */
+        for (size_t k = 0; k < b->n;) {
+                MemWatch *m = b->members[k];
+
+                if (!m->due) {
+                        k++;
+                        continue;
+                }
+                m->due = false;
+                if (memwatch_sample(m, usec))
+                        judge(m, usec);
+                k = k < b->n && b->members[k] == m ? k + 1 : 0;
+        }
+        b->dispatching = false;
+        if (b->n == 0) {
+                batch_free(b);
+                return 0;
+        }
+        (void) sd_event_source_set_time(b->timer, usec + b->interval);
+        (void) sd_event_source_set_enabled(b->timer, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+static void leave(MemWatch *m) {
+        Batch *b = m->batch;
+
+        if (!b)
+                return;
+        for (size_t k = 0; k < b->n; k++)
+                if (b->members[k] == m) {
+                        b->members[k] = b->members[--b->n];
+                        break;
+                }
+        m->batch = NULL;
+        m->due = false;
+        if (b->n == 0 && !b->dispatching)
+                batch_free(b);
+}
+
+static Batch *batch_get(sd_event *e, usec_t interval) {
+        Batch *b, **l;
         int r;
 
+        for (size_t k = 0; k < n_batches; k++)
+                if (batches[k]->event == e && batches[k]->interval == interval)
+                        return batches[k];
+        b = calloc(1, sizeof *b);
+        l = b ? reallocarray(batches, n_batches + 1, sizeof *l) : NULL;
+        if (!l) {
+                free(b);
+                return NULL;
+        }
+        batches = l;
+        *b = (Batch) { .event = e, .interval = interval };
+        /* a tenth of the interval of slack: the batches and other timers wake us together */
+        r = sd_event_add_time(e, &b->timer, CLOCK_MONOTONIC, loop_now(e) + interval,
+                              interval / 10, on_batch, b);
+        if (r < 0) {
+                free(b);
+                return NULL;
+        }
+        (void) sd_event_source_set_description(b->timer, "memory-sample");
+        batches[n_batches++] = b;
+        return b;
+}
+
+static void arm(MemWatch *m) {
+        MemWatch **l;
+        Batch *b;
+
         if (m->pid <= 0 || !memwatch_wanted(m->cfg)) {
-                m->timer = sd_event_source_disable_unref(m->timer);
+                leave(m);
                 return;
         }
-        if (!m->timer) {
-                /* a tenth of the interval of slack: samples of many workers wake us together */
-                r = sd_event_add_time(m->spec.event, &m->timer, CLOCK_MONOTONIC,
-                                      now + m->cfg->memory_interval, m->cfg->memory_interval / 10,
-                                      on_timer, m);
-                if (r < 0) {
-                        log_msg(LOG_ERR, m->spec.name, "cannot sample memory: %s", strerror(-r));
-                        return;
-                }
-                (void) sd_event_source_set_description(m->timer, "memory-sample");
+        if (m->batch && m->batch->interval == m->cfg->memory_interval)
+                return;
+        leave(m);
+        b = batch_get(m->spec.event, m->cfg->memory_interval);
+        l = b ? reallocarray(b->members, b->n + 1, sizeof *l) : NULL;
+        if (!l) {
+                log_msg(LOG_ERR, m->spec.name, "cannot sample memory: out of memory");
+                if (b && b->n == 0 && !b->dispatching)
+                        batch_free(b);
+                return;
         }
-        (void) sd_event_source_set_time(m->timer, now + m->cfg->memory_interval);
-        (void) sd_event_source_set_time_accuracy(m->timer, m->cfg->memory_interval / 10);
-        (void) sd_event_source_set_enabled(m->timer, SD_EVENT_ONESHOT);
+        b->members = l;
+        b->members[b->n++] = m;
+        m->batch = b;
 }
 
 void memwatch_init(MemWatch *m, const MemWatchSpec *spec, const WorkerConfig *cfg) {
@@ -275,7 +367,7 @@ void memwatch_configure(MemWatch *m, const WorkerConfig *cfg) {
 void memwatch_begin(MemWatch *m, pid_t pid) {
         m->pid = pid;
         m->sampled = false;
-        m->pss_known = false;
+        m->pss_known = m->pss_settled = false;
         m->judge = (MemJudge) {};
         m->cpu = (CpuJudge) {};
         arm(m);
@@ -284,7 +376,7 @@ void memwatch_begin(MemWatch *m, pid_t pid) {
 void memwatch_end(MemWatch *m) {
         m->pid = 0;
         m->sampled = false;
-        m->timer = sd_event_source_disable_unref(m->timer);
+        leave(m);
 }
 
 void memwatch_done(MemWatch *m) {

@@ -35,7 +35,8 @@ typedef struct MemWatchSpec {
 typedef struct MemWatch {
         MemWatchSpec spec;
         const WorkerConfig *cfg;
-        sd_event_source *timer;
+        struct Batch *batch;          /* the instances sampled at its interval, with one timer */
+        bool due;                     /* to be sampled in the batch's current wake-up */
         pid_t pid;                    /* the main process; 0: none */
         MemJudge judge;
         bool sampled;                 /* the figures below are of the current process */
@@ -44,6 +45,7 @@ typedef struct MemWatch {
         uint64_t pss_bytes;           /* the last PSS read, at pss_at (pss_known) */
         usec_t pss_at;
         bool pss_known;
+        bool pss_settled;             /* a PSS was read since the run started */
         unsigned procs;
         double cpu_s;                 /* CPU time: of the instance's cgroup (cpu_cgroup), else
                                        * of the tree's processes alive at the sample */
