@@ -23,8 +23,9 @@ int cgroup_move(const char *dir, pid_t pid);
 /* The open cgroup.procs of dir, for a child to join it before exec (write "0"). */
 int cgroup_open_procs(const char *dir);
 /* The CPU time of everything dir's cgroup ran (cpu.stat usage_usec: there without the cpu
- * controller); -errno when unreadable. */
-int cgroup_cpu_usec(const char *dir, uint64_t *ret);
+ * controller), from its cpu.stat kept open: one pread, no path walk; -errno when unreadable. */
+int cgroup_open_cpu_stat(const char *dir);
+int cgroup_read_cpu_usec(int fd, uint64_t *ret);
 /* The pids in dir's cgroup.procs (*ret NULL when none); -errno when unreadable. */
 int cgroup_pids(const char *dir, pid_t **ret, size_t *ret_n);
 /* Send sig to every process in dir; SIGKILL uses cgroup.kill where it exists. */

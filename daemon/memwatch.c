@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "log.h"
 #include "macro.h"
 #include "looptime.h"
@@ -159,7 +160,12 @@ bool memwatch_sample(MemWatch *m, usec_t now) {
 
         if (m->pid <= 0)
                 return false;
-        cg = tree_cpu_usec(m->spec.tree, m->spec.name, &usec) == 0;
+        /* opened once a run: each sample is then one pread */
+        if (m->cpu_fd < 0 && !m->cpu_fd_tried) {
+                m->cpu_fd = tree_open_cpu_stat(m->spec.tree, m->spec.name);
+                m->cpu_fd_tried = true;
+        }
+        cg = m->cpu_fd >= 0 && cgroup_read_cpu_usec(m->cpu_fd, &usec) == 0;
         if (cg && m->sampled && m->quiet && m->cpu_cgroup && usec == m->cg_usec &&
             m->quiet_samples < QUIET_SAMPLES) {
                 m->quiet_samples++;
@@ -356,7 +362,7 @@ static void arm(MemWatch *m) {
 }
 
 void memwatch_init(MemWatch *m, const MemWatchSpec *spec, const WorkerConfig *cfg) {
-        *m = (MemWatch) { .spec = *spec, .cfg = cfg };
+        *m = (MemWatch) { .spec = *spec, .cfg = cfg, .cpu_fd = -1 };
 }
 
 void memwatch_configure(MemWatch *m, const WorkerConfig *cfg) {
@@ -376,6 +382,10 @@ void memwatch_begin(MemWatch *m, pid_t pid) {
 void memwatch_end(MemWatch *m) {
         m->pid = 0;
         m->sampled = false;
+        if (m->cpu_fd >= 0)
+                (void) close(m->cpu_fd);
+        m->cpu_fd = -1;
+        m->cpu_fd_tried = false;
         leave(m);
 }
 

@@ -50,6 +50,8 @@ typedef struct MemWatch {
         double cpu_s;                 /* CPU time: of the instance's cgroup (cpu_cgroup), else
                                        * of the tree's processes alive at the sample */
         bool cpu_cgroup;
+        int cpu_fd;                   /* the instance cgroup's cpu.stat; -1: none (yet) */
+        bool cpu_fd_tried;            /* this run */
         uint64_t cg_usec;             /* the cgroup's usage_usec at the last sample */
         bool quiet;                   /* the last full sample proved the tree under both */
         unsigned quiet_samples;       /* samples since the last full one (every process read) */

@@ -51,6 +51,10 @@ struct Tree {
         bool left;               /* tree_leave() removed our cgroups */
         char *env;               /* buffer for /proc/PID/environ */
         size_t env_size;
+        pid_t *top;              /* upkeepd's children at top_at (top_valid), for tree_pids() */
+        size_t n_top;
+        usec_t top_at;
+        bool top_valid;
 };
 
 const char *tree_token(const Tree *t) {
@@ -260,7 +264,49 @@ static bool is_main(const Tree *t, pid_t pid) {
  * everything below it) or an orphan that its environment gives to an instance; everything below
  * a member is a member.  -ENOSYS without children files.
  */
-static int walk_members(Tree *t, const char *name, pid_t main, pid_t **ret, size_t *ret_n) {
+static pid_t *pids_dup(const pid_t *l, size_t n) {
+        pid_t *c = n ? calloc(n, sizeof *c) : NULL;
+
+        if (c)
+                memcpy(c, l, n * sizeof *c);
+        return c;
+}
+
+/* upkeepd's children; at `now` (> 0), the list read for an earlier call at the same `now`. */
+static int top_children(Tree *t, usec_t now, pid_t **ret, size_t *ret_n) {
+        _cleanup_free_ pid_t *top = NULL;
+        size_t n_top = 0;
+        int r;
+
+        if (now > 0 && t->top_valid && t->top_at == now) {
+                *ret = t->n_top ? pids_dup(t->top, t->n_top) : NULL;
+                *ret_n = t->n_top;
+                return t->n_top && !*ret ? -ENOMEM : 0;
+        }
+        r = children_of(t, getpid(), &top, &n_top);
+        if (r == -ENOSYS)
+                t->no_children_files = true;
+        if (r < 0)
+                return r;
+        if (now > 0) {
+                free(t->top);
+                t->top = n_top ? pids_dup(top, n_top) : NULL;
+                t->n_top = t->top ? n_top : 0;
+                t->top_at = now;
+                t->top_valid = !n_top || t->top;
+        }
+        *ret = TAKE_PTR(top);
+        *ret_n = n_top;
+        return 0;
+}
+
+/*
+ * now > 0: the samples of one wake-up (one `now`) share the read of upkeepd's children, which
+ * lists the main process and orphan of every instance: what changes between them is seen by
+ * the next wake-up.  A kill passes 0 and reads them afresh.
+ */
+static int walk_members(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret,
+                        size_t *ret_n) {
         _cleanup_free_ pid_t *top = NULL;
         pid_t *l = NULL;
         size_t n_top = 0, n = 0;
@@ -268,9 +314,7 @@ static int walk_members(Tree *t, const char *name, pid_t main, pid_t **ret, size
 
         if (t->no_children_files)
                 return -ENOSYS;
-        r = children_of(t, getpid(), &top, &n_top);
-        if (r == -ENOSYS)
-                t->no_children_files = true;
+        r = top_children(t, now, &top, &n_top);
         if (r < 0)
                 return r;
         for (size_t k = 0; k < n_top && r >= 0; k++) {
@@ -302,7 +346,7 @@ static int walk_members(Tree *t, const char *name, pid_t main, pid_t **ret, size
 /* The members of (token, name, main): walked down from upkeepd for this run, else scanned. */
 static int members(Tree *t, const char *token, const char *name, pid_t main, pid_t **ret,
                    size_t *ret_n) {
-        if (token == t->token && walk_members(t, name, main, ret, ret_n) == 0)
+        if (token == t->token && walk_members(t, name, main, 0, ret, ret_n) == 0)
                 return 0;
         if (scan_proc(t) < 0)
                 return -EIO;
@@ -400,9 +444,11 @@ void tree_forget(Tree *t, const char *name) {
 
 void tree_started(Tree *t, pid_t main) {
         (void) push(&t->mains, &t->n_mains, main);
+        t->top_valid = false;
 }
 
 void tree_ended(Tree *t, pid_t main) {
+        t->top_valid = false;
         for (size_t k = 0; k < t->n_mains; k++)
                 if (t->mains[k] == main) {
                         t->mains[k] = t->mains[--t->n_mains];
@@ -438,7 +484,7 @@ static int pids(Tree *t, const char *name, pid_t main, usec_t now, bool alive, p
                 r = cgroup_pids(dir, ret, ret_n);
                 return r == -ENOENT ? 0 : r;
         }
-        if (walk_members(t, name, main, ret, ret_n) == 0) {
+        if (walk_members(t, name, main, now, ret, ret_n) == 0) {
                 if (alive)
                         drop_zombies(t, *ret, ret_n);
                 return 0;
@@ -461,13 +507,13 @@ int tree_pids_raw(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret
         return pids(t, name, main, now, false, ret, ret_n);
 }
 
-int tree_cpu_usec(Tree *t, const char *name, uint64_t *ret) {
+int tree_open_cpu_stat(Tree *t, const char *name) {
         char dir[CGROUP_PATH_MAX];
 
         if (!t->cgroup)
                 return -ENOENT;
         instance_dir(t->cgroup, name, dir, sizeof dir);
-        return cgroup_cpu_usec(dir, ret);
+        return cgroup_open_cpu_stat(dir);
 }
 
 bool tree_cgroup_valid(const char *cgroup) {
@@ -641,6 +687,7 @@ Tree *tree_free(Tree *t) {
                         if (signal_scan(t, t->token, NULL, 0, SIGKILL) == 0)
                                 break;
         scan_free(t);
+        free(t->top);
         free(t->mains);
         free(t->env);
         free(t->cgroup);
