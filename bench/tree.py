@@ -185,13 +185,14 @@ def main():
     ap.add_argument("--baseline", action="append", default=[],
                     help="an older build to measure the sampling figure against (repeatable)")
     ap.add_argument("--only", choices=("sampling", "stop", "memory"), help="one figure")
+    ap.add_argument("--mode", choices=("cgroup", "fallback"), help="one tracking mode")
     ap.add_argument("--seconds", type=float, default=10, help="sampling window W")
     ap.add_argument("--repeat", type=int, default=3, help="R")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
     bases = [os.path.abspath(b) for b in a.baseline]
     med = statistics.median
-    for mode in ("cgroup", "fallback"):
+    for mode in [a.mode] if a.mode else ("cgroup", "fallback"):
         if a.only in (None, "sampling"):
             builds = bases + [build]
             runs = {b: [] for b in builds}

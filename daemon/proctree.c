@@ -31,6 +31,12 @@
 /* how long upkeepd's exit waits for the instances' cgroups to empty */
 #define EXIT_WAIT (2 * USEC_PER_SEC)
 
+typedef struct TopChild {
+        pid_t pid;
+        bool main;               /* an instance's main process */
+        char *tree;              /* else its UPKEEP_TREE, NULL: none */
+} TopChild;
+
 typedef struct ProcInfo {
         pid_t pid, ppid;
         char *tree;              /* its UPKEEP_TREE, NULL: none */
@@ -51,7 +57,7 @@ struct Tree {
         bool left;               /* tree_leave() removed our cgroups */
         char *env;               /* buffer for /proc/PID/environ */
         size_t env_size;
-        pid_t *top;              /* upkeepd's children at top_at (top_valid), for tree_pids() */
+        TopChild *top;           /* upkeepd's children at top_at (top_valid), for tree_pids() */
         size_t n_top;
         usec_t top_at;
         bool top_valid;
@@ -257,6 +263,59 @@ static bool is_main(const Tree *t, pid_t pid) {
         return false;
 }
 
+static void top_free(Tree *t) {
+        for (size_t k = 0; k < t->n_top; k++)
+                free(t->top[k].tree);
+        free(t->top);
+        t->top = NULL;
+        t->n_top = 0;
+        t->top_valid = false;
+}
+
+/*
+ * upkeepd's children, each a main process or an orphan with its UPKEEP_TREE, in t->top.  At
+ * `now` (> 0), the list of an earlier call at the same `now` is used again: the samples of one
+ * wake-up share one read of them (and of the orphans' environments), what changes meanwhile is
+ * seen by the next.  A kill passes 0 and reads them afresh.
+ */
+static int top_children(Tree *t, usec_t now) {
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        int r;
+
+        if (now > 0 && t->top_valid && t->top_at == now)
+                return 0;
+        top_free(t);
+        r = children_of(t, getpid(), &pids, &n);
+        if (r == -ENOSYS)
+                t->no_children_files = true;
+        if (r < 0)
+                return r;
+        t->top = n ? calloc(n, sizeof *t->top) : NULL;
+        if (n && !t->top)
+                return -ENOMEM;
+        for (size_t k = 0; k < n; k++) {
+                TopChild *c = &t->top[t->n_top++];
+
+                *c = (TopChild) { .pid = pids[k], .main = is_main(t, pids[k]) };
+                if (!c->main) {
+                        char path[64];
+                        const char *v;
+                        ssize_t len;
+                        size_t vl;
+
+                        snprintf(path, sizeof path, "/proc/%d/environ", (int) pids[k]);
+                        len = read_proc(t, path);
+                        if (len > 0 && (v = proc_env_find(t->env, (size_t) len, PROC_TREE_VAR,
+                                                          &vl)))
+                                c->tree = strndup(v, vl);
+                }
+        }
+        t->top_at = now;
+        t->top_valid = now > 0;
+        return 0;
+}
+
 /*
  * The members of instance name (NULL: of any instance) of this run, found from upkeepd down:
  * every process a worker starts is a descendant of upkeepd (its child subreaper catches the
@@ -264,73 +323,22 @@ static bool is_main(const Tree *t, pid_t pid) {
  * everything below it) or an orphan that its environment gives to an instance; everything below
  * a member is a member.  -ENOSYS without children files.
  */
-static pid_t *pids_dup(const pid_t *l, size_t n) {
-        pid_t *c = n ? calloc(n, sizeof *c) : NULL;
-
-        if (c)
-                memcpy(c, l, n * sizeof *c);
-        return c;
-}
-
-/* upkeepd's children; at `now` (> 0), the list read for an earlier call at the same `now`. */
-static int top_children(Tree *t, usec_t now, pid_t **ret, size_t *ret_n) {
-        _cleanup_free_ pid_t *top = NULL;
-        size_t n_top = 0;
-        int r;
-
-        if (now > 0 && t->top_valid && t->top_at == now) {
-                *ret = t->n_top ? pids_dup(t->top, t->n_top) : NULL;
-                *ret_n = t->n_top;
-                return t->n_top && !*ret ? -ENOMEM : 0;
-        }
-        r = children_of(t, getpid(), &top, &n_top);
-        if (r == -ENOSYS)
-                t->no_children_files = true;
-        if (r < 0)
-                return r;
-        if (now > 0) {
-                free(t->top);
-                t->top = n_top ? pids_dup(top, n_top) : NULL;
-                t->n_top = t->top ? n_top : 0;
-                t->top_at = now;
-                t->top_valid = !n_top || t->top;
-        }
-        *ret = TAKE_PTR(top);
-        *ret_n = n_top;
-        return 0;
-}
-
-/*
- * now > 0: the samples of one wake-up (one `now`) share the read of upkeepd's children, which
- * lists the main process and orphan of every instance: what changes between them is seen by
- * the next wake-up.  A kill passes 0 and reads them afresh.
- */
 static int walk_members(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret,
                         size_t *ret_n) {
-        _cleanup_free_ pid_t *top = NULL;
         pid_t *l = NULL;
-        size_t n_top = 0, n = 0;
+        size_t n = 0;
         int r;
 
         if (t->no_children_files)
                 return -ENOSYS;
-        r = top_children(t, now, &top, &n_top);
+        r = top_children(t, now);
         if (r < 0)
                 return r;
-        for (size_t k = 0; k < n_top && r >= 0; k++) {
-                char path[64];
-                ssize_t len;
-                bool ours;
+        for (size_t k = 0; k < t->n_top && r >= 0; k++) {
+                const TopChild *c = &t->top[k];
 
-                if (is_main(t, top[k]))
-                        ours = top[k] == main;
-                else {
-                        snprintf(path, sizeof path, "/proc/%d/environ", (int) top[k]);
-                        len = read_proc(t, path);
-                        ours = len > 0 && proc_env_is_tree(t->env, (size_t) len, t->token, name);
-                }
-                if (ours)
-                        r = push(&l, &n, top[k]);
+                if (c->main ? c->pid == main : tree_is(c->tree, t->token, name))
+                        r = push(&l, &n, c->pid);
         }
         for (size_t k = 0; k < n && r >= 0; k++)
                 r = children_of(t, l[k], &l, &n);
@@ -687,7 +695,7 @@ Tree *tree_free(Tree *t) {
                         if (signal_scan(t, t->token, NULL, 0, SIGKILL) == 0)
                                 break;
         scan_free(t);
-        free(t->top);
+        top_free(t);
         free(t->mains);
         free(t->env);
         free(t->cgroup);
