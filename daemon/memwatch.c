@@ -367,6 +367,8 @@ void memwatch_init(MemWatch *m, const MemWatchSpec *spec, const WorkerConfig *cf
 
 void memwatch_configure(MemWatch *m, const WorkerConfig *cfg) {
         m->cfg = cfg;
+        /* the last sample proved the tree under the old warn and limit, not the new ones */
+        m->quiet = false;
         arm(m);
 }
 
