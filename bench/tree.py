@@ -9,10 +9,14 @@
             exits on SIGTERM), stop-timeout 2s: the time from `upkeepctl stop` until the 51
             processes are gone.
   memory    a worker with 3 children holding 20, 40 and 60 MiB: upkeepd's memory figure
-            against the PSS of the 4 processes summed from /proc/PID/smaps_rollup here.
+            against the PSS of the 4 processes summed from /proc/PID/smaps_rollup here, with
+            memory-warn 100M (the tree is over it: PSS is read at every sample), and with
+            memory-warn 900M (under it: the figure is the tree's RSS, an upper bound of its
+            PSS; how far above is printed).
 
 Each in both tracking modes (cgroup v2 where writable, and UPKEEP_CGROUP=off), repeated R
-times; medians printed.  Everything runs in a temporary directory; only the processes started
+times; medians printed.  With --baseline OLD_BUILD (repeatable), the sampling figure of that build is
+measured in the same run (its runs interleaved with ours) and the ratio printed.  Everything runs in a temporary directory; only the processes started
 here are signalled.
 """
 import argparse
@@ -155,22 +159,25 @@ def pss(pids):
     return total
 
 
-def memory_figure(build, mode):
+def memory_figure(build, mode, warn="100M"):
     with tempfile.TemporaryDirectory(prefix="uk-bench-tree-") as d:
         script = os.path.join(d, "holder.py")
         with open(script, "w") as f:
             f.write(HOLDER)
         u = Upkeepd(build, d, f'worker mem {{\n    command = "python3 {script}"\n'
-                              '    memory-warn = 900M\n    memory-interval = 200ms\n}\n', mode)
+                              f'    memory-warn = {warn}\n    memory-interval = 200ms\n}}\n', mode)
         try:
             def sampled():
                 i = next(instances(status(build, u.sock)))
+                # under memory-warn, once the start is over, the figure is the RSS
+                want = "rss" if warn == "900M" else "pss"
                 return i if len(i["pids"]) == 4 and i["memory"]["bytes"] and \
-                    i["memory"]["bytes"] > 120 << 20 else None
+                    i["memory"]["bytes"] > 120 << 20 and \
+                    i["memory"].get("measure", want) == want else None
             wait_for(sampled, 30, "a sample of the 4 processes")
             time.sleep(0.5)
             i = next(instances(status(build, u.sock)))
-            return i["memory"]["bytes"], pss(i["pids"])
+            return i["memory"]["bytes"], pss(i["pids"]), i["memory"].get("measure")
         finally:
             u.stop()
 
@@ -178,26 +185,49 @@ def memory_figure(build, mode):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument("--build", default="build")
+    ap.add_argument("--baseline", action="append", default=[],
+                    help="an older build to measure the sampling figure against (repeatable)")
+    ap.add_argument("--only", choices=("sampling", "stop", "memory"), help="one figure")
+    ap.add_argument("--mode", choices=("cgroup", "fallback"), help="one tracking mode")
     ap.add_argument("--seconds", type=float, default=10, help="sampling window W")
     ap.add_argument("--repeat", type=int, default=3, help="R")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
+    bases = [os.path.abspath(b) for b in a.baseline]
     med = statistics.median
-    for mode in ("cgroup", "fallback"):
-        runs = [sampling(build, mode, a.seconds) for _ in range(a.repeat)]
-        idle, sampled = med(r["idle"] for r in runs), med(r["sampled"] for r in runs)
-        print(f"{mode:8} sampling: idle {idle:.1f} ms CPU/min, 100 workers sampled every 1 s "
-              f"{sampled:.1f} ms CPU/min ({(sampled - idle) / 6000 * 1000:.1f} us per sample); "
-              f"every 10 s: +{(sampled - idle) / 10:.1f} ms CPU/min over idle")
-        stops = [stop_time(build, mode) for _ in range(a.repeat)]
-        print(f"{mode:8} stop of a worker with 50 escaped daemons: median "
-              f"{med(stops) * 1000:.1f} ms, worst {max(stops) * 1000:.1f} ms "
-              f"(stop-timeout 2000 ms)")
-        figs = [memory_figure(build, mode) for _ in range(a.repeat)]
-        diffs = [abs(u - p) / p * 100 for u, p in figs]
-        print(f"{mode:8} memory figure vs smaps_rollup summed here: median difference "
-              f"{med(diffs):.2f} % (upkeepd {med(u for u, _ in figs) / 2**20:.1f} MiB, "
-              f"script {med(p for _, p in figs) / 2**20:.1f} MiB)")
+    for mode in [a.mode] if a.mode else ("cgroup", "fallback"):
+        if a.only in (None, "sampling"):
+            builds = bases + [build]
+            runs = {b: [] for b in builds}
+            for _ in range(a.repeat):
+                for b in builds:
+                    runs[b].append(sampling(b, mode, a.seconds))
+            added = {}
+            for b in builds:
+                rs = runs[b]
+                idle, sampled = med(r["idle"] for r in rs), med(r["sampled"] for r in rs)
+                added[b] = (sampled - idle) / 10
+                print(f"{mode:8} {b}: idle {idle:.1f} ms CPU/min, 100 workers "
+                      f"sampled every 1 s {sampled:.1f} ms CPU/min "
+                      f"({(sampled - idle) / 6000 * 1000:.1f} us per sample); "
+                      f"every 10 s: +{added[b]:.1f} ms CPU/min over idle")
+            for b in bases:
+                if added[b] > 0:
+                    print(f"{mode:8} sampling cost {build} / {b}: {added[build] / added[b]:.3f}")
+        if a.only in (None, "stop"):
+            stops = [stop_time(build, mode) for _ in range(a.repeat)]
+            print(f"{mode:8} stop of a worker with 50 escaped daemons: median "
+                  f"{med(stops) * 1000:.1f} ms, worst {max(stops) * 1000:.1f} ms "
+                  f"(stop-timeout 2000 ms)")
+        if a.only in (None, "memory"):
+            for warn in ("100M", "900M"):
+                figs = [memory_figure(build, mode, warn) for _ in range(a.repeat)]
+                diffs = [(u - p) / p * 100 for u, p, _ in figs]
+                print(f"{mode:8} memory figure (memory-warn {warn}, measure "
+                      f"{'/'.join(sorted(set(str(m) for _, _, m in figs)))}) vs smaps_rollup "
+                      f"summed here: median difference {med(diffs):+.2f} % (upkeepd "
+                      f"{med(u for u, _, _ in figs) / 2**20:.1f} MiB, script "
+                      f"{med(p for _, p, _ in figs) / 2**20:.1f} MiB)")
     return 0
 
 

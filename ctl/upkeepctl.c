@@ -236,12 +236,19 @@ static void describe_info(json_t *i, char *buf, size_t len) {
                                 json_object_get(i, "memory"), "last_action")) ?: "");
 }
 
-/* MEM and CPU of a watched instance ("-" otherwise): "530M", "12%". */
+/* MEM and CPU of a watched instance ("-" otherwise): "530M", "12%"; "<=9M": the RSS, which
+ * bounds the PSS (the tree is under warn and limit, its PSS not read at that sample). */
 static void describe_memory(json_t *i, char *mem, size_t mlen, char *cpu, size_t clen) {
         json_t *m = json_object_get(i, "memory");
         json_t *b = json_object_get(m, "bytes"), *c = json_object_get(m, "cpu_percent");
 
-        if (json_is_integer(b))
+        if (json_is_integer(b) &&
+            strcmp(json_string_value(json_object_get(m, "measure")) ?: "", "rss") == 0) {
+                char v[16];
+
+                snprintf(mem, mlen, "<=%s",
+                         format_bytes(v, sizeof v, (uint64_t) json_integer_value(b)));
+        } else if (json_is_integer(b))
                 format_bytes(mem, mlen, (uint64_t) json_integer_value(b));
         else
                 snprintf(mem, mlen, "-");

@@ -104,6 +104,39 @@ int cgroup_open_dir(const char *dir) {
         return fd < 0 ? negative_errno() : fd;
 }
 
+static int parse_usage(const char *buf, uint64_t *ret) {
+        unsigned long long u;
+
+        /* "usage_usec N" is the first line */
+        if (sscanf(buf, "usage_usec %llu", &u) != 1)
+                return -EIO;
+        *ret = u;
+        return 0;
+}
+
+int cgroup_open_cpu_stat(const char *dir) {
+        char path[CGROUP_PATH_MAX];
+        int fd;
+
+        snprintf(path, sizeof path, "%s/cpu.stat", dir);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+int cgroup_read_cpu_usec(int fd, uint64_t *ret) {
+        char buf[512];
+        ssize_t n;
+
+        /* a read from offset 0 has the kernel write the file anew */
+        do
+                n = pread(fd, buf, sizeof buf - 1, 0);
+        while (n < 0 && errno == EINTR);
+        if (n <= 0)
+                return n < 0 ? negative_errno() : -EIO;
+        buf[n] = '\0';
+        return parse_usage(buf, ret);
+}
+
 int cgroup_pids(const char *dir, pid_t **ret, size_t *ret_n) {
         char path[CGROUP_PATH_MAX], line[32];
         pid_t *l = NULL;

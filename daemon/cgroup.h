@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* room for a cgroup directory and a file name in it */
@@ -22,6 +23,10 @@ int cgroup_move(const char *dir, pid_t pid);
 /* dir opened, for a child to be started in it (clone3 CLONE_INTO_CGROUP) or to join it
  * before exec (its cgroup.procs). */
 int cgroup_open_dir(const char *dir);
+/* The CPU time of everything dir's cgroup ran (cpu.stat usage_usec: there without the cpu
+ * controller), from its cpu.stat kept open: one pread, no path walk; -errno when unreadable. */
+int cgroup_open_cpu_stat(const char *dir);
+int cgroup_read_cpu_usec(int fd, uint64_t *ret);
 /* The pids in dir's cgroup.procs (*ret NULL when none); -errno when unreadable. */
 int cgroup_pids(const char *dir, pid_t **ret, size_t *ret_n);
 /* Send sig to every process in dir; SIGKILL uses cgroup.kill where it exists. */

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "log.h"
+#include "macro.h"
 #include "looptime.h"
 #include "memwatch.h"
 #include "parse.h"
@@ -35,64 +37,152 @@ static ssize_t read_text(const char *path, char *buf, size_t len) {
         return (ssize_t) n;
 }
 
-/* One process: its PSS (RSS without smaps_rollup) and CPU ticks; false when it is gone. */
-static bool sample_process(pid_t pid, uint64_t *bytes, uint64_t *ticks) {
-        char path[64], buf[4096];
-        uint64_t pss, rss;
-        ProcStat st;
+/* A tree that did not run keeps its figures for this many samples after a full one (see
+ * memwatch_sample): a minute at the default memory-interval. */
+#define QUIET_SAMPLES 5U
 
-        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
-        if (read_text(path, buf, sizeof buf) <= 0 || proc_parse_stat(buf, &st) < 0 ||
-            st.state == 'Z' || st.state == 'X')
-                return false;
-        *ticks = st.utime + st.stime;
-        snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int) pid);
-        if (read_text(path, buf, sizeof buf) > 0 && proc_parse_rollup(buf, &pss, &rss) == 0)
-                *bytes = pss;
-        else
-                *bytes = st.rss_pages * (uint64_t) sysconf(_SC_PAGESIZE);
-        return true;
+static uint64_t page_size(void) {
+        static uint64_t size;
+
+        if (!size)
+                size = (uint64_t) sysconf(_SC_PAGESIZE);
+        return size;
 }
 
-bool memwatch_sample(MemWatch *m, usec_t now) {
+static unsigned cpus(void) {
+        static unsigned n;
+
+        /* every CPU the kernel may keep a share of an RSS counter on, online or not */
+        if (!n)
+                n = (unsigned) MAX(sysconf(_SC_NPROCESSORS_CONF), 1L);
+        return n;
+}
+
+/* One process's stat: CPU ticks, RSS, threads; false when it is gone or a zombie. */
+static bool stat_process(pid_t pid, ProcStat *st) {
+        char path[64], buf[1024];
+
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        return read_text(path, buf, sizeof buf) > 0 && proc_parse_stat(buf, st) == 0 &&
+               st->state != 'Z' && st->state != 'X';
+}
+
+/* One process's PSS; false without smaps_rollup (Linux < 4.14) or when it is gone. */
+static bool pss_process(pid_t pid, uint64_t *ret) {
+        char path[64], buf[4096];
+        uint64_t rss;
+
+        snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int) pid);
+        return read_text(path, buf, sizeof buf) > 0 && proc_parse_rollup(buf, ret, &rss) == 0;
+}
+
+static void set_cpu(MemWatch *m, double cpu, bool from_cgroup, usec_t now) {
+        m->cpu_pct = m->sampled && m->cpu_cgroup == from_cgroup && now > m->sampled_at &&
+                                     cpu >= m->cpu_s
+                             ? 100.0 * (cpu - m->cpu_s) / ((double) (now - m->sampled_at) / 1e6)
+                             : 0.0;
+        m->cpu_s = cpu;
+        m->cpu_cgroup = from_cgroup;
+}
+
+/*
+ * Every process of the tree: its stat (CPU, RSS), and its PSS only where the RSS bound says
+ * the tree may be over memory-warn or memory-limit, or until one is read after the run's
+ * start (a PSS figure from the start).  The figure is then the PSS, else the RSS: the bound proved it
+ * under both, and PSS <= RSS.
+ */
+static void sample_tree(MemWatch *m, double cg_cpu, bool cg, usec_t now) {
+        const WorkerConfig *c = m->cfg;
+        MemLimits l = { .limit = c->memory_limit, .warn = c->memory_warn };
         _cleanup_free_ pid_t *pids = NULL;
-        uint64_t bytes = 0, ticks = 0;
-        bool has_main = false;
-        unsigned procs = 0;
-        size_t n = 0;
-        double cpu;
+        uint64_t rss = 0, bound = 0, ticks = 0, pss = 0;
+        bool has_main = false, need, all_pss = true;
+        size_t n = 0, alive = 0;
+        pid_t *l2;
+
+        (void) tree_pids_raw(m->spec.tree, m->spec.name, m->pid, now, &pids, &n);
+        /* the main process, when the tree could not list it (no cgroup of its own) */
+        for (size_t k = 0; k < n; k++)
+                has_main |= pids[k] == m->pid;
+        if (!has_main && (l2 = reallocarray(pids, n + 1, sizeof *pids))) {
+                pids = l2;
+                pids[n++] = m->pid;
+        }
+        for (size_t k = 0; k < n; k++) {
+                ProcStat st;
+
+                /* zombies and processes gone meanwhile are not counted */
+                if (!stat_process(pids[k], &st))
+                        continue;
+                ticks += st.utime + st.stime;
+                rss += st.rss_pages * page_size();
+                bound += st.rss_pages * page_size() + memjudge_rss_lag(st.threads, cpus(),
+                                                                       page_size());
+                pids[alive++] = pids[k];
+        }
+        /* a first PSS from after the start: the batch may sample a run as soon as it begins */
+        need = !m->pss_settled || memjudge_need_pss(&l, bound);
+        for (size_t k = 0; need && k < alive; k++) {
+                uint64_t b;
+                ProcStat st;
+
+                if (pss_process(pids[k], &b))
+                        pss += b;
+                else if (stat_process(pids[k], &st)) {
+                        pss += st.rss_pages * page_size();
+                        all_pss = false;
+                }
+        }
+        set_cpu(m, cg ? cg_cpu : (double) ticks / (double) sysconf(_SC_CLK_TCK), cg, now);
+        m->bytes = need ? pss : rss;
+        m->is_pss = need && all_pss;
+        if (m->is_pss) {
+                m->pss_bytes = pss;
+                m->pss_at = now;
+                m->pss_known = true;
+                m->pss_settled = !m->spec.starting(m->spec.userdata);
+        }
+        m->procs = (unsigned) alive;
+        /* the bound proved the tree under warn and limit: while it does not run, it stays so */
+        m->quiet = cg && !need;
+        m->quiet_samples = 0;
+}
+
+/*
+ * Where the instance has a cgroup of its own, its cpu.stat comes first: a tree that has not
+ * run since a sample that proved it under warn and limit cannot have forked or faulted a page
+ * in, so that sample stands (for QUIET_SAMPLES, for what the kernel does on its own, such as
+ * khugepaged filling a huge page), and no process of it is read.
+ */
+bool memwatch_sample(MemWatch *m, usec_t now) {
+        uint64_t usec = 0;
+        bool cg;
 
         if (m->pid <= 0)
                 return false;
-        /* zombies are skipped below, where each process's stat is read anyway */
-        (void) tree_pids_raw(m->spec.tree, m->spec.name, m->pid, now, &pids, &n);
-        for (size_t k = 0; k <= n; k++) {
-                /* the main process, when the tree could not list it (no cgroup of its own) */
-                pid_t p = k < n ? pids[k] : (has_main ? 0 : m->pid);
-                uint64_t b, t;
-
-                if (p <= 0)
-                        continue;
-                has_main |= p == m->pid;
-                if (!sample_process(p, &b, &t))
-                        continue;
-                bytes += b;
-                ticks += t;
-                procs++;
+        /* opened once a run: each sample is then one pread */
+        if (m->cpu_fd < 0 && !m->cpu_fd_tried) {
+                m->cpu_fd = tree_open_cpu_stat(m->spec.tree, m->spec.name);
+                m->cpu_fd_tried = true;
         }
-        cpu = (double) ticks / (double) sysconf(_SC_CLK_TCK);
-        m->cpu_pct = m->sampled && now > m->sampled_at && cpu >= m->cpu_s
-                             ? 100.0 * (cpu - m->cpu_s) / ((double) (now - m->sampled_at) / 1e6)
-                             : 0.0;
-        m->bytes = bytes;
-        m->procs = procs;
-        m->cpu_s = cpu;
+        cg = m->cpu_fd >= 0 && cgroup_read_cpu_usec(m->cpu_fd, &usec) == 0;
+        if (cg && m->sampled && m->quiet && m->cpu_cgroup && usec == m->cg_usec &&
+            m->quiet_samples < QUIET_SAMPLES) {
+                m->quiet_samples++;
+                m->cpu_pct = 0.0;
+                m->sampled_at = now;
+                return true;
+        }
+        sample_tree(m, (double) usec / 1e6, cg, now);
+        m->cg_usec = usec;
         m->sampled_at = now;
         m->sampled = true;
         return true;
 }
 
-static bool memwatch_wanted_memory(const WorkerConfig *cfg);
+static bool memwatch_wanted_memory(const WorkerConfig *cfg) {
+        return cfg->memory_limit > 0 || cfg->memory_warn > 0;
+}
 
 static void judge(MemWatch *m, usec_t now) {
         const WorkerConfig *c = m->cfg;
@@ -137,64 +227,155 @@ static void judge(MemWatch *m, usec_t now) {
         }
 }
 
-static int on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
-        MemWatch *m = userdata;
-
-        (void) src;
-        /* the callback may end the process (restart): sample, judge, then re-arm if still on */
-        if (memwatch_sample(m, usec))
-                judge(m, usec);
-        if (m->timer && m->pid > 0) {
-                (void) sd_event_source_set_time(m->timer, usec + m->cfg->memory_interval);
-                (void) sd_event_source_set_enabled(m->timer, SD_EVENT_ONESHOT);
-        }
-        return 0;
-}
-
-static bool memwatch_wanted_memory(const WorkerConfig *cfg) {
-        return cfg->memory_limit > 0 || cfg->memory_warn > 0;
-}
-
 bool memwatch_wanted(const WorkerConfig *cfg) {
         return memwatch_wanted_memory(cfg) || cfg->cpu_warn > 0;
 }
 
-static void arm(MemWatch *m) {
-        usec_t now = loop_now(m->spec.event);
+/*
+ * The instances sampled at one memory-interval share one timer: a single wake-up per interval
+ * samples them all, instead of one wake-up (and a re-arm) each.  A batch lives while it has
+ * members; one emptied by its own callback goes when that returns.
+ */
+typedef struct Batch {
+        sd_event *event;
+        usec_t interval;
+        sd_event_source *timer;
+        MemWatch **members;
+        size_t n;
+        bool dispatching;
+} Batch;
+
+static Batch **batches;
+static size_t n_batches;
+
+static void batch_free(Batch *b) {
+        for (size_t k = 0; k < n_batches; k++)
+                if (batches[k] == b) {
+                        batches[k] = batches[--n_batches];
+                        break;
+                }
+        if (n_batches == 0) {
+                free(batches);
+                batches = NULL;
+        }
+        sd_event_source_disable_unref(b->timer);
+        free(b->members);
+        free(b);
+}
+
+static int on_batch(sd_event_source *src, uint64_t usec, void *userdata) {
+        Batch *b = userdata;
+
+        (void) src;
+        for (size_t k = 0; k < b->n; k++)
+                b->members[k]->due = true;
+        b->dispatching = true;
+        /* a callback may end any instance (a restart, its dependents): the list changes under
+         * us, so each member is sampled once by its flag, and the walk starts over on a change */
+        for (size_t k = 0; k < b->n;) {
+                MemWatch *m = b->members[k];
+
+                if (!m->due) {
+                        k++;
+                        continue;
+                }
+                m->due = false;
+                if (memwatch_sample(m, usec))
+                        judge(m, usec);
+                k = k < b->n && b->members[k] == m ? k + 1 : 0;
+        }
+        b->dispatching = false;
+        if (b->n == 0) {
+                batch_free(b);
+                return 0;
+        }
+        (void) sd_event_source_set_time(b->timer, usec + b->interval);
+        (void) sd_event_source_set_enabled(b->timer, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+static void leave(MemWatch *m) {
+        Batch *b = m->batch;
+
+        if (!b)
+                return;
+        for (size_t k = 0; k < b->n; k++)
+                if (b->members[k] == m) {
+                        b->members[k] = b->members[--b->n];
+                        break;
+                }
+        m->batch = NULL;
+        m->due = false;
+        if (b->n == 0 && !b->dispatching)
+                batch_free(b);
+}
+
+static Batch *batch_get(sd_event *e, usec_t interval) {
+        Batch *b, **l;
         int r;
 
+        for (size_t k = 0; k < n_batches; k++)
+                if (batches[k]->event == e && batches[k]->interval == interval)
+                        return batches[k];
+        b = calloc(1, sizeof *b);
+        l = b ? reallocarray(batches, n_batches + 1, sizeof *l) : NULL;
+        if (!l) {
+                free(b);
+                return NULL;
+        }
+        batches = l;
+        *b = (Batch) { .event = e, .interval = interval };
+        /* a tenth of the interval of slack: the batches and other timers wake us together */
+        r = sd_event_add_time(e, &b->timer, CLOCK_MONOTONIC, loop_now(e) + interval,
+                              interval / 10, on_batch, b);
+        if (r < 0) {
+                free(b);
+                return NULL;
+        }
+        (void) sd_event_source_set_description(b->timer, "memory-sample");
+        batches[n_batches++] = b;
+        return b;
+}
+
+static void arm(MemWatch *m) {
+        MemWatch **l;
+        Batch *b;
+
         if (m->pid <= 0 || !memwatch_wanted(m->cfg)) {
-                m->timer = sd_event_source_disable_unref(m->timer);
+                leave(m);
                 return;
         }
-        if (!m->timer) {
-                /* a tenth of the interval of slack: samples of many workers wake us together */
-                r = sd_event_add_time(m->spec.event, &m->timer, CLOCK_MONOTONIC,
-                                      now + m->cfg->memory_interval, m->cfg->memory_interval / 10,
-                                      on_timer, m);
-                if (r < 0) {
-                        log_msg(LOG_ERR, m->spec.name, "cannot sample memory: %s", strerror(-r));
-                        return;
-                }
-                (void) sd_event_source_set_description(m->timer, "memory-sample");
+        if (m->batch && m->batch->interval == m->cfg->memory_interval)
+                return;
+        leave(m);
+        b = batch_get(m->spec.event, m->cfg->memory_interval);
+        l = b ? reallocarray(b->members, b->n + 1, sizeof *l) : NULL;
+        if (!l) {
+                log_msg(LOG_ERR, m->spec.name, "cannot sample memory: out of memory");
+                if (b && b->n == 0 && !b->dispatching)
+                        batch_free(b);
+                return;
         }
-        (void) sd_event_source_set_time(m->timer, now + m->cfg->memory_interval);
-        (void) sd_event_source_set_time_accuracy(m->timer, m->cfg->memory_interval / 10);
-        (void) sd_event_source_set_enabled(m->timer, SD_EVENT_ONESHOT);
+        b->members = l;
+        b->members[b->n++] = m;
+        m->batch = b;
 }
 
 void memwatch_init(MemWatch *m, const MemWatchSpec *spec, const WorkerConfig *cfg) {
-        *m = (MemWatch) { .spec = *spec, .cfg = cfg };
+        *m = (MemWatch) { .spec = *spec, .cfg = cfg, .cpu_fd = -1 };
 }
 
 void memwatch_configure(MemWatch *m, const WorkerConfig *cfg) {
         m->cfg = cfg;
+        /* the last sample proved the tree under the old warn and limit, not the new ones */
+        m->quiet = false;
         arm(m);
 }
 
 void memwatch_begin(MemWatch *m, pid_t pid) {
         m->pid = pid;
         m->sampled = false;
+        m->pss_known = m->pss_settled = false;
         m->judge = (MemJudge) {};
         m->cpu = (CpuJudge) {};
         arm(m);
@@ -203,7 +384,11 @@ void memwatch_begin(MemWatch *m, pid_t pid) {
 void memwatch_end(MemWatch *m) {
         m->pid = 0;
         m->sampled = false;
-        m->timer = sd_event_source_disable_unref(m->timer);
+        if (m->cpu_fd >= 0)
+                (void) close(m->cpu_fd);
+        m->cpu_fd = -1;
+        m->cpu_fd_tried = false;
+        leave(m);
 }
 
 void memwatch_done(MemWatch *m) {

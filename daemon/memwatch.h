@@ -1,7 +1,8 @@
 /*
- * One instance's memory and CPU: its whole tree (proctree.h) sampled every memory-interval,
- * PSS summed from /proc/PID/smaps_rollup (RSS from /proc/PID/stat where that file is missing),
- * CPU time from /proc/PID/stat.  lib/memjudge.c says what the samples mean; the supervisor
+ * One instance's memory and CPU: its whole tree (proctree.h) sampled every memory-interval.
+ * RSS from /proc/PID/stat bounds PSS; PSS is summed from /proc/PID/smaps_rollup only where that
+ * bound reaches memory-warn or memory-limit, and on a run's first sample (RSS where that file
+ * is missing).  CPU time from the instance's cgroup cpu.stat, else from /proc/PID/stat.  lib/memjudge.c says what the samples mean; the supervisor
  * acts (memory-action) through a callback.  Only workers with a memory-limit or memory-warn are
  * sampled, or a cpu-warn.
  */
@@ -34,13 +35,26 @@ typedef struct MemWatchSpec {
 typedef struct MemWatch {
         MemWatchSpec spec;
         const WorkerConfig *cfg;
-        sd_event_source *timer;
+        struct Batch *batch;          /* the instances sampled at its interval, with one timer */
+        bool due;                     /* to be sampled in the batch's current wake-up */
         pid_t pid;                    /* the main process; 0: none */
         MemJudge judge;
         bool sampled;                 /* the figures below are of the current process */
-        uint64_t bytes;               /* the tree's PSS at the last sample */
+        uint64_t bytes;               /* the tree's PSS at the last sample, or its RSS (is_pss) */
+        bool is_pss;                  /* bytes is PSS; else RSS, which proved it under both */
+        uint64_t pss_bytes;           /* the last PSS read, at pss_at (pss_known) */
+        usec_t pss_at;
+        bool pss_known;
+        bool pss_settled;             /* a PSS was read since the run started */
         unsigned procs;
-        double cpu_s;                 /* CPU time of the tree's processes alive at the sample */
+        double cpu_s;                 /* CPU time: of the instance's cgroup (cpu_cgroup), else
+                                       * of the tree's processes alive at the sample */
+        bool cpu_cgroup;
+        int cpu_fd;                   /* the instance cgroup's cpu.stat; -1: none (yet) */
+        bool cpu_fd_tried;            /* this run */
+        uint64_t cg_usec;             /* the cgroup's usage_usec at the last sample */
+        bool quiet;                   /* the last full sample proved the tree under both */
+        unsigned quiet_samples;       /* samples since the last full one (every process read) */
         double cpu_pct;               /* of one CPU, between the last two samples */
         usec_t sampled_at;
         CpuJudge cpu;

@@ -32,6 +32,12 @@
 /* how long upkeepd's exit waits for the instances' cgroups to empty */
 #define EXIT_WAIT (2 * USEC_PER_SEC)
 
+typedef struct TopChild {
+        pid_t pid;
+        bool main;               /* an instance's main process */
+        char *tree;              /* else its UPKEEP_TREE, NULL: none */
+} TopChild;
+
 typedef struct ProcInfo {
         pid_t pid, ppid;
         char *tree;              /* its UPKEEP_TREE, NULL: none */
@@ -53,6 +59,10 @@ struct Tree {
         char *env;               /* buffer for /proc/PID/environ */
         size_t env_size;
         char **killed;           /* instances whose cgroup a cgroup.kill hit (see tree_prepare) */
+        TopChild *top;           /* upkeepd's children at top_at (top_valid), for tree_pids() */
+        size_t n_top;
+        usec_t top_at;
+        bool top_valid;
 };
 
 const char *tree_token(const Tree *t) {
@@ -255,6 +265,59 @@ static bool is_main(const Tree *t, pid_t pid) {
         return false;
 }
 
+static void top_free(Tree *t) {
+        for (size_t k = 0; k < t->n_top; k++)
+                free(t->top[k].tree);
+        free(t->top);
+        t->top = NULL;
+        t->n_top = 0;
+        t->top_valid = false;
+}
+
+/*
+ * upkeepd's children, each a main process or an orphan with its UPKEEP_TREE, in t->top.  At
+ * `now` (> 0), the list of an earlier call at the same `now` is used again: the samples of one
+ * wake-up share one read of them (and of the orphans' environments), what changes meanwhile is
+ * seen by the next.  A kill passes 0 and reads them afresh.
+ */
+static int top_children(Tree *t, usec_t now) {
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        int r;
+
+        if (now > 0 && t->top_valid && t->top_at == now)
+                return 0;
+        top_free(t);
+        r = children_of(t, getpid(), &pids, &n);
+        if (r == -ENOSYS)
+                t->no_children_files = true;
+        if (r < 0)
+                return r;
+        t->top = n ? calloc(n, sizeof *t->top) : NULL;
+        if (n && !t->top)
+                return -ENOMEM;
+        for (size_t k = 0; k < n; k++) {
+                TopChild *c = &t->top[t->n_top++];
+
+                *c = (TopChild) { .pid = pids[k], .main = is_main(t, pids[k]) };
+                if (!c->main) {
+                        char path[64];
+                        const char *v;
+                        ssize_t len;
+                        size_t vl;
+
+                        snprintf(path, sizeof path, "/proc/%d/environ", (int) pids[k]);
+                        len = read_proc(t, path);
+                        if (len > 0 && (v = proc_env_find(t->env, (size_t) len, PROC_TREE_VAR,
+                                                          &vl)))
+                                c->tree = strndup(v, vl);
+                }
+        }
+        t->top_at = now;
+        t->top_valid = now > 0;
+        return 0;
+}
+
 /*
  * The members of instance name (NULL: of any instance) of this run, found from upkeepd down:
  * every process a worker starts is a descendant of upkeepd (its child subreaper catches the
@@ -262,33 +325,22 @@ static bool is_main(const Tree *t, pid_t pid) {
  * everything below it) or an orphan that its environment gives to an instance; everything below
  * a member is a member.  -ENOSYS without children files.
  */
-static int walk_members(Tree *t, const char *name, pid_t main, pid_t **ret, size_t *ret_n) {
-        _cleanup_free_ pid_t *top = NULL;
+static int walk_members(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret,
+                        size_t *ret_n) {
         pid_t *l = NULL;
-        size_t n_top = 0, n = 0;
+        size_t n = 0;
         int r;
 
         if (t->no_children_files)
                 return -ENOSYS;
-        r = children_of(t, getpid(), &top, &n_top);
-        if (r == -ENOSYS)
-                t->no_children_files = true;
+        r = top_children(t, now);
         if (r < 0)
                 return r;
-        for (size_t k = 0; k < n_top && r >= 0; k++) {
-                char path[64];
-                ssize_t len;
-                bool ours;
+        for (size_t k = 0; k < t->n_top && r >= 0; k++) {
+                const TopChild *c = &t->top[k];
 
-                if (is_main(t, top[k]))
-                        ours = top[k] == main;
-                else {
-                        snprintf(path, sizeof path, "/proc/%d/environ", (int) top[k]);
-                        len = read_proc(t, path);
-                        ours = len > 0 && proc_env_is_tree(t->env, (size_t) len, t->token, name);
-                }
-                if (ours)
-                        r = push(&l, &n, top[k]);
+                if (c->main ? c->pid == main : tree_is(c->tree, t->token, name))
+                        r = push(&l, &n, c->pid);
         }
         for (size_t k = 0; k < n && r >= 0; k++)
                 r = children_of(t, l[k], &l, &n);
@@ -304,7 +356,7 @@ static int walk_members(Tree *t, const char *name, pid_t main, pid_t **ret, size
 /* The members of (token, name, main): walked down from upkeepd for this run, else scanned. */
 static int members(Tree *t, const char *token, const char *name, pid_t main, pid_t **ret,
                    size_t *ret_n) {
-        if (token == t->token && walk_members(t, name, main, ret, ret_n) == 0)
+        if (token == t->token && walk_members(t, name, main, 0, ret, ret_n) == 0)
                 return 0;
         if (scan_proc(t) < 0)
                 return -EIO;
@@ -430,9 +482,11 @@ void tree_forget(Tree *t, const char *name) {
 
 void tree_started(Tree *t, pid_t main) {
         (void) push(&t->mains, &t->n_mains, main);
+        t->top_valid = false;
 }
 
 void tree_ended(Tree *t, pid_t main) {
+        t->top_valid = false;
         for (size_t k = 0; k < t->n_mains; k++)
                 if (t->mains[k] == main) {
                         t->mains[k] = t->mains[--t->n_mains];
@@ -468,7 +522,7 @@ static int pids(Tree *t, const char *name, pid_t main, usec_t now, bool alive, p
                 r = cgroup_pids(dir, ret, ret_n);
                 return r == -ENOENT ? 0 : r;
         }
-        if (walk_members(t, name, main, ret, ret_n) == 0) {
+        if (walk_members(t, name, main, now, ret, ret_n) == 0) {
                 if (alive)
                         drop_zombies(t, *ret, ret_n);
                 return 0;
@@ -489,6 +543,15 @@ int tree_pids(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret, si
 int tree_pids_raw(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret,
                   size_t *ret_n) {
         return pids(t, name, main, now, false, ret, ret_n);
+}
+
+int tree_open_cpu_stat(Tree *t, const char *name) {
+        char dir[CGROUP_PATH_MAX];
+
+        if (!t->cgroup)
+                return -ENOENT;
+        instance_dir(t->cgroup, name, dir, sizeof dir);
+        return cgroup_open_cpu_stat(dir);
 }
 
 bool tree_cgroup_valid(const char *cgroup) {
@@ -662,6 +725,7 @@ Tree *tree_free(Tree *t) {
                         if (signal_scan(t, t->token, NULL, 0, SIGKILL) == 0)
                                 break;
         scan_free(t);
+        top_free(t);
         free(t->mains);
         free(t->env);
         strv_free(t->killed);

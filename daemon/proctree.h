@@ -57,6 +57,9 @@ void tree_forget(Tree *t, const char *name);
  * /proc must be scanned, one scan serves every call made within 200 ms of it (`now`).
  */
 int tree_pids(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret, size_t *ret_n);
+/* The instance cgroup's cpu.stat, open, for cgroup_read_cpu_usec() (the CPU time of all it
+ * ran, in one small read); -ENOENT without a cgroup of its own. */
+int tree_open_cpu_stat(Tree *t, const char *name);
 /* The same, perhaps with zombies (a caller that reads each process's stat anyway). */
 int tree_pids_raw(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret,
                   size_t *ret_n);

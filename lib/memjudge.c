@@ -66,6 +66,17 @@ bool cpujudge_step(CpuJudge *j, double percent, double warn, usec_t span, bool s
         return true;
 }
 
+uint64_t memjudge_rss_lag(unsigned threads, unsigned cpus, uint64_t page_size) {
+        uint64_t per_thread = 64ULL * MAX(threads, 1U);
+        uint64_t c = MAX(cpus, 1U), per_cpu = 3ULL * MAX(32ULL, 2 * c) * c;
+
+        return MAX(per_thread, per_cpu) * page_size;
+}
+
+bool memjudge_need_pss(const MemLimits *l, uint64_t bound) {
+        return (l->limit > 0 && bound > l->limit) || (l->warn > 0 && bound > l->warn);
+}
+
 char *format_bytes(char *buf, size_t len, uint64_t b) {
         static const char units[] = "KMGT";
         double v = (double) b;

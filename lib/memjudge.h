@@ -57,5 +57,18 @@ typedef struct CpuJudge {
 bool cpujudge_step(CpuJudge *j, double percent, double warn, usec_t span, bool starting,
                    usec_t now);
 
+/*
+ * PSS <= RSS, so the RSS the kernel counts for a tree bounds its PSS: read from /proc/PID/stat
+ * (no page-table walk) it proves a tree under memory-warn and memory-limit without reading
+ * smaps_rollup (a walk of every page table: three times the cost).  The kernel's RSS counters
+ * lag: before Linux 6.2 each thread keeps up to 64 page events of its own, since then each CPU
+ * keeps up to max(32, 2 * cpus) pages per counter (file, anon, shmem).  The most one process's
+ * RSS may read under its true value, in bytes:
+ */
+uint64_t memjudge_rss_lag(unsigned threads, unsigned cpus, uint64_t page_size);
+/* Whether a tree whose RSS bound (lag included) is `bound` may be over warn or limit: only then
+ * is its PSS read. */
+bool memjudge_need_pss(const MemLimits *l, uint64_t bound);
+
 /* "530M", "1.5G", "812K": what a person reads in a log line. */
 char *format_bytes(char *buf, size_t len, uint64_t bytes);

@@ -14,6 +14,7 @@
 int proc_parse_stat(const char *buf, ProcStat *ret) {
         const char *p = strrchr(buf, ')');
         unsigned long long ut, st, start, rss;
+        unsigned threads;
         int pid, ppid;
         char state;
 
@@ -22,10 +23,12 @@ int proc_parse_stat(const char *buf, ProcStat *ret) {
         /* fields 3..24: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
          * utime stime cutime cstime priority nice threads itrealvalue starttime vsize rss */
         if (sscanf(p + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
-                          "%*d %*d %llu %*u %llu", &state, &ppid, &ut, &st, &start, &rss) != 6)
+                          "%u %*d %llu %*u %llu", &state, &ppid, &ut, &st, &threads, &start,
+                          &rss) != 7)
                 return -EINVAL;
         *ret = (ProcStat) { .pid = pid, .ppid = ppid, .state = state, .utime = ut, .stime = st,
-                            .start_time = start, .rss_pages = rss };
+                            .start_time = start, .rss_pages = rss,
+                            .threads = threads };
         return 0;
 }
 

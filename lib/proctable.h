@@ -20,6 +20,7 @@ typedef struct ProcStat {
         uint64_t utime, stime;    /* clock ticks */
         uint64_t start_time;      /* clock ticks since boot */
         uint64_t rss_pages;
+        unsigned threads;         /* num_threads */
 } ProcStat;
 
 /* Parse the text of /proc/PID/stat (the command name may hold spaces and parentheses). */

@@ -66,12 +66,20 @@ static json_t *pids_json(const StatusInstance *i) {
 }
 
 /* {"bytes": N, "cpu_s": x, ...}: only for a worker whose tree is sampled; else null. */
-static json_t *memory_json(const StatusInstance *i) {
+static json_t *memory_json(const StatusInstance *i, usec_t now) {
+        bool pss = i->sampled && i->pss_known;
+
         if (!i->watched)
                 return json_null();
-        return json_pack("{s:o, s:o, s:o, s:o, s:o, s:I, s:o}",
+        return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o}",
                          "bytes", i->sampled ? json_integer((json_int_t) i->memory_bytes)
                                              : json_null(),
+                         /* "pss", or "rss": an RSS under warn and limit proved PSS under too */
+                         "measure", !i->sampled        ? json_null()
+                                    : i->memory_is_pss ? json_string("pss")
+                                                       : json_string("rss"),
+                         "pss_bytes", pss ? json_integer((json_int_t) i->pss_bytes) : json_null(),
+                         "pss_age_s", pss ? json_real(seconds_since(now, i->pss_at)) : json_null(),
                          "cpu_s", i->sampled ? json_real(i->cpu_s) : json_null(),
                          "cpu_percent", i->sampled ? json_real(i->cpu_percent) : json_null(),
                          "limit_bytes", i->memory_limit
@@ -104,7 +112,7 @@ json_t *status_instance_json(const StatusInstance *i, usec_t now) {
         json_object_set_new(o, "uptime_s", i->pid > 0 ? json_real(seconds_since(now, i->started_at))
                                                      : json_null());
         json_object_set_new(o, "pids", pids_json(i));
-        json_object_set_new(o, "memory", memory_json(i));
+        json_object_set_new(o, "memory", memory_json(i, now));
         json_object_set_new(o, "last_exit", last_exit_json(i));
         json_object_set_new(o, "next_retry_s", next_retry_json(i, now));
         json_object_set_new(o, "reason", maybe_string(i->reason));

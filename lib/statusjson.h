@@ -52,7 +52,11 @@ typedef struct StatusInstance {
         size_t n_pids;
         bool watched;               /* memory and CPU are sampled (memory-limit, -warn, cpu-warn) */
         bool sampled;               /* memory and CPU below are known (memwatch.h) */
-        uint64_t memory_bytes;      /* the tree's PSS */
+        uint64_t memory_bytes;      /* the tree's PSS, or its RSS (memory_is_pss false) */
+        bool memory_is_pss;
+        bool pss_known;             /* pss_bytes was read at pss_at */
+        uint64_t pss_bytes;
+        usec_t pss_at;
         double cpu_s, cpu_percent;  /* the tree's CPU time; of one CPU since the last sample */
         uint64_t memory_limit, memory_warn; /* 0: none */
         unsigned memory_over;       /* samples over the limit in a row, so far */

@@ -126,11 +126,32 @@ static void test_format(void **state) {
         assert_string_equal(format_bytes(b, sizeof b, 2 * 1024 * M), "2G");
 }
 
+/* The RSS bound: over warn or limit (or possibly, by the counters' lag) reads PSS, else not. */
+static void test_need_pss(void **state) {
+        MemLimits both = { .limit = 512 * M, .warn = 400 * M }, limit = { .limit = 512 * M },
+                  warn = { .warn = 400 * M }, none = {};
+
+        (void) state;
+        assert_false(memjudge_need_pss(&both, 400 * M));
+        assert_true(memjudge_need_pss(&both, 400 * M + 1));
+        assert_false(memjudge_need_pss(&limit, 512 * M));
+        assert_true(memjudge_need_pss(&limit, 512 * M + 1));
+        assert_true(memjudge_need_pss(&warn, 401 * M));
+        assert_false(memjudge_need_pss(&none, 100000 * M));
+        /* the lag: per thread before Linux 6.2, per CPU since; the larger of the two */
+        assert_int_equal(memjudge_rss_lag(1, 1, 4096), 3 * 32 * 4096);
+        assert_int_equal(memjudge_rss_lag(1, 2, 4096), 3 * 32 * 2 * 4096);
+        assert_int_equal(memjudge_rss_lag(100, 2, 4096), 64 * 100 * 4096);
+        assert_int_equal(memjudge_rss_lag(1, 64, 4096), 3ULL * 128 * 64 * 4096);
+        assert_int_equal(memjudge_rss_lag(0, 0, 4096), 3 * 32 * 4096);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_action),   cmocka_unit_test(test_for_samples),
                 cmocka_unit_test(test_starting), cmocka_unit_test(test_warn),
                 cmocka_unit_test(test_format),   cmocka_unit_test(test_cpu),
+                cmocka_unit_test(test_need_pss),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,6 +30,7 @@ static void test_stat(void **state) {
         assert_int_equal(st.stime, 37);
         assert_int_equal(st.start_time, 987654);
         assert_int_equal(st.rss_pages, 2048);
+        assert_int_equal(st.threads, 1);
         assert_int_equal(proc_parse_stat("4242 (cut", &st), -EINVAL);
         assert_int_equal(proc_parse_stat("4242 (x) S 1 2", &st), -EINVAL);
         assert_int_equal(proc_parse_stat("", &st), -EINVAL);

@@ -57,7 +57,8 @@ static void test_instance_running(void **state) {
                 .has_exited = true, .exit_signal = SIGKILL, .output = output(),
                 .pids = tree, .n_pids = 3,
                 .watched = true, .sampled = true, .memory_bytes = 530 << 20, .cpu_s = 12.5, .cpu_percent = 3.0,
-                .memory_limit = 512 << 20,
+                .memory_limit = 512 << 20, .memory_is_pss = true, .pss_known = true,
+                .pss_bytes = 530 << 20, .pss_at = S(96),
                 .memory_action = "restarted: memory 530M over limit 512M for 30s",
         };
         json_t *mem;
@@ -82,6 +83,10 @@ static void test_instance_running(void **state) {
         /* bytes and seconds; what is not configured is null */
         mem = member(o, "memory");
         assert_int_equal(json_integer_value(member(mem, "bytes")), 530 << 20);
+        /* what the figure is: PSS here; the last PSS read and its age */
+        assert_string_equal(json_string_value(member(mem, "measure")), "pss");
+        assert_int_equal(json_integer_value(member(mem, "pss_bytes")), 530 << 20);
+        assert_true(json_real_value(member(mem, "pss_age_s")) == 4.0);
         assert_true(json_real_value(member(mem, "cpu_s")) == 12.5);
         assert_true(json_real_value(member(mem, "cpu_percent")) == 3.0);
         assert_int_equal(json_integer_value(member(mem, "limit_bytes")), 512 << 20);
@@ -97,6 +102,15 @@ static void test_instance_running(void **state) {
         assert_true(json_is_null(member(o, "health")));
         assert_string_equal(json_string_value(member(member(o, "output"), "file")),
                             "/var/log/upkeep/w.log");
+        json_decref(o);
+        /* under warn and limit: the RSS, said so; no PSS read yet: null */
+        i.memory_is_pss = false;
+        i.pss_known = false;
+        o = status_instance_json(&i, S(100));
+        mem = member(o, "memory");
+        assert_string_equal(json_string_value(member(mem, "measure")), "rss");
+        assert_true(json_is_null(member(mem, "pss_bytes")));
+        assert_true(json_is_null(member(mem, "pss_age_s")));
         json_decref(o);
 }
 
