@@ -15,6 +15,7 @@
 #include "collector.h"
 #include "exporter.h"
 #include "log.h"
+#include "logfile.h"
 #include "looptime.h"
 #include "supervisor.h"
 #include "webserver.h"
@@ -36,20 +37,6 @@ static char *mfree(char *p) {
         return NULL;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 static int write_textfile(Exporter *x) {
         _cleanup_free_ char *text = NULL, *tmp = NULL;
         size_t len;
@@ -61,7 +48,7 @@ static int write_textfile(Exporter *x) {
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
                 return -errno;
-        r = write_all(fd, text, len);
+        r = logfile_write_full(fd, text, len);
         if (close(fd) < 0 && r == 0)
                 r = -errno;
         if (r == 0 && rename(tmp, x->textfile) < 0)

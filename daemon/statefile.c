@@ -41,6 +41,7 @@
 
 #include "children.h"
 #include "log.h"
+#include "logfile.h"
 #include "looptime.h"
 #include "parse.h"
 #include "proctree.h"
@@ -191,19 +192,6 @@ static int open_parent(const char *path, const char **ret_base) {
         return fd;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return negative_errno();
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 static int statefile_write(const char *path, const char *data) {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int dfd = -1, fd = -1;
@@ -227,7 +215,7 @@ static int statefile_write(const char *path, const char *data) {
         else if (!S_ISREG(st.st_mode))
                 r = -EBADFD;
         else
-                r = write_all(fd, data, strlen(data));
+                r = logfile_write_full(fd, data, strlen(data));
         if (r >= 0 && close(TAKE_FD(fd)) < 0)
                 r = negative_errno();
         if (r >= 0 && renameat(dfd, tmp, dfd, base) < 0)
