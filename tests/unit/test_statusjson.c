@@ -106,6 +106,7 @@ static void test_instance_running(void **state) {
         /* under warn and limit: the RSS, said so; no PSS read yet: null */
         i.memory_is_pss = false;
         i.pss_known = false;
+        i.output = output(); /* the answer took the first one */
         o = status_instance_json(&i, S(100));
         mem = member(o, "memory");
         assert_string_equal(json_string_value(member(mem, "measure")), "rss");
