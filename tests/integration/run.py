@@ -186,6 +186,19 @@ def descendants(pid):
     return out
 
 
+# For the Python workers of the tests: send(text) over the worker's NOTIFY_SOCKET, as
+# sd_notify(3) does (an abstract address is written "@name").  Needs os and socket imported.
+NOTIFY_SEND_PY = r'''
+def send(text):
+    addr = os.environ["NOTIFY_SOCKET"]
+    if addr.startswith("@"):
+        addr = "\0" + addr[1:]
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.sendto(text.encode(), addr)
+    s.close()
+'''
+
+
 _PORTS_GIVEN = set()
 
 

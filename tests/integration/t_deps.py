@@ -200,13 +200,7 @@ def deps_wait_timeout(c):
 
 NOTIFIER = r'''
 import os, socket, sys, time
-def send(text):
-    addr = os.environ["NOTIFY_SOCKET"]
-    if addr.startswith("@"):
-        addr = "\0" + addr[1:]
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    s.sendto(text.encode(), addr)
-    s.close()
+''' + h.NOTIFY_SEND_PY + r'''
 gate = sys.argv[1]
 while not os.path.exists(gate):
     time.sleep(0.02)

@@ -17,13 +17,7 @@ import __main__ as h
 FORKER = r'''
 import os, signal, socket, sys, time
 d, order = sys.argv[1], sys.argv[2]
-def send(text):
-    addr = os.environ["NOTIFY_SOCKET"]
-    if addr.startswith("@"):
-        addr = "\0" + addr[1:]
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    s.sendto(text.encode(), addr)
-    s.close()
+''' + h.NOTIFY_SEND_PY + r'''
 def put(name, text):
     tmp = os.path.join(d, "." + name)
     with open(tmp, "w") as f:
