@@ -46,7 +46,6 @@ typedef struct ProcInfo {
 struct Tree {
         char token[48];          /* "<pid>.<start time>": names this run */
         char *cgroup;            /* our sub-tree; NULL: no cgroups */
-        char *origin;            /* where upkeepd started: left for it before removing ours */
         ProcInfo *scan;          /* the last /proc scan, for tree_pids() */
         size_t n_scan;
         usec_t scan_at;
@@ -631,9 +630,16 @@ static void sweep_dead(Tree *t, const char *own) {
         closedir(d);
 }
 
-/* Our own sub-tree, with upkeepd in its leaf; NULL and a reason when cgroups cannot be used. */
+/*
+ * Our own sub-tree, beside upkeepd; NULL and a reason when cgroups cannot be used.  upkeepd
+ * stays in the cgroup it started in: moving a process between cgroups waits for an RCU grace
+ * period (10-15 ms, the first write of a burst), which every start and exit paid.  cgroup v2's
+ * "no internal processes" rule binds only a cgroup that hands controllers down, and no
+ * controller is enabled: a limit that needs one must first move upkeepd into a leaf of the
+ * sub-tree (and back at exit), and only then enable it.
+ */
 static int setup_cgroup(Tree *t, char *reason, size_t rlen) {
-        char own[CGROUP_PATH_MAX / 2], base[CGROUP_PATH_MAX - 64], leaf[CGROUP_PATH_MAX];
+        char own[CGROUP_PATH_MAX / 2], base[CGROUP_PATH_MAX - 64];
         const char *off = getenv("UPKEEP_CGROUP");
         int r;
 
@@ -646,18 +652,13 @@ static int setup_cgroup(Tree *t, char *reason, size_t rlen) {
                 return r;
         sweep_dead(t, own);
         snprintf(base, sizeof base, "%s/upkeepd-%s", own, t->token);
-        snprintf(leaf, sizeof leaf, "%s/supervisor", base);
-        if (mkdir(base, 0755) < 0 || mkdir(leaf, 0755) < 0 || (r = cgroup_move(leaf, 0)) < 0) {
-                r = r < 0 ? r : negative_errno();
+        if (mkdir(base, 0755) < 0) {
+                r = negative_errno();
                 snprintf(reason, rlen, "cannot make a cgroup under %.200s: %s", own, strerror(-r));
-                (void) rmdir(leaf);
-                (void) rmdir(base);
                 return r;
         }
         t->cgroup = strdup(base);
-        t->origin = strdup(own);
-        if (!t->cgroup || !t->origin) {
-                (void) cgroup_move(own, 0);
+        if (!t->cgroup) {
                 (void) cgroup_remove_tree(base);
                 snprintf(reason, rlen, "out of memory");
                 return -ENOMEM;
@@ -697,12 +698,8 @@ void tree_log_mode(const Tree *t) {
 void tree_leave(Tree *t) {
         if (!t || !t->cgroup)
                 return;
-        /* out of our sub-tree first: then it holds only what workers left, and cgroup.kill on
-         * it cannot reach upkeepd itself */
-        if (cgroup_move(t->origin, 0) < 0) {
-                log_warning("cannot leave cgroup %s: %m", t->cgroup);
-                return;
-        }
+        /* upkeepd is not in the sub-tree (setup_cgroup): it holds only what workers left, and
+         * cgroup.kill on it cannot reach upkeepd itself */
         if (!wait_empty(t->cgroup, EXIT_WAIT, 10 * USEC_PER_MSEC)) {
                 /* what is left dies now rather than outlives us unsupervised */
                 cgroup_signal(t->cgroup, SIGKILL);
@@ -730,7 +727,6 @@ Tree *tree_free(Tree *t) {
         free(t->env);
         strv_free(t->killed);
         free(t->cgroup);
-        free(t->origin);
         free(t);
         return NULL;
 }

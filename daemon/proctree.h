@@ -1,9 +1,9 @@
 /*
  * Every process of an instance, not just its main one: what its stop signal and SIGKILL reach,
  * and what `status` counts.  Two ways, chosen once at start:
- *   - cgroup v2, where upkeepd can write a hierarchy: it moves itself into a leaf of a sub-tree
- *     of its own (<own cgroup>/upkeepd-<token>/supervisor), and each instance runs in a leaf
- *     (.../w-<instance>) that its process joins before exec; nothing can leave it.
+ *   - cgroup v2, where upkeepd can write a hierarchy: a sub-tree of its own beside it
+ *     (<own cgroup>/upkeepd-<token>, upkeepd stays in <own cgroup>), and each instance runs in
+ *     a leaf (.../w-<instance>) that its process joins before exec; nothing can leave it.
  *   - everywhere else, the environment and the process tree: each worker gets
  *     UPKEEP_TREE=<token>/<instance>.  Everything a worker starts is a descendant of upkeepd
  *     (child subreaper): walking down from upkeepd (/proc/PID/task/TID/children), an instance
