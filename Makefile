@@ -33,7 +33,8 @@ COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 CC      ?= cc
 # libcurl is loaded with dlopen() when probes or webhooks need it: headers only at build time
 PKGS    := libsystemd libconfuse inih jansson zlib
-# PCRE2 (with its JIT): the errors { match } regular expression of a worker's output; ready = "log:REGEX" (daemon/readylog.c)
+# PCRE2 (with its JIT): the errors { match } regular expression of a worker's output; ready = "log:REGEX" (daemon/readylog.c);
+# its headers only: it is loaded with dlopen() (config/pcre2-dl.c, see PKG_LIBS)
 PKGS    += libpcre2-8
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
@@ -75,7 +76,8 @@ pc-report = $(if $(HAVE_PKG_CONFIG),,echo "pkg-config not found: install the Deb
 	[ -z "$(strip $(1))" ]
 
 PKG_CFLAGS := $(call pc-flags,--cflags,$(call pc-present,$(PKGS) libcurl,$(MISSING_PKGS)))
-PKG_LIBS   := $(call pc-flags,--libs,$(call pc-present,$(PKGS),$(MISSING_PKGS)))
+# PCRE2: headers only, loaded with dlopen() at the first pattern (config/pcre2-dl.c)
+PKG_LIBS   := $(call pc-flags,--libs,$(call pc-present,$(filter-out libpcre2-8,$(PKGS)),$(MISSING_PKGS)))
 # the metrics listener: headers only, upkeepd loads libmicrohttpd with dlopen() (mhd-dl.c)
 MHD_CFLAGS := $(call pc-flags,--cflags,$(call pc-present,libmicrohttpd,$(MISSING_PKGS)))
 CMOCKA_LIBS := $(if $(MISSING_TEST_PKGS),,$(shell pkg-config --libs cmocka))

@@ -8,9 +8,7 @@
  * would have been accepted.  After the parse the tree is copied into a plain Config (confcopy.c)
  * and the libconfuse tree is dropped, so nothing else depends on libconfuse.
  */
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include <confuse.h>
-#include <pcre2.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -28,6 +26,7 @@
 #include "confstash.h"
 #include "confvalue.h"
 #include "listen.h"
+#include "pcre2-dl.h"
 #include "memjudge.h"
 #include "parse.h"
 
@@ -87,7 +86,7 @@ static SectionStash stash_workers, stash_sinks;
 /* A worker's readiness: started, healthy, notify, fd:N or log:REGEX (compiled here once, so a
  * bad pattern is an error of the file, with PCRE2's reason). */
 static int validate_worker_ready(cfg_t *cfg, cfg_opt_t *opt) {
-        const char *s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1), *regex;
+        const char *s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1), *regex, *why;
         PCRE2_UCHAR msg[160];
         PCRE2_SIZE at;
         pcre2_code *re;
@@ -101,6 +100,10 @@ static int validate_worker_ready(cfg_t *cfg, cfg_opt_t *opt) {
         }
         if (kind != WREADY_LOG)
                 return 0;
+        if ((why = pcre2_dl_load())) {
+                cfg_error(cfg, "%s: %s, needed for \"log:REGEX\"", opt->name, why);
+                return -1;
+        }
         re = pcre2_compile((PCRE2_SPTR) regex, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err, &at, NULL);
         if (!re) {
                 (void) pcre2_get_error_message(err, msg, sizeof msg);
@@ -274,12 +277,16 @@ static int validate_status_words(cfg_t *cfg, cfg_opt_t *opt) {
 /* errors { match }: compiled once here to say what is wrong and where; upkeepd compiles it
  * again (with the JIT) for each output. */
 static int validate_match(cfg_t *cfg, cfg_opt_t *opt) {
-        const char *s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+        const char *s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1), *why;
         PCRE2_UCHAR msg[160];
         PCRE2_SIZE offset;
         pcre2_code *re;
         int err;
 
+        if ((why = pcre2_dl_load())) {
+                cfg_error(cfg, "%s: %s, needed for a regular expression", opt->name, why);
+                return -1;
+        }
         re = pcre2_compile((PCRE2_SPTR) s, PCRE2_ZERO_TERMINATED, 0, &err, &offset, NULL);
         if (re) {
                 pcre2_code_free(re);

@@ -17,9 +17,7 @@
  * might be anchored at the worker's text, which the framing moves: every line goes through
  * errscan_line() then.
  */
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
-#include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +25,7 @@
 #include "errscan.h"
 #include "logline.h"
 #include "macro.h"
+#include "pcre2-dl.h"
 
 struct ErrScan {
         AppErrorRules rules;
@@ -89,6 +88,11 @@ int errscan_new(const ErrorsConfig *cfg, const LogConfig *log, const char *prefi
         if (e->prefix_len >= sizeof e->prefix)
                 e->prefix_len = 0;
         memcpy(e->prefix, prefix ?: "", e->prefix_len);
+        /* the configuration's check loaded PCRE2 already (config.c): this cannot fail then */
+        if (cfg->match && pcre2_dl_load()) {
+                free(e);
+                return -ELIBACC;
+        }
         if (cfg->match) {
                 e->re = pcre2_compile((PCRE2_SPTR) cfg->match, PCRE2_ZERO_TERMINATED, 0, &err,
                                       &offset, NULL);
@@ -113,10 +117,15 @@ int errscan_new(const ErrorsConfig *cfg, const LogConfig *log, const char *prefi
 ErrScan *errscan_free(ErrScan *e) {
         if (!e)
                 return NULL;
-        pcre2_match_data_free(e->pre_md);
-        pcre2_code_free(e->pre);
-        pcre2_match_data_free(e->md);
-        pcre2_code_free(e->re);
+        /* PCRE2 is loaded only when there is an expression (pcre2-dl.h) */
+        if (e->pre_md)
+                pcre2_match_data_free(e->pre_md);
+        if (e->pre)
+                pcre2_code_free(e->pre);
+        if (e->md)
+                pcre2_match_data_free(e->md);
+        if (e->re)
+                pcre2_code_free(e->re);
         free(e);
         return NULL;
 }

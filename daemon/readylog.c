@@ -6,9 +6,7 @@
  */
 #include <stdlib.h>
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
+#include "pcre2-dl.h"
 #include "readylog.h"
 
 struct ReadyLog {
@@ -21,8 +19,11 @@ ReadyLog *readylog_new(const char *pattern) {
         PCRE2_SIZE at;
         int err;
 
-        if (!l)
+        /* the configuration's check loaded PCRE2 already (config.c) */
+        if (!l || pcre2_dl_load()) {
+                free(l);
                 return NULL;
+        }
         l->re = pcre2_compile((PCRE2_SPTR) pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err, &at,
                               NULL);
         if (l->re)
@@ -35,8 +36,10 @@ ReadyLog *readylog_new(const char *pattern) {
 ReadyLog *readylog_free(ReadyLog *l) {
         if (!l)
                 return NULL;
-        pcre2_match_data_free(l->md);
-        pcre2_code_free(l->re);
+        if (l->md)
+                pcre2_match_data_free(l->md);
+        if (l->re)
+                pcre2_code_free(l->re);
         free(l);
         return NULL;
 }

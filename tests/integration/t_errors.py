@@ -274,3 +274,38 @@ worker w {{
     c.start_daemon(c.path("upkeep.conf"))
     h.wait_for(lambda: app_errors(c, "w")[0] == expect, 10, f"{expect} app-errors")
     h.hold_for(lambda: app_errors(c, "w")[0] == expect, 0.5, f"still {expect}")
+
+
+def maps_pcre2(d):
+    with open(f"/proc/{d.signal_pid}/maps") as f:
+        return "libpcre2-8" in f.read()
+
+
+@h.test
+def pcre2_loaded_with_the_first_pattern(c):
+    """PCRE2 is loaded only for a configuration with a pattern: upkeepd without one does not map
+    libpcre2-8; a reload that adds errors { match } loads it, and the expression counts in the
+    worker's next run."""
+    script = c.write("w.sh", "#!/bin/sh\n"
+                     "while :; do echo 'FATAL at the start'; sleep 0.2; done\n")
+    os.chmod(script, 0o755)
+    c.conf(f"""
+worker w {{
+    command = "{script}"
+    errors {{ json-level = true }}
+}}
+""")
+    d = c.start_daemon(c.path("upkeep.conf"))
+    c.wait_state("w", "RUNNING")
+    h.check(not maps_pcre2(d), "libpcre2-8 mapped by upkeepd without a pattern")
+    c.conf(f"""
+worker w {{
+    command = "{script}"
+    errors {{ json-level = true match = "^FATAL" }}
+}}
+""")
+    r = c.ctl("reload")
+    h.check_eq(r.returncode, 0, f"reload: {r.stdout} {r.stderr}")
+    h.check_eq(c.ctl("restart", "w").returncode, 0, "restart w")
+    h.wait_for(lambda: app_errors(c, "w")[0] >= 1, 10, "an app-error by the expression")
+    h.check(maps_pcre2(d), "libpcre2-8 mapped by upkeepd once a pattern is configured")
