@@ -286,11 +286,11 @@ static AppErrorKind scan_line(LogDest *s, uint64_t pos, size_t len) {
         size_t n = MIN(len, sizeof wrapped), first;
 
         if (ring_span(&s->ring, pos, n, iov) == 1)
-                return errscan_line(s->scan, iov[0].iov_base, n, &s->errors);
+                return errscan_line(s->scan, iov[0].iov_base, n, s->errors);
         first = iov[0].iov_len;
         memcpy(wrapped, iov[0].iov_base, first);
         memcpy(wrapped + first, iov[1].iov_base, n - first);
-        return errscan_line(s->scan, wrapped, n, &s->errors);
+        return errscan_line(s->scan, wrapped, n, s->errors);
 }
 
 /*
@@ -339,7 +339,7 @@ static void dest_scan(LogDest *s, uint64_t head, size_t pending) {
                 if (nl) {
                         /* the whole lines before the end of the buffer, in one go */
                         len = (size_t) (nl - (const char *) iov[0].iov_base) + 1;
-                        found |= errscan_span(s->scan, iov[0].iov_base, len, &s->errors);
+                        found |= errscan_span(s->scan, iov[0].iov_base, len, s->errors);
                         s->scan_pos += len;
                         continue;
                 }
@@ -350,7 +350,7 @@ static void dest_scan(LogDest *s, uint64_t head, size_t pending) {
                 found |= scan_line(s, s->scan_pos, len) != APPERR_NONE;
                 s->scan_pos += len + 1;
         }
-        if (found && !atomic_exchange(&s->errors.posted, true))
+        if (found && !atomic_exchange(&s->errors->posted, true))
                 inbox_push(&s->inbox, INBOX_ERRORS);
 }
 

@@ -56,7 +56,8 @@ struct LogDest {
         LogConfig settings;       /* the next ones (REQ_SETTINGS) */
         ErrScan *next_scan;       /* the next scanner, under lock (REQ_SETTINGS) */
         bool scan_changed;
-        ErrScanResults errors;    /* what the scanner found: the writer adds, the loop reads */
+        ErrScanResults *errors;   /* what the scanner found: the writer adds, the loop reads;
+                                   * allocated with the first scanner (most outputs have none) */
 
         /* loop */
         void (*space_cb)(void *userdata);

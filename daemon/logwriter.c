@@ -248,7 +248,10 @@ static void dest_free(LogDest *s) {
         if (s->dfd >= 0)
                 close(s->dfd);
         pthread_mutex_destroy(&s->lock);
-        pthread_mutex_destroy(&s->errors.lock);
+        if (s->errors) {
+                pthread_mutex_destroy(&s->errors->lock);
+                free(s->errors);
+        }
         errscan_free(s->scan);
         errscan_free(s->next_scan);
         ring_done(&s->ring);
@@ -310,7 +313,6 @@ int dest_new_at(const char *path, bool own_dir, int dfd, int fd, const char *lab
         s->settings = s->w = *log;
         s->next_rotation = USEC_INFINITY;
         pthread_mutex_init(&s->lock, NULL);
-        pthread_mutex_init(&s->errors.lock, NULL);
         dest_link(s);
         if ((path && dest_set_path(s, path) < 0) || r < 0 || !s->label) {
                 dest_free(s);
@@ -333,6 +335,14 @@ void dest_set_settings(LogDest *s, const LogConfig *log) {
 void dest_set_errors(LogDest *s, ErrScan *scan) {
         ErrScan *old;
 
+        /* before the writer can see the scanner (under the lock below), never freed before s */
+        if (scan && !s->errors) {
+                s->errors = calloc(1, sizeof(ErrScanResults));
+                if (!s->errors)
+                        scan = errscan_free(scan);
+                else
+                        pthread_mutex_init(&s->errors->lock, NULL);
+        }
         pthread_mutex_lock(&s->lock);
         old = s->next_scan;
         s->next_scan = scan;
@@ -355,7 +365,7 @@ void dest_set_errors_callback(LogDest *s, void (*cb)(void *userdata), void *user
 }
 
 ErrScanResults *dest_errors(LogDest *s) {
-        return &s->errors;
+        return s->errors;
 }
 
 void dest_verify(LogDest *s) {

@@ -61,7 +61,7 @@ void dest_verify(LogDest *s);
 void dest_set_settings(LogDest *s, const LogConfig *log);
 /* Application errors: the scanner (taken over; NULL: none) the writer uses from its next look
  * at the destination on; the callback runs on the loop after the writer counted some (once per
- * batch); what it counted. */
+ * batch); what it counted (NULL while no scanner was ever set). */
 void dest_set_errors(LogDest *s, ErrScan *scan);
 void dest_set_errors_callback(LogDest *s, void (*cb)(void *userdata), void *userdata);
 ErrScanResults *dest_errors(LogDest *s);

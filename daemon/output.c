@@ -56,6 +56,14 @@
 
 typedef struct Stream Stream;
 
+/* What the writer counted in an output (errors { }): allocated with its first scanner, as most
+ * outputs never have one. */
+typedef struct OutputErrors {
+        uint64_t seen[_APPERR_MAX]; /* the writer's counts already passed on */
+        char last[ERRSCAN_LAST_MAX];
+        AppErrorKind last_kind;
+} OutputErrors;
+
 struct LogOutput {
         struct LogOutput *hnext;
         char *key;               /* the file's path, or "-" + instance name for stdout */
@@ -69,9 +77,7 @@ struct LogOutput {
         usec_t drop_since, last_drop;
         sd_event_source *calm;   /* ends the episode once no line was dropped for CALM */
         TailRing tail;           /* the last bytes read, for crash context (tailring.c) */
-        uint64_t errors_seen[_APPERR_MAX]; /* the writer's counts already passed on */
-        char last_error[ERRSCAN_LAST_MAX];
-        AppErrorKind last_error_kind;
+        OutputErrors *errors;    /* NULL: never had a scanner */
         unsigned tail_lines;     /* log { tail }; 0: none kept */
         char name[80];
 };
@@ -555,6 +561,7 @@ static void output_unref(LogOutput *o) {
                            (unsigned long long) o->episode_dropped);
         o->calm = sd_event_source_disable_unref(o->calm);
         free(o->tail.buf);
+        free(o->errors);
         dest_close(o->dest);
         free(o->key);
         free(o);
@@ -588,21 +595,24 @@ static void tail_room(LogOutput *o) {
 static void on_app_errors(void *userdata) {
         LogOutput *o = userdata;
         ErrScanResults *res = dest_errors(o->dest);
+        OutputErrors *e = o->errors;
         unsigned n[_APPERR_MAX] = {};
         bool any = false;
 
+        if (!res || !e)
+                return;
         /* first: what the writer counts from now on wakes the loop again */
         atomic_store(&res->posted, false);
         for (int k = 0; k < _APPERR_MAX; k++) {
                 uint64_t c = atomic_load(&res->count[k]);
 
-                n[k] = (unsigned) MIN(c - o->errors_seen[k], (uint64_t) UINT_MAX);
-                o->errors_seen[k] = c;
+                n[k] = (unsigned) MIN(c - e->seen[k], (uint64_t) UINT_MAX);
+                e->seen[k] = c;
                 any |= n[k] > 0;
         }
         pthread_mutex_lock(&res->lock);
-        memcpy(o->last_error, res->last, sizeof o->last_error);
-        o->last_error_kind = res->last_kind;
+        memcpy(e->last, res->last, sizeof e->last);
+        e->last_kind = res->last_kind;
         pthread_mutex_unlock(&res->lock);
         if (any && app_errors_hook)
                 app_errors_hook(app_errors_userdata, o, n);
@@ -614,11 +624,11 @@ void output_set_app_errors_hook(output_app_errors_t hook, void *userdata) {
 }
 
 const char *output_last_error(const LogOutput *o, AppErrorKind *ret_kind) {
-        if (!o || !o->last_error[0])
+        if (!o || !o->errors || !o->errors->last[0])
                 return NULL;
         if (ret_kind)
-                *ret_kind = o->last_error_kind;
-        return o->last_error;
+                *ret_kind = o->errors->last_kind;
+        return o->errors->last;
 }
 
 /* A new scanner for the output's errors section (each run starts outside any traceback); a
@@ -631,6 +641,10 @@ static void output_set_errors(LogOutput *o, const OutputSpec *spec) {
         if (!dest_path(o->dest))
                 snprintf(prefix, sizeof prefix, "%s | ", o->name);
         r = errscan_new(spec->errors, spec->log, prefix, &scan);
+        if (r >= 0 && scan && !o->errors && !(o->errors = calloc(1, sizeof(OutputErrors)))) {
+                scan = errscan_free(scan);
+                r = -ENOMEM;
+        }
         if (r < 0)
                 log_msg(LOG_ERR, o->name, "cannot count application errors: %s", strerror(-r));
         dest_set_errors(o->dest, scan);
@@ -867,7 +881,7 @@ static json_t *app_errors_json(const LogOutput *o, const OutputSpec *spec) {
         j = json_object();
         for (int k = APPERR_NONE + 1; j && k < _APPERR_MAX; k++)
                 json_object_set_new(j, apperr_kind_to_string((AppErrorKind) k),
-                                    json_integer((json_int_t) (o ? o->errors_seen[k] : 0)));
+                                    json_integer((json_int_t) (o && o->errors ? o->errors->seen[k] : 0)));
         line = output_last_error(o, &kind);
         if (line)
                 last = json_pack("{s:s, s:o}", "kind", apperr_kind_to_string(kind), "line",
