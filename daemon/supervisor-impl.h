@@ -66,7 +66,8 @@ struct Instance {
         bool output_frozen;      /* this run's end was frozen already (failed probes) */
         bool stop_held;          /* to stop once its dependents are down (the gate, deps.c) */
         Readiness ready;         /* ready = notify or fd:N: what the process says of itself */
-        MemWatch mem;            /* its tree's memory and CPU, memory-action (memwatch.c) */
+        MemWatch *mem;           /* its tree's memory and CPU, memory-action (memwatch.c);
+                                  * NULL until its worker asks for sampling (instance_configure) */
         const char *why;         /* what the EV_UNHEALTHY being dispatched is about; NULL: probes */
 };
 

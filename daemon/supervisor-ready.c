@@ -136,7 +136,8 @@ static int on_adopt(void *userdata, pid_t pid, char *why, size_t len) {
         i->pid = pid;
         i->pid_start_time = 0; /* read again for the state file */
         i->adopted = true;
-        i->mem.pid = pid;      /* its samples start from the new main process */
+        if (i->mem)
+                i->mem->pid = pid; /* its samples start from the new main process */
         instance_record_changed(i);
         return 0;
 }

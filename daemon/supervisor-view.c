@@ -8,6 +8,9 @@
 #include "supervisor.h"
 #include "supervisor-impl.h"
 
+/* the view of an instance whose worker never asked for sampling: nothing sampled */
+static const MemWatch unwatched = { .cpu_fd = -1 };
+
 Worker *const *sup_workers(const Supervisor *s, size_t *ret_n) {
         *ret_n = s->n_workers;
         return s->workers;
@@ -161,7 +164,7 @@ void sup_instance_view(const Instance *i, InstanceView *ret) {
                 .last_output = i->last_output,
                 .stop_held = i->stop_held,
                 .notify_status = readiness_status(&i->ready),
-                .mem = &i->mem,
+                .mem = i->mem ?: &unwatched,
         };
 }
 

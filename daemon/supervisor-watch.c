@@ -5,6 +5,7 @@
  * instance_dispatch() and instance_count_event().
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "log.h"
 #include "looptime.h"
@@ -88,24 +89,24 @@ static void on_memory_over(void *userdata, const char *note) {
                  * after memory-for more samples.
                  */
                 log_fields(LOG_NOTICE, i->name, "memory-wait",
-                           LOG_KV(LF_I("memory_bytes", i->mem.bytes),
+                           LOG_KV(LF_I("memory_bytes", i->mem->bytes),
                                   LF_I("memory_limit_bytes", w->memory_limit)),
                            "%s: the restart waits until %s is ready (%s)", note, busy->name,
                            state_to_string(busy->state));
                 return;
         }
 
-        snprintf(i->mem.note, sizeof i->mem.note, "%s%s: %s",
+        snprintf(i->mem->note, sizeof i->mem->note, "%s%s: %s",
                  a == MEMORY_RESTART ? "restarted" : a == MEMORY_SIGNAL ? "sent " : "alert",
                  a == MEMORY_SIGNAL ? SIGNAL_LABEL(w->memory_signal) : "", note);
         log_fields(LOG_WARNING, i->name, "memory",
-                   LOG_KV(LF_I("memory_bytes", i->mem.bytes),
-                          LF_I("memory_limit_bytes", w->memory_limit)), "%s", i->mem.note);
+                   LOG_KV(LF_I("memory_bytes", i->mem->bytes),
+                          LF_I("memory_limit_bytes", w->memory_limit)), "%s", i->mem->note);
         instance_count_event(i, EVK_MEMORY);
         if (a == MEMORY_SIGNAL)
                 instance_signal(i, w->memory_signal);
         else if (a == MEMORY_RESTART && i->state == STATE_RUNNING) {
-                i->why = i->mem.note;
+                i->why = i->mem->note;
                 i->restart_cause = RESTART_MEMORY;
                 output_freeze(i->log_output, i->name, "the memory limit", &i->last_output);
                 i->output_frozen = true;
@@ -142,6 +143,17 @@ int instance_configure(Instance *i) {
                 return r;
         if (running)
                 probe_begin(&i->probe, i->started_at);
-        memwatch_configure(&i->mem, c);
+        /* allocated when the worker first asks for sampling, kept from then on (its note of the
+         * last memory-action outlives the setting): most instances never need its 400 bytes */
+        if (!i->mem && memwatch_wanted(c)) {
+                i->mem = malloc(sizeof(MemWatch));
+                if (!i->mem)
+                        return -ENOMEM;
+                memwatch_init(i->mem, instance_memwatch_spec(i, &(MemWatchSpec) {}), c);
+                if (i->pid > 0)
+                        memwatch_begin(i->mem, i->pid);
+        }
+        if (i->mem)
+                memwatch_configure(i->mem, c);
         return circuit_configure(&i->circuit, c->give_up_count);
 }

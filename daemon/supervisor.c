@@ -170,7 +170,8 @@ static bool restart_wanted(const Instance *i, FsmEvent ev) {
 static void child_gone(Instance *i) {
         probe_end(&i->probe);
         readiness_end(&i->ready);
-        memwatch_end(&i->mem);
+        if (i->mem)
+                memwatch_end(i->mem);
         if (i->pid > 0) {
                 children_forget(i->worker->sup->children, i->pid);
                 tree_ended(i->worker->sup->tree, i->pid);
@@ -291,7 +292,8 @@ static void do_spawn(Instance *i) {
         readiness_spawned(&i->ready, pid);
         log_fields(LOG_DEBUG, i->name, "spawned", LOG_KV(LF_I("pid", pid)), "spawned pid %d",
                    (int) pid);
-        memwatch_begin(&i->mem, pid);
+        if (i->mem)
+                memwatch_begin(i->mem, pid);
         if (instance_ready_by_process(i)) {
                 /* READY=1 or the line on fd N makes it RUNNING; probes only watch its health */
                 if (i->probe.url)
@@ -729,7 +731,9 @@ Worker *worker_free(Worker *w) {
                 i->timer = sd_event_source_disable_unref(i->timer);
                 child_gone(i);
                 probe_done(&i->probe);
-                memwatch_done(&i->mem);
+                if (i->mem)
+                        memwatch_done(i->mem);
+                free(i->mem);
                 tree_forget(w->sup->tree, i->name);
                 i->log_output = output_release(i->log_output);
                 free(i->last_output);
@@ -769,7 +773,6 @@ int worker_new(Supervisor *s, const WorkerConfig *cfg, Worker **ret) {
                         snprintf(i->name, sizeof i->name, "%s:%u", cfg->name, k);
                 else
                         snprintf(i->name, sizeof i->name, "%s", cfg->name);
-                memwatch_init(&i->mem, instance_memwatch_spec(i, &(MemWatchSpec) {}), cfg);
                 if (instance_configure(i) < 0) {
                         worker_free(wk);
                         return -ENOMEM;

@@ -500,3 +500,26 @@ def tree_cpu_warn(c):
                                          capture_output=True, text=True, timeout=20)
         h.check(r.returncode == 2 and f"{path}:3: cpu-warn" in r.stderr,
                 f"cpu-warn = {bad}: {r.returncode} {r.stderr!r}")
+
+
+@h.test
+def tree_memory_warn_added_by_reload(c):
+    """A worker without memory settings is not sampled (memory null in status); a reload that
+    gives it memory-warn samples its running process, the same pid, without a restart."""
+    script = c.write("leaker.py", LEAKER)
+    sub = c.path("leak")
+    os.makedirs(sub, exist_ok=True)
+
+    def conf(**mem):
+        c.conf(h.worker_block("w", f"python3 {script} {sub} 1", start_secs="200ms", **mem))
+    conf()
+    c.start_daemon(c.path("upkeep.conf"))
+    pid = c.wait_state("w", "RUNNING")["pid"]
+    h.check_eq(c.inst("w")["memory"], None, "status memory of a worker that is not sampled")
+    conf(memory_warn="1G", memory_interval="200ms")
+    r = c.ctl("reload")
+    h.check_eq(r.returncode, 0, f"reload: {r.stdout} {r.stderr}")
+    i = h.wait_for(lambda: (lambda i: i if (i["memory"] or {}).get("bytes") else None)(
+        c.inst("w")), 5, "a memory sample of w after the reload")
+    h.check_eq(i["pid"], pid, "the same process, sampled without a restart")
+    h.check_eq(i["memory"]["warn_bytes"], 1 << 30, "warn_bytes")
