@@ -680,6 +680,10 @@ int tree_new(Tree **ret) {
         snprintf(t->token, sizeof t->token, "%d.%llu", (int) getpid(),
                  (unsigned long long) st.start_time);
         (void) setup_cgroup(t, t->why, sizeof t->why);
+        /* the buffer of /proc reads (64 KiB, for environments) until the fallback needs it */
+        free(t->env);
+        t->env = NULL;
+        t->env_size = 0;
         /* tests: the whole-/proc scan of kernels without children files (UPKEEP_FAULT) */
         f = secure_getenv("UPKEEP_FAULT");
         t->no_children_files = f && strcmp(f, "proc-children") == 0;
