@@ -65,7 +65,8 @@ struct Instance {
         char *last_output;       /* crash context: its last lines when its run ended badly */
         bool output_frozen;      /* this run's end was frozen already (failed probes) */
         bool stop_held;          /* to stop once its dependents are down (the gate, deps.c) */
-        Readiness ready;         /* ready = notify or fd:N: what the process says of itself */
+        Readiness *ready;        /* ready = notify, fd:N or log: what the process says of
+                                  * itself; NULL until a run has one (instance_ready_begin) */
         MemWatch *mem;           /* its tree's memory and CPU, memory-action (memwatch.c);
                                   * NULL until its worker asks for sampling (instance_configure) */
         const char *why;         /* what the EV_UNHEALTHY being dispatched is about; NULL: probes */
@@ -129,7 +130,9 @@ MemWatchSpec *instance_memwatch_spec(Instance *i, MemWatchSpec *ret);
 /* supervisor-ready.c: the supervisor's side of the gate and of readiness told by the process */
 bool instance_hold_stop(Instance *i);
 bool instance_ready_by_process(const Instance *i);
-ReadySpec *instance_ready_spec(Instance *i, ReadySpec *ret);
+/* Before a spawn: the readiness of this run (i->ready, allocated for the first run that has
+ * one), its environment and fd N; none for ready = started or healthy. */
+int instance_ready_begin(Instance *i, char *const **ret_env, int *ret_fd);
 /* The timer fired in STARTING while ready-timeout ran: the start failed (true), or not ours. */
 bool instance_ready_timed_out(Instance *i);
 /* WAITING for longer than wait-timeout: said, and counted for the alert rules; it waits on. */

@@ -142,7 +142,7 @@ static int on_adopt(void *userdata, pid_t pid, char *why, size_t len) {
         return 0;
 }
 
-ReadySpec *instance_ready_spec(Instance *i, ReadySpec *ret) {
+static ReadySpec *instance_ready_spec(Instance *i, ReadySpec *ret) {
         *ret = (ReadySpec) {
                 .name = i->name,
                 .cfg = i->worker->cfg,
@@ -154,4 +154,28 @@ ReadySpec *instance_ready_spec(Instance *i, ReadySpec *ret) {
                 .userdata = i,
         };
         return ret;
+}
+
+/*
+ * The state is allocated for the first run told by its process (notify, fd:N, log:REGEX) and
+ * kept from then on (a reload may change the kind back and forth): most workers never have
+ * one, and its 150 bytes stay out of their instances.
+ */
+int instance_ready_begin(Instance *i, char *const **ret_env, int *ret_fd) {
+        WorkerReady kind = i->worker->cfg->ready;
+
+        *ret_env = NULL;
+        *ret_fd = -1;
+        if (!i->ready && kind != WREADY_NOTIFY && kind != WREADY_FD && kind != WREADY_LOG)
+                return 0;
+        if (!i->ready) {
+                i->ready = malloc(sizeof(Readiness));
+                if (!i->ready) {
+                        snprintf(i->reason, sizeof i->reason, "out of memory");
+                        return -ENOMEM;
+                }
+                readiness_init(i->ready);
+        }
+        return readiness_begin(i->ready, instance_ready_spec(i, &(ReadySpec) {}), ret_env,
+                               ret_fd, i->reason, sizeof i->reason);
 }

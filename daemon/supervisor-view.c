@@ -163,7 +163,7 @@ void sup_instance_view(const Instance *i, InstanceView *ret) {
                 .restarts_by = i->restarts_by,
                 .last_output = i->last_output,
                 .stop_held = i->stop_held,
-                .notify_status = readiness_status(&i->ready),
+                .notify_status = i->ready ? readiness_status(i->ready) : "",
                 .mem = i->mem ?: &unwatched,
         };
 }

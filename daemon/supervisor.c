@@ -169,7 +169,8 @@ static bool restart_wanted(const Instance *i, FsmEvent ev) {
 
 static void child_gone(Instance *i) {
         probe_end(&i->probe);
-        readiness_end(&i->ready);
+        if (i->ready)
+                readiness_end(i->ready);
         if (i->mem)
                 memwatch_end(i->mem);
         if (i->pid > 0) {
@@ -246,8 +247,7 @@ static void do_spawn(Instance *i) {
                 dispatch(i, EV_SPAWN_FAILED);
                 return;
         }
-        r = readiness_begin(&i->ready, instance_ready_spec(i, &(ReadySpec) {}), &extra_env,
-                            &ready_fd, i->reason, sizeof i->reason);
+        r = instance_ready_begin(i, &extra_env, &ready_fd);
         if (r >= 0)
                 r = launch_instance(&(LaunchSpec) {
                                     .cfg = i->worker->cfg,
@@ -259,15 +259,17 @@ static void do_spawn(Instance *i) {
                                     .event = s->event,
                                     .extra_env = extra_env,
                                     .ready_fd = ready_fd,
-                                    .line_watch = i->ready.log ? readiness_line : NULL,
-                                    .line_data = &i->ready,
+                                    .line_watch = i->ready && i->ready->log ? readiness_line
+                                                                            : NULL,
+                                    .line_data = i->ready,
                                     .tree_env = tree_env,
                                     .cgroup_fd = &cgroup_fd,
                                     .cgroup_by_write = cgroup_write > 0,
                             },
                             &pid, &errpipe, i->reason, sizeof i->reason);
         if (r < 0) {
-                readiness_end(&i->ready);
+                if (i->ready)
+                        readiness_end(i->ready);
                 i->spawn_attempted = true;
                 dispatch(i, EV_SPAWN_FAILED);
                 return;
@@ -289,7 +291,8 @@ static void do_spawn(Instance *i) {
         tree_started(s->tree, pid);
         i->started_at = loop_now(s->event);
         i->spawn_attempted = true;
-        readiness_spawned(&i->ready, pid);
+        if (i->ready)
+                readiness_spawned(i->ready, pid);
         log_fields(LOG_DEBUG, i->name, "spawned", LOG_KV(LF_I("pid", pid)), "spawned pid %d",
                    (int) pid);
         if (i->mem)
@@ -734,6 +737,7 @@ Worker *worker_free(Worker *w) {
                 if (i->mem)
                         memwatch_done(i->mem);
                 free(i->mem);
+                free(i->ready);
                 tree_forget(w->sup->tree, i->name);
                 i->log_output = output_release(i->log_output);
                 free(i->last_output);
@@ -766,7 +770,6 @@ int worker_new(Supervisor *s, const WorkerConfig *cfg, Worker **ret) {
                 i->worker = wk;
                 i->index = k;
                 i->errpipe = -1;
-                readiness_init(&i->ready);
                 i->state = STATE_STOPPED;
                 i->state_since = loop_now(s->event);
                 if (wk->n_instances > 1)
