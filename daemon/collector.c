@@ -189,8 +189,8 @@ static void collect_health(Collect *c) {
         h = metrics_family(&c->set, "upkeep_health_probe_duration_seconds", METRIC_HISTOGRAM,
                            "How long health probes took to answer, since upkeepd started.");
         for (size_t k = 0; k < c->n_rows; k++)
-                if (c->rows[k].v.probe->url)
-                        metrics_histogram(&c->set, &h, &c->rows[k].v.probe->latency,
+                if (c->rows[k].v.probe->url && c->rows[k].v.probe->latency)
+                        metrics_histogram(&c->set, &h, c->rows[k].v.probe->latency,
                                           c->rows[k].labels, 2);
 }
 

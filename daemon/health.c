@@ -106,7 +106,7 @@ static void on_answer(const HttpResult *res, void *userdata) {
         p->has_last = true;
         p->last_at = clock_real_usec();
         p->last_latency = res->elapsed;
-        metric_histogram_observe(&p->latency, (double) res->elapsed / USEC_PER_SEC);
+        metric_histogram_observe(p->latency, (double) res->elapsed / USEC_PER_SEC);
         p->last_code = res->http_code;
 
         if (res->curl_code != 0) {
@@ -177,6 +177,9 @@ int probe_init(Probe *p, const ProbeSpec *spec) {
         *p = (Probe) { .spec = *spec, .state = HEALTH_UNKNOWN };
         if (!spec->health->url)
                 return 0;
+        p->latency = calloc(1, sizeof(MetricHistogram));
+        if (!p->latency)
+                return -ENOMEM;
         expanded = expand_instance(spec->health->url, spec->index);
         if (!expanded)
                 return -ENOMEM;
@@ -196,6 +199,8 @@ void probe_done(Probe *p) {
         free(p->url);
         free(p->unix_path);
         p->url = p->unix_path = NULL;
+        free(p->latency);
+        p->latency = NULL;
 }
 
 void probe_begin(Probe *p, usec_t started_at) {

@@ -58,7 +58,8 @@ typedef struct Probe {
         long last_code;
         HealthClass last_class;
         char last_reason[160];
-        MetricHistogram latency; /* every answer's, since upkeepd started (metrics) */
+        MetricHistogram *latency; /* every answer's, since the probe was set up (metrics);
+                                   * allocated for a worker with a health URL only */
 } Probe;
 
 /* Prepare the probe of an instance whose worker has a health URL; no-op otherwise. */
