@@ -63,6 +63,8 @@ struct Tree {
         size_t n_top;
         usec_t top_at;
         bool top_valid;
+        unsigned controllers;    /* CGROUP_MEMORY, CGROUP_CPU: enabled for the instances */
+        char **limit_failed;     /* instances whose limits could not be written (said once) */
 };
 
 const char *tree_token(const Tree *t) {
@@ -654,6 +656,8 @@ static int setup_cgroup(Tree *t, char *reason, size_t rlen) {
                 (void) rmdir(base);
                 return r;
         }
+        /* upkeepd is in its leaf now: base holds no process, its children may get controllers */
+        t->controllers = cgroup_enable(own, base);
         t->cgroup = strdup(base);
         t->origin = strdup(own);
         if (!t->cgroup || !t->origin) {
@@ -687,10 +691,18 @@ int tree_new(Tree **ret) {
 }
 
 void tree_log_mode(const Tree *t) {
-        if (t->cgroup)
+        char buf[64];
+
+        if (t->cgroup) {
                 log_info("process tracking: cgroup v2, each instance in a cgroup under %s",
                          t->cgroup);
-        else
+                if (t->controllers)
+                        log_info("cgroup controllers: %s", cgroup_controllers_string(
+                                         t->controllers, buf, sizeof buf));
+                else
+                        log_info("cgroup controllers: none: memory-limit is enforced by "
+                                 "sampling only, cpu-limit not at all");
+        } else
                 log_info("process tracking: environment and process tree (%s)", t->why);
 }
 
@@ -729,8 +741,51 @@ Tree *tree_free(Tree *t) {
         free(t->mains);
         free(t->env);
         strv_free(t->killed);
+        strv_free(t->limit_failed);
         free(t->cgroup);
         free(t->origin);
         free(t);
         return NULL;
+}
+
+unsigned tree_controllers(const Tree *t) {
+        return t->cgroup ? t->controllers : 0;
+}
+
+void tree_set_limits(Tree *t, const char *name, const CgValues *v) {
+        char dir[CGROUP_PATH_MAX];
+        const char *file = NULL;
+        int r;
+
+        if (!t->cgroup || !t->controllers)
+                return;
+        instance_dir(t->cgroup, name, dir, sizeof dir);
+        r = cgroup_write_values(dir, t->controllers, v, &file);
+        if (r == -ENOENT && access(dir, F_OK) < 0)
+                return; /* not made yet: tree_prepare() makes it, then this runs again */
+        if (r < 0 && !strv_contains(t->limit_failed, name)) {
+                log_msg(LOG_WARNING, name, "cannot write %s/%s: %s", dir, file, strerror(-r));
+                (void) strv_extend(&t->limit_failed, name);
+        } else if (r == 0)
+                strv_remove(t->limit_failed, name);
+}
+
+uint64_t tree_oom_kills(Tree *t, const char *name) {
+        char dir[CGROUP_PATH_MAX];
+        uint64_t n = 0;
+
+        if (!t->cgroup || !(t->controllers & CGROUP_MEMORY))
+                return 0;
+        instance_dir(t->cgroup, name, dir, sizeof dir);
+        return cgroup_oom_kills(dir, &n) < 0 ? 0 : n;
+}
+
+unsigned tree_offered(void) {
+        const char *off = getenv("UPKEEP_CGROUP");
+        char own[CGROUP_PATH_MAX], reason[256];
+
+        if ((off && strcmp(off, "off") == 0) ||
+            cgroup_own_dir(own, sizeof own, reason, sizeof reason) < 0)
+                return 0;
+        return cgroup_offered(own);
 }

@@ -4,12 +4,16 @@
  * supervisor, beside supervisor.c, with its structures; the verdicts go back through
  * instance_dispatch() and instance_count_event().
  */
+#include <signal.h>
 #include <stdio.h>
+
+#include "cgvalues.h"
 
 #include "log.h"
 #include "looptime.h"
 #include "output.h"
 #include "parse.h"
+#include "proctree.h"
 #include "supervisor.h"
 #include "supervisor-impl.h"
 
@@ -131,6 +135,38 @@ MemWatchSpec *instance_memwatch_spec(Instance *i, MemWatchSpec *ret) {
         return ret;
 }
 
+void instance_set_limits(Instance *i, bool spawn) {
+        const WorkerConfig *c = i->worker->cfg;
+        Tree *t = i->worker->sup->tree;
+        CgValues v;
+
+        cg_values(c->memory_limit, c->memory_action == MEMORY_RESTART, c->cpu_limit, &v);
+        tree_set_limits(t, i->name, &v);
+        if (spawn)
+                i->oom_kills = tree_oom_kills(t, i->name);
+}
+
+void instance_check_oom(Instance *i) {
+        const WorkerConfig *c = i->worker->cfg;
+        char max[32];
+
+        i->exit_oom = i->exit_signal == SIGKILL &&
+                      tree_oom_kills(i->worker->sup->tree, i->name) > i->oom_kills;
+        if (!i->exit_oom)
+                return;
+        if (c->memory_limit > 0)
+                snprintf(i->mem.note, sizeof i->mem.note, "oom: killed by the kernel at "
+                         "memory.max %s", format_bytes(max, sizeof max,
+                                                       cg_memory_max(c->memory_limit)));
+        else
+                snprintf(i->mem.note, sizeof i->mem.note, "oom: killed by the kernel");
+        log_fields(LOG_WARNING, i->name, "memory",
+                   LOG_KV(LF_I_IF(c->memory_limit > 0, "memory_max_bytes",
+                                  cg_memory_max(c->memory_limit))), "%s", i->mem.note);
+        i->restart_cause = RESTART_MEMORY;
+        instance_count_event(i, EVK_MEMORY);
+}
+
 int instance_configure(Instance *i) {
         const WorkerConfig *c = i->worker->cfg;
         bool running = i->pid > 0 && state_is_active(i->state) && i->state != STATE_STOPPING;
@@ -143,5 +179,6 @@ int instance_configure(Instance *i) {
         if (running)
                 probe_begin(&i->probe, i->started_at);
         memwatch_configure(&i->mem, c);
+        instance_set_limits(i, false);
         return circuit_configure(&i->circuit, c->give_up_count);
 }
