@@ -259,36 +259,52 @@ unsigned cgroup_offered(const char *own) {
         return mask;
 }
 
-/* Each controller of mask into dir's cgroup.subtree_control, one by one (one the kernel
- * refuses must not keep the others out); those that are in it now. */
-static unsigned enable_in(const char *dir, unsigned mask) {
+/* Those of mask that dir's cgroup.subtree_control holds. */
+static unsigned subtree_has(const char *dir, unsigned mask) {
         char path[CGROUP_PATH_MAX], buf[512];
-        unsigned done = 0;
+        unsigned found = 0;
 
-        for (size_t k = 0; k < ELEMENTSOF(controllers); k++) {
-                char text[32];
-
-                if (!(mask & controllers[k].mask))
-                        continue;
-                snprintf(text, sizeof text, "+%s", controllers[k].name);
-                (void) write_file(dir, "cgroup.subtree_control", text);
-        }
         snprintf(path, sizeof path, "%s/cgroup.subtree_control", dir);
         if (read_small(path, buf, sizeof buf) < 0)
                 return 0;
         for (size_t k = 0; k < ELEMENTSOF(controllers); k++)
                 if ((mask & controllers[k].mask) && has_word(buf, controllers[k].name))
-                        done |= controllers[k].mask;
-        return done;
+                        found |= controllers[k].mask;
+        return found;
 }
 
-unsigned cgroup_enable(const char *own, const char *base) {
-        unsigned mask = cgroup_offered(own);
+/* Each controller of mask written into dir's cgroup.subtree_control with sign ('+', '-'),
+ * one by one: one the kernel refuses must not keep the others out. */
+static void subtree_write(const char *dir, unsigned mask, char sign) {
+        for (size_t k = 0; k < ELEMENTSOF(controllers); k++) {
+                char text[32];
 
+                if (!(mask & controllers[k].mask))
+                        continue;
+                snprintf(text, sizeof text, "%c%s", sign, controllers[k].name);
+                (void) write_file(dir, "cgroup.subtree_control", text);
+        }
+}
+
+unsigned cgroup_enable(const char *own, const char *base, unsigned *ret_added) {
+        unsigned mask = cgroup_offered(own), had;
+
+        *ret_added = 0;
         if (mask == 0)
                 return 0;
-        mask = enable_in(own, mask);
-        return mask ? enable_in(base, mask) : 0;
+        had = subtree_has(own, mask);
+        subtree_write(own, mask & ~had, '+');
+        mask = subtree_has(own, mask);
+        *ret_added = mask & ~had;
+        if (mask == 0)
+                return 0;
+        subtree_write(base, mask, '+');
+        return subtree_has(base, mask);
+}
+
+void cgroup_disable(const char *own, const char *base, unsigned enabled, unsigned added) {
+        subtree_write(base, enabled, '-');
+        subtree_write(own, added, '-');
 }
 
 const char *cgroup_controllers_string(unsigned mask, char *buf, size_t len) {

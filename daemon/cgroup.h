@@ -52,7 +52,13 @@ unsigned cgroup_offered(const char *own);
  * cgroup.subtree_control (base holds no process itself).  Returns those that took; failing is
  * no error (they are never required).
  */
-unsigned cgroup_enable(const char *own, const char *base);
+unsigned cgroup_enable(const char *own, const char *base, unsigned *ret_added);
+/*
+ * Undo it before upkeepd goes back into own: a cgroup (but the root) with controllers in its
+ * cgroup.subtree_control takes no process.  base's are taken out, then those of own that
+ * cgroup_enable() added (*ret_added).
+ */
+void cgroup_disable(const char *own, const char *base, unsigned enabled, unsigned added);
 /* "memory cpu", or "none", for log lines. */
 const char *cgroup_controllers_string(unsigned mask, char *buf, size_t len);
 /* Write v into dir's files of the controllers in mask; the first failure's -errno and the

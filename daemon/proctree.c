@@ -64,6 +64,7 @@ struct Tree {
         usec_t top_at;
         bool top_valid;
         unsigned controllers;    /* CGROUP_MEMORY, CGROUP_CPU: enabled for the instances */
+        unsigned own_added;      /* those enabled in origin's cgroup.subtree_control by us */
         char **limit_failed;     /* instances whose limits could not be written (said once) */
 };
 
@@ -657,7 +658,7 @@ static int setup_cgroup(Tree *t, char *reason, size_t rlen) {
                 return r;
         }
         /* upkeepd is in its leaf now: base holds no process, its children may get controllers */
-        t->controllers = cgroup_enable(own, base);
+        t->controllers = cgroup_enable(own, base, &t->own_added);
         t->cgroup = strdup(base);
         t->origin = strdup(own);
         if (!t->cgroup || !t->origin) {
@@ -710,7 +711,10 @@ void tree_leave(Tree *t) {
         if (!t || !t->cgroup)
                 return;
         /* out of our sub-tree first: then it holds only what workers left, and cgroup.kill on
-         * it cannot reach upkeepd itself */
+         * it cannot reach upkeepd itself; the controllers enabled in origin's subtree first
+         * (a cgroup that gives controllers to its children holds no process) */
+        cgroup_disable(t->origin, t->cgroup, t->controllers, t->own_added);
+        t->controllers = t->own_added = 0;
         if (cgroup_move(t->origin, 0) < 0) {
                 log_warning("cannot leave cgroup %s: %m", t->cgroup);
                 return;

@@ -103,15 +103,21 @@ mark() { echo "UKM $*"; }
 at() { mark t.$1 $(cut -d' ' -f1 /proc/uptime); }
 ctl() { /usr/bin/upkeepctl -s /run/upkeep.sock "$@"; }
 mark boot
-/usr/sbin/upkeepd -c /etc/upkeep.conf > /run/upkeepd.log 2>&1 &
+# as under systemd with Delegate=yes: upkeepd starts alone in a cgroup whose parent offers it
+# the controllers
+echo "+memory +cpu" > /sys/fs/cgroup/cgroup.subtree_control
+mkdir /sys/fs/cgroup/svc
+sh -c 'echo $$ > /sys/fs/cgroup/svc/cgroup.procs && exec /usr/sbin/upkeepd -c /etc/upkeep.conf' \
+        > /run/upkeepd.log 2>&1 &
 UPK=$!
 n=0
 until ctl status > /dev/null 2>&1; do
         n=$((n + 1)); [ $n -gt 100 ] && break; sleep 0.1
 done
 at up
-cg=$(ls -d /sys/fs/cgroup/upkeepd-*)
+cg=$(ls -d /sys/fs/cgroup/svc/upkeepd-*)
 mark subtree $(cat $cg/cgroup.subtree_control)
+mark svc.subtree $(cat /sys/fs/cgroup/svc/cgroup.subtree_control)
 # the leaker meets memory.max: wait for its end (EXITED, restart never)
 n=0
 until ctl status leak 2>/dev/null | grep -q EXITED; do
@@ -156,6 +162,9 @@ n=0
 while kill -0 $UPK 2> /dev/null; do
         n=$((n + 1)); [ $n -gt 50 ] && break; sleep 0.1
 done
+mark after.svc $(ls /sys/fs/cgroup/svc | grep upkeepd-)
+mark after.svc.subtree $(cat /sys/fs/cgroup/svc/cgroup.subtree_control)
+mark after.exited $(kill -0 $UPK 2> /dev/null && echo no || echo yes)
 mark log $(base64 -w 0 < /run/upkeepd.log)
 mark done
 poweroff -f
@@ -288,6 +297,12 @@ def cgroup_controllers_vm(c):
             re.search(r"\bcpu\b", marks.get("subtree", "")),
             f"subtree_control of upkeepd's cgroup: {marks.get('subtree')!r}")
     h.check("cgroup controllers: memory cpu" in log, f"the controllers line in the log:\n{log}")
+    h.check_eq(marks.get("svc.subtree"), "cpu memory", "what upkeepd enabled in its own cgroup")
+    # at exit it gave them back, went back into its cgroup and removed its sub-tree
+    h.check_eq(marks.get("after.exited"), "yes", "upkeepd exited after SIGTERM")
+    h.check_eq(marks.get("after.svc"), "", "upkeepd's sub-tree is removed at its exit")
+    h.check_eq(marks.get("after.svc.subtree"), "", "its cgroup's subtree_control after its exit")
+    h.check("cannot" not in log, f"no failure in upkeepd's log:\n{log}")
 
     # leak: memory.max a quarter above memory-limit (32M -> 40M... at least 16M: 48M),
     # no memory.high (memory-action = alert), the instance OOM-killed as a whole
