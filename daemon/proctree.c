@@ -793,3 +793,12 @@ unsigned tree_offered(void) {
                 return 0;
         return cgroup_offered(own);
 }
+
+void tree_warn_limits(const Tree *t, const Config *c) {
+        if (tree_controllers(t) & CGROUP_CPU)
+                return;
+        for (size_t k = 0; k < c->n_workers; k++)
+                if (c->workers[k].cpu_limit > 0)
+                        log_warning("worker '%s': " TREE_CPU_LIMIT_UNENFORCED,
+                                    c->workers[k].name);
+}

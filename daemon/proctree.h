@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include "cgvalues.h"
+#include "config.h"
 #include "macro.h"
 
 typedef struct Tree Tree;
@@ -81,6 +82,10 @@ bool tree_cgroup_valid(const char *cgroup);
 unsigned tree_controllers(const Tree *t);
 /* Those upkeepd's cgroup offers, without setting anything up (--check-config). */
 unsigned tree_offered(void);
+#define TREE_CPU_LIMIT_UNENFORCED "cpu-limit needs the cgroup v2 cpu controller: not enforced here"
+/* A warning for each worker of c with a cpu-limit, where there is no cpu controller (at start,
+ * after a reload). */
+void tree_warn_limits(const Tree *t, const Config *c);
 /* Write v into instance name's cgroup where it exists (before each spawn, after a reload);
  * a failure is logged once per instance. */
 void tree_set_limits(Tree *t, const char *name, const CgValues *v);

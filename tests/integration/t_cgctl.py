@@ -368,7 +368,7 @@ def host_offers_cpu():
 @h.test
 def cpu_limit_config(c):
     """cpu-limit: out of range is a file:line error; where upkeepd has no cpu controller,
-    --check-config and the start warn that it is not enforced, and the worker runs"""
+    --check-config, the start and a reload warn that it is not enforced, and the worker runs"""
     def check(path):
         return subprocess.run([h.UPKEEPD, "--check-config", "-c", path], capture_output=True,
                               text=True, timeout=20, stdin=subprocess.DEVNULL)
@@ -389,6 +389,9 @@ def cpu_limit_config(c):
         return
     h.check(warning in r.stderr, f"--check-config warns: {r.stderr!r}")
     h.wait_for(lambda: warning in d.output(), 5, "the warning in upkeepd's log")
+    r = c.ctl("reload")
+    h.check_eq(r.returncode, 0, f"upkeepctl reload ({r.stderr!r})")
+    h.wait_for(lambda: d.output().count(warning) == 2, 5, "the warning again after the reload")
     h.check("cgroup controllers: none" in d.output() or
             "process tracking: environment" in d.output(),
             f"the controllers line:\n{d.output()}")
