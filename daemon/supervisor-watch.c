@@ -1,6 +1,7 @@
 /*
  * What watches a running instance for the supervisor: its health probes, the memory and CPU
- * samples of its tree (memwatch.c), and their settings after a (re)configuration.  Part of the
+ * samples of its tree (memwatch.c), its cgroup's limits (cgroup controllers) and whether the
+ * kernel's OOM killer ended it, and their settings after a (re)configuration.  Part of the
  * supervisor, beside supervisor.c, with its structures; the verdicts go back through
  * instance_dispatch() and instance_count_event().
  */
@@ -8,7 +9,6 @@
 #include <stdio.h>
 
 #include "cgvalues.h"
-
 #include "log.h"
 #include "looptime.h"
 #include "output.h"
