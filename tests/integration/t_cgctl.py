@@ -9,7 +9,8 @@ prints what it sees as "UKM key value" lines on the serial console, then powers 
 Asserted: upkeepd enables memory and cpu for its instances; memory.max, memory.high,
 memory.oom.group and cpu.max hold what the configuration says; a worker leaking past memory.max
 is killed by the kernel and its exit is "oom" (status, --json, the memory event counted, the
-restart reason memory); a reload changing memory-limit rewrites memory.max; a cpu-limit of 20%
+restart reason memory); one leaking as fast with memory-action = restart is held back at
+memory.high until the sampler restarts it, never OOM-killed; a reload changing memory-limit rewrites memory.max; a cpu-limit of 20%
 throttles a busy loop (cpu.stat nr_throttled > 0).
 """
 import base64
@@ -81,6 +82,17 @@ worker oomr {{
     }}
 }}
 
+worker throttled {{
+    command = "/bin/uk-helper leak 1 256"
+    memory-limit = 32M
+    memory-interval = 500ms
+    memory-for = 2
+    memory-action = restart
+    restart {{
+        backoff = 30s
+    }}
+}}
+
 worker steady {{
     command = "/bin/uk-helper spin"
     memory-limit = {steady_limit}
@@ -140,6 +152,14 @@ sleep 1
 mark steady.nr_throttled $(grep '^nr_throttled ' $cg/w-steady/cpu.stat | cut -d' ' -f2)
 mark steady.pid $(ctl status steady --json | base64 -w 0)
 # reload with another memory-limit: memory.max follows, the process stays
+# throttled: memory.high holds its leak back until the sampler restarts it, before memory.max
+n=0
+until grep -q "throttled: restarted: memory" /run/upkeepd.log; do
+        n=$((n + 1)); [ $n -gt 200 ] && break; sleep 0.1
+done
+mark throttled.status $(grep "throttled: restarted: memory" /run/upkeepd.log)
+mark throttled.oom_kill $(grep '^oom_kill ' $cg/w-throttled/memory.events | cut -d' ' -f2)
+mark throttled.high $(grep '^high ' $cg/w-throttled/memory.events | cut -d' ' -f2)
 # the restart after an OOM kill is counted under the reason memory
 n=0
 until grep -q 'upkeep_worker_restarts_total{.*oomr.*reason="memory"} [1-9]' /run/upkeep.prom 2>/dev/null; do
@@ -331,6 +351,14 @@ def cgroup_controllers_vm(c):
     h.check(m and int(m.group(1)) >= 1, f"oomr's restarts by reason:\n{restarts}")
     h.check(re.search(r'reason="crash"\} 0\b', restarts),
             f"no restart of oomr counted as a crash:\n{restarts}")
+
+    # throttled: over memory.high (= memory-limit, memory-action restart) the kernel slowed
+    # it, and the sampler restarted it gracefully before it reached memory.max
+    h.check("restarted: memory" in marks.get("throttled.status", ""),
+            f"throttled restarted by the sampler: {marks.get('throttled.status')!r}")
+    h.check(int(marks.get("throttled.high") or 0) > 0,
+            f"memory.events high of throttled: {marks.get('throttled.high')!r}")
+    h.check_eq(marks.get("throttled.oom_kill"), "0", "OOM kills of throttled")
 
     # steady: memory-action = restart: memory.high at memory-limit; cpu-limit 20%
     h.check_eq(marks.get("steady.memory.max"), str(80 * M), "steady's memory.max")
