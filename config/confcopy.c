@@ -187,6 +187,7 @@ static int copy_worker(cfg_t *w, const char *global_log_dir, cfg_t *global_alert
                 .memory_for = (unsigned) cfg_getint(w, "memory-for"),
                 .cpu_warn = cfg_getfloat(w, "cpu-warn"),
                 .cpu_for = (usec_t) cfg_getint(w, "cpu-for"),
+                .cpu_limit = cfg_getfloat(w, "cpu-limit"),
                 .log_dir = strdup_or_null(cfg_getstr(w, "log-dir") ?: global_log_dir, &oom),
                 .log_file = strdup_or_null(cfg_getstr(w, "log-file"), &oom),
                 .oneshot = cfg_getint(w, "type") == 1,

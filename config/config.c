@@ -667,6 +667,7 @@ static cfg_opt_t worker_opts[] = {
         CFG_STR("memory-action", "restart", CFGF_NONE),
         CFG_FLOAT_CB("cpu-warn", 0, CFGF_NONE, cb_cpu),
         DURATION("cpu-for", CFG_CPU_FOR),
+        CFG_FLOAT_CB("cpu-limit", 0, CFGF_NONE, cb_cpu),
         CFG_SEC("log", logconf_worker_opts, CFGF_NODEFAULT),
         CFG_SEC("restart", restart_opts, CFGF_NONE),
         CFG_SEC("health", health_opts, CFGF_NODEFAULT),

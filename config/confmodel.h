@@ -144,6 +144,7 @@ typedef struct WorkerConfig {
         int memory_signal;      /* for MEMORY_SIGNAL */
         double cpu_warn;        /* percent of one CPU; 0: none */
         usec_t cpu_for;
+        double cpu_limit;       /* percent of one CPU, cgroup cpu.max; 0: none */
         HealthConfig health;
         AlertConfig alerts; /* a copy of the global rules unless the worker has its own */
         char *log_dir;     /* the global one unless set per worker; "-": upkeepd's stdout */

@@ -265,7 +265,7 @@ int cb_memory(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
         return 0;
 }
 
-/* cpu-warn: "90%" of one CPU, up to every CPU of the machine ("400%" with 4). */
+/* cpu-warn, cpu-limit: "90%" of one CPU, up to every CPU of the machine ("400%" with 4). */
 int cb_cpu(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result) {
         long max = 100 * sysconf(_SC_NPROCESSORS_ONLN);
         char *end;

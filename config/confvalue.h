@@ -25,5 +25,5 @@ int cb_listen_mode(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result);
 int cb_on_failure(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result);
 /* memory-limit, memory-warn: a size from 1M to the machine's memory */
 int cb_memory(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result);
-/* cpu-warn: a percentage of one CPU, up to every CPU of the machine */
+/* cpu-warn, cpu-limit: a percentage of one CPU, up to every CPU of the machine */
 int cb_cpu(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result);

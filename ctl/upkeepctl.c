@@ -163,6 +163,8 @@ static void describe_exit(json_t *last, char *buf, size_t len) {
 
         if (json_is_integer(code))
                 snprintf(buf, len, "code %lld", (long long) json_integer_value(code));
+        else if (json_is_true(json_object_get(last, "oom")))
+                snprintf(buf, len, "oom"); /* the kernel's OOM killer, not an operator's KILL */
         else if (json_is_string(sig))
                 /* as signal_label() writes it: "SIGTERM", "SIGRTMIN+3", "signal 16" */
                 snprintf(buf, len, "%s%s", isdigit((unsigned char) *json_string_value(sig))

@@ -227,3 +227,134 @@ int cgroup_remove_tree(const char *dir) {
                 r = negative_errno();
         return r;
 }
+
+static const struct {
+        unsigned mask;
+        const char *name;
+} controllers[] = {
+        { CGROUP_MEMORY, "memory" },
+        { CGROUP_CPU, "cpu" },
+};
+
+/* Is word one of the space-separated words of list? */
+static bool has_word(const char *list, const char *word) {
+        size_t len = strlen(word);
+
+        for (const char *p = list; (p = strstr(p, word)); p += len)
+                if ((p == list || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\n' || !p[len]))
+                        return true;
+        return false;
+}
+
+unsigned cgroup_offered(const char *own) {
+        char path[CGROUP_PATH_MAX], buf[512];
+        unsigned mask = 0;
+
+        snprintf(path, sizeof path, "%s/cgroup.controllers", own);
+        if (read_small(path, buf, sizeof buf) < 0)
+                return 0;
+        for (size_t k = 0; k < ELEMENTSOF(controllers); k++)
+                if (has_word(buf, controllers[k].name))
+                        mask |= controllers[k].mask;
+        return mask;
+}
+
+/* Those of mask that dir's cgroup.subtree_control holds. */
+static unsigned subtree_has(const char *dir, unsigned mask) {
+        char path[CGROUP_PATH_MAX], buf[512];
+        unsigned found = 0;
+
+        snprintf(path, sizeof path, "%s/cgroup.subtree_control", dir);
+        if (read_small(path, buf, sizeof buf) < 0)
+                return 0;
+        for (size_t k = 0; k < ELEMENTSOF(controllers); k++)
+                if ((mask & controllers[k].mask) && has_word(buf, controllers[k].name))
+                        found |= controllers[k].mask;
+        return found;
+}
+
+/* Each controller of mask written into dir's cgroup.subtree_control with sign ('+', '-'),
+ * one by one: one the kernel refuses must not keep the others out. */
+static void subtree_write(const char *dir, unsigned mask, char sign) {
+        for (size_t k = 0; k < ELEMENTSOF(controllers); k++) {
+                char text[32];
+
+                if (!(mask & controllers[k].mask))
+                        continue;
+                snprintf(text, sizeof text, "%c%s", sign, controllers[k].name);
+                (void) write_file(dir, "cgroup.subtree_control", text);
+        }
+}
+
+unsigned cgroup_enable(const char *own, const char *base, unsigned *ret_added) {
+        unsigned mask = cgroup_offered(own), had;
+
+        *ret_added = 0;
+        if (mask == 0)
+                return 0;
+        had = subtree_has(own, mask);
+        subtree_write(own, mask & ~had, '+');
+        mask = subtree_has(own, mask);
+        *ret_added = mask & ~had;
+        if (mask == 0)
+                return 0;
+        subtree_write(base, mask, '+');
+        return subtree_has(base, mask);
+}
+
+void cgroup_disable(const char *own, const char *base, unsigned enabled, unsigned added) {
+        subtree_write(base, enabled, '-');
+        subtree_write(own, added, '-');
+}
+
+const char *cgroup_controllers_string(unsigned mask, char *buf, size_t len) {
+        size_t n = 0;
+
+        buf[0] = '\0';
+        for (size_t k = 0; k < ELEMENTSOF(controllers); k++)
+                if (mask & controllers[k].mask)
+                        n += (size_t) snprintf(buf + n, n < len ? len - n : 0, "%s%s",
+                                               n ? " " : "", controllers[k].name);
+        if (n == 0)
+                snprintf(buf, len, "none");
+        return buf;
+}
+
+int cgroup_write_values(const char *dir, unsigned mask, const CgValues *v, const char **ret_file) {
+        const struct {
+                unsigned mask;
+                const char *file, *value;
+        } files[] = {
+                /* memory.high before memory.max: a lowered max then finds the high in place */
+                { CGROUP_MEMORY, "memory.high", v->memory_high },
+                { CGROUP_MEMORY, "memory.max", v->memory_max },
+                { CGROUP_MEMORY, "memory.oom.group", v->oom_group },
+                { CGROUP_CPU, "cpu.max", v->cpu_max },
+        };
+        int first = 0;
+
+        for (size_t k = 0; k < ELEMENTSOF(files); k++) {
+                int r;
+
+                if (!(mask & files[k].mask))
+                        continue;
+                r = write_file(dir, files[k].file, files[k].value);
+                if (r < 0 && first == 0) {
+                        first = r;
+                        *ret_file = files[k].file;
+                }
+        }
+        return first;
+}
+
+int cgroup_oom_kills(const char *dir, uint64_t *ret) {
+        char path[CGROUP_PATH_MAX], buf[512];
+
+        ssize_t n;
+
+        snprintf(path, sizeof path, "%s/memory.events", dir);
+        n = read_small(path, buf, sizeof buf);
+        if (n < 0)
+                return (int) n;
+        return cg_parse_oom_kills(buf, ret) < 0 ? -EIO : 0;
+}

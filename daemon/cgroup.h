@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cgvalues.h"
+
 /* room for a cgroup directory and a file name in it */
 #define CGROUP_PATH_MAX 1024
 
@@ -37,3 +39,30 @@ int cgroup_populated(const char *dir);
 int cgroup_alive(const char *dir);
 /* Remove dir and the empty cgroups below it, deepest first; -EBUSY while one is populated. */
 int cgroup_remove_tree(const char *dir);
+
+/* The controllers upkeepd uses where the kernel offers them to its cgroup. */
+enum {
+        CGROUP_MEMORY = 1 << 0,  /* memory.max, memory.high, memory.oom.group, memory.events */
+        CGROUP_CPU = 1 << 1,     /* cpu.max */
+};
+/* Of those, the ones own's cgroup.controllers lists (what its children may be given). */
+unsigned cgroup_offered(const char *own);
+/*
+ * Give base's children the controllers own offers: "+memory +cpu" in own's and in base's
+ * cgroup.subtree_control (base holds no process itself).  Returns those that took; failing is
+ * no error (they are never required).
+ */
+unsigned cgroup_enable(const char *own, const char *base, unsigned *ret_added);
+/*
+ * Undo it before upkeepd goes back into own: a cgroup (but the root) with controllers in its
+ * cgroup.subtree_control takes no process.  base's are taken out, then those of own that
+ * cgroup_enable() added (*ret_added).
+ */
+void cgroup_disable(const char *own, const char *base, unsigned enabled, unsigned added);
+/* "memory cpu", or "none", for log lines. */
+const char *cgroup_controllers_string(unsigned mask, char *buf, size_t len);
+/* Write v into dir's files of the controllers in mask; the first failure's -errno and the
+ * name of its file in *ret_file. */
+int cgroup_write_values(const char *dir, unsigned mask, const CgValues *v, const char **ret_file);
+/* dir's OOM kills so far (memory.events); -errno when unreadable. */
+int cgroup_oom_kills(const char *dir, uint64_t *ret);

@@ -270,6 +270,9 @@ static void describe_state(const InstanceView *v, usec_t now, char *buf, size_t 
                 snprintf(buf, len, "BACKOFF, retry in %s",
                          format_duration(d, sizeof d, v->next_retry_at - now));
         else if ((v->state == STATE_EXITED || v->state == STATE_FATAL) && v->has_exited &&
+                 v->exit_oom)
+                snprintf(buf, len, "%s, oom", state_to_string(v->state));
+        else if ((v->state == STATE_EXITED || v->state == STATE_FATAL) && v->has_exited &&
                  v->exit_signal)
                 snprintf(buf, len, "%s, killed by %s", state_to_string(v->state),
                          SIGNAL_LABEL(v->exit_signal));

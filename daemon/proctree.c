@@ -62,6 +62,10 @@ struct Tree {
         size_t n_top;
         usec_t top_at;
         bool top_valid;
+        char *origin;            /* where upkeepd started, when it moved into our leaf; NULL: not */
+        unsigned controllers;    /* CGROUP_MEMORY, CGROUP_CPU: enabled for the instances */
+        unsigned own_added;      /* those enabled in origin's cgroup.subtree_control by us */
+        char **limit_failed;     /* instances whose limits could not be written (said once) */
 };
 
 const char *tree_token(const Tree *t) {
@@ -631,12 +635,35 @@ static void sweep_dead(Tree *t, const char *own) {
 }
 
 /*
+ * Controllers for the instances, where own offers memory or cpu.  cgroup v2's "no internal
+ * processes" rule: own may hand controllers down only once upkeepd is out of it (the root of a
+ * cgroup namespace is not exempt), so upkeepd first moves into base/supervisor.  The move waits for an RCU grace period
+ * (10-15 ms), which is why it is made only here.  Failing is not fatal: no controllers.
+ */
+static void setup_controllers(Tree *t, const char *own, const char *base) {
+        char leaf[CGROUP_PATH_MAX];
+        int r = 0;
+
+        if (cgroup_offered(own) == 0)
+                return;
+        snprintf(leaf, sizeof leaf, "%s/supervisor", base);
+        t->origin = strdup(own);
+        if (!t->origin || mkdir(leaf, 0755) < 0 || (r = cgroup_move(leaf, 0)) < 0) {
+                log_warning("cgroup controllers: cannot move into %s: %s", leaf,
+                            strerror(r < 0 ? -r : t->origin ? errno : ENOMEM));
+                (void) rmdir(leaf);
+                free(t->origin);
+                t->origin = NULL;
+                return;
+        }
+        t->controllers = cgroup_enable(own, base, &t->own_added);
+}
+
+/*
  * Our own sub-tree, beside upkeepd; NULL and a reason when cgroups cannot be used.  upkeepd
- * stays in the cgroup it started in: moving a process between cgroups waits for an RCU grace
- * period (10-15 ms, the first write of a burst), which every start and exit paid.  cgroup v2's
- * "no internal processes" rule binds only a cgroup that hands controllers down, and no
- * controller is enabled: a limit that needs one must first move upkeepd into a leaf of the
- * sub-tree (and back at exit), and only then enable it.
+ * stays in the cgroup it started in unless controllers are to be handed down
+ * (setup_controllers): moving a process between cgroups waits for an RCU grace period
+ * (10-15 ms), which every start and exit would pay.
  */
 static int setup_cgroup(Tree *t, char *reason, size_t rlen) {
         char own[CGROUP_PATH_MAX / 2], base[CGROUP_PATH_MAX - 64];
@@ -663,6 +690,7 @@ static int setup_cgroup(Tree *t, char *reason, size_t rlen) {
                 snprintf(reason, rlen, "out of memory");
                 return -ENOMEM;
         }
+        setup_controllers(t, own, base);
         return 0;
 }
 
@@ -692,18 +720,36 @@ int tree_new(Tree **ret) {
 }
 
 void tree_log_mode(const Tree *t) {
-        if (t->cgroup)
+        char buf[64];
+
+        if (t->cgroup) {
                 log_info("process tracking: cgroup v2, each instance in a cgroup under %s",
                          t->cgroup);
-        else
+                if (t->controllers)
+                        log_info("cgroup controllers: %s", cgroup_controllers_string(
+                                         t->controllers, buf, sizeof buf));
+                else
+                        log_info("cgroup controllers: none: memory-limit is enforced by "
+                                 "sampling only, cpu-limit not at all");
+        } else
                 log_info("process tracking: environment and process tree (%s)", t->why);
 }
 
 void tree_leave(Tree *t) {
         if (!t || !t->cgroup)
                 return;
-        /* upkeepd is not in the sub-tree (setup_cgroup): it holds only what workers left, and
-         * cgroup.kill on it cannot reach upkeepd itself */
+        /* upkeepd is not in the sub-tree, or leaves it first: then it holds only what workers
+         * left, and cgroup.kill on it cannot reach upkeepd itself.  The controllers enabled in
+         * origin's subtree go first (a cgroup that gives controllers to its children holds no
+         * process). */
+        if (t->origin) {
+                cgroup_disable(t->origin, t->cgroup, t->controllers, t->own_added);
+                t->controllers = t->own_added = 0;
+                if (cgroup_move(t->origin, 0) < 0) {
+                        log_warning("cannot leave cgroup %s: %m", t->cgroup);
+                        return;
+                }
+        }
         if (!wait_empty(t->cgroup, EXIT_WAIT, 10 * USEC_PER_MSEC)) {
                 /* what is left dies now rather than outlives us unsupervised */
                 cgroup_signal(t->cgroup, SIGKILL);
@@ -730,7 +776,60 @@ Tree *tree_free(Tree *t) {
         free(t->mains);
         free(t->env);
         strv_free(t->killed);
+        strv_free(t->limit_failed);
         free(t->cgroup);
+        free(t->origin);
         free(t);
         return NULL;
+}
+
+unsigned tree_controllers(const Tree *t) {
+        return t->cgroup ? t->controllers : 0;
+}
+
+void tree_set_limits(Tree *t, const char *name, const CgValues *v) {
+        char dir[CGROUP_PATH_MAX];
+        const char *file = NULL;
+        int r;
+
+        if (!t->cgroup || !t->controllers)
+                return;
+        instance_dir(t->cgroup, name, dir, sizeof dir);
+        r = cgroup_write_values(dir, t->controllers, v, &file);
+        if (r == -ENOENT && access(dir, F_OK) < 0)
+                return; /* not made yet: tree_prepare() makes it, then this runs again */
+        if (r < 0 && !strv_contains(t->limit_failed, name)) {
+                log_msg(LOG_WARNING, name, "cannot write %s/%s: %s", dir, file, strerror(-r));
+                (void) strv_extend(&t->limit_failed, name);
+        } else if (r == 0)
+                strv_remove(t->limit_failed, name);
+}
+
+uint64_t tree_oom_kills(Tree *t, const char *name) {
+        char dir[CGROUP_PATH_MAX];
+        uint64_t n = 0;
+
+        if (!t->cgroup || !(t->controllers & CGROUP_MEMORY))
+                return 0;
+        instance_dir(t->cgroup, name, dir, sizeof dir);
+        return cgroup_oom_kills(dir, &n) < 0 ? 0 : n;
+}
+
+unsigned tree_offered(void) {
+        const char *off = getenv("UPKEEP_CGROUP");
+        char own[CGROUP_PATH_MAX], reason[256];
+
+        if ((off && strcmp(off, "off") == 0) ||
+            cgroup_own_dir(own, sizeof own, reason, sizeof reason) < 0)
+                return 0;
+        return cgroup_offered(own);
+}
+
+void tree_warn_limits(const Tree *t, const Config *c) {
+        if (tree_controllers(t) & CGROUP_CPU)
+                return;
+        for (size_t k = 0; k < c->n_workers; k++)
+                if (c->workers[k].cpu_limit > 0)
+                        log_warning("worker '%s': " TREE_CPU_LIMIT_UNENFORCED,
+                                    c->workers[k].name);
 }

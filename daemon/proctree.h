@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "cgvalues.h"
+#include "config.h"
 #include "macro.h"
 
 typedef struct Tree Tree;
@@ -72,3 +74,21 @@ int tree_pids_raw(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret
 void tree_signal_run(Tree *t, const char *token, const char *cgroup, const char *name, int sig);
 /* Whether a sub-tree path from a state file is one of ours to touch. */
 bool tree_cgroup_valid(const char *cgroup);
+
+/*
+ * Controllers (cgroup v2 with memory or cpu offered to upkeepd's cgroup): enabled for the
+ * instances' cgroups at start, never required.  CGROUP_MEMORY, CGROUP_CPU (cgroup.h); 0 without.
+ */
+unsigned tree_controllers(const Tree *t);
+/* Those upkeepd's cgroup offers, without setting anything up (--check-config). */
+unsigned tree_offered(void);
+#define TREE_CPU_LIMIT_UNENFORCED "cpu-limit needs the cgroup v2 cpu controller: not enforced here"
+/* A warning for each worker of c with a cpu-limit, where there is no cpu controller (at start,
+ * after a reload). */
+void tree_warn_limits(const Tree *t, const Config *c);
+/* Write v into instance name's cgroup where it exists (before each spawn, after a reload);
+ * a failure is logged once per instance. */
+void tree_set_limits(Tree *t, const char *name, const CgValues *v);
+/* The OOM kills in instance name's cgroup so far (memory.events); 0 without a memory
+ * controller. */
+uint64_t tree_oom_kills(Tree *t, const char *name);

@@ -14,6 +14,7 @@
 
 #include "conffile.h"
 #include "log.h"
+#include "proctree.h"
 #include "reload.h"
 #include "reloadplan.h"
 #include "rolling.h"
@@ -236,7 +237,8 @@ int sup_reload_file(Supervisor *s, ReloadSummary *sum, char **ret_errors) {
         if (r < 0) {
                 conf_free(config);
                 log_error("reload failed: %s, keeping the running configuration", strerror(-r));
-        }
+        } else
+                tree_warn_limits(sup_tree(s), sup_config(s));
         sup_reload_ends(s);
         /* parsing leaves the heap full of holes: give their pages back (glibc) */
         (void) malloc_trim(0);

@@ -70,6 +70,7 @@ static json_t *instance_json(Supervisor *sup, const Instance *inst, usec_t t) {
                                             .has_exited = i.has_exited,
                                             .exit_code = i.exit_code,
                                             .exit_signal = i.exit_signal,
+                                            .exit_oom = i.exit_oom,
                                             .reason = i.reason,
                                             .last_output = i.last_output,
                                             .notify_status = i.notify_status,

@@ -52,6 +52,8 @@ struct Instance {
         bool has_exited;
         int exit_code;           /* valid when has_exited and exit_signal == 0 */
         int exit_signal;
+        bool exit_oom;           /* that SIGKILL was the kernel's OOM killer (memory.events) */
+        uint64_t oom_kills;      /* its cgroup's OOM kills when the run was spawned */
         char reason[256];        /* why it is not running, when that is an error */
 
         Probe probe;
@@ -126,6 +128,12 @@ void instance_record_changed(Instance *i);
 /* supervisor-watch.c: probes, memory and CPU samples, set up again after a configuration */
 int instance_configure(Instance *i);
 MemWatchSpec *instance_memwatch_spec(Instance *i, MemWatchSpec *ret);
+/* Its cgroup's memory.max, memory.high, memory.oom.group, cpu.max, from its configuration;
+ * spawn: before a spawn, its cgroup just made (the OOM kills so far are noted). */
+void instance_set_limits(Instance *i, bool spawn);
+/* Its main process was killed by SIGKILL: by the OOM killer?  Then the exit is "oom", a memory
+ * event, and the restart's reason is memory. */
+void instance_check_oom(Instance *i);
 
 /* supervisor-ready.c: the supervisor's side of the gate and of readiness told by the process */
 bool instance_hold_stop(Instance *i);

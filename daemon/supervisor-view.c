@@ -155,6 +155,7 @@ void sup_instance_view(const Instance *i, InstanceView *ret) {
                 .has_exited = i->has_exited,
                 .exit_code = i->exit_code,
                 .exit_signal = i->exit_signal,
+                .exit_oom = i->exit_oom,
                 .reason = i->reason,
                 .probe = &i->probe,
                 .spawn_attempted = i->spawn_attempted,

@@ -1,16 +1,20 @@
 /*
  * What watches a running instance for the supervisor: its health probes, the memory and CPU
- * samples of its tree (memwatch.c), and their settings after a (re)configuration.  Part of the
+ * samples of its tree (memwatch.c), its cgroup's limits (cgroup controllers) and whether the
+ * kernel's OOM killer ended it, and their settings after a (re)configuration.  Part of the
  * supervisor, beside supervisor.c, with its structures; the verdicts go back through
  * instance_dispatch() and instance_count_event().
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cgvalues.h"
 #include "log.h"
 #include "looptime.h"
 #include "output.h"
 #include "parse.h"
+#include "proctree.h"
 #include "supervisor.h"
 #include "supervisor-impl.h"
 
@@ -132,6 +136,39 @@ MemWatchSpec *instance_memwatch_spec(Instance *i, MemWatchSpec *ret) {
         return ret;
 }
 
+void instance_set_limits(Instance *i, bool spawn) {
+        const WorkerConfig *c = i->worker->cfg;
+        Tree *t = i->worker->sup->tree;
+        CgValues v;
+
+        cg_values(c->memory_limit, c->memory_action == MEMORY_RESTART, c->cpu_limit, &v);
+        tree_set_limits(t, i->name, &v);
+        if (spawn)
+                i->oom_kills = tree_oom_kills(t, i->name);
+}
+
+void instance_check_oom(Instance *i) {
+        const WorkerConfig *c = i->worker->cfg;
+        char max[32], note[sizeof ((MemWatch *) NULL)->note];
+
+        i->exit_oom = i->exit_signal == SIGKILL &&
+                      tree_oom_kills(i->worker->sup->tree, i->name) > i->oom_kills;
+        if (!i->exit_oom)
+                return;
+        if (c->memory_limit > 0)
+                snprintf(note, sizeof note, "oom: killed by the kernel at memory.max %s",
+                         format_bytes(max, sizeof max, cg_memory_max(c->memory_limit)));
+        else
+                snprintf(note, sizeof note, "oom: killed by the kernel");
+        if (i->mem)
+                memcpy(i->mem->note, note, sizeof note);
+        log_fields(LOG_WARNING, i->name, "memory",
+                   LOG_KV(LF_I_IF(c->memory_limit > 0, "memory_max_bytes",
+                                  cg_memory_max(c->memory_limit))), "%s", note);
+        i->restart_cause = RESTART_MEMORY;
+        instance_count_event(i, EVK_MEMORY);
+}
+
 int instance_configure(Instance *i) {
         const WorkerConfig *c = i->worker->cfg;
         bool running = i->pid > 0 && state_is_active(i->state) && i->state != STATE_STOPPING;
@@ -155,5 +192,6 @@ int instance_configure(Instance *i) {
         }
         if (i->mem)
                 memwatch_configure(i->mem, c);
+        instance_set_limits(i, false);
         return circuit_configure(&i->circuit, c->give_up_count);
 }

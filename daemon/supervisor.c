@@ -135,6 +135,8 @@ void instance_signal(Instance *i, int sig) {
 static void describe_exit(const Instance *i, char *buf, size_t len) {
         if (!i->has_exited)
                 snprintf(buf, len, "exit status unknown");
+        else if (i->exit_oom)
+                snprintf(buf, len, "oom");
         else if (i->exit_signal)
                 snprintf(buf, len, "killed by %s", SIGNAL_LABEL(i->exit_signal));
         else
@@ -206,6 +208,7 @@ void instance_main_exited(pid_t pid, const siginfo_t *si, void *userdata) {
         i->has_exited = si != NULL;
         i->exit_code = si && si->si_code == CLD_EXITED ? si->si_status : 0;
         i->exit_signal = si && si->si_code != CLD_EXITED ? si->si_status : 0;
+        instance_check_oom(i);
         spawn_failed = launch_read_error(i->worker->cfg, i->errpipe, reason, sizeof reason);
         child_gone(i);
         /* nothing it started outlives it: a restart must not find its port taken */
@@ -247,6 +250,7 @@ static void do_spawn(Instance *i) {
                 dispatch(i, EV_SPAWN_FAILED);
                 return;
         }
+        instance_set_limits(i, true);
         r = instance_ready_begin(i, &extra_env, &ready_fd);
         if (r >= 0)
                 r = launch_instance(&(LaunchSpec) {

@@ -190,6 +190,7 @@ typedef struct InstanceView {
         bool has_exited;
         int exit_code;           /* valid when has_exited and exit_signal == 0 */
         int exit_signal;
+        bool exit_oom;           /* that signal was the kernel's OOM killer (memory.events) */
         const char *reason;      /* why it is not running, when that is an error; "" otherwise */
         const Probe *probe;
         bool spawn_attempted;    /* at least one spawn since upkeepd started (readiness) */

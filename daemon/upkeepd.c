@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "cgroup.h"
 #include "exporter.h"
 #include "conffile.h"
 #include "config.h"
@@ -232,6 +233,19 @@ static int check_sockets(const Config *c) {
         return r;
 }
 
+/*
+ * cpu-limit where no cpu controller can be had (cgroup v1, a hybrid host, cgroups turned off):
+ * said here, at start and after a reload (tree_warn_limits()), never an error.
+ */
+static void check_limits(const Config *c) {
+        if (tree_offered() & CGROUP_CPU)
+                return;
+        for (size_t k = 0; k < c->n_workers; k++)
+                if (c->workers[k].cpu_limit > 0)
+                        fprintf(stderr, "%s: worker '%s': " TREE_CPU_LIMIT_UNENFORCED "\n",
+                                c->path, c->workers[k].name);
+}
+
 /* The configuration to run, or the answer to --check-config. */
 static int load(const Options *o, Config **ret) {
         _cleanup_free_ char *errors = NULL, *warnings = NULL;
@@ -247,6 +261,7 @@ static int load(const Options *o, Config **ret) {
                 return 2;
         }
         if (o->check_only) {
+                check_limits(config);
                 printf("%s: configuration OK, %zu worker%s\n", o->config_path, config->n_workers,
                        config->n_workers == 1 ? "" : "s");
                 conf_free(config);
@@ -353,6 +368,7 @@ static int start(sd_event *e, Config *config, const Options *o, Control **contro
                  o->config_path, sup_config(sup)->n_workers,
                  sup_config(sup)->n_workers == 1 ? "" : "s", (int) getpid());
         tree_log_mode(sup_tree(sup));
+        tree_warn_limits(sup_tree(sup), sup_config(sup));
         r = statefile_recover(state, start_workers);
         if (r < 0) {
                 log_error("cannot read the state of a previous run: %s", strerror(-r));

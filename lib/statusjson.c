@@ -47,6 +47,8 @@ static json_t *last_exit_json(const StatusInstance *i) {
                 o = json_pack("{s:s}", "signal", SIGNAL_NAME(i->exit_signal));
         else
                 o = json_pack("{s:i}", "code", i->exit_code);
+        if (i->exit_oom)
+                json_object_set_new(o, "oom", json_true());
         /* the crash context, when the last end was a bad one: the last lines of output */
         if (i->last_output && i->last_output[0])
                 json_object_set_new(o, "output", utf8_json_string(i->last_output));

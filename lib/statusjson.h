@@ -44,6 +44,7 @@ typedef struct StatusInstance {
         bool has_exited;
         int exit_code;              /* when exit_signal is 0 */
         int exit_signal;
+        bool exit_oom;              /* that signal was the kernel's OOM killer */
         const char *reason;         /* NULL or "": none */
         const char *last_output;    /* crash context of the last bad end; NULL: none */
         const char *notify_status;  /* ready = notify: its STATUS=; NULL or "": none */

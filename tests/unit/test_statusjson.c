@@ -164,6 +164,28 @@ static void test_instance_backoff(void **state) {
         json_decref(o);
 }
 
+/* The kernel's OOM killer: "oom": true beside the signal; never on another end. */
+static void test_instance_oom(void **state) {
+        StatusInstance i = {
+                .name = "w", .state = STATE_BACKOFF, .state_since = S(99), .reason = "",
+                .has_exited = true, .exit_signal = SIGKILL, .exit_oom = true,
+        };
+        json_t *o, *last;
+
+        (void) state;
+        o = status_instance_json(&i, S(100));
+        last = member(o, "last_exit");
+        assert_string_equal(json_string_value(member(last, "signal")), "KILL");
+        assert_true(json_is_true(member(last, "oom")));
+        assert_int_equal(json_object_size(last), 2);
+        json_decref(o);
+
+        i.exit_oom = false;
+        o = status_instance_json(&i, S(100));
+        assert_null(json_object_get(member(o, "last_exit"), "oom"));
+        json_decref(o);
+}
+
 static void test_instance_health(void **state) {
         static const char *const keys[] = { "state", "consecutive_failures", "probes_sent",
                                             "probes_answered", "probes_skipped", "last", NULL };
@@ -346,6 +368,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_instance_running),
                 cmocka_unit_test(test_instance_backoff),
+                cmocka_unit_test(test_instance_oom),
                 cmocka_unit_test(test_instance_health),
                 cmocka_unit_test(test_worker),
                 cmocka_unit_test(test_answer),
