@@ -225,14 +225,45 @@ static int push(pid_t **l, size_t *n, pid_t pid) {
         return 0;
 }
 
-/* Append the children of pid, from each of its threads' children file; -ENOSYS without them. */
+/* Append the pids a children file lists. */
+static int push_listed(const char *text, pid_t **l, size_t *n) {
+        int r = 0;
+
+        for (const char *p = text; *p && r >= 0;) {
+                char *end;
+                long c = strtol(p, &end, 10);
+
+                if (end == p)
+                        break;
+                if (c > 1)
+                        r = push(l, n, (pid_t) c);
+                p = end;
+        }
+        return r;
+}
+
+/*
+ * Append the children of pid, from each of its threads' children file; -ENOSYS without them.
+ * A process with one thread (its task directory's link count is 2 + its threads, one stat)
+ * has one such file, read without listing the directory: most workers, and the cheapest walk.
+ */
 static int children_of(Tree *t, pid_t pid, pid_t **l, size_t *n) {
         char path[320];
         struct dirent *de;
+        struct stat sb;
         DIR *d;
         int r = 0;
 
         snprintf(path, sizeof path, "/proc/%d/task", (int) pid);
+        if (stat(path, &sb) < 0)
+                return 0; /* gone */
+        if (sb.st_nlink == 3) {
+                snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int) pid, (int) pid);
+                if (read_proc(t, path) < 0)
+                        /* our own: the kernel has no such file; another: gone meanwhile */
+                        return errno == ENOENT && pid == getpid() ? -ENOSYS : 0;
+                return push_listed(t->env, l, n);
+        }
         d = opendir(path);
         if (!d)
                 return 0; /* gone */
@@ -245,14 +276,7 @@ static int children_of(Tree *t, pid_t pid, pid_t **l, size_t *n) {
                                 r = -ENOSYS; /* our own thread: the kernel has no such file */
                         continue;
                 }
-                for (char *p = t->env, *end; *p; p = end) {
-                        long c = strtol(p, &end, 10);
-
-                        if (end == p)
-                                break;
-                        if (c > 1 && (r = push(l, n, (pid_t) c)) < 0)
-                                break;
-                }
+                r = push_listed(t->env, l, n);
         }
         closedir(d);
         return r;
@@ -319,16 +343,53 @@ static int top_children(Tree *t, usec_t now) {
 }
 
 /*
+ * The CPU time of the whole process pid (every thread, those gone included), in ns, from its
+ * CPU clock: one system call, no file, and it moves whenever the process ran, even for a few
+ * microseconds (its /proc/PID/stat counts clock ticks).  Any process's clock can be read.
+ * PROC_CLOCK_NONE when there is no such process.
+ */
+static uint64_t proc_clock(pid_t pid) {
+        /* the kernel's MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED) */
+        clockid_t id = (clockid_t) ((~(unsigned) pid << 3) | 2U);
+        struct timespec ts;
+
+        if (clock_gettime(id, &ts) < 0)
+                return PROC_CLOCK_NONE;
+        return (uint64_t) ts.tv_sec * 1000000000U + (uint64_t) ts.tv_nsec;
+}
+
+/* Room for clock k of the walk; false: out of memory. */
+static bool clock_room(uint64_t **clocks, size_t *size, size_t k) {
+        uint64_t *l;
+        size_t sz;
+
+        if (k < *size)
+                return true;
+        sz = MAX(k + 1, *size * 2);
+        l = reallocarray(*clocks, sz, sizeof *l);
+        if (!l)
+                return false;
+        *clocks = l;
+        *size = sz;
+        return true;
+}
+
+/*
  * The members of instance name (NULL: of any instance) of this run, found from upkeepd down:
  * every process a worker starts is a descendant of upkeepd (its child subreaper catches the
  * orphans).  A child of upkeepd is a main process (the instance's, or another's: skipped with
  * everything below it) or an orphan that its environment gives to an instance; everything below
  * a member is a member.  -ENOSYS without children files.
+ *
+ * With ret_clocks, each member's CPU clock is read just before its children are: whatever it
+ * does after that read (fork, exit, fault a page in) moves its clock, which is what lets a
+ * sample stand for the next ones while no clock moves (memwatch.c).
  */
 static int walk_members(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret,
-                        size_t *ret_n) {
+                        uint64_t **ret_clocks, size_t *ret_n) {
+        uint64_t *clocks = NULL;
+        size_t n = 0, n_clocks = 0;
         pid_t *l = NULL;
-        size_t n = 0;
         int r;
 
         if (t->no_children_files)
@@ -342,21 +403,36 @@ static int walk_members(Tree *t, const char *name, pid_t main, usec_t now, pid_t
                 if (c->main ? c->pid == main : tree_is(c->tree, t->token, name))
                         r = push(&l, &n, c->pid);
         }
-        for (size_t k = 0; k < n && r >= 0; k++)
+        for (size_t k = 0; k < n && r >= 0; k++) {
+                if (ret_clocks) {
+                        if (!clock_room(&clocks, &n_clocks, k)) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        clocks[k] = proc_clock(l[k]);
+                }
                 r = children_of(t, l[k], &l, &n);
-        if (r < 0 && r != -E2BIG) {
-                free(l);
-                return r;
+        }
+        if (r < 0) {
+                /* a tree too large to list whole is no proof of anything */
+                free(clocks);
+                clocks = NULL;
+                if (r != -E2BIG) {
+                        free(l);
+                        return r;
+                }
         }
         *ret = l;
         *ret_n = n;
+        if (ret_clocks)
+                *ret_clocks = clocks;
         return 0;
 }
 
 /* The members of (token, name, main): walked down from upkeepd for this run, else scanned. */
 static int members(Tree *t, const char *token, const char *name, pid_t main, pid_t **ret,
                    size_t *ret_n) {
-        if (token == t->token && walk_members(t, name, main, 0, ret, ret_n) == 0)
+        if (token == t->token && walk_members(t, name, main, 0, ret, NULL, ret_n) == 0)
                 return 0;
         if (scan_proc(t) < 0)
                 return -EIO;
@@ -511,18 +587,20 @@ static void drop_zombies(Tree *t, pid_t *l, size_t *n) {
 }
 
 static int pids(Tree *t, const char *name, pid_t main, usec_t now, bool alive, pid_t **ret,
-                size_t *ret_n) {
+                uint64_t **ret_clocks, size_t *ret_n) {
         char dir[CGROUP_PATH_MAX];
         int r;
 
         *ret = NULL;
         *ret_n = 0;
+        if (ret_clocks)
+                *ret_clocks = NULL;
         if (t->cgroup) {
                 instance_dir(t->cgroup, name, dir, sizeof dir);
                 r = cgroup_pids(dir, ret, ret_n);
                 return r == -ENOENT ? 0 : r;
         }
-        if (walk_members(t, name, main, now, ret, ret_n) == 0) {
+        if (walk_members(t, name, main, now, ret, ret_clocks, ret_n) == 0) {
                 if (alive)
                         drop_zombies(t, *ret, ret_n);
                 return 0;
@@ -537,12 +615,19 @@ static int pids(Tree *t, const char *name, pid_t main, usec_t now, bool alive, p
 }
 
 int tree_pids(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret, size_t *ret_n) {
-        return pids(t, name, main, now, true, ret, ret_n);
+        return pids(t, name, main, now, true, ret, NULL, ret_n);
 }
 
 int tree_pids_raw(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret,
-                  size_t *ret_n) {
-        return pids(t, name, main, now, false, ret, ret_n);
+                  uint64_t **ret_clocks, size_t *ret_n) {
+        return pids(t, name, main, now, false, ret, ret_clocks, ret_n);
+}
+
+bool tree_clocks_unchanged(const pid_t *pids, const uint64_t *clocks, size_t n) {
+        for (size_t k = 0; k < n; k++)
+                if (clocks[k] == PROC_CLOCK_NONE || proc_clock(pids[k]) != clocks[k])
+                        return false;
+        return true;
 }
 
 int tree_open_cpu_stat(Tree *t, const char *name) {
