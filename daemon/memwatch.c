@@ -60,12 +60,8 @@ static unsigned cpus(void) {
 }
 
 /* One process's stat: CPU ticks, RSS, threads; false when it is gone or a zombie. */
-static bool stat_process(pid_t pid, ProcStat *st) {
-        char path[64], buf[1024];
-
-        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
-        return read_text(path, buf, sizeof buf) > 0 && proc_parse_stat(buf, st) == 0 &&
-               st->state != 'Z' && st->state != 'X';
+static bool stat_process(MemWatch *m, pid_t pid, ProcStat *st) {
+        return tree_proc_stat(m->spec.tree, pid, st);
 }
 
 /* One process's PSS; false without smaps_rollup (Linux < 4.14) or when it is gone. */
@@ -134,7 +130,7 @@ static void sample_tree(MemWatch *m, double cg_cpu, bool cg, usec_t now) {
                 ProcStat st;
 
                 /* zombies and processes gone meanwhile are not counted */
-                if (!stat_process(pids[k], &st))
+                if (!stat_process(m, pids[k], &st))
                         continue;
                 ticks += st.utime + st.stime;
                 rss += st.rss_pages * page_size();
@@ -150,7 +146,7 @@ static void sample_tree(MemWatch *m, double cg_cpu, bool cg, usec_t now) {
 
                 if (pss_process(pids[k], &b))
                         pss += b;
-                else if (stat_process(pids[k], &st)) {
+                else if (stat_process(m, pids[k], &st)) {
                         pss += st.rss_pages * page_size();
                         all_pss = false;
                 }

@@ -38,6 +38,18 @@ typedef struct TopChild {
         char *tree;              /* else its UPKEEP_TREE, NULL: none */
 } TopChild;
 
+/*
+ * A main process, with its /proc/PID/stat and /proc/PID/task/PID/children open from its first
+ * walk (-1: not yet, or they could not be): each walk then reads them with pread, without a
+ * path lookup.  They name that process only (read after it is gone, they fail), and close when
+ * upkeepd reaps it (tree_ended).
+ */
+typedef struct Main {
+        pid_t pid;
+        int stat_fd, children_fd;
+        bool opened;             /* tried */
+} Main;
+
 typedef struct ProcInfo {
         pid_t pid, ppid;
         char *tree;              /* its UPKEEP_TREE, NULL: none */
@@ -52,7 +64,7 @@ struct Tree {
         usec_t scan_at;
         bool scanned;
         char why[256];           /* why there are no cgroups, for tree_log_mode() */
-        pid_t *mains;            /* the main process of every instance (tree_started) */
+        Main *mains;             /* the main process of every instance (tree_started) */
         size_t n_mains;
         bool no_children_files;  /* no /proc/PID/task/TID/children: scan all of /proc */
         bool left;               /* tree_leave() removed our cgroups */
@@ -225,6 +237,66 @@ static int push(pid_t **l, size_t *n, pid_t pid) {
         return 0;
 }
 
+static Main *find_main(const Tree *t, pid_t pid) {
+        for (size_t k = 0; k < t->n_mains; k++)
+                if (t->mains[k].pid == pid)
+                        return &t->mains[k];
+        return NULL;
+}
+
+static bool is_main(const Tree *t, pid_t pid) {
+        return find_main(t, pid);
+}
+
+static void main_close(Main *m) {
+        if (m->stat_fd >= 0)
+                (void) close(m->stat_fd);
+        if (m->children_fd >= 0)
+                (void) close(m->children_fd);
+        m->stat_fd = m->children_fd = -1;
+}
+
+/*
+ * An open /proc file read whole from its start into t->env.  These files are seq_files, which
+ * fill all the room a read gives them: a read that leaves room is the whole file.
+ */
+static ssize_t pread_proc(Tree *t, int fd) {
+        ssize_t k;
+
+        if (!t->env_size) {
+                char *b = malloc(64 * 1024);
+
+                if (!b)
+                        return -1;
+                t->env = b, t->env_size = 64 * 1024;
+        }
+        do
+                k = pread(fd, t->env, t->env_size - 1, 0);
+        while (k < 0 && errno == EINTR);
+        if (k < 0 || (size_t) k >= t->env_size - 1)
+                return -1; /* gone, or too long for one read: the caller reads it by path */
+        t->env[k] = '\0';
+        return k;
+}
+
+/* The main process's stat by its open file; false when not open or unreadable. */
+static bool main_stat(Tree *t, Main *m, ProcStat *st) {
+        char path[64];
+
+        if (!m->opened) {
+                m->opened = true;
+                snprintf(path, sizeof path, "/proc/%d/stat", (int) m->pid);
+                m->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+                snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int) m->pid,
+                         (int) m->pid);
+                /* only the fallback walks */
+                if (!t->cgroup)
+                        m->children_fd = open(path, O_RDONLY | O_CLOEXEC);
+        }
+        return m->stat_fd >= 0 && pread_proc(t, m->stat_fd) > 0 &&
+               proc_parse_stat(t->env, st) == 0;
+}
+
 /* Append the pids a children file lists. */
 static int push_listed(const char *text, pid_t **l, size_t *n) {
         int r = 0;
@@ -248,12 +320,18 @@ static int push_listed(const char *text, pid_t **l, size_t *n) {
  * has one such file, read without listing the directory: most workers, and the cheapest walk.
  */
 static int children_of(Tree *t, pid_t pid, pid_t **l, size_t *n) {
+        Main *m = find_main(t, pid);
         char path[320];
         struct dirent *de;
         struct stat sb;
+        ProcStat st;
         DIR *d;
         int r = 0;
 
+        /* a main process with one thread: its files are open */
+        if (m && main_stat(t, m, &st) && st.threads == 1 && m->children_fd >= 0 &&
+            pread_proc(t, m->children_fd) >= 0)
+                return push_listed(t->env, l, n);
         snprintf(path, sizeof path, "/proc/%d/task", (int) pid);
         if (stat(path, &sb) < 0)
                 return 0; /* gone */
@@ -280,13 +358,6 @@ static int children_of(Tree *t, pid_t pid, pid_t **l, size_t *n) {
         }
         closedir(d);
         return r;
-}
-
-static bool is_main(const Tree *t, pid_t pid) {
-        for (size_t k = 0; k < t->n_mains; k++)
-                if (t->mains[k] == pid)
-                        return true;
-        return false;
 }
 
 static void top_free(Tree *t) {
@@ -557,14 +628,20 @@ void tree_forget(Tree *t, const char *name) {
 }
 
 void tree_started(Tree *t, pid_t main) {
-        (void) push(&t->mains, &t->n_mains, main);
+        Main *l = reallocarray(t->mains, t->n_mains + 1, sizeof *l);
+
+        if (l) {
+                t->mains = l;
+                t->mains[t->n_mains++] = (Main) { .pid = main, .stat_fd = -1, .children_fd = -1 };
+        }
         t->top_valid = false;
 }
 
 void tree_ended(Tree *t, pid_t main) {
         t->top_valid = false;
         for (size_t k = 0; k < t->n_mains; k++)
-                if (t->mains[k] == main) {
+                if (t->mains[k].pid == main) {
+                        main_close(&t->mains[k]);
                         t->mains[k] = t->mains[--t->n_mains];
                         return;
                 }
@@ -628,6 +705,18 @@ bool tree_clocks_unchanged(const pid_t *pids, const uint64_t *clocks, size_t n) 
                 if (clocks[k] == PROC_CLOCK_NONE || proc_clock(pids[k]) != clocks[k])
                         return false;
         return true;
+}
+
+bool tree_proc_stat(Tree *t, pid_t pid, ProcStat *ret) {
+        Main *m = find_main(t, pid);
+        char path[64];
+
+        if (!m || !main_stat(t, m, ret)) {
+                snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+                if (read_proc(t, path) <= 0 || proc_parse_stat(t->env, ret) < 0)
+                        return false;
+        }
+        return ret->state != 'Z' && ret->state != 'X';
 }
 
 int tree_open_cpu_stat(Tree *t, const char *name) {
@@ -811,6 +900,8 @@ Tree *tree_free(Tree *t) {
                                 break;
         scan_free(t);
         top_free(t);
+        for (size_t k = 0; k < t->n_mains; k++)
+                main_close(&t->mains[k]);
         free(t->mains);
         free(t->env);
         strv_free(t->killed);

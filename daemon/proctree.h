@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 #include "macro.h"
+#include "proctable.h"
 
 typedef struct Tree Tree;
 
@@ -71,6 +72,9 @@ int tree_open_cpu_stat(Tree *t, const char *name);
 int tree_pids_raw(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret,
                   uint64_t **ret_clocks, size_t *ret_n);
 #define PROC_CLOCK_NONE UINT64_MAX
+/* A process's /proc/PID/stat (a main process's by its open file); false when it is gone or a
+ * zombie. */
+bool tree_proc_stat(Tree *t, pid_t pid, ProcStat *ret);
 /*
  * Whether no process of a walk ran since (every clock as tree_pids_raw() read it): then none
  * forked, exited or faulted a page in.  A pid names the same process as long as it was not

@@ -106,10 +106,11 @@ static void raise_nofile(void) {
  * 10 ms, with the loop stopped in the middle of the first spawns (at descriptors 256 and 512
  * for a hundred workers).  Grown now, while upkeepd is a single thread, it waits for nothing:
  * room for every instance the configuration names (its output pipes, pidfd, log file and log
- * directory, and the pipes of its spawn), within RLIMIT_NOFILE.  A reload that adds workers
- * grows the table as before.
+ * directory, the pipes of its spawn, and its main process's /proc/PID/stat and children file
+ * once walked or sampled), within RLIMIT_NOFILE.  A reload that adds workers grows the table
+ * as before.
  */
-#define FDS_PER_INSTANCE 8
+#define FDS_PER_INSTANCE 10
 #define FDS_BESIDE_INSTANCES 64
 
 static void reserve_descriptors(sd_event *e, const Config *c) {
