@@ -82,12 +82,7 @@ static void set_cpu(MemWatch *m, double cpu, bool from_cgroup, usec_t now) {
         m->cpu_cgroup = from_cgroup;
 }
 
-/*
- * Every process of the tree: its stat (CPU, RSS), and its PSS only where the RSS bound says
- * the tree may be over memory-warn or memory-limit, or until one is read after the run's
- * start (a PSS figure from the start).  The figure is then the PSS, else the RSS: the bound proved it
- * under both, and PSS <= RSS.
- */
+/* The processes of the last full sample and their clocks: no longer a proof. */
 static void forget_walk(MemWatch *m) {
         free(m->walk);
         free(m->clocks);
@@ -96,6 +91,12 @@ static void forget_walk(MemWatch *m) {
         m->n_walk = 0;
 }
 
+/*
+ * Every process of the tree: its stat (CPU, RSS), and its PSS only where the RSS bound says
+ * the tree may be over memory-warn or memory-limit, or until one is read after the run's
+ * start (a PSS figure from the start).  The figure is then the PSS, else the RSS: the bound proved it
+ * under both, and PSS <= RSS.
+ */
 static void sample_tree(MemWatch *m, double cg_cpu, bool cg, usec_t now) {
         const WorkerConfig *c = m->cfg;
         MemLimits l = { .limit = c->memory_limit, .warn = c->memory_warn };
