@@ -48,6 +48,9 @@ typedef struct Main {
         pid_t pid;
         int stat_fd, children_fd;
         bool opened;             /* tried */
+        ProcStat st;             /* its stat as the walk number st_walk read it, for one */
+        unsigned long st_walk;   /* tree_proc_stat() (st_fresh) */
+        bool st_fresh;
 } Main;
 
 typedef struct ProcInfo {
@@ -65,6 +68,7 @@ struct Tree {
         bool scanned;
         char why[256];           /* why there are no cgroups, for tree_log_mode() */
         Main *mains;             /* the main process of every instance (tree_started) */
+        unsigned long walks;     /* walk_members() calls so far */
         size_t n_mains;
         bool no_children_files;  /* no /proc/PID/task/TID/children: scan all of /proc */
         bool left;               /* tree_leave() removed our cgroups */
@@ -328,10 +332,14 @@ static int children_of(Tree *t, pid_t pid, pid_t **l, size_t *n) {
         DIR *d;
         int r = 0;
 
-        /* a main process with one thread: its files are open */
-        if (m && main_stat(t, m, &st) && st.threads == 1 && m->children_fd >= 0 &&
-            pread_proc(t, m->children_fd) >= 0)
-                return push_listed(t->env, l, n);
+        /* a main process with one thread: its files are open, its stat kept for memwatch */
+        if (m && main_stat(t, m, &st)) {
+                m->st = st;
+                m->st_walk = t->walks;
+                m->st_fresh = true;
+                if (st.threads == 1 && m->children_fd >= 0 && pread_proc(t, m->children_fd) >= 0)
+                        return push_listed(t->env, l, n);
+        }
         snprintf(path, sizeof path, "/proc/%d/task", (int) pid);
         if (stat(path, &sb) < 0)
                 return 0; /* gone */
@@ -463,6 +471,7 @@ static int walk_members(Tree *t, const char *name, pid_t main, usec_t now, pid_t
         pid_t *l = NULL;
         int r;
 
+        t->walks++;
         if (t->no_children_files)
                 return -ENOSYS;
         r = top_children(t, now);
@@ -711,7 +720,11 @@ bool tree_proc_stat(Tree *t, pid_t pid, ProcStat *ret) {
         Main *m = find_main(t, pid);
         char path[64];
 
-        if (!m || !main_stat(t, m, ret)) {
+        /* read by this walk, after the process's clock: once, by the sample that walked */
+        if (m && m->st_fresh && m->st_walk == t->walks) {
+                *ret = m->st;
+                m->st_fresh = false;
+        } else if (!m || !main_stat(t, m, ret)) {
                 snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
                 if (read_proc(t, path) <= 0 || proc_parse_stat(t->env, ret) < 0)
                         return false;
