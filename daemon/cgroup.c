@@ -2,6 +2,7 @@
  * cgroup v2 files (see cgroup.h).  Every read is of a small kernel file; a process that exits
  * between listing and signalling is normal, never an error worth a log line.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -89,6 +90,14 @@ int cgroup_own_dir(char *ret, size_t len, char *reason, size_t rlen) {
                 return r;
         }
         return 0;
+}
+
+void cgroup_instance_dir(const char *base, const char *name, char *ret, size_t len) {
+        size_t at = (size_t) snprintf(ret, len, "%s/w-", base);
+
+        for (const char *c = name; *c && at + 1 < len; c++)
+                ret[at++] = isalnum((unsigned char) *c) || strchr("._:-", *c) ? *c : '_';
+        ret[at < len ? at : len - 1] = '\0';
 }
 
 int cgroup_move(const char *dir, pid_t pid) {

@@ -20,6 +20,9 @@
  * "/sys/fs/cgroup/unified/<path>" on a hybrid host) in ret; -errno and a reason otherwise.
  */
 int cgroup_own_dir(char *ret, size_t len, char *reason, size_t rlen);
+/* "<base>/w-<name>" with anything but [A-Za-z0-9._:-] in name as '_': never "cgroup.*",
+ * never "supervisor". */
+void cgroup_instance_dir(const char *base, const char *name, char *ret, size_t len);
 /* Move pid (0: the caller) into the cgroup at dir. */
 int cgroup_move(const char *dir, pid_t pid);
 /* dir opened, for a child to be started in it (clone3 CLONE_INTO_CGROUP) or to join it

@@ -210,6 +210,13 @@ bool children_reap(Children *c, pid_t pid) {
         return k < c->n && child_reap(c, c->l[k]);
 }
 
+/* every orphan this process reaped: a reap is process-wide, whichever registry did it */
+static uint64_t orphans_reaped;
+
+uint64_t children_reaped_orphans(void) {
+        return orphans_reaped;
+}
+
 unsigned children_scan(Children *c) {
         unsigned orphans = 0;
 
@@ -225,6 +232,7 @@ unsigned children_scan(Children *c) {
                                 return orphans; /* cannot happen: it is a zombie; do not spin */
                 } else if (waitpid(si.si_pid, NULL, WNOHANG) > 0) {
                         orphans++;
+                        orphans_reaped++;
                         log_debug("reaped orphan %d", (int) si.si_pid);
                 }
         }

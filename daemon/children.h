@@ -7,6 +7,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
@@ -53,5 +54,10 @@ bool children_reap(Children *c, pid_t pid);
  * of a process somebody watches before its callback.  Returns how many orphans were reaped.
  */
 unsigned children_scan(Children *c);
+/*
+ * How many orphans upkeepd has reaped so far.  A pid is free for another process once reaped:
+ * while this stays, a process re-parented to upkeepd still has its pid (see proctree.h).
+ */
+uint64_t children_reaped_orphans(void);
 /* pidfd_open() is missing (kernel before 5.3, or valgrind): exits are seen by the scan alone. */
 bool children_no_pidfd(const Children *c);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "children.h"
 #include "log.h"
 #include "macro.h"
 #include "looptime.h"
@@ -59,12 +60,8 @@ static unsigned cpus(void) {
 }
 
 /* One process's stat: CPU ticks, RSS, threads; false when it is gone or a zombie. */
-static bool stat_process(pid_t pid, ProcStat *st) {
-        char path[64], buf[1024];
-
-        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
-        return read_text(path, buf, sizeof buf) > 0 && proc_parse_stat(buf, st) == 0 &&
-               st->state != 'Z' && st->state != 'X';
+static bool stat_process(MemWatch *m, pid_t pid, ProcStat *st) {
+        return tree_proc_stat(m->spec.tree, pid, st);
 }
 
 /* One process's PSS; false without smaps_rollup (Linux < 4.14) or when it is gone. */
@@ -85,6 +82,15 @@ static void set_cpu(MemWatch *m, double cpu, bool from_cgroup, usec_t now) {
         m->cpu_cgroup = from_cgroup;
 }
 
+/* The processes of the last full sample and their clocks: no longer a proof. */
+static void forget_walk(MemWatch *m) {
+        free(m->walk);
+        free(m->clocks);
+        m->walk = NULL;
+        m->clocks = NULL;
+        m->n_walk = 0;
+}
+
 /*
  * Every process of the tree: its stat (CPU, RSS), and its PSS only where the RSS bound says
  * the tree may be over memory-warn or memory-limit, or until one is read after the run's
@@ -95,24 +101,37 @@ static void sample_tree(MemWatch *m, double cg_cpu, bool cg, usec_t now) {
         const WorkerConfig *c = m->cfg;
         MemLimits l = { .limit = c->memory_limit, .warn = c->memory_warn };
         _cleanup_free_ pid_t *pids = NULL;
+        _cleanup_free_ uint64_t *clocks = NULL;
         uint64_t rss = 0, bound = 0, ticks = 0, pss = 0;
+        uint64_t reaped = children_reaped_orphans();
         bool has_main = false, need, all_pss = true;
         size_t n = 0, alive = 0;
         pid_t *l2;
 
-        (void) tree_pids_raw(m->spec.tree, m->spec.name, m->pid, now, &pids, &n);
+        forget_walk(m);
+        (void) tree_pids_raw(m->spec.tree, m->spec.name, m->pid, now, &pids, cg ? NULL : &clocks,
+                             &n);
         /* the main process, when the tree could not list it (no cgroup of its own) */
         for (size_t k = 0; k < n; k++)
                 has_main |= pids[k] == m->pid;
         if (!has_main && (l2 = reallocarray(pids, n + 1, sizeof *pids))) {
                 pids = l2;
                 pids[n++] = m->pid;
+                /* a process without its clock: no proof */
+                free(clocks);
+                clocks = NULL;
+        }
+        /* the walk's order, clocks with it, before the dead are dropped from pids */
+        if (clocks && n > 0 && (m->walk = calloc(n, sizeof *pids))) {
+                memcpy(m->walk, pids, n * sizeof *pids);
+                m->clocks = TAKE_PTR(clocks);
+                m->n_walk = n;
         }
         for (size_t k = 0; k < n; k++) {
                 ProcStat st;
 
                 /* zombies and processes gone meanwhile are not counted */
-                if (!stat_process(pids[k], &st))
+                if (!stat_process(m, pids[k], &st))
                         continue;
                 ticks += st.utime + st.stime;
                 rss += st.rss_pages * page_size();
@@ -128,7 +147,7 @@ static void sample_tree(MemWatch *m, double cg_cpu, bool cg, usec_t now) {
 
                 if (pss_process(pids[k], &b))
                         pss += b;
-                else if (stat_process(pids[k], &st)) {
+                else if (stat_process(m, pids[k], &st)) {
                         pss += st.rss_pages * page_size();
                         all_pss = false;
                 }
@@ -143,16 +162,34 @@ static void sample_tree(MemWatch *m, double cg_cpu, bool cg, usec_t now) {
                 m->pss_settled = !m->spec.starting(m->spec.userdata);
         }
         m->procs = (unsigned) alive;
-        /* the bound proved the tree under warn and limit: while it does not run, it stays so */
-        m->quiet = cg && !need;
+        /*
+         * The bound proved the tree under warn and limit: while it does not run, it stays so.
+         * Without a cgroup, the walk's clocks say whether it ran, if every process it listed
+         * was alive at its stat (read after its children were listed; a zombie's or a dead
+         * process's children may have gone to upkeepd after its list was read).
+         */
+        m->quiet = !need && (cg || (m->walk && alive == n));
+        m->reaped = reaped;
+        if (!m->quiet)
+                forget_walk(m);
         m->quiet_samples = 0;
+}
+
+/* Nothing of the tree ran since its last full sample (see sample_tree). */
+static bool still(MemWatch *m, bool cg, uint64_t usec) {
+        if (cg)
+                return m->cpu_cgroup && usec == m->cg_usec;
+        return !m->cpu_cgroup && m->walk && m->reaped == children_reaped_orphans() &&
+               tree_clocks_unchanged(m->walk, m->clocks, m->n_walk);
 }
 
 /*
  * Where the instance has a cgroup of its own, its cpu.stat comes first: a tree that has not
  * run since a sample that proved it under warn and limit cannot have forked or faulted a page
  * in, so that sample stands (for QUIET_SAMPLES, for what the kernel does on its own, such as
- * khugepaged filling a huge page), and no process of it is read.
+ * khugepaged filling a huge page), and no process of it is read.  Without one, the CPU clocks
+ * of the processes that sample listed say the same (see still()): one system call each
+ * instead of a walk of the children files and a read of each stat.
  */
 bool memwatch_sample(MemWatch *m, usec_t now) {
         uint64_t usec = 0;
@@ -166,8 +203,7 @@ bool memwatch_sample(MemWatch *m, usec_t now) {
                 m->cpu_fd_tried = true;
         }
         cg = m->cpu_fd >= 0 && cgroup_read_cpu_usec(m->cpu_fd, &usec) == 0;
-        if (cg && m->sampled && m->quiet && m->cpu_cgroup && usec == m->cg_usec &&
-            m->quiet_samples < QUIET_SAMPLES) {
+        if (m->sampled && m->quiet && m->quiet_samples < QUIET_SAMPLES && still(m, cg, usec)) {
                 m->quiet_samples++;
                 m->cpu_pct = 0.0;
                 m->sampled_at = now;
@@ -384,6 +420,7 @@ void memwatch_begin(MemWatch *m, pid_t pid) {
 void memwatch_end(MemWatch *m) {
         m->pid = 0;
         m->sampled = false;
+        forget_walk(m);
         if (m->cpu_fd >= 0)
                 (void) close(m->cpu_fd);
         m->cpu_fd = -1;

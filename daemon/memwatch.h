@@ -2,7 +2,8 @@
  * One instance's memory and CPU: its whole tree (proctree.h) sampled every memory-interval.
  * RSS from /proc/PID/stat bounds PSS; PSS is summed from /proc/PID/smaps_rollup only where that
  * bound reaches memory-warn or memory-limit, and on a run's first sample (RSS where that file
- * is missing).  CPU time from the instance's cgroup cpu.stat, else from /proc/PID/stat.  lib/memjudge.c says what the samples mean; the supervisor
+ * is missing).  CPU time from the instance's cgroup cpu.stat, else from /proc/PID/stat; an
+ * idle tree (cpu.stat, or its processes' CPU clocks, unmoved) is not read again.  lib/memjudge.c says what the samples mean; the supervisor
  * acts (memory-action) through a callback.  Only workers with a memory-limit or memory-warn are
  * sampled, or a cpu-warn.
  */
@@ -55,6 +56,10 @@ typedef struct MemWatch {
         uint64_t cg_usec;             /* the cgroup's usage_usec at the last sample */
         bool quiet;                   /* the last full sample proved the tree under both */
         unsigned quiet_samples;       /* samples since the last full one (every process read) */
+        pid_t *walk;                  /* without a cgroup: the processes of the last full sample, */
+        uint64_t *clocks;             /* their CPU clocks before their children were read */
+        size_t n_walk;                /* (tree_pids_raw), kept while it is quiet */
+        uint64_t reaped;              /* children_reaped_orphans() before that sample */
         double cpu_pct;               /* of one CPU, between the last two samples */
         usec_t sampled_at;
         CpuJudge cpu;

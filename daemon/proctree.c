@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cglimits.h"
 #include "cgroup.h"
 #include "log.h"
 #include "proctable.h"
@@ -38,6 +39,21 @@ typedef struct TopChild {
         char *tree;              /* else its UPKEEP_TREE, NULL: none */
 } TopChild;
 
+/*
+ * A main process, with its /proc/PID/stat and /proc/PID/task/PID/children open from its first
+ * walk (-1: not yet, or they could not be): each walk then reads them with pread, without a
+ * path lookup.  They name that process only (read after it is gone, they fail), and close when
+ * upkeepd reaps it (tree_ended).
+ */
+typedef struct Main {
+        pid_t pid;
+        int stat_fd, children_fd;
+        bool opened;             /* tried */
+        ProcStat st;             /* its stat as the walk number st_walk read it, for one */
+        unsigned long st_walk;   /* tree_proc_stat() (st_fresh) */
+        bool st_fresh;
+} Main;
+
 typedef struct ProcInfo {
         pid_t pid, ppid;
         char *tree;              /* its UPKEEP_TREE, NULL: none */
@@ -51,7 +67,8 @@ struct Tree {
         usec_t scan_at;
         bool scanned;
         char why[256];           /* why there are no cgroups, for tree_log_mode() */
-        pid_t *mains;            /* the main process of every instance (tree_started) */
+        Main *mains;             /* the main process of every instance (tree_started) */
+        unsigned long walks;     /* walk_members() calls so far */
         size_t n_mains;
         bool no_children_files;  /* no /proc/PID/task/TID/children: scan all of /proc */
         bool left;               /* tree_leave() removed our cgroups */
@@ -62,10 +79,7 @@ struct Tree {
         size_t n_top;
         usec_t top_at;
         bool top_valid;
-        char *origin;            /* where upkeepd started, when it moved into our leaf; NULL: not */
-        unsigned controllers;    /* CGROUP_MEMORY, CGROUP_CPU: enabled for the instances */
-        unsigned own_added;      /* those enabled in origin's cgroup.subtree_control by us */
-        char **limit_failed;     /* instances whose limits could not be written (said once) */
+        CgLimits limits;         /* the memory and cpu controllers (cglimits.c) */
 };
 
 const char *tree_token(const Tree *t) {
@@ -205,15 +219,6 @@ static int scan_members(Tree *t, const char *token, const char *name, pid_t main
         return 0;
 }
 
-/* "w-<name>" with anything but [A-Za-z0-9._:-] as '_': never "cgroup.*", never "supervisor". */
-static void instance_dir(const char *base, const char *name, char *ret, size_t len) {
-        size_t at = (size_t) snprintf(ret, len, "%s/w-", base);
-
-        for (const char *c = name; *c && at + 1 < len; c++)
-                ret[at++] = isalnum((unsigned char) *c) || strchr("._:-", *c) ? *c : '_';
-        ret[at < len ? at : len - 1] = '\0';
-}
-
 static int push(pid_t **l, size_t *n, pid_t pid) {
         pid_t *nl;
 
@@ -228,14 +233,115 @@ static int push(pid_t **l, size_t *n, pid_t pid) {
         return 0;
 }
 
-/* Append the children of pid, from each of its threads' children file; -ENOSYS without them. */
+static Main *find_main(const Tree *t, pid_t pid) {
+        for (size_t k = 0; k < t->n_mains; k++)
+                if (t->mains[k].pid == pid)
+                        return &t->mains[k];
+        return NULL;
+}
+
+static bool is_main(const Tree *t, pid_t pid) {
+        return find_main(t, pid);
+}
+
+static void main_close(Main *m) {
+        if (m->stat_fd >= 0)
+                (void) close(m->stat_fd);
+        if (m->children_fd >= 0)
+                (void) close(m->children_fd);
+        m->stat_fd = m->children_fd = -1;
+}
+
+/*
+ * An open /proc file read whole from its start into t->env.  These files are seq_files, which
+ * fill all the room a read gives them: a read that leaves room is the whole file.
+ */
+static ssize_t pread_proc(Tree *t, int fd) {
+        ssize_t k;
+
+        if (!t->env_size) {
+                char *b = malloc(64 * 1024);
+
+                if (!b)
+                        return -1;
+                t->env = b, t->env_size = 64 * 1024;
+        }
+        do
+                k = pread(fd, t->env, t->env_size - 1, 0);
+        while (k < 0 && errno == EINTR);
+        if (k < 0 || (size_t) k >= t->env_size - 1)
+                return -1; /* gone, or too long for one read: the caller reads it by path */
+        t->env[k] = '\0';
+        return k;
+}
+
+/* The main process's stat by its open file; false when not open or unreadable. */
+static bool main_stat(Tree *t, Main *m, ProcStat *st) {
+        char path[64];
+
+        if (!m->opened) {
+                m->opened = true;
+                snprintf(path, sizeof path, "/proc/%d/stat", (int) m->pid);
+                m->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+                snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int) m->pid,
+                         (int) m->pid);
+                /* only the fallback walks */
+                if (!t->cgroup)
+                        m->children_fd = open(path, O_RDONLY | O_CLOEXEC);
+        }
+        return m->stat_fd >= 0 && pread_proc(t, m->stat_fd) > 0 &&
+               proc_parse_stat(t->env, st) == 0;
+}
+
+/* Append the pids a children file lists. */
+static int push_listed(const char *text, pid_t **l, size_t *n) {
+        int r = 0;
+
+        for (const char *p = text; *p && r >= 0;) {
+                char *end;
+                long c = strtol(p, &end, 10);
+
+                if (end == p)
+                        break;
+                if (c > 1)
+                        r = push(l, n, (pid_t) c);
+                p = end;
+        }
+        return r;
+}
+
+/*
+ * Append the children of pid, from each of its threads' children file; -ENOSYS without them.
+ * A process with one thread (its task directory's link count is 2 + its threads, one stat)
+ * has one such file, read without listing the directory: most workers, and the cheapest walk.
+ */
 static int children_of(Tree *t, pid_t pid, pid_t **l, size_t *n) {
+        Main *m = find_main(t, pid);
         char path[320];
         struct dirent *de;
+        struct stat sb;
+        ProcStat st;
         DIR *d;
         int r = 0;
 
+        /* a main process with one thread: its files are open, its stat kept for memwatch */
+        if (m && main_stat(t, m, &st)) {
+                m->st = st;
+                m->st_walk = t->walks;
+                m->st_fresh = true;
+                if (st.threads == 1 && m->children_fd >= 0 && pread_proc(t, m->children_fd) >= 0)
+                        return push_listed(t->env, l, n);
+        }
         snprintf(path, sizeof path, "/proc/%d/task", (int) pid);
+        if (stat(path, &sb) < 0)
+                return 0; /* gone */
+        if (sb.st_nlink == 3) {
+                snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int) pid, (int) pid);
+                if (read_proc(t, path) < 0)
+                        /* our own: the kernel has no such file; another: gone meanwhile */
+                        return errno == ENOENT && pid == getpid() ? -ENOSYS : 0;
+                return push_listed(t->env, l, n);
+        }
         d = opendir(path);
         if (!d)
                 return 0; /* gone */
@@ -248,24 +354,10 @@ static int children_of(Tree *t, pid_t pid, pid_t **l, size_t *n) {
                                 r = -ENOSYS; /* our own thread: the kernel has no such file */
                         continue;
                 }
-                for (char *p = t->env, *end; *p; p = end) {
-                        long c = strtol(p, &end, 10);
-
-                        if (end == p)
-                                break;
-                        if (c > 1 && (r = push(l, n, (pid_t) c)) < 0)
-                                break;
-                }
+                r = push_listed(t->env, l, n);
         }
         closedir(d);
         return r;
-}
-
-static bool is_main(const Tree *t, pid_t pid) {
-        for (size_t k = 0; k < t->n_mains; k++)
-                if (t->mains[k] == pid)
-                        return true;
-        return false;
 }
 
 static void top_free(Tree *t) {
@@ -322,18 +414,56 @@ static int top_children(Tree *t, usec_t now) {
 }
 
 /*
+ * The CPU time of the whole process pid (every thread, those gone included), in ns, from its
+ * CPU clock: one system call, no file, and it moves whenever the process ran, even for a few
+ * microseconds (its /proc/PID/stat counts clock ticks).  Any process's clock can be read.
+ * PROC_CLOCK_NONE when there is no such process.
+ */
+static uint64_t proc_clock(pid_t pid) {
+        /* the kernel's MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED) */
+        clockid_t id = (clockid_t) ((~(unsigned) pid << 3) | 2U);
+        struct timespec ts;
+
+        if (clock_gettime(id, &ts) < 0)
+                return PROC_CLOCK_NONE;
+        return (uint64_t) ts.tv_sec * 1000000000U + (uint64_t) ts.tv_nsec;
+}
+
+/* Room for clock k of the walk; false: out of memory. */
+static bool clock_room(uint64_t **clocks, size_t *size, size_t k) {
+        uint64_t *l;
+        size_t sz;
+
+        if (k < *size)
+                return true;
+        sz = MAX(k + 1, *size * 2);
+        l = reallocarray(*clocks, sz, sizeof *l);
+        if (!l)
+                return false;
+        *clocks = l;
+        *size = sz;
+        return true;
+}
+
+/*
  * The members of instance name (NULL: of any instance) of this run, found from upkeepd down:
  * every process a worker starts is a descendant of upkeepd (its child subreaper catches the
  * orphans).  A child of upkeepd is a main process (the instance's, or another's: skipped with
  * everything below it) or an orphan that its environment gives to an instance; everything below
  * a member is a member.  -ENOSYS without children files.
+ *
+ * With ret_clocks, each member's CPU clock is read just before its children are: whatever it
+ * does after that read (fork, exit, fault a page in) moves its clock, which is what lets a
+ * sample stand for the next ones while no clock moves (memwatch.c).
  */
 static int walk_members(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret,
-                        size_t *ret_n) {
+                        uint64_t **ret_clocks, size_t *ret_n) {
+        uint64_t *clocks = NULL;
+        size_t n = 0, n_clocks = 0;
         pid_t *l = NULL;
-        size_t n = 0;
         int r;
 
+        t->walks++;
         if (t->no_children_files)
                 return -ENOSYS;
         r = top_children(t, now);
@@ -345,21 +475,36 @@ static int walk_members(Tree *t, const char *name, pid_t main, usec_t now, pid_t
                 if (c->main ? c->pid == main : tree_is(c->tree, t->token, name))
                         r = push(&l, &n, c->pid);
         }
-        for (size_t k = 0; k < n && r >= 0; k++)
+        for (size_t k = 0; k < n && r >= 0; k++) {
+                if (ret_clocks) {
+                        if (!clock_room(&clocks, &n_clocks, k)) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        clocks[k] = proc_clock(l[k]);
+                }
                 r = children_of(t, l[k], &l, &n);
-        if (r < 0 && r != -E2BIG) {
-                free(l);
-                return r;
+        }
+        if (r < 0) {
+                /* a tree too large to list whole is no proof of anything */
+                free(clocks);
+                clocks = NULL;
+                if (r != -E2BIG) {
+                        free(l);
+                        return r;
+                }
         }
         *ret = l;
         *ret_n = n;
+        if (ret_clocks)
+                *ret_clocks = clocks;
         return 0;
 }
 
 /* The members of (token, name, main): walked down from upkeepd for this run, else scanned. */
 static int members(Tree *t, const char *token, const char *name, pid_t main, pid_t **ret,
                    size_t *ret_n) {
-        if (token == t->token && walk_members(t, name, main, 0, ret, ret_n) == 0)
+        if (token == t->token && walk_members(t, name, main, 0, ret, NULL, ret_n) == 0)
                 return 0;
         if (scan_proc(t) < 0)
                 return -EIO;
@@ -408,7 +553,7 @@ int tree_prepare(Tree *t, const char *name, char **ret_env, int *ret_fd) {
         if (asprintf(ret_env, PROC_TREE_VAR "=%s/%s", t->token, name) < 0)
                 return -ENOMEM;
         if (t->cgroup) {
-                instance_dir(t->cgroup, name, dir, sizeof dir);
+                cgroup_instance_dir(t->cgroup, name, dir, sizeof dir);
                 fresh = renew_killed(t, name, dir);
                 if (mkdir(dir, 0755) < 0 && errno != EEXIST)
                         fd = negative_errno();
@@ -426,7 +571,7 @@ void tree_signal(Tree *t, const char *name, pid_t main, int sig) {
         char dir[CGROUP_PATH_MAX];
 
         if (t->cgroup) {
-                instance_dir(t->cgroup, name, dir, sizeof dir);
+                cgroup_instance_dir(t->cgroup, name, dir, sizeof dir);
                 if (sig == SIGKILL)
                         mark_killed(t, name);
                 cgroup_signal(dir, sig);
@@ -448,7 +593,7 @@ void tree_kill(Tree *t, const char *name, pid_t main) {
         usec_t until = mono_now() + KILL_WAIT;
 
         if (t->cgroup) {
-                instance_dir(t->cgroup, name, dir, sizeof dir);
+                cgroup_instance_dir(t->cgroup, name, dir, sizeof dir);
                 /* the usual case, a main process that was alone: nothing to kill or wait for
                  * (cgroup.events says "populated 0" only some milliseconds after the exit) */
                 if (cgroup_alive(dir) == 0)
@@ -479,19 +624,25 @@ void tree_forget(Tree *t, const char *name) {
 
         if (!t->cgroup)
                 return;
-        instance_dir(t->cgroup, name, dir, sizeof dir);
+        cgroup_instance_dir(t->cgroup, name, dir, sizeof dir);
         (void) rmdir(dir); /* EBUSY: a successor of the same name runs in it */
 }
 
 void tree_started(Tree *t, pid_t main) {
-        (void) push(&t->mains, &t->n_mains, main);
+        Main *l = reallocarray(t->mains, t->n_mains + 1, sizeof *l);
+
+        if (l) {
+                t->mains = l;
+                t->mains[t->n_mains++] = (Main) { .pid = main, .stat_fd = -1, .children_fd = -1 };
+        }
         t->top_valid = false;
 }
 
 void tree_ended(Tree *t, pid_t main) {
         t->top_valid = false;
         for (size_t k = 0; k < t->n_mains; k++)
-                if (t->mains[k] == main) {
+                if (t->mains[k].pid == main) {
+                        main_close(&t->mains[k]);
                         t->mains[k] = t->mains[--t->n_mains];
                         return;
                 }
@@ -514,18 +665,20 @@ static void drop_zombies(Tree *t, pid_t *l, size_t *n) {
 }
 
 static int pids(Tree *t, const char *name, pid_t main, usec_t now, bool alive, pid_t **ret,
-                size_t *ret_n) {
+                uint64_t **ret_clocks, size_t *ret_n) {
         char dir[CGROUP_PATH_MAX];
         int r;
 
         *ret = NULL;
         *ret_n = 0;
+        if (ret_clocks)
+                *ret_clocks = NULL;
         if (t->cgroup) {
-                instance_dir(t->cgroup, name, dir, sizeof dir);
+                cgroup_instance_dir(t->cgroup, name, dir, sizeof dir);
                 r = cgroup_pids(dir, ret, ret_n);
                 return r == -ENOENT ? 0 : r;
         }
-        if (walk_members(t, name, main, now, ret, ret_n) == 0) {
+        if (walk_members(t, name, main, now, ret, ret_clocks, ret_n) == 0) {
                 if (alive)
                         drop_zombies(t, *ret, ret_n);
                 return 0;
@@ -540,12 +693,35 @@ static int pids(Tree *t, const char *name, pid_t main, usec_t now, bool alive, p
 }
 
 int tree_pids(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret, size_t *ret_n) {
-        return pids(t, name, main, now, true, ret, ret_n);
+        return pids(t, name, main, now, true, ret, NULL, ret_n);
 }
 
 int tree_pids_raw(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret,
-                  size_t *ret_n) {
-        return pids(t, name, main, now, false, ret, ret_n);
+                  uint64_t **ret_clocks, size_t *ret_n) {
+        return pids(t, name, main, now, false, ret, ret_clocks, ret_n);
+}
+
+bool tree_clocks_unchanged(const pid_t *pids, const uint64_t *clocks, size_t n) {
+        for (size_t k = 0; k < n; k++)
+                if (clocks[k] == PROC_CLOCK_NONE || proc_clock(pids[k]) != clocks[k])
+                        return false;
+        return true;
+}
+
+bool tree_proc_stat(Tree *t, pid_t pid, ProcStat *ret) {
+        Main *m = find_main(t, pid);
+        char path[64];
+
+        /* read by this walk, after the process's clock: once, by the sample that walked */
+        if (m && m->st_fresh && m->st_walk == t->walks) {
+                *ret = m->st;
+                m->st_fresh = false;
+        } else if (!m || !main_stat(t, m, ret)) {
+                snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+                if (read_proc(t, path) <= 0 || proc_parse_stat(t->env, ret) < 0)
+                        return false;
+        }
+        return ret->state != 'Z' && ret->state != 'X';
 }
 
 int tree_open_cpu_stat(Tree *t, const char *name) {
@@ -553,7 +729,7 @@ int tree_open_cpu_stat(Tree *t, const char *name) {
 
         if (!t->cgroup)
                 return -ENOENT;
-        instance_dir(t->cgroup, name, dir, sizeof dir);
+        cgroup_instance_dir(t->cgroup, name, dir, sizeof dir);
         return cgroup_open_cpu_stat(dir);
 }
 
@@ -582,7 +758,7 @@ void tree_signal_run(Tree *t, const char *token, const char *cgroup, const char 
 
         if (cgroup && tree_cgroup_valid(cgroup)) {
                 if (name)
-                        instance_dir(cgroup, name, dir, sizeof dir);
+                        cgroup_instance_dir(cgroup, name, dir, sizeof dir);
                 else
                         snprintf(dir, sizeof dir, "%s", cgroup);
                 /* the whole sub-tree: cgroup.kill reaches every cgroup below */
@@ -635,34 +811,9 @@ static void sweep_dead(Tree *t, const char *own) {
 }
 
 /*
- * Controllers for the instances, where own offers memory or cpu.  cgroup v2's "no internal
- * processes" rule: own may hand controllers down only once upkeepd is out of it (the root of a
- * cgroup namespace is not exempt), so upkeepd first moves into base/supervisor.  The move waits for an RCU grace period
- * (10-15 ms), which is why it is made only here.  Failing is not fatal: no controllers.
- */
-static void setup_controllers(Tree *t, const char *own, const char *base) {
-        char leaf[CGROUP_PATH_MAX];
-        int r = 0;
-
-        if (cgroup_offered(own) == 0)
-                return;
-        snprintf(leaf, sizeof leaf, "%s/supervisor", base);
-        t->origin = strdup(own);
-        if (!t->origin || mkdir(leaf, 0755) < 0 || (r = cgroup_move(leaf, 0)) < 0) {
-                log_warning("cgroup controllers: cannot move into %s: %s", leaf,
-                            strerror(r < 0 ? -r : t->origin ? errno : ENOMEM));
-                (void) rmdir(leaf);
-                free(t->origin);
-                t->origin = NULL;
-                return;
-        }
-        t->controllers = cgroup_enable(own, base, &t->own_added);
-}
-
-/*
  * Our own sub-tree, beside upkeepd; NULL and a reason when cgroups cannot be used.  upkeepd
  * stays in the cgroup it started in unless controllers are to be handed down
- * (setup_controllers): moving a process between cgroups waits for an RCU grace period
+ * (cglimits_setup): moving a process between cgroups waits for an RCU grace period
  * (10-15 ms), which every start and exit would pay.
  */
 static int setup_cgroup(Tree *t, char *reason, size_t rlen) {
@@ -690,7 +841,7 @@ static int setup_cgroup(Tree *t, char *reason, size_t rlen) {
                 snprintf(reason, rlen, "out of memory");
                 return -ENOMEM;
         }
-        setup_controllers(t, own, base);
+        cglimits_setup(&t->limits, own, base);
         return 0;
 }
 
@@ -725,9 +876,9 @@ void tree_log_mode(const Tree *t) {
         if (t->cgroup) {
                 log_info("process tracking: cgroup v2, each instance in a cgroup under %s",
                          t->cgroup);
-                if (t->controllers)
+                if (t->limits.controllers)
                         log_info("cgroup controllers: %s", cgroup_controllers_string(
-                                         t->controllers, buf, sizeof buf));
+                                         t->limits.controllers, buf, sizeof buf));
                 else
                         log_info("cgroup controllers: none: memory-limit is enforced by "
                                  "sampling only, cpu-limit not at all");
@@ -742,14 +893,8 @@ void tree_leave(Tree *t) {
          * left, and cgroup.kill on it cannot reach upkeepd itself.  The controllers enabled in
          * origin's subtree go first (a cgroup that gives controllers to its children holds no
          * process). */
-        if (t->origin) {
-                cgroup_disable(t->origin, t->cgroup, t->controllers, t->own_added);
-                t->controllers = t->own_added = 0;
-                if (cgroup_move(t->origin, 0) < 0) {
-                        log_warning("cannot leave cgroup %s: %m", t->cgroup);
-                        return;
-                }
-        }
+        if (!cglimits_leave(&t->limits, t->cgroup))
+                return;
         if (!wait_empty(t->cgroup, EXIT_WAIT, 10 * USEC_PER_MSEC)) {
                 /* what is left dies now rather than outlives us unsupervised */
                 cgroup_signal(t->cgroup, SIGKILL);
@@ -773,56 +918,37 @@ Tree *tree_free(Tree *t) {
                                 break;
         scan_free(t);
         top_free(t);
+        for (size_t k = 0; k < t->n_mains; k++)
+                main_close(&t->mains[k]);
         free(t->mains);
         free(t->env);
         strv_free(t->killed);
-        strv_free(t->limit_failed);
+        cglimits_done(&t->limits);
         free(t->cgroup);
-        free(t->origin);
         free(t);
         return NULL;
 }
 
 unsigned tree_controllers(const Tree *t) {
-        return t->cgroup ? t->controllers : 0;
+        return t->cgroup ? t->limits.controllers : 0;
 }
 
 void tree_set_limits(Tree *t, const char *name, const CgValues *v) {
         char dir[CGROUP_PATH_MAX];
-        const char *file = NULL;
-        int r;
 
-        if (!t->cgroup || !t->controllers)
+        if (!t->cgroup || !t->limits.controllers)
                 return;
-        instance_dir(t->cgroup, name, dir, sizeof dir);
-        r = cgroup_write_values(dir, t->controllers, v, &file);
-        if (r == -ENOENT && access(dir, F_OK) < 0)
-                return; /* not made yet: tree_prepare() makes it, then this runs again */
-        if (r < 0 && !strv_contains(t->limit_failed, name)) {
-                log_msg(LOG_WARNING, name, "cannot write %s/%s: %s", dir, file, strerror(-r));
-                (void) strv_extend(&t->limit_failed, name);
-        } else if (r == 0)
-                strv_remove(t->limit_failed, name);
+        cgroup_instance_dir(t->cgroup, name, dir, sizeof dir);
+        cglimits_write(&t->limits, dir, name, v);
 }
 
 uint64_t tree_oom_kills(Tree *t, const char *name) {
         char dir[CGROUP_PATH_MAX];
-        uint64_t n = 0;
 
-        if (!t->cgroup || !(t->controllers & CGROUP_MEMORY))
+        if (!t->cgroup)
                 return 0;
-        instance_dir(t->cgroup, name, dir, sizeof dir);
-        return cgroup_oom_kills(dir, &n) < 0 ? 0 : n;
-}
-
-unsigned tree_offered(void) {
-        const char *off = getenv("UPKEEP_CGROUP");
-        char own[CGROUP_PATH_MAX], reason[256];
-
-        if ((off && strcmp(off, "off") == 0) ||
-            cgroup_own_dir(own, sizeof own, reason, sizeof reason) < 0)
-                return 0;
-        return cgroup_offered(own);
+        cgroup_instance_dir(t->cgroup, name, dir, sizeof dir);
+        return cglimits_oom_kills(&t->limits, dir);
 }
 
 void tree_warn_limits(const Tree *t, const Config *c) {

@@ -10,7 +10,8 @@
  *     has its main process, the orphans re-parented to upkeepd whose environment names it, and
  *     everything below them.  Without children files, or for a previous run's processes, a
  *     scan of all of /proc does the same by environment and parentage.  An orphan that cleared
- *     its environment is lost.
+ *     its environment is lost.  The walk can read each process's CPU clock before its
+ *     children, for memwatch.c to tell an idle tree without walking it again.
  * The token (upkeepd's pid and start time) names this run; the state file records it and the
  * sub-tree, so the next upkeepd can stop what this one left (statefile.c).
  */
@@ -18,11 +19,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "cgvalues.h"
 #include "config.h"
 #include "macro.h"
+#include "proctable.h"
 
 typedef struct Tree Tree;
 
@@ -62,9 +65,25 @@ int tree_pids(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret, si
 /* The instance cgroup's cpu.stat, open, for cgroup_read_cpu_usec() (the CPU time of all it
  * ran, in one small read); -ENOENT without a cgroup of its own. */
 int tree_open_cpu_stat(Tree *t, const char *name);
-/* The same, perhaps with zombies (a caller that reads each process's stat anyway). */
+/*
+ * The same, perhaps with zombies (a caller that reads each process's stat anyway).  With
+ * ret_clocks, where the tree was walked down from upkeepd (the fallback with children files),
+ * *ret_clocks gets each process's CPU clock, read before its children were listed
+ * (PROC_CLOCK_NONE: it was gone); else NULL.  The caller frees it.
+ */
 int tree_pids_raw(Tree *t, const char *name, pid_t main, usec_t now, pid_t **ret,
-                  size_t *ret_n);
+                  uint64_t **ret_clocks, size_t *ret_n);
+#define PROC_CLOCK_NONE UINT64_MAX
+/* A process's /proc/PID/stat (a main process's by its open file); false when it is gone or a
+ * zombie. */
+bool tree_proc_stat(Tree *t, pid_t pid, ProcStat *ret);
+/*
+ * Whether no process of a walk ran since (every clock as tree_pids_raw() read it): then none
+ * forked, exited or faulted a page in.  A pid names the same process as long as it was not
+ * reaped, which its parent (another process of the walk: its clock moved) or upkeepd (see
+ * children_reaped_orphans()) does.
+ */
+bool tree_clocks_unchanged(const pid_t *pids, const uint64_t *clocks, size_t n);
 
 /*
  * A previous run's leftovers (statefile.c): send sig to the processes of instance name (NULL:
@@ -80,8 +99,6 @@ bool tree_cgroup_valid(const char *cgroup);
  * instances' cgroups at start, never required.  CGROUP_MEMORY, CGROUP_CPU (cgroup.h); 0 without.
  */
 unsigned tree_controllers(const Tree *t);
-/* Those upkeepd's cgroup offers, without setting anything up (--check-config). */
-unsigned tree_offered(void);
 #define TREE_CPU_LIMIT_UNENFORCED "cpu-limit needs the cgroup v2 cpu controller: not enforced here"
 /* A warning for each worker of c with a cpu-limit, where there is no cpu controller (at start,
  * after a reload). */

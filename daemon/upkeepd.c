@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "cglimits.h"
 #include "cgroup.h"
 #include "exporter.h"
 #include "conffile.h"
@@ -107,10 +108,11 @@ static void raise_nofile(void) {
  * 10 ms, with the loop stopped in the middle of the first spawns (at descriptors 256 and 512
  * for a hundred workers).  Grown now, while upkeepd is a single thread, it waits for nothing:
  * room for every instance the configuration names (its output pipes, pidfd, log file and log
- * directory, and the pipes of its spawn), within RLIMIT_NOFILE.  A reload that adds workers
- * grows the table as before.
+ * directory, the pipes of its spawn, and its main process's /proc/PID/stat and children file
+ * once walked or sampled), within RLIMIT_NOFILE.  A reload that adds workers grows the table
+ * as before.
  */
-#define FDS_PER_INSTANCE 8
+#define FDS_PER_INSTANCE 10
 #define FDS_BESIDE_INSTANCES 64
 
 static void reserve_descriptors(sd_event *e, const Config *c) {
@@ -238,7 +240,7 @@ static int check_sockets(const Config *c) {
  * said here, at start and after a reload (tree_warn_limits()), never an error.
  */
 static void check_limits(const Config *c) {
-        if (tree_offered() & CGROUP_CPU)
+        if (cglimits_offered() & CGROUP_CPU)
                 return;
         for (size_t k = 0; k < c->n_workers; k++)
                 if (c->workers[k].cpu_limit > 0)

@@ -523,3 +523,96 @@ def tree_memory_warn_added_by_reload(c):
         c.inst("w")), 5, "a memory sample of w after the reload")
     h.check_eq(i["pid"], pid, "the same process, sampled without a restart")
     h.check_eq(i["memory"]["warn_bytes"], 1 << 30, "warn_bytes")
+
+
+# Sits blocked (no CPU at all: its samples may stand for the next ones) until the FIFO "go"
+# is opened; then a thread that is not the main one forks a child (which stays the thread's
+# child) and a daemon (double fork, setsid), each holding 30M; pids in files.
+QUIET_FORKER = r'''
+import os, signal, sys, threading
+d = sys.argv[1]
+def put(name):
+    tmp = os.path.join(d, f".{name}.{os.getpid()}")
+    with open(tmp, "w") as f:
+        f.write(str(os.getpid()))
+    os.rename(tmp, os.path.join(d, name))
+def hold(name):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    b = b"\x01" * (30 << 20)
+    put(name)
+    while True:
+        signal.pause()
+def spawn():
+    if os.fork() == 0:
+        hold("child.pid")
+    p = os.fork()
+    if p == 0:
+        os.setsid()
+        if os.fork() > 0:
+            os._exit(0)
+        hold("daemon.pid")
+    os.waitpid(p, 0)
+    threading.Event().wait()
+with open(os.path.join(d, "go")) as f:
+    f.read()
+threading.Thread(target=spawn, daemon=True).start()
+put("main.pid")
+threading.Event().wait()
+'''
+
+
+def quiet_then_fork(c, mode):
+    sub = c.path("qf")
+    os.makedirs(sub, exist_ok=True)
+    go = os.path.join(sub, "go")
+    os.mkfifo(go)
+    script = c.write("quietforker.py", QUIET_FORKER)
+    # under memory-warn while idle: from its second sample on, a sample stands for the next
+    # ones while nothing of the tree runs (up to 5); the 60M more take it over memory-warn
+    c.conf(h.worker_block("qf", f"python3 {script} {sub}", start_secs="100ms",
+                          memory_warn="50M", memory_interval="1s", stop_timeout="3s"))
+    d = c.start_daemon(c.path("upkeep.conf"), env=mode_env(mode))
+    check_mode(d, mode)
+    main = c.wait_state("qf", "RUNNING")["pid"]
+    c.track(main)
+    h.wait_for(lambda: c.inst("qf")["memory"]["measure"] == "rss", 10,
+               "a sample of qf under memory-warn (its RSS)")
+    # two samples more: from the second on, they stand on the first where the mode proves
+    # that nothing of the tree ran
+    h.hold_for(lambda: (lambda i: i["pid"] == main and i["memory"]["measure"] == "rss")(
+        c.inst("qf")), 2.2, "qf idle under memory-warn")
+    with open(go, "w") as f:
+        f.write("go")
+    pids = {}
+    for n in ("child.pid", "daemon.pid"):
+        pids[n] = h.wait_for(lambda n=n: int(open(os.path.join(sub, n)).read()), 10,
+                             f"{n} of qf")
+        c.track(pids[n])
+    i = c.inst("qf")
+    h.check(set(pids.values()) <= set(i["pids"]),
+            f"status lists the thread's child and the daemon {pids}: {i['pids']}")
+    # the next samples, not one 5 intervals later: a quiet tree that ran is sampled whole
+    i = h.wait_for(lambda: (lambda i: i if i["memory"]["measure"] == "pss" and
+                            i["memory"]["bytes"] >= 60 << 20 else None)(c.inst("qf")), 2.5,
+                   "qf's memory with the 60M of the new processes, within 2 samples")
+    want = proc_pss(i["pids"])
+    h.check(abs(i["memory"]["bytes"] - want) <= 0.1 * want,
+            f"memory {i['memory']['bytes']} within 10 % of /proc's PSS {want}")
+    h.wait_for(lambda: "over memory-warn" in d.output(), 5, "the memory-warn warning")
+    h.check_eq(c.ctl("stop", "qf").returncode, 0, "stop qf")
+    c.wait_state("qf", "STOPPED", timeout=8)
+    wait_gone([main] + list(pids.values()), "qf after stop")
+
+
+@h.test
+def tree_quiet_then_fork_cgroup(c):
+    """A worker idle under memory-warn (samples may stand for the next ones while nothing of
+    it runs) whose thread then forks a child and a daemon holding 60M: the next samples count
+    them (PSS, over memory-warn), status lists them, stop ends them."""
+    quiet_then_fork(c, "cgroup")
+
+
+@h.test
+def tree_quiet_then_fork_fallback(c):
+    """The same in fallback mode, where the processes' CPU clocks say whether the tree ran."""
+    quiet_then_fork(c, "fallback")
