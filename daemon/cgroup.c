@@ -255,31 +255,27 @@ static bool has_word(const char *list, const char *word) {
         return false;
 }
 
-unsigned cgroup_offered(const char *own) {
-        char path[CGROUP_PATH_MAX], buf[512];
-        unsigned mask = 0;
-
-        snprintf(path, sizeof path, "%s/cgroup.controllers", own);
-        if (read_small(path, buf, sizeof buf) < 0)
-                return 0;
-        for (size_t k = 0; k < ELEMENTSOF(controllers); k++)
-                if (has_word(buf, controllers[k].name))
-                        mask |= controllers[k].mask;
-        return mask;
-}
-
-/* Those of mask that dir's cgroup.subtree_control holds. */
-static unsigned subtree_has(const char *dir, unsigned mask) {
+/* Those of mask that dir's file (cgroup.controllers, cgroup.subtree_control) names. */
+static unsigned controllers_in(const char *dir, const char *file, unsigned mask) {
         char path[CGROUP_PATH_MAX], buf[512];
         unsigned found = 0;
 
-        snprintf(path, sizeof path, "%s/cgroup.subtree_control", dir);
+        snprintf(path, sizeof path, "%s/%s", dir, file);
         if (read_small(path, buf, sizeof buf) < 0)
                 return 0;
         for (size_t k = 0; k < ELEMENTSOF(controllers); k++)
                 if ((mask & controllers[k].mask) && has_word(buf, controllers[k].name))
                         found |= controllers[k].mask;
         return found;
+}
+
+unsigned cgroup_offered(const char *own) {
+        return controllers_in(own, "cgroup.controllers", CGROUP_MEMORY | CGROUP_CPU);
+}
+
+/* Those of mask that dir's cgroup.subtree_control holds. */
+static unsigned subtree_has(const char *dir, unsigned mask) {
+        return controllers_in(dir, "cgroup.subtree_control", mask);
 }
 
 /* Each controller of mask written into dir's cgroup.subtree_control with sign ('+', '-'),

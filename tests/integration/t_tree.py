@@ -12,16 +12,21 @@ import signal
 
 import __main__ as h
 
-# The worker: a child that leaves the group with setsid() and a daemon that forks twice, both
-# ignoring SIGTERM (only what reaches them by pid, or SIGKILL, ends them); pids in files.
-ESCAPER = r'''
-import os, signal, sys, time
-d = sys.argv[1]
+# For the workers below: write this process's pid into the file name of directory d, whole.
+PUT_PID = r'''
 def put(name):
     tmp = os.path.join(d, f".{name}.{os.getpid()}")
     with open(tmp, "w") as f:
         f.write(str(os.getpid()))
     os.rename(tmp, os.path.join(d, name))
+'''
+
+# The worker: a child that leaves the group with setsid() and a daemon that forks twice, both
+# ignoring SIGTERM (only what reaches them by pid, or SIGKILL, ends them); pids in files.
+ESCAPER = r'''
+import os, signal, sys, time
+d = sys.argv[1]
+''' + PUT_PID + r'''
 def forever():
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     while True:
@@ -531,11 +536,7 @@ def tree_memory_warn_added_by_reload(c):
 QUIET_FORKER = r'''
 import os, signal, sys, threading
 d = sys.argv[1]
-def put(name):
-    tmp = os.path.join(d, f".{name}.{os.getpid()}")
-    with open(tmp, "w") as f:
-        f.write(str(os.getpid()))
-    os.rename(tmp, os.path.join(d, name))
+''' + PUT_PID + r'''
 def hold(name):
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     b = b"\x01" * (30 << 20)
