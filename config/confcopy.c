@@ -306,6 +306,7 @@ static int copy_metrics(cfg_t *cfg, Config *c) {
         c->metrics.textfile_interval = (usec_t) cfg_getint(m, "textfile-interval");
         c->metrics.listen = strdup_or_null(cfg_getstr(m, "listen"), &oom);
         c->metrics.token_file = strdup_or_null(cfg_getstr(m, "token-file"), &oom);
+        c->metrics.sample_all = cfg_getbool(m, "sample-all");
         return oom ? -ENOMEM : 0;
 }
 
@@ -389,6 +390,10 @@ int conf_copy(cfg_t *cfg, const char *path, Config **ret) {
                 r = copy_sinks(cfg, c);
         if (r >= 0)
                 r = copy_metrics(cfg, c);
+        /* metrics { sample-all }: the metrics have every worker's memory and CPU */
+        for (size_t k = 0; r >= 0 && k < c->n_workers; k++)
+                c->workers[k].metrics_sampled = c->metrics.sample_all &&
+                                                (c->metrics.listen || c->metrics.textfile);
         if (r >= 0)
                 r = copy_listens(cfg, c);
         if (r >= 0)

@@ -682,6 +682,7 @@ static cfg_opt_t metrics_opts[] = {
         CFG_INT_CB("textfile-interval", (long) CFG_METRICS_INTERVAL, CFGF_NONE, cb_duration),
         CFG_STR("listen", NULL, CFGF_NODEFAULT),
         CFG_STR("token-file", NULL, CFGF_NODEFAULT),
+        CFG_BOOL("sample-all", cfg_false, CFGF_NONE),
         CFG_END(),
 };
 

@@ -145,6 +145,8 @@ typedef struct WorkerConfig {
         double cpu_warn;        /* percent of one CPU; 0: none */
         usec_t cpu_for;
         double cpu_limit;       /* percent of one CPU, cgroup cpu.max; 0: none */
+        bool metrics_sampled;   /* metrics { sample-all }: memory and CPU sampled for them
+                                 * without memory-* or cpu-warn */
         HealthConfig health;
         AlertConfig alerts; /* a copy of the global rules unless the worker has its own */
         char *log_dir;     /* the global one unless set per worker; "-": upkeepd's stdout */
@@ -199,6 +201,7 @@ typedef struct MetricsConfig {
         usec_t textfile_interval;
         char *listen;         /* "127.0.0.1:9310", "[::1]:9310": the HTTP listener */
         char *token_file;     /* NULL: no token asked for */
+        bool sample_all;      /* every worker's memory and CPU sampled for the metrics */
 } MetricsConfig;
 
 typedef struct Config {

@@ -264,7 +264,7 @@ static void judge(MemWatch *m, usec_t now) {
 }
 
 bool memwatch_wanted(const WorkerConfig *cfg) {
-        return memwatch_wanted_memory(cfg) || cfg->cpu_warn > 0;
+        return memwatch_wanted_memory(cfg) || cfg->cpu_warn > 0 || cfg->metrics_sampled;
 }
 
 /*

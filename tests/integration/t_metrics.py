@@ -207,6 +207,40 @@ def metrics_textfile(c):
 
 
 @h.test
+def metrics_sample_every_worker(c):
+    """With metrics { sample-all = yes }, a worker without memory-* or cpu-warn is sampled too:
+    its memory is in the exposition and in status; with metrics alone it is not (memory null,
+    no CPU between scrapes)."""
+    tf = c.path("upkeep.prom")
+    plain = h.worker_block("plain", h.WORKER, memory_interval="200ms")
+    metrics = f"metrics {{\n    textfile = {h.q(tf)}\n    textfile-interval = 1s\n"
+    c.conf(plain + metrics + "}\n")
+    c.start_daemon(c.path("upkeep.conf"))
+    c.wait_state("plain", "RUNNING")
+    h.wait_for(lambda: os.path.exists(tf), 10, "the textfile")
+    h.check_eq(c.inst("plain")["memory"], None, "status memory with metrics alone")
+    c.conf(plain + metrics + "    sample-all = yes\n}\n")
+    r = c.ctl("reload")
+    h.check_eq(r.returncode, 0, f"reload: {r.stdout} {r.stderr}")
+
+    def sampled():
+        try:
+            with open(tf) as f:
+                samples, _ = parse(f.read())
+        except FileNotFoundError:
+            return None
+        v = value(samples, "upkeep_worker_memory_bytes", worker="plain", instance="plain")
+        return v if v and v > 0 else None
+    mem = h.wait_for(sampled, 10, "upkeep_worker_memory_bytes of plain in the textfile")
+    i = c.inst("plain")
+    h.check(i["memory"] is not None and i["memory"]["bytes"] > 0,
+            f"status memory of plain with metrics: {i['memory']}")
+    with open(f"/proc/{i['pid']}/status") as f:
+        rss = next(int(ln.split()[1]) * 1024 for ln in f if ln.startswith("VmRSS:"))
+    h.check(0 < mem <= rss * 1.1, f"its memory {mem} against the process's RSS {rss}")
+
+
+@h.test
 def metrics_config_errors(c):
     """A listen address that is not ADDRESS:PORT, an interval out of range, a token file that
     cannot be read: refused with file:line (or at start), nothing served."""
