@@ -7,16 +7,14 @@
 #include <stddef.h>
 
 #include "curl-dl.h"
+#include "dlsyms.h"
 #include "log.h"
 #include "macro.h"
 
 CurlFunctions curl_fn;
 static void *handle;
 
-static const struct {
-        const char *name;
-        size_t offset;
-} symbols[] = {
+static const DlSymbol symbols[] = {
 #define SYM(field, name) { name, offsetof(CurlFunctions, field) }
         SYM(global_init, "curl_global_init"),
         SYM(global_cleanup, "curl_global_cleanup"),
@@ -44,23 +42,15 @@ static const struct {
 };
 
 int curl_dl_load(void) {
+        char why[256];
+
         if (handle)
                 return 0;
-        handle = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+        handle = dl_open_symbols("libcurl.so.4", symbols, ELEMENTSOF(symbols), &curl_fn,
+                                 "libcurl 7.88 or newer", why, sizeof why);
         if (!handle) {
-                log_error("cannot load libcurl (needed for health probes): %s", dlerror());
+                log_error("health probes: %s", why);
                 return -ENOENT;
-        }
-        for (size_t i = 0; i < ELEMENTSOF(symbols); i++) {
-                void *f = dlsym(handle, symbols[i].name);
-                if (!f) {
-                        log_error("libcurl lacks %s, expected libcurl 7.88 or newer",
-                                  symbols[i].name);
-                        dlclose(handle);
-                        handle = NULL;
-                        return -ENOENT;
-                }
-                *(void **) ((char *) &curl_fn + symbols[i].offset) = f;
         }
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
                 log_error("cannot initialise libcurl");

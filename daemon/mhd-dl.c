@@ -3,10 +3,10 @@
  * symbol means a library too old for us and is reported as such.  Never unloaded: GnuTLS's
  * destructors are not meant to run while the process goes on.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stddef.h>
 
+#include "dlsyms.h"
 #include "log.h"
 #include "macro.h"
 #include "mhd-dl.h"
@@ -14,10 +14,7 @@
 MhdFunctions mhd_fn;
 static void *handle;
 
-static const struct {
-        const char *name;
-        size_t offset;
-} symbols[] = {
+static const DlSymbol symbols[] = {
 #define SYM(field, name) { name, offsetof(MhdFunctions, field) }
         SYM(start_daemon, "MHD_start_daemon"),
         SYM(stop_daemon, "MHD_stop_daemon"),
@@ -33,27 +30,15 @@ static const struct {
 };
 
 int mhd_dl_load(void) {
-        void *h;
+        char why[256];
 
         if (handle)
                 return 0;
-        h = dlopen("libmicrohttpd.so.12", RTLD_NOW | RTLD_LOCAL);
-        if (!h) {
-                log_error("metrics: cannot load libmicrohttpd (needed for metrics listen): %s",
-                          dlerror());
+        handle = dl_open_symbols("libmicrohttpd.so.12", symbols, ELEMENTSOF(symbols), &mhd_fn,
+                                 "0.9.71 or newer", why, sizeof why);
+        if (!handle) {
+                log_error("metrics: %s", why);
                 return -ENOENT;
         }
-        for (size_t i = 0; i < ELEMENTSOF(symbols); i++) {
-                void *f = dlsym(h, symbols[i].name);
-
-                if (!f) {
-                        log_error("metrics: libmicrohttpd lacks %s, expected 0.9.71 or newer",
-                                  symbols[i].name);
-                        dlclose(h);
-                        return -ENOENT;
-                }
-                *(void **) ((char *) &mhd_fn + symbols[i].offset) = f;
-        }
-        handle = h;
         return 0;
 }
